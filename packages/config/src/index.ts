@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+export { z };
+
+/** Thrown by parseEnv; loadEnv turns it into one readable message and a non-zero exit. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseEnv<S extends z.ZodRawShape>(
+  shape: S,
+  source: Record<string, string | undefined> = process.env,
+): z.infer<z.ZodObject<S>> {
+  const result = z.object(shape).safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    const given = source[name];
+    const shown = given === undefined ? 'is missing' : `is "${redact(name, given)}"`;
+    return `${name} ${shown}: ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Validates the environment at start-up; a bad value stops the process with a message naming it. */
+export function loadEnv<S extends z.ZodRawShape>(service: string, shape: S): z.infer<z.ZodObject<S>> {
+  try {
+    return parseEnv(shape);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${service}: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+function redact(name: string, value: string) {
+  return /KEY|SECRET|PASSWORD|TOKEN/i.test(name) ? '***' : value.slice(0, 80);
+}
+
+// Field types shared by every service's environment.ts.
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+export const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}` },
+  );
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const nodeEnv = z.enum(['development', 'test', 'production']).default('development');
+export const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+export const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine((v) => v.length > 0, { message: 'must list at least one value, separated by commas' });
+/** A PostgreSQL schema name or prefix: lower-case letters, digits and underscores. */
+export const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits or _');
+/** PEM text, either as is or with literal "\n" escapes (as env files often carry it). */
+export const pem = z
+  .string()
+  .transform((v) => v.replace(/\\n/g, '\n'))
+  .refine((v) => v.includes('-----BEGIN '), { message: 'must be a PEM-encoded key' });
+
+// Variable groups that several services share; a service spreads the ones it uses into its shape.
+export const serviceEnv = (defaultPort: number) => ({
+  NODE_ENV: nodeEnv,
+  LOG_LEVEL: logLevel,
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port(defaultPort),
+});
+export const tokenEnv = {
+  JWKS_URL: url(['http', 'https']).default('http://127.0.0.1:4001/.well-known/jwks.json'),
+  JWT_ISSUER: z.string().min(1).default('analytica'),
+  JWT_AUDIENCE: z.string().min(1).default('analytica-api'),
+};
+export const postgresEnv = (defaultSchema: string) => ({
+  DATABASE_URL: url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/postgres'),
+  DATABASE_SCHEMA: identifier.default(defaultSchema),
+});
+export const kafkaEnv = {
+  KAFKA_BROKERS: list.default(['127.0.0.1:9092']),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[\w.-]*$/, 'must be letters, digits, ".", "_" or "-"').default(''),
+};
+export const redisEnv = {
+  REDIS_URL: url(['redis', 'rediss', 'memory']).default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default(''),
+};
+export const dynamoEnv = {
+  DYNAMODB_ENDPOINT: url(['http', 'https']).optional(),
+  DYNAMODB_REGION: z.string().min(1).default('eu-west-1'),
+  DYNAMODB_TABLE_PREFIX: z.string().regex(/^[\w.-]*$/, 'must be letters, digits, ".", "_" or "-"').default(''),
+};

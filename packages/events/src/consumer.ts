@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@analytica/logger';
+import type { BusMessage, Consumer, EventBus, ReceivedMessage } from './bus.js';
+import { contracts, type EventPayload, type Topic } from './contracts.js';
+
+export interface Event<T extends Topic> {
+  id: string;
+  topic: T;
+  key: string;
+  occurredAt: string;
+  payload: EventPayload<T>;
+}
+
+/** A failure that no retry will fix (a declined card, a missing record): straight to the dead-letter topic. */
+export class PermanentFailure extends Error {
+  override name = 'PermanentFailure';
+}
+
+export const HEADER = {
+  id: 'event-id',
+  type: 'event-type',
+  occurredAt: 'occurred-at',
+  attempt: 'attempt',
+  notBefore: 'not-before',
+  reason: 'dlq-reason',
+  sourceTopic: 'source-topic',
+} as const;
+
+export function encodeEvent<T extends Topic>(topic: T, key: string, payload: EventPayload<T>, id: string = randomUUID()): BusMessage {
+  const parsed = contracts[topic].parse(payload);
+  return {
+    key,
+    value: JSON.stringify(parsed),
+    headers: { [HEADER.id]: id, [HEADER.type]: topic, [HEADER.occurredAt]: new Date().toISOString() },
+  };
+}
+
+export async function publishEvent<T extends Topic>(bus: EventBus, topic: T, key: string, payload: EventPayload<T>) {
+  await bus.publish(topic, [encodeEvent(topic, key, payload)]);
+}
+
+export const retryTopic = (topic: string, delayMs: number) => `${topic}.retry.${delayMs >= 1000 ? `${delayMs / 1000}s` : `${delayMs}ms`}`;
+export const deadLetterTopic = (topic: string) => `${topic}.dlq`;
+
+export interface RunConsumerOptions<T extends Topic> {
+  bus: EventBus;
+  groupId: string;
+  topic: T;
+  logger: Logger;
+  /** One retry tier per delay; after the last, the message goes to `<topic>.dlq`. */
+  retryDelaysMs?: number[];
+  handle(event: Event<T>): Promise<void>;
+}
+
+/**
+ * Consumes one topic with its retry tiers. A message that does not match the topic's contract
+ * goes straight to the dead-letter topic with the reason; a handler failure is re-published to the
+ * next retry tier with a not-before time, and after the last tier to the dead-letter topic. Either
+ * way the partition keeps flowing. Delivery is at least once, so handlers must be idempotent
+ * (they record the event id in the same transaction as their effect).
+ */
+export async function runConsumer<T extends Topic>(options: RunConsumerOptions<T>): Promise<Consumer> {
+  const { bus, topic, logger } = options;
+  const delays = options.retryDelaysMs ?? [1000, 10_000, 60_000];
+  const tiers = delays.map((d) => retryTopic(topic, d));
+
+  async function deadLetter(message: ReceivedMessage, reason: string) {
+    logger.warn({ topic, offset: message.offset, key: message.key, reason }, 'message sent to dead-letter topic');
+    await bus.publish(deadLetterTopic(topic), [
+      { key: message.key, value: message.value, headers: { ...message.headers, [HEADER.reason]: reason.slice(0, 1000), [HEADER.sourceTopic]: message.topic } },
+    ]);
+  }
+
+  return bus.consume({
+    groupId: options.groupId,
+    topics: [topic, ...tiers],
+    async handle(message, heartbeat) {
+      const notBefore = Number(message.headers[HEADER.notBefore] ?? 0);
+      // Each tier holds one delay, so its messages are due in order: waiting on the head is enough.
+      while (Date.now() < notBefore) {
+        await sleep(Math.min(notBefore - Date.now(), 1000));
+        await heartbeat();
+      }
+      let payload: EventPayload<T>;
+      try {
+        payload = contracts[topic].parse(JSON.parse(message.value)) as EventPayload<T>;
+      } catch (error) {
+        await deadLetter(message, `malformed message: ${describe(error)}`);
+        return;
+      }
+      const event: Event<T> = {
+        id: message.headers[HEADER.id] ?? `${message.topic}:${message.partition}:${message.offset}`,
+        topic,
+        key: message.key,
+        occurredAt: message.headers[HEADER.occurredAt] ?? new Date().toISOString(),
+        payload,
+      };
+      try {
+        await options.handle(event);
+      } catch (error) {
+        const attempt = Number(message.headers[HEADER.attempt] ?? 0);
+        const next = delays[attempt];
+        if (error instanceof PermanentFailure || next === undefined) {
+          await deadLetter(message, describe(error));
+          return;
+        }
+        logger.warn({ topic, eventId: event.id, attempt: attempt + 1, err: error }, 'handler failed; retrying later');
+        await bus.publish(retryTopic(topic, next), [
+          {
+            key: message.key,
+            value: message.value,
+            headers: { ...message.headers, [HEADER.attempt]: String(attempt + 1), [HEADER.notBefore]: String(Date.now() + next) },
+          },
+        ]);
+      }
+    },
+  });
+}
+
+function describe(error: unknown) {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,105 @@
+import { Kafka, logLevel, type Producer, type Consumer as KafkaConsumer } from 'kafkajs';
+import type { Logger } from '@analytica/logger';
+import type { BusMessage, ConsumeOptions, Consumer, EventBus } from './bus.js';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Prepended to every topic and group id, so that test runs never share topics. */
+  prefix?: string;
+  logger: Logger;
+}
+
+export function createKafkaBus(options: KafkaBusOptions): EventBus {
+  const prefix = options.prefix ?? '';
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    connectionTimeout: 3000,
+    retry: { retries: 8, initialRetryTime: 200 },
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ namespace, level, log }) => {
+      const { message, ...extra } = log;
+      const method = level <= logLevel.ERROR ? 'error' : 'warn';
+      options.logger[method]({ namespace, ...extra }, `kafka: ${message}`);
+    },
+  });
+  const admin = kafka.admin();
+  let producer: Producer | undefined;
+  let producerReady: Promise<Producer> | undefined;
+  const consumers = new Set<KafkaConsumer>();
+  const knownTopics = new Set<string>();
+
+  async function ensureTopics(topics: string[]) {
+    const missing = topics.filter((t) => !knownTopics.has(t));
+    if (missing.length === 0) return;
+    await admin.connect();
+    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 3 })), waitForLeaders: true });
+    missing.forEach((t) => knownTopics.add(t));
+  }
+
+  function getProducer() {
+    producerReady ??= (async () => {
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+      await p.connect();
+      producer = p;
+      return p;
+    })();
+    return producerReady;
+  }
+
+  return {
+    kind: 'kafka',
+    async publish(topic: string, messages: BusMessage[]) {
+      if (messages.length === 0) return;
+      await ensureTopics([prefix + topic]);
+      const p = await getProducer();
+      await p.send({
+        topic: prefix + topic,
+        acks: -1,
+        messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+      });
+    },
+    async consume(consume: ConsumeOptions): Promise<Consumer> {
+      const topics = consume.topics.map((t) => prefix + t);
+      await ensureTopics(topics);
+      const consumer = kafka.consumer({ groupId: prefix + consume.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000 });
+      consumers.add(consumer);
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({
+        autoCommit: true,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = v.toString();
+          await consume.handle(
+            {
+              topic: topic.slice(prefix.length),
+              partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? '',
+              value: message.value?.toString() ?? '',
+              headers,
+            },
+            heartbeat,
+          );
+        },
+      });
+      return {
+        async stop() {
+          consumers.delete(consumer);
+          await consumer.disconnect();
+        },
+      };
+    },
+    async ping() {
+      await admin.connect();
+      await admin.describeCluster();
+    },
+    async close() {
+      await Promise.all([...consumers].map((c) => c.disconnect()));
+      if (producer) await producer.disconnect();
+      await admin.disconnect();
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { EntitySchema } from '@mikro-orm/core';
+import type { EntityManager } from '@analytica/postgres';
+import type { Database } from '@analytica/postgres';
+import type { Logger } from '@analytica/logger';
+import type { EventBus } from './bus.js';
+import { encodeEvent } from './consumer.js';
+import type { EventPayload, Topic } from './contracts.js';
+
+/**
+ * The transactional outbox: an event born in a database transaction is written to the service's
+ * own `outbox` table in that same transaction, and a relay publishes it afterwards. The event is
+ * sent if and only if the change was committed.
+ */
+export class OutboxMessage {
+  id!: string;
+  topic!: string;
+  key!: string;
+  value!: string;
+  headers!: Record<string, string>;
+  createdAt!: Date;
+  publishedAt: Date | null = null;
+}
+
+export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
+  class: OutboxMessage,
+  tableName: 'outbox',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    topic: { type: 'string' },
+    key: { type: 'string' },
+    value: { type: 'text' },
+    headers: { type: 'json' },
+    createdAt: { type: 'Date', fieldName: 'created_at' },
+    publishedAt: { type: 'Date', fieldName: 'published_at', nullable: true },
+  },
+});
+
+/** Applied-event ids of a consumer, written in the same transaction as the effect. */
+export class ProcessedEvent {
+  eventId!: string;
+  consumer!: string;
+  processedAt!: Date;
+}
+export const ProcessedEventSchema = new EntitySchema<ProcessedEvent>({
+  class: ProcessedEvent,
+  tableName: 'processed_events',
+  properties: {
+    eventId: { type: 'string', primary: true, fieldName: 'event_id' },
+    consumer: { type: 'string', primary: true },
+    processedAt: { type: 'Date', fieldName: 'processed_at' },
+  },
+});
+
+/** SQL for a service's first migration: the outbox and processed-event tables. */
+export const eventTablesSql = [
+  `create table outbox (
+     id uuid primary key,
+     topic text not null,
+     key text not null,
+     value text not null,
+     headers jsonb not null,
+     created_at timestamptz not null default now(),
+     published_at timestamptz null
+   )`,
+  `create index outbox_unpublished on outbox (created_at) where published_at is null`,
+  `create table processed_events (
+     event_id text not null,
+     consumer text not null,
+     processed_at timestamptz not null default now(),
+     primary key (event_id, consumer)
+   )`,
+];
+
+/** Adds an event to the unit of work; it is written when `em` flushes, in the same transaction. */
+export function recordEvent<T extends Topic>(em: EntityManager, topic: T, key: string, payload: EventPayload<T>) {
+  const id = randomUUID();
+  const encoded = encodeEvent(topic, key, payload, id);
+  const message = Object.assign(new OutboxMessage(), {
+    id,
+    topic,
+    key,
+    value: encoded.value,
+    headers: encoded.headers,
+    createdAt: new Date(),
+    publishedAt: null,
+  });
+  em.persist(message);
+  return id;
+}
+
+/**
+ * Claims an event id for a consumer inside the caller's transaction. Returns false when it was
+ * applied before (a redelivery), in which case the caller does nothing.
+ */
+export async function claimEvent(em: EntityManager, eventId: string, consumer: string): Promise<boolean> {
+  const rows: unknown[] = await em
+    .getConnection()
+    .execute(
+      'insert into processed_events (event_id, consumer) values (?, ?) on conflict do nothing returning event_id',
+      [eventId, consumer],
+      'all',
+      em.getTransactionContext(),
+    );
+  return rows.length === 1;
+}
+
+/**
+ * Publishes committed outbox rows in order. Several replicas can run it: rows are claimed with
+ * SKIP LOCKED, and a row is marked published only after the bus acknowledged it (at least once).
+ */
+export function startOutboxRelay(options: { db: Database; bus: EventBus; logger: Logger; intervalMs?: number; batchSize?: number }) {
+  const { db, bus, logger } = options;
+  let running = true;
+  let wake: (() => void) | undefined;
+
+  async function relayBatch(): Promise<number> {
+    const em = db.fork();
+    return em.transactional(async (tx) => {
+      const rows: { id: string; topic: string; key: string; value: string; headers: Record<string, string> }[] = await tx
+        .getConnection()
+        .execute(
+          `select id, topic, key, value, headers from outbox where published_at is null
+            order by created_at limit ? for update skip locked`,
+          [options.batchSize ?? 200],
+          'all',
+          tx.getTransactionContext(),
+        );
+      if (rows.length === 0) return 0;
+      const byTopic = new Map<string, typeof rows>();
+      for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
+      for (const [topic, batch] of byTopic) {
+        await bus.publish(topic, batch.map((r) => ({ key: r.key, value: r.value, headers: r.headers })));
+      }
+      await tx
+        .getConnection()
+        .execute('update outbox set published_at = now() where id = any(?)', [rows.map((r) => r.id)], 'run', tx.getTransactionContext());
+      return rows.length;
+    });
+  }
+
+  const done = (async () => {
+    while (running) {
+      let sent = 0;
+      try {
+        sent = await relayBatch();
+      } catch (error) {
+        logger.error({ err: error }, 'outbox relay failed; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      if (sent === 0 && running) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, options.intervalMs ?? 200);
+        });
+      }
+    }
+  })();
+
+  return {
+    /** Ask for an immediate pass (after a commit that wrote events). */
+    poke() {
+      wake?.();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { Redis } from 'ioredis';
+import RedisMock from 'ioredis-mock';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+
+export { Redis };
+
+/**
+ * `redis://...` connects to a real server; `memory://` gives an in-process stand-in with the
+ * same API (used only by the embedded run mode, never by tests of Redis behaviour).
+ */
+export function createRedis(url: string, options: { keyPrefix?: string; name?: string } = {}): Redis {
+  if (url.startsWith('memory://')) {
+    return new (RedisMock as unknown as typeof Redis)({ keyPrefix: options.keyPrefix });
+  }
+  return new Redis(url, {
+    keyPrefix: options.keyPrefix,
+    connectionName: options.name,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    lazyConnect: false,
+  });
+}
+
+export function createPubSub(url: string, channelPrefix = '') {
+  return new RedisPubSub({
+    publisher: createRedis(url, { name: 'publisher' }),
+    subscriber: createRedis(url, { name: 'subscriber' }),
+    ...(channelPrefix ? { keyPrefix: channelPrefix } : {}),
+  });
+}
+
+export async function pingRedis(redis: Redis) {
+  const answer = await redis.ping();
+  if (answer !== 'PONG') throw new Error(`unexpected PING answer ${answer}`);
+}

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import express, { type Express, type Request } from 'express';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import client from 'prom-client';
+import type { Logger } from '@analytica/logger';
+
+export type ReadinessCheck = () => Promise<unknown>;
+
+export interface GraphQLMount<Ctx extends BaseContext> {
+  /** Builds the server; the drain and metrics plugins are added here. */
+  server: (plugins: ApolloServerPlugin<Ctx>[]) => ApolloServer<Ctx>;
+  context: (req: Request, requestId: string, log: Logger) => Promise<Ctx>;
+}
+
+export interface ServiceOptions<Ctx extends BaseContext> {
+  name: string;
+  port: number;
+  host?: string;
+  logger: Logger;
+  /** Each check must resolve for /ready to answer 200; a rejection names the dependency. */
+  readiness: Record<string, ReadinessCheck>;
+  graphql?: GraphQLMount<Ctx>;
+  routes?: (app: Express) => void;
+  /** Runs after the HTTP server has drained: close pools, consumers, timers. */
+  onStop?: () => Promise<void>;
+  drainTimeoutMs?: number;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The one HTTP skeleton every service shares: request ids and JSON access logs, /health, /ready,
+ * /metrics, an optional GraphQL endpoint on /graphql, and a shutdown that stops taking work,
+ * drains in-flight requests and only then closes the service's own resources.
+ */
+export function createHttpService<Ctx extends BaseContext>(options: ServiceOptions<Ctx>) {
+  const { logger } = options;
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ service: options.name });
+  client.collectDefaultMetrics({ register: registry });
+  const httpDuration = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const operations = new client.Counter({
+    name: 'graphql_operations_total',
+    help: 'GraphQL operations by name, type and outcome',
+    labelNames: ['operation', 'type', 'outcome'],
+    registers: [registry],
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+  // Keep-alive longer than the gateway's agent so that the gateway, not us, closes idle sockets.
+  httpServer.keepAliveTimeout = 65_000;
+  let stopping = false;
+
+  app.use((req, res, next) => {
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    (req as RequestWithId).requestId = requestId;
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const path = req.originalUrl.split('?')[0] ?? '';
+      const route = ['/graphql', '/health', '/ready', '/metrics', '/.well-known/jwks.json'].includes(path) ? path : 'other';
+      httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      if (!['/health', '/ready', '/metrics'].includes(path)) {
+        logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      }
+    });
+    next();
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', service: options.name });
+  });
+  app.get('/ready', async (_req, res) => {
+    if (stopping) {
+      res.status(503).json({ status: 'stopping', service: options.name });
+      return;
+    }
+    const results = await Promise.all(
+      Object.entries(options.readiness).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), 2000);
+          return [name, 'ok'] as const;
+        } catch (error) {
+          return [name, `unavailable: ${error instanceof Error ? error.message : String(error)}`] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, status]) => status === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', service: options.name, checks: Object.fromEntries(results) });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', registry.contentType);
+    res.send(await registry.metrics());
+  });
+  options.routes?.(app);
+
+  let apollo: ApolloServer<Ctx> | undefined;
+  const metricsPlugin: ApolloServerPlugin<Ctx> = {
+    async requestDidStart() {
+      return {
+        async willSendResponse(rc) {
+          operations.inc({
+            operation: rc.operationName ?? 'anonymous',
+            type: rc.operation?.operation ?? 'unknown',
+            outcome: rc.errors?.length ? 'error' : 'ok',
+          });
+        },
+      };
+    },
+  };
+
+  return {
+    app,
+    registry,
+    async start(): Promise<RunningService> {
+      if (options.graphql) {
+        const mount = options.graphql;
+        apollo = mount.server([ApolloServerPluginDrainHttpServer({ httpServer }), metricsPlugin]);
+        await apollo.start();
+        app.use(
+          '/graphql',
+          express.json({ limit: '1mb' }),
+          expressMiddleware(apollo, {
+            context: async ({ req }) => {
+              const requestId = (req as RequestWithId).requestId;
+              return mount.context(req, requestId, logger.child({ requestId }));
+            },
+          }),
+        );
+      }
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+      });
+      const { port } = httpServer.address() as AddressInfo;
+      const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+      logger.info({ url }, `${options.name} listening`);
+      return {
+        url,
+        port,
+        async stop() {
+          if (stopping) return;
+          stopping = true;
+          logger.info('draining');
+          const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+          httpServer.closeIdleConnections();
+          const timer = setTimeout(() => httpServer.closeAllConnections(), options.drainTimeoutMs ?? 10_000);
+          if (apollo) await apollo.stop();
+          await closed;
+          clearTimeout(timer);
+          await options.onStop?.();
+          logger.info('stopped');
+        },
+      };
+    },
+  };
+}
+
+interface RequestWithId extends Request {
+  requestId: string;
+}
+
+/** Runs a service until SIGTERM or SIGINT, then shuts it down cleanly and exits. */
+export function stopOnSignals(stop: () => Promise<void>, logger: Logger) {
+  let called = false;
+  const handler = (signal: string) => {
+    if (called) return;
+    called = true;
+    logger.info({ signal }, 'shutting down');
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -1,0 +1,160 @@
+import 'reflect-metadata';
+import { parse, GraphQLError, type GraphQLSchema } from 'graphql';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { buildSchema, createResolversMap, Directive, Field, InputType, ObjectType, type NonEmptyArray } from 'type-graphql';
+import { GraphQLSafeInt } from 'graphql-scalars';
+import { assertOwnerOrAdmin, authChecker, userFromAuthorization, type AuthContext, type TokenVerifier } from '@analytica/auth';
+import { formatError } from '@analytica/errors';
+import { createHttpService, type ReadinessCheck } from '@analytica/service';
+import type { Logger } from '@analytica/logger';
+
+/** Federation 2 directives our subgraphs may use. */
+const LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@tag"])\n`;
+
+export interface SubgraphSchemaOptions {
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  resolvers: NonEmptyArray<Function>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  orphanedTypes?: Function[];
+  /** `__resolveReference` per entity: each must check that the caller may see the object. */
+  referenceResolvers?: Record<string, { __resolveReference: (reference: any, context: any) => unknown }>;
+}
+
+/**
+ * Builds a Federation 2 subgraph schema from type-graphql classes: type-graphql gives the types,
+ * resolvers and @Authorized checks; @apollo/subgraph adds _service, _entities and the link.
+ */
+export async function buildFederatedSchema(options: SubgraphSchemaOptions): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
+    resolvers: options.resolvers,
+    orphanedTypes: options.orphanedTypes,
+    authChecker,
+    validate: false,
+    skipCheck: true,
+  });
+  const typeDefs = parse(LINK + printSchemaWithDirectives(schema));
+  const resolvers = createResolversMap(schema) as Record<string, any>;
+  for (const [typeName, reference] of Object.entries(options.referenceResolvers ?? {})) {
+    resolvers[typeName] = { ...resolvers[typeName], ...reference };
+  }
+  return buildSubgraphSchema([{ typeDefs, resolvers }]);
+}
+
+export function printSdl(schema: GraphQLSchema): string {
+  return `${printSubgraphSchema(schema).trim()}\n`;
+}
+
+export interface SubgraphContext extends AuthContext {
+  requestId: string;
+  log: Logger;
+}
+
+export interface SubgraphServiceOptions<Ctx extends SubgraphContext> {
+  name: string;
+  port: number;
+  host?: string;
+  logger: Logger;
+  schema: GraphQLSchema;
+  verifier: TokenVerifier;
+  readiness: Record<string, ReadinessCheck>;
+  /** Adds the service's own per-request state (an EntityManager fork, DataLoaders). */
+  context: (base: SubgraphContext) => Ctx;
+  onStop?: () => Promise<void>;
+  exposeErrorDetails?: boolean;
+  routes?: Parameters<typeof createHttpService>[0]['routes'];
+}
+
+/**
+ * A subgraph service: the shared HTTP skeleton plus Apollo Server. Subgraphs do not trust the
+ * network: every request's token is verified again here, and a bad one refuses the request.
+ */
+export function createSubgraphService<Ctx extends SubgraphContext>(options: SubgraphServiceOptions<Ctx>) {
+  return createHttpService<Ctx & { authError?: GraphQLError }>({
+    name: options.name,
+    port: options.port,
+    host: options.host,
+    logger: options.logger,
+    readiness: options.readiness,
+    onStop: options.onStop,
+    routes: options.routes,
+    graphql: {
+      server: (plugins) =>
+        new ApolloServer({
+          schema: options.schema,
+          introspection: true,
+          includeStacktraceInErrorResponses: false,
+          formatError: (formatted) =>
+            formatError(formatted, {
+              exposeDetails: options.exposeErrorDetails,
+              onInternal: (error) => options.logger.error({ error }, 'internal error'),
+            }),
+          plugins: [
+            ...plugins,
+            ApolloServerPluginInlineTraceDisabled(),
+            {
+              async requestDidStart({ contextValue }) {
+                return {
+                  async didResolveOperation() {
+                    if (contextValue.authError) throw contextValue.authError;
+                  },
+                };
+              },
+            },
+          ],
+        }),
+      context: async (req, requestId, log) => {
+        let user = null;
+        let authError: GraphQLError | undefined;
+        try {
+          user = await userFromAuthorization(req.headers.authorization, options.verifier);
+        } catch (error) {
+          authError = error instanceof GraphQLError ? error : new GraphQLError('The access token is not valid.');
+          authError.extensions.http = { status: 401 };
+        }
+        return { ...options.context({ user, requestId, log }), authError };
+      },
+    },
+  });
+}
+
+/** Writes the subgraph's SDL to schema/subgraphs/<name>.graphql for composition and review. */
+export async function writeSchema(name: string, schema: GraphQLSchema) {
+  const { writeFile } = await import('node:fs/promises');
+  const target = new URL(`../../../schema/subgraphs/${name}.graphql`, import.meta.url);
+  await writeFile(target, printSdl(schema));
+}
+
+/**
+ * Money as every subgraph shows it: an integer of minor units with its ISO 4217 currency.
+ * SafeInt keeps amounts exact up to 2^53 minor units. Shareable, so several subgraphs return it.
+ */
+@Directive('@shareable')
+@ObjectType('Money', { description: 'An exact amount: integer minor units (cents) and an ISO 4217 currency.' })
+export class Money {
+  @Field(() => GraphQLSafeInt, { description: 'Whole minor units, e.g. 1234 for 12.34 EUR.' }) amountMinor!: number;
+  @Field(() => String, { description: 'ISO 4217 code, e.g. EUR.' }) currency!: string;
+
+  static of(amountMinor: number, currency: string): Money {
+    return Object.assign(new Money(), { amountMinor, currency });
+  }
+}
+
+@InputType('MoneyInput')
+export class MoneyInput {
+  @Field(() => GraphQLSafeInt, { description: 'Whole minor units, e.g. 1234 for 12.34 EUR.' }) amountMinor!: number;
+  @Field(() => String, { description: 'ISO 4217 code, e.g. EUR.' }) currency!: string;
+}
+
+/** The part of `User` every non-owning subgraph declares: the key, to hang its own fields on. */
+export function userReference() {
+  return {
+    // Called for `_entities` too: only the user themself or an admin may reach their data.
+    __resolveReference(reference: { id: string }, ctx: AuthContext) {
+      assertOwnerOrAdmin(ctx, reference.id);
+      return { id: reference.id };
+    },
+  };
+}

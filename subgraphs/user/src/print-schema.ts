@@ -1,0 +1,4 @@
+import { writeSchema } from '@analytica/subgraph';
+import { buildUserSchema } from './schema.js';
+
+await writeSchema('user', await buildUserSchema());

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafkaBus, runConsumer, type Event } from '@analytica/events';
+import { createLogger } from '@analytica/logger';
+import { dropSchema, eventually, gql, services, uniqueName } from '@analytica/testing';
+import { generateSigningKeyPem } from '@analytica/auth';
+import { parseUserEnv, startUserService } from './index.js';
+
+const schema = uniqueName('user_test');
+const prefix = `${uniqueName('t')}.`;
+let service: Awaited<ReturnType<typeof startUserService>>;
+let url: string;
+
+beforeAll(async () => {
+  const env = parseUserEnv({
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: services.databaseUrl,
+    DATABASE_SCHEMA: schema,
+    KAFKA_BROKERS: services.kafkaBrokers,
+    KAFKA_TOPIC_PREFIX: prefix,
+    JWT_PRIVATE_KEY: generateSigningKeyPem(),
+  });
+  service = await startUserService(env);
+  url = `${service.url}/graphql`;
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await dropSchema(schema);
+});
+
+const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id email role } } }`;
+
+describe('user service', () => {
+  it('registers a user, signs them in and answers me with their own record', async () => {
+    const registered = await gql(url, REGISTER, {
+      variables: { input: { email: '  Ada@Example.com ', password: 'correct horse battery', displayName: 'Ada' } },
+    });
+    expect(registered.errors).toBeUndefined();
+    expect(registered.data.register.user).toMatchObject({ email: 'ada@example.com', role: 'USER' });
+
+    const login = await gql(url, `mutation { login(email: "ada@example.com", password: "correct horse battery") { accessToken } }`);
+    const me = await gql(url, '{ me { id email } }', { token: login.data.login.accessToken });
+    expect(me.data.me).toEqual({ id: registered.data.register.user.id, email: 'ada@example.com' });
+  });
+
+  it('publishes user.registered.v1 through the outbox to Kafka', async () => {
+    const logger = createLogger('test', 'silent');
+    const bus = createKafkaBus({ brokers: [services.kafkaBrokers], clientId: 'test', prefix, logger });
+    const seen: Event<'user.registered.v1'>[] = [];
+    const consumer = await runConsumer({ bus, logger, groupId: 'user-test', topic: 'user.registered.v1', handle: async (e) => void seen.push(e) });
+    try {
+      const registered = await gql(url, REGISTER, {
+        variables: { input: { email: 'grace@example.com', password: 'another long password', displayName: 'Grace' } },
+      });
+      const id = registered.data.register.user.id;
+      const event = await eventually(async () => seen.find((e) => e.payload.userId === id), 20_000);
+      expect(event.payload).toMatchObject({ email: 'grace@example.com', displayName: 'Grace' });
+    } finally {
+      await consumer.stop();
+      await bus.close();
+    }
+  });
+
+  it('refuses a weak password, a malformed email and a taken email, naming the field', async () => {
+    const weak = await gql(url, REGISTER, { variables: { input: { email: 'x@example.com', password: 'short', displayName: 'X' } } });
+    expect(weak.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'password' });
+    const malformed = await gql(url, REGISTER, { variables: { input: { email: 'not-an-email', password: 'long enough password', displayName: 'X' } } });
+    expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
+    const taken = await gql(url, REGISTER, { variables: { input: { email: 'ADA@example.com', password: 'long enough password', displayName: 'X' } } });
+    expect(taken.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
+  });
+
+  it('answers a wrong password and an unknown email with the same UNAUTHENTICATED error', async () => {
+    const wrong = await gql(url, `mutation { login(email: "ada@example.com", password: "wrong password!!") { accessToken } }`);
+    const unknown = await gql(url, `mutation { login(email: "nobody@example.com", password: "wrong password!!") { accessToken } }`);
+    expect(wrong.errors?.[0]).toMatchObject({ message: 'The email or password is not correct.', extensions: { code: 'UNAUTHENTICATED' } });
+    expect(unknown.errors?.[0]?.message).toBe(wrong.errors?.[0]?.message);
+  });
+
+  it('refuses a tampered token and serves its public keys as JWKS', async () => {
+    const login = await gql(url, `mutation { login(email: "ada@example.com", password: "correct horse battery") { accessToken } }`);
+    const [header, payload, signature] = login.data.login.accessToken.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, role: 'ADMIN' })).toString('base64url')}.${signature}`;
+    const me = await gql(url, '{ me { id } }', { token: forged });
+    expect(me.status).toBe(401);
+    expect(me.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+    const jwks = (await (await fetch(`${service.url}/.well-known/jwks.json`)).json()) as { keys: { kty: string; kid: string; d?: string }[] };
+    expect(jwks.keys[0]).toMatchObject({ kty: 'RSA' });
+    expect(jwks.keys[0]?.d).toBeUndefined();
+  });
+
+  it('reports ready while PostgreSQL answers', async () => {
+    const ready = await fetch(`${service.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ checks: { postgres: 'ok' } });
+  });
+});

@@ -1,0 +1,41 @@
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
+// Apollo loads graphql's CommonJS build; ours must be the same copy, or graphql-js sees two realms.
+const resolve = { alias: { graphql: require.resolve('graphql') } };
+const ignored = ['**/node_modules/**', '**/.data/**'];
+
+export default defineConfig({
+  resolve,
+  test: {
+    projects: [
+      {
+        resolve,
+        test: { name: 'unit', include: ['**/src/**/*.test.ts'], exclude: [...ignored, '**/*.int.test.ts'] },
+      },
+      {
+        resolve,
+        test: {
+          name: 'integration',
+          include: ['**/src/**/*.int.test.ts'],
+          exclude: ignored,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          exclude: ignored,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          // One stack at a time: the machine has two cores.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
