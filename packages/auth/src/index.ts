@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, type JsonWebKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { GraphQLError } from 'graphql';
 import type { AuthChecker } from 'type-graphql';
 import { forbidden, unauthenticated } from '@analytica/errors';
 
@@ -163,4 +164,18 @@ export const authChecker: AuthChecker<AuthContext, Role> = ({ context }, roles) 
 /** The verifier every service builds from its JWKS_URL, JWT_ISSUER and JWT_AUDIENCE variables. */
 export function verifierFromEnv(env: { JWKS_URL: string; JWT_ISSUER: string; JWT_AUDIENCE: string }) {
   return createTokenVerifier({ jwksUrl: env.JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+}
+
+/**
+ * Authenticates one request. A missing token is anonymous (sign-up and sign-in need no token);
+ * a bad one is kept as `error` so that the server refuses the whole request with it.
+ */
+export async function authenticate(header: string | undefined, verifier: TokenVerifier): Promise<{ user: AuthUser | null; error?: GraphQLError }> {
+  try {
+    return { user: await userFromAuthorization(header, verifier) };
+  } catch (error) {
+    const refusal = error instanceof GraphQLError ? error : unauthenticated('The access token is not valid.');
+    refusal.extensions.http = { status: 401 };
+    return { user: null, error: refusal };
+  }
 }

@@ -62,7 +62,7 @@ export interface RunConsumerOptions<T extends Topic> {
 export async function runConsumer<T extends Topic>(options: RunConsumerOptions<T>): Promise<Consumer> {
   const { bus, topic, logger } = options;
   const delays = options.retryDelaysMs ?? [1000, 10_000, 60_000];
-  const tiers = delays.map((d) => retryTopic(topic, d));
+  const tiers = [...new Set(delays.map((d) => retryTopic(topic, d)))];
 
   async function deadLetter(message: ReceivedMessage, reason: string) {
     logger.warn({ topic, offset: message.offset, key: message.key, reason }, 'message sent to dead-letter topic');

@@ -6,6 +6,7 @@ import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import client from 'prom-client';
+import type { GraphQLError } from 'graphql';
 import type { Logger } from '@analytica/logger';
 
 export type ReadinessCheck = () => Promise<unknown>;
@@ -211,4 +212,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+/** Refuses the whole request when its token was bad (the context carries the refusal as `authError`). */
+export function refuseBadTokens<Ctx extends BaseContext & { authError?: GraphQLError }>(): ApolloServerPlugin<Ctx> {
+  return {
+    async requestDidStart({ contextValue }) {
+      return {
+        async didResolveOperation() {
+          if (contextValue.authError) throw contextValue.authError;
+        },
+      };
+    },
+  };
 }

@@ -6,9 +6,9 @@ import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { buildSchema, createResolversMap, Directive, Field, InputType, ObjectType, type NonEmptyArray } from 'type-graphql';
 import { GraphQLSafeInt } from 'graphql-scalars';
-import { assertOwnerOrAdmin, authChecker, userFromAuthorization, type AuthContext, type TokenVerifier } from '@analytica/auth';
+import { assertOwnerOrAdmin, authChecker, authenticate, type AuthContext, type TokenVerifier } from '@analytica/auth';
 import { formatError } from '@analytica/errors';
-import { createHttpService, type ReadinessCheck } from '@analytica/service';
+import { createHttpService, refuseBadTokens, type ReadinessCheck } from '@analytica/service';
 import type { Logger } from '@analytica/logger';
 
 /** Federation 2 directives our subgraphs may use. */
@@ -94,27 +94,12 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
           plugins: [
             ...plugins,
             ApolloServerPluginInlineTraceDisabled(),
-            {
-              async requestDidStart({ contextValue }) {
-                return {
-                  async didResolveOperation() {
-                    if (contextValue.authError) throw contextValue.authError;
-                  },
-                };
-              },
-            },
+            refuseBadTokens(),
           ],
         }),
       context: async (req, requestId, log) => {
-        let user = null;
-        let authError: GraphQLError | undefined;
-        try {
-          user = await userFromAuthorization(req.headers.authorization, options.verifier);
-        } catch (error) {
-          authError = error instanceof GraphQLError ? error : new GraphQLError('The access token is not valid.');
-          authError.extensions.http = { status: 401 };
-        }
-        return { ...options.context({ user, requestId, log }), authError };
+        const { user, error } = await authenticate(req.headers.authorization, options.verifier);
+        return { ...options.context({ user, requestId, log }), authError: error };
       },
     },
   });
@@ -123,7 +108,11 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
 /** Writes the subgraph's SDL to schema/subgraphs/<name>.graphql for composition and review. */
 export async function writeSchema(name: string, schema: GraphQLSchema) {
   const { writeFile } = await import('node:fs/promises');
-  const target = new URL(`../../../schema/subgraphs/${name}.graphql`, import.meta.url);
+  const { join } = await import('node:path');
+  // schema:check prints into a scratch folder (SCHEMA_OUT_DIR) to compare with what is committed.
+  const target = process.env.SCHEMA_OUT_DIR
+    ? join(process.env.SCHEMA_OUT_DIR, `${name}.graphql`)
+    : new URL(`../../../schema/subgraphs/${name}.graphql`, import.meta.url);
   await writeFile(target, printSdl(schema));
 }
 

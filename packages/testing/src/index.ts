@@ -98,3 +98,44 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
   }
   throw new Error(`condition not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
 }
+
+/**
+ * A TCP proxy in front of a real server, so that a test can cut a service off from its database
+ * (or Redis, or DynamoDB) without stopping the server other tests use.
+ */
+export async function createTcpProxy(target: { host: string; port: number }) {
+  const net = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  let cut = false;
+  const server = net.createServer((client) => {
+    if (cut) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(target.port, target.host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    /** Drops every open connection and refuses new ones until restore(). */
+    cut() {
+      cut = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      cut = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

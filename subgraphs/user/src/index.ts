@@ -7,7 +7,7 @@ import { createSubgraphService } from '@analytica/subgraph';
 import type { UserEnv } from './environment.js';
 import { migrations } from './migrations.js';
 import { buildUserSchema, type UserContext } from './schema.js';
-import { SessionSchema, UserSchema } from './users.js';
+import { ensureAdmin, SessionSchema, UserSchema } from './users.js';
 
 export { parseUserEnv, userEnvShape, type UserEnv } from './environment.js';
 export { registerUser } from './users.js';
@@ -26,6 +26,10 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     entities: [UserSchema, SessionSchema, OutboxMessageSchema, ProcessedEventSchema],
     migrations,
   });
+  if (env.ADMIN_EMAIL && env.ADMIN_PASSWORD) {
+    const outcome = await ensureAdmin(db.fork(), env.ADMIN_EMAIL, env.ADMIN_PASSWORD);
+    logger.info({ email: env.ADMIN_EMAIL, outcome }, 'administrator account checked');
+  }
   const bus = busFromEnv(env, 'user', logger, deps.bus);
   const relay = startOutboxRelay({ db, bus, logger });
   const tokens = createTokenIssuer(env.JWT_PRIVATE_KEY, {

@@ -52,7 +52,7 @@ class UpdateProfileInput {
 @Resolver(() => User)
 class UserResolver {
   @Authorized()
-  @Query(() => User, { description: 'The signed-in user.' })
+  @Query(() => User, { nullable: true, description: 'The signed-in user (null only when the user service cannot answer).' })
   async me(@Ctx() ctx: UserContext): Promise<UserRecord> {
     const { id } = requireUser(ctx);
     const user = await ctx.em.findOne(UserRecord, { id });

@@ -98,3 +98,38 @@ describe('user service', () => {
     expect(await ready.json()).toMatchObject({ checks: { postgres: 'ok' } });
   });
 });
+
+describe('user service readiness', () => {
+  it('answers /ready with 503 naming postgres while the database is unreachable, and recovers', async () => {
+    const { createTcpProxy } = await import('@analytica/testing');
+    const target = new URL(services.databaseUrl);
+    const proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const proxied = new URL(services.databaseUrl);
+    proxied.port = String(proxy.port);
+    const isolated = await startUserService(
+      parseUserEnv({
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: proxied.toString(),
+        DATABASE_SCHEMA: schema,
+        KAFKA_BROKERS: services.kafkaBrokers,
+        KAFKA_TOPIC_PREFIX: prefix,
+        JWT_PRIVATE_KEY: generateSigningKeyPem(),
+      }),
+    );
+    try {
+      expect((await fetch(`${isolated.url}/ready`)).status).toBe(200);
+      proxy.cut();
+      const down = await fetch(`${isolated.url}/ready`);
+      expect(down.status).toBe(503);
+      expect(((await down.json()) as { checks: Record<string, string> }).checks.postgres).toMatch(/^unavailable/);
+      expect((await fetch(`${isolated.url}/health`)).status).toBe(200);
+      proxy.restore();
+      const back = await eventually(async () => ((await fetch(`${isolated.url}/ready`)).status === 200 ? true : undefined), 10_000);
+      expect(back).toBe(true);
+    } finally {
+      await isolated.stop();
+      await proxy.close();
+    }
+  });
+});

@@ -112,3 +112,10 @@ export async function logIn(em: EntityManager, rawEmail: string, password: strin
   await em.flush();
   return { user, session };
 }
+
+/** Creates the first administrator from ADMIN_EMAIL / ADMIN_PASSWORD unless the account exists. */
+export async function ensureAdmin(em: EntityManager, email: string, password: string): Promise<'created' | 'exists'> {
+  if (await em.count(UserRecord, { email: normaliseEmail(email) })) return 'exists';
+  await registerUser(em, { email, password, displayName: 'Administrator', role: 'ADMIN' });
+  return 'created';
+}

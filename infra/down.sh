@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Stops what infra/up.sh started for the stack: Kafka and dynalite. PostgreSQL and Redis are
+# left running (they are the machine's own services).
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+"$here/dynalite/stop.sh"
+"$here/kafka/stop.sh"
