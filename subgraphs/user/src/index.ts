@@ -11,6 +11,7 @@ import { ensureAdmin, SessionSchema, UserSchema } from './users.js';
 
 export { parseUserEnv, userEnvShape, type UserEnv } from './environment.js';
 export { registerUser } from './users.js';
+export { buildUserSchema } from './schema.js';
 
 export interface Dependencies {
   /** The embedded runner passes its local event bus; otherwise Kafka is used. */

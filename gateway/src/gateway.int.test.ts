@@ -1,0 +1,130 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import express from 'express';
+import { parse } from 'graphql';
+import { generateSigningKeyPem } from '@analytica/auth';
+import { compose } from '@analytica/schema';
+import { printSdl } from '@analytica/subgraph';
+import { dropSchema, eventually, gql, services, uniqueName } from '@analytica/testing';
+import { buildUserSchema, parseUserEnv, startUserService } from '@analytica/user-subgraph';
+import { parseGatewayEnv, startGateway } from './index.js';
+
+const schemaName = uniqueName('gw_test');
+let dir: string;
+let user: Awaited<ReturnType<typeof startUserService>>;
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+let extra: http.Server;
+let extraUrl: string;
+let userSdl: string;
+
+/** A second subgraph for the reload test: adds `User.nickname`. */
+async function startNicknameSubgraph() {
+  const typeDefs = parse(`
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+    type User @key(fields: "id") { id: ID! nickname: String! }
+  `);
+  const schema = buildSubgraphSchema([{ typeDefs, resolvers: { User: { nickname: () => 'Ace' } } }]);
+  const server = new ApolloServer({ schema });
+  await server.start();
+  const app = express();
+  app.use('/graphql', express.json(), expressMiddleware(server));
+  extra = http.createServer(app);
+  await new Promise<void>((resolve) => extra.listen(0, '127.0.0.1', resolve));
+  extraUrl = `http://127.0.0.1:${(extra.address() as AddressInfo).port}/graphql`;
+  return { sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])\ntype User @key(fields: "id") { id: ID! nickname: String! }`, stop: () => server.stop() };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'gateway-test-'));
+  user = await startUserService(
+    parseUserEnv({
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: services.databaseUrl,
+      DATABASE_SCHEMA: schemaName,
+      KAFKA_BROKERS: services.kafkaBrokers,
+      KAFKA_TOPIC_PREFIX: `${uniqueName('t')}.`,
+      JWT_PRIVATE_KEY: generateSigningKeyPem(),
+    }),
+  );
+  userSdl = printSdl(await buildUserSchema());
+  const composed = compose([{ name: 'user', url: `${user.url}/graphql`, sdl: userSdl }]);
+  if (!composed.ok) throw new Error(composed.errors.join('\n'));
+  await writeFile(path.join(dir, 'supergraph.graphql'), composed.supergraphSdl);
+  gateway = await startGateway(
+    parseGatewayEnv({
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
+      SUPERGRAPH_WATCH: 'true',
+      JWKS_URL: `${user.url}/.well-known/jwks.json`,
+    }),
+  );
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await user?.stop();
+  await new Promise<void>((resolve) => (extra ? extra.close(() => resolve()) : resolve()));
+  await dropSchema(schemaName);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('gateway', () => {
+  it('signs up through the gateway and forwards the token so that me resolves', async () => {
+    const url = `${gateway.url}/graphql`;
+    const registered = await gql(url, 'mutation { register(input: { email: "gw@example.com", password: "long enough password", displayName: "Gee" }) { accessToken } }');
+    expect(registered.errors).toBeUndefined();
+    const me = await gql(url, '{ me { email displayName } }', { token: registered.data.register.accessToken });
+    expect(me.data.me).toEqual({ email: 'gw@example.com', displayName: 'Gee' });
+  });
+
+  it('refuses a malformed Authorization header with 401 before any subgraph is asked', async () => {
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Basic Zm9vOmJhcg==' },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses batched requests', async () => {
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]),
+    });
+    expect(response.status).toBe(400);
+  });
+
+  it('reloads the supergraph when the file changes, without a restart', async () => {
+    const url = `${gateway.url}/graphql`;
+    const login = await gql(url, 'mutation { login(email: "gw@example.com", password: "long enough password") { accessToken } }');
+    const token = login.data.login.accessToken;
+    const before = await gql(url, '{ me { nickname } }', { token });
+    expect(before.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+
+    const nickname = await startNicknameSubgraph();
+    const composed = compose([
+      { name: 'user', url: `${user.url}/graphql`, sdl: userSdl },
+      { name: 'nickname', url: extraUrl, sdl: nickname.sdl },
+    ]);
+    if (!composed.ok) throw new Error(composed.errors.join('\n'));
+    await writeFile(path.join(dir, 'supergraph.graphql'), composed.supergraphSdl);
+
+    const after = await eventually(async () => {
+      const response = await gql(url, '{ me { email nickname } }', { token });
+      return response.data?.me ? response : undefined;
+    }, 10_000);
+    expect(after.data.me).toEqual({ email: 'gw@example.com', nickname: 'Ace' });
+    await nickname.stop();
+  });
+});
