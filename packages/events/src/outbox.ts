@@ -134,7 +134,13 @@ export function startOutboxRelay(options: { db: Database; bus: EventBus; logger:
       }
       await tx
         .getConnection()
-        .execute('update outbox set published_at = now() where id = any(?)', [rows.map((r) => r.id)], 'run', tx.getTransactionContext());
+        // One placeholder per id: knex expands an array parameter into a list, which `any(?)` cannot take.
+        .execute(
+          `update outbox set published_at = now() where id in (${rows.map(() => '?').join(', ')})`,
+          rows.map((r) => r.id),
+          'run',
+          tx.getTransactionContext(),
+        );
       return rows.length;
     });
   }

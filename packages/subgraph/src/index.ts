@@ -86,6 +86,8 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
           schema: options.schema,
           introspection: true,
           includeStacktraceInErrorResponses: false,
+          // Shutdown is ours (stopOnSignals): drain, then close pools and consumers.
+          stopOnTerminationSignals: false,
           formatError: (formatted) =>
             formatError(formatted, {
               exposeDetails: options.exposeErrorDetails,
@@ -141,7 +143,9 @@ export class MoneyInput {
 export function userReference() {
   return {
     // Called for `_entities` too: only the user themself or an admin may reach their data.
-    __resolveReference(reference: { id: string }, ctx: AuthContext) {
+    // Async on purpose: @apollo/subgraph collects _entities results synchronously, so a synchronous
+    // throw here would fail the whole list and leave the other entries' rejections unhandled.
+    async __resolveReference(reference: { id: string }, ctx: AuthContext) {
       assertOwnerOrAdmin(ctx, reference.id);
       return { id: reference.id };
     },

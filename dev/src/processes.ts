@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export const SUBGRAPHS = ['user', 'budget', 'market', 'news', 'payment', 'insight'] as const;
+export type SubgraphName = (typeof SUBGRAPHS)[number];
+export const DEFAULT_PORTS: Record<SubgraphName | 'gateway', number> = {
+  gateway: 4000,
+  user: 4001,
+  budget: 4002,
+  market: 4003,
+  news: 4004,
+  payment: 4005,
+  insight: 4006,
+};
+
+export function entryOf(name: SubgraphName | 'gateway'): string {
+  return path.join(repoRoot, name === 'gateway' ? 'gateway/src/main.ts' : `subgraphs/${name}/src/main.ts`);
+}
+
+export interface ServiceProcess {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs one service as its own Node process (TypeScript through tsx). Output goes to the console
+ * with a name prefix, or to `<logDir>/<name>.log`.
+ */
+export function spawnService(name: string, entry: string, port: number, env: Record<string, string>, logDir?: string): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    const file = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
+    child.stdout?.pipe(file);
+    child.stderr?.pipe(file);
+  } else {
+    const prefix = `${name.padEnd(8)}| `;
+    const relay = (stream: NodeJS.WritableStream) => (chunk: Buffer) =>
+      stream.write(chunk.toString().replace(/^(?=.)/gm, prefix));
+    child.stdout?.on('data', relay(process.stdout));
+    child.stderr?.on('data', relay(process.stderr));
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { name, url: `http://127.0.0.1:${port}`, child, exited };
+}
+
+/** Resolves once GET /ready answers 200; rejects if the process exits or time runs out. */
+export async function waitUntilReady(service: ServiceProcess, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void service.exited.then((code) => (exitCode = code));
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`${service.name} exited with code ${exitCode} before it was ready`);
+    try {
+      const response = await fetch(`${service.url}/ready`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${service.name} was not ready within ${timeoutMs / 1000} s`);
+}
+
+export async function stopProcess(service: ServiceProcess, timeoutMs = 15_000): Promise<void> {
+  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
+  service.child.kill('SIGTERM');
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), timeoutMs);
+  await service.exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,108 @@
+// The whole system as an operator runs it: six subgraph processes and the gateway against real
+// PostgreSQL, Redis, Kafka and dynalite, used through the one endpoint as a frontend would.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_USER, SAMPLE_QUERY, seedDemo } from '../../dev/src/demo.js';
+import { DEFAULT_PORTS, repoRoot, SUBGRAPHS } from '../../dev/src/processes.js';
+import { startStack, type RunningStack } from '../../dev/src/stack.js';
+import { dropSchema, freePort, gql, services, uniqueName } from '@analytica/testing';
+
+const run = uniqueName('e2e');
+let stack: RunningStack;
+let token: string;
+
+beforeAll(async () => {
+  const ports = Object.fromEntries(
+    await Promise.all(Object.keys(DEFAULT_PORTS).map(async (name) => [name, await freePort()] as const)),
+  ) as typeof DEFAULT_PORTS;
+  stack = await startStack({
+    ports,
+    schemaPrefix: `${run}_`,
+    logDir: path.join(repoRoot, '.data/test-logs', run),
+    dataDir: path.join(repoRoot, '.data/test-secrets'),
+    env: {
+      LOG_LEVEL: 'info',
+      DATABASE_URL: services.databaseUrl,
+      REDIS_URL: services.redisUrl,
+      REDIS_KEY_PREFIX: `${run}:`,
+      KAFKA_BROKERS: services.kafkaBrokers,
+      KAFKA_TOPIC_PREFIX: `${run}.`,
+      DYNAMODB_ENDPOINT: services.dynamoEndpoint,
+      DYNAMODB_TABLE_PREFIX: `${run}_`,
+    },
+  });
+  await seedDemo(stack.gatewayUrl);
+  const login = await gql(stack.gatewayUrl, `mutation { login(email: "${DEMO_USER.email}", password: "${DEMO_USER.password}") { accessToken } }`);
+  token = login.data.login.accessToken;
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  for (const name of SUBGRAPHS) await dropSchema(`${run}_${name}`);
+});
+
+describe('the supergraph through the gateway', () => {
+  it('answers one query with data from all six subgraphs', async () => {
+    const response = await gql(stack.gatewayUrl, SAMPLE_QUERY, { token });
+    expect(response.errors).toBeUndefined();
+    const me = response.data.me;
+    expect(me.email).toBe(DEMO_USER.email); // user
+    expect(me.accounts.map((a: { name: string }) => a.name)).toEqual(expect.arrayContaining(['Everyday', 'Rainy day'])); // budget
+    expect(me.accounts[0].balance.currency).toBe('EUR');
+    expect(me.watchlist.map((i: { symbol: string }) => i.symbol)).toEqual(['AAPL', 'MSFT', 'NVDA', 'SAP.DE', '7203.T']); // market
+    expect(me.watchlist[0].quote.last).toBeGreaterThan(0);
+    expect(me.savedArticles).toHaveLength(3); // news
+    expect(me.bankAccounts).toHaveLength(1); // payment
+    expect(me.reports.length).toBeGreaterThanOrEqual(1); // insight
+  });
+
+  it('refuses an anonymous query for private data with UNAUTHENTICATED', async () => {
+    const response = await gql(stack.gatewayUrl, '{ me { id } }');
+    expect(response.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a forged token for the whole request with 401', async () => {
+    const [header, , signature] = token.split('.');
+    const forged = `${header}.${Buffer.from(JSON.stringify({ sub: 'x', role: 'ADMIN', sid: 'y' })).toString('base64url')}.${signature}`;
+    const response = await gql(stack.gatewayUrl, '{ me { id } }', { token: forged });
+    expect(response.status).toBe(401);
+    expect(response.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('answers malformed GraphQL with 400, a code and no stack trace', async () => {
+    const response = await gql(stack.gatewayUrl, '{ me { id ', { token });
+    expect(response.status).toBe(400);
+    expect(response.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect(JSON.stringify(response)).not.toMatch(/stacktrace|at .*\.ts:\d+/);
+    const unknownField = await gql(stack.gatewayUrl, '{ me { salary } }', { token });
+    expect(unknownField.status).toBe(400);
+    expect(unknownField.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('has every service answer /health, /ready and /metrics', async () => {
+    for (const [name, service] of stack.services) {
+      const health = await fetch(`${service.url}/health`);
+      expect(health.status, `${name} /health`).toBe(200);
+      const ready = await fetch(`${service.url}/ready`);
+      expect(ready.status, `${name} /ready`).toBe(200);
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      expect(metrics, `${name} /metrics`).toContain('http_request_duration_seconds');
+      expect(metrics).toContain(`service="${name}"`);
+    }
+  });
+
+  // Last: it stops a subgraph.
+  it('returns the other subgraphs data and an error naming budget when budget is down', async () => {
+    await stack.stopService('budget');
+    const response = await gql(stack.gatewayUrl, '{ me { email accounts { name } watchlist { symbol } bankAccounts { id } } }', { token });
+    expect(response.data.me.email).toBe(DEMO_USER.email);
+    expect(response.data.me.watchlist).toHaveLength(5);
+    expect(response.data.me.bankAccounts).toHaveLength(1);
+    expect(response.data.me.accounts).toBeNull();
+    expect(response.errors).toHaveLength(1);
+    expect(response.errors?.[0]).toMatchObject({
+      message: expect.stringContaining('budget'),
+      extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: 'budget' },
+    });
+  });
+});
