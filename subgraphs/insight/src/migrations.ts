@@ -1,0 +1,63 @@
+import { Migration } from '@analytica/postgres';
+import { eventTablesSql } from '@analytica/events';
+
+class CreateInsights extends Migration {
+  override async up() {
+    // The aggregate grain is one UTC day, not one month: a week crosses month boundaries
+    // (2025-03-31 .. 2025-04-06), so only per-day totals add up exactly to both a month and a week.
+    // It is still small: at most one row per user, day, category, currency and direction.
+    // Income sits beside spending (flow), so that both totals of a report are exact; amounts are
+    // positive minor units in either direction. user_id and category_id are the event's opaque ids.
+    this.addSql(`create table spending (
+      user_id text not null,
+      day date not null,
+      category_id text null,
+      currency char(3) not null,
+      flow text not null check (flow in ('INCOME', 'SPENDING')),
+      total_minor bigint not null check (total_minor >= 0),
+      count integer not null check (count > 0),
+      constraint spending_key unique nulls not distinct (user_id, day, category_id, currency, flow)
+    )`);
+
+    // One report per user, period and start: generating it again refreshes it in place.
+    this.addSql(`create table reports (
+      id uuid primary key,
+      user_id text not null,
+      period text not null check (period in ('MONTHLY', 'WEEKLY')),
+      starts_on date not null,
+      created_at timestamptz not null,
+      generated_at timestamptz not null,
+      constraint reports_period unique (user_id, period, starts_on)
+    )`);
+    this.addSql(`create table report_lines (
+      id bigserial primary key,
+      report_id uuid not null references reports (id) on delete cascade,
+      flow text not null check (flow in ('INCOME', 'SPENDING')),
+      category_id text null,
+      currency char(3) not null,
+      total_minor bigint not null,
+      count integer not null
+    )`);
+    this.addSql('create index report_lines_report on report_lines (report_id)');
+
+    // report_id is null for insights that do not come from a report (the inference worker's, later).
+    // subject makes re-deriving an insight update it, and keeps a dismissed one dismissed.
+    this.addSql(`create table insights (
+      id uuid primary key,
+      user_id text not null,
+      report_id uuid null references reports (id) on delete set null,
+      kind text not null check (kind in ('SPENDING_SPIKE', 'SAVING_SUGGESTION', 'RISK_WARNING')),
+      subject text not null,
+      category_id text null,
+      title text not null,
+      body text not null,
+      created_at timestamptz not null,
+      dismissed_at timestamptz null,
+      constraint insights_subject unique (user_id, subject)
+    )`);
+    this.addSql('create index insights_user_created on insights (user_id, created_at desc)');
+    for (const sql of eventTablesSql) this.addSql(sql);
+  }
+}
+
+export const migrations = [{ name: '0001-create-insights', class: CreateInsights }];

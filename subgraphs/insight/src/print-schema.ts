@@ -1,0 +1,4 @@
+import { writeSchema } from '@analytica/subgraph';
+import { buildInsightSchema } from './schema.js';
+
+await writeSchema('insight', await buildInsightSchema());

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import DataLoader from 'dataloader';
+import { BigIntType, EntitySchema } from '@mikro-orm/core';
+import type { AuthUser } from '@analytica/auth';
+import { badInput, notFound } from '@analytica/errors';
+import type { EntityManager } from '@analytica/postgres';
+import { isUuid } from './ids.js';
+import { deriveInsights, type CashFlow } from './insight-rules.js';
+import { storeDerivedInsights } from './insights.js';
+import { formatDay, parseDay, periodEnd, periodStart, previousPeriodStart, type ReportPeriod } from './periods.js';
+import { flowsBetween } from './spending.js';
+
+export class ReportRecord {
+  id!: string;
+  userId!: string;
+  period!: ReportPeriod;
+  /** YYYY-MM-DD: the 1st of the month or the Monday of the week. */
+  startsOn!: string;
+  createdAt!: Date;
+  generatedAt!: Date;
+}
+export const ReportSchema = new EntitySchema<ReportRecord>({
+  class: ReportRecord,
+  tableName: 'reports',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    userId: { type: 'string', fieldName: 'user_id' },
+    period: { type: 'string' },
+    startsOn: { type: 'date', fieldName: 'starts_on' },
+    createdAt: { type: 'Date', fieldName: 'created_at' },
+    generatedAt: { type: 'Date', fieldName: 'generated_at' },
+  },
+});
+
+export class ReportLineRecord {
+  id!: number;
+  reportId!: string;
+  flow!: CashFlow;
+  categoryId: string | null = null;
+  currency!: string;
+  totalMinor!: number;
+  count!: number;
+}
+export const ReportLineSchema = new EntitySchema<ReportLineRecord>({
+  class: ReportLineRecord,
+  tableName: 'report_lines',
+  properties: {
+    id: { type: new BigIntType('number'), primary: true, autoincrement: true },
+    reportId: { type: 'uuid', fieldName: 'report_id' },
+    flow: { type: 'string' },
+    categoryId: { type: 'string', fieldName: 'category_id', nullable: true },
+    currency: { type: 'string' },
+    totalMinor: { type: new BigIntType('number'), fieldName: 'total_minor' },
+    count: { type: 'integer' },
+  },
+});
+
+/**
+ * Builds (or rebuilds) the caller's report for the period that contains `startsOn`, from the daily
+ * aggregate, and derives its insights against the period before; all in one transaction, so a
+ * report is never seen half-written. Generating a period again refreshes the same report.
+ */
+export async function generateReport(em: EntityManager, userId: string, period: ReportPeriod, startsOn: string, now = new Date()): Promise<ReportRecord> {
+  const start = periodStart(period, parseDay(startsOn, 'startsOn'));
+  if (start.getTime() > now.getTime()) {
+    throw badInput('startsOn', `The ${period === 'MONTHLY' ? 'month' : 'week'} from ${formatDay(start)} has not started yet.`);
+  }
+  const reportId = await em.transactional(async (tx) => {
+    const connection = tx.getConnection();
+    const trx = tx.getTransactionContext();
+    // Concurrent generations of one period queue on this row; the last one's lines win, whole.
+    const [report]: { id: string }[] = await connection.execute(
+      `insert into reports (id, user_id, period, starts_on, created_at, generated_at) values (?, ?, ?, ?, ?, ?)
+       on conflict on constraint reports_period do update set generated_at = excluded.generated_at
+       returning id`,
+      [randomUUID(), userId, period, formatDay(start), now, now],
+      'all',
+      trx,
+    );
+    const id = report!.id;
+    await connection.execute('delete from report_lines where report_id = ?', [id], 'run', trx);
+    const current = await flowsBetween(tx, userId, start, periodEnd(period, start));
+    for (const line of current) tx.create(ReportLineRecord, { reportId: id, ...line } as ReportLineRecord);
+    const previous = await flowsBetween(tx, userId, previousPeriodStart(period, start), start);
+    await storeDerivedInsights(tx, userId, id, deriveInsights(period, start, current, previous), now);
+    return id;
+  });
+  return em.fork().findOneOrFail(ReportRecord, { id: reportId });
+}
+
+/** Owners see their own reports, admins everyone's; anybody else is told it does not exist. */
+export async function findReport(em: EntityManager, viewer: AuthUser, id: string): Promise<ReportRecord> {
+  const report = isUuid(id) ? await em.findOne(ReportRecord, { id }) : null;
+  if (!report || (report.userId !== viewer.id && viewer.role !== 'ADMIN')) throw notFound('Report', id);
+  return report;
+}
+
+export function listReports(em: EntityManager, userId: string): Promise<ReportRecord[]> {
+  return em.find(ReportRecord, { userId }, { orderBy: { startsOn: 'desc', period: 'asc' } });
+}
+
+/** One query for the lines of a page of reports: spending first, largest first within a currency. */
+export function reportLinesLoader(em: EntityManager) {
+  return new DataLoader<string, ReportLineRecord[]>(async (ids) => {
+    const rows = await em.find(ReportLineRecord, { reportId: { $in: [...ids] } }, { orderBy: { id: 'asc' } });
+    return ids.map((id) => rows.filter((row) => row.reportId === id));
+  });
+}

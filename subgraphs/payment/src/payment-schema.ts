@@ -1,0 +1,122 @@
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Query, Resolver, Root, registerEnumType } from 'type-graphql';
+import { GraphQLDateTimeISO } from 'graphql-scalars';
+import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
+import { Money, MoneyInput } from '@analytica/subgraph';
+import type { BankAccountRecord } from './bank-accounts.js';
+import { BankAccount } from './bank-account-schema.js';
+import {
+  cancelPayment,
+  findPayment,
+  initiatePayment,
+  type PaymentRecord,
+  type PaymentStatus,
+  type PaymentStatusChangeRecord,
+} from './payments.js';
+import type { PaymentContext } from './schema.js';
+
+enum PaymentStatusEnum {
+  REQUIRES_ACTION = 'REQUIRES_ACTION',
+  QUEUED = 'QUEUED',
+  PROCESSING = 'PROCESSING',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+  CANCELED = 'CANCELED',
+}
+registerEnumType(PaymentStatusEnum, {
+  name: 'PaymentStatus',
+  description: 'QUEUED until the bank takes it (PROCESSING), then SUCCEEDED or FAILED. REQUIRES_ACTION waits for the payer.',
+});
+
+@ObjectType('PaymentStatusChange', { description: 'One step in a payment\'s life, oldest first.' })
+class PaymentStatusChange {
+  @Field(() => PaymentStatusEnum) status!: PaymentStatus;
+  @Field(() => String, { nullable: true, description: 'Why the payment moved, when there is more to say than the status.' }) reason!: string | null;
+  @Field(() => GraphQLDateTimeISO) at!: Date;
+}
+
+@Directive('@key(fields: "id")')
+@ObjectType('Payment', { description: 'A transfer from one of the user\'s bank accounts to a payee.' })
+export class Payment {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) userId!: string;
+  @Field(() => String) payeeName!: string;
+  @Field(() => String) reference!: string;
+  @Field(() => PaymentStatusEnum) status!: PaymentStatus;
+  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
+  @Field(() => GraphQLDateTimeISO) updatedAt!: Date;
+}
+
+@InputType('InitiatePaymentInput')
+class InitiatePaymentInput {
+  @Field(() => ID, { description: 'A VERIFIED bank account of yours, in the currency of the amount.' }) bankAccountId!: string;
+  @Field(() => MoneyInput, { description: 'Greater than zero.' }) amount!: MoneyInput;
+  @Field(() => String, { description: '1 to 70 characters.' }) payeeName!: string;
+  @Field(() => String, { description: 'Shown to the payee; up to 140 characters.' }) reference!: string;
+}
+
+@Resolver(() => Payment)
+export class PaymentResolver {
+  @Authorized()
+  @Query(() => Payment, { nullable: true, description: 'One of your payments. Another user\'s id is NOT_FOUND.' })
+  async payment(@Arg('id', () => ID) id: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
+    return findPayment(ctx.em, requireUser(ctx), id);
+  }
+
+  @Authorized()
+  @Mutation(() => Payment, {
+    description:
+      'Queues a payment. Send a fresh idempotency key per payment and the same key on a retry: a retry with the same request ' +
+      'returns the same payment, and the same key with a different request is a CONFLICT.',
+  })
+  async initiatePayment(
+    @Arg('input', () => InitiatePaymentInput) input: InitiatePaymentInput,
+    @Arg('idempotencyKey', () => String, { description: '8 to 100 characters of letters, digits, "-" or "_".' }) idempotencyKey: string,
+    @Ctx() ctx: PaymentContext,
+  ): Promise<PaymentRecord> {
+    const user = requireUser(ctx);
+    const payment = await initiatePayment(
+      ctx.em,
+      user.id,
+      {
+        bankAccountId: input.bankAccountId,
+        amountMinor: input.amount.amountMinor,
+        currency: input.amount.currency,
+        payeeName: input.payeeName,
+        reference: input.reference,
+      },
+      idempotencyKey,
+    );
+    ctx.pokeOutbox();
+    return payment;
+  }
+
+  @Authorized()
+  @Mutation(() => Payment, { description: 'Cancels a payment that is still QUEUED; any other status is a CONFLICT.' })
+  async cancelPayment(@Arg('id', () => ID) id: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
+    return cancelPayment(ctx.em, requireUser(ctx).id, id);
+  }
+
+  @Authorized()
+  @FieldResolver(() => Money)
+  amount(@Root() payment: PaymentRecord, @Ctx() ctx: PaymentContext): Money {
+    assertOwnerOrAdmin(ctx, payment.userId);
+    return Money.of(payment.amountMinor, payment.currency);
+  }
+
+  @Authorized()
+  @FieldResolver(() => [PaymentStatusChange], { description: 'Every status the payment has had, oldest first.' })
+  async history(@Root() payment: PaymentRecord, @Ctx() ctx: PaymentContext): Promise<PaymentStatusChangeRecord[]> {
+    assertOwnerOrAdmin(ctx, payment.userId);
+    return ctx.loaders.history.load(payment.id);
+  }
+
+  @Authorized()
+  @FieldResolver(() => BankAccount, { description: 'The account the payment is sent from, also when it has since been unlinked.' })
+  async bankAccount(@Root() payment: PaymentRecord, @Ctx() ctx: PaymentContext): Promise<BankAccountRecord> {
+    assertOwnerOrAdmin(ctx, payment.userId);
+    const account = await ctx.loaders.bankAccount.load(payment.bankAccountId);
+    // The foreign key guarantees the row; a miss here is a bug, not a user error.
+    if (!account) throw new Error(`bank account ${payment.bankAccountId} of payment ${payment.id} is missing`);
+    return account;
+  }
+}

@@ -1,0 +1,4 @@
+import { writeSchema } from '@analytica/subgraph';
+import { buildPaymentSchema } from './schema.js';
+
+await writeSchema('payment', await buildPaymentSchema());
