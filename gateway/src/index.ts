@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { authenticate, verifierFromEnv, type AuthUser } from '@analytica/auth';
 import { ErrorCode, formatError } from '@analytica/errors';
 import { createLogger, type Logger } from '@analytica/logger';
@@ -20,7 +20,7 @@ export interface GatewayContext {
   authorization?: string;
   requestId: string;
   log: Logger;
-  authError?: import('graphql').GraphQLError;
+  authError?: GraphQLError;
 }
 
 /** Forwards the caller's token and request id: every subgraph verifies the token again. */
@@ -32,21 +32,24 @@ class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
 }
 
 /**
- * A subgraph that cannot be reached leaves its fields null; the error says which service it
- * was, in words a client can show, instead of a socket error.
+ * Fetches from one subgraph with a time limit. A subgraph that cannot be reached leaves its fields
+ * null; the error names the service, in words a client can show, instead of a socket error.
  */
-function explainDownstreamError(error: GraphQLFormattedError): GraphQLFormattedError {
-  const serviceName = error.extensions?.serviceName;
-  const code = error.extensions?.code;
-  if (typeof serviceName !== 'string') return error;
-  if (code === 'DOWNSTREAM_SERVICE_ERROR' && /ECONNREFUSED|ECONNRESET|fetch failed|timeout|aborted|socket/i.test(error.message)) {
-    return {
-      message: `The ${serviceName} service is unavailable; its fields are missing from this response.`,
-      ...(error.path ? { path: error.path } : {}),
-      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, serviceName },
-    };
-  }
-  return error;
+function subgraphFetcher(serviceName: string, timeoutMs: number) {
+  return async (input: string, init?: RequestInit) => {
+    try {
+      // Node's fetch keeps connections to each subgraph alive between requests.
+      return await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      throw new GraphQLError(
+        timedOut
+          ? `The ${serviceName} service did not answer within ${timeoutMs} ms; its fields are missing from this response.`
+          : `The ${serviceName} service is unavailable; its fields are missing from this response.`,
+        { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, serviceName } },
+      );
+    }
+  };
 }
 
 export async function startGateway(env: GatewayEnv) {
@@ -67,8 +70,7 @@ export async function startGateway(env: GatewayEnv) {
     buildService: ({ name, url }) =>
       new SubgraphSource({
         url: overrides[name] ?? url,
-        // Node's fetch keeps connections to each subgraph alive between requests.
-        fetcher: ((input: string, init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) })) as never,
+        fetcher: subgraphFetcher(name, timeoutMs) as never,
       }),
     logger,
   });
@@ -93,15 +95,14 @@ export async function startGateway(env: GatewayEnv) {
           gateway,
           introspection: !production,
           includeStacktraceInErrorResponses: false,
+          stopOnTerminationSignals: false,
           // Field suggestions ("Did you mean ...?") reveal the schema; off in production.
           hideSchemaDetailsFromClientErrors: production,
           formatError: (formatted) =>
-            explainDownstreamError(
-              formatError(formatted, {
-                exposeDetails: env.NODE_ENV === 'development',
-                onInternal: (error) => logger.error({ error }, 'internal error'),
-              }),
-            ),
+            formatError(formatted, {
+              exposeDetails: env.NODE_ENV === 'development',
+              onInternal: (error) => logger.error({ error }, 'internal error'),
+            }),
           plugins: [...plugins, refuseBadTokens(), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
         }),
       context: async (req, requestId, log) => {

@@ -10,7 +10,7 @@ try {
   execFileSync('npx', ['turbo', 'run', 'schema:print', '--force', '--output-logs=errors-only'], {
     cwd: repoRoot,
     stdio: 'inherit',
-    env: { ...process.env, SCHEMA_OUT_DIR: outDir },
+    env: { ...process.env, SCHEMA_OUT_DIR: outDir, TURBO_TELEMETRY_DISABLED: '1' },
   });
   const entries = await readSupergraphConfig();
   const problems: string[] = [];

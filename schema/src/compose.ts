@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { composeFromFiles, readSupergraphConfig, repoRoot, supergraphPath } from './composition.js';
 
-execFileSync('npx', ['turbo', 'run', 'schema:print', '--output-logs=errors-only'], { cwd: repoRoot, stdio: 'inherit' });
+execFileSync('npx', ['turbo', 'run', 'schema:print', '--output-logs=errors-only'], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
 const entries = await readSupergraphConfig();
 const result = await composeFromFiles(entries);
 if (!result.ok) {

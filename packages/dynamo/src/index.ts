@@ -2,11 +2,12 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  DeleteTableCommand,
   ListTablesCommand,
   ResourceNotFoundException,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, type BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 
 export * from '@aws-sdk/lib-dynamodb';
 
@@ -63,3 +64,52 @@ export function createDynamo(options: DynamoOptions) {
   };
 }
 export type Dynamo = ReturnType<typeof createDynamo>;
+
+
+type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
+type Key = Record<string, unknown>;
+
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+const MAX_ATTEMPTS = 8;
+
+/** BatchWriteItem in chunks of 25, retrying what DynamoDB leaves unprocessed under load. */
+export async function batchWrite(dynamo: Dynamo, table: string, requests: WriteRequests): Promise<void> {
+  for (let offset = 0; offset < requests.length; offset += 25) {
+    let pending = requests.slice(offset, offset + 25);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === MAX_ATTEMPTS) throw new Error(`DynamoDB left ${pending.length} writes to ${table} unprocessed`);
+      if (attempt > 0) await backoff(attempt);
+      const result = await dynamo.doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+      pending = result.UnprocessedItems?.[table] ?? [];
+    }
+  }
+}
+
+/** BatchGetItem in chunks of 100; items come back in no particular order, so callers match them by key. */
+export async function batchGet(dynamo: Dynamo, table: string, keys: Key[]): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (let offset = 0; offset < keys.length; offset += 100) {
+    let pending: Key[] = keys.slice(offset, offset + 100);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === MAX_ATTEMPTS) throw new Error(`DynamoDB left ${pending.length} reads from ${table} unprocessed`);
+      if (attempt > 0) await backoff(attempt);
+      const result = await dynamo.doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
+      items.push(...(result.Responses?.[table] ?? []));
+      pending = result.UnprocessedKeys?.[table]?.Keys ?? [];
+    }
+  }
+  return items;
+}
+
+/** Deletes every table whose name starts with `prefix` (tests clean up their own tables with it). */
+export async function deleteTablesWithPrefix(dynamo: Dynamo, prefix: string): Promise<void> {
+  if (!prefix) throw new Error('refusing to delete tables without a prefix');
+  let start: string | undefined;
+  do {
+    const page = await dynamo.client.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
+    for (const name of page.TableNames ?? []) {
+      if (name.startsWith(prefix)) await dynamo.client.send(new DeleteTableCommand({ TableName: name }));
+    }
+    start = page.LastEvaluatedTableName;
+  } while (start);
+}

@@ -151,3 +151,13 @@ export function userReference() {
     },
   };
 }
+
+/** Relay's PageInfo, shared by every subgraph that pages a list. */
+@Directive('@shareable')
+@ObjectType('PageInfo', { description: 'Relay cursor pagination: pass endCursor as `after` for the next page.' })
+export class PageInfo {
+  @Field(() => Boolean) hasNextPage!: boolean;
+  @Field(() => Boolean, { description: 'Always false: pages are read forwards only.' }) hasPreviousPage!: boolean;
+  @Field(() => String, { nullable: true }) startCursor!: string | null;
+  @Field(() => String, { nullable: true }) endCursor!: string | null;
+}

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, I
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import type { FilterQuery } from '@mikro-orm/core';
 import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
-import { Money, MoneyInput } from '@analytica/subgraph';
+import { Money, MoneyInput, PageInfo } from '@analytica/subgraph';
 import { isUuid, visibleOrNotFound } from './access.js';
 import type { AccountRecord } from './accounts.js';
 import type { CategoryRecord } from './categories.js';
@@ -29,15 +29,6 @@ export class Transaction {
   @Field(() => Int, { description: 'Increases with every change; send it back when editing, to avoid overwriting a newer change.' })
   version!: number;
   @Field(() => GraphQLDateTimeISO) createdAt!: Date;
-}
-
-@Directive('@shareable')
-@ObjectType('PageInfo', { description: 'Relay cursor pagination: pass endCursor as `after` for the next page.' })
-class PageInfo {
-  @Field(() => Boolean) hasNextPage!: boolean;
-  @Field(() => Boolean, { description: 'Always false: pages are read forwards only.' }) hasPreviousPage!: boolean;
-  @Field(() => String, { nullable: true }) startCursor!: string | null;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
 }
 
 @ObjectType('TransactionEdge')

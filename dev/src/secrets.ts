@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { generateSigningKeyPem } from '@analytica/auth';
+
+/**
+ * Secrets for running on one machine: made on first start and kept (mode 0600) in the
+ * git-ignored data folder, so a restart keeps tokens valid. Production passes them as env.
+ */
+export interface LocalSecrets {
+  jwtPrivateKey: string;
+  bankFingerprintSecret: string;
+}
+
+export async function localSecrets(dataDir: string): Promise<LocalSecrets> {
+  const file = path.join(dataDir, 'secrets.json');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as LocalSecrets;
+  } catch {
+    const secrets: LocalSecrets = {
+      jwtPrivateKey: generateSigningKeyPem(),
+      bankFingerprintSecret: randomBytes(32).toString('base64url'),
+    };
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    await chmod(file, 0o600);
+    return secrets;
+  }
+}

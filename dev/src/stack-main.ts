@@ -1,0 +1,28 @@
+// npm run stack: every service as its own process against real PostgreSQL, Redis, Kafka and
+// dynalite. Start Kafka and dynalite first with `npm run infra:up`.
+import { banner, seedDemo } from './demo.js';
+import { startStack } from './stack.js';
+
+const started = Date.now();
+process.stdout.write('Starting the six subgraphs and the gateway as separate processes...\n');
+const stack = await startStack({
+  env: Object.fromEntries(
+    ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'DYNAMODB_ENDPOINT', 'LOG_LEVEL'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])),
+  ),
+}).catch((error: unknown) => {
+  process.stderr.write(`The stack could not start: ${error instanceof Error ? error.message : String(error)}\n` +
+    'Is Kafka running and is dynalite up? Start them with: npm run infra:up\n');
+  process.exit(1);
+});
+const seeded = await seedDemo(stack.gatewayUrl);
+process.stdout.write(banner(stack.gatewayUrl, 'stack mode', [
+  `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
+]));
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void stack.stop().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,12 @@
+import { dynamoEnv, parseEnv, redisEnv, serviceEnv, tokenEnv, z } from '@analytica/config';
+
+export const marketEnvShape = {
+  ...serviceEnv(4003),
+  ...tokenEnv,
+  ...redisEnv,
+  // A brace in the prefix would become the key's hash tag and scatter one symbol's keys over slots.
+  REDIS_KEY_PREFIX: redisEnv.REDIS_KEY_PREFIX.refine((v) => !/[{}]/.test(v), { message: 'must not contain { or }' }),
+  ...dynamoEnv,
+};
+export type MarketEnv = z.infer<z.ZodObject<typeof marketEnvShape>>;
+export const parseMarketEnv = (source: Record<string, string | undefined>) => parseEnv(marketEnvShape, source);

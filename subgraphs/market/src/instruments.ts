@@ -1,0 +1,147 @@
+import { readFile } from 'node:fs/promises';
+import { z } from '@analytica/config';
+import { batchWrite, GetCommand, PutCommand, ScanCommand, type Dynamo } from '@analytica/dynamo';
+import { badInput } from '@analytica/errors';
+import { isCurrency } from '@analytica/money';
+
+export const REGIONS = ['US', 'EU', 'APAC'] as const;
+export type Region = (typeof REGIONS)[number];
+
+const InstrumentSchema = z.object({
+  symbol: z.string().regex(/^[A-Z0-9][A-Z0-9.-]{0,19}$/, 'must be an upper-case exchange symbol such as AAPL or SAP.DE'),
+  name: z.string().min(1),
+  exchange: z.string().regex(/^[A-Z0-9]{4}$/, 'must be an ISO 10383 market identifier code (MIC)'),
+  region: z.enum(REGIONS),
+  currency: z.string().refine(isCurrency, 'must be an ISO 4217 currency code'),
+  sector: z.string().min(1),
+  referencePrice: z.number().positive(),
+});
+export type Instrument = z.infer<typeof InstrumentSchema>;
+
+const ReferenceFileSchema = z
+  .object({ version: z.string().min(1), instruments: z.array(InstrumentSchema).min(1) })
+  .refine((file) => new Set(file.instruments.map((i) => i.symbol)).size === file.instruments.length, {
+    message: 'symbols must be unique',
+  });
+export type ReferenceFile = z.infer<typeof ReferenceFileSchema>;
+
+const BUNDLED = new URL('../data/instruments.json', import.meta.url);
+
+/** The reference instruments shipped with the service; a broken file stops the start with the reason. */
+export async function readReferenceFile(path: URL | string = BUNDLED): Promise<ReferenceFile> {
+  return ReferenceFileSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+}
+
+/** One item per symbol; the partition key is the symbol because every lookup starts from one. */
+export function instrumentsTable(name: string): Parameters<Dynamo['ensureTable']>[0] {
+  return {
+    TableName: name,
+    AttributeDefinitions: [{ AttributeName: 'symbol', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'symbol', KeyType: 'HASH' }],
+  };
+}
+
+// Written last, so a load that stopped half-way is simply done again at the next start.
+const MARKER = '#reference-version';
+
+/**
+ * Makes the table hold exactly the reference file's instruments. Idempotent: a table already at
+ * the file's version is left alone, and every write is a whole-item put or delete.
+ */
+export async function loadReferenceInstruments(dynamo: Dynamo, table: string, file: ReferenceFile): Promise<'loaded' | 'current'> {
+  const marker = await dynamo.doc.send(new GetCommand({ TableName: table, Key: { symbol: MARKER }, ConsistentRead: true }));
+  if (marker.Item?.version === file.version) return 'current';
+
+  const wanted = new Set(file.instruments.map((i) => i.symbol));
+  const delisted = (await readInstruments(dynamo, table)).filter((i) => !wanted.has(i.symbol));
+  await batchWrite(dynamo, table, [
+    ...file.instruments.map((instrument) => ({ PutRequest: { Item: { ...instrument, referenceVersion: file.version } } })),
+    ...delisted.map((i) => ({ DeleteRequest: { Key: { symbol: i.symbol } } })),
+  ]);
+  await dynamo.doc.send(
+    new PutCommand({
+      TableName: table,
+      Item: { symbol: MARKER, version: file.version, count: file.instruments.length, loadedAt: new Date().toISOString() },
+    }),
+  );
+  return 'loaded';
+}
+
+export async function readInstruments(dynamo: Dynamo, table: string): Promise<Instrument[]> {
+  const instruments: Instrument[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: startKey }));
+    for (const item of page.Items ?? []) {
+      if (item.symbol === MARKER) continue;
+      instruments.push(InstrumentSchema.parse(item));
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return instruments;
+}
+
+/**
+ * The instruments as every request sees them. The reference list is small and changes only with
+ * a release, so each instance holds it in memory and a quote's Redis key (which needs the
+ * region) costs no DynamoDB read.
+ */
+export interface Catalogue {
+  readonly all: readonly Instrument[];
+  get(symbol: string): Instrument | undefined;
+}
+
+export function createCatalogue(instruments: Instrument[]): Catalogue {
+  const sorted = [...instruments].sort((a, b) => a.symbol.localeCompare(b.symbol));
+  const bySymbol = new Map(sorted.map((i) => [i.symbol, i]));
+  return { all: sorted, get: (symbol) => bySymbol.get(symbol) };
+}
+
+export const normaliseSymbol = (raw: string) => raw.trim().toUpperCase();
+
+/** The instrument for a symbol the caller typed, or BAD_USER_INPUT on `field` naming the symbol. */
+export function requireInstrument(catalogue: Catalogue, raw: string, field: string): Instrument {
+  const symbol = normaliseSymbol(raw);
+  const instrument = catalogue.get(symbol);
+  if (!instrument) throw badInput(field, `No instrument has the symbol "${symbol}"; searchInstruments finds the right one.`);
+  return instrument;
+}
+
+export interface InstrumentSearch {
+  query?: string | null;
+  region?: Region | null;
+  sector?: string | null;
+  first: number;
+}
+
+// Lower case without accents, so "nestle" finds Nestlé.
+const fold = (text: string) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+const compact = (text: string) => text.replace(/[^\p{L}\p{N}]/gu, '');
+
+/**
+ * Best matches first: the exact symbol (with or without its venue suffix), then symbols that start
+ * with the query, then names with a word that starts with it, then names that contain it.
+ */
+export function searchInstruments(catalogue: Catalogue, search: InstrumentSearch): Instrument[] {
+  const query = fold(search.query?.trim() ?? '');
+  const sector = search.sector?.trim().toLowerCase();
+  const scored: { instrument: Instrument; score: number }[] = [];
+  for (const instrument of catalogue.all) {
+    if (search.region && instrument.region !== search.region) continue;
+    if (sector && instrument.sector.toLowerCase() !== sector) continue;
+    const score = query ? matchScore(instrument, query) : 0;
+    if (score !== undefined) scored.push({ instrument, score });
+  }
+  scored.sort((a, b) => a.score - b.score || a.instrument.symbol.localeCompare(b.instrument.symbol));
+  return scored.slice(0, search.first).map((s) => s.instrument);
+}
+
+function matchScore(instrument: Instrument, query: string): number | undefined {
+  const symbol = instrument.symbol.toLowerCase();
+  const name = fold(instrument.name);
+  if (symbol === query || symbol.split('.')[0] === query) return 0;
+  if (symbol.startsWith(query)) return 1;
+  if (name.split(/[\s\-(&/]+/).some((word) => word.startsWith(query))) return 2;
+  if (name.includes(query) || (compact(query) && compact(name).includes(compact(query)))) return 3;
+  return undefined;
+}

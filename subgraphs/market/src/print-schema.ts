@@ -1,0 +1,4 @@
+import { writeSchema } from '@analytica/subgraph';
+import { buildMarketSchema } from './schema.js';
+
+await writeSchema('market', await buildMarketSchema());

@@ -1,0 +1,114 @@
+import type { Redis } from '@analytica/redis';
+import type { Instrument, Region } from './instruments.js';
+
+export const MARKET_STATES = ['OPEN', 'CLOSED'] as const;
+export type MarketState = (typeof MARKET_STATES)[number];
+
+/** The latest quote of one instrument, as the feed leaves it in Redis. */
+export interface Quote {
+  symbol: string;
+  currency: string;
+  last: number;
+  bid: number;
+  ask: number;
+  open: number;
+  high: number;
+  low: number;
+  previousClose: number;
+  change: number;
+  changePercent: number;
+  volume: number;
+  time: Date;
+  marketState: MarketState;
+}
+
+/**
+ * `quote:{US:AAPL}`, a hash. The braces are a Redis Cluster hash tag: every key of one symbol
+ * (quote now; candles and alerts later) lands on one slot, and region first keeps the shard
+ * layout of the Kafka keys (`region#symbol`). The ingest worker writes the same key.
+ */
+export const quoteKey = (region: Region, symbol: string) => `quote:{${region}:${symbol}}`;
+
+// Prices are market data in the instrument's currency; four decimals keep float noise out of them.
+const price = (value: number) => Math.round(value * 10_000) / 10_000;
+
+export function quoteFromHash(instrument: Instrument, hash: Record<string, string>): Quote | null {
+  if (hash.last === undefined) return null;
+  const num = (field: string) => {
+    const value = Number(hash[field]);
+    return Number.isFinite(value) ? value : 0;
+  };
+  const last = num('last');
+  const previousClose = num('previousClose');
+  const change = price(last - previousClose);
+  return {
+    symbol: instrument.symbol,
+    currency: instrument.currency,
+    last,
+    bid: num('bid'),
+    ask: num('ask'),
+    open: num('open'),
+    high: num('high'),
+    low: num('low'),
+    previousClose,
+    change,
+    changePercent: previousClose > 0 ? Math.round((change / previousClose) * 1_000_000) / 10_000 : 0,
+    volume: Math.trunc(num('volume')),
+    time: new Date(hash.time ?? 0),
+    marketState: hash.marketState === 'OPEN' ? 'OPEN' : 'CLOSED',
+  };
+}
+
+/**
+ * Reads many quotes in one Redis round trip (one pipeline of HGETALLs). On Redis Cluster the
+ * client splits such a pipeline by node, which is one round trip per node, not per symbol.
+ */
+export async function readQuotes(redis: Redis, instruments: readonly Instrument[]): Promise<(Quote | null)[]> {
+  if (instruments.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const instrument of instruments) pipeline.hgetall(quoteKey(instrument.region, instrument.symbol));
+  const results = (await pipeline.exec()) ?? [];
+  return instruments.map((instrument, n) => {
+    const [error, hash] = results[n] ?? [new Error('no reply'), null];
+    if (error) throw error;
+    return quoteFromHash(instrument, hash as Record<string, string>);
+  });
+}
+
+/** A closed-market quote at the reference price, so a fresh system answers before the feed runs. */
+export function referenceQuote(instrument: Instrument, now: Date): Record<string, string> {
+  const p = instrument.referencePrice;
+  const halfSpread = price(p * 0.0002);
+  return {
+    last: String(p),
+    bid: String(price(p - halfSpread)),
+    ask: String(price(p + halfSpread)),
+    open: String(p),
+    high: String(p),
+    low: String(p),
+    previousClose: String(p),
+    volume: '0',
+    time: now.toISOString(),
+    marketState: 'CLOSED',
+  };
+}
+
+/** Gives every instrument that has no quote yet its reference quote; never overwrites a feed's quote. */
+export async function seedMissingQuotes(redis: Redis, instruments: readonly Instrument[], now = new Date()): Promise<number> {
+  const probe = redis.pipeline();
+  for (const i of instruments) probe.exists(quoteKey(i.region, i.symbol));
+  const exists = (await probe.exec()) ?? [];
+  const missing = instruments.filter((_, n) => {
+    const [error, count] = exists[n] ?? [new Error('no reply'), 0];
+    if (error) throw error;
+    return count === 0;
+  });
+  if (missing.length === 0) return 0;
+  // HSETNX field by field: a tick that lands between the probe and this write is kept.
+  const seed = redis.pipeline();
+  for (const i of missing) {
+    for (const [field, value] of Object.entries(referenceQuote(i, now))) seed.hsetnx(quoteKey(i.region, i.symbol), field, value);
+  }
+  for (const [error] of (await seed.exec()) ?? []) if (error) throw error;
+  return missing.length;
+}

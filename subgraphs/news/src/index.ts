@@ -1,0 +1,51 @@
+import { verifierFromEnv } from '@analytica/auth';
+import { createDynamo } from '@analytica/dynamo';
+import type { EventBus } from '@analytica/events';
+import { createLogger } from '@analytica/logger';
+import { createSubgraphService } from '@analytica/subgraph';
+import { articlesTable, ingestArticleBundle, readArticleBundle, type ArticleStore } from './articles.js';
+import type { NewsEnv } from './environment.js';
+import { userArticlesTable } from './interactions.js';
+import { buildNewsSchema, newsContext, type NewsContext } from './schema.js';
+
+export { newsEnvShape, parseNewsEnv, type NewsEnv } from './environment.js';
+
+export interface Dependencies {
+  /** Accepted from the embedded runner for the interaction events of a later issue; nothing is published yet. */
+  bus?: EventBus;
+}
+
+/** Starts the news service: articles by topic and symbol, and each reader's saves and likes. */
+export async function startNewsService(env: NewsEnv, _deps: Dependencies = {}) {
+  const logger = createLogger('news', env.LOG_LEVEL);
+  const dynamo = createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION });
+  const store: ArticleStore = {
+    dynamo,
+    articlesTable: `${env.DYNAMODB_TABLE_PREFIX}articles`,
+    userArticlesTable: `${env.DYNAMODB_TABLE_PREFIX}user_articles`,
+  };
+  try {
+    await dynamo.ensureTable(articlesTable(store.articlesTable));
+    await dynamo.ensureTable(userArticlesTable(store.userArticlesTable));
+    const bundle = await readArticleBundle();
+    const outcome = await ingestArticleBundle(store, bundle);
+    logger.info({ version: bundle.version, outcome, articles: bundle.articles.length }, 'bundled articles ready');
+  } catch (error) {
+    dynamo.close();
+    throw error;
+  }
+
+  const service = createSubgraphService<NewsContext>({
+    name: 'news',
+    host: env.HOST,
+    port: env.PORT,
+    logger,
+    schema: await buildNewsSchema(),
+    verifier: verifierFromEnv(env),
+    exposeErrorDetails: env.NODE_ENV === 'development',
+    readiness: { dynamodb: dynamo.ping },
+    context: (base) => newsContext(base, store),
+    onStop: async () => dynamo.close(),
+  });
+  return service.start();
+}
