@@ -24,7 +24,9 @@ export interface Dependencies {
 /** Starts the market service: reference instruments, latest quotes and watchlists. */
 export async function startMarketService(env: MarketEnv, deps: Dependencies = {}) {
   const logger = createLogger('market', env.LOG_LEVEL);
-  const redis = deps.redis ?? createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'market' });
+  const redis =
+    deps.redis ??
+    createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'market', onError: (err) => logger.warn({ err }, 'redis connection error') });
   const dynamo = createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION });
   const closeClients = async () => {
     dynamo.close();
