@@ -1,8 +1,16 @@
-import { bool, parseEnv, serviceEnv, tokenEnv, url, z } from '@analytica/config';
+import { bool, parseEnv, redisEnv, serviceEnv, tokenEnv, url, z } from '@analytica/config';
 
 export const gatewayEnvShape = {
   ...serviceEnv(4000),
   ...tokenEnv,
+  /** Redis carries subscription events (channels `<REDIS_KEY_PREFIX><Entity>.<key>`). */
+  ...redisEnv,
+  /** How often an open WebSocket's token is checked again for revocation. */
+  SUBSCRIPTION_RECHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Unsent bytes above which a WebSocket only keeps the latest result per subscription. */
+  SUBSCRIPTION_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** A WebSocket that stays behind this long is closed (1013). */
+  SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS: z.coerce.number().int().min(100).default(10_000),
   /** The composed supergraph (npm run compose writes it). */
   SUPERGRAPH_PATH: z.string().min(1).default('schema/supergraph.graphql'),
   /** Reload the supergraph when the file changes; on by default outside production. */

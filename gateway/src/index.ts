@@ -1,15 +1,18 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
+import { createSubgraphSource } from './datasource.js';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { authenticate, verifierFromEnv, type AuthUser } from '@analytica/auth';
-import { ErrorCode, formatError } from '@analytica/errors';
+import { formatError } from '@analytica/errors';
 import { createLogger, type Logger } from '@analytica/logger';
 import { createHttpService, refuseBadTokens } from '@analytica/service';
 import type { GatewayEnv } from './environment.js';
 import { supergraphFromFile } from './supergraph.js';
+import { createSubscriptions } from './subscriptions/index.js';
+import client from 'prom-client';
 
 export { gatewayEnvShape, parseGatewayEnv, type GatewayEnv } from './environment.js';
 
@@ -21,35 +24,6 @@ export interface GatewayContext {
   requestId: string;
   log: Logger;
   authError?: GraphQLError;
-}
-
-/** Forwards the caller's token and request id: every subgraph verifies the token again. */
-class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
-    if ('authorization' in context && context.authorization) request.http?.headers.set('authorization', context.authorization);
-    if ('requestId' in context && context.requestId) request.http?.headers.set('x-request-id', context.requestId);
-  }
-}
-
-/**
- * Fetches from one subgraph with a time limit. A subgraph that cannot be reached leaves its fields
- * null; the error names the service, in words a client can show, instead of a socket error.
- */
-function subgraphFetcher(serviceName: string, timeoutMs: number) {
-  return async (input: string, init?: RequestInit) => {
-    try {
-      // Node's fetch keeps connections to each subgraph alive between requests.
-      return await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new GraphQLError(
-        timedOut
-          ? `The ${serviceName} service did not answer within ${timeoutMs} ms; its fields are missing from this response.`
-          : `The ${serviceName} service is unavailable; its fields are missing from this response.`,
-        { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, serviceName } },
-      );
-    }
-  };
 }
 
 export async function startGateway(env: GatewayEnv) {
@@ -67,15 +41,26 @@ export async function startGateway(env: GatewayEnv) {
   const production = env.NODE_ENV === 'production';
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(path.resolve(repoRoot, env.SUPERGRAPH_PATH), { watch: env.SUPERGRAPH_WATCH, logger }),
-    buildService: ({ name, url }) =>
-      new SubgraphSource({
-        url: overrides[name] ?? url,
-        fetcher: subgraphFetcher(name, timeoutMs) as never,
-      }),
+    buildService: ({ name, url }) => createSubgraphSource(name, overrides[name] ?? url ?? '', timeoutMs),
     logger,
   });
+  const registry = new client.Registry();
+  const subscriptions = createSubscriptions({
+    path: '/graphql',
+    redisUrl: env.REDIS_URL,
+    channelPrefix: env.REDIS_KEY_PREFIX,
+    subgraphTimeoutMs: timeoutMs,
+    urlOverrides: overrides,
+    verifier,
+    logger,
+    registry,
+    recheckMs: env.SUBSCRIPTION_RECHECK_SECONDS * 1000,
+    maxBufferedBytes: env.SUBSCRIPTION_MAX_BUFFERED_BYTES,
+    slowClientCloseMs: env.SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS,
+  });
   let schemaLoaded = false;
-  gateway.onSchemaLoadOrUpdate(() => {
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    subscriptions.onSupergraph(coreSupergraphSdl);
     schemaLoaded = true;
   });
 
@@ -84,11 +69,17 @@ export async function startGateway(env: GatewayEnv) {
     host: env.HOST,
     port: env.PORT,
     logger,
+    registry,
     readiness: {
       supergraph: async () => {
         if (!schemaLoaded) throw new Error('supergraph not loaded yet');
       },
+      redis: subscriptions.ping,
     },
+    routes: subscriptions.routes,
+    onListening: subscriptions.onListening,
+    beforeDrain: subscriptions.beforeDrain,
+    onStop: subscriptions.close,
     graphql: {
       server: (plugins) =>
         new ApolloServer<GatewayContext>({

@@ -28,7 +28,13 @@ export interface ServiceOptions<Ctx extends BaseContext> {
   routes?: (app: Express) => void;
   /** Runs after the HTTP server has drained: close pools, consumers, timers. */
   onStop?: () => Promise<void>;
+  /** Gets the HTTP server once it listens, e.g. to accept WebSocket upgrades. */
+  onListening?: (server: http.Server) => void;
+  /** Runs first on stop, before draining: end long-lived connections (WebSockets, event streams). */
+  beforeDrain?: () => Promise<void>;
   drainTimeoutMs?: number;
+  /** Metrics registry to expose; one is made when omitted. */
+  registry?: client.Registry;
 }
 
 export interface RunningService {
@@ -44,7 +50,7 @@ export interface RunningService {
  */
 export function createHttpService<Ctx extends BaseContext>(options: ServiceOptions<Ctx>) {
   const { logger } = options;
-  const registry = new client.Registry();
+  const registry = options.registry ?? new client.Registry();
   registry.setDefaultLabels({ service: options.name });
   client.collectDefaultMetrics({ register: registry });
   const httpDuration = new client.Histogram({
@@ -151,6 +157,7 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
         httpServer.once('error', reject);
         httpServer.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
       });
+      options.onListening?.(httpServer);
       const { port } = httpServer.address() as AddressInfo;
       const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
       logger.info({ url }, `${options.name} listening`);
@@ -161,6 +168,7 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
           if (stopping) return;
           stopping = true;
           logger.info('draining');
+          await options.beforeDrain?.();
           const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
           httpServer.closeIdleConnections();
           const timer = setTimeout(() => httpServer.closeAllConnections(), options.drainTimeoutMs ?? 10_000);

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { GraphQLError, parse, type DocumentNode, type ExecutionResult } from 'graphql';
+import { createHandler } from 'graphql-sse/lib/use/express';
+import type { AuthUser, TokenVerifier } from '@analytica/auth';
+import type { SubscriptionHub } from './hub.js';
+
+const UNAUTHORIZED = { status: 401, statusText: 'Unauthorized', headers: { 'content-type': 'application/json; charset=utf-8' } };
+
+function refusal(code: 'UNAUTHENTICATED', message: string) {
+  return [JSON.stringify({ errors: [{ message, extensions: { code } }] }), UNAUTHORIZED] as const;
+}
+
+/**
+ * GraphQL over Server-Sent Events (graphql-sse, "distinct connections" mode) for clients that
+ * cannot open a WebSocket: the same engine, the token in the Authorization header. A request to
+ * /graphql that accepts text/event-stream lands here; everything else goes to Apollo Server.
+ */
+export function createSseHandler(options: { hub: SubscriptionHub; verifier: TokenVerifier }) {
+  const users = new WeakMap<object, { user: AuthUser; authorization: string }>();
+  const handler = createHandler({
+    // Distinct connections only: each operation is its own authenticated request.
+    authenticate: async (req) => {
+      const header = req.headers.get('authorization');
+      if (!header) return refusal('UNAUTHENTICATED', 'Send the access token as "Authorization: Bearer <accessToken>".');
+      const token = header.replace(/^Bearer\s+/i, '');
+      try {
+        users.set(req.raw, { user: await options.verifier.verify(token), authorization: `Bearer ${token}` });
+      } catch {
+        return refusal('UNAUTHENTICATED', 'The access token is not valid or has expired.');
+      }
+      return null;
+    },
+    onSubscribe: async (req, params) => {
+      const caller = users.get(req.raw)!;
+      let document: DocumentNode;
+      try {
+        document = parse(params.query);
+      } catch (error) {
+        return { errors: [new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+      }
+      const queue: ExecutionResult[] = [];
+      let wake: (() => void) | undefined;
+      let ended = false;
+      const outcome = await options.hub.subscribe({
+        document,
+        operationName: params.operationName,
+        variables: params.variables ?? {},
+        user: caller.user,
+        authorization: caller.authorization,
+        requestId: randomUUID(),
+        subscriber: {
+          deliver: (_json, result) => {
+            // Keep the newest few: an event stream that falls behind skips to the latest values.
+            if (queue.length >= 32) queue.shift();
+            queue.push(result);
+            wake?.();
+          },
+          end: () => {
+            ended = true;
+            wake?.();
+          },
+        },
+      });
+      if ('errors' in outcome) return { errors: [...outcome.errors] };
+      const { unsubscribe } = outcome;
+      async function* results(): AsyncGenerator<ExecutionResult> {
+        try {
+          while (!ended) {
+            const next = queue.shift();
+            if (next) {
+              yield next;
+              continue;
+            }
+            await new Promise<void>((resolve) => (wake = resolve));
+            wake = undefined;
+          }
+        } finally {
+          unsubscribe();
+        }
+      }
+      return results();
+    },
+  });
+  return (req: Request, res: Response) => handler(req, res);
+}

@@ -1,0 +1,325 @@
+// Federated subscriptions through the gateway, with small fixture subgraphs that follow the
+// convention (a subscription field returns an entity by its key) and real Redis for the events.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import express from 'express';
+import { GraphQLError, parse } from 'graphql';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { createClient as createSseClient } from 'graphql-sse';
+import WebSocket from 'ws';
+import { compose } from '@analytica/schema';
+import { createRedis } from '@analytica/redis';
+import { createTestAuth, eventually, services, uniqueName, type TestAuth } from '@analytica/testing';
+import { parseGatewayEnv, startGateway } from '../index.js';
+
+const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@tag"])';
+const alice = { id: 'alice' };
+const bob = { id: 'bob' };
+const prefix = `${uniqueName('subs')}:`;
+
+const fixtures = {
+  market: `${LINK}
+    type Quote @key(fields: "symbol") @tag(name: "public") { symbol: String! last: Float! changePercent: Float! }
+    type Query { quote(symbol: String!): Quote @tag(name: "public") }
+    type Subscription { quotes(symbols: [String!]!): Quote! @tag(name: "public") quote(symbol: String!): Quote! @tag(name: "public") }`,
+  news: `${LINK}
+    type Quote @key(fields: "symbol") { symbol: String! headline: String @tag(name: "public") }
+    type Query { headlines: [String!]! }`,
+  payment: `${LINK}
+    type Payment @key(fields: "id") { id: ID! status: String! }
+    type Query { payment(id: ID!): Payment }
+    type Subscription { paymentStatus(paymentId: ID!): Payment! }`,
+};
+
+/** Who a fixture request is from: the token's subject (the gateway verified it already). */
+function subjectOf(req: express.Request): string | undefined {
+  const token = req.headers.authorization?.replace(/^Bearer /, '');
+  if (!token) return undefined;
+  return (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub: string }).sub;
+}
+
+const requests = { news: 0, market: 0 };
+const servers: http.Server[] = [];
+
+async function serveFixture(name: keyof typeof fixtures, resolvers: Record<string, any>) {
+  const schema = buildSubgraphSchema([{ typeDefs: parse(fixtures[name]), resolvers }]);
+  const apollo = new ApolloServer<{ subject?: string }>({ schema, plugins: [ApolloServerPluginInlineTraceDisabled()] });
+  await apollo.start();
+  const app = express();
+  app.use(
+    '/graphql',
+    express.json(),
+    (req, _res, next) => {
+      if (name === 'news' || name === 'market') requests[name]++;
+      next();
+    },
+    expressMiddleware(apollo, { context: async ({ req }) => ({ subject: subjectOf(req) }) }),
+  );
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, stop: () => apollo.stop() };
+}
+
+let auth: TestAuth;
+let dir: string;
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+let wsUrl: string;
+let publisher: ReturnType<typeof createRedis>;
+const stops: (() => Promise<void>)[] = [];
+let urls: Record<string, string>;
+
+async function writeSupergraph(names: (keyof typeof fixtures)[]) {
+  const composed = compose(names.map((name) => ({ name, url: urls[name]!, sdl: fixtures[name] })));
+  if (!composed.ok) throw new Error(composed.errors.join('\n'));
+  await writeFile(path.join(dir, 'supergraph.graphql'), composed.supergraphSdl);
+}
+
+beforeAll(async () => {
+  auth = await createTestAuth();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'subscriptions-test-'));
+  const market = await serveFixture('market', {
+    Quote: { __resolveReference: (ref: { symbol: string }) => (ref.symbol.startsWith('X') ? null : { symbol: ref.symbol, last: 1, changePercent: 0 }) },
+  });
+  const news = await serveFixture('news', {
+    Quote: { __resolveReference: (ref: { symbol: string }) => ({ symbol: ref.symbol, headline: `News about ${ref.symbol}` }) },
+  });
+  const payment = await serveFixture('payment', {
+    Payment: {
+      // Payments "a-..." belong to alice; anyone else is refused, as the real payment subgraph does.
+      __resolveReference: (ref: { id: string }, ctx: { subject?: string }) => {
+        if (!ref.id.startsWith(`${ctx.subject?.[0]}-`)) throw new GraphQLError('Payment not found', { extensions: { code: 'NOT_FOUND' } });
+        return { id: ref.id, status: 'QUEUED' };
+      },
+    },
+  });
+  stops.push(market.stop, news.stop, payment.stop);
+  urls = { market: market.url, news: news.url, payment: payment.url };
+  await writeSupergraph(['market', 'news', 'payment']);
+  gateway = await startGateway(
+    parseGatewayEnv({
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
+      SUPERGRAPH_WATCH: 'true',
+      REDIS_URL: services.redisUrl,
+      REDIS_KEY_PREFIX: prefix,
+      SUBSCRIPTION_RECHECK_SECONDS: '1',
+      ...auth.env,
+    }),
+  );
+  wsUrl = `${gateway.url.replace('http', 'ws')}/graphql`;
+  publisher = createRedis(services.redisUrl);
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  for (const stop of stops) await stop();
+  for (const server of servers) server.close();
+  await publisher?.quit();
+  await auth?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function wsClient(token: string | undefined, onClose?: (event: { code: number; reason: string }) => void): WsClient {
+  return createWsClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    // Close codes are asserted through on.closed; the default handler would print them.
+    onNonLazyError: () => {},
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    on: { closed: (event) => onClose?.(event as { code: number; reason: string }) },
+  });
+}
+
+/** Collects what a subscription delivers. */
+function collect(client: WsClient, query: string, variables: Record<string, unknown> = {}) {
+  const results: any[] = [];
+  const errors: any[] = [];
+  let completed = false;
+  const dispose = client.subscribe(
+    { query, variables },
+    { next: (r) => void results.push(r), error: (e) => void errors.push(e), complete: () => void (completed = true) },
+  );
+  return { results, errors, dispose, completed: () => completed };
+}
+
+const tick = (symbol: string, last: number) =>
+  publisher.publish(`${prefix}Quote.${symbol}`, JSON.stringify({ __typename: 'Quote', symbol, last, changePercent: 0.5 }));
+
+/** Waits until the hub listens on a channel (subscriptions are set up asynchronously). */
+async function listening(channel: string) {
+  await eventually(async () => {
+    const [, count] = (await publisher.call('PUBSUB', 'NUMSUB', `${prefix}${channel}`)) as [string, number];
+    return count > 0 ? true : undefined;
+  });
+}
+
+describe('subscriptions over graphql-ws', () => {
+  it('delivers quotes for three symbols with a field from another subgraph, and stops after unsubscribe', async () => {
+    const client = wsClient(auth.tokenFor(alice));
+    try {
+      const sub = collect(client, 'subscription($s: [String!]!) { quotes(symbols: $s) { symbol last headline } }', { s: ['AAA', 'BBB', 'CCC'] });
+      await listening('Quote.CCC');
+      await tick('AAA', 10);
+      await tick('BBB', 20);
+      await tick('DDD', 99); // not subscribed
+      await tick('CCC', 30);
+      await eventually(async () => (sub.results.length >= 3 ? true : undefined));
+      expect(sub.results.map((r) => r.data.quotes).sort((a, b) => a.symbol.localeCompare(b.symbol))).toEqual([
+        { symbol: 'AAA', last: 10, headline: 'News about AAA' },
+        { symbol: 'BBB', last: 20, headline: 'News about BBB' },
+        { symbol: 'CCC', last: 30, headline: 'News about CCC' },
+      ]);
+      sub.dispose();
+      await eventually(async () => {
+        const [, count] = (await publisher.call('PUBSUB', 'NUMSUB', `${prefix}Quote.AAA`)) as [string, number];
+        return count === 0 ? true : undefined;
+      });
+      await tick('AAA', 11);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sub.results).toHaveLength(3);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('closes with 4401 without a token and 4403 with a bad one', async () => {
+    const closes: number[] = [];
+    const anonymous = wsClient(undefined, (e) => closes.push(e.code));
+    const forged = wsClient(`${auth.tokenFor(alice).slice(0, -4)}AAAA`, (e) => closes.push(e.code));
+    await eventually(async () => (closes.length === 2 ? true : undefined));
+    expect(closes.sort()).toEqual([4401, 4403]);
+    await anonymous.dispose();
+    await forged.dispose();
+  });
+
+  it('closes with 4401 when the token expires while connected', async () => {
+    const closes: { code: number; reason: string }[] = [];
+    const client = wsClient(auth.tokenFor(alice, { ttlSeconds: 2 }), (e) => closes.push(e));
+    try {
+      collect(client, 'subscription { quote(symbol: "AAA") { symbol } }');
+      await eventually(async () => (closes.length === 1 ? true : undefined), 5000);
+      expect(closes[0]).toMatchObject({ code: 4401, reason: expect.stringContaining('expired') });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('answers an invalid selection with a validation error', async () => {
+    const client = wsClient(auth.tokenFor(alice));
+    try {
+      const sub = collect(client, 'subscription { quotes(symbols: ["AAA"]) { symbol salary } }');
+      await eventually(async () => (sub.errors.length ? true : undefined));
+      expect(sub.errors[0][0]).toMatchObject({ message: expect.stringContaining('salary'), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+      const unknown = collect(client, 'subscription { quotes(symbols: ["XYZ"]) { symbol } }');
+      await eventually(async () => (unknown.errors.length ? true : undefined));
+      expect(unknown.errors[0][0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('shares one execution among 100 identical subscriptions: one fetch per other subgraph per event', async () => {
+    const clients = Array.from({ length: 10 }, () => wsClient(auth.tokenFor({ id: uniqueName('u') })));
+    try {
+      const subs = clients.flatMap((client) =>
+        Array.from({ length: 10 }, () => collect(client, 'subscription { quote(symbol: "EEE") { symbol last headline } }')),
+      );
+      await listening('Quote.EEE');
+      await eventually(async () => {
+        const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+        return /subscriptions_active\{[^}]*\} 100/.test(metrics) ? true : undefined;
+      });
+      const before = requests.news;
+      await tick('EEE', 1);
+      await eventually(async () => (subs.every((s) => s.results.length === 1) ? true : undefined));
+      await tick('EEE', 2);
+      await eventually(async () => (subs.every((s) => s.results.length === 2) ? true : undefined));
+      expect(requests.news - before).toBe(2);
+      expect(subs[57]!.results[1].data.quote).toEqual({ symbol: 'EEE', last: 2, headline: 'News about EEE' });
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      expect(metrics).toMatch(/subscription_executions_active\{[^}]*\} 1\n/);
+    } finally {
+      await Promise.all(clients.map((c) => c.dispose()));
+    }
+  });
+
+  it("refuses a subscription to another user's payment with FORBIDDEN and delivers the owner's", async () => {
+    const client = wsClient(auth.tokenFor(bob));
+    const owner = wsClient(auth.tokenFor(alice));
+    try {
+      const theirs = collect(client, 'subscription { paymentStatus(paymentId: "a-1") { id status } }');
+      await eventually(async () => (theirs.errors.length ? true : undefined));
+      expect(theirs.errors[0][0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+      const mine = collect(owner, 'subscription { paymentStatus(paymentId: "a-1") { id status } }');
+      await listening('Payment.a-1');
+      await publisher.publish(`${prefix}Payment.a-1`, JSON.stringify({ __typename: 'Payment', id: 'a-1', status: 'SUCCEEDED' }));
+      await eventually(async () => (mine.results.length ? true : undefined));
+      expect(mine.results[0].data.paymentStatus).toEqual({ id: 'a-1', status: 'SUCCEEDED' });
+    } finally {
+      await client.dispose();
+      await owner.dispose();
+    }
+  });
+
+  it('ends subscriptions with 1012 when the supergraph changes, so clients resubscribe', async () => {
+    const closes: { code: number; reason: string }[] = [];
+    const client = wsClient(auth.tokenFor(alice), (e) => closes.push(e));
+    try {
+      collect(client, 'subscription { quote(symbol: "FFF") { symbol } }');
+      await listening('Quote.FFF');
+      await writeSupergraph(['market', 'news']);
+      await eventually(async () => (closes.length ? true : undefined), 10_000);
+      expect(closes[0]).toMatchObject({ code: 1012, reason: expect.stringContaining('schema changed') });
+    } finally {
+      await client.dispose();
+      await writeSupergraph(['market', 'news', 'payment']);
+    }
+  });
+});
+
+describe('subscriptions over SSE', () => {
+  it('delivers quotes with a field from another subgraph over an event stream', async () => {
+    const client = createSseClient({
+      url: `${gateway.url}/graphql`,
+      headers: { authorization: `Bearer ${auth.tokenFor(alice)}` },
+      retryAttempts: 0,
+    });
+    const results: any[] = [];
+    const dispose = client.subscribe(
+      { query: 'subscription { quotes(symbols: ["GGG", "HHH"]) { symbol last headline } }' },
+      { next: (r) => void results.push(r), error: () => {}, complete: () => {} },
+    );
+    try {
+      await listening('Quote.HHH');
+      await tick('GGG', 7);
+      await tick('HHH', 8);
+      await eventually(async () => (results.length === 2 ? true : undefined));
+      expect(results.map((r) => r.data.quotes.headline).sort()).toEqual(['News about GGG', 'News about HHH']);
+    } finally {
+      dispose();
+      client.dispose();
+    }
+  });
+
+  it('refuses an event stream without a token with 401', async () => {
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { quote(symbol: "AAA") { symbol } }' }),
+    });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('UNAUTHENTICATED');
+  });
+});

@@ -1,0 +1,281 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { GraphQLError, parse, type DocumentNode } from 'graphql';
+import client from 'prom-client';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AuthUser, TokenVerifier } from '@analytica/auth';
+import type { Logger } from '@analytica/logger';
+import type { SubscriptionHub } from './hub.js';
+
+/** graphql-transport-ws close codes (github.com/enisdenjo/graphql-ws, PROTOCOL.md). */
+export const CloseCode = {
+  BadRequest: 4400,
+  Unauthorized: 4401,
+  Forbidden: 4403,
+  SubprotocolNotAcceptable: 4406,
+  ConnectionInitialisationTimeout: 4408,
+  SubscriberAlreadyExists: 4409,
+  TooManyInitialisationRequests: 4429,
+  /** Standard "service restart": graphql-ws clients reconnect and subscribe again. */
+  ServiceRestart: 1012,
+  /** Standard "try again later": the client stayed too far behind. */
+  TryAgainLater: 1013,
+  GoingAway: 1001,
+} as const;
+
+const PROTOCOL = 'graphql-transport-ws';
+
+export interface WebSocketOptions {
+  path: string;
+  hub: SubscriptionHub;
+  verifier: TokenVerifier;
+  logger: Logger;
+  registry: client.Registry;
+  initTimeoutMs?: number;
+  /** How often a connection's token is checked again (revocation, disabled users). */
+  recheckMs?: number;
+  /** Above this many unsent bytes a connection only keeps the latest result per subscription. */
+  maxBufferedBytes?: number;
+  /** A connection that stays behind this long is closed. */
+  slowClientCloseMs?: number;
+  maxSubscriptionsPerConnection?: number;
+}
+
+interface Connection {
+  socket: WebSocket;
+  user: AuthUser | null;
+  authorization: string | null;
+  subscriptions: Map<string, { unsubscribe(): void } | 'pending'>;
+  /** Latest undelivered message per subscription id while the socket is behind. */
+  conflated: Map<string, string>;
+  behindTimer?: NodeJS.Timeout;
+  timers: NodeJS.Timeout[];
+}
+
+/**
+ * The graphql-transport-ws protocol on the gateway's /graphql path. Written on `ws` directly, not
+ * through graphql-ws's server, so that one serialised result goes to every subscriber as is and a
+ * slow socket holds at most one result per subscription instead of a growing backlog.
+ */
+export function attachWebSocketServer(server: Server, options: WebSocketOptions) {
+  const { hub, logger } = options;
+  const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+  const slowCloseMs = options.slowClientCloseMs ?? 10_000;
+  const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 100;
+  const registers = [options.registry];
+  const connectionsGauge = new client.Gauge({ name: 'subscription_connections', help: 'Open WebSocket connections', registers });
+  const dropped = new client.Counter({ name: 'subscription_messages_dropped_total', help: 'Results replaced by a newer one at a slow client', registers });
+  const slowClosed = new client.Counter({ name: 'subscription_slow_clients_closed_total', help: 'Connections closed for staying behind', registers });
+  const connections = new Set<Connection>();
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 64 * 1024,
+    handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+  });
+
+  const onUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    const pathname = new URL(request.url ?? '/', 'http://gateway').pathname;
+    if (pathname !== options.path) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.on('upgrade', onUpgrade);
+
+  wss.on('connection', (socket: WebSocket) => {
+    if (socket.protocol !== PROTOCOL) {
+      socket.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
+      return;
+    }
+    const connection: Connection = { socket, user: null, authorization: null, subscriptions: new Map(), conflated: new Map(), timers: [] };
+    connections.add(connection);
+    connectionsGauge.set(connections.size);
+    const initTimer = setTimeout(() => close(connection, CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout'), options.initTimeoutMs ?? 5000);
+    connection.timers.push(initTimer);
+    let initialising = false;
+
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return close(connection, CloseCode.BadRequest, 'Invalid message received');
+      let message: { type?: unknown; id?: unknown; payload?: unknown };
+      try {
+        message = JSON.parse(data.toString()) as typeof message;
+      } catch {
+        return close(connection, CloseCode.BadRequest, 'Invalid message received');
+      }
+      switch (message.type) {
+        case 'connection_init': {
+          if (initialising || connection.user) return close(connection, CloseCode.TooManyInitialisationRequests, 'Too many initialisation requests');
+          initialising = true;
+          clearTimeout(initTimer);
+          void authenticate(connection, message.payload);
+          return;
+        }
+        case 'ping':
+          return send(connection, '{"type":"pong"}');
+        case 'pong':
+          return;
+        case 'subscribe': {
+          if (!connection.user) return close(connection, CloseCode.Unauthorized, 'Unauthorized');
+          if (typeof message.id !== 'string' || !isObject(message.payload) || typeof message.payload.query !== 'string') {
+            return close(connection, CloseCode.BadRequest, 'Invalid message received');
+          }
+          if (connection.subscriptions.has(message.id)) return close(connection, CloseCode.SubscriberAlreadyExists, `Subscriber for ${message.id} already exists`);
+          void subscribe(connection, message.id, message.payload);
+          return;
+        }
+        case 'complete': {
+          if (typeof message.id !== 'string') return close(connection, CloseCode.BadRequest, 'Invalid message received');
+          const handle = connection.subscriptions.get(message.id);
+          connection.subscriptions.delete(message.id);
+          connection.conflated.delete(message.id);
+          if (handle && handle !== 'pending') handle.unsubscribe();
+          return;
+        }
+        default:
+          return close(connection, CloseCode.BadRequest, 'Invalid message received');
+      }
+    });
+    socket.on('close', () => release(connection));
+    socket.on('error', () => release(connection));
+  });
+
+  async function authenticate(connection: Connection, payload: unknown) {
+    const raw = isObject(payload) ? (payload.authorization ?? payload.Authorization ?? payload.token) : undefined;
+    if (typeof raw !== 'string' || raw.trim() === '') return close(connection, CloseCode.Unauthorized, 'Unauthorized: send the access token in connection_init');
+    const token = raw.replace(/^Bearer\s+/i, '');
+    try {
+      connection.user = await options.verifier.verify(token);
+    } catch {
+      return close(connection, CloseCode.Forbidden, 'Forbidden: the access token is not valid');
+    }
+    connection.authorization = `Bearer ${token}`;
+    const expiresAt = tokenExpiry(token);
+    if (expiresAt) {
+      connection.timers.push(setTimeout(() => close(connection, CloseCode.Unauthorized, 'Unauthorized: the access token expired'), Math.max(0, expiresAt - Date.now())));
+    }
+    const recheck = setInterval(() => {
+      options.verifier.verify(token).catch(() => close(connection, CloseCode.Forbidden, 'Forbidden: the session was revoked'));
+    }, options.recheckMs ?? 30_000);
+    connection.timers.push(recheck);
+    send(connection, '{"type":"connection_ack"}');
+  }
+
+  async function subscribe(connection: Connection, id: string, payload: Record<string, unknown>) {
+    const sendErrors = (errors: readonly GraphQLError[]) =>
+      send(connection, JSON.stringify({ id, type: 'error', payload: errors.map((e) => e.toJSON()) }));
+    if (connection.subscriptions.size >= maxSubscriptions) {
+      return sendErrors([new GraphQLError(`A connection may hold at most ${maxSubscriptions} subscriptions.`, { extensions: { code: 'BAD_USER_INPUT' } })]);
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query as string);
+    } catch (error) {
+      return sendErrors([new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
+    }
+    connection.subscriptions.set(id, 'pending');
+    const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+    const outcome = await hub.subscribe({
+      document,
+      operationName: typeof payload.operationName === 'string' ? payload.operationName : undefined,
+      variables: isObject(payload.variables) ? payload.variables : {},
+      user: connection.user!,
+      authorization: connection.authorization!,
+      requestId: randomUUID(),
+      subscriber: {
+        deliver: (json) => deliver(connection, id, `${prefix}${json}}`),
+        end: (reason) => close(connection, CloseCode.ServiceRestart, reason),
+      },
+    });
+    if ('errors' in outcome) {
+      connection.subscriptions.delete(id);
+      return sendErrors(outcome.errors);
+    }
+    if (connection.subscriptions.get(id) !== 'pending') {
+      // The client completed it (or left) while it was being set up.
+      outcome.unsubscribe();
+      return;
+    }
+    connection.subscriptions.set(id, outcome);
+  }
+
+  function deliver(connection: Connection, id: string, message: string) {
+    const { socket } = connection;
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > maxBuffered || connection.conflated.size > 0) {
+      if (connection.conflated.has(id)) dropped.inc();
+      connection.conflated.set(id, message);
+      fallBehind(connection);
+      return;
+    }
+    socket.send(message);
+  }
+
+  /** A socket that cannot keep up gets the latest result per subscription once it drains. */
+  function fallBehind(connection: Connection) {
+    if (connection.behindTimer) return;
+    connection.behindTimer = setTimeout(() => {
+      slowClosed.inc();
+      close(connection, CloseCode.TryAgainLater, 'Too slow: the connection stayed behind');
+    }, slowCloseMs);
+    const raw = (connection.socket as unknown as { _socket?: Socket })._socket;
+    const flush = () => {
+      if (connection.socket.bufferedAmount > maxBuffered) {
+        raw?.once('drain', flush);
+        return;
+      }
+      const messages = [...connection.conflated.values()];
+      connection.conflated.clear();
+      clearTimeout(connection.behindTimer);
+      connection.behindTimer = undefined;
+      for (const message of messages) connection.socket.send(message);
+    };
+    raw?.once('drain', flush);
+  }
+
+  function send(connection: Connection, message: string) {
+    if (connection.socket.readyState === connection.socket.OPEN) connection.socket.send(message);
+  }
+
+  function close(connection: Connection, code: number, reason: string) {
+    release(connection);
+    if (connection.socket.readyState === connection.socket.OPEN || connection.socket.readyState === connection.socket.CONNECTING) {
+      connection.socket.close(code, reason);
+    }
+  }
+
+  function release(connection: Connection) {
+    if (!connections.delete(connection)) return;
+    connectionsGauge.set(connections.size);
+    for (const timer of connection.timers) clearTimeout(timer);
+    clearTimeout(connection.behindTimer);
+    for (const handle of connection.subscriptions.values()) if (handle !== 'pending') handle.unsubscribe();
+    connection.subscriptions.clear();
+    connection.conflated.clear();
+  }
+
+  return {
+    connections: () => connections.size,
+    async close(reason = 'The gateway is shutting down') {
+      server.off('upgrade', onUpgrade);
+      for (const connection of [...connections]) close(connection, CloseCode.GoingAway, reason);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function tokenExpiry(token: string): number | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { exp?: number };
+    return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
