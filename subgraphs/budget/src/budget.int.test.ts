@@ -24,6 +24,7 @@ beforeAll(async () => {
     DATABASE_SCHEMA: schema,
     KAFKA_BROKERS: services.kafkaBrokers,
     KAFKA_TOPIC_PREFIX: prefix,
+    SCHEDULE_INTERVAL_MS: '0',
     ...auth.env,
   });
   service = await startBudgetService(env, { onQuery: (sql) => statements.push(sql) });
@@ -63,7 +64,7 @@ const variablesDeclaration = (variables?: Record<string, unknown>) =>
 
 const OPEN = `mutation($input: OpenAccountInput!) { openAccount(input: $input) { id currency openingBalance { amountMinor currency } balance { amountMinor currency } } }`;
 const RECORD = `mutation($input: RecordTransactionInput!) { recordTransaction(input: $input) { id version amount { amountMinor currency } bookedAt payee account { id } category { id name } } }`;
-const SET_BUDGET = `mutation($input: SetBudgetInput!) { setBudget(input: $input) { id period startsOn endsOn amount { amountMinor currency } spent { amountMinor currency } remaining { amountMinor currency } category { name } } }`;
+const SET_BUDGET = `mutation($input: SetBudgetInput!) { setBudget(input: $input) { id period startsOn endsOn overspent amount { amountMinor currency } spent { amountMinor currency } remaining { amountMinor currency } category { name } } }`;
 
 async function openAccount(who: Person, currency = 'EUR', openingBalance = 0, name = 'Everyday') {
   const response = await who.ask(OPEN, { input: { name, type: 'CHECKING', currency, openingBalance: { amountMinor: openingBalance, currency } } });
@@ -294,6 +295,8 @@ describe('transactions', () => {
         currency: 'EUR',
         payee: 'Corner Market',
         bookedAt: '2025-03-02T09:30:00.000Z',
+        splits: [],
+        transferId: null,
       });
       // Published once and marked so: the relay does not send it again on its next passes.
       const outbox = service.db.fork().getConnection();
@@ -311,7 +314,10 @@ describe('transactions', () => {
 });
 
 describe('budgets', () => {
-  it("counts the category's money out in the period and in the budget's currency, and reports what remains", async () => {
+  it("counts the category's spending net of refunds in the period, other currencies at the day's rate, and reports what remains", async () => {
+    const admin = person('ADMIN');
+    const loaded = await admin.ask('mutation($csv: String!) { loadExchangeRates(csv: $csv) }', { csv: 'date,base,quote,rate\n2025-03-05,EUR,USD,1.0842\n' });
+    expect(loaded.data).toEqual({ loadExchangeRates: 1 });
     const ada = person();
     const eur = await openAccount(ada);
     const usd = await openAccount(ada, 'USD', 0, 'Dollars');
@@ -334,8 +340,9 @@ describe('budgets', () => {
       endsOn: '2025-03-31',
       category: { name: 'Groceries' },
       amount: { amountMinor: 40_000, currency: 'EUR' },
-      spent: { amountMinor: 7_430, currency: 'EUR' },
-      remaining: { amountMinor: 32_570, currency: 'EUR' },
+      // 4250 + 3180 - 500 (the refund) + 700 USD at 1.0842 USD per EUR (645.64, rounded to 646 cents)
+      spent: { amountMinor: 7_576, currency: 'EUR' },
+      remaining: { amountMinor: 32_424, currency: 'EUR' },
     });
 
     // Wednesday 5 March 2025 belongs to the ISO week that starts on Monday 3 March.
@@ -347,7 +354,7 @@ describe('budgets', () => {
     const again = await ada.ask(SET_BUDGET, {
       input: { categoryId: groceries, period: 'MONTHLY', startsOn: '2025-03-01', amount: { amountMinor: 5_000, currency: 'EUR' } },
     });
-    expect(again.data.setBudget).toMatchObject({ id: monthly.data.setBudget.id, remaining: { amountMinor: -2_430 } });
+    expect(again.data.setBudget).toMatchObject({ id: monthly.data.setBudget.id, remaining: { amountMinor: -2_576 }, overspent: true });
 
     const all = await ada.user('budgets { id period }');
     expect(all.user.budgets).toHaveLength(2);

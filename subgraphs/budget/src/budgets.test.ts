@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDay, periodEnd, periodLastDay, periodStart } from './budgets.js';
+import { BudgetRecord, carriedIn, parseDay, periodEnd, periodLastDay, periodStart, type Rollover } from './budgets.js';
 
 const day = (text: string) => parseDay(text, 'input.startsOn');
 
@@ -29,5 +29,30 @@ describe('budget periods', () => {
       expect(() => day(text), text).toThrowError(expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', field: 'input.startsOn' } }));
     }
     expect(day('2024-02-29').toISOString()).toBe('2024-02-29T00:00:00.000Z');
+  });
+});
+
+describe('rollover', () => {
+  const budget = (id: string, startsOn: string, amount: number, rollover: Rollover, currency = 'EUR') =>
+    Object.assign(new BudgetRecord(), { id, categoryId: 'c', period: 'MONTHLY', startsOn, amount, rollover, currency });
+
+  it('carries what is left along consecutive periods, and a shortfall only with LEFTOVER_AND_OVERSPENDING', () => {
+    const jan = budget('jan', '2025-01-01', 100, 'LEFTOVER');
+    const feb = budget('feb', '2025-02-01', 100, 'LEFTOVER_AND_OVERSPENDING');
+    const mar = budget('mar', '2025-03-01', 100, 'LEFTOVER');
+    const apr = budget('apr', '2025-04-01', 100, 'NONE');
+    const spent = new Map([['jan', 40], ['feb', 200], ['mar', 10], ['apr', 0]]);
+    // jan leaves 60; feb has 160 and spends 200: -40 moves on; mar has 60, leaves 50.
+    expect(carriedIn([feb, mar, apr], [jan, feb, mar], spent)).toEqual(new Map([['feb', 60], ['mar', -40], ['apr', 50]]));
+    const lenient = budget('feb', '2025-02-01', 100, 'LEFTOVER');
+    expect(carriedIn([mar], [jan, lenient], spent).get('mar')).toBe(0);
+  });
+
+  it('breaks the chain at a period without a budget, or in another currency', () => {
+    const jan = budget('jan', '2025-01-01', 100, 'LEFTOVER');
+    const mar = budget('mar', '2025-03-01', 100, 'NONE');
+    expect(carriedIn([mar], [jan], new Map([['jan', 0]])).get('mar')).toBe(0);
+    const feb = budget('feb', '2025-02-01', 100, 'NONE', 'USD');
+    expect(carriedIn([feb], [jan], new Map([['jan', 0]])).get('feb')).toBe(0);
   });
 });

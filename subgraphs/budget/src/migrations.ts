@@ -79,4 +79,149 @@ class CreateBudgetTables extends Migration {
   }
 }
 
-export const migrations = [{ name: '0001-create-budget-tables', class: CreateBudgetTables }];
+/**
+ * The ledger's second half: tags, splits, transfers, schedules, rules, imports, exchange rates and
+ * the overspending state of budgets. Every new table keeps the (user_id, id) discipline, except
+ * exchange_rates, which is reference data shared by every user (like a currency list).
+ */
+class CreateLedgerTables extends Migration {
+  override async up() {
+    this.addSql('alter table accounts add unique (user_id, id)');
+    this.addSql(`create table imports (
+      id uuid primary key,
+      user_id uuid not null,
+      account_id uuid not null,
+      format text not null check (format in ('CSV', 'OFX', 'QFX')),
+      row_count integer not null,
+      imported_count integer not null,
+      duplicate_count integer not null,
+      created_at timestamptz not null default now(),
+      unique (user_id, id),
+      foreign key (user_id, account_id) references accounts (user_id, id)
+    )`);
+
+    this.addSql(`create table schedules (
+      id uuid primary key,
+      user_id uuid not null,
+      account_id uuid not null,
+      category_id uuid null,
+      amount bigint not null check (amount <> 0),
+      currency char(3) not null,
+      payee text not null check (length(payee) between 1 and 200),
+      notes text null,
+      tags text[] not null default '{}',
+      frequency text not null check (frequency in ('WEEKLY', 'MONTHLY', 'YEARLY')),
+      starts_on date not null,
+      ends_on date null check (ends_on is null or ends_on >= starts_on),
+      -- The next occurrence is the n-th after starts_on: months are counted from the start day, so
+      -- a schedule on the 31st falls on the last day of shorter months and returns to the 31st.
+      next_index integer not null default 0,
+      next_on date null,
+      auto_post boolean not null,
+      version integer not null default 1,
+      created_at timestamptz not null default now(),
+      unique (user_id, id),
+      foreign key (user_id, account_id, currency) references accounts (user_id, id, currency),
+      foreign key (user_id, category_id) references categories (user_id, id)
+    )`);
+    this.addSql('create index schedules_user on schedules (user_id, next_on)');
+    this.addSql('create index schedules_due on schedules (next_on) where auto_post and next_on is not null');
+
+    // transfer_id pairs the two legs of a transfer; external_id is the bank's own id (OFX FITID),
+    // unique per account so that a statement imported twice cannot book a line twice.
+    this.addSql(`alter table transactions
+      add column tags text[] not null default '{}',
+      add column transfer_id uuid null,
+      add column schedule_id uuid null,
+      add column scheduled_on date null,
+      add column import_id uuid null,
+      add column external_id text null,
+      add column updated_at timestamptz not null default now(),
+      add foreign key (user_id, schedule_id) references schedules (user_id, id) on delete set null (schedule_id),
+      add foreign key (user_id, import_id) references imports (user_id, id),
+      add check (schedule_id is null or scheduled_on is not null)`);
+    this.addSql('create index transactions_transfer on transactions (user_id, transfer_id) where transfer_id is not null');
+    this.addSql('create unique index transactions_external on transactions (user_id, account_id, external_id) where external_id is not null');
+    this.addSql('create unique index transactions_occurrence on transactions (user_id, schedule_id, scheduled_on) where schedule_id is not null');
+    this.addSql('create index transactions_tags on transactions using gin (tags)');
+    // Keyset pages sorted by amount; booking-time pages use transactions_user_booked.
+    this.addSql('create index transactions_amount on transactions (user_id, amount, id)');
+
+    // A split transaction carries no category itself; its parts do, and they sum to its amount
+    // (checked by the service in the same database transaction that writes them).
+    this.addSql(`create table transaction_splits (
+      id uuid primary key,
+      user_id uuid not null,
+      transaction_id uuid not null,
+      position smallint not null,
+      category_id uuid null,
+      amount bigint not null check (amount <> 0),
+      notes text null,
+      unique (user_id, transaction_id, position),
+      -- Deferred: the ORM may write a transaction's parts before the transaction in one flush.
+      foreign key (user_id, transaction_id) references transactions (user_id, id) on delete cascade deferrable initially deferred,
+      foreign key (user_id, category_id) references categories (user_id, id)
+    )`);
+    this.addSql('create index transaction_splits_category on transaction_splits (user_id, category_id) where category_id is not null');
+
+    // What budgets and reports count: one line per unsplit transaction, one per part of a split one.
+    this.addSql(`create view transaction_lines as
+      select t.user_id, t.id as transaction_id, t.account_id, coalesce(s.category_id, t.category_id) as category_id,
+             coalesce(s.amount, t.amount) as amount, t.currency, t.booked_at, t.transfer_id
+        from transactions t
+        left join transaction_splits s on s.user_id = t.user_id and s.transaction_id = t.id`);
+
+    this.addSql(`alter table budgets
+      add column rollover text not null default 'NONE' check (rollover in ('NONE', 'LEFTOVER', 'LEFTOVER_AND_OVERSPENDING')),
+      add column overspent boolean not null default false`);
+
+    this.addSql(`create table rules (
+      id uuid primary key,
+      user_id uuid not null,
+      position integer not null,
+      match_field text not null check (match_field in ('PAYEE', 'NOTES', 'PAYEE_OR_NOTES')),
+      match_operator text not null check (match_operator in ('CONTAINS', 'REGEX')),
+      pattern text not null check (length(pattern) between 1 and 200),
+      currency char(3) null,
+      min_amount bigint null,
+      max_amount bigint null,
+      category_id uuid not null,
+      created_at timestamptz not null default now(),
+      unique (user_id, id),
+      foreign key (user_id, category_id) references categories (user_id, id),
+      check (min_amount is null or max_amount is null or min_amount <= max_amount),
+      check ((currency is null) = (min_amount is null and max_amount is null))
+    )`);
+    this.addSql('create index rules_user on rules (user_id, position)');
+    // One definition of "a rule matches", used for single transactions and for whole imports alike.
+    // Regular expressions run in PostgreSQL's engine, which bounds their cost (statement_timeout,
+    // "regular expression is too complex") instead of risking a catastrophic backtrack in Node.
+    this.addSql(`create function rule_matches(r rules, payee_text text, notes_text text, amount_minor bigint, currency_code text) returns boolean
+      language sql stable as $$
+        select (case r.match_operator
+                  when 'CONTAINS' then
+                       (r.match_field <> 'NOTES' and strpos(lower(payee_text), lower(r.pattern)) > 0)
+                    or (r.match_field <> 'PAYEE' and strpos(lower(coalesce(notes_text, '')), lower(r.pattern)) > 0)
+                  else (r.match_field <> 'NOTES' and payee_text ~* r.pattern)
+                    or (r.match_field <> 'PAYEE' and coalesce(notes_text, '') ~* r.pattern)
+                end)
+           and (r.currency is null or r.currency = currency_code)
+           and (r.min_amount is null or amount_minor >= r.min_amount)
+           and (r.max_amount is null or amount_minor <= r.max_amount)
+      $$`);
+
+    this.addSql(`create table exchange_rates (
+      day date not null,
+      base char(3) not null,
+      quote char(3) not null,
+      rate numeric(24, 12) not null check (rate > 0),
+      primary key (base, quote, day),
+      check (base <> quote)
+    )`);
+  }
+}
+
+export const migrations = [
+  { name: '0001-create-budget-tables', class: CreateBudgetTables },
+  { name: '0002-create-ledger-tables', class: CreateLedgerTables },
+];

@@ -2,10 +2,21 @@ import { requireUser } from '@analytica/auth';
 import { buildFederatedSchema, userReference } from '@analytica/subgraph';
 import { isUuid, notFoundAt, visibleOrNotFound } from './access.js';
 import { BudgetRecord } from './budgets.js';
+import { RuleRecord } from './rules.js';
+import { ScheduleRecord } from './schedules.js';
 import { AccountResolver, loadVisibleAccount, UserAccountsResolver } from './schema-accounts.js';
 import { BudgetResolver, UserBudgetsResolver } from './schema-budgets.js';
-import { UserCategoriesResolver } from './schema-categories.js';
-import { TransactionConnectionResolver, TransactionResolver, UserTransactionsResolver } from './schema-transactions.js';
+import { CategoryResolver, UserCategoriesResolver } from './schema-categories.js';
+import { ImportLineResolver, ImportResolver } from './schema-imports.js';
+import { RuleResolver, UserRulesResolver } from './schema-rules.js';
+import { ScheduleResolver, UserSchedulesResolver } from './schema-schedules.js';
+import {
+  TransactionConnectionResolver,
+  TransactionResolver,
+  TransactionSplitResolver,
+  UserTransactionsResolver,
+} from './schema-transactions.js';
+import { TransferResolver } from './schema-transfers.js';
 import { User, type BudgetContext } from './schema-user.js';
 import { TransactionRecord } from './transactions.js';
 
@@ -23,22 +34,32 @@ export function buildBudgetSchema() {
     resolvers: [
       AccountResolver,
       UserAccountsResolver,
+      CategoryResolver,
       UserCategoriesResolver,
       TransactionResolver,
+      TransactionSplitResolver,
       TransactionConnectionResolver,
       UserTransactionsResolver,
+      TransferResolver,
       BudgetResolver,
       UserBudgetsResolver,
+      RuleResolver,
+      UserRulesResolver,
+      ScheduleResolver,
+      UserSchedulesResolver,
+      ImportResolver,
+      ImportLineResolver,
     ],
     // Nothing in this subgraph returns a User; it is reached through the gateway by its key.
     orphanedTypes: [User],
     referenceResolvers: {
       User: {
-        __resolveReference: async (ref: { id: string }, ctx: BudgetContext) => {
+        __resolveReference: async (ref: { id: string; homeCurrency?: string }, ctx: BudgetContext) => {
           const user = await userReference().__resolveReference(ref, ctx);
           // Only an admin gets here with someone else's id; a malformed one names nobody.
           if (!isUuid(ref.id)) throw notFoundAt(undefined, 'User', ref.id);
-          return user;
+          // Present when the gateway resolves a field that @requires it (reports).
+          return { ...user, homeCurrency: ref.homeCurrency };
         },
       },
       Account: {
@@ -50,11 +71,18 @@ export function buildBudgetSchema() {
       },
       Transaction: {
         __resolveReference: (ref: { id: string }, ctx: BudgetContext) =>
-          findVisible(ctx, 'Transaction', ref.id, () => ctx.em.findOne(TransactionRecord, { id: ref.id })),
+          findVisible(ctx, 'Transaction', ref.id, () => ctx.loaders.transaction.load(ref.id)),
       },
       Budget: {
         __resolveReference: (ref: { id: string }, ctx: BudgetContext) =>
           findVisible(ctx, 'Budget', ref.id, () => ctx.em.findOne(BudgetRecord, { id: ref.id })),
+      },
+      Rule: {
+        __resolveReference: (ref: { id: string }, ctx: BudgetContext) => findVisible(ctx, 'Rule', ref.id, () => ctx.em.findOne(RuleRecord, { id: ref.id })),
+      },
+      Schedule: {
+        __resolveReference: (ref: { id: string }, ctx: BudgetContext) =>
+          findVisible(ctx, 'Schedule', ref.id, () => ctx.em.findOne(ScheduleRecord, { id: ref.id })),
       },
     },
   });

@@ -1,0 +1,126 @@
+// Filtered transactions page through the gateway (issue 4, acceptance 5b).
+//
+//   npx tsx bench/budget/page.ts [--rates 25,50,100] [--duration 20] [--transactions 20000]
+//
+// Starts, in this process, the budget service on its own PostgreSQL schema, a stand-in user
+// subgraph (me, homeCurrency) and the real gateway composed over both; seeds one user with
+// --transactions transactions over three accounts (imported, categorised by rules, a third of them
+// tagged). Then, for each rate, autocannon sends the same filtered page query at that fixed rate
+// (overallRate) for --duration seconds and the latencies are printed: p50, p90, p99 and max, with
+// the rate achieved and any errors. Everything started is stopped and the schema dropped.
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { gql } from '@analytica/testing';
+import { openAccount } from '../../subgraphs/budget/src/accounts.js';
+import { CategoryRecord } from '../../subgraphs/budget/src/categories.js';
+import { startHarness } from '../../subgraphs/budget/src/gateway-harness.js';
+import { importStatement } from '../../subgraphs/budget/src/imports.js';
+import { createRule } from '../../subgraphs/budget/src/rules.js';
+import { csvExport } from '../../subgraphs/budget/src/statement-samples.js';
+
+const { values } = parseArgs({
+  options: {
+    rates: { type: 'string', default: '25,50,100' },
+    duration: { type: 'string', default: '20' },
+    transactions: { type: 'string', default: '20000' },
+    connections: { type: 'string', default: '20' },
+  },
+});
+const rates = values.rates.split(',').map(Number);
+const duration = Number(values.duration);
+const total = Number(values.transactions);
+
+const harness = await startHarness();
+const rows: Record<string, string>[] = [];
+try {
+  const ada = harness.person('USER', 'EUR');
+  const em = () => harness.service.db.fork();
+  const [everyday, card, savings] = [
+    await openAccount(em(), ada.id, { name: 'Everyday', type: 'CHECKING', currency: 'EUR' }),
+    await openAccount(em(), ada.id, { name: 'Card', type: 'CREDIT_CARD', currency: 'EUR' }),
+    await openAccount(em(), ada.id, { name: 'Savings', type: 'SAVINGS', currency: 'EUR' }),
+  ];
+  // Categories exist once asked for; the gateway path creates the defaults.
+  await gql(harness.gatewayUrl, '{ me { categories { id } } }', { token: ada.token });
+  const categories = new Map((await em().find(CategoryRecord, { userId: ada.id })).map((c) => [c.name, c.id]));
+  for (const [pattern, category] of [
+    ['Corner Market', 'Groceries'],
+    ['Green Grocer', 'Groceries'],
+    ['City Transit', 'Transport'],
+    ['Trattoria', 'Eating out'],
+    ['Power & Light', 'Utilities'],
+    ['Cinema', 'Entertainment'],
+  ] as const) {
+    await createRule(em(), ada.id, { field: 'PAYEE', operator: 'CONTAINS', pattern, categoryId: categories.get(category)! });
+  }
+  const mapping = { date: 'Date', payee: 'Payee', amount: 'Amount', notes: 'Notes' };
+  const shares = [
+    [everyday, Math.round(total * 0.7), Date.UTC(2023, 0, 1)],
+    [card, Math.round(total * 0.2), Date.UTC(2023, 6, 1)],
+    [savings, total - Math.round(total * 0.7) - Math.round(total * 0.2), Date.UTC(2024, 0, 1)],
+  ] as const;
+  for (const [account, count, start] of shares) {
+    await importStatement(em(), ada.id, { accountId: account.id, format: 'CSV', content: csvExport(count, start), csv: mapping });
+  }
+  await em()
+    .getConnection()
+    .execute(`update transactions set tags = case when amount % 2 = 0 then array['household'] else array['household', 'weekly'] end where user_id = ? and amount % 3 = 0`, [ada.id]);
+  // Let the outbox relay drain the import's events before measuring.
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+  const query = `query Page($filter: TransactionFilter) { me { transactions(filter: $filter, first: 50) {
+    totalCount
+    totals { currency count net { amountMinor } }
+    edges { cursor node { id bookedAt payee notes tags amount { amountMinor currency } account { id name } category { id name group } } }
+    pageInfo { hasNextPage endCursor }
+  } } }`;
+  const variables = {
+    filter: { accountId: everyday.id, from: '2023-03-01T00:00:00Z', to: '2024-03-01T00:00:00Z', minAmount: -15_000, maxAmount: -100, search: 'market' },
+  };
+  const check = await gql(harness.gatewayUrl, query, { token: ada.token, variables });
+  if (check.errors) throw new Error(`the benchmark query fails: ${JSON.stringify(check.errors)}`);
+  const page = check.data.me.transactions;
+  process.stdout.write(
+    `\nFiltered page through the gateway: ${total.toLocaleString('en')} transactions for the user; the filter matches ${page.totalCount}, the page returns ${page.edges.length} with account, category and tags.\n`,
+  );
+
+  const body = JSON.stringify({ query, variables, operationName: 'Page' });
+  // overallRate (requests per second over all connections) is missing from autocannon's type declarations.
+  const run = (overallRate: number, seconds: number) =>
+    autocannon({
+      url: harness.gatewayUrl,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ada.token}` },
+      body,
+      connections: Number(values.connections),
+      overallRate,
+      duration: seconds,
+    } as Parameters<typeof autocannon>[0]);
+  const loadAtStart = os.loadavg()[0]!;
+  await run(10, 3); // warm up the gateway's query plan cache, the pools and the JIT
+  for (const rate of rates) {
+    const result = await run(rate, duration);
+    rows.push({
+      'target req/s': String(rate),
+      'achieved req/s': result.requests.average.toFixed(1),
+      requests: String(result.requests.total),
+      'p50 ms': String(result.latency.p50),
+      'p90 ms': String(result.latency.p90),
+      'p99 ms': String(result.latency.p99),
+      'max ms': String(result.latency.max),
+      'errors/non-2xx/timeouts': `${result.errors}/${result.non2xx}/${result.timeouts}`,
+    });
+  }
+  const after = await gql(harness.gatewayUrl, query, { token: ada.token, variables });
+  if (after.errors || after.data.me.transactions.totalCount !== page.totalCount) throw new Error('the query answered differently after the run');
+
+  const header = Object.keys(rows[0]!);
+  const widths = header.map((h) => Math.max(h.length, ...rows.map((r) => r[h]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.map((r) => line(header.map((h) => r[h]!))).join('\n')}\n`);
+  const cpus = `${os.cpus().length} CPUs, 1-minute load average ${loadAtStart.toFixed(1)} before the runs and ${os.loadavg()[0]!.toFixed(1)} after`;
+  process.stdout.write(`\n${duration} s per rate, ${values.connections} connections; gateway, both subgraphs and load generator in this one process; ${cpus}.\n`);
+} finally {
+  await harness.stop();
+}
