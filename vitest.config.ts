@@ -28,7 +28,7 @@ export default defineConfig({
         resolve,
         test: {
           name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/e2e/**/*.test.ts', 'test/security/**/*.test.ts'],
           exclude: ignored,
           testTimeout: 60_000,
           hookTimeout: 180_000,

@@ -6,6 +6,8 @@ import { ErrorCode } from '@analytica/errors';
 export interface ForwardedContext {
   authorization?: string;
   requestId?: string;
+  /** The caller's address: the user service limits sign-in attempts per address. */
+  clientIp?: string;
 }
 
 /** Forwards the caller's token and request id: every subgraph verifies the token again. */
@@ -13,6 +15,23 @@ class SubgraphSource extends RemoteGraphQLDataSource<ForwardedContext> {
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<ForwardedContext>) {
     if ('authorization' in context && context.authorization) request.http?.headers.set('authorization', context.authorization);
     if ('requestId' in context && context.requestId) request.http?.headers.set('x-request-id', context.requestId);
+    // Replaces whatever the client sent: only the address the gateway saw (or trusted) goes on.
+    if ('clientIp' in context && context.clientIp) request.http?.headers.set('x-forwarded-for', context.clientIp);
+  }
+
+  /**
+   * A subgraph answers some refusals with an HTTP error status (400 for variables that do not
+   * coerce, 401 for a revoked token) and a GraphQL body. Pass its error on, code and field
+   * included, rather than a bare "400: Bad Request".
+   */
+  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]) {
+    const error = await super.errorFromResponse(response);
+    const body = (error.extensions?.response as { body?: { errors?: { message?: string; extensions?: Record<string, unknown> }[] } } | undefined)?.body;
+    const first = body?.errors?.[0];
+    if (typeof first?.message === 'string' && typeof first.extensions?.code === 'string') {
+      return new GraphQLError(first.message, { extensions: { ...first.extensions } });
+    }
+    return error;
   }
 }
 

@@ -1,4 +1,6 @@
-import { bool, parseEnv, redisEnv, serviceEnv, tokenEnv, url, z } from '@analytica/config';
+import { bool, parseEnv, redisEnv, serviceEnv, tokenEnv, trustProxy, url, z } from '@analytica/config';
+
+const limit = (fallback: number) => z.coerce.number().int().min(1).max(100_000_000).default(fallback);
 
 export const gatewayEnvShape = {
   ...serviceEnv(4000),
@@ -11,6 +13,24 @@ export const gatewayEnvShape = {
   SUBSCRIPTION_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** A WebSocket that stays behind this long is closed (1013). */
   SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * Which proxies' X-Forwarded-For to believe for the caller's address (express "trust proxy"):
+   * false by default (the socket's peer); behind NGINX, its address or `loopback`.
+   */
+  TRUST_PROXY: trustProxy('false'),
+  // Query limits (GraphQL Armor), checked before anything is planned or fetched.
+  GRAPHQL_MAX_DEPTH: limit(10),
+  // Armor weighs nesting heavily: a budget page of 50 transactions with account and category costs ~6,200.
+  GRAPHQL_MAX_COST: limit(20_000),
+  GRAPHQL_MAX_ALIASES: limit(15),
+  GRAPHQL_MAX_DIRECTIVES: limit(20),
+  GRAPHQL_MAX_TOKENS: limit(2000),
+  /** Largest request body, in bytes. */
+  MAX_BODY_BYTES: limit(1024 * 1024),
+  /** Requests per minute one signed-in user may send (every request also counts for its address). */
+  RATE_LIMIT_USER_PER_MINUTE: limit(600),
+  /** Requests per minute from one address, signed in or not. */
+  RATE_LIMIT_IP_PER_MINUTE: limit(1200),
   /** The composed supergraph (npm run compose writes it). */
   SUPERGRAPH_PATH: z.string().min(1).default('schema/supergraph.graphql'),
   /** Reload the supergraph when the file changes; on by default outside production. */

@@ -10,6 +10,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import express from 'express';
 import { parse } from 'graphql';
 import { generateSigningKeyPem } from '@analytica/auth';
+import { createRedis } from '@analytica/redis';
 import { compose } from '@analytica/schema';
 import { printSdl } from '@analytica/subgraph';
 import { dropSchema, eventually, gql, services, uniqueName } from '@analytica/testing';
@@ -17,6 +18,7 @@ import { buildUserSchema, parseUserEnv, startUserService } from '@analytica/user
 import { parseGatewayEnv, startGateway } from './index.js';
 
 const schemaName = uniqueName('gw_test');
+const redisPrefix = `${uniqueName('gw_test')}:`;
 let dir: string;
 let user: Awaited<ReturnType<typeof startUserService>>;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
@@ -51,6 +53,8 @@ beforeAll(async () => {
       DATABASE_SCHEMA: schemaName,
       KAFKA_BROKERS: services.kafkaBrokers,
       KAFKA_TOPIC_PREFIX: `${uniqueName('t')}.`,
+      REDIS_URL: services.redisUrl,
+      REDIS_KEY_PREFIX: redisPrefix,
       JWT_PRIVATE_KEY: generateSigningKeyPem(),
     }),
   );
@@ -65,6 +69,8 @@ beforeAll(async () => {
       SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
       SUPERGRAPH_WATCH: 'true',
       JWKS_URL: `${user.url}/.well-known/jwks.json`,
+      REDIS_URL: services.redisUrl,
+      REDIS_KEY_PREFIX: redisPrefix,
     }),
   );
 });
@@ -75,6 +81,10 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (extra ? extra.close(() => resolve()) : resolve()));
   await dropSchema(schemaName);
   await rm(dir, { recursive: true, force: true });
+  const redis = createRedis(services.redisUrl);
+  const keys = await redis.keys(`${redisPrefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
 });
 
 describe('gateway', () => {

@@ -2,14 +2,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApolloGateway } from '@apollo/gateway';
 import { createSubgraphSource } from './datasource.js';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLError } from 'graphql';
 import { authenticate, verifierFromEnv, type AuthUser } from '@analytica/auth';
 import { formatError } from '@analytica/errors';
 import { createLogger, type Logger } from '@analytica/logger';
+import { createRedis } from '@analytica/redis';
 import { createHttpService, refuseBadTokens } from '@analytica/service';
 import type { GatewayEnv } from './environment.js';
+import { queryLimits } from './query-limits.js';
+import { authenticationOf, requestBudget, retryAfterFromErrors } from './request-budget.js';
 import { supergraphFromFile } from './supergraph.js';
 import { createSubscriptions } from './subscriptions/index.js';
 import client from 'prom-client';
@@ -24,11 +27,16 @@ export interface GatewayContext {
   requestId: string;
   log: Logger;
   authError?: GraphQLError;
+  /** The caller's address (TRUST_PROXY decides whether X-Forwarded-For is believed); forwarded to subgraphs. */
+  clientIp: string;
 }
 
 export async function startGateway(env: GatewayEnv) {
   const logger = createLogger('gateway', env.LOG_LEVEL);
-  const verifier = verifierFromEnv(env);
+  // One connection for revocation checks and the request budget.
+  const redis = createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'gateway', onError: (err) => logger.warn({ err }, 'redis connection error') });
+  const verifier = verifierFromEnv(env, { redis });
+  const limits = queryLimits(env);
   const overrides: Record<string, string | undefined> = {
     user: env.SUBGRAPH_USER_URL,
     budget: env.SUBGRAPH_BUDGET_URL,
@@ -76,10 +84,21 @@ export async function startGateway(env: GatewayEnv) {
       },
       redis: subscriptions.ping,
     },
-    routes: subscriptions.routes,
+    bodyLimitBytes: env.MAX_BODY_BYTES,
+    routes: (app) => {
+      app.set('trust proxy', env.TRUST_PROXY);
+      app.use(
+        '/graphql',
+        requestBudget({ redis, verifier, logger, perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE }),
+      );
+      subscriptions.routes(app);
+    },
     onListening: subscriptions.onListening,
     beforeDrain: subscriptions.beforeDrain,
-    onStop: subscriptions.close,
+    onStop: async () => {
+      await subscriptions.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
     graphql: {
       server: (plugins) =>
         new ApolloServer<GatewayContext>({
@@ -89,17 +108,25 @@ export async function startGateway(env: GatewayEnv) {
           stopOnTerminationSignals: false,
           // Field suggestions ("Did you mean ...?") reveal the schema; off in production.
           hideSchemaDetailsFromClientErrors: production,
+          validationRules: limits.validationRules,
+          parseOptions: limits.parseOptions,
           formatError: (formatted) =>
             formatError(formatted, {
               exposeDetails: env.NODE_ENV === 'development',
               onInternal: (error) => logger.error({ error }, 'internal error'),
             }),
-          plugins: [...plugins, refuseBadTokens(), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+          plugins: [
+            ...plugins,
+            ...(limits.plugins as ApolloServerPlugin<GatewayContext>[]),
+            refuseBadTokens(),
+            retryAfterFromErrors,
+            ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+          ],
         }),
       context: async (req, requestId, log) => {
         const authorization = req.headers.authorization;
-        const { user, error } = await authenticate(authorization, verifier);
-        return { user, authorization, requestId, log, authError: error };
+        const { user, error } = authenticationOf(req) ?? (await authenticate(authorization, verifier));
+        return { user, authorization, requestId, log, authError: error, clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown' };
       },
     },
   });

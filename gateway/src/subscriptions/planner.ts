@@ -54,6 +54,7 @@ export interface SupergraphView {
 }
 
 const PUBLIC_TAG = 'public';
+const PRIVATE_TAG = 'private';
 
 function badRequest(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
@@ -75,10 +76,12 @@ export function createSupergraphView(supergraphSdl: string): SupergraphView {
   function isPublic(typeName: string, fieldName: string): boolean {
     const type = supergraph.schema.type(typeName);
     if (!type || !('field' in type)) return false;
-    const tagged = (element: { appliedDirectivesOf(name: string): { arguments(): Record<string, unknown> }[] } | undefined) =>
-      !!element?.appliedDirectivesOf('tag').some((d) => d.arguments().name === PUBLIC_TAG);
+    const tagged = (element: { appliedDirectivesOf(name: string): { arguments(): Record<string, unknown> }[] } | undefined, tag: string) =>
+      !!element?.appliedDirectivesOf('tag').some((d) => d.arguments().name === tag);
     if (fieldName === '__typename') return true;
-    return tagged(type as never) || tagged((type as unknown as { field(name: string): never }).field(fieldName));
+    const field = (type as unknown as { field(name: string): never }).field(fieldName);
+    // A public type's fields are public unless one is tagged private (e.g. savedByMe).
+    return tagged(field, PUBLIC_TAG) || (tagged(type as never, PUBLIC_TAG) && !tagged(field, PRIVATE_TAG));
   }
 
   /** Walks the client's selection: shared only if every field is public. */

@@ -3,12 +3,22 @@ import jwt from 'jsonwebtoken';
 import { GraphQLError } from 'graphql';
 import type { AuthChecker } from 'type-graphql';
 import { forbidden, unauthenticated } from '@analytica/errors';
+import { createRedis, type Redis } from '@analytica/redis';
+import { createRevocationList, type RevocationList } from './revocation.js';
+
+export { createRevocationList, DEFAULT_REVOCATION_TTL_SECONDS, type RevocationList } from './revocation.js';
 
 export type Role = 'USER' | 'ADMIN';
+/**
+ * `totp-enrolment` marks the token an administrator gets before two-factor authentication is set
+ * up: it is good for enrolling an authenticator and nothing else (requireUser refuses it).
+ */
+export type TokenScope = 'totp-enrolment';
 export interface AuthUser {
   id: string;
   role: Role;
   sessionId: string;
+  scope?: TokenScope;
 }
 /** What every subgraph's GraphQL context carries: the verified caller, or null for anonymous. */
 export interface AuthContext {
@@ -24,22 +34,39 @@ export function generateSigningKeyPem(): string {
 
 /** A key id derived from the public key, so that every service computes the same one. */
 export function keyIdOf(key: KeyObject): string {
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  const jwk = publicHalf(key).export({ format: 'jwk' });
   return createHash('sha256').update(`${jwk.n}.${jwk.e}`).digest('base64url').slice(0, 16);
 }
+
+const publicHalf = (key: KeyObject) => (key.type === 'public' ? key : createPublicKey(key));
 
 export interface TokenSettings {
   issuer: string;
   audience: string;
 }
 
-export function createTokenIssuer(privateKeyPem: string, settings: TokenSettings & { ttlSeconds: number }) {
+export interface IssuerOptions extends TokenSettings {
+  ttlSeconds: number;
+  /**
+   * Public keys published beside the signing key (PEM): during a key rotation, the previous key,
+   * so that tokens it signed keep verifying until they expire.
+   */
+  previousPublicKeys?: string[];
+}
+
+export function createTokenIssuer(privateKeyPem: string, settings: IssuerOptions) {
   const privateKey = createPrivateKey(privateKeyPem);
   const kid = keyIdOf(privateKey);
+  const published = new Map<string, JsonWebKey>();
+  for (const key of [privateKey, ...(settings.previousPublicKeys ?? []).map((pem) => createPublicKey(pem))]) {
+    const id = keyIdOf(key);
+    if (!published.has(id)) published.set(id, { ...publicHalf(key).export({ format: 'jwk' }), kid: id, alg: ALGORITHM, use: 'sig' });
+  }
+  const jwks = { keys: [...published.values()] };
   return {
     kid,
     issue(user: AuthUser, jti: string): string {
-      return jwt.sign({ role: user.role, sid: user.sessionId }, privateKey, {
+      return jwt.sign({ role: user.role, sid: user.sessionId, ...(user.scope ? { scope: user.scope } : {}) }, privateKey, {
         algorithm: ALGORITHM,
         keyid: kid,
         issuer: settings.issuer,
@@ -50,10 +77,9 @@ export function createTokenIssuer(privateKeyPem: string, settings: TokenSettings
         jwtid: jti,
       });
     },
-    /** The public half, as a JSON Web Key Set for /.well-known/jwks.json. */
+    /** The public halves, as a JSON Web Key Set for /.well-known/jwks.json: the signing key first. */
     jwks(): { keys: JsonWebKey[] } {
-      const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
-      return { keys: [{ ...jwk, kid, alg: ALGORITHM, use: 'sig' }] };
+      return jwks;
     },
   };
 }
@@ -62,27 +88,52 @@ export interface VerifierOptions extends TokenSettings {
   /** Where the user service publishes its keys; fetched lazily and cached. */
   jwksUrl: string;
   cacheMs?: number;
+  /** A token naming an unknown key refetches the set (a rotation), at most this often. */
+  refetchUnknownKidAfterMs?: number;
   fetchJwks?: (url: string) => Promise<{ keys: JsonWebKey[] }>;
+  /** Checked after the signature: a revoked session or a disabled user is refused. */
+  revocation?: RevocationList;
 }
 
+export interface TokenVerifier {
+  verify(token: string): Promise<AuthUser>;
+  /** Releases what the verifier opened (its Redis connection); a no-op otherwise. */
+  close(): Promise<void>;
+}
+
+/** Longest lifetime any access token may claim, whatever its exp says (ACCESS_TOKEN_TTL_SECONDS is at most 3600). */
+const MAX_TOKEN_AGE_SECONDS = 3600;
+const NOT_VALID = 'The access token is not valid or has expired.';
+
 /**
- * Verifies access tokens against the published JWKS. Only RS256 is accepted, and issuer,
- * audience, expiry and not-before are always checked. Every failure is the same
- * UNAUTHENTICATED error: the reason goes to the log, never to the caller.
+ * Verifies access tokens against the published JWKS (RFC 8725): only RS256 is accepted, the key is
+ * chosen by `kid`, and issuer, audience, expiry and not-before are always checked; then the session
+ * is looked up in the revocation list. Every failure is the same UNAUTHENTICATED error: the reason
+ * never reaches the caller.
  */
-export function createTokenVerifier(options: VerifierOptions) {
+export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const cacheMs = options.cacheMs ?? 5 * 60_000;
+  const refetchAfterMs = options.refetchUnknownKidAfterMs ?? 10_000;
   const fetchJwks = options.fetchJwks ?? defaultFetchJwks;
   let keys = new Map<string, KeyObject>();
   let fetchedAt = 0;
   let inflight: Promise<void> | null = null;
+  // A client sends the same token with every request until it expires: its signature and claims
+  // are checked once (keyed by the whole token, signature included, so nothing can be forged into
+  // the cache). The revocation lookup still runs every time.
+  const checked = new Map<string, { user: AuthUser; exp: number }>();
+  const CHECKED_MAX = 10_000;
 
   async function refresh() {
     inflight ??= fetchJwks(options.jwksUrl)
       .then((set) => {
-        keys = new Map(
-          set.keys.filter((k) => typeof k.kid === 'string').map((k) => [k.kid as string, createPublicKey({ key: k, format: 'jwk' })]),
-        );
+        const next = new Map<string, KeyObject>();
+        for (const k of set.keys) {
+          // Only RSA signing keys for RS256; anything else in the set is ignored rather than trusted.
+          if (typeof k.kid !== 'string' || k.kty !== 'RSA' || (k.alg !== undefined && k.alg !== ALGORITHM) || (k.use !== undefined && k.use !== 'sig')) continue;
+          next.set(k.kid, createPublicKey({ key: k, format: 'jwk' }));
+        }
+        keys = next;
         fetchedAt = Date.now();
       })
       .finally(() => {
@@ -93,40 +144,78 @@ export function createTokenVerifier(options: VerifierOptions) {
 
   async function keyFor(kid: string): Promise<KeyObject | undefined> {
     const stale = Date.now() - fetchedAt > cacheMs;
-    // An unknown kid may be a freshly rotated key: refetch, but at most every 10 s.
-    if (stale || (!keys.has(kid) && Date.now() - fetchedAt > 10_000)) await refresh();
+    // An unknown kid may be a freshly rotated key: refetch, but not more often than refetchAfterMs,
+    // so that tokens with made-up kids cannot turn every request into a JWKS fetch.
+    if (stale || (!keys.has(kid) && Date.now() - fetchedAt > refetchAfterMs)) await refresh();
     return keys.get(kid);
+  }
+
+  async function revocationChecked(user: AuthUser): Promise<AuthUser> {
+    if (!options.revocation) return { ...user };
+    let revoked: boolean;
+    try {
+      revoked = await options.revocation.isRevoked(user);
+    } catch {
+      // Fail closed: a token whose session cannot be checked is not let through.
+      throw unauthenticated('The access token could not be checked right now; try again.');
+    }
+    if (revoked) throw unauthenticated(NOT_VALID);
+    return { ...user };
   }
 
   return {
     async verify(token: string): Promise<AuthUser> {
-      const decoded = jwt.decode(token, { complete: true });
+      const cached = checked.get(token);
+      if (cached && cached.exp > Date.now() / 1000) return revocationChecked(cached.user);
+      let decoded: jwt.Jwt | null = null;
+      try {
+        decoded = jwt.decode(token, { complete: true });
+      } catch {
+        decoded = null;
+      }
       const kid = decoded?.header.kid;
-      if (!decoded || decoded.header.alg !== ALGORITHM || !kid) throw unauthenticated('The access token is not valid.');
+      if (!decoded || decoded.header.alg !== ALGORITHM || typeof kid !== 'string' || kid.length > 128) throw unauthenticated(NOT_VALID);
       let key: KeyObject | undefined;
       try {
         key = await keyFor(kid);
       } catch {
         throw unauthenticated('The access token could not be checked right now; try again.');
       }
-      if (!key) throw unauthenticated('The access token is not valid.');
+      if (!key) throw unauthenticated(NOT_VALID);
+      let user: AuthUser;
       try {
         const claims = jwt.verify(token, key, {
           algorithms: [ALGORITHM],
           issuer: options.issuer,
           audience: options.audience,
+          maxAge: MAX_TOKEN_AGE_SECONDS,
+          // Services' clocks differ a little: a token signed a second "in the future" is still fine.
+          clockTolerance: 5,
         }) as jwt.JwtPayload;
-        if (typeof claims.sub !== 'string' || (claims.role !== 'USER' && claims.role !== 'ADMIN') || typeof claims.sid !== 'string') {
+        if (
+          typeof claims.sub !== 'string' ||
+          (claims.role !== 'USER' && claims.role !== 'ADMIN') ||
+          typeof claims.sid !== 'string' ||
+          typeof claims.jti !== 'string' ||
+          typeof claims.exp !== 'number' ||
+          // jsonwebtoken checks exp, nbf and the age from iat, but not an iat in the future.
+          typeof claims.iat !== 'number' ||
+          claims.iat > Date.now() / 1000 + 5 ||
+          (claims.scope !== undefined && claims.scope !== 'totp-enrolment')
+        ) {
           throw new Error('missing claims');
         }
-        return { id: claims.sub, role: claims.role, sessionId: claims.sid };
+        user = { id: claims.sub, role: claims.role, sessionId: claims.sid, ...(claims.scope ? { scope: claims.scope as TokenScope } : {}) };
+        if (checked.size >= CHECKED_MAX) checked.delete(checked.keys().next().value!);
+        checked.set(token, { user, exp: claims.exp });
       } catch {
-        throw unauthenticated('The access token is not valid or has expired.');
+        throw unauthenticated(NOT_VALID);
       }
+      return revocationChecked(user);
     },
+    async close() {},
   };
 }
-export type TokenVerifier = ReturnType<typeof createTokenVerifier>;
 
 async function defaultFetchJwks(url: string): Promise<{ keys: JsonWebKey[] }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
@@ -142,7 +231,17 @@ export async function userFromAuthorization(header: string | undefined, verifier
   return verifier.verify(match[1]);
 }
 
+/** The signed-in caller with a full token; an enrolment-only token is refused with FORBIDDEN. */
 export function requireUser(ctx: AuthContext): AuthUser {
+  if (!ctx.user) throw unauthenticated();
+  if (ctx.user.scope === 'totp-enrolment') {
+    throw forbidden('Set up two-factor authentication first: this sign-in may only enrol an authenticator app (beginTotpEnrolment, then confirmTotpEnrolment).');
+  }
+  return ctx.user;
+}
+
+/** Any signed-in caller, an enrolment-only token included: only for enrolling two-factor authentication. */
+export function requireSignedIn(ctx: AuthContext): AuthUser {
   if (!ctx.user) throw unauthenticated();
   return ctx.user;
 }
@@ -161,9 +260,32 @@ export const authChecker: AuthChecker<AuthContext, Role> = ({ context }, roles) 
   return true;
 };
 
-/** The verifier every service builds from its JWKS_URL, JWT_ISSUER and JWT_AUDIENCE variables. */
-export function verifierFromEnv(env: { JWKS_URL: string; JWT_ISSUER: string; JWT_AUDIENCE: string }) {
-  return createTokenVerifier({ jwksUrl: env.JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+export interface TokenEnv {
+  JWKS_URL: string;
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  REDIS_URL: string;
+  REDIS_KEY_PREFIX: string;
+}
+
+/**
+ * The verifier every service builds from its tokenEnv variables: keys from JWKS_URL, revocations
+ * from Redis (its own connection unless one is passed; close() releases it).
+ */
+export function verifierFromEnv(env: TokenEnv, deps: { redis?: Redis } = {}): TokenVerifier {
+  const redis = deps.redis ?? createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'token-revocation' });
+  const verifier = createTokenVerifier({
+    jwksUrl: env.JWKS_URL,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    revocation: createRevocationList(redis),
+  });
+  return {
+    verify: verifier.verify,
+    async close() {
+      if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
 }
 
 /**

@@ -66,6 +66,16 @@ export const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
   .refine((v) => v.length > 0, { message: 'must list at least one value, separated by commas' });
+/**
+ * express's "trust proxy": which proxies' X-Forwarded-For to believe for the caller's address.
+ * `false` (the socket's peer), `true` (any), a hop count, or addresses and names such as
+ * `loopback, uniquelocal, 10.0.0.0/8`.
+ */
+export const trustProxy = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v));
 /** A PostgreSQL schema name or prefix: lower-case letters, digits and underscores. */
 export const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits or _');
 /** PEM text, either as is or with literal "\n" escapes (as env files often carry it). */
@@ -81,10 +91,20 @@ export const serviceEnv = (defaultPort: number) => ({
   HOST: z.string().default('127.0.0.1'),
   PORT: port(defaultPort),
 });
+export const redisEnv = {
+  REDIS_URL: url(['redis', 'rediss', 'memory']).default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default(''),
+};
+/**
+ * Every service verifies access tokens: the keys come from JWKS_URL, and revoked sessions and
+ * disabled users are looked up in Redis (the same REDIS_URL and REDIS_KEY_PREFIX as the user
+ * service writes them with), so the Redis variables belong to this group too.
+ */
 export const tokenEnv = {
   JWKS_URL: url(['http', 'https']).default('http://127.0.0.1:4001/.well-known/jwks.json'),
   JWT_ISSUER: z.string().min(1).default('analytica'),
   JWT_AUDIENCE: z.string().min(1).default('analytica-api'),
+  ...redisEnv,
 };
 export const postgresEnv = (defaultSchema: string) => ({
   DATABASE_URL: url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/postgres'),
@@ -93,10 +113,6 @@ export const postgresEnv = (defaultSchema: string) => ({
 export const kafkaEnv = {
   KAFKA_BROKERS: list.default(['127.0.0.1:9092']),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[\w.-]*$/, 'must be letters, digits, ".", "_" or "-"').default(''),
-};
-export const redisEnv = {
-  REDIS_URL: url(['redis', 'rediss', 'memory']).default('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: z.string().default(''),
 };
 export const dynamoEnv = {
   DYNAMODB_ENDPOINT: url(['http', 'https']).optional(),

@@ -35,6 +35,8 @@ export interface ServiceOptions<Ctx extends BaseContext> {
   drainTimeoutMs?: number;
   /** Metrics registry to expose; one is made when omitted. */
   registry?: client.Registry;
+  /** Largest JSON body /graphql accepts; a larger one is refused with 413 before it is parsed. */
+  bodyLimitBytes?: number;
 }
 
 export interface RunningService {
@@ -144,7 +146,7 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
         await apollo.start();
         app.use(
           '/graphql',
-          express.json({ limit: '1mb' }),
+          express.json({ limit: options.bodyLimitBytes ?? 1024 * 1024 }),
           expressMiddleware(apollo, {
             context: async ({ req }) => {
               const requestId = (req as RequestWithId).requestId;
@@ -152,6 +154,16 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
             },
           }),
         );
+        // Body parser refusals (too large, not JSON) as GraphQL errors, instead of express's HTML page.
+        app.use('/graphql', (error: { status?: number; type?: string }, _req: Request, res: express.Response, next: express.NextFunction) => {
+          if (error.type === 'entity.too.large') {
+            res.status(413).json({ errors: [{ message: 'The request body is too large.', extensions: { code: 'BAD_REQUEST' } }] });
+          } else if (error.type === 'entity.parse.failed') {
+            res.status(400).json({ errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+          } else {
+            next(error);
+          }
+        });
       }
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { parse, GraphQLError, type GraphQLSchema } from 'graphql';
+import { isInterfaceType, isObjectType, parse, GraphQLError, type GraphQLSchema } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
@@ -7,7 +7,7 @@ import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { buildSchema, createResolversMap, Directive, Field, InputType, ObjectType, type NonEmptyArray } from 'type-graphql';
 import { GraphQLSafeInt } from 'graphql-scalars';
 import { assertOwnerOrAdmin, authChecker, authenticate, type AuthContext, type TokenVerifier } from '@analytica/auth';
-import { formatError } from '@analytica/errors';
+import { badInput, formatError } from '@analytica/errors';
 import { createHttpService, refuseBadTokens, type ReadinessCheck } from '@analytica/service';
 import type { Logger } from '@analytica/logger';
 
@@ -34,13 +34,45 @@ export async function buildFederatedSchema(options: SubgraphSchemaOptions): Prom
     authChecker,
     validate: false,
     skipCheck: true,
+    // Subscription fields are served by the gateway (see subscribeThroughGateway); type-graphql
+    // insists on a pub/sub all the same.
+    pubSub: { publish: () => {}, subscribe: () => subscribeThroughGateway() },
   });
   const typeDefs = parse(LINK + printSchemaWithDirectives(schema));
   const resolvers = createResolversMap(schema) as Record<string, any>;
   for (const [typeName, reference] of Object.entries(options.referenceResolvers ?? {})) {
-    resolvers[typeName] = { ...resolvers[typeName], ...reference };
+    // Always a promise: @apollo/subgraph calls these one after the other inside a map, so a
+    // synchronous throw (requireUser on an anonymous request) would abandon the promises already
+    // made for earlier representations, and their rejections would go unhandled and end the process.
+    const resolveReference = reference.__resolveReference;
+    resolvers[typeName] = {
+      ...resolvers[typeName],
+      __resolveReference: async (...args: Parameters<typeof resolveReference>) => resolveReference(...args),
+    };
   }
-  return buildSubgraphSchema([{ typeDefs, resolvers }]);
+  return guardEntities(buildSubgraphSchema([{ typeDefs, resolvers }]));
+}
+
+/**
+ * `_entities` is reachable by anyone who can reach the subgraph, not only by the gateway: refuse a
+ * request that names a type the subgraph does not resolve before any representation is looked up,
+ * for the same reason as above (@apollo/subgraph throws for it midway through the list).
+ */
+function guardEntities(schema: GraphQLSchema): GraphQLSchema {
+  const field = schema.getQueryType()?.getFields()._entities;
+  const resolve = field?.resolve;
+  if (!field || !resolve) return schema;
+  field.resolve = (source, args: { representations?: unknown[] }, context, info) => {
+    for (const [index, representation] of (args.representations ?? []).entries()) {
+      const typename = (representation as { __typename?: unknown } | null)?.__typename;
+      const type = typeof typename === 'string' ? schema.getType(typename) : undefined;
+      if (!type || !(isObjectType(type) || isInterfaceType(type))) {
+        throw badInput(`representations.${index}.__typename`, 'Name an entity type this service resolves.');
+      }
+    }
+    return resolve(source, args, context, info);
+  };
+  return schema;
 }
 
 export function printSdl(schema: GraphQLSchema): string {
@@ -50,6 +82,8 @@ export function printSdl(schema: GraphQLSchema): string {
 export interface SubgraphContext extends AuthContext {
   requestId: string;
   log: Logger;
+  /** The caller's address as express sees it (behind the gateway: X-Forwarded-For, when the service trusts it). */
+  clientIp: string;
 }
 
 export interface SubgraphServiceOptions<Ctx extends SubgraphContext> {
@@ -78,7 +112,10 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
     host: options.host,
     logger: options.logger,
     readiness: options.readiness,
-    onStop: options.onStop,
+    onStop: async () => {
+      await options.onStop?.();
+      await options.verifier.close();
+    },
     routes: options.routes,
     graphql: {
       server: (plugins) =>
@@ -101,7 +138,7 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
         }),
       context: async (req, requestId, log) => {
         const { user, error } = await authenticate(req.headers.authorization, options.verifier);
-        return { ...options.context({ user, requestId, log }), authError: error };
+        return { ...options.context({ user, requestId, log, clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown' }), authError: error };
       },
     },
   });
@@ -160,4 +197,15 @@ export class PageInfo {
   @Field(() => Boolean, { description: 'Always false: pages are read forwards only.' }) hasPreviousPage!: boolean;
   @Field(() => String, { nullable: true }) startCursor!: string | null;
   @Field(() => String, { nullable: true }) endCursor!: string | null;
+}
+
+/**
+ * The `subscribe` of every subscription field. Subgraphs declare subscription fields so that they
+ * compose into the supergraph, but the gateway runs them: it listens to the Redis channel
+ * `<Entity>.<key>` the field's argument names, and fetches the rest of the selection per event.
+ */
+export function subscribeThroughGateway(): never {
+  throw new GraphQLError('Subscribe through the gateway: subgraphs do not serve subscriptions themselves.', {
+    extensions: { code: 'BAD_REQUEST' },
+  });
 }

@@ -29,6 +29,8 @@ export function newsContext(base: SubgraphContext, store: ArticleStore): NewsCon
 }
 
 @Directive('@key(fields: "id")')
+// Public: the same for every signed-in reader, so subscriptions that select it are shared.
+@Directive('@tag(name: "public")')
 @ObjectType('Article', { description: 'A news item. Its content is the same for every signed-in reader; savedByMe and likedByMe are about the caller.' })
 class Article {
   @Field(() => ID) id!: string;
@@ -118,12 +120,14 @@ class ArticleResolver {
   }
 
   @Authorized()
+  @Directive('@tag(name: "private")')
   @FieldResolver(() => Boolean, { description: 'Whether you saved it.' })
   async savedByMe(@Root() article: ArticleRecord, @Ctx() ctx: NewsContext): Promise<boolean> {
     return (await interactionsOf(ctx, article.id)).saved;
   }
 
   @Authorized()
+  @Directive('@tag(name: "private")')
   @FieldResolver(() => Boolean, { description: 'Whether you like it.' })
   async likedByMe(@Root() article: ArticleRecord, @Ctx() ctx: NewsContext): Promise<boolean> {
     return (await interactionsOf(ctx, article.id)).liked;
@@ -187,17 +191,51 @@ class SavedArticlesResolver {
   }
 }
 
+/** The market's Quote, extended with the news about its instrument. */
+@Directive('@key(fields: "symbol")')
+@ObjectType('Quote')
+class Quote {
+  @Field(() => String) symbol!: string;
+}
+
+// Headlines change far less often than quotes tick: a short cache spares DynamoDB one query per tick.
+const HEADLINE_TTL_MS = 5000;
+const headlineCache = new Map<string, { at: number; article: ArticleRecord | null }>();
+
+@Resolver(() => Quote)
+class QuoteHeadlineResolver {
+  @Authorized()
+  @Directive('@tag(name: "public")')
+  @FieldResolver(() => Article, { nullable: true, description: 'The newest article that mentions this instrument.' })
+  async latestHeadline(@Root() quote: Quote, @Ctx() ctx: NewsContext): Promise<ArticleRecord | null> {
+    const cached = headlineCache.get(quote.symbol);
+    if (cached && Date.now() - cached.at < HEADLINE_TTL_MS) return cached.article;
+    const page = await listArticles(ctx.store, { symbol: quote.symbol.toUpperCase(), first: 1 });
+    const article = page.articles[0]?.article ?? null;
+    if (headlineCache.size > 10_000) headlineCache.clear();
+    headlineCache.set(quote.symbol, { at: Date.now(), article });
+    return article;
+  }
+}
+
 export function buildNewsSchema() {
   return buildFederatedSchema({
-    resolvers: [ArticleResolver, SavedArticlesResolver],
-    orphanedTypes: [User],
+    resolvers: [ArticleResolver, SavedArticlesResolver, QuoteHeadlineResolver],
+    orphanedTypes: [User, Quote],
     referenceResolvers: {
       User: userReference(),
       // Articles are not private, but like everything else they are for signed-in callers only.
       Article: {
-        __resolveReference(reference: { id: string }, ctx: NewsContext) {
+        // Async, so that a refusal fails only this entry of an _entities list.
+        async __resolveReference(reference: { id: string }, ctx: NewsContext) {
           requireUser(ctx);
           return reference.id.length <= 200 ? ctx.articles.load(reference.id) : null;
+        },
+      },
+      Quote: {
+        async __resolveReference(reference: { symbol: string }, ctx: NewsContext) {
+          requireUser(ctx);
+          return { symbol: reference.symbol };
         },
       },
     },

@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { createTokenIssuer, createTokenVerifier } from '@analytica/auth';
+import { createRevocationList, createTokenIssuer, createTokenVerifier } from '@analytica/auth';
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { openDatabase } from '@analytica/postgres';
+import { createRedis, pingRedis, type Redis } from '@analytica/redis';
 import { createSubgraphService } from '@analytica/subgraph';
+import { AuditSchema } from './audit.js';
 import type { UserEnv } from './environment.js';
+import { createLoginLimits } from './limits.js';
 import { migrations } from './migrations.js';
 import { buildUserSchema, type UserContext } from './schema.js';
-import { ensureAdmin, SessionSchema, UserSchema } from './users.js';
+import { RefreshTokenSchema, SessionSchema } from './sessions.js';
+import { EmailVerificationSchema, ensureAdmin, UserSchema } from './users.js';
 
 export { parseUserEnv, userEnvShape, type UserEnv } from './environment.js';
 export { registerUser } from './users.js';
@@ -16,34 +20,50 @@ export { buildUserSchema } from './schema.js';
 export interface Dependencies {
   /** The embedded runner passes its local event bus; otherwise Kafka is used. */
   bus?: EventBus;
+  /** Revocations and sign-in limits; made from REDIS_URL when not passed (and then closed on stop). */
+  redis?: Redis;
 }
 
-/** Starts the user service: accounts, sign-in and the JWKS that every other service trusts. */
+/** Starts the user service: accounts, sessions, two-factor sign-in, the audit log and the JWKS every other service trusts. */
 export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
   const logger = createLogger('user', env.LOG_LEVEL);
   const db = await openDatabase({
     url: env.DATABASE_URL,
     schema: env.DATABASE_SCHEMA,
-    entities: [UserSchema, SessionSchema, OutboxMessageSchema, ProcessedEventSchema],
+    entities: [UserSchema, SessionSchema, RefreshTokenSchema, EmailVerificationSchema, AuditSchema, OutboxMessageSchema, ProcessedEventSchema],
     migrations,
   });
   if (env.ADMIN_EMAIL && env.ADMIN_PASSWORD) {
-    const outcome = await ensureAdmin(db.fork(), env.ADMIN_EMAIL, env.ADMIN_PASSWORD);
+    const outcome = await ensureAdmin(db.fork(), env.ADMIN_EMAIL, env.ADMIN_PASSWORD, env.EMAIL_VERIFICATION_TTL_SECONDS);
     logger.info({ email: env.ADMIN_EMAIL, outcome }, 'administrator account checked');
   }
+  const redis =
+    deps.redis ??
+    createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'user', onError: (err) => logger.warn({ err }, 'redis connection error') });
+  const revocations = createRevocationList(redis, { ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS + 60 });
+  const limits = createLoginLimits(redis, {
+    maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+    maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+    windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
+    lockoutSeconds: env.LOGIN_LOCKOUT_SECONDS,
+    lockoutMaxSeconds: env.LOGIN_LOCKOUT_MAX_SECONDS,
+    registrationsPerIpPerHour: env.REGISTRATIONS_PER_IP_PER_HOUR,
+  });
   const bus = busFromEnv(env, 'user', logger, deps.bus);
   const relay = startOutboxRelay({ db, bus, logger });
   const tokens = createTokenIssuer(env.JWT_PRIVATE_KEY, {
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
     ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    previousPublicKeys: env.JWT_PREVIOUS_PUBLIC_KEYS,
   });
-  // The issuer trusts its own key directly; every other service fetches it from /.well-known/jwks.json.
+  // The issuer trusts its own keys directly; every other service fetches them from /.well-known/jwks.json.
   const verifier = createTokenVerifier({
     jwksUrl: 'in-process',
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
     fetchJwks: async () => tokens.jwks(),
+    revocation: revocations,
   });
   const service = createSubgraphService<UserContext>({
     name: 'user',
@@ -53,8 +73,10 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     schema: await buildUserSchema(),
     verifier,
     exposeErrorDetails: env.NODE_ENV === 'development',
-    readiness: { postgres: db.ping },
+    readiness: { postgres: db.ping, redis: () => pingRedis(redis) },
     routes: (app) => {
+      // Sign-in limits per address need the caller's address, which the gateway forwards.
+      app.set('trust proxy', env.TRUST_PROXY);
       app.get('/.well-known/jwks.json', (_req, res) => {
         res.setHeader('cache-control', 'public, max-age=300');
         res.json(tokens.jwks());
@@ -63,15 +85,28 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     context: (base) => ({
       ...base,
       em: db.fork(),
-      issueAccessToken: (user, session) => ({
-        accessToken: tokens.issue({ id: user.id, role: user.role, sessionId: session.id }, randomUUID()),
-        expiresAt: new Date(Date.now() + env.ACCESS_TOKEN_TTL_SECONDS * 1000),
-      }),
+      revocations,
+      limits,
+      settings: {
+        refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+        emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL_SECONDS,
+        totpIssuer: env.TOTP_ISSUER,
+      },
+      issueAccessToken: (user, session) => {
+        // An administrator's session gets the ADMIN role's rights only once it passed a TOTP code.
+        const enrolmentOnly = user.role === 'ADMIN' && !session.totpVerified;
+        return {
+          accessToken: tokens.issue({ id: user.id, role: user.role, sessionId: session.id, ...(enrolmentOnly ? { scope: 'totp-enrolment' as const } : {}) }, randomUUID()),
+          expiresAt: new Date(Date.now() + env.ACCESS_TOKEN_TTL_SECONDS * 1000),
+          enrolmentOnly,
+        };
+      },
     }),
     onStop: async () => {
       await relay.stop();
       if (!deps.bus) await bus.close();
       await db.close();
+      if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
     },
   });
   const running = await service.start();

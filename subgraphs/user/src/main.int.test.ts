@@ -35,6 +35,9 @@ describe('user service shutdown', () => {
         DATABASE_SCHEMA: schema,
         KAFKA_BROKERS: services.kafkaBrokers,
         KAFKA_TOPIC_PREFIX: `${uniqueName('t')}.`,
+        REDIS_URL: services.redisUrl,
+        // Its own prefix: registrations are counted per address in Redis.
+        REDIS_KEY_PREFIX: `${schema}:`,
         JWT_PRIVATE_KEY: generateSigningKeyPem(),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,6 +69,11 @@ describe('user service shutdown', () => {
     } finally {
       child.kill('SIGKILL');
       await dropSchema(schema);
+      const { createRedis } = await import('@analytica/redis');
+      const redis = createRedis(services.redisUrl);
+      const keys = await redis.keys(`${schema}:*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
     }
   });
 });

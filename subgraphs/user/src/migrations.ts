@@ -23,4 +23,72 @@ class CreateUsers extends Migration {
   }
 }
 
-export const migrations = [{ name: '0001-create-users', class: CreateUsers }];
+/**
+ * Sessions become refresh-token families; users get verification, two-factor and disabling; and
+ * the audit log is append-only: a trigger refuses UPDATE, DELETE and TRUNCATE whoever connects
+ * (superusers included, who ignore privileges), and no role but the owner is granted more than
+ * SELECT and INSERT on it.
+ */
+class Sessions extends Migration {
+  override async up() {
+    this.addSql(`alter table users
+      add column email_verified_at timestamptz null,
+      add column disabled_at timestamptz null,
+      add column password_changed_at timestamptz null,
+      add column totp_secret text null,
+      add column totp_enabled_at timestamptz null,
+      add column totp_last_step bigint null`);
+    this.addSql(`alter table sessions
+      add column totp_verified boolean not null default false,
+      add column last_used_at timestamptz null,
+      add column ip text null,
+      add column revoked_reason text null`);
+    this.addSql('create index sessions_active on sessions (user_id) where revoked_at is null');
+    this.addSql(`create table refresh_tokens (
+      id uuid primary key,
+      session_id uuid not null references sessions (id),
+      token_hash text not null unique,
+      created_at timestamptz not null,
+      expires_at timestamptz not null,
+      rotated_at timestamptz null
+    )`);
+    this.addSql('create index refresh_tokens_session on refresh_tokens (session_id)');
+    this.addSql(`create table email_verifications (
+      token_hash text primary key,
+      user_id uuid not null references users (id),
+      created_at timestamptz not null,
+      expires_at timestamptz not null,
+      used_at timestamptz null
+    )`);
+    this.addSql(`create table audit_log (
+      id bigserial primary key,
+      at timestamptz not null default now(),
+      action text not null,
+      actor_id uuid null,
+      subject_id uuid null,
+      email text null,
+      ip text null,
+      session_id uuid null,
+      detail jsonb not null default '{}'
+    )`);
+    this.addSql('create index audit_log_subject on audit_log (subject_id, id)');
+    this.addSql('create index audit_log_actor on audit_log (actor_id, id)');
+    this.addSql('create index audit_log_action on audit_log (action, id)');
+    this.addSql('create index audit_log_at on audit_log (at)');
+    this.addSql(`create function audit_log_is_append_only() returns trigger language plpgsql as $$
+      begin
+        raise exception 'audit_log is append-only: % is not allowed', tg_op using errcode = 'insufficient_privilege';
+      end
+    $$`);
+    this.addSql(`create trigger audit_log_no_change before update or delete on audit_log
+      for each row execute function audit_log_is_append_only()`);
+    this.addSql(`create trigger audit_log_no_truncate before truncate on audit_log
+      for each statement execute function audit_log_is_append_only()`);
+    this.addSql('revoke update, delete, truncate on audit_log from public');
+  }
+}
+
+export const migrations = [
+  { name: '0001-create-users', class: CreateUsers },
+  { name: '0002-sessions-two-factor-audit', class: Sessions },
+];

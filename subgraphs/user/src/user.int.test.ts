@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus, runConsumer, type Event } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
+import { createRedis } from '@analytica/redis';
 import { dropSchema, eventually, gql, services, uniqueName } from '@analytica/testing';
 import { generateSigningKeyPem } from '@analytica/auth';
 import { parseUserEnv, startUserService } from './index.js';
 
 const schema = uniqueName('user_test');
 const prefix = `${uniqueName('t')}.`;
+const redisPrefix = `${uniqueName('user_test')}:`;
 let service: Awaited<ReturnType<typeof startUserService>>;
 let url: string;
 
@@ -18,6 +20,8 @@ beforeAll(async () => {
     DATABASE_SCHEMA: schema,
     KAFKA_BROKERS: services.kafkaBrokers,
     KAFKA_TOPIC_PREFIX: prefix,
+    REDIS_URL: services.redisUrl,
+    REDIS_KEY_PREFIX: redisPrefix,
     JWT_PRIVATE_KEY: generateSigningKeyPem(),
   });
   service = await startUserService(env);
@@ -27,9 +31,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
   await dropSchema(schema);
+  await deleteRedisKeys(redisPrefix);
 });
 
-const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id email role } } }`;
+const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id email role emailVerified } } }`;
+
+async function deleteRedisKeys(keyPrefix: string) {
+  const redis = createRedis(services.redisUrl);
+  const keys = await redis.keys(`${keyPrefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+}
 
 describe('user service', () => {
   it('registers a user, signs them in and answers me with their own record', async () => {
@@ -44,7 +56,7 @@ describe('user service', () => {
     expect(me.data.me).toEqual({ id: registered.data.register.user.id, email: 'ada@example.com' });
   });
 
-  it('publishes user.registered.v1 through the outbox to Kafka', async () => {
+  it('publishes user.registered.v1 with a one-time email verification token that verifies the address', async () => {
     const logger = createLogger('test', 'silent');
     const bus = createKafkaBus({ brokers: [services.kafkaBrokers], clientId: 'test', prefix, logger });
     const seen: Event<'user.registered.v1'>[] = [];
@@ -56,6 +68,15 @@ describe('user service', () => {
       const id = registered.data.register.user.id;
       const event = await eventually(async () => seen.find((e) => e.payload.userId === id), 20_000);
       expect(event.payload).toMatchObject({ email: 'grace@example.com', displayName: 'Grace' });
+      expect(event.payload.verificationToken).toMatch(/^[\w-]{43}$/);
+      expect(registered.data.register.user.emailVerified).toBe(false);
+
+      const verify = `mutation($t: String!) { verifyEmail(token: $t) }`;
+      expect((await gql(url, verify, { variables: { t: event.payload.verificationToken } })).data.verifyEmail).toBe(true);
+      const me = await gql(url, '{ me { emailVerified } }', { token: registered.data.register.accessToken });
+      expect(me.data.me.emailVerified).toBe(true);
+      const again = await gql(url, verify, { variables: { t: event.payload.verificationToken } });
+      expect(again.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'token' });
     } finally {
       await consumer.stop();
       await bus.close();
@@ -63,12 +84,17 @@ describe('user service', () => {
   });
 
   it('refuses a weak password, a malformed email and a taken email, naming the field', async () => {
-    const weak = await gql(url, REGISTER, { variables: { input: { email: 'x@example.com', password: 'short', displayName: 'X' } } });
-    expect(weak.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'password' });
-    const malformed = await gql(url, REGISTER, { variables: { input: { email: 'not-an-email', password: 'long enough password', displayName: 'X' } } });
-    expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
-    const taken = await gql(url, REGISTER, { variables: { input: { email: 'ADA@example.com', password: 'long enough password', displayName: 'X' } } });
-    expect(taken.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
+    const register = (email: string, password: string) => gql(url, REGISTER, { variables: { input: { email, password, displayName: 'X' } } });
+    const weak = await register('x@example.com', 'short');
+    expect(weak.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.password' });
+    expect(weak.errors?.[0]?.message).toMatch(/at least 12 characters/);
+    for (const common of ['password1234', 'aaaaaaaaaaaaaaaa', 'x@example.com']) {
+      expect((await register('x@example.com', common)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.password' });
+    }
+    const malformed = await register('not-an-email', 'long enough password');
+    expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.email' });
+    const taken = await register('ADA@example.com', 'long enough password');
+    expect(taken.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.email' });
   });
 
   it('answers a wrong password and an unknown email with the same UNAUTHENTICATED error', async () => {
@@ -92,10 +118,10 @@ describe('user service', () => {
     expect(jwks.keys[0]?.d).toBeUndefined();
   });
 
-  it('reports ready while PostgreSQL answers', async () => {
+  it('reports ready while PostgreSQL and Redis answer', async () => {
     const ready = await fetch(`${service.url}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ checks: { postgres: 'ok' } });
+    expect(await ready.json()).toMatchObject({ checks: { postgres: 'ok', redis: 'ok' } });
   });
 });
 
@@ -114,6 +140,8 @@ describe('user service readiness', () => {
         DATABASE_SCHEMA: schema,
         KAFKA_BROKERS: services.kafkaBrokers,
         KAFKA_TOPIC_PREFIX: prefix,
+        REDIS_URL: services.redisUrl,
+        REDIS_KEY_PREFIX: redisPrefix,
         JWT_PRIVATE_KEY: generateSigningKeyPem(),
       }),
     );

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 import { hash, verify } from '@node-rs/argon2';
 import { recordEvent } from '@analytica/events';
-import { badInput, unauthenticated } from '@analytica/errors';
+import { badInput } from '@analytica/errors';
 import type { EntityManager } from '@analytica/postgres';
 import type { Role } from '@analytica/auth';
+import { audit, AuditAction, type RequestMeta } from './audit.js';
 
 export class UserRecord {
   id!: string;
@@ -14,6 +15,14 @@ export class UserRecord {
   role!: Role;
   homeCurrency!: string;
   createdAt!: Date;
+  emailVerifiedAt: Date | null = null;
+  disabledAt: Date | null = null;
+  passwordChangedAt: Date | null = null;
+  /** Base32 TOTP secret: set when enrolment begins, in use once totpEnabledAt is set. */
+  totpSecret: string | null = null;
+  totpEnabledAt: Date | null = null;
+  /** The last TOTP time step accepted, so that a code cannot be used twice. */
+  totpLastStep: string | null = null;
 }
 export const UserSchema = new EntitySchema<UserRecord>({
   class: UserRecord,
@@ -26,23 +35,31 @@ export const UserSchema = new EntitySchema<UserRecord>({
     role: { type: 'string' },
     homeCurrency: { type: 'string', fieldName: 'home_currency' },
     createdAt: { type: 'Date', fieldName: 'created_at' },
+    emailVerifiedAt: { type: 'Date', fieldName: 'email_verified_at', nullable: true },
+    disabledAt: { type: 'Date', fieldName: 'disabled_at', nullable: true },
+    passwordChangedAt: { type: 'Date', fieldName: 'password_changed_at', nullable: true },
+    totpSecret: { type: 'string', fieldName: 'totp_secret', nullable: true, hidden: true },
+    totpEnabledAt: { type: 'Date', fieldName: 'totp_enabled_at', nullable: true },
+    totpLastStep: { type: 'bigint', fieldName: 'totp_last_step', nullable: true },
   },
 });
 
-export class SessionRecord {
-  id!: string;
+export class EmailVerificationRecord {
+  tokenHash!: string;
   userId!: string;
   createdAt!: Date;
-  revokedAt: Date | null = null;
+  expiresAt!: Date;
+  usedAt: Date | null = null;
 }
-export const SessionSchema = new EntitySchema<SessionRecord>({
-  class: SessionRecord,
-  tableName: 'sessions',
+export const EmailVerificationSchema = new EntitySchema<EmailVerificationRecord>({
+  class: EmailVerificationRecord,
+  tableName: 'email_verifications',
   properties: {
-    id: { type: 'uuid', primary: true },
+    tokenHash: { type: 'string', fieldName: 'token_hash', primary: true },
     userId: { type: 'uuid', fieldName: 'user_id' },
     createdAt: { type: 'Date', fieldName: 'created_at' },
-    revokedAt: { type: 'Date', fieldName: 'revoked_at', nullable: true },
+    expiresAt: { type: 'Date', fieldName: 'expires_at' },
+    usedAt: { type: 'Date', fieldName: 'used_at', nullable: true },
   },
 });
 
@@ -51,17 +68,37 @@ const ARGON2 = { memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 } as const;
 // Verified against when the email is unknown, so that both paths cost one argon2 verification.
 const DUMMY_HASH = hash('not-a-real-password', ARGON2);
 
-export function normaliseEmail(raw: string): string {
+/** SHA-256 is enough for random tokens of 256 bits: nothing to guess, so no slow hash is needed. */
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+export const newToken = () => randomBytes(32).toString('base64url');
+
+export function normaliseEmail(raw: string, field = 'email'): string {
   const email = raw.trim().toLowerCase();
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254) {
-    throw badInput('email', 'Enter an email address like name@example.com.');
+    throw badInput(field, 'Enter an email address like name@example.com.');
   }
   return email;
 }
 
-export function checkPasswordPolicy(password: string) {
-  if (password.length < 12) throw badInput('password', 'Use a password of at least 12 characters.');
-  if (password.length > 256) throw badInput('password', 'Use a password of at most 256 characters.');
+// A few passwords long enough to pass the length rule that every list of breached passwords starts with.
+const COMMON_PASSWORDS = new Set([
+  '123456789012', '1234567890123', 'qwertyuiopas', 'qwerty123456', 'password1234', 'password12345', 'passwordpassword',
+  'iloveyou1234', 'letmein12345', 'welcome12345', 'abcdefghijkl', 'aaaaaaaaaaaa', '111111111111', 'administrator',
+]);
+
+/**
+ * NIST SP 800-63B and OWASP: length matters, composition rules do not. At least 12 characters,
+ * at most 256 (argon2 hashes whatever it is given), not one of the best-known passwords, not a
+ * handful of characters repeated, and not the email address.
+ */
+export function checkPasswordPolicy(password: string, email?: string, field = 'password') {
+  if (password.length < 12) throw badInput(field, 'Use a password of at least 12 characters; a few unrelated words work well.');
+  if (password.length > 256) throw badInput(field, 'Use a password of at most 256 characters.');
+  if (new Set(password).size < 5) throw badInput(field, 'Use a password with at least 5 different characters.');
+  if (COMMON_PASSWORDS.has(password.toLowerCase())) throw badInput(field, 'This password is one of the most common ones; choose another.');
+  if (email && [email, email.split('@')[0]].includes(password.toLowerCase())) {
+    throw badInput(field, 'Use a password that is not your email address.');
+  }
 }
 
 export interface Registration {
@@ -72,17 +109,27 @@ export interface Registration {
   role?: Role;
 }
 
-/** Creates the user and the `user.registered.v1` event in one transaction. */
-export async function registerUser(em: EntityManager, input: Registration): Promise<UserRecord> {
-  const email = normaliseEmail(input.email);
-  checkPasswordPolicy(input.password);
+/**
+ * Creates the user, a single-use email verification token, the `user.registered.v1` event (which
+ * carries the token to the notifications worker) and the audit entry, in one transaction.
+ */
+export async function registerUser(
+  em: EntityManager,
+  input: Registration,
+  options: { verificationTtlSeconds: number; meta: RequestMeta; fieldPrefix?: string },
+): Promise<UserRecord> {
+  const at = (field: string) => `${options.fieldPrefix ?? ''}${field}`;
+  const email = normaliseEmail(input.email, at('email'));
+  checkPasswordPolicy(input.password, email, at('password'));
   const displayName = input.displayName.trim();
-  if (displayName.length < 1 || displayName.length > 80) throw badInput('displayName', 'Give a display name of 1 to 80 characters.');
+  if (displayName.length < 1 || displayName.length > 80) throw badInput(at('displayName'), 'Give a display name of 1 to 80 characters.');
   const homeCurrency = input.homeCurrency ?? 'EUR';
-  if (!/^[A-Z]{3}$/.test(homeCurrency)) throw badInput('homeCurrency', 'Use an ISO 4217 currency code such as EUR or USD.');
+  if (!/^[A-Z]{3}$/.test(homeCurrency)) throw badInput(at('homeCurrency'), 'Use an ISO 4217 currency code such as EUR or USD.');
   const passwordHash = await hash(input.password, ARGON2);
+  const verificationToken = newToken();
   return em.transactional(async (tx) => {
-    if (await tx.count(UserRecord, { email })) throw badInput('email', 'An account with this email already exists; sign in instead.');
+    if (await tx.count(UserRecord, { email })) throw badInput(at('email'), 'An account with this email already exists; sign in instead.');
+    const now = new Date();
     const user = tx.create(UserRecord, {
       id: randomUUID(),
       email,
@@ -90,32 +137,60 @@ export async function registerUser(em: EntityManager, input: Registration): Prom
       displayName,
       role: input.role ?? 'USER',
       homeCurrency,
-      createdAt: new Date(),
+      createdAt: now,
     });
+    // The entities declare no relations, so the unit of work does not order inserts by foreign key.
+    await tx.flush();
+    const expiresAt = new Date(now.getTime() + options.verificationTtlSeconds * 1000);
+    tx.create(EmailVerificationRecord, { tokenHash: hashToken(verificationToken), userId: user.id, createdAt: now, expiresAt, usedAt: null });
     recordEvent(tx, 'user.registered.v1', user.id, {
       userId: user.id,
       email,
       displayName,
-      registeredAt: user.createdAt.toISOString(),
+      registeredAt: now.toISOString(),
+      verificationToken,
+      verificationExpiresAt: expiresAt.toISOString(),
     });
+    await tx.flush();
+    await audit(tx, AuditAction.USER_REGISTERED, options.meta, { subjectId: user.id, email, detail: { role: user.role } });
     return user;
   });
 }
 
-/** Checks the password and opens a session; an unknown email and a wrong password look the same. */
-export async function logIn(em: EntityManager, rawEmail: string, password: string): Promise<{ user: UserRecord; session: SessionRecord }> {
-  const email = rawEmail.trim().toLowerCase();
-  const user = await em.findOne(UserRecord, { email });
-  const valid = await verify(user?.passwordHash ?? (await DUMMY_HASH), password);
-  if (!user || !valid) throw unauthenticated('The email or password is not correct.');
-  const session = em.create(SessionRecord, { id: randomUUID(), userId: user.id, createdAt: new Date(), revokedAt: null });
-  await em.flush();
-  return { user, session };
+/** One argon2 verification whether or not the account exists, so that timing does not tell. */
+export async function passwordMatches(user: UserRecord | null, password: string): Promise<boolean> {
+  // Over-long input is refused before hashing: argon2 would spend time on whatever it is given.
+  const candidate = password.length > 256 ? '' : password;
+  const valid = await verify(user?.passwordHash ?? (await DUMMY_HASH), candidate);
+  return user !== null && valid && candidate !== '';
+}
+
+export async function changePassword(em: EntityManager, user: UserRecord, newPassword: string) {
+  checkPasswordPolicy(newPassword, user.email, 'newPassword');
+  if (await passwordMatches(user, newPassword)) throw badInput('newPassword', 'Choose a password different from the current one.');
+  user.passwordHash = await hash(newPassword, ARGON2);
+  user.passwordChangedAt = new Date();
+}
+
+/** Marks the email verified; a token is good once, until it expires. */
+export async function verifyEmail(em: EntityManager, token: string, meta: RequestMeta): Promise<UserRecord> {
+  return em.transactional(async (tx) => {
+    const record = token.length <= 100 ? await tx.findOne(EmailVerificationRecord, { tokenHash: hashToken(token) }) : null;
+    if (!record || record.usedAt || record.expiresAt.getTime() < Date.now()) {
+      throw badInput('token', 'This verification link is not valid or has expired; sign in to ask for a new one.');
+    }
+    const user = await tx.findOneOrFail(UserRecord, { id: record.userId });
+    record.usedAt = new Date();
+    user.emailVerifiedAt ??= record.usedAt;
+    await tx.flush();
+    await audit(tx, AuditAction.EMAIL_VERIFIED, meta, { subjectId: user.id, actorId: user.id, email: user.email });
+    return user;
+  });
 }
 
 /** Creates the first administrator from ADMIN_EMAIL / ADMIN_PASSWORD unless the account exists. */
-export async function ensureAdmin(em: EntityManager, email: string, password: string): Promise<'created' | 'exists'> {
+export async function ensureAdmin(em: EntityManager, email: string, password: string, verificationTtlSeconds: number): Promise<'created' | 'exists'> {
   if (await em.count(UserRecord, { email: normaliseEmail(email) })) return 'exists';
-  await registerUser(em, { email, password, displayName: 'Administrator', role: 'ADMIN' });
+  await registerUser(em, { email, password, displayName: 'Administrator', role: 'ADMIN' }, { verificationTtlSeconds, meta: { ip: null } });
   return 'created';
 }

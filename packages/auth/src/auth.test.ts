@@ -1,0 +1,214 @@
+import { createHmac, createPrivateKey, createPublicKey, createSign, randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedis } from '@analytica/redis';
+import {
+  authenticate,
+  createRevocationList,
+  createTokenIssuer,
+  createTokenVerifier,
+  generateSigningKeyPem,
+  keyIdOf,
+  requireSignedIn,
+  requireUser,
+  type AuthUser,
+} from './index.js';
+
+const SETTINGS = { issuer: 'analytica', audience: 'analytica-api' };
+const currentPem = generateSigningKeyPem();
+const previousPem = generateSigningKeyPem();
+const strangerPem = generateSigningKeyPem();
+const current = createTokenIssuer(currentPem, { ...SETTINGS, ttlSeconds: 900 });
+const previous = createTokenIssuer(previousPem, { ...SETTINGS, ttlSeconds: 900 });
+const kidOf = (pem: string) => keyIdOf(createPrivateKey(pem));
+const publicPemOf = (pem: string) => createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
+
+// The in-process Redis stand-in: the same client the embedded mode uses, shared by every instance.
+const redis = createRedis('memory://', { keyPrefix: `auth-test-${randomUUID()}:` });
+const revocations = createRevocationList(redis);
+afterAll(() => redis.disconnect());
+
+const verifierFor = (jwks: () => { keys: object[] }, extra: Partial<Parameters<typeof createTokenVerifier>[0]> = {}) =>
+  createTokenVerifier({ jwksUrl: 'test', ...SETTINGS, fetchJwks: async () => jwks() as never, revocation: revocations, ...extra });
+const verifier = verifierFor(() => current.jwks());
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const now = () => Math.floor(Date.now() / 1000);
+const claims = (overrides: Record<string, unknown> = {}) => ({
+  sub: randomUUID(),
+  role: 'USER',
+  sid: randomUUID(),
+  jti: randomUUID(),
+  iss: SETTINGS.issuer,
+  aud: SETTINGS.audience,
+  iat: now(),
+  nbf: now(),
+  exp: now() + 900,
+  ...overrides,
+});
+/** Signs by hand, so that a test can build exactly the token an attacker would send. */
+function rs256(payload: object, pem = currentPem, header: Record<string, unknown> = {}) {
+  const signingInput = `${b64({ alg: 'RS256', typ: 'JWT', kid: kidOf(pem), ...header })}.${b64(payload)}`;
+  const signature = createSign('RSA-SHA256').update(signingInput).sign(createPrivateKey(pem)).toString('base64url');
+  return `${signingInput}.${signature}`;
+}
+
+async function refusal(token: string): Promise<string> {
+  try {
+    await verifier.verify(token);
+  } catch (error) {
+    expect((error as { extensions?: { code?: string } }).extensions?.code).toBe('UNAUTHENTICATED');
+    return (error as Error).message;
+  }
+  throw new Error('the token was accepted');
+}
+
+describe('access token verification', () => {
+  it('accepts a token the user service issued and reads who is asking from it', async () => {
+    const user: AuthUser = { id: randomUUID(), role: 'ADMIN', sessionId: randomUUID() };
+    expect(await verifier.verify(current.issue(user, randomUUID()))).toEqual(user);
+    expect(await verifier.verify(rs256(claims({ sub: user.id, sid: user.sessionId, role: 'ADMIN' })))).toEqual(user);
+  });
+
+  it('refuses every forged, stale or misdirected token with the same UNAUTHENTICATED answer', async () => {
+    const good = rs256(claims());
+    const [header, payload] = good.split('.');
+    const publicPem = publicPemOf(currentPem);
+    const hs256Input = `${b64({ alg: 'HS256', typ: 'JWT', kid: kidOf(currentPem) })}.${b64(claims())}`;
+    const cases: Record<string, string> = {
+      'alg none': `${b64({ alg: 'none', typ: 'JWT', kid: kidOf(currentPem) })}.${b64(claims())}.`,
+      'alg none, upper case': `${b64({ alg: 'NONE', typ: 'JWT', kid: kidOf(currentPem) })}.${b64(claims())}.`,
+      'HS256 signed with the public key': `${hs256Input}.${createHmac('sha256', publicPem).update(hs256Input).digest('base64url')}`,
+      'RS512 header': rs256(claims(), currentPem, { alg: 'RS512' }),
+      expired: rs256(claims({ iat: now() - 2000, nbf: now() - 2000, exp: now() - 60 })),
+      'not yet valid': rs256(claims({ nbf: now() + 3600, exp: now() + 4000 })),
+      'issued in the future': rs256(claims({ iat: now() + 3600, nbf: now(), exp: now() + 4000 })),
+      'lifetime longer than any access token': rs256(claims({ iat: now() - 7200, nbf: now() - 7200, exp: now() + 900 })),
+      'wrong issuer': rs256(claims({ iss: 'someone-else' })),
+      'wrong audience': rs256(claims({ aud: 'another-api' })),
+      'tampered payload': `${header}.${b64({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), role: 'ADMIN' })}.${good.split('.')[2]}`,
+      'unknown kid': rs256(claims(), strangerPem),
+      'known kid, other key': rs256(claims(), strangerPem, { kid: kidOf(currentPem) }),
+      'no kid': rs256(claims(), currentPem, { kid: undefined }),
+      'no expiry': rs256(claims({ exp: undefined })),
+      'no session': rs256(claims({ sid: undefined })),
+      'no token id': rs256(claims({ jti: undefined })),
+      'unknown role': rs256(claims({ role: 'ROOT' })),
+      'unknown scope': rs256(claims({ scope: 'everything' })),
+      'not a JWT': 'aGVsbG8.d29ybGQ.c2lnbmF0dXJl',
+    };
+    const messages = new Set<string>();
+    for (const [name, token] of Object.entries(cases)) {
+      messages.add(await refusal(token).catch((error: Error) => `${name}: ${error.message}`));
+    }
+    expect([...messages]).toEqual(['The access token is not valid or has expired.']);
+  });
+
+  it('refuses a revoked session and a disabled user at once, and stops refusing a re-enabled user', async () => {
+    const user: AuthUser = { id: randomUUID(), role: 'USER', sessionId: randomUUID() };
+    const sibling: AuthUser = { ...user, sessionId: randomUUID() };
+    const token = current.issue(user, randomUUID());
+    const siblingToken = current.issue(sibling, randomUUID());
+    await revocations.revokeSessions(user.id, [user.sessionId]);
+    expect(await refusal(token)).toBe('The access token is not valid or has expired.');
+    expect(await verifier.verify(siblingToken)).toEqual(sibling);
+    await revocations.disableUser(user.id);
+    await refusal(siblingToken);
+    await revocations.enableUser(user.id);
+    expect(await verifier.verify(siblingToken)).toEqual(sibling);
+    expect(await redis.ttl(`auth:revoked:${user.id}`)).toBeGreaterThan(3600);
+  });
+
+  it('checks a token it has seen before against the revocation list every time', async () => {
+    const user: AuthUser = { id: randomUUID(), role: 'USER', sessionId: randomUUID() };
+    const token = current.issue(user, randomUUID());
+    expect(await verifier.verify(token)).toEqual(user);
+    expect(await verifier.verify(token)).toEqual(user);
+    await revocations.revokeSessions(user.id, [user.sessionId]);
+    await refusal(token);
+  });
+
+  it('refuses a token whose revocation cannot be checked (fails closed)', async () => {
+    const broken = verifierFor(() => current.jwks(), {
+      revocation: { ...revocations, isRevoked: () => Promise.reject(new Error('redis down')) },
+    });
+    await expect(broken.verify(current.issue({ id: randomUUID(), role: 'USER', sessionId: randomUUID() }, randomUUID()))).rejects.toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
+  });
+
+  it('ignores keys in the set that are not RSA signing keys', async () => {
+    const kid = kidOf(currentPem);
+    const withSecret = verifierFor(() => ({ keys: [{ kty: 'oct', k: Buffer.from('secret').toString('base64url'), kid, alg: 'HS256' }] }));
+    const input = `${b64({ alg: 'HS256', kid })}.${b64(claims())}`;
+    await expect(withSecret.verify(`${input}.${createHmac('sha256', 'secret').update(input).digest('base64url')}`)).rejects.toThrow();
+    await expect(withSecret.verify(rs256(claims()))).rejects.toThrow();
+  });
+});
+
+describe('Authorization header', () => {
+  it('no header is anonymous; a malformed one is refused with 401 and no detail', async () => {
+    expect(await authenticate(undefined, verifier)).toEqual({ user: null });
+    for (const header of ['Basic Zm9vOmJhcg==', 'Bearer', 'Bearer ', 'bearer x.y.z', 'Bearer a.b', `Bearer ${'a'.repeat(10)} x`, 'Token x.y.z']) {
+      const { user, error } = await authenticate(header, verifier);
+      expect(user).toBeNull();
+      expect(error?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', http: { status: 401 } });
+    }
+  });
+});
+
+describe('two-factor enrolment tokens', () => {
+  it('are refused by requireUser (and so by @Authorized) but accepted by requireSignedIn', async () => {
+    const admin: AuthUser = { id: randomUUID(), role: 'ADMIN', sessionId: randomUUID(), scope: 'totp-enrolment' };
+    const user = await verifier.verify(current.issue(admin, randomUUID()));
+    expect(user.scope).toBe('totp-enrolment');
+    expect(() => requireUser({ user })).toThrow(expect.objectContaining({ extensions: { code: 'FORBIDDEN' } }));
+    expect(requireSignedIn({ user })).toBe(user);
+  });
+});
+
+describe('key rotation', () => {
+  it('publishes the signing key and the previous one, and verifies tokens of both', async () => {
+    const rotated = createTokenIssuer(currentPem, { ...SETTINGS, ttlSeconds: 900, previousPublicKeys: [publicPemOf(previousPem)] });
+    expect(rotated.jwks().keys.map((k) => k.kid)).toEqual([kidOf(currentPem), kidOf(previousPem)]);
+    expect(rotated.jwks().keys.every((k) => k.d === undefined)).toBe(true);
+    const both = verifierFor(() => rotated.jwks());
+    const user: AuthUser = { id: randomUUID(), role: 'USER', sessionId: randomUUID() };
+    expect(await both.verify(previous.issue(user, randomUUID()))).toEqual(user);
+    expect(await both.verify(rotated.issue(user, randomUUID()))).toEqual(user);
+  });
+
+  it('a verifier that cached the old set fetches it again for a new kid, and drops the old key once it is unpublished', async () => {
+    let published = previous.jwks();
+    let fetches = 0;
+    const cached = verifierFor(
+      () => {
+        fetches++;
+        return published;
+      },
+      { cacheMs: 60_000, refetchUnknownKidAfterMs: 0 },
+    );
+    const user: AuthUser = { id: randomUUID(), role: 'USER', sessionId: randomUUID() };
+    const oldToken = previous.issue(user, randomUUID());
+    expect(await cached.verify(oldToken)).toEqual(user);
+    // Step 1 of a rotation: the new key signs, the old one is still published.
+    published = createTokenIssuer(currentPem, { ...SETTINGS, ttlSeconds: 900, previousPublicKeys: [publicPemOf(previousPem)] }).jwks();
+    expect(await cached.verify(current.issue(user, randomUUID()))).toEqual(user);
+    expect(fetches).toBe(2);
+    expect(await cached.verify(oldToken)).toEqual(user);
+    // Step 2, once the old tokens have expired: the old key is no longer published.
+    published = current.jwks();
+    const strict = verifierFor(() => published, { cacheMs: 0 });
+    await expect(strict.verify(oldToken)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('does not refetch the key set for every made-up kid', async () => {
+    let fetches = 0;
+    const throttled = verifierFor(() => {
+      fetches++;
+      return current.jwks();
+    });
+    await throttled.verify(current.issue({ id: randomUUID(), role: 'USER', sessionId: randomUUID() }, randomUUID()));
+    for (let i = 0; i < 20; i++) await throttled.verify(rs256(claims(), currentPem, { kid: `made-up-${i}` })).catch(() => undefined);
+    expect(fetches).toBe(1);
+  });
+});

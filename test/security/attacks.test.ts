@@ -1,0 +1,448 @@
+// The attack suite: what an outsider, a signed-in user and a stolen token can and cannot do,
+// through the gateway and straight at each subgraph. Bob is the demo user with the demo data;
+// Alice is a second user who tries to reach it.
+import { createHmac, createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningKeyPem } from '@analytica/auth';
+import type { GraphQLResponse } from '@analytica/testing';
+import { DEMO_ADMIN, DEMO_USER, seedDemo } from '../../dev/src/demo.js';
+import { SUBGRAPHS, type SubgraphName } from '../../dev/src/processes.js';
+import { b64, call, claims, nextTotpCode, nowSeconds, readClaims, signRs256, startSystem, type System } from './system.js';
+
+let system: System;
+let gateway: string;
+const PAIR = 'accessToken refreshToken twoFactorEnrolmentRequired user { id }';
+
+interface Pair {
+  accessToken: string;
+  refreshToken: string;
+  twoFactorEnrolmentRequired: boolean;
+  user: { id: string };
+}
+const login = async (email: string, password: string, totpCode?: string) =>
+  call(gateway, `mutation($e: String!, $p: String!, $t: String) { login(email: $e, password: $p, totpCode: $t) { ${PAIR} } }`, { variables: { e: email, p: password, t: totpCode } });
+const register = async (email: string, password = 'an attacker password') => {
+  const response = await call(gateway, `mutation($i: RegisterInput!) { register(input: $i) { ${PAIR} } }`, { variables: { i: { email, password, displayName: email.split('@')[0] } } });
+  expect(response.errors, email).toBeUndefined();
+  return response.data.register as Pair;
+};
+const codeOf = (response: GraphQLResponse) => response.errors?.[0]?.extensions?.code as string | undefined;
+
+/** Bob's objects, as Bob sees them. */
+interface Holdings {
+  userId: string;
+  accounts: string[];
+  categories: string[];
+  budgets: string[];
+  transactions: string[];
+  watchlist: string[];
+  savedArticles: string[];
+  bankAccounts: string[];
+  payments: string[];
+  reports: string[];
+}
+const HOLDINGS = `{ me { id accounts { id } categories { id } budgets { id } transactions(first: 50) { edges { node { id } } }
+  watchlist { symbol } savedArticles { id } bankAccounts { id } payments { id } reports { id } } }`;
+async function holdingsOf(token: string): Promise<Holdings> {
+  const response = await call(gateway, HOLDINGS, { token });
+  expect(response.errors).toBeUndefined();
+  const me = response.data.me;
+  const ids = (list: { id: string }[] | null) => (list ?? []).map((o) => o.id);
+  return {
+    userId: me.id,
+    accounts: ids(me.accounts),
+    categories: ids(me.categories),
+    budgets: ids(me.budgets),
+    transactions: me.transactions.edges.map((e: { node: { id: string } }) => e.node.id),
+    watchlist: me.watchlist.map((i: { symbol: string }) => i.symbol),
+    savedArticles: ids(me.savedArticles),
+    bankAccounts: ids(me.bankAccounts),
+    payments: ids(me.payments),
+    reports: ids(me.reports),
+  };
+}
+
+let bob: { token: string; holdings: Holdings };
+let alice: Pair;
+let adminToken: string;
+let adminSecret: string;
+let adminBeforeEnrolment: Pair;
+
+beforeAll(async () => {
+  system = await startSystem();
+  gateway = system.gateway;
+  await seedDemo(gateway);
+  const bobLogin = (await login(DEMO_USER.email, DEMO_USER.password)).data.login as Pair;
+  // The demo seed has no payment: Bob sends one from his linked bank account, once it is verified
+  // with the one-time code the payment service emails him (read here from its outbox).
+  const seeded = await holdingsOf(bobLogin.accessToken);
+  const linked = await call(gateway, '{ me { bankAccounts { id status } } }', { token: bobLogin.accessToken });
+  for (const account of linked.data.me.bankAccounts as { id: string; status: string }[]) {
+    if (account.status !== 'PENDING_VERIFICATION') continue;
+    const email = (await system.outbox('payment')).map((m) => JSON.parse(m.value)).find((v) => JSON.stringify(v).includes(account.id) && v.data?.code);
+    const verified = await call(gateway, 'mutation($id: ID!, $c: String!) { verifyBankAccount(id: $id, code: $c) { status } }', {
+      token: bobLogin.accessToken,
+      variables: { id: account.id, c: String(email?.data?.code) },
+    });
+    expect(verified.data?.verifyBankAccount?.status, JSON.stringify(verified.errors)).toBe('VERIFIED');
+  }
+  const payment = await call(
+    gateway,
+    'mutation($k: String!, $i: InitiatePaymentInput!) { initiatePayment(idempotencyKey: $k, input: $i) { id } }',
+    { token: bobLogin.accessToken, variables: { k: `bob-${randomUUID()}`, i: { bankAccountId: seeded.bankAccounts[0], amount: { amountMinor: 1500, currency: 'EUR' }, payeeName: 'Landlord Ltd', reference: 'Rent' } } },
+  );
+  expect(payment.errors).toBeUndefined();
+  bob = { token: bobLogin.accessToken, holdings: await holdingsOf(bobLogin.accessToken) };
+  for (const [what, ids] of Object.entries(bob.holdings)) expect(ids.length, `Bob has ${what}`).toBeGreaterThan(0);
+  alice = await register('alice@attacker.example');
+  adminBeforeEnrolment = (await login(DEMO_ADMIN.email, DEMO_ADMIN.password)).data.login as Pair;
+  expect(adminBeforeEnrolment.twoFactorEnrolmentRequired).toBe(true);
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+describe('bad tokens are UNAUTHENTICATED, with nothing that helps an attacker', () => {
+  const NOT_VALID = 'The access token is not valid or has expired.';
+
+  function forgedTokens(): Record<string, string> {
+    const who = { id: bob.holdings.userId, sessionId: readClaims(bob.token).sid };
+    const key = system.privateKeyPem;
+    const publicPem = createPublicKey(createPrivateKey(key)).export({ type: 'spki', format: 'pem' }).toString();
+    const kid = JSON.parse(Buffer.from(bob.token.split('.')[0]!, 'base64url').toString()).kid as string;
+    const hs256Input = `${b64({ alg: 'HS256', typ: 'JWT', kid })}.${b64(claims(who))}`;
+    const [header, payload, signature] = bob.token.split('.');
+    return {
+      'alg none': `${b64({ alg: 'none', typ: 'JWT', kid })}.${b64(claims(who, { role: 'ADMIN' }))}.`,
+      'HS256 signed with the public key': `${hs256Input}.${createHmac('sha256', publicPem).update(hs256Input).digest('base64url')}`,
+      expired: signRs256(key, claims(who, { iat: nowSeconds() - 3000, nbf: nowSeconds() - 3000, exp: nowSeconds() - 60 })),
+      'not yet valid': signRs256(key, claims(who, { nbf: nowSeconds() + 3600, exp: nowSeconds() + 3700 })),
+      'wrong issuer': signRs256(key, claims(who, { iss: 'https://evil.example' })),
+      'wrong audience': signRs256(key, claims(who, { aud: 'another-api' })),
+      'tampered payload': `${header}.${b64({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), role: 'ADMIN' })}.${signature}`,
+      'unknown kid': signRs256(generateSigningKeyPem(), claims(who)),
+      'right kid, other key': signRs256(generateSigningKeyPem(), claims(who), { kid }),
+    };
+  }
+
+  it('through the gateway and straight to every subgraph: alg none, HS256 with the public key, expired, not yet valid, wrong issuer or audience, tampered, unknown kid', async () => {
+    const cases = forgedTokens();
+    for (const url of [gateway, ...SUBGRAPHS.map((name) => system.subgraph[name])]) {
+      for (const [name, token] of Object.entries(cases)) {
+        const response = await call(url, '{ __typename }', { token });
+        expect(response.status, `${name} at ${url}`).toBe(401);
+        expect(response.errors?.[0], `${name} at ${url}`).toEqual({ message: NOT_VALID, extensions: { code: 'UNAUTHENTICATED' } });
+        expect(response.data, name).toBeUndefined();
+      }
+    }
+  });
+
+  it('a malformed Authorization header is refused before anything runs', async () => {
+    for (const authorization of ['Basic Ym9iOnNlY3JldA==', 'Bearer', 'Bearer not-a-jwt', `Bearer ${bob.token}x.y`, `bearer ${bob.token}`, `Bearer  ${bob.token}`, 'Bearer a.b', `${bob.token}`]) {
+      for (const url of [gateway, system.subgraph.budget]) {
+        const response = await call(url, '{ __typename }', { authorization });
+        expect(response.status, authorization).toBe(401);
+        expect(codeOf(response), authorization).toBe('UNAUTHENTICATED');
+        expect(JSON.stringify(response)).not.toMatch(/stack|jsonwebtoken|invalid signature|jwt (expired|malformed)/i);
+      }
+    }
+  });
+
+  it('a revoked session is refused at the gateway and at every subgraph at once', async () => {
+    const victim = await register('revoked@attacker.example');
+    expect((await call(system.subgraph.budget, '{ __typename }', { token: victim.accessToken })).status).toBe(200);
+    expect((await call(gateway, 'mutation { logout }', { token: victim.accessToken })).data.logout).toBe(true);
+    for (const url of [gateway, ...SUBGRAPHS.map((name) => system.subgraph[name])]) {
+      const response = await call(url, '{ __typename }', { token: victim.accessToken });
+      expect(response.status, url).toBe(401);
+      expect(response.errors?.[0], url).toEqual({ message: NOT_VALID, extensions: { code: 'UNAUTHENTICATED' } });
+    }
+  });
+
+  it('no token: private data is UNAUTHENTICATED through the gateway and straight to each subgraph', async () => {
+    expect(codeOf(await call(gateway, '{ me { id } }'))).toBe('UNAUTHENTICATED');
+    for (const name of SUBGRAPHS) {
+      const response = await call(system.subgraph[name], 'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', {
+        variables: { r: [{ __typename: 'User', id: bob.holdings.userId }] },
+      });
+      expect(codeOf(response), name).toBe('UNAUTHENTICATED');
+      expect(response.data?._entities?.[0] ?? null, name).toBeNull();
+    }
+  });
+});
+
+describe('bad registration input is BAD_USER_INPUT naming the field', () => {
+  it('weak password, duplicate email, malformed email', async () => {
+    const attempt = (email: string, password: string) =>
+      call(gateway, 'mutation($i: RegisterInput!) { register(input: $i) { accessToken } }', { variables: { i: { email, password, displayName: 'Mallory' } } });
+    for (const password of ['short', 'password1234', 'zzzzzzzzzzzzzzzz', 'x'.repeat(300)]) {
+      expect((await attempt('mallory@attacker.example', password)).errors?.[0]?.extensions, password).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.password' });
+    }
+    expect((await attempt(` ${DEMO_USER.email.toUpperCase()} `, 'a perfectly fine password')).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.email' });
+    for (const email of ['not-an-email', 'a@b', 'two@@example.com', `${'x'.repeat(250)}@example.com`]) {
+      expect((await attempt(email, 'a perfectly fine password')).errors?.[0]?.extensions, email).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.email' });
+    }
+  });
+});
+
+/** Each of Bob's objects, how Alice tries to read it through the gateway, and what type `_entities` knows it as. */
+function bobsObjects() {
+  const h = bob.holdings;
+  return [
+    { what: 'account', subgraph: 'budget', typename: 'Account', id: h.accounts[0]!, fields: 'id name balance { amountMinor }', query: 'query($id: ID!) { account(id: $id) { id name balance { amountMinor } } }' },
+    { what: 'transaction', subgraph: 'budget', typename: 'Transaction', id: h.transactions[0]!, fields: 'id payee amount { amountMinor }', query: 'query($id: ID!) { transaction(id: $id) { id payee amount { amountMinor } } }' },
+    { what: 'budget', subgraph: 'budget', typename: 'Budget', id: h.budgets[0]!, fields: 'id amount { amountMinor } spent { amountMinor }' },
+    { what: 'category', subgraph: 'budget', typename: 'Category', id: h.categories[0]!, fields: 'id name' },
+    { what: 'bank account', subgraph: 'payment', typename: 'BankAccount', id: h.bankAccounts[0]!, fields: 'id bankName holderName accountNumber' },
+    { what: 'payment', subgraph: 'payment', typename: 'Payment', id: h.payments[0]!, fields: 'id payeeName amount { amountMinor }', query: 'query($id: ID!) { payment(id: $id) { id payeeName amount { amountMinor } } }' },
+    { what: 'report', subgraph: 'insight', typename: 'Report', id: h.reports[0]!, fields: 'id totals { net { amountMinor } }', query: 'query($id: ID!) { report(id: $id) { id totals { net { amountMinor } } } }' },
+  ] as { what: string; subgraph: SubgraphName; typename: string; id: string; fields: string; query?: string }[];
+}
+
+/** What `_entities` on User returns in each subgraph: Bob's private lists. */
+const USER_FIELDS: Record<SubgraphName, string> = {
+  user: 'email displayName',
+  budget: 'accounts { id } categories { id } budgets { id } transactions { edges { node { id } } }',
+  market: 'watchlist { symbol }',
+  news: 'savedArticles { id }',
+  payment: 'bankAccounts { id } payments { id }',
+  insight: 'reports { id } insights { id }',
+};
+
+const refused = (response: GraphQLResponse, label: string) => {
+  expect(response.errors?.length, label).toBeGreaterThan(0);
+  expect(['NOT_FOUND', 'FORBIDDEN'], label).toContain(codeOf(response));
+};
+const withoutIds = (response: GraphQLResponse, ids: string[]) =>
+  JSON.stringify(response.errors?.map((e) => ({ message: e.message, code: e.extensions?.code })) ?? []).replace(new RegExp(ids.join('|'), 'g'), '<id>');
+
+describe("Alice cannot reach Bob's data", () => {
+  it('through the gateway: reads by id are NOT_FOUND, exactly like ids that do not exist', async () => {
+    for (const object of bobsObjects().filter((o) => o.query)) {
+      const theirs = await call(gateway, object.query!, { token: alice.accessToken, variables: { id: object.id } });
+      expect(JSON.stringify(theirs.data ?? {}), object.what).not.toContain(object.id);
+      refused(theirs, object.what);
+      // Guessing: a random id and Bob's id get the same answer, so ids cannot be probed.
+      const guessed = randomUUID();
+      const nothing = await call(gateway, object.query!, { token: alice.accessToken, variables: { id: guessed } });
+      expect(withoutIds(theirs, [object.id]), object.what).toBe(withoutIds(nothing, [guessed]));
+      // Bob still sees it.
+      expect((await call(gateway, object.query!, { token: bob.token, variables: { id: object.id } })).errors, object.what).toBeUndefined();
+    }
+  });
+
+  it("through the gateway: changes aimed at Bob's objects are refused and change nothing", async () => {
+    const h = bob.holdings;
+    const attempts: [string, string, Record<string, unknown>][] = [
+      ['record a transaction in his account', 'mutation($a: ID!) { recordTransaction(input: { accountId: $a, amount: { amountMinor: -100000, currency: "EUR" }, bookedAt: "2025-01-01T00:00:00Z", payee: "Mallory" }) { id } }', { a: h.accounts[0] }],
+      ['delete his transaction', 'mutation($id: ID!) { deleteTransaction(id: $id) }', { id: h.transactions[0] }],
+      ['budget his category', 'mutation($c: ID!) { setBudget(input: { categoryId: $c, period: MONTHLY, amount: { amountMinor: 1, currency: "EUR" } }) { id } }', { c: h.categories[0] }],
+      ['unlink his bank account', 'mutation($id: ID!) { unlinkBankAccount(id: $id) { id } }', { id: h.bankAccounts[0] }],
+      ['pay from his bank account', 'mutation($b: ID!) { initiatePayment(idempotencyKey: "mallory-0001", input: { bankAccountId: $b, amount: { amountMinor: 99900, currency: "EUR" }, payeeName: "Mallory", reference: "x" }) { id } }', { b: h.bankAccounts[0] }],
+      ['cancel his payment', 'mutation($id: ID!) { cancelPayment(id: $id) { id } }', { id: h.payments[0] }],
+    ];
+    for (const [what, query, variables] of attempts) {
+      const response = await call(gateway, query, { token: alice.accessToken, variables });
+      expect(response.errors?.length, what).toBeGreaterThan(0);
+      expect(['NOT_FOUND', 'FORBIDDEN', 'BAD_USER_INPUT'], what).toContain(codeOf(response));
+    }
+    // His watchlist and saved articles are his: Alice's changes only touch hers.
+    await call(gateway, 'mutation($s: String!) { removeFromWatchlist(symbol: $s) { symbol } }', { token: alice.accessToken, variables: { s: h.watchlist[0] } });
+    await call(gateway, 'mutation($id: ID!) { unsaveArticle(id: $id) { id } }', { token: alice.accessToken, variables: { id: h.savedArticles[0] } });
+    expect(await holdingsOf(bob.token)).toEqual(bob.holdings);
+    const payment = await call(gateway, 'query($id: ID!) { payment(id: $id) { status } }', { token: bob.token, variables: { id: h.payments[0] } });
+    expect(payment.data.payment.status).not.toBe('CANCELED');
+  });
+
+  it("through `_entities` sent straight to each subgraph: Bob's user fields and every one of his objects are refused", async () => {
+    for (const name of SUBGRAPHS) {
+      const response = await call(system.subgraph[name], `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { ${USER_FIELDS[name]} } } }`, {
+        token: alice.accessToken,
+        variables: { r: [{ __typename: 'User', id: bob.holdings.userId }] },
+      });
+      refused(response, `User in ${name}`);
+      expect(response.data?._entities?.[0] ?? null, `User in ${name}`).toBeNull();
+      expect(JSON.stringify(response), name).not.toContain(DEMO_USER.email);
+    }
+    for (const object of bobsObjects()) {
+      const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${object.typename} { ${object.fields} } } }`;
+      const theirs = await call(system.subgraph[object.subgraph], query, { token: alice.accessToken, variables: { r: [{ __typename: object.typename, id: object.id }] } });
+      refused(theirs, object.what);
+      expect(theirs.data?._entities?.[0] ?? null, object.what).toBeNull();
+      const guessed = randomUUID();
+      const nothing = await call(system.subgraph[object.subgraph], query, { token: alice.accessToken, variables: { r: [{ __typename: object.typename, id: guessed }] } });
+      expect(withoutIds(theirs, [object.id]), object.what).toBe(withoutIds(nothing, [guessed]));
+      // The same request with Bob's token gets the object: the refusal is about who asks.
+      const own = await call(system.subgraph[object.subgraph], query, { token: bob.token, variables: { r: [{ __typename: object.typename, id: object.id }] } });
+      expect(own.data?._entities?.[0], object.what).toBeTruthy();
+    }
+  });
+
+  it('by guessing ids, many at once in one `_entities` request: nothing comes back', async () => {
+    const guesses = [bob.holdings.userId, ...Array.from({ length: 20 }, () => randomUUID()), '1', '0', "' or 1=1 --", 'x'.repeat(500)];
+    for (const object of bobsObjects()) {
+      const representations = guesses.map((id) => ({ __typename: object.typename, id }));
+      const response = await call(system.subgraph[object.subgraph], `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${object.typename} { id } } }`, {
+        token: alice.accessToken,
+        variables: { r: [...representations, { __typename: object.typename, id: object.id }] },
+      });
+      expect((response.data?._entities ?? []).filter((e: unknown) => e !== null), object.what).toEqual([]);
+      expect(response.errors?.every((e) => ['NOT_FOUND', 'FORBIDDEN'].includes(e.extensions?.code)), object.what).toBe(true);
+    }
+  });
+
+  it('an administrator token that has not passed two-factor authentication opens nothing', async () => {
+    // The password alone gives a token whose role claim says ADMIN but that only enrols an authenticator.
+    const limited = adminBeforeEnrolment.accessToken;
+    expect(readClaims(limited).role).toBe('ADMIN');
+    const response = await call(system.subgraph.budget, 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { accounts { id } } } }', {
+      token: limited,
+      variables: { r: [{ __typename: 'User', id: bob.holdings.userId }] },
+    });
+    expect(codeOf(response)).toBe('FORBIDDEN');
+    expect(codeOf(await call(gateway, '{ users { edges { node { email } } } }', { token: limited }))).toBe('FORBIDDEN');
+  });
+});
+
+describe('subgraphs do not trust the network', () => {
+  it('malformed `_entities` requests from anyone do not take a subgraph down', async () => {
+    for (const name of SUBGRAPHS) {
+      const url = system.subgraph[name];
+      const mixed = [{ __typename: 'User', id: bob.holdings.userId }, { __typename: 'NoSuchType', id: '1' }, { __typename: 'User', id: randomUUID() }];
+      for (const token of [undefined, alice.accessToken]) {
+        const response = await call(url, 'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', { token, variables: { r: mixed } });
+        expect(response.errors?.length, name).toBeGreaterThan(0);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await fetch(url.replace(/\/graphql$/, '/health'))).status, `${name} is still up`).toBe(200);
+      expect(system.stack.services.get(name)!.child.exitCode, `${name} is still running`).toBeNull();
+    }
+  });
+});
+
+describe('sessions end to end through the gateway', () => {
+  it('refresh rotates on every use; a reused refresh token ends the session everywhere at once and is audited', async () => {
+    const carol = await register('carol@attacker.example', 'carol has a password');
+    const first = (await call(gateway, `mutation($r: String!) { refreshSession(refreshToken: $r) { ${PAIR} } }`, { variables: { r: carol.refreshToken } })).data.refreshSession as Pair;
+    expect(first.refreshToken).not.toBe(carol.refreshToken);
+    const second = (await call(gateway, `mutation($r: String!) { refreshSession(refreshToken: $r) { ${PAIR} } }`, { variables: { r: first.refreshToken } })).data.refreshSession as Pair;
+    expect((await call(gateway, '{ me { id } }', { token: second.accessToken })).data.me.id).toBe(carol.user.id);
+
+    // A thief replays the first refresh token: the session ends for both of them.
+    const replay = await call(gateway, `mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }`, { variables: { r: first.refreshToken } });
+    expect(codeOf(replay)).toBe('UNAUTHENTICATED');
+    expect((await call(gateway, '{ me { id } }', { token: second.accessToken })).status).toBe(401);
+    expect((await call(system.subgraph.budget, '{ __typename }', { token: second.accessToken })).status).toBe(401);
+    expect(codeOf(await call(gateway, `mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }`, { variables: { r: second.refreshToken } }))).toBe('UNAUTHENTICATED');
+
+    const audit = await call(gateway, 'query($f: AuditLogFilter) { auditLog(filter: $f) { edges { node { action subjectId } } } }', {
+      token: await admin(),
+      variables: { f: { userId: carol.user.id, actions: ['REFRESH_TOKEN_REUSED'] } },
+    });
+    expect(audit.data.auditLog.edges).toEqual([{ node: { action: 'REFRESH_TOKEN_REUSED', subjectId: carol.user.id } }]);
+  });
+
+  it('logout, logout everywhere and an admin revocation take effect at once at the gateway and the subgraphs', async () => {
+    const dave = await register('dave@attacker.example', 'dave has a password');
+    const other = (await login('dave@attacker.example', 'dave has a password')).data.login as Pair;
+    const third = (await login('dave@attacker.example', 'dave has a password')).data.login as Pair;
+    const alive = async (token: string) => (await call(gateway, '{ me { id } }', { token })).status === 200 && (await call(system.subgraph.insight, '{ __typename }', { token })).status === 200;
+
+    expect((await call(gateway, 'mutation { logout }', { token: dave.accessToken })).data.logout).toBe(true);
+    expect([await alive(dave.accessToken), await alive(other.accessToken), await alive(third.accessToken)]).toEqual([false, true, true]);
+    expect((await call(gateway, 'mutation { logoutEverywhere }', { token: other.accessToken })).data.logoutEverywhere).toBe(2);
+    expect([await alive(other.accessToken), await alive(third.accessToken)]).toEqual([false, false]);
+
+    const again = (await login('dave@attacker.example', 'dave has a password')).data.login as Pair;
+    expect(await alive(again.accessToken)).toBe(true);
+    expect((await call(gateway, 'mutation($id: ID!) { revokeUserSessions(id: $id) }', { token: await admin(), variables: { id: dave.user.id } })).data.revokeUserSessions).toBe(1);
+    expect(await alive(again.accessToken)).toBe(false);
+  });
+});
+
+describe('brute force', () => {
+  it('after 5 wrong passwords the next attempt is RATE_LIMITED even with the right password, and the audit log shows it', async () => {
+    const erin = await register('erin@attacker.example', 'erin has a password');
+    for (let i = 0; i < 5; i++) {
+      expect(codeOf(await login('erin@attacker.example', `guess number ${i}`))).toBe('UNAUTHENTICATED');
+    }
+    const response = await fetch(gateway, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'mutation { login(email: "erin@attacker.example", password: "erin has a password") { accessToken } }' }),
+    });
+    expect(response.status).toBe(429);
+    const retryAfter = Number(response.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    const body = (await response.json()) as { data: unknown; errors: { extensions: { code: string; retryAfterSeconds: number } }[] };
+    expect(body.data).toBeNull();
+    expect(body.errors[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: retryAfter });
+
+    const audit = await call(gateway, 'query($f: AuditLogFilter) { auditLog(filter: $f) { edges { node { action email } } } }', {
+      token: await admin(),
+      variables: { f: { userId: erin.user.id, actions: ['LOGIN_FAILED', 'ACCOUNT_LOCKED', 'LOGIN_RATE_LIMITED'] } },
+    });
+    expect(audit.data.auditLog.edges.map((e: { node: { action: string } }) => e.node.action)).toEqual([
+      'LOGIN_RATE_LIMITED',
+      'ACCOUNT_LOCKED',
+      'LOGIN_FAILED',
+      'LOGIN_FAILED',
+      'LOGIN_FAILED',
+      'LOGIN_FAILED',
+      'LOGIN_FAILED',
+    ]);
+  });
+});
+
+describe('administration', () => {
+  it('works for an admin with two-factor authentication and is FORBIDDEN for a user', async () => {
+    const token = await admin();
+    const frank = await register('frank@attacker.example', 'frank has a password');
+    const operations: [string, string, Record<string, unknown>?][] = [
+      ['users', '{ users(query: "attacker.example") { edges { node { id email } } } }'],
+      ['user', 'query($id: ID!) { user(id: $id) { id email } }', { id: frank.user.id }],
+      ['auditLog', '{ auditLog(first: 10) { edges { node { action } } } }'],
+      ['setUserDisabled', 'mutation($id: ID!) { setUserDisabled(id: $id, disabled: true) { disabled } }', { id: frank.user.id }],
+      ['changeUserRole', 'mutation($id: ID!) { changeUserRole(id: $id, role: ADMIN) { role } }', { id: frank.user.id }],
+      ['revokeUserSessions', 'mutation($id: ID!) { revokeUserSessions(id: $id) }', { id: frank.user.id }],
+    ];
+    for (const [name, query, variables] of operations) {
+      const asUser = await call(gateway, query, { token: alice.accessToken, variables });
+      expect(codeOf(asUser), name).toBe('FORBIDDEN');
+      expect(asUser.data?.[name] ?? null, name).toBeNull();
+    }
+    // Nothing happened to Frank.
+    expect((await call(gateway, '{ me { role disabled } }', { token: frank.accessToken })).data.me).toEqual({ role: 'USER', disabled: false });
+
+    for (const [name, query, variables] of operations) {
+      const asAdmin = await call(gateway, query, { token, variables });
+      expect(asAdmin.errors, name).toBeUndefined();
+    }
+    expect((await call(gateway, '{ me { id } }', { token: frank.accessToken })).status).toBe(401);
+    const listed = await call(gateway, '{ users(query: "frank@") { edges { node { email role disabled } } } }', { token });
+    expect(listed.data.users.edges).toEqual([{ node: { email: 'frank@attacker.example', role: 'ADMIN', disabled: true } }]);
+    // An admin also reads Bob's data through the gateway's entity path (that is what the role is for).
+    const asAdmin = await call(system.subgraph.budget, 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { accounts { id } } } }', {
+      token,
+      variables: { r: [{ __typename: 'User', id: bob.holdings.userId }] },
+    });
+    expect(asAdmin.data._entities[0].accounts.map((a: { id: string }) => a.id)).toEqual(bob.holdings.accounts);
+  });
+});
+
+/** The demo administrator, enrolled in two-factor authentication on first use (the first-admin flow of the README). */
+async function admin(): Promise<string> {
+  if (adminToken) return adminToken;
+  const first = (await login(DEMO_ADMIN.email, DEMO_ADMIN.password)).data.login as Pair;
+  expect(first.twoFactorEnrolmentRequired).toBe(true);
+  const begun = await call(gateway, 'mutation { beginTotpEnrolment { secret } }', { token: first.accessToken });
+  adminSecret = begun.data.beginTotpEnrolment.secret;
+  const confirmed = await call(gateway, `mutation($c: String!) { confirmTotpEnrolment(code: $c) { ${PAIR} } }`, { token: first.accessToken, variables: { c: await nextTotpCode(adminSecret) } });
+  expect(confirmed.errors).toBeUndefined();
+  const signedIn = (await login(DEMO_ADMIN.email, DEMO_ADMIN.password, await nextTotpCode(adminSecret))).data.login as Pair;
+  expect(signedIn.twoFactorEnrolmentRequired).toBe(false);
+  adminToken = signedIn.accessToken;
+  return adminToken;
+}
+
