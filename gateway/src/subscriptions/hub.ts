@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { GraphQLDataSource } from '@apollo/gateway';
-import { GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import { GraphQLError, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
 import client from 'prom-client';
 import type { AuthUser } from '@analytica/auth';
 import { ErrorCode, formatError } from '@analytica/errors';
@@ -229,36 +229,53 @@ export function createSubscriptionHub(options: HubOptions) {
       if (channels.length > maxChannels) {
         return { errors: [new GraphQLError(`Subscribe to at most ${maxChannels} ${ready.entityType} at once.`, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: ready.keyArgument } })] };
       }
-      const scope = ready.shared ? 'public' : `user:${request.user.id}`;
-      const key = `${scope}\u0000${request.operationName ?? ''}\u0000${print(request.document)}\u0000${JSON.stringify(request.variables)}`;
-      let execution = executions.get(key);
-      // A shared execution was authorised when it was created; everything else is checked per subscriber.
-      if (!execution || !ready.shared) {
+      const subscriber = request.subscriber;
+      const joined: Execution[] = [];
+      const join = async (key: string, channelsOfExecution: string[]) => {
+        let execution = executions.get(key);
+        if (!execution) {
+          execution = { key, id: randomUUID(), prepared: ready, variables: request.variables, channels: channelsOfExecution, subscribers: new Map(), pending: new Map(), running: false };
+          executions.set(key, execution);
+          metrics.executions.set(executions.size);
+          await listen(channelsOfExecution, execution);
+        }
+        execution.subscribers.set(subscriber, { authorization: request.authorization });
+        joined.push(execution);
+      };
+      if (ready.shared) {
+        // Public data: one execution per selection and key, whatever list a subscriber asked for,
+        // so 10,000 clients over 200 symbols share at most 200 executions per selection. Each new
+        // key is authorised once, when its execution is created.
+        const base = `public\u0000${selectionKey(ready, request.variables)}`;
+        const fresh = channels.filter((channel) => !executions.has(`${base}\u0000${channel}`));
+        if (fresh.length) {
+          const refusal = await authorise(ready, fresh, request);
+          if (refusal) return { errors: refusal };
+        }
+        for (const channel of channels) await join(`${base}\u0000${channel}`, [channel]);
+      } else {
+        // Private data: the subscriber's own execution, with their token on every fetch.
         const refusal = await authorise(ready, channels, request);
         if (refusal) return { errors: refusal };
-        execution = executions.get(key);
+        await join(`user:${request.user.id}\u0000${request.operationName ?? ''}\u0000${print(request.document)}\u0000${JSON.stringify(request.variables)}`, channels);
       }
-      if (!execution) {
-        execution = { key, id: randomUUID(), prepared: ready, variables: request.variables, channels, subscribers: new Map(), pending: new Map(), running: false };
-        executions.set(key, execution);
-        metrics.executions.set(executions.size);
-        await listen(channels, execution);
-      }
-      const joined = execution;
-      joined.subscribers.set(request.subscriber, { authorization: request.authorization });
       metrics.subscriptions.inc();
       let active = true;
       return {
         unsubscribe: () => {
           if (!active) return;
           active = false;
-          if (!joined.subscribers.delete(request.subscriber)) return;
-          metrics.subscriptions.dec();
-          if (joined.subscribers.size === 0 && executions.get(joined.key) === joined) {
-            executions.delete(joined.key);
-            metrics.executions.set(executions.size);
-            unlisten(joined);
+          let left = false;
+          for (const execution of joined) {
+            if (!execution.subscribers.delete(subscriber)) continue;
+            left = true;
+            if (execution.subscribers.size === 0 && executions.get(execution.key) === execution) {
+              executions.delete(execution.key);
+              unlisten(execution);
+            }
           }
+          metrics.executions.set(executions.size);
+          if (left) metrics.subscriptions.dec();
         },
       };
     },
@@ -285,4 +302,17 @@ export type SubscriptionHub = ReturnType<typeof createSubscriptionHub>;
 function clientError(error: unknown) {
   const formatted = error instanceof GraphQLError ? error.toJSON() : { message: error instanceof Error ? error.message : String(error) };
   return formatError(formatted);
+}
+
+/**
+ * What makes two public subscriptions the same apart from their keys: the root field without its
+ * key argument, the fragments, and any other variables.
+ */
+function selectionKey(prepared: PreparedSubscription, variables: Record<string, unknown>): string {
+  const root = rootFieldOf(prepared);
+  const keyArgument = root.arguments?.find((a) => a.name.value === prepared.keyArgument);
+  const keyVariable = keyArgument?.value.kind === Kind.VARIABLE ? keyArgument.value.name.value : undefined;
+  const fragments = prepared.document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => print(d));
+  const otherVariables = Object.entries(variables).filter(([name]) => name !== keyVariable);
+  return `${print({ ...root, arguments: [] })}\u0000${fragments.join('\u0000')}\u0000${JSON.stringify(otherVariables)}`;
 }

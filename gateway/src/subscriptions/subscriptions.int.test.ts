@@ -255,6 +255,28 @@ describe('subscriptions over graphql-ws', () => {
     }
   });
 
+  it('shares per-symbol executions among public subscriptions to overlapping symbol lists', async () => {
+    const first = wsClient(auth.tokenFor({ id: uniqueName('u') }));
+    const second = wsClient(auth.tokenFor({ id: uniqueName('u') }));
+    try {
+      const query = 'subscription($s: [String!]!) { quotes(symbols: $s) { symbol last headline } }';
+      const a = collect(first, query, { s: ['KKA', 'KKB'] });
+      const b = collect(second, query, { s: ['KKB', 'KKC'] });
+      await listening('Quote.KKC');
+      await listening('Quote.KKA');
+      const before = requests.news;
+      await tick('KKB', 5);
+      await eventually(async () => (a.results.length === 1 && b.results.length === 1 ? true : undefined));
+      expect(requests.news - before).toBe(1);
+      expect(a.results[0].data.quotes).toEqual(b.results[0].data.quotes);
+      a.dispose();
+      b.dispose();
+    } finally {
+      await first.dispose();
+      await second.dispose();
+    }
+  });
+
   it("refuses a subscription to another user's payment with FORBIDDEN and delivers the owner's", async () => {
     const client = wsClient(auth.tokenFor(bob));
     const owner = wsClient(auth.tokenFor(alice));

@@ -158,7 +158,11 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
       connection.timers.push(setTimeout(() => close(connection, CloseCode.Unauthorized, 'Unauthorized: the access token expired'), Math.max(0, expiresAt - Date.now())));
     }
     const recheck = setInterval(() => {
-      options.verifier.verify(token).catch(() => close(connection, CloseCode.Forbidden, 'Forbidden: the session was revoked'));
+      options.verifier.verify(token).catch((error: unknown) => {
+        // A check that could not run (Redis slow or down) is no verdict: try again next time.
+        if ((error as { extensions?: { transient?: boolean } }).extensions?.transient) return;
+        close(connection, CloseCode.Forbidden, 'Forbidden: the session was revoked');
+      });
     }, options.recheckMs ?? 30_000);
     connection.timers.push(recheck);
     send(connection, '{"type":"connection_ack"}');

@@ -157,7 +157,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       revoked = await options.revocation.isRevoked(user);
     } catch {
       // Fail closed: a token whose session cannot be checked is not let through.
-      throw unauthenticated('The access token could not be checked right now; try again.');
+      throw unavailable();
     }
     if (revoked) throw unauthenticated(NOT_VALID);
     return { ...user };
@@ -179,7 +179,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       try {
         key = await keyFor(kid);
       } catch {
-        throw unauthenticated('The access token could not be checked right now; try again.');
+        throw unavailable();
       }
       if (!key) throw unauthenticated(NOT_VALID);
       let user: AuthUser;
@@ -300,4 +300,12 @@ export async function authenticate(header: string | undefined, verifier: TokenVe
     refusal.extensions.http = { status: 401 };
     return { user: null, error: refusal };
   }
+}
+
+/** The check itself could not run (Redis or the JWKS unreachable): not a verdict on the token. */
+export const CHECK_UNAVAILABLE = 'The access token could not be checked right now; try again.';
+function unavailable() {
+  const error = unauthenticated(CHECK_UNAVAILABLE);
+  error.extensions.transient = true;
+  return error;
 }
