@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Stops what infra/up.sh started for the stack: Kafka and dynalite. PostgreSQL and Redis are
+# Stops what infra/up.sh started for the stack: Kafka, dynalite and the mail catcher. PostgreSQL and Redis are
 # left running (they are the machine's own services).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+"$here/smtp/stop.sh"
 "$here/dynalite/stop.sh"
 "$here/kafka/stop.sh"

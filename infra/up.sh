@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts everything the stack mode and the tests talk to: PostgreSQL and Redis (only if they are
-# not already running, as on the project's machines), Apache Kafka (KRaft) and dynalite.
-# Idempotent. `infra/down.sh` stops Kafka and dynalite again.
+# not already running, as on the project's machines), Apache Kafka (KRaft), dynalite and the mail
+# catcher (SMTP on 1025, caught mail on http://127.0.0.1:8025).
+# Idempotent. `infra/down.sh` stops Kafka, dynalite and the mail catcher again.
 set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
@@ -21,3 +22,4 @@ if ! port_open 127.0.0.1 6379; then
 fi
 "$INFRA_DIR/kafka/start.sh"
 "$INFRA_DIR/dynalite/start.sh"
+"$INFRA_DIR/smtp/start.sh"

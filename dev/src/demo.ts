@@ -94,12 +94,22 @@ export async function seedDemo(gatewayUrl: string): Promise<'seeded' | 'kept'> {
   for (const edge of articles.articles.edges as { node: { id: string } }[]) {
     await call(gatewayUrl, 'mutation($id: ID!) { saveArticle(id: $id) { id } }', { id: edge.node.id }, token);
   }
-  await call(
+  // Linked through a consent at the (simulated) bank; it waits for the code emailed to the demo user.
+  const connection = (await call(
     gatewayUrl,
-    'mutation($input: LinkBankAccountInput!) { linkBankAccount(input: $input) { id } }',
-    { input: { bankName: 'Demo Bank', holderName: DEMO_USER.displayName, iban: 'DE89370400440532013000', currency: 'EUR' } },
+    'mutation($input: ConnectBankInput!) { connectBank(input: $input) { id accounts { accountId name } } }',
+    { input: { bankName: 'Demo Bank' } },
     token,
-  );
+  )).connectBank as { id: string; accounts: { accountId: string; name: string }[] };
+  const current = connection.accounts.find((a) => a.name === 'Current account') ?? connection.accounts[0];
+  if (current) {
+    await call(
+      gatewayUrl,
+      'mutation($input: LinkBankAccountInput!) { linkBankAccount(input: $input) { id } }',
+      { input: { connectionId: connection.id, accountId: current.accountId } },
+      token,
+    );
+  }
   await call(
     gatewayUrl,
     'mutation($p: ReportPeriod!, $s: String!) { generateReport(period: $p, startsOn: $s) { id } }',

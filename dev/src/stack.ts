@@ -1,14 +1,18 @@
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { DEMO_ADMIN } from './demo.js';
 import { localSecrets } from './secrets.js';
 import {
   DEFAULT_PORTS,
   entryOf,
+  MARKET_PROCESSES,
   repoRoot,
   spawnService,
   stopProcess,
   SUBGRAPHS,
   waitUntilReady,
+  type MarketProcessName,
+  type PaymentProcessName,
   type ServiceProcess,
   type SubgraphName,
 } from './processes.js';
@@ -25,8 +29,8 @@ export interface StackOptions {
 
 export interface RunningStack {
   gatewayUrl: string;
-  services: Map<SubgraphName | 'gateway', ServiceProcess>;
-  stopService(name: SubgraphName | 'gateway'): Promise<void>;
+  services: Map<SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName, ServiceProcess>;
+  stopService(name: SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,7 +40,8 @@ export interface RunningStack {
  */
 export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
   const ports = { ...DEFAULT_PORTS, ...options.ports };
-  const secrets = await localSecrets(options.dataDir ?? path.join(repoRoot, '.data/stack'));
+  const dataDir = options.dataDir ?? path.join(repoRoot, '.data/stack');
+  const secrets = await localSecrets(dataDir);
   const shared: Record<string, string> = {
     NODE_ENV: 'development',
     DYNAMODB_ENDPOINT: 'http://127.0.0.1:4567',
@@ -49,24 +54,51 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     budget: {},
     market: {},
     news: {},
-    payment: { BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret },
+    payment: { BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: `http://127.0.0.1:${ports['bank-simulator']}` },
     insight: {},
   };
-  const services = new Map<SubgraphName | 'gateway', ServiceProcess>();
+  const services = new Map<SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName, ServiceProcess>();
   const stop = async () => {
     await Promise.all([...services.values()].map((s) => stopProcess(s)));
   };
   try {
+    // The bank keeps its books in a file beside the data, so that linked accounts survive a restart
+    // (tests, with their own schemas, start from an empty bank).
+    const bankEnv: Record<string, string> = schemaPrefix ? {} : { BANK_STATE_FILE: path.join(dataDir, 'bank-simulator.json') };
+    const bank = spawnService('bank-simulator', entryOf('bank-simulator'), ports['bank-simulator'], { ...shared, ...bankEnv }, options.logDir);
+    services.set('bank-simulator', bank);
+    await waitUntilReady(bank);
     for (const name of SUBGRAPHS) {
       const env = { ...shared, ...perService[name], ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}${name}` } : {}) };
       services.set(name, spawnService(name, entryOf(name), ports[name], env, options.logDir));
     }
     await Promise.all(SUBGRAPHS.map((name) => waitUntilReady(services.get(name)!)));
+    // The feed keeps its prices in a file beside the data, so that a restart does not jump back to the reference prices.
+    const marketEnv: Record<MarketProcessName, Record<string, string>> = {
+      'market-ingest': {},
+      'market-feed': schemaPrefix ? {} : { FEED_STATE_FILE: path.join(dataDir, 'market-feed.json') },
+    };
+    for (const name of MARKET_PROCESSES) services.set(name, spawnService(name, entryOf(name), ports[name], { ...shared, ...marketEnv[name] }, options.logDir));
     const gatewayEnv: Record<string, string> = { ...shared };
     for (const name of SUBGRAPHS) gatewayEnv[`SUBGRAPH_${name.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[name]}/graphql`;
     const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir);
     services.set('gateway', gateway);
-    await waitUntilReady(gateway);
+    await Promise.all([gateway, ...MARKET_PROCESSES.map((name) => services.get(name)!)].map((service) => waitUntilReady(service)));
+    // The payment workers: the payments worker works on the payment schema beside the service; the
+    // notifications worker has a schema of its own and mails through SMTP_URL (default: infra:up's catcher).
+    const workerEnv: Record<Exclude<PaymentProcessName, 'bank-simulator'>, Record<string, string>> = {
+      'payments-worker': { BANK_API_URL: `http://127.0.0.1:${ports['bank-simulator']}`, ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}payment` } : {}) },
+      'notifications-worker': {
+        UNSUBSCRIBE_SECRET: createHmac('sha256', secrets.bankFingerprintSecret).update('unsubscribe-links').digest('hex'),
+        PUBLIC_URL: `http://127.0.0.1:${ports['notifications-worker']}`,
+        APP_URL: `http://127.0.0.1:${ports.gateway}`,
+        ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}notifications` } : {}),
+      },
+    };
+    for (const [name, env] of Object.entries(workerEnv) as [keyof typeof workerEnv, Record<string, string>][]) {
+      services.set(name, spawnService(name, entryOf(name), ports[name], { ...shared, ...env }, options.logDir));
+    }
+    await Promise.all(Object.keys(workerEnv).map((name) => waitUntilReady(services.get(name as keyof typeof workerEnv)!)));
   } catch (error) {
     await stop();
     throw error;

@@ -38,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  for (const name of SUBGRAPHS) await dropSchema(`${run}_${name}`);
+  for (const name of [...SUBGRAPHS, 'notifications']) await dropSchema(`${run}_${name}`);
 });
 
 describe('the supergraph through the gateway', () => {

@@ -4,7 +4,7 @@
 import { createHmac, createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPem } from '@analytica/auth';
-import type { GraphQLResponse } from '@analytica/testing';
+import { eventually, type GraphQLResponse } from '@analytica/testing';
 import { DEMO_ADMIN, DEMO_USER, seedDemo } from '../../dev/src/demo.js';
 import { SUBGRAPHS, type SubgraphName } from '../../dev/src/processes.js';
 import { b64, call, claims, nextTotpCode, nowSeconds, readClaims, signRs256, startSystem, type System } from './system.js';
@@ -92,6 +92,16 @@ beforeAll(async () => {
     { token: bobLogin.accessToken, variables: { k: `bob-${randomUUID()}`, i: { bankAccountId: seeded.bankAccounts[0], amount: { amountMinor: 1500, currency: 'EUR' }, payeeName: 'Landlord Ltd', reference: 'Rent' } } },
   );
   expect(payment.errors).toBeUndefined();
+  // The payments worker settles it and budget books the outgoing transaction: wait for both, so that
+  // Bob's holdings are final before the attacks compare them.
+  const settled = await eventually(async () => {
+    const status = (await call(gateway, 'query($id: ID!) { payment(id: $id) { status } }', { token: bobLogin.accessToken, variables: { id: payment.data.initiatePayment.id } }))
+      .data?.payment?.status as string | undefined;
+    return status === 'SUCCEEDED' || status === 'FAILED' ? status : undefined;
+  }, 30_000);
+  if (settled === 'SUCCEEDED') {
+    await eventually(async () => ((await holdingsOf(bobLogin.accessToken)).transactions.length > seeded.transactions.length ? true : undefined), 30_000);
+  }
   bob = { token: bobLogin.accessToken, holdings: await holdingsOf(bobLogin.accessToken) };
   for (const [what, ids] of Object.entries(bob.holdings)) expect(ids.length, `Bob has ${what}`).toBeGreaterThan(0);
   alice = await register('alice@attacker.example');

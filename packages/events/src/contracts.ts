@@ -9,6 +9,8 @@ const id = z.string().min(1);
 const isoTime = z.iso.datetime();
 const minorUnits = z.string().regex(/^-?\d+$/, 'must be an integer count of minor units');
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code');
+/** The parts of a split transaction (empty when it is not split); they sum to its amount. */
+const transactionSplits = z.array(z.object({ categoryId: id.nullable(), amountMinor: minorUnits }));
 
 export const contracts = {
   'user.registered.v1': z.object({
@@ -16,6 +18,10 @@ export const contracts = {
     email: z.email(),
     displayName: z.string(),
     registeredAt: isoTime,
+    // Optional, so that events written before verification existed stay valid. The notifications
+    // worker mails it as a link; the user service keeps only its hash and accepts it once.
+    verificationToken: z.string().min(16).max(100).optional(),
+    verificationExpiresAt: isoTime.optional(),
   }),
   'transactions.recorded.v1': z.object({
     userId: id,
@@ -26,6 +32,42 @@ export const contracts = {
     currency,
     payee: z.string(),
     bookedAt: isoTime,
+    // Optional, so that messages written before they existed still pass. A split transaction has
+    // categoryId null and its categories here; the two legs of a transfer share a transferId.
+    splits: transactionSplits.optional(),
+    transferId: id.nullable().optional(),
+  }),
+  /** A transaction after an edit, with what it was before, so that aggregates can move the amount. */
+  'transactions.updated.v1': z.object({
+    userId: id,
+    transactionId: id,
+    version: z.number().int().positive(),
+    accountId: id,
+    categoryId: id.nullable(),
+    amountMinor: minorUnits,
+    currency,
+    payee: z.string(),
+    bookedAt: isoTime,
+    splits: transactionSplits,
+    previous: z.object({
+      accountId: id,
+      categoryId: id.nullable(),
+      amountMinor: minorUnits,
+      currency,
+      bookedAt: isoTime,
+      splits: transactionSplits,
+    }),
+  }),
+  'transactions.deleted.v1': z.object({
+    userId: id,
+    transactionId: id,
+    accountId: id,
+    categoryId: id.nullable(),
+    amountMinor: minorUnits,
+    currency,
+    bookedAt: isoTime,
+    splits: transactionSplits,
+    deletedAt: isoTime,
   }),
   'payments.requested.v1': z.object({
     userId: id,
@@ -36,6 +78,24 @@ export const contracts = {
     payeeName: z.string(),
     requestedAt: isoTime,
   }),
+  /**
+   * Every status a payment takes, written with the change (outbox). Key: the user id, so that one
+   * user's payments stay in order; `previousStatus` is null when the payment is created.
+   */
+  'payments.status-changed.v1': z.object({
+    userId: id,
+    paymentId: id,
+    bankAccountId: id,
+    status: z.enum(['REQUIRES_ACTION', 'QUEUED', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'CANCELED']),
+    previousStatus: z.enum(['REQUIRES_ACTION', 'QUEUED', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'CANCELED']).nullable(),
+    reason: z.string().nullable(),
+    amountMinor: minorUnits,
+    currency,
+    payeeName: z.string(),
+    reference: z.string(),
+    bankReference: z.string().nullable(),
+    changedAt: isoTime,
+  }),
   'market.ticks.v1': z.object({
     symbol: z.string().min(1),
     region: z.enum(['US', 'EU', 'APAC']),
@@ -44,6 +104,14 @@ export const contracts = {
     last: z.number().positive(),
     size: z.number().int().nonnegative(),
     exchangeTime: isoTime,
+    // Strictly increasing per symbol, across feed restarts too: a consumer applies a tick once by
+    // comparing it with the last sequence it applied, so redelivered ticks change nothing.
+    seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    // Absent means OPEN. CLOSED marks the status message a venue sends when it stops trading (size 0).
+    marketState: z.enum(['OPEN', 'CLOSED']).optional(),
+    // The venue's local trading date; daily candles and previousClose follow the venue's session,
+    // not the UTC day (Sydney trades across midnight UTC). Absent means the UTC date of exchangeTime.
+    sessionDate: z.iso.date().optional(),
   }),
   'budget.overspent.v1': z.object({
     userId: id,
@@ -65,10 +133,15 @@ export const contracts = {
     price: z.number().positive(),
     triggeredAt: isoTime,
   }),
+  /**
+   * One email to send. Without `to`, the notifications worker sends it to the user's registered
+   * address (services other than user do not know it). `one-time-code` carries a code the user
+   * types back (bank account verification, payment confirmation); it ignores preferences.
+   */
   'notifications.email.v1': z.object({
     userId: id,
-    to: z.email(),
-    template: z.enum(['welcome', 'payment-result', 'budget-overspent', 'price-alert', 'anomaly']),
+    to: z.email().optional(),
+    template: z.enum(['welcome', 'payment-result', 'budget-overspent', 'price-alert', 'anomaly', 'one-time-code']),
     data: z.record(z.string(), z.unknown()),
   }),
 } as const;

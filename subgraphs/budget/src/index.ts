@@ -1,3 +1,4 @@
+import { startPaymentConsumer } from './payment-consumer.js';
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type EventBus } from '@analytica/events';
 import { verifierFromEnv } from '@analytica/auth';
 import { createLogger } from '@analytica/logger';
@@ -50,6 +51,8 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
   }
   const bus = busFromEnv(env, 'budget', logger, deps.bus);
   const relay = startOutboxRelay({ db, bus, logger });
+  // Succeeded payments become the outgoing transaction, once each.
+  const payments = await startPaymentConsumer({ db, bus, logger, onBooked: () => relay.poke() });
   const poster = env.SCHEDULE_INTERVAL_MS > 0 ? startSchedulePoster({ db, logger, intervalMs: env.SCHEDULE_INTERVAL_MS, onPosted: () => relay.poke() }) : undefined;
   const service = createSubgraphService<BudgetContext>({
     name: 'budget',
@@ -65,6 +68,7 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
       return { ...base, em, loaders: createLoaders(em), eventsRecorded: () => relay.poke() };
     },
     onStop: async () => {
+      await payments.stop();
       await poster?.stop();
       await relay.stop();
       if (!deps.bus) await bus.close();

@@ -5,23 +5,27 @@ import { createLogger } from '@analytica/logger';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
 import { createSubgraphService } from '@analytica/subgraph';
 import type { MarketEnv } from './environment.js';
+import { priceAlertsTable, syncAlertIndex } from './alerts.js';
+import { candlesTable } from './candles.js';
 import { createCatalogue, instrumentsTable, loadReferenceInstruments, readInstruments, readReferenceFile } from './instruments.js';
 import { seedMissingQuotes } from './quotes.js';
 import { buildMarketSchema, quoteLoader, type MarketContext } from './schema.js';
+import { marketTables } from './tables.js';
 import { watchlistsTable } from './watchlists.js';
 
 export { marketEnvShape, parseMarketEnv, type MarketEnv } from './environment.js';
 export { readReferenceFile, REGIONS, type Instrument, type Region } from './instruments.js';
 export { quoteKey, type Quote } from './quotes.js';
+export { buildMarketSchema } from './schema.js';
 
 export interface Dependencies {
   /** A client with its key prefix already set (the embedded runner's, or a test's); not closed here. */
   redis?: Redis;
-  /** Accepted from the embedded runner for the tick feed of a later issue; nothing is published or consumed yet. */
+  /** Accepted from the embedded runner like every service's; ticks and alerts travel through the ingest worker, not here. */
   bus?: EventBus;
 }
 
-/** Starts the market service: reference instruments, latest quotes and watchlists. */
+/** Starts the market service: reference instruments, quotes, candles, movers, watchlists and price alerts. */
 export async function startMarketService(env: MarketEnv, deps: Dependencies = {}) {
   const logger = createLogger('market', env.LOG_LEVEL);
   const redis =
@@ -32,20 +36,20 @@ export async function startMarketService(env: MarketEnv, deps: Dependencies = {}
     dynamo.close();
     if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
   };
-  const tables = {
-    instruments: `${env.DYNAMODB_TABLE_PREFIX}instruments`,
-    watchlists: `${env.DYNAMODB_TABLE_PREFIX}watchlists`,
-  };
+  const tables = marketTables(env.DYNAMODB_TABLE_PREFIX);
 
   let catalogue;
   try {
     await dynamo.ensureTable(instrumentsTable(tables.instruments));
     await dynamo.ensureTable(watchlistsTable(tables.watchlists));
+    await dynamo.ensureTable(candlesTable(tables.candles));
+    await dynamo.ensureTable(priceAlertsTable(tables.priceAlerts));
     const reference = await readReferenceFile();
     const outcome = await loadReferenceInstruments(dynamo, tables.instruments, reference);
     catalogue = createCatalogue(await readInstruments(dynamo, tables.instruments));
     const seeded = await seedMissingQuotes(redis, catalogue.all);
-    logger.info({ version: reference.version, outcome, instruments: catalogue.all.length, seededQuotes: seeded }, 'reference data ready');
+    const indexedAlerts = await syncAlertIndex({ dynamo, table: tables.priceAlerts, redis });
+    logger.info({ version: reference.version, outcome, instruments: catalogue.all.length, seededQuotes: seeded, indexedAlerts }, 'reference data ready');
   } catch (error) {
     await closeClients();
     throw error;
@@ -53,6 +57,8 @@ export async function startMarketService(env: MarketEnv, deps: Dependencies = {}
 
   const instruments = catalogue;
   const watchlists = { dynamo, table: tables.watchlists };
+  const candles = { dynamo, table: tables.candles };
+  const alerts = { dynamo, table: tables.priceAlerts, redis };
   const service = createSubgraphService<MarketContext>({
     name: 'market',
     host: env.HOST,
@@ -62,7 +68,15 @@ export async function startMarketService(env: MarketEnv, deps: Dependencies = {}
     verifier: verifierFromEnv(env),
     exposeErrorDetails: env.NODE_ENV === 'development',
     readiness: { redis: () => pingRedis(redis), dynamodb: dynamo.ping },
-    context: (base) => ({ ...base, catalogue: instruments, watchlists, quotes: quoteLoader(redis, instruments) }),
+    context: (base) => ({
+      ...base,
+      catalogue: instruments,
+      watchlists,
+      candles,
+      alerts,
+      redis,
+      quotes: quoteLoader({ redis, catalogue: instruments, candles, timeoutMs: env.QUOTE_READ_TIMEOUT_MS, log: base.log }),
+    }),
     onStop: closeClients,
   });
   return service.start();

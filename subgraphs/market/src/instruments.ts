@@ -107,6 +107,13 @@ export function requireInstrument(catalogue: Catalogue, raw: string, field: stri
   return instrument;
 }
 
+/** A region the caller typed (any letter case), or BAD_USER_INPUT on `field` listing the regions. */
+export function requireRegion(raw: string, field: string): Region {
+  const region = raw.trim().toUpperCase();
+  if (!(REGIONS as readonly string[]).includes(region)) throw badInput(field, `"${raw}" is not a region; use one of ${REGIONS.join(', ')}.`);
+  return region as Region;
+}
+
 export interface InstrumentSearch {
   query?: string | null;
   region?: Region | null;

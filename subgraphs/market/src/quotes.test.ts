@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedis } from '@analytica/redis';
 import type { Instrument } from './instruments.js';
-import { quoteFromHash, quoteKey, readQuotes, referenceQuote, seedMissingQuotes } from './quotes.js';
+import { moversKey, quoteChannel, quoteFromHash, quoteKey, quoteMessage, readQuotes, referenceQuote, seedMissingQuotes } from './quotes.js';
 
 const apple: Instrument = { symbol: 'AAPL', name: 'Apple Inc.', exchange: 'XNAS', region: 'US', currency: 'USD', sector: 'Information Technology', referencePrice: 200 };
 const toyota: Instrument = { symbol: '7203.T', name: 'Toyota', exchange: 'XTKS', region: 'APAC', currency: 'JPY', sector: 'Consumer Discretionary', referencePrice: 2850 };
@@ -9,6 +9,19 @@ const toyota: Instrument = { symbol: '7203.T', name: 'Toyota', exchange: 'XTKS',
 describe('quotes', () => {
   it('keys a quote by region and symbol inside one hash tag', () => {
     expect(quoteKey('APAC', '7203.T')).toBe('quote:{APAC:7203.T}');
+  });
+
+  it('names the pub/sub channel after the entity and its key, as the gateway listens, and the movers set after the region', () => {
+    expect(quoteChannel('SAP.DE')).toBe('Quote.SAP.DE');
+    expect(moversKey('EU')).toBe('movers:{EU}');
+  });
+
+  it('publishes a quote as the Quote entity: typename, key and every field under its GraphQL name', () => {
+    const quote = quoteFromHash(apple, { ...referenceQuote(apple, new Date('2026-11-02T15:00:00.000Z')), last: '201', marketState: 'OPEN' })!;
+    expect(JSON.parse(quoteMessage(quote))).toEqual({
+      __typename: 'Quote', symbol: 'AAPL', currency: 'USD', last: 201, bid: 199.96, ask: 200.04, open: 200, high: 200, low: 200,
+      previousClose: 200, change: 1, changePercent: 0.5, volume: 0, time: '2026-11-02T15:00:00.000Z', marketState: 'OPEN', stale: false,
+    });
   });
 
   it('computes change and changePercent from previousClose', () => {

@@ -20,6 +20,8 @@ export interface Quote {
   volume: number;
   time: Date;
   marketState: MarketState;
+  /** True when the live cache could not be read and the quote was rebuilt from stored candles. */
+  stale: boolean;
 }
 
 /**
@@ -29,8 +31,40 @@ export interface Quote {
  */
 export const quoteKey = (region: Region, symbol: string) => `quote:{${region}:${symbol}}`;
 
+/**
+ * The Redis channel a symbol's quote changes are published on (after REDIS_KEY_PREFIX): the
+ * gateway serves `Subscription.quote(symbol)` and `quotes(symbols)` by listening to
+ * `<Entity>.<key>` for each key the argument names, as for every subscription field. The message
+ * is `quoteMessage`.
+ */
+export const quoteChannel = (symbol: string) => `Quote.${symbol}`;
+
+/** One sorted set per region: member symbol, score changePercent; the ingest worker keeps it current. */
+export const moversKey = (region: Region) => `movers:{${region}}`;
+
+/**
+ * Hash fields the ingest worker writes beside the quote: `seq` (the last tick applied, which makes
+ * redelivered ticks harmless) and `sessionDate` (the venue's trading date the session fields belong to).
+ */
+export const QUOTE_FEED_FIELDS = ['seq', 'sessionDate'] as const;
+
 // Prices are market data in the instrument's currency; four decimals keep float noise out of them.
-const price = (value: number) => Math.round(value * 10_000) / 10_000;
+export const price = (value: number) => Math.round(value * 10_000) / 10_000;
+
+/** change and changePercent as every reader shows them (the worker writes them with this too). */
+export function changeOf(last: number, previousClose: number): { change: number; changePercent: number } {
+  const change = price(last - previousClose);
+  return { change, changePercent: previousClose > 0 ? Math.round((change / previousClose) * 1_000_000) / 10_000 : 0 };
+}
+
+/**
+ * The pub/sub message for a quote: the entity's typename and key plus every Quote field under its
+ * GraphQL name and in its GraphQL serialisation (time as ISO 8601), so that it can be handed to a
+ * client as the subscription's primary result.
+ */
+export function quoteMessage(quote: Quote): string {
+  return JSON.stringify({ __typename: 'Quote', ...quote, time: quote.time.toISOString() });
+}
 
 export function quoteFromHash(instrument: Instrument, hash: Record<string, string>): Quote | null {
   if (hash.last === undefined) return null;
@@ -40,7 +74,6 @@ export function quoteFromHash(instrument: Instrument, hash: Record<string, strin
   };
   const last = num('last');
   const previousClose = num('previousClose');
-  const change = price(last - previousClose);
   return {
     symbol: instrument.symbol,
     currency: instrument.currency,
@@ -51,11 +84,11 @@ export function quoteFromHash(instrument: Instrument, hash: Record<string, strin
     high: num('high'),
     low: num('low'),
     previousClose,
-    change,
-    changePercent: previousClose > 0 ? Math.round((change / previousClose) * 1_000_000) / 10_000 : 0,
+    ...changeOf(last, previousClose),
     volume: Math.trunc(num('volume')),
     time: new Date(hash.time ?? 0),
     marketState: hash.marketState === 'OPEN' ? 'OPEN' : 'CLOSED',
+    stale: false,
   };
 }
 

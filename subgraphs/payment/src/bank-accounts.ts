@@ -2,13 +2,38 @@ import { createHmac, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { EntitySchema, LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { AuthUser } from '@analytica/auth';
-import { badInput, conflict, notFound } from '@analytica/errors';
-import { assertCurrency } from '@analytica/money';
+import { AppError, badInput, conflict, ErrorCode, notFound } from '@analytica/errors';
+import { recordEvent } from '@analytica/events';
 import type { EntityManager } from '@analytica/postgres';
+import { BankRefusal, BankUnavailable, type BankClient, type ProviderAccount } from './bank-client.js';
 import { assertIban, maskAccountNumber } from './iban.js';
 import { isUuid } from './ids.js';
+import { codeHash, codeMatches, MAX_CODE_ATTEMPTS, MAX_CODES_PER_ACCOUNT, newOneTimeCode } from './one-time-codes.js';
 
 export type BankAccountStatus = 'PENDING_VERIFICATION' | 'VERIFIED' | 'UNLINKED';
+
+/** A consent the user gave at their bank: it lets us list their accounts and send payment orders. */
+export class BankConnectionRecord {
+  id!: string;
+  userId!: string;
+  bankName!: string;
+  /** The provider's consent id: sent with every call made on the user's behalf. */
+  consentId!: string;
+  createdAt!: Date;
+  expiresAt!: Date;
+}
+export const BankConnectionSchema = new EntitySchema<BankConnectionRecord>({
+  class: BankConnectionRecord,
+  tableName: 'bank_connections',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    userId: { type: 'uuid', fieldName: 'user_id' },
+    bankName: { type: 'string', fieldName: 'bank_name' },
+    consentId: { type: 'string', fieldName: 'consent_id', hidden: true },
+    createdAt: { type: 'Date', fieldName: 'created_at' },
+    expiresAt: { type: 'Date', fieldName: 'expires_at' },
+  },
+});
 
 export class BankAccountRecord {
   id!: string;
@@ -24,6 +49,13 @@ export class BankAccountRecord {
   createdAt!: Date;
   verifiedAt: Date | null = null;
   unlinkedAt: Date | null = null;
+  /** The consent the account was linked through, and the provider's id for it (null for accounts linked before consents). */
+  connectionId: string | null = null;
+  providerAccountId: string | null = null;
+  verificationCodeHash: string | null = null;
+  verificationExpiresAt: Date | null = null;
+  verificationAttempts = 0;
+  verificationCodesSent = 0;
 }
 export const BankAccountSchema = new EntitySchema<BankAccountRecord>({
   class: BankAccountRecord,
@@ -40,6 +72,12 @@ export const BankAccountSchema = new EntitySchema<BankAccountRecord>({
     createdAt: { type: 'Date', fieldName: 'created_at' },
     verifiedAt: { type: 'Date', fieldName: 'verified_at', nullable: true },
     unlinkedAt: { type: 'Date', fieldName: 'unlinked_at', nullable: true },
+    connectionId: { type: 'uuid', fieldName: 'connection_id', nullable: true },
+    providerAccountId: { type: 'string', fieldName: 'provider_account_id', nullable: true },
+    verificationCodeHash: { type: 'string', fieldName: 'verification_code_hash', nullable: true, hidden: true },
+    verificationExpiresAt: { type: 'Date', fieldName: 'verification_expires_at', nullable: true },
+    verificationAttempts: { type: 'integer', fieldName: 'verification_attempts' },
+    verificationCodesSent: { type: 'integer', fieldName: 'verification_codes_sent' },
   },
 });
 
@@ -48,46 +86,209 @@ export function accountFingerprint(secret: string, normalisedIban: string): stri
   return createHmac('sha256', secret).update(normalisedIban).digest('hex');
 }
 
-export interface BankAccountLink {
-  bankName: string;
-  holderName: string;
-  iban: string;
-  currency: string;
+export interface LinkingSettings {
+  secret: string;
+  codeTtlSeconds: number;
 }
 
-export async function linkBankAccount(em: EntityManager, userId: string, input: BankAccountLink, fingerprintSecret: string): Promise<BankAccountRecord> {
-  const bankName = input.bankName.trim();
-  if (bankName.length < 1 || bankName.length > 100) throw badInput('input.bankName', 'Give the bank name in 1 to 100 characters.');
-  const holderName = input.holderName.trim();
-  if (holderName.length < 1 || holderName.length > 140) throw badInput('input.holderName', 'Give the account holder name in 1 to 140 characters.');
-  const iban = assertIban(input.iban, 'input.iban');
-  const currency = assertCurrency(input.currency, 'input.currency');
-  const fingerprint = accountFingerprint(fingerprintSecret, iban);
-  const alreadyLinked = () => badInput('input.iban', 'This bank account is already linked to your profile.');
+/** An account the bank listed under a connection, as the user chooses among them. */
+export interface OfferedAccount {
+  accountId: string;
+  name: string;
+  holderName: string;
+  accountNumber: string;
+  currency: string;
+  open: boolean;
+  /** The user's live link to this account, if they linked it already. */
+  linkedAccountId: string | null;
+}
+
+export interface BankConnectionView {
+  connection: BankConnectionRecord;
+  accounts: OfferedAccount[];
+}
+
+/** A provider failure while the user waits: nothing was written, they can simply try again. */
+function providerProblem(error: unknown): never {
+  if (error instanceof BankUnavailable) {
+    throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The bank did not answer in time; nothing was changed. Please try again in a moment.');
+  }
+  if (error instanceof BankRefusal && (error.code === 'CONSENT_INVALID' || error.code === 'ACCOUNT_NOT_COVERED')) {
+    throw badInput('input.connectionId', 'The bank no longer accepts this connection (revoked or expired); connect the bank again.');
+  }
+  throw error;
+}
+
+async function offers(em: EntityManager, userId: string, secret: string, accounts: ProviderAccount[]): Promise<OfferedAccount[]> {
+  const live = await em.find(BankAccountRecord, { userId, status: { $ne: 'UNLINKED' } });
+  const byFingerprint = new Map(live.map((a) => [a.accountFingerprint, a.id]));
+  return accounts.map((a) => ({
+    accountId: a.accountId,
+    name: a.name,
+    holderName: a.holderName,
+    accountNumber: maskAccountNumber(a.iban),
+    currency: a.currency,
+    open: a.status === 'OPEN',
+    linkedAccountId: byFingerprint.get(accountFingerprint(secret, a.iban)) ?? null,
+  }));
+}
+
+/**
+ * Asks the bank for access to the user's accounts (an account-access consent; the provider
+ * authenticates the user) and answers the accounts it lists, so the user can pick one to link.
+ */
+export async function connectBank(em: EntityManager, bank: BankClient, userId: string, bankName: string, secret: string): Promise<BankConnectionView> {
+  const name = bankName.trim();
+  if (name.length < 1 || name.length > 100) throw badInput('input.bankName', 'Give the bank name in 1 to 100 characters.');
+  const consent = await bank.createConsent(userId, name).catch(providerProblem);
+  const connection = await em.transactional(async (tx) =>
+    tx.create(BankConnectionRecord, {
+      id: randomUUID(),
+      userId,
+      bankName: name,
+      consentId: consent.consentId,
+      createdAt: new Date(),
+      expiresAt: new Date(consent.expiresAt),
+    }),
+  );
+  return { connection, accounts: await offers(em, userId, secret, consent.accounts) };
+}
+
+async function ownConnection(em: EntityManager, userId: string, connectionId: string): Promise<BankConnectionRecord> {
+  const connection = isUuid(connectionId) ? await em.findOne(BankConnectionRecord, { id: connectionId }) : null;
+  if (!connection || connection.userId !== userId) throw notFound('BankConnection', connectionId);
+  if (connection.expiresAt <= new Date()) throw badInput('input.connectionId', 'This bank connection has expired; connect the bank again.');
+  return connection;
+}
+
+/** The accounts a connection gives access to, fresh from the bank. */
+export async function connectionAccounts(em: EntityManager, bank: BankClient, userId: string, connectionId: string, secret: string): Promise<OfferedAccount[]> {
+  const connection = await ownConnection(em, userId, connectionId);
+  return offers(em, userId, secret, await bank.consentAccounts(connection.consentId).catch(providerProblem));
+}
+
+function codeEmail(tx: EntityManager, account: BankAccountRecord, code: string, expiresAt: Date) {
+  recordEvent(tx, 'notifications.email.v1', account.userId, {
+    userId: account.userId,
+    template: 'one-time-code',
+    data: {
+      purpose: 'bank-account',
+      code,
+      expiresAt: expiresAt.toISOString(),
+      bankName: account.bankName,
+      accountNumber: account.accountNumber,
+      bankAccountId: account.id,
+    },
+  });
+}
+
+function issueCode(tx: EntityManager, account: BankAccountRecord, settings: LinkingSettings) {
+  const code = newOneTimeCode();
+  const expiresAt = new Date(Date.now() + settings.codeTtlSeconds * 1000);
+  account.verificationCodeHash = codeHash(settings.secret, 'bank-account', account.id, code);
+  account.verificationExpiresAt = expiresAt;
+  account.verificationAttempts = 0;
+  account.verificationCodesSent += 1;
+  codeEmail(tx, account, code, expiresAt);
+}
+
+/**
+ * Links one account of a connection. It starts PENDING_VERIFICATION: a one-time code goes to the
+ * user's email address (through the outbox, in the same transaction), and only the code makes it
+ * VERIFIED. A stolen session alone therefore cannot add a payment source.
+ */
+export async function linkBankAccount(
+  em: EntityManager,
+  bank: BankClient,
+  userId: string,
+  input: { connectionId: string; accountId: string },
+  settings: LinkingSettings,
+): Promise<BankAccountRecord> {
+  const connection = await ownConnection(em, userId, input.connectionId);
+  const accounts = await bank.consentAccounts(connection.consentId).catch(providerProblem);
+  const chosen = accounts.find((a) => a.accountId === input.accountId);
+  if (!chosen) throw badInput('input.accountId', 'This account is not among the accounts the bank listed for this connection.');
+  if (chosen.status !== 'OPEN') throw badInput('input.accountId', 'The bank reports this account as closed; choose an open account.');
+  const iban = assertIban(chosen.iban, 'input.accountId');
+  const fingerprint = accountFingerprint(settings.secret, iban);
+  const alreadyLinked = () => badInput('input.accountId', 'This bank account is already linked to your profile.');
   try {
     return await em.transactional(async (tx) => {
       if (await tx.count(BankAccountRecord, { userId, accountFingerprint: fingerprint, status: { $ne: 'UNLINKED' } })) throw alreadyLinked();
-      const now = new Date();
-      // Linking verifies at once for now; micro-deposit verification will start accounts in PENDING_VERIFICATION.
-      return tx.create(BankAccountRecord, {
+      const account = tx.create(BankAccountRecord, {
         id: randomUUID(),
         userId,
-        bankName,
-        holderName,
+        bankName: connection.bankName,
+        holderName: chosen.holderName,
         accountNumber: maskAccountNumber(iban),
         accountFingerprint: fingerprint,
-        currency,
-        status: 'VERIFIED',
-        createdAt: now,
-        verifiedAt: now,
+        currency: chosen.currency,
+        status: 'PENDING_VERIFICATION',
+        createdAt: new Date(),
+        verifiedAt: null,
         unlinkedAt: null,
+        connectionId: connection.id,
+        providerAccountId: chosen.accountId,
+        verificationCodeHash: null,
+        verificationExpiresAt: null,
+        verificationAttempts: 0,
+        verificationCodesSent: 0,
       });
+      issueCode(tx, account, settings);
+      return account;
     });
   } catch (error) {
     // Two links of one account at the same moment: the partial unique index lets one through.
     if (error instanceof UniqueConstraintViolationException) throw alreadyLinked();
     throw error;
   }
+}
+
+/**
+ * Checks the emailed code. A wrong code counts against the account and is refused; the count is
+ * committed even though the call fails, so guesses cannot be retried for free.
+ */
+export async function verifyBankAccount(em: EntityManager, userId: string, id: string, code: string, settings: LinkingSettings): Promise<BankAccountRecord> {
+  if (!isUuid(id)) throw notFound('BankAccount', id);
+  let refusal: AppError | undefined;
+  const account = await em.transactional(async (tx) => {
+    const row = await tx.findOne(BankAccountRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!row || row.userId !== userId) throw notFound('BankAccount', id);
+    if (row.status === 'VERIFIED') return row;
+    if (row.status !== 'PENDING_VERIFICATION') throw badInput('id', 'This bank account was unlinked; link it again.');
+    if (!row.verificationExpiresAt || row.verificationExpiresAt <= new Date()) {
+      throw badInput('code', 'This code has expired; ask for a new one with resendBankAccountCode.');
+    }
+    if (row.verificationAttempts >= MAX_CODE_ATTEMPTS) throw badInput('code', 'Too many wrong codes; ask for a new one with resendBankAccountCode.');
+    if (!codeMatches(row.verificationCodeHash, settings.secret, 'bank-account', row.id, code)) {
+      row.verificationAttempts += 1;
+      const left = MAX_CODE_ATTEMPTS - row.verificationAttempts;
+      refusal = badInput('code', left > 0 ? `That code is not right; ${left} tries left.` : 'That code is not right, and it was the last try; ask for a new code.');
+      return row;
+    }
+    row.status = 'VERIFIED';
+    row.verifiedAt = new Date();
+    row.verificationCodeHash = null;
+    row.verificationExpiresAt = null;
+    return row;
+  });
+  if (refusal) throw refusal;
+  return account;
+}
+
+/** Sends a fresh code for an account still waiting for verification (a few times at most). */
+export async function resendBankAccountCode(em: EntityManager, userId: string, id: string, settings: LinkingSettings): Promise<BankAccountRecord> {
+  if (!isUuid(id)) throw notFound('BankAccount', id);
+  return em.transactional(async (tx) => {
+    const account = await tx.findOne(BankAccountRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!account || account.userId !== userId) throw notFound('BankAccount', id);
+    if (account.status !== 'PENDING_VERIFICATION') throw conflict(`Bank account ${id} is ${account.status}; only an account waiting for verification gets a code.`);
+    if (account.verificationCodesSent >= MAX_CODES_PER_ACCOUNT) {
+      throw new AppError(ErrorCode.RATE_LIMITED, 'No more codes can be sent for this account; unlink it and link it again.');
+    }
+    issueCode(tx, account, settings);
+    return account;
+  });
 }
 
 /** Unlinks the caller's own account. Unlinking twice is harmless and answers the account as it is. */
@@ -113,8 +314,24 @@ export async function unlinkBankAccount(em: EntityManager, userId: string, id: s
     }
     account.status = 'UNLINKED';
     account.unlinkedAt = new Date();
+    account.verificationCodeHash = null;
     return account;
   });
+}
+
+/** The consent to revoke at the bank once no live account uses it any more, or null. */
+export async function consentLeftUnused(em: EntityManager, connectionId: string | null): Promise<string | null> {
+  if (!connectionId) return null;
+  const live = await em.count(BankAccountRecord, { connectionId, status: { $ne: 'UNLINKED' } });
+  if (live > 0) return null;
+  return (await em.findOne(BankConnectionRecord, { id: connectionId }))?.consentId ?? null;
+}
+
+/** The consent a payment order from this account is sent under. */
+export async function providerLink(em: EntityManager, account: BankAccountRecord): Promise<{ consentId: string; providerAccountId: string } | null> {
+  if (!account.connectionId || !account.providerAccountId) return null;
+  const connection = await em.findOne(BankConnectionRecord, { id: account.connectionId });
+  return connection ? { consentId: connection.consentId, providerAccountId: account.providerAccountId } : null;
 }
 
 /** Owners see their own accounts, admins everyone's; anybody else is told it does not exist. */

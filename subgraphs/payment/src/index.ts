@@ -1,32 +1,107 @@
 import { verifierFromEnv } from '@analytica/auth';
-import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type EventBus } from '@analytica/events';
+import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type Consumer, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { openDatabase } from '@analytica/postgres';
+import { createRedis, type Redis } from '@analytica/redis';
 import { createSubgraphService } from '@analytica/subgraph';
-import { BankAccountSchema } from './bank-accounts.js';
+import { createBankClient, type BankClient } from './bank-client.js';
+import { BankAccountSchema, BankConnectionSchema } from './bank-accounts.js';
+import { DeadLetterSchema, startDeadLetterIntake } from './dead-letters.js';
+import { startConsumerWithRetries } from './kafka-start.js';
 import type { PaymentEnv } from './environment.js';
+import { LedgerEntrySchema } from './ledger.js';
 import { migrations } from './migrations.js';
-import { PaymentSchema, PaymentStatusChangeSchema } from './payments.js';
+import { PayeeSchema } from './payees.js';
+import { PaymentSchema, PaymentStatusChangeSchema, publishPaymentStatus, type PaymentSettings } from './payments.js';
 import { buildPaymentSchema, paymentContext, type PaymentContext } from './schema.js';
 
-export { parsePaymentEnv, paymentEnvShape, type PaymentEnv } from './environment.js';
+export { bankEnv, parsePaymentEnv, paymentEnvShape, type PaymentEnv } from './environment.js';
+export { migrations } from './migrations.js';
+export { BankUnavailable, BankRefusal, createBankClient, type BankClient, type PaymentOutcome } from './bank-client.js';
+export { BankAccountRecord, BankAccountSchema, BankConnectionSchema, providerLink } from './bank-accounts.js';
+export { DeadLetterSchema } from './dead-letters.js';
+export { startConsumerWithRetries } from './kafka-start.js';
+export { LedgerEntryRecord, LedgerEntrySchema, ledgerTotals } from './ledger.js';
+export { PayeeSchema } from './payees.js';
+export {
+  beginProcessing,
+  cancelUnconfirmedPayments,
+  paymentSnapshot,
+  PaymentRecord,
+  PaymentSchema,
+  PaymentStatusChangeSchema,
+  publishPaymentStatus,
+  settlePayment,
+  stuckPayments,
+  type PaymentStatus,
+  type Settlement,
+} from './payments.js';
+
+/** Every table of the payment schema, for a process that works on it (the service, the payments worker). */
+export const paymentEntities = [
+  BankConnectionSchema,
+  BankAccountSchema,
+  PaymentSchema,
+  PaymentStatusChangeSchema,
+  PayeeSchema,
+  LedgerEntrySchema,
+  DeadLetterSchema,
+  OutboxMessageSchema,
+  ProcessedEventSchema,
+];
 
 export interface Dependencies {
-  /** The embedded runner passes its local event bus; otherwise Kafka is used. */
+  /** The embedded runner passes its local event bus; otherwise Kafka is used. It is not closed here. */
   bus?: EventBus;
+  /** Publishes live payment status; made from REDIS_URL when not passed (and then closed on stop). */
+  redis?: Redis;
+  /** The bank provider; made from BANK_API_URL when not passed. */
+  bank?: BankClient;
 }
 
-/** Starts the payment service: linked bank accounts and payments, with their events sent through the outbox. */
+/**
+ * Starts the payment service: bank connections and linked accounts, payments with their risk
+ * checks and state machine, events through the outbox, and the payment dead letters for admins.
+ */
 export async function startPaymentService(env: PaymentEnv, deps: Dependencies = {}) {
   const logger = createLogger('payment', env.LOG_LEVEL);
-  const db = await openDatabase({
-    url: env.DATABASE_URL,
-    schema: env.DATABASE_SCHEMA,
-    entities: [BankAccountSchema, PaymentSchema, PaymentStatusChangeSchema, OutboxMessageSchema, ProcessedEventSchema],
-    migrations,
-  });
+  const db = await openDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, entities: paymentEntities, migrations });
   const bus = busFromEnv(env, 'payment', logger, deps.bus);
+  const redis = deps.redis ?? createRedis(env.REDIS_URL, { name: 'payment-status', onError: (err) => logger.warn({ err }, 'redis connection error') });
+  const bank = deps.bank ?? createBankClient({ baseUrl: env.BANK_API_URL, timeoutMs: env.BANK_TIMEOUT_MS });
   const relay = startOutboxRelay({ db, bus, logger });
+  let intake: Consumer | undefined;
+  const closeAll = async () => {
+    await intake?.stop();
+    await relay.stop();
+    if (!deps.bus) await bus.close();
+    if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
+    await db.close();
+  };
+  try {
+    intake = await startConsumerWithRetries('dead-letter intake', logger, () => startDeadLetterIntake({ db, bus, logger }));
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  const settings: PaymentSettings = {
+    secret: env.BANK_FINGERPRINT_SECRET,
+    codeTtlSeconds: env.ONE_TIME_CODE_TTL_SECONDS,
+    limits: {
+      maxAmountMinor: env.PAYMENT_MAX_AMOUNT_MINOR,
+      dailyLimitMinor: env.PAYMENT_DAILY_LIMIT_MINOR,
+      velocityMax: env.PAYMENT_VELOCITY_MAX,
+      velocityWindowSeconds: env.PAYMENT_VELOCITY_WINDOW_SECONDS,
+      reviewThresholdMinor: env.PAYMENT_REVIEW_THRESHOLD_MINOR,
+    },
+  };
+  const services = {
+    bank,
+    settings,
+    pokeOutbox: relay.poke,
+    publishStatus: (payment: Parameters<PaymentContext['publishStatus']>[0]) =>
+      publishPaymentStatus(redis, env.REDIS_KEY_PREFIX, payment, (err) => logger.warn({ err, paymentId: payment.id }, 'could not publish the payment status')),
+  };
   const service = createSubgraphService<PaymentContext>({
     name: 'payment',
     host: env.HOST,
@@ -36,12 +111,8 @@ export async function startPaymentService(env: PaymentEnv, deps: Dependencies = 
     verifier: verifierFromEnv(env),
     exposeErrorDetails: env.NODE_ENV === 'development',
     readiness: { postgres: db.ping },
-    context: (base) => paymentContext(base, db.fork(), env.BANK_FINGERPRINT_SECRET, relay.poke),
-    onStop: async () => {
-      await relay.stop();
-      if (!deps.bus) await bus.close();
-      await db.close();
-    },
+    context: (base) => paymentContext(base, db.fork(), services),
+    onStop: closeAll,
   });
   const running = await service.start();
   return { ...running, db };

@@ -58,4 +58,82 @@ class CreatePayments extends Migration {
   }
 }
 
-export const migrations = [{ name: '0001-create-payments', class: CreatePayments }];
+class BankLinksRiskAndLedger extends Migration {
+  override async up() {
+    // Accounts are linked through a consent at the provider; its ids are what a payment order names.
+    this.addSql(`create table bank_connections (
+      id uuid primary key,
+      user_id uuid not null,
+      bank_name text not null,
+      consent_id text not null,
+      created_at timestamptz not null,
+      expires_at timestamptz not null
+    )`);
+    this.addSql('create index bank_connections_user on bank_connections (user_id, created_at)');
+    this.addSql(`alter table bank_accounts
+      add column connection_id uuid null references bank_connections (id),
+      add column provider_account_id text null,
+      add column verification_code_hash text null,
+      add column verification_expires_at timestamptz null,
+      add column verification_attempts int not null default 0,
+      add column verification_codes_sent int not null default 0`);
+
+    // A payment waiting in REQUIRES_ACTION holds the HMAC of the code that releases it.
+    this.addSql(`alter table payments
+      add column confirmation_code_hash text null,
+      add column confirmation_expires_at timestamptz null,
+      add column confirmation_attempts int not null default 0`);
+    // The worker's reconciler looks for payments that have sat in QUEUED or PROCESSING too long.
+    this.addSql(`create index payments_in_flight on payments (updated_at) where status in ('QUEUED', 'PROCESSING')`);
+    // Risk checks sum a user's recent payments.
+    this.addSql('create index payments_user_recent on payments (user_id, created_at) include (amount_minor, currency, status)');
+
+    // Payees the user has paid (or confirmed a payment to): a large payment to anyone else needs a code.
+    this.addSql(`create table payees (
+      id uuid primary key,
+      user_id uuid not null,
+      name text not null,
+      name_key text not null,
+      created_at timestamptz not null,
+      last_paid_at timestamptz not null,
+      constraint payees_name unique (user_id, name_key)
+    )`);
+
+    // One entry per succeeded payment, written with the SUCCEEDED transition: the unique payment_id
+    // is the database's own guarantee that a payment is booked at most once.
+    this.addSql(`create table ledger_entries (
+      id bigserial primary key,
+      payment_id uuid not null unique references payments (id),
+      user_id uuid not null,
+      bank_account_id uuid not null references bank_accounts (id),
+      amount_minor bigint not null check (amount_minor < 0),
+      currency char(3) not null,
+      bank_reference text not null,
+      booked_at timestamptz not null
+    )`);
+    this.addSql('create index ledger_entries_user on ledger_entries (user_id, booked_at)');
+
+    // Messages that reached payments.requested.v1.dlq, kept for the admin to read and replay.
+    this.addSql(`create table dead_letters (
+      id uuid primary key,
+      topic text not null,
+      source_topic text null,
+      partition int not null,
+      "offset" text not null,
+      key text not null,
+      value text not null,
+      headers jsonb not null,
+      reason text not null,
+      event_id text null,
+      dead_at timestamptz not null,
+      replayed_at timestamptz null,
+      constraint dead_letters_position unique (topic, partition, "offset")
+    )`);
+    this.addSql('create index dead_letters_open on dead_letters (dead_at) where replayed_at is null');
+  }
+}
+
+export const migrations = [
+  { name: '0001-create-payments', class: CreatePayments },
+  { name: '0002-bank-links-risk-and-ledger', class: BankLinksRiskAndLedger },
+];

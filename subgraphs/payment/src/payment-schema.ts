@@ -6,6 +6,7 @@ import type { BankAccountRecord } from './bank-accounts.js';
 import { BankAccount } from './bank-account-schema.js';
 import {
   cancelPayment,
+  confirmPayment,
   findPayment,
   initiatePayment,
   type PaymentRecord,
@@ -42,8 +43,17 @@ export class Payment {
   @Field(() => String) payeeName!: string;
   @Field(() => String) reference!: string;
   @Field(() => PaymentStatusEnum) status!: PaymentStatus;
+  @Field(() => String, { nullable: true, description: 'Why the payment FAILED (a bank decline, a confirmation that went wrong).' }) failureReason!: string | null;
   @Field(() => GraphQLDateTimeISO) createdAt!: Date;
   @Field(() => GraphQLDateTimeISO) updatedAt!: Date;
+}
+
+@ObjectType('Payee', { description: 'Someone you have paid. A large payment to anyone else waits for an emailed code.' })
+export class Payee {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
+  @Field(() => GraphQLDateTimeISO) lastPaidAt!: Date;
 }
 
 @InputType('InitiatePaymentInput')
@@ -85,15 +95,41 @@ export class PaymentResolver {
         reference: input.reference,
       },
       idempotencyKey,
+      ctx.settings,
     );
     ctx.pokeOutbox();
     return payment;
   }
 
   @Authorized()
-  @Mutation(() => Payment, { description: 'Cancels a payment that is still QUEUED; any other status is a CONFLICT.' })
+  @Mutation(() => Payment, {
+    description:
+      'Confirms a payment that REQUIRES_ACTION with the six-digit code we emailed; it is then QUEUED. ' +
+      'The fifth wrong code fails the payment, and an expired code cancels it.',
+  })
+  async confirmPayment(@Arg('id', () => ID) id: string, @Arg('code', () => String) code: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
+    const { payment, moved, refusal } = await confirmPayment(ctx.em, requireUser(ctx).id, id, code, ctx.settings);
+    // A refused code can still have ended the payment (expired, last try): subscribers hear of it.
+    if (moved) {
+      ctx.pokeOutbox();
+      await ctx.publishStatus(payment);
+    }
+    if (refusal) throw refusal;
+    return payment;
+  }
+
+  @Authorized()
+  @Mutation(() => Payment, { description: 'Cancels a payment that is still QUEUED or REQUIRES_ACTION; any other status is a CONFLICT.' })
   async cancelPayment(@Arg('id', () => ID) id: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
-    return cancelPayment(ctx.em, requireUser(ctx).id, id);
+    const payment = await cancelPayment(ctx.em, requireUser(ctx).id, id);
+    ctx.pokeOutbox();
+    await ctx.publishStatus(payment);
+    return payment;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'The bank\'s reference for the order, once the bank has answered.' })
+  bankReference(@Root() payment: PaymentRecord): string | null {
+    return payment.providerReference;
   }
 
   @Authorized()

@@ -1,0 +1,112 @@
+/**
+ * Prices as geometric Brownian motion with regime-switching volatility and jumps:
+ * dS/S = mu dt + sigma(regime) beta dW, plus a jump of a few percent now and then. The
+ * volatility regime is shared by a region (markets calm down and panic together); each
+ * instrument has its own beta and activity.
+ */
+
+/** Annualised volatility of each regime. */
+export const REGIMES = [
+  { name: 'calm', volatility: 0.12 },
+  { name: 'normal', volatility: 0.22 },
+  { name: 'stressed', volatility: 0.55 },
+] as const;
+// Per trading hour: how likely a regime gives way to each other one.
+const SWITCH_PER_HOUR = [
+  [0, 0.15, 0.01],
+  [0.1, 0, 0.03],
+  [0.05, 0.5, 0],
+];
+const DRIFT = 0.06;
+const JUMPS_PER_HOUR = 0.02;
+const JUMP_STDDEV = 0.02;
+/** One trading year in seconds (252 sessions of 6.5 hours): time only moves prices while a venue trades. */
+const TRADING_YEAR_SECONDS = 252 * 6.5 * 3600;
+
+/** A small seeded generator (mulberry32), so that a feed can be replayed exactly from FEED_SEED. */
+export function createRandom(seed: number) {
+  let a = seed >>> 0;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  let spare: number | undefined;
+  const normal = () => {
+    if (spare !== undefined) {
+      const value = spare;
+      spare = undefined;
+      return value;
+    }
+    let u = 0;
+    while (u === 0) u = uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    const theta = 2 * Math.PI * uniform();
+    spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  };
+  return { uniform, normal };
+}
+export type Random = ReturnType<typeof createRandom>;
+
+export interface RegionRegime {
+  regime: number;
+}
+
+/** Moves a region's regime on by `seconds` of trading. */
+export function stepRegime(state: RegionRegime, seconds: number, random: Random) {
+  const hours = seconds / 3600;
+  const rates = SWITCH_PER_HOUR[state.regime]!;
+  const u = random.uniform();
+  let cumulative = 0;
+  for (let next = 0; next < rates.length; next++) {
+    cumulative += rates[next]! * hours;
+    if (u < cumulative) {
+      state.regime = next;
+      return;
+    }
+  }
+}
+
+/**
+ * The next price after `seconds` of trading. `multiplier` speeds up time for a livelier demo
+ * (1 is a realistic market: a quarter of a percent in an hour).
+ */
+export function nextPrice(price: number, seconds: number, regime: number, beta: number, random: Random, multiplier = 1): number {
+  const dt = (seconds * multiplier) / TRADING_YEAR_SECONDS;
+  const sigma = REGIMES[regime]!.volatility * beta;
+  let logReturn = (DRIFT - (sigma * sigma) / 2) * dt + sigma * Math.sqrt(dt) * random.normal();
+  if (random.uniform() < (JUMPS_PER_HOUR * seconds * multiplier) / 3600) {
+    logReturn += JUMP_STDDEV * (regime === 2 ? 2 : 1) * random.normal();
+  }
+  return price * Math.exp(logReturn);
+}
+
+/** Price step of the venue: whole units for yen and won, tenths of a cent below 10, else cents. */
+export function tickSize(price: number, currency: string): number {
+  if (currency === 'JPY' || currency === 'KRW') return 1;
+  return price < 10 ? 0.001 : 0.01;
+}
+
+export function roundToTick(value: number, step: number): number {
+  const decimals = step >= 1 ? 0 : Math.round(-Math.log10(step));
+  return Number((Math.round(value / step) * step).toFixed(decimals));
+}
+
+/** Bid and ask around the last price: a few basis points wide, wider when the market is stressed. */
+export function quoteAround(last: number, currency: string, regime: number, random: Random): { bid: number; ask: number; last: number } {
+  const step = tickSize(last, currency);
+  const halfSpread = Math.max(step, last * (0.0002 + 0.0003 * random.uniform()) * (regime === 2 ? 3 : 1));
+  const rounded = Math.max(step, roundToTick(last, step));
+  return { last: rounded, bid: Math.max(step, roundToTick(rounded - halfSpread, step)), ask: roundToTick(rounded + halfSpread, step) };
+}
+
+/** Shares in one trade: mostly round lots of 100, some odd lots, now and then a block. */
+export function tradeSize(random: Random): number {
+  const u = random.uniform();
+  if (u < 0.2) return 1 + Math.floor(random.uniform() * 99);
+  if (u > 0.99) return 100 * (50 + Math.floor(random.uniform() * 450));
+  return 100 * (1 + Math.floor(Math.exp(random.normal() * 0.8)));
+}

@@ -1,0 +1,44 @@
+import { BigIntType, EntitySchema } from '@mikro-orm/core';
+import type { EntityManager } from '@analytica/postgres';
+
+/**
+ * The payment service's own book of money that left the user's accounts: one debit per succeeded
+ * payment (unique payment_id), written in the SUCCEEDED transition's transaction.
+ */
+export class LedgerEntryRecord {
+  id!: number;
+  paymentId!: string;
+  userId!: string;
+  bankAccountId!: string;
+  /** Negative: money out of the user's bank account. */
+  amountMinor!: number;
+  currency!: string;
+  bankReference!: string;
+  bookedAt!: Date;
+}
+export const LedgerEntrySchema = new EntitySchema<LedgerEntryRecord>({
+  class: LedgerEntryRecord,
+  tableName: 'ledger_entries',
+  properties: {
+    id: { type: new BigIntType('number'), primary: true, autoincrement: true },
+    paymentId: { type: 'uuid', fieldName: 'payment_id' },
+    userId: { type: 'uuid', fieldName: 'user_id' },
+    bankAccountId: { type: 'uuid', fieldName: 'bank_account_id' },
+    amountMinor: { type: new BigIntType('number'), fieldName: 'amount_minor' },
+    currency: { type: 'string' },
+    bankReference: { type: 'string', fieldName: 'bank_reference' },
+    bookedAt: { type: 'Date', fieldName: 'booked_at' },
+  },
+});
+
+export function bookDebit(tx: EntityManager, entry: Omit<LedgerEntryRecord, 'id'>) {
+  return tx.create(LedgerEntryRecord, entry as LedgerEntryRecord);
+}
+
+/** Sum of a user's ledger per currency (minor units, negative = paid out). */
+export async function ledgerTotals(em: EntityManager, userId: string): Promise<{ currency: string; amountMinor: number }[]> {
+  const rows: { currency: string; total: string }[] = await em
+    .getConnection()
+    .execute('select currency, sum(amount_minor)::text as total from ledger_entries where user_id = ? group by currency order by currency', [userId], 'all');
+  return rows.map((r) => ({ currency: r.currency, amountMinor: Number(r.total) }));
+}

@@ -1,0 +1,357 @@
+import { createHash } from 'node:crypto';
+import { batchGet, PutCommand, type Dynamo } from '@analytica/dynamo';
+import { encodeEvent, type BusMessage, type EventBus } from '@analytica/events';
+import type { Logger } from '@analytica/logger';
+import { alertIndexKey, crossedAlerts, decodeRules, markTriggered, type AlertRule } from '@analytica/market-subgraph/alerts';
+import type { Instrument, Region } from '@analytica/market-subgraph/instruments';
+import { moversKey, quoteChannel, quoteKey, quoteMessage } from '@analytica/market-subgraph/quotes';
+import type { Redis } from '@analytica/redis';
+import { createSlotWalker, emptyEntry, entryId, isDirty, mergeTrade, type CandleEntry } from './candle-state.js';
+import { applyTick, stateFromHash, stateToHash, stateToQuote, type QuoteState } from './quote-state.js';
+import type { Tick } from './ticks.js';
+
+/**
+ * Writes a quote only if Redis still holds the sequence this worker based it on, then publishes
+ * it; one script, so the check, the write and the message are one step. A different sequence
+ * means another writer (a consumer that took over the partition) got there first: 0.
+ */
+const QUOTE_WRITE_LUA = `
+local current = redis.call('HGET', KEYS[1], 'seq')
+if (current or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1`;
+
+interface QuoteWriter {
+  marketQuoteWrite(key: string, expectedSeq: string, channel: string, message: string, ...fieldsAndValues: string[]): unknown;
+}
+
+/**
+ * Another writer changed a quote or a candle this worker holds: its cached state can no longer
+ * be trusted. The consumer drops every cache and reads again from the last committed offset.
+ */
+export class WriterConflict extends Error {
+  override name = 'WriterConflict';
+}
+
+/** The caches were dropped while a batch was in flight; its results must not be acknowledged. */
+export class BatchAbandoned extends Error {
+  override name = 'BatchAbandoned';
+}
+
+export interface IngestDeps {
+  redis: Redis;
+  dynamo: Dynamo;
+  tables: { candles: string; priceAlerts: string };
+  bus: EventBus;
+  instruments: ReadonlyMap<string, Instrument>;
+  /** REDIS_KEY_PREFIX: ioredis prefixes keys, not pub/sub channels. */
+  channelPrefix: string;
+  logger: Logger;
+  observe?: (stage: 'load' | 'alerts' | 'redis' | 'candles', seconds: number) => void;
+}
+
+export interface BatchOutcome {
+  applied: number;
+  duplicates: number;
+  alerts: number;
+  /** Exchange times of the ticks that changed a quote, for the latency metric. */
+  quoteTimes: number[];
+}
+
+interface CachedQuote {
+  state: QuoteState;
+  /** The `seq` field Redis holds ('' for none): the next write is conditional on it. */
+  stored: string;
+}
+
+const elapsed = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
+
+/**
+ * The ingest engine. Quotes and candles of the symbols this worker consumes are cached between
+ * batches (read once from Redis and DynamoDB, then kept); each store only ever takes a state
+ * that extends the one it holds, checked by sequence. Quotes go to Redis with every batch;
+ * candles stay in memory until `flushCandles` (the consumer commits offsets only after it).
+ */
+export function createIngest(deps: IngestDeps) {
+  (deps.redis as unknown as { defineCommand(name: string, def: { numberOfKeys: number; lua: string }): void }).defineCommand('marketQuoteWrite', {
+    numberOfKeys: 1,
+    lua: QUOTE_WRITE_LUA,
+  });
+  let quotes = new Map<string, CachedQuote>();
+  let candles = new Map<string, CandleEntry>();
+  let newestBucket = new Map<string, number>();
+  let epoch = 0;
+  let flushing: Promise<unknown> = Promise.resolve();
+
+  function reset() {
+    epoch++;
+    quotes = new Map();
+    candles = new Map();
+    newestBucket = new Map();
+  }
+
+  async function applyTicks(ticks: readonly Tick[]): Promise<BatchOutcome> {
+    const started = epoch;
+    const checkEpoch = () => {
+      if (epoch !== started) throw new BatchAbandoned('caches were reset while the batch was in flight');
+    };
+    const bySymbol = new Map<string, Tick[]>();
+    for (const tick of ticks) {
+      const list = bySymbol.get(tick.symbol);
+      if (list) list.push(tick);
+      else bySymbol.set(tick.symbol, [tick]);
+    }
+    for (const list of bySymbol.values()) list.sort((a, b) => a.seq - b.seq);
+
+    let stageStart = process.hrtime.bigint();
+    // Candles are read meanwhile but folded in only after the quotes are written: a slow DynamoDB
+    // read must not hold up the quotes, which are what users watch.
+    const candlesLoaded = loadCandles(bySymbol);
+    candlesLoaded.catch(() => {}); // awaited below; this only keeps an early failure from counting as unhandled
+    const rules = new Map<string, AlertRule[]>();
+    await loadQuotesAndRules(bySymbol, rules);
+    checkEpoch();
+    deps.observe?.('load', elapsed(stageStart));
+
+    // Quotes are worked on copies, taken into the cache only once Redis has them: a batch that fails
+    // comes again and must find them as they were.
+    const outcome: BatchOutcome = { applied: 0, duplicates: 0, alerts: 0, quoteTimes: [] };
+    const changed: { instrument: Instrument; next: QuoteState; stored: string }[] = [];
+    const fired: { rule: AlertRule; tick: Tick }[] = [];
+    for (const [symbol, list] of bySymbol) {
+      const instrument = deps.instruments.get(symbol)!;
+      const cached = quotes.get(symbol)!;
+      const next = { ...cached.state };
+      const symbolRules = rules.get(symbol) ?? [];
+      let touched = false;
+      for (const tick of list) {
+        const previous = next.last;
+        if (!applyTick(next, tick)) {
+          outcome.duplicates++;
+          continue;
+        }
+        touched = true;
+        outcome.applied++;
+        outcome.quoteTimes.push(tick.timeMs);
+        if (tick.size > 0 && symbolRules.length) {
+          for (const rule of crossedAlerts(symbolRules, previous, tick.last)) fired.push({ rule, tick });
+        }
+      }
+      if (touched) changed.push({ instrument, next, stored: cached.stored });
+    }
+
+    stageStart = process.hrtime.bigint();
+    // Alerts leave before the quote is written: a crash in between repeats an alert (same event id,
+    // so the notifications consumer drops it) rather than losing one.
+    if (fired.length) {
+      await deps.bus.publish('market.price-alert.v1', fired.map(({ rule, tick }) => alertMessage(rule, tick)));
+      outcome.alerts = fired.length;
+    }
+    deps.observe?.('alerts', elapsed(stageStart));
+    checkEpoch();
+
+    stageStart = process.hrtime.bigint();
+    if (changed.length) await writeQuotes(changed);
+    deps.observe?.('redis', elapsed(stageStart));
+    checkEpoch();
+    for (const { instrument, next } of changed) quotes.set(instrument.symbol, { state: next, stored: String(next.seq) });
+
+    stageStart = process.hrtime.bigint();
+    await candlesLoaded;
+    checkEpoch();
+    deps.observe?.('candles', elapsed(stageStart));
+    // Folded into the cache at once: a batch that comes again finds its ticks counted and skips them.
+    for (const list of bySymbol.values()) {
+      const candlesOf = createSlotWalker(list[0]!, candleEntry);
+      for (const tick of list) if (tick.size > 0) for (const entry of candlesOf(tick)) mergeTrade(entry, tick);
+    }
+
+    if (fired.length) {
+      await Promise.all(
+        fired.map(({ rule, tick }) =>
+          markTriggered(deps.dynamo, deps.tables.priceAlerts, rule, tick.exchangeTime, tick.last).catch((err: unknown) =>
+            deps.logger.warn({ err, alertId: rule.alertId }, 'could not record an alert firing'),
+          ),
+        ),
+      );
+    }
+    return outcome;
+  }
+
+  /** Quote states missing from the cache, and every touched symbol's alerts (always fresh), in one pipeline. */
+  async function loadQuotesAndRules(bySymbol: Map<string, Tick[]>, rules: Map<string, AlertRule[]>) {
+    const pipeline = deps.redis.pipeline();
+    const reads: { symbol: string; kind: 'quote' | 'rules' }[] = [];
+    for (const symbol of bySymbol.keys()) {
+      const { region } = deps.instruments.get(symbol)!;
+      if (!quotes.has(symbol)) {
+        pipeline.hgetall(quoteKey(region, symbol));
+        reads.push({ symbol, kind: 'quote' });
+      }
+      pipeline.hgetall(alertIndexKey(region, symbol));
+      reads.push({ symbol, kind: 'rules' });
+    }
+    const results = (await pipeline.exec()) ?? [];
+    reads.forEach(({ symbol, kind }, n) => {
+      const [error, hash] = results[n] ?? [new Error('no reply from Redis'), null];
+      if (error) throw error;
+      const fields = hash as Record<string, string>;
+      if (kind === 'rules') rules.set(symbol, decodeRules(fields));
+      else if (!quotes.has(symbol)) quotes.set(symbol, { state: stateFromHash(deps.instruments.get(symbol)!, fields), stored: fields.seq ?? '' });
+    });
+  }
+
+  /** Candles missing from the cache are read from DynamoDB (one batch read for the whole batch). */
+  async function loadCandles(bySymbol: Map<string, Tick[]>) {
+    const missing = new Map<string, { pk: string; bucket: number }>();
+    const note = (pk: string, bucket: number) => {
+      const id = entryId(pk, bucket);
+      if (!candles.has(id)) missing.set(id, { pk, bucket });
+      return undefined as unknown as CandleEntry;
+    };
+    for (const list of bySymbol.values()) {
+      const walk = createSlotWalker(list[0]!, note);
+      for (const tick of list) if (tick.size > 0) walk(tick);
+    }
+    if (missing.size === 0) return;
+    const map = candles;
+    const items = await batchGet(deps.dynamo, deps.tables.candles, [...missing.values()]);
+    for (const item of items as unknown as CandleEntry[]) {
+      const id = entryId(item.pk, Number(item.bucket));
+      if (map.has(id)) continue;
+      const lastSeq = Number(item.lastSeq);
+      map.set(id, { ...item, bucket: Number(item.bucket), lastSeq, storedSeq: lastSeq });
+    }
+  }
+
+  function candleEntry(pk: string, bucket: number): CandleEntry {
+    const id = entryId(pk, bucket);
+    let entry = candles.get(id);
+    if (!entry) {
+      entry = emptyEntry(pk, bucket);
+      candles.set(id, entry);
+    }
+    if (bucket > (newestBucket.get(pk) ?? -Infinity)) newestBucket.set(pk, bucket);
+    return entry;
+  }
+
+  async function writeQuotes(changed: { instrument: Instrument; next: QuoteState; stored: string }[]) {
+    const pipeline = deps.redis.pipeline();
+    const movers = new Map<Region, (string | number)[]>();
+    for (const { instrument, next, stored } of changed) {
+      const hash = stateToHash(next);
+      const message = quoteMessage(stateToQuote(instrument, next));
+      (pipeline as unknown as QuoteWriter).marketQuoteWrite(
+        quoteKey(instrument.region, instrument.symbol),
+        stored,
+        deps.channelPrefix + quoteChannel(instrument.symbol),
+        message,
+        ...Object.entries(hash).flat(),
+      );
+      const members = movers.get(instrument.region) ?? [];
+      members.push(Number(hash.changePercent), instrument.symbol);
+      movers.set(instrument.region, members);
+    }
+    for (const [region, members] of movers) pipeline.zadd(moversKey(region), ...members);
+    const results = (await pipeline.exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    const refused = changed.filter((_, n) => results[n]?.[1] === 0).map((c) => c.instrument.symbol);
+    if (refused.length) throw new WriterConflict(`another writer changed the quotes of ${refused.slice(0, 5).join(', ')}`);
+  }
+
+  /**
+   * Writes every candle that moved since its last write, each conditional on the `lastSeq` the
+   * table held when this worker read or last wrote it; then forgets clean candles of buckets that
+   * are over. Flushes run one at a time (two at once would race on the same condition).
+   */
+  function flushCandles(): Promise<number> {
+    const run = flushing.then(() => writeDirtyCandles());
+    flushing = run.catch(() => {});
+    return run;
+  }
+
+  async function writeDirtyCandles(): Promise<number> {
+    const map = candles;
+    const dirty = [...map.values()].filter(isDirty).map((entry) => ({ entry, snapshot: { ...entry } }));
+    let conflicts = 0;
+    await forEachLimited(dirty, 16, async ({ entry, snapshot }) => {
+      const { storedSeq, ...item } = snapshot;
+      try {
+        await deps.dynamo.doc.send(
+          new PutCommand({
+            TableName: deps.tables.candles,
+            Item: item,
+            ...(storedSeq === null
+              ? { ConditionExpression: 'attribute_not_exists(pk)' }
+              : { ConditionExpression: 'lastSeq = :stored', ExpressionAttributeValues: { ':stored': storedSeq } }),
+          }),
+        );
+        entry.storedSeq = snapshot.lastSeq;
+      } catch (error) {
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        conflicts++;
+      }
+    });
+    if (conflicts) throw new WriterConflict(`another writer changed ${conflicts} candle(s)`);
+    for (const [id, entry] of map) {
+      if (!isDirty(entry) && entry.bucket < (newestBucket.get(entry.pk) ?? -Infinity)) map.delete(id);
+    }
+    return dirty.length;
+  }
+
+  return {
+    applyTicks,
+    flushCandles,
+    reset,
+    /** Changes with every reset: work begun under an older epoch must not be acknowledged. */
+    epoch: () => epoch,
+    /** Candles waiting for the next flush. */
+    pendingCandles: () => [...candles.values()].filter(isDirty).length,
+  };
+}
+export type Ingest = ReturnType<typeof createIngest>;
+
+/**
+ * The alert's event. Its id is derived from the alert and the tick that crossed, so a crossing
+ * seen twice (a redelivery after a crash) carries the same id and is applied once downstream.
+ */
+export function alertMessage(rule: AlertRule, tick: Tick): BusMessage {
+  return encodeEvent(
+    'market.price-alert.v1',
+    rule.userId,
+    {
+      userId: rule.userId,
+      alertId: rule.alertId,
+      symbol: tick.symbol,
+      direction: rule.direction,
+      threshold: rule.threshold,
+      price: tick.last,
+      triggeredAt: tick.exchangeTime,
+    },
+    uuidFrom(`${rule.alertId}:${tick.seq}`),
+  );
+}
+
+function uuidFrom(text: string): string {
+  const h = createHash('sha256').update(text).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+async function forEachLimited<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        try {
+          await run(item);
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+    }),
+  );
+  if (errors.length) throw errors[0];
+}

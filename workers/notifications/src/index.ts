@@ -1,0 +1,100 @@
+import client from 'prom-client';
+import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, runConsumer, startOutboxRelay, type Consumer, type EventBus } from '@analytica/events';
+import { createLogger } from '@analytica/logger';
+import { openDatabase } from '@analytica/postgres';
+import { createHttpService } from '@analytica/service';
+import { deliverEmail } from './delivery.js';
+import { startConsumerWithRetries } from './kafka-start.js';
+import type { NotificationsEnv } from './environment.js';
+import { createMailer } from './mailer.js';
+import { migrations } from './migrations.js';
+import { EMAIL_SOURCE_TOPICS, requestEmailFor } from './requests.js';
+import { unsubscribeRoutes } from './unsubscribe.js';
+
+export { notificationsEnvShape, parseNotificationsEnv, type NotificationsEnv } from './environment.js';
+export { unsubscribeUrl } from './preferences.js';
+
+export interface Dependencies {
+  /** The embedded runner passes its local event bus; otherwise Kafka is used. It is not closed here. */
+  bus?: EventBus;
+}
+
+/**
+ * Starts the notifications worker: domain events (registrations, payment results, overspent
+ * budgets, price alerts) become email requests on `notifications.email.v1`, and each request is
+ * rendered and sent over SMTP at most once, unless the user turned that kind of email off.
+ */
+export async function startNotificationsWorker(env: NotificationsEnv, deps: Dependencies = {}) {
+  const logger = createLogger('notifications-worker', env.LOG_LEVEL);
+  const db = await openDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, entities: [OutboxMessageSchema, ProcessedEventSchema], migrations, poolMax: 5 });
+  const bus = busFromEnv(env, 'notifications-worker', logger, deps.bus);
+  const relay = startOutboxRelay({ db, bus, logger });
+  const mailer = createMailer({ url: env.SMTP_URL, timeoutMs: env.SMTP_TIMEOUT_MS, logger });
+
+  const registry = new client.Registry();
+  const emails = new client.Counter({ name: 'emails_total', help: 'Email requests handled, by template and outcome', labelNames: ['template', 'outcome'], registers: [registry] });
+  const requests = new client.Counter({ name: 'email_requests_total', help: 'Domain events turned into email requests', labelNames: ['topic'], registers: [registry] });
+
+  const consumers: Consumer[] = [];
+  const closeAll = async () => {
+    await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
+    await relay.stop();
+    await mailer.close();
+    if (!deps.bus) await bus.close();
+    await db.close();
+  };
+  const settings = { from: env.MAIL_FROM, publicUrl: env.PUBLIC_URL, appUrl: env.APP_URL, unsubscribeSecret: env.UNSUBSCRIBE_SECRET };
+  try {
+    for (const topic of EMAIL_SOURCE_TOPICS) {
+      consumers.push(
+        await startConsumerWithRetries(`${topic} consumer`, logger, () => runConsumer({
+          bus,
+          logger,
+          groupId: `notifications.${topic}`,
+          topic,
+          retryDelaysMs: env.NOTIFICATION_RETRY_DELAYS_MS,
+          async handle(event) {
+            if (await requestEmailFor(db, event)) {
+              requests.inc({ topic });
+              relay.poke();
+            }
+          },
+        })),
+      );
+    }
+    consumers.push(
+      await startConsumerWithRetries('email consumer', logger, () => runConsumer({
+        bus,
+        logger,
+        groupId: 'notifications.email',
+        topic: 'notifications.email.v1',
+        retryDelaysMs: env.NOTIFICATION_RETRY_DELAYS_MS,
+        async handle(event) {
+          try {
+            const outcome = await deliverEmail({ db, mailer, logger, settings }, event);
+            emails.inc({ template: event.payload.template, outcome });
+          } catch (error) {
+            emails.inc({ template: event.payload.template, outcome: 'failed' });
+            throw error;
+          }
+        },
+      })),
+    );
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+
+  const service = createHttpService({
+    name: 'notifications-worker',
+    host: env.HOST,
+    port: env.PORT,
+    logger,
+    registry,
+    readiness: { postgres: db.ping, kafka: bus.ping, smtp: mailer.ping },
+    routes: (app) => unsubscribeRoutes(app, { db, secret: env.UNSUBSCRIBE_SECRET }),
+    onStop: closeAll,
+  });
+  const running = await service.start();
+  return { ...running, db };
+}

@@ -1,0 +1,181 @@
+import { z } from '@analytica/config';
+import { formatMinorUnits } from '@analytica/money';
+import type { Template } from './preferences.js';
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface RenderContext {
+  displayName: string;
+  appUrl: string;
+  /** The signed link that turns this kind of email off; null for emails that cannot be turned off. */
+  unsubscribeUrl: string | null;
+}
+
+/** Data a template cannot be rendered from: no retry will fix it. */
+export class TemplateDataError extends Error {
+  override name = 'TemplateDataError';
+}
+
+const escape = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+const money = (amountMinor: string | number, currency: string) => `${formatMinorUnits(Number(amountMinor), currency)} ${currency}`;
+const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+
+/** A paragraph of text: the same words in both parts, escaped once for HTML. */
+interface Block {
+  text: string;
+  /** Shown as a button (HTML) or a bare link (text). */
+  link?: { label: string; href: string };
+  /** Shown large and monospaced: a code to type. */
+  code?: string;
+}
+
+function compose(subject: string, ctx: RenderContext, blocks: Block[]): RenderedEmail {
+  const greeting = `Hello ${ctx.displayName},`;
+  const footer = ctx.unsubscribeUrl
+    ? `You get this email because it is turned on in your Analytica settings. Turn these emails off: ${ctx.unsubscribeUrl}`
+    : 'You get this email because it is needed to use your Analytica account.';
+  const text = [
+    greeting,
+    ...blocks.map((b) => [b.text, b.code ? `\n    ${b.code}\n` : '', b.link ? `${b.link.label}: ${b.link.href}` : ''].filter(Boolean).join('\n')),
+    '— Analytica',
+    footer,
+  ].join('\n\n');
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>${escape(subject)}</title></head>
+<body style="font-family:system-ui,-apple-system,sans-serif;color:#1a1a1a;max-width:36rem;margin:0 auto;padding:1.5rem">
+<p>${escape(greeting)}</p>
+${blocks
+  .map(
+    (b) =>
+      `<p>${escape(b.text)}</p>` +
+      (b.code ? `\n<p style="font:600 2rem/1.2 ui-monospace,monospace;letter-spacing:.3rem">${escape(b.code)}</p>` : '') +
+      (b.link ? `\n<p><a href="${escape(b.link.href)}" style="background:#0b57d0;color:#fff;padding:.6rem 1rem;border-radius:.3rem;text-decoration:none">${escape(b.link.label)}</a></p>` : ''),
+  )
+  .join('\n')}
+<p>— Analytica</p>
+<p style="color:#666;font-size:.8rem">${
+    ctx.unsubscribeUrl
+      ? `You get this email because it is turned on in your Analytica settings. <a href="${escape(ctx.unsubscribeUrl)}">Turn these emails off</a>.`
+      : 'You get this email because it is needed to use your Analytica account.'
+  }</p>
+</body></html>`;
+  return { subject, text, html };
+}
+
+const schemas = {
+  welcome: z.object({ verificationToken: z.string().optional(), verificationExpiresAt: z.string().optional() }),
+  'one-time-code': z.object({
+    purpose: z.enum(['bank-account', 'payment']),
+    code: z.string().regex(/^\d{6}$/),
+    expiresAt: z.string(),
+    bankName: z.string().optional(),
+    accountNumber: z.string().optional(),
+    payeeName: z.string().optional(),
+    amountMinor: z.union([z.number(), z.string()]).optional(),
+    currency: z.string().optional(),
+  }),
+  'payment-result': z.object({
+    status: z.enum(['SUCCEEDED', 'FAILED']),
+    paymentId: z.string(),
+    amountMinor: z.union([z.number(), z.string()]),
+    currency: z.string(),
+    payeeName: z.string(),
+    reference: z.string().optional(),
+    reason: z.string().nullable().optional(),
+  }),
+  'budget-overspent': z.object({
+    period: z.enum(['MONTHLY', 'WEEKLY']),
+    startsOn: z.string(),
+    limitMinor: z.union([z.number(), z.string()]),
+    spentMinor: z.union([z.number(), z.string()]),
+    currency: z.string(),
+  }),
+  'price-alert': z.object({
+    symbol: z.string(),
+    direction: z.enum(['ABOVE', 'BELOW']),
+    threshold: z.number(),
+    price: z.number(),
+    triggeredAt: z.string(),
+  }),
+  anomaly: z.object({ title: z.string(), detail: z.string() }),
+} satisfies Record<Template, z.ZodType>;
+
+type Data<T extends Template> = z.infer<(typeof schemas)[T]>;
+
+const templates: { [T in Template]: (data: Data<T>, ctx: RenderContext) => RenderedEmail } = {
+  welcome(data, ctx) {
+    const blocks: Block[] = [{ text: 'Welcome to Analytica: your budgets, markets, news and payments in one place.' }];
+    if (data.verificationToken) {
+      const href = `${ctx.appUrl}/verify-email?token=${encodeURIComponent(data.verificationToken)}`;
+      blocks.push({
+        text: `Please confirm your email address${data.verificationExpiresAt ? ` before ${when(data.verificationExpiresAt)}` : ''}.`,
+        link: { label: 'Confirm my email address', href },
+      });
+      blocks.push({ text: `Or send the mutation verifyEmail(token: "${data.verificationToken}") to the API.` });
+    }
+    return compose('Welcome to Analytica', ctx, blocks);
+  },
+
+  'one-time-code'(data, ctx) {
+    const expires = `It works once, until ${when(data.expiresAt)}. If you did not ask for it, ignore this email and consider changing your password.`;
+    if (data.purpose === 'bank-account') {
+      const account = [data.bankName, data.accountNumber].filter(Boolean).join(' ');
+      return compose(`Your code to verify ${data.accountNumber ?? 'your bank account'}`, ctx, [
+        { text: `Enter this code in Analytica to verify the bank account ${account}:`, code: data.code },
+        { text: expires },
+      ]);
+    }
+    const amount = data.amountMinor !== undefined && data.currency ? money(data.amountMinor, data.currency) : 'a payment';
+    return compose(`Confirm your payment of ${amount}`, ctx, [
+      { text: `You asked to pay ${amount} to ${data.payeeName ?? 'a new payee'}. Enter this code in Analytica to send it:`, code: data.code },
+      { text: expires },
+    ]);
+  },
+
+  'payment-result'(data, ctx) {
+    const amount = money(data.amountMinor, data.currency);
+    const link = { label: 'See the payment', href: `${ctx.appUrl}/payments/${encodeURIComponent(data.paymentId)}` };
+    if (data.status === 'SUCCEEDED') {
+      return compose(`Payment of ${amount} to ${data.payeeName} sent`, ctx, [
+        { text: `Your payment of ${amount} to ${data.payeeName}${data.reference ? ` (${data.reference})` : ''} has been sent.`, link },
+      ]);
+    }
+    return compose(`Payment of ${amount} to ${data.payeeName} failed`, ctx, [
+      { text: `Your payment of ${amount} to ${data.payeeName} could not be sent. No money left your account.` },
+      { text: `Reason: ${data.reason ?? 'not given by the bank'}.`, link },
+    ]);
+  },
+
+  'budget-overspent'(data, ctx) {
+    const period = data.period === 'MONTHLY' ? 'monthly' : 'weekly';
+    return compose(`You have gone over a ${period} budget`, ctx, [
+      {
+        text: `You have spent ${money(data.spentMinor, data.currency)} of your ${period} budget of ${money(data.limitMinor, data.currency)} (period starting ${data.startsOn}).`,
+        link: { label: 'See your budgets', href: `${ctx.appUrl}/budgets` },
+      },
+    ]);
+  },
+
+  'price-alert'(data, ctx) {
+    const moved = data.direction === 'ABOVE' ? 'risen above' : 'fallen below';
+    return compose(`${data.symbol} has ${moved} ${data.threshold}`, ctx, [
+      { text: `${data.symbol} traded at ${data.price} at ${when(data.triggeredAt)}, having ${moved} your alert level of ${data.threshold}.` },
+    ]);
+  },
+
+  anomaly(data, ctx) {
+    return compose(data.title, ctx, [{ text: data.detail, link: { label: 'Review it in Analytica', href: `${ctx.appUrl}/insights` } }]);
+  },
+};
+
+/** Renders one email; data that does not fit the template is a TemplateDataError. */
+export function renderEmail(template: Template, data: Record<string, unknown>, ctx: RenderContext): RenderedEmail {
+  const parsed = schemas[template].safeParse(data);
+  if (!parsed.success) throw new TemplateDataError(`data for template ${template}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  return (templates[template] as (d: unknown, c: RenderContext) => RenderedEmail)(parsed.data, ctx);
+}
