@@ -49,10 +49,16 @@ export interface AlertRule {
 
 /**
  * `alerts:{US:AAPL}`: a hash of alertId → rule for one symbol. Same hash tag as the symbol's quote,
- * so on Redis Cluster a symbol's quote and alerts share a slot, and the worker reads the alerts of
- * every symbol in a batch in the same pipeline as the quotes, whatever the number of users.
+ * so on Redis Cluster a symbol's quote and alerts share a slot; the worker reads a symbol's alerts
+ * in one HGETALL, whatever the number of users.
  */
 export const alertIndexKey = (region: Region, symbol: string) => `alerts:{${region}:${symbol}}`;
+
+/**
+ * Counts changes to the index (incremented after each one). The worker keeps the rules it read and
+ * reads this one key per batch: a new value means some symbol's alerts changed, and it reads again.
+ */
+export const ALERTS_VERSION_KEY = 'alerts:version';
 
 const encodeRule = (alert: PriceAlert) => JSON.stringify({ userId: alert.userId, direction: alert.direction, threshold: alert.threshold });
 
@@ -141,6 +147,7 @@ export async function createAlert(
   await store.dynamo.doc.send(new PutCommand({ TableName: store.table, Item: alert }));
   try {
     await store.redis.hset(alertIndexKey(alert.region, alert.symbol), alert.alertId, encodeRule(alert));
+    await store.redis.incr(ALERTS_VERSION_KEY);
   } catch (error) {
     await store.dynamo.doc.send(new DeleteCommand({ TableName: store.table, Key: { userId, alertId: alert.alertId } }));
     throw error;
@@ -157,6 +164,7 @@ export async function deleteAlert(store: AlertStore, userId: string, alertId: st
   const alert = found.Item as PriceAlert | undefined;
   if (!alert) return undefined;
   await store.redis.hdel(alertIndexKey(alert.region, alert.symbol), alert.alertId);
+  await store.redis.incr(ALERTS_VERSION_KEY);
   await store.dynamo.doc.send(new DeleteCommand({ TableName: store.table, Key: { userId, alertId } }));
   return alert;
 }
@@ -175,6 +183,7 @@ export async function syncAlertIndex(store: AlertStore): Promise<number> {
     if (items.length) {
       const pipeline = store.redis.pipeline();
       for (const alert of items) pipeline.hset(alertIndexKey(alert.region, alert.symbol), alert.alertId, encodeRule(alert));
+      pipeline.incr(ALERTS_VERSION_KEY);
       for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
       count += items.length;
     }

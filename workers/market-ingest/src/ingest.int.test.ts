@@ -184,8 +184,11 @@ describe('market ingest', () => {
     expect(movers.gainers.map((q: { symbol: string }) => q.symbol)).toContain('NESN.SW');
   });
 
-  it('fires a price alert exactly once per crossing, also when the crossing tick is delivered again', async () => {
+  it('fires a price alert exactly once per crossing, also when the crossing tick is delivered again, and not once deleted', async () => {
     const token = auth.tokenFor(alice);
+    // The worker has already read (and keeps) NVDA's alerts, none yet, when the alert is created.
+    await publishTicks(tick('NVDA', 'US', 136));
+    await eventually(async () => ((await redis.hget(quoteKey('US', 'NVDA'), 'last')) === '136' ? true : undefined), 5000, 20);
     const created = await gql(gatewayUrl, 'mutation { createPriceAlert(input: { symbol: "NVDA", direction: ABOVE, threshold: 140 }) { id } }', { token });
     expect(created.errors).toBeUndefined();
     const alertId = created.data.createPriceAlert.id as string;
@@ -212,6 +215,13 @@ describe('market ingest', () => {
       expect(new Set(events.map((e) => e.id)).size).toBe(2);
       const stored = await dynamo.doc.send(new GetCommand({ TableName: `${tablePrefix}price_alerts`, Key: { userId: alice.id, alertId } }));
       expect(stored.Item).toMatchObject({ lastTriggeredPrice: 140, lastTriggeredAt: ticks[6]!.exchangeTime });
+
+      const deleted = await gql(gatewayUrl, 'mutation($id: ID!) { deletePriceAlert(id: $id) { id } }', { token, variables: { id: alertId } });
+      expect(deleted.errors).toBeUndefined();
+      await publishTicks(tick('NVDA', 'US', 139), tick('NVDA', 'US', 140.5));
+      await eventually(async () => ((await redis.hget(quoteKey('US', 'NVDA'), 'last')) === '140.5' ? true : undefined), 5000, 20);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(alerts.seen).toHaveLength(2);
     } finally {
       await alerts.stop();
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { batchGet, PutCommand, type Dynamo } from '@analytica/dynamo';
 import { encodeEvent, type BusMessage, type EventBus } from '@analytica/events';
 import type { Logger } from '@analytica/logger';
-import { alertIndexKey, crossedAlerts, decodeRules, markTriggered, type AlertRule } from '@analytica/market-subgraph/alerts';
+import { alertIndexKey, ALERTS_VERSION_KEY, crossedAlerts, decodeRules, markTriggered, type AlertRule } from '@analytica/market-subgraph/alerts';
 import type { Instrument, Region } from '@analytica/market-subgraph/instruments';
 import { moversKey, quoteChannel, quoteKey, quoteMessage } from '@analytica/market-subgraph/quotes';
 import type { Redis } from '@analytica/redis';
@@ -80,6 +80,8 @@ export function createIngest(deps: IngestDeps) {
   });
   let quotes = new Map<string, CachedQuote>();
   let candles = new Map<string, CandleEntry>();
+  /** Alert rules per symbol, with the value of ALERTS_VERSION_KEY read just before them. */
+  let rules = new Map<string, { version: string; list: AlertRule[] }>();
   let newestBucket = new Map<string, number>();
   let epoch = 0;
   let flushing: Promise<unknown> = Promise.resolve();
@@ -89,6 +91,7 @@ export function createIngest(deps: IngestDeps) {
     quotes = new Map();
     candles = new Map();
     newestBucket = new Map();
+    rules = new Map();
   }
 
   async function applyTicks(ticks: readonly Tick[]): Promise<BatchOutcome> {
@@ -109,8 +112,7 @@ export function createIngest(deps: IngestDeps) {
     // read must not hold up the quotes, which are what users watch.
     const candlesLoaded = loadCandles(bySymbol);
     candlesLoaded.catch(() => {}); // awaited below; this only keeps an early failure from counting as unhandled
-    const rules = new Map<string, AlertRule[]>();
-    await loadQuotesAndRules(bySymbol, rules);
+    await loadQuotesAndRules(bySymbol);
     checkEpoch();
     deps.observe?.('load', elapsed(stageStart));
 
@@ -123,7 +125,7 @@ export function createIngest(deps: IngestDeps) {
       const instrument = deps.instruments.get(symbol)!;
       const cached = quotes.get(symbol)!;
       const next = { ...cached.state };
-      const symbolRules = rules.get(symbol) ?? [];
+      const symbolRules = rules.get(symbol)?.list ?? [];
       let touched = false;
       for (const tick of list) {
         const previous = next.last;
@@ -179,27 +181,41 @@ export function createIngest(deps: IngestDeps) {
     return outcome;
   }
 
-  /** Quote states missing from the cache, and every touched symbol's alerts (always fresh), in one pipeline. */
-  async function loadQuotesAndRules(bySymbol: Map<string, Tick[]>, rules: Map<string, AlertRule[]>) {
-    const pipeline = deps.redis.pipeline();
-    const reads: { symbol: string; kind: 'quote' | 'rules' }[] = [];
-    for (const symbol of bySymbol.keys()) {
-      const { region } = deps.instruments.get(symbol)!;
-      if (!quotes.has(symbol)) {
-        pipeline.hgetall(quoteKey(region, symbol));
-        reads.push({ symbol, kind: 'quote' });
+  /**
+   * One pipeline: the alerts version, then the quote states missing from the cache and the alerts
+   * of symbols not cached (everything read after the version is at least as new as it). Cached
+   * alerts read under another version are read again, in a second round trip: only after an
+   * alert was created or deleted somewhere.
+   */
+  async function loadQuotesAndRules(bySymbol: Map<string, Tick[]>) {
+    const read = async (symbols: string[], withQuotes: boolean) => {
+      const pipeline = deps.redis.pipeline();
+      pipeline.get(ALERTS_VERSION_KEY);
+      const reads: { symbol: string; kind: 'quote' | 'rules' }[] = [];
+      for (const symbol of symbols) {
+        const { region } = deps.instruments.get(symbol)!;
+        if (withQuotes && !quotes.has(symbol)) {
+          pipeline.hgetall(quoteKey(region, symbol));
+          reads.push({ symbol, kind: 'quote' });
+        }
+        if (!withQuotes || !rules.has(symbol)) {
+          pipeline.hgetall(alertIndexKey(region, symbol));
+          reads.push({ symbol, kind: 'rules' });
+        }
       }
-      pipeline.hgetall(alertIndexKey(region, symbol));
-      reads.push({ symbol, kind: 'rules' });
-    }
-    const results = (await pipeline.exec()) ?? [];
-    reads.forEach(({ symbol, kind }, n) => {
-      const [error, hash] = results[n] ?? [new Error('no reply from Redis'), null];
-      if (error) throw error;
-      const fields = hash as Record<string, string>;
-      if (kind === 'rules') rules.set(symbol, decodeRules(fields));
-      else if (!quotes.has(symbol)) quotes.set(symbol, { state: stateFromHash(deps.instruments.get(symbol)!, fields), stored: fields.seq ?? '' });
-    });
+      const results = (await pipeline.exec()) ?? [];
+      for (const [error] of results) if (error) throw error;
+      const version = (results[0]?.[1] as string | null) ?? '';
+      reads.forEach(({ symbol, kind }, n) => {
+        const fields = results[n + 1]![1] as Record<string, string>;
+        if (kind === 'rules') rules.set(symbol, { version, list: decodeRules(fields) });
+        else if (!quotes.has(symbol)) quotes.set(symbol, { state: stateFromHash(deps.instruments.get(symbol)!, fields), stored: fields.seq ?? '' });
+      });
+      return version;
+    };
+    const version = await read([...bySymbol.keys()], true);
+    const outdated = [...bySymbol.keys()].filter((symbol) => rules.get(symbol)?.version !== version);
+    if (outdated.length) await read(outdated, false);
   }
 
   /** Candles missing from the cache are read from DynamoDB (one batch read for the whole batch). */
