@@ -30,7 +30,10 @@ enum MoverDirectionEnum {
 }
 registerEnumType(MoverDirectionEnum, { name: 'MoverDirection', description: 'Biggest rises or biggest falls since the previous close.' });
 
+// Public market data: the same for every signed-in caller, so the gateway shares one execution of
+// a quote subscription among all its subscribers (see docs/ARCHITECTURE.md, subscriptions).
 @Directive('@key(fields: "symbol")')
+@Directive('@tag(name: "public")')
 @ObjectType('Quote', {
   description:
     'The latest quote of an instrument. Prices are market data in the instrument currency (floats), not money held; positions and payments use Money.',
@@ -58,6 +61,7 @@ export class QuoteType {
 }
 
 @Directive('@key(fields: "symbol")')
+@Directive('@tag(name: "public")')
 @ObjectType('Instrument', { description: 'A listed security that can be quoted and watched.' })
 export class InstrumentType {
   @Field(() => String, { description: 'As the venue lists it, with its suffix outside the US: AAPL, SAP.DE, 7203.T.' }) symbol!: string;
@@ -68,6 +72,7 @@ export class InstrumentType {
   @Field(() => String, { description: 'GICS sector, e.g. Information Technology.' }) sector!: string;
 }
 
+@Directive('@tag(name: "public")')
 @ObjectType('Candle', { description: 'Open, high, low, close and volume of the trades in one time bucket.' })
 class CandleType {
   @Field(() => String) symbol!: string;
@@ -195,11 +200,13 @@ async function loadAll(ctx: MarketContext, symbols: string[]): Promise<(Quote | 
  */
 @Resolver()
 export class QuoteSubscription {
+  @Directive('@tag(name: "public")')
   @Subscription(() => QuoteType, { subscribe: subscribeThroughGateway, description: 'The quote of one symbol each time it changes.' })
   quote(@Arg('symbol', () => String) _symbol: string, @Root() quote: Quote): Quote {
     return quote;
   }
 
+  @Directive('@tag(name: "public")')
   @Subscription(() => QuoteType, {
     subscribe: subscribeThroughGateway,
     description: 'The quote of any of these symbols each time it changes (bursts of one symbol may arrive coalesced to the latest).',

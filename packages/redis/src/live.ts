@@ -1,0 +1,56 @@
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import type { Redis } from 'ioredis';
+
+/**
+ * Live events: the one place that names the Redis pub/sub channels between the services that
+ * publish and the gateway that serves GraphQL subscriptions. Channel names exclude the deployment
+ * prefix (REDIS_KEY_PREFIX), which the publisher and the gateway's subscriber each add.
+ *
+ * Two kinds of stream, both decided by the subscription field's shape in the owner's schema:
+ * - Entity state: a root field with one argument holding the key(s) of an entity with a single key
+ *   field (`quote(symbol)`, `paymentStatus(id)`, `movers(region)`). Events are the entity's new
+ *   state, on `<Type>.<key>`. A subscriber first gets the current state, then each change.
+ * - Caller events: a root field without arguments (`priceAlertTriggered`, `insightCreated`).
+ *   Events belong to one user and are published on that user's channel for the type; nobody
+ *   else's subscription listens there.
+ */
+export const entityChannel = (typename: string, key: string | number) => `${typename}.${key}`;
+export const callerChannel = (typename: string, userId: string) => `user:${userId}:${typename}`;
+
+/**
+ * A logout, an admin's revocation or a disabled user: the gateway ends that session's (or that
+ * user's) open subscriptions at once instead of at the next periodic check. The message is
+ * `RevocationNotice` as JSON.
+ */
+export const SESSIONS_REVOKED_CHANNEL = 'auth:sessions-revoked';
+export interface RevocationNotice {
+  userId: string;
+  /** The sessions revoked; absent when every session of the user ends (user disabled). */
+  sessionIds?: string[];
+}
+
+/**
+ * An event payload is the GraphQL result of the owner's part of the selection: `__typename`, the
+ * key field and the type's own fields under their GraphQL names, serialised as GraphQL serialises
+ * them (dates as ISO 8601 strings). Fields it leaves out are fetched from the owner per event.
+ */
+export type LivePayload = { __typename: string } & Record<string, unknown>;
+
+export interface LivePublisher {
+  /** A new state of the entity `typename` with this key. */
+  entity(typename: string, key: string | number, payload: Omit<LivePayload, '__typename'>): Promise<void>;
+  /** An event for one user only. */
+  toUser(typename: string, userId: string, payload: Omit<LivePayload, '__typename'>): Promise<void>;
+  revoked(notice: RevocationNotice): Promise<void>;
+}
+
+/** Publishes through graphql-redis-subscriptions (JSON serialisation, channel prefix) on a client the caller owns. */
+export function createLivePublisher(redis: Redis, channelPrefix: string): LivePublisher {
+  // Publishing never puts this client in subscriber mode, so it may be the service's ordinary client.
+  const pubsub = new RedisPubSub({ publisher: redis, subscriber: redis });
+  return {
+    entity: (typename, key, payload) => pubsub.publish(channelPrefix + entityChannel(typename, key), { ...payload, __typename: typename }),
+    toUser: (typename, userId, payload) => pubsub.publish(channelPrefix + callerChannel(typename, userId), { ...payload, __typename: typename }),
+    revoked: (notice) => pubsub.publish(channelPrefix + SESSIONS_REVOKED_CHANNEL, notice),
+  };
+}
