@@ -25,10 +25,14 @@ export interface StackOptions {
   schemaPrefix?: string;
   logDir?: string;
   dataDir?: string;
+  /** More gateway processes beside the first, on these ports: the same configuration, sharing only Redis. */
+  extraGatewayPorts?: number[];
 }
 
 export interface RunningStack {
   gatewayUrl: string;
+  /** Every gateway's endpoint, the first one's first. */
+  gatewayUrls: string[];
   services: Map<SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName, ServiceProcess>;
   stopService(name: SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName): Promise<void>;
   stop(): Promise<void>;
@@ -58,8 +62,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     insight: {},
   };
   const services = new Map<SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName, ServiceProcess>();
+  const extraGateways: ServiceProcess[] = [];
   const stop = async () => {
-    await Promise.all([...services.values()].map((s) => stopProcess(s)));
+    await Promise.all([...services.values(), ...extraGateways].map((s) => stopProcess(s)));
   };
   try {
     // The bank keeps its books in a file beside the data, so that linked accounts survive a restart
@@ -83,7 +88,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     for (const name of SUBGRAPHS) gatewayEnv[`SUBGRAPH_${name.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[name]}/graphql`;
     const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir);
     services.set('gateway', gateway);
-    await Promise.all([gateway, ...MARKET_PROCESSES.map((name) => services.get(name)!)].map((service) => waitUntilReady(service)));
+    extraGateways.push(...(options.extraGatewayPorts ?? []).map((port, n) => spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir)));
+    await Promise.all([gateway, ...extraGateways, ...MARKET_PROCESSES.map((name) => services.get(name)!)].map((service) => waitUntilReady(service)));
     // The payment workers: the payments worker works on the payment schema beside the service; the
     // notifications worker has a schema of its own and mails through SMTP_URL (default: infra:up's catcher).
     const workerEnv: Record<Exclude<PaymentProcessName, 'bank-simulator'>, Record<string, string>> = {
@@ -105,6 +111,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   }
   return {
     gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`,
+    gatewayUrls: [ports.gateway, ...(options.extraGatewayPorts ?? [])].map((port) => `http://127.0.0.1:${port}/graphql`),
     services,
     async stopService(name) {
       const service = services.get(name);

@@ -35,10 +35,17 @@ export function createEventExecutor(view: SupergraphView, dataSources: ReadonlyM
     return { operationContext, plan };
   }
 
-  /** When a publisher left out a field the client asked for, the owner is asked for the entity. */
+  /**
+   * When a publisher left out a field the client asked for (or sent only the key, as for a
+   * subscription's first, current value), the owner is asked for the entity.
+   */
   async function completeFromOwner(prepared: PreparedSubscription, payload: Record<string, unknown>, variables: Record<string, unknown>, context: EventContext) {
     const source = dataSources.get(prepared.owner);
     if (!source) throw new Error(`no data source for ${prepared.owner}`);
+    if (!prepared.keyField) {
+      const missing = prepared.primaryFields.filter((field) => !(field in payload));
+      throw new Error(`an event of ${prepared.entityType} lacks ${missing.join(', ')} and has no key to fetch them by`);
+    }
     const response = await source.process({
       kind: 'incoming operation' as never,
       request: {

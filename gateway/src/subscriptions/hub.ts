@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { GraphQLError, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
 import client from 'prom-client';
 import type { AuthUser } from '@analytica/auth';
 import { ErrorCode, formatError } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
 import { createRedis } from '@analytica/redis';
+import { SESSIONS_REVOKED_CHANNEL, type RevocationNotice } from '@analytica/redis/live';
 import { createEventExecutor, type EventExecutor } from './executor.js';
 import { channelsFor, createSupergraphView, rootFieldOf, type PreparedSubscription, type SupergraphView } from './planner.js';
 
@@ -15,6 +17,8 @@ export interface Subscriber {
   deliver(json: string, result: ExecutionResult): void;
   /** The engine ends the subscription (e.g. the schema changed); the client should resubscribe. */
   end(reason: string): void;
+  /** The caller's Authorization header as it is now (a token renewed over the socket replaces it). */
+  authorization(): string;
 }
 
 export interface SubscribeRequest {
@@ -22,7 +26,6 @@ export interface SubscribeRequest {
   operationName?: string;
   variables: Record<string, unknown>;
   user: AuthUser;
-  authorization: string;
   requestId: string;
   subscriber: Subscriber;
 }
@@ -41,15 +44,17 @@ interface Execution {
   prepared: PreparedSubscription;
   variables: Record<string, unknown>;
   channels: string[];
-  subscribers: Map<Subscriber, { authorization: string }>;
+  subscribers: Set<Subscriber>;
   /** Latest payload per channel not yet executed: a burst for one key collapses to its newest value. */
   pending: Map<string, { payload: Record<string, unknown>; receivedAt: bigint }>;
+  /** Entity streams: the newest result per channel, handed at once to a subscriber who joins later. */
+  latest: Map<string, { json: string; result: ExecutionResult }>;
   running: boolean;
 }
 
 export interface HubOptions {
   redisUrl: string;
-  /** Channels are `<prefix><Entity>.<key>`: the prefix isolates deployments and test runs. */
+  /** Channels are `<prefix><channel>`: the prefix isolates deployments and test runs. */
   channelPrefix: string;
   logger: Logger;
   registry: client.Registry;
@@ -57,12 +62,22 @@ export interface HubOptions {
   maxChannelsPerSubscription?: number;
 }
 
+/** Refusals an owner gives for one entity that the caller may read as they are (the same as over HTTP). */
+const OWNER_REFUSALS = new Set<string>([ErrorCode.BAD_USER_INPUT, ErrorCode.NOT_FOUND, ErrorCode.FORBIDDEN, ErrorCode.UNAUTHENTICATED]);
+
 export function createSubscriptionHub(options: HubOptions) {
   const { logger } = options;
   const maxChannels = options.maxChannelsPerSubscription ?? 50;
+  // graphql-redis-subscriptions keeps one Redis SUBSCRIBE per channel however many listen, parses
+  // each message once, and resubscribes after a reconnect (ioredis's autoResubscribe). The gateway
+  // never publishes, so the one client serves as both of its connections.
   const redis = createRedis(options.redisUrl, { name: 'gateway-subscriptions', onError: (err) => logger.warn({ err }, 'subscription redis error') });
+  const pubsub = new RedisPubSub({ publisher: redis, subscriber: redis });
   const executions = new Map<string, Execution>();
-  const byChannel = new Map<string, Set<Execution>>();
+  const byChannel = new Map<string, { executions: Set<Execution>; subscription: Promise<number> }>();
+  const revocationListeners = new Set<(notice: RevocationNotice) => void>();
+  /** Checks of public keys under way: subscribers who arrive meanwhile wait for the same answer. */
+  const checking = new Map<string, Promise<{ errors: GraphQLError[] } | { keys: string[] }>>();
   let view: SupergraphView | undefined;
   let executor: EventExecutor | undefined;
   let dataSources = new Map<string, GraphQLDataSource>();
@@ -76,6 +91,12 @@ export function createSubscriptionHub(options: HubOptions) {
     messagesOut: new client.Counter({ name: 'subscription_messages_out_total', help: 'Results handed to subscribers', registers }),
     coalesced: new client.Counter({ name: 'subscription_events_coalesced_total', help: 'Events replaced by a newer one before they ran', registers }),
     failures: new client.Counter({ name: 'subscription_execution_failures_total', help: 'Executions that threw', registers }),
+    fetches: new client.Counter({
+      name: 'subscription_subgraph_fetches_total',
+      help: 'Requests the subscription engine sent to subgraphs (checks, current values, fields of other subgraphs)',
+      labelNames: ['subgraph'],
+      registers,
+    }),
     latency: new client.Histogram({
       name: 'subscription_delivery_seconds',
       help: 'From receipt of an event to its result handed to the subscribers',
@@ -84,20 +105,23 @@ export function createSubscriptionHub(options: HubOptions) {
     }),
   };
 
-  redis.on('message', (channel: string, message: string) => {
+  const revocations = pubsub.subscribe<RevocationNotice>(options.channelPrefix + SESSIONS_REVOKED_CHANNEL, (notice) => {
+    if (typeof notice !== 'object' || typeof notice?.userId !== 'string') return;
+    for (const listener of revocationListeners) listener(notice);
+  });
+  revocations.catch((err: unknown) => logger.error({ err }, 'could not listen for session revocations'));
+
+  function onEvent(channel: string, message: unknown) {
     metrics.eventsIn.inc();
-    const listeners = byChannel.get(channel.slice(options.channelPrefix.length));
-    if (!listeners?.size) return;
-    let payload: Record<string, unknown>;
-    try {
-      payload = JSON.parse(message) as Record<string, unknown>;
-    } catch {
-      logger.warn({ channel }, 'ignored an event that is not JSON');
+    const listeners = byChannel.get(channel);
+    if (!listeners?.executions.size) return;
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+      logger.warn({ channel }, 'ignored an event that is not a JSON object');
       return;
     }
     const receivedAt = process.hrtime.bigint();
-    for (const execution of listeners) enqueue(execution, channel, payload, receivedAt);
-  });
+    for (const execution of listeners.executions) enqueue(execution, channel, message as Record<string, unknown>, receivedAt);
+  }
 
   function enqueue(execution: Execution, channel: string, payload: Record<string, unknown>, receivedAt: bigint) {
     if (execution.pending.has(channel)) metrics.coalesced.inc();
@@ -111,12 +135,12 @@ export function createSubscriptionHub(options: HubOptions) {
   async function drain(execution: Execution) {
     try {
       while (execution.pending.size > 0 && execution.subscribers.size > 0 && executor) {
-        const batch = [...execution.pending.values()];
+        const batch = [...execution.pending];
         execution.pending.clear();
-        const [first] = execution.subscribers.values();
-        const context = { authorization: first?.authorization, requestId: `subscription-${execution.id}` };
+        const [first] = execution.subscribers;
+        const context = { authorization: first?.authorization(), requestId: `subscription-${execution.id}` };
         await Promise.all(
-          batch.map(async ({ payload, receivedAt }) => {
+          batch.map(async ([channel, { payload, receivedAt }]) => {
             let result: ExecutionResult;
             try {
               metrics.runs.inc();
@@ -128,7 +152,8 @@ export function createSubscriptionHub(options: HubOptions) {
             }
             if (result.errors?.length) result = { ...result, errors: result.errors.map(clientError) as never };
             const json = JSON.stringify(result);
-            for (const subscriber of execution.subscribers.keys()) subscriber.deliver(json, result);
+            if (execution.prepared.kind === 'entity' && !result.errors?.length) execution.latest.set(channel, { json, result });
+            for (const subscriber of execution.subscribers) subscriber.deliver(json, result);
             metrics.messagesOut.inc(execution.subscribers.size);
             metrics.latency.observe(Number(process.hrtime.bigint() - receivedAt) / 1e9);
           }),
@@ -144,68 +169,128 @@ export function createSubscriptionHub(options: HubOptions) {
   }
 
   async function listen(channels: string[], execution: Execution) {
-    const fresh: string[] = [];
+    const waits: Promise<number>[] = [];
     for (const channel of channels) {
-      let set = byChannel.get(channel);
-      if (!set) {
-        set = new Set();
-        byChannel.set(channel, set);
-        fresh.push(options.channelPrefix + channel);
+      let entry = byChannel.get(channel);
+      if (!entry) {
+        const subscription = pubsub.subscribe(options.channelPrefix + channel, (message: unknown) => onEvent(channel, message));
+        entry = { executions: new Set(), subscription };
+        byChannel.set(channel, entry);
       }
-      set.add(execution);
+      entry.executions.add(execution);
+      waits.push(entry.subscription);
     }
-    if (fresh.length) await redis.subscribe(...fresh);
+    // Subscribed before the first value is read, so no change between the two is missed.
+    await Promise.all(waits);
   }
 
   function unlisten(execution: Execution) {
-    const gone: string[] = [];
     for (const channel of execution.channels) {
-      const set = byChannel.get(channel);
-      set?.delete(execution);
-      if (set && set.size === 0) {
+      const entry = byChannel.get(channel);
+      if (!entry) continue;
+      entry.executions.delete(execution);
+      if (entry.executions.size === 0) {
         byChannel.delete(channel);
-        gone.push(options.channelPrefix + channel);
+        entry.subscription.then(
+          (id) => pubsub.unsubscribe(id),
+          () => {},
+        );
       }
     }
-    if (gone.length) void redis.unsubscribe(...gone).catch((err: unknown) => logger.warn({ err }, 'unsubscribe failed'));
   }
 
   /**
-   * Asks the owning subgraph, as the caller, for the entities the subscription names. The owner's
-   * own checks decide: another user's payment is refused, an unknown symbol is bad input.
+   * Asks the owning subgraph, as the caller, for the entities the subscription names, and returns
+   * their keys as the owner spells them. The owner's own checks decide, and its refusal reaches
+   * the client as it would over HTTP: another user's payment NOT_FOUND, an unknown symbol
+   * BAD_USER_INPUT.
    */
-  async function authorise(prepared: PreparedSubscription, channels: string[], request: SubscribeRequest): Promise<readonly GraphQLError[] | null> {
+  async function authorise(prepared: PreparedSubscription, keys: string[], request: SubscribeRequest): Promise<{ errors: GraphQLError[] } | { keys: string[] }> {
     const source = dataSources.get(prepared.owner);
-    if (!source) return [new GraphQLError(`The ${prepared.owner} service is not in the supergraph.`, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })];
-    const keys = channels.map((c) => c.slice(prepared.entityType.length + 1));
-    const context = { authorization: request.authorization, requestId: request.requestId };
+    if (!source) return { errors: [new GraphQLError(`The ${prepared.owner} service is not in the supergraph.`, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })] };
+    const keyField = prepared.keyField!;
+    const context = { authorization: request.subscriber.authorization(), requestId: request.requestId };
     let response;
     try {
       response = await source.process({
         kind: 'incoming operation' as never,
         request: {
-          query: 'query($representations:[_Any!]!){_entities(representations:$representations){__typename}}',
-          variables: { representations: keys.map((key) => ({ __typename: prepared.entityType, [prepared.keyField]: key })) },
+          query: `query($representations:[_Any!]!){_entities(representations:$representations){...on ${prepared.entityType}{${keyField}}}}`,
+          variables: { representations: keys.map((key) => ({ __typename: prepared.entityType, [keyField]: key })) },
         },
         context,
         incomingRequestContext: { context, request: {}, metrics: {} } as never,
       } as never);
     } catch (error) {
-      return [error instanceof GraphQLError ? error : new GraphQLError(`The ${prepared.owner} service is unavailable.`, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })];
+      return {
+        errors: [error instanceof GraphQLError ? error : new GraphQLError(`The ${prepared.owner} service is unavailable.`, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })],
+      };
     }
-    const badInput = response.errors?.find((e) => e.extensions?.code === ErrorCode.BAD_USER_INPUT);
-    if (badInput) return [new GraphQLError(badInput.message, { extensions: { ...badInput.extensions } })];
-    const entities = (response.data?._entities ?? []) as (unknown | null)[];
-    const missing = keys.filter((_, i) => entities[i] == null);
-    if (response.errors?.length || missing.length) {
-      const named = missing[0] ?? keys[0];
-      return [
-        prepared.shared
-          ? new GraphQLError(`Unknown ${prepared.entityType} "${named}".`, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: prepared.keyArgument } })
-          : new GraphQLError(`You may not subscribe to ${prepared.entityType} ${named}.`, { extensions: { code: ErrorCode.FORBIDDEN } }),
-      ];
+    const refusal = response.errors?.find((e) => OWNER_REFUSALS.has(String(e.extensions?.code)));
+    if (refusal) {
+      const field = refusal.extensions?.code === ErrorCode.BAD_USER_INPUT ? { field: prepared.keyArgument } : {};
+      return { errors: [new GraphQLError(refusal.message, { extensions: { code: refusal.extensions!.code, ...field } })] };
     }
-    return null;
+    const entities = (response.data?._entities ?? []) as (Record<string, unknown> | null)[];
+    const missing = keys.findIndex((_, i) => entities[i] == null);
+    if (response.errors?.length && missing >= 0) {
+      return { errors: [new GraphQLError(`The ${prepared.owner} service could not check this subscription; try again shortly.`, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })] };
+    }
+    if (missing >= 0) return { errors: [new GraphQLError(`${prepared.entityType} ${keys[missing]} was not found.`, { extensions: { code: ErrorCode.NOT_FOUND } })] };
+    return { keys: keys.map((key, i) => String(entities[i]?.[keyField] ?? key)) };
+  }
+
+  /** Joins (or starts) an execution; a new entity execution first reads the current value of each key. */
+  async function join(key: string, prepared: PreparedSubscription, request: SubscribeRequest, channels: string[]): Promise<Execution> {
+    let execution = executions.get(key);
+    if (!execution) {
+      execution = {
+        key,
+        id: randomUUID(),
+        prepared,
+        variables: request.variables,
+        channels,
+        subscribers: new Set(),
+        pending: new Map(),
+        latest: new Map(),
+        running: false,
+      };
+      executions.set(key, execution);
+      metrics.executions.set(executions.size);
+      execution.subscribers.add(request.subscriber);
+      await listen(channels, execution);
+      if (prepared.kind === 'entity') {
+        // The key alone: the executor asks the owner for the rest, which is the value right now.
+        // A change published meanwhile replaces it in `pending`, and is newer anyway.
+        const receivedAt = process.hrtime.bigint();
+        for (const channel of channels) {
+          if (!execution.pending.has(channel)) {
+            enqueue(execution, channel, { __typename: prepared.entityType, [prepared.keyField!]: channel.slice(prepared.entityType.length + 1) }, receivedAt);
+          }
+        }
+      }
+      return execution;
+    }
+    execution.subscribers.add(request.subscriber);
+    for (const channel of channels) {
+      const latest = execution.latest.get(channel);
+      if (latest) request.subscriber.deliver(latest.json, latest.result);
+    }
+    return execution;
+  }
+
+  function leave(joined: Execution[], subscriber: Subscriber): boolean {
+    let left = false;
+    for (const execution of joined) {
+      if (!execution.subscribers.delete(subscriber)) continue;
+      left = true;
+      if (execution.subscribers.size === 0 && executions.get(execution.key) === execution) {
+        executions.delete(execution.key);
+        unlisten(execution);
+      }
+    }
+    metrics.executions.set(executions.size);
+    return left;
   }
 
   return {
@@ -213,51 +298,76 @@ export function createSubscriptionHub(options: HubOptions) {
     /** Loads (or reloads) the supergraph. Open subscriptions end: their plans may no longer hold. */
     setSupergraph(supergraphSdl: string, urlOverrides: Record<string, string | undefined>) {
       const next = createSupergraphView(supergraphSdl);
-      dataSources = new Map([...next.subgraphUrls()].map(([name, url]) => [name, options.dataSourceFor(name, urlOverrides[name] ?? url)]));
+      dataSources = new Map(
+        [...next.subgraphUrls()].map(([name, url]) => {
+          const source = options.dataSourceFor(name, urlOverrides[name] ?? url);
+          const counted: GraphQLDataSource = {
+            process: (request) => {
+              metrics.fetches.inc({ subgraph: name });
+              return source.process(request);
+            },
+          };
+          return [name, counted];
+        }),
+      );
       const hadSchema = view !== undefined;
       view = next;
       executor = createEventExecutor(next, dataSources);
       if (hadSchema) this.endAll('The schema changed; subscribe again.');
+    },
+    /** The planner's decision for an operation, for tests and diagnostics. */
+    prepare(document: DocumentNode, operationName?: string) {
+      return view?.prepare(document, operationName);
     },
     async subscribe(request: SubscribeRequest): Promise<SubscribeOutcome> {
       if (!view) return { errors: [new GraphQLError('The gateway has no schema yet.', { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })] };
       const prepared = view.prepare(request.document, request.operationName);
       if (Array.isArray(prepared)) return { errors: prepared };
       const ready = prepared as PreparedSubscription;
-      const channels = channelsFor(ready, rootFieldOf(ready), request.variables);
+      const channels = channelsFor(ready, rootFieldOf(ready), request.variables, request.user.id);
       if (channels instanceof GraphQLError) return { errors: [channels] };
       if (channels.length > maxChannels) {
         return { errors: [new GraphQLError(`Subscribe to at most ${maxChannels} ${ready.entityType} at once.`, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: ready.keyArgument } })] };
       }
       const subscriber = request.subscriber;
       const joined: Execution[] = [];
-      const join = async (key: string, channelsOfExecution: string[]) => {
-        let execution = executions.get(key);
-        if (!execution) {
-          execution = { key, id: randomUUID(), prepared: ready, variables: request.variables, channels: channelsOfExecution, subscribers: new Map(), pending: new Map(), running: false };
-          executions.set(key, execution);
-          metrics.executions.set(executions.size);
-          await listen(channelsOfExecution, execution);
-        }
-        execution.subscribers.set(subscriber, { authorization: request.authorization });
-        joined.push(execution);
-      };
+      const keyOf = (channel: string) => channel.slice(ready.entityType.length + 1);
+      const channelOf = (key: string) => `${ready.entityType}.${key}`;
       if (ready.shared) {
         // Public data: one execution per selection and key, whatever list a subscriber asked for,
-        // so 10,000 clients over 200 symbols share at most 200 executions per selection. Each new
-        // key is authorised once, when its execution is created.
+        // so 10,000 clients over 200 symbols share at most 200 executions per selection. A key is
+        // checked with its owner only when no execution serves it yet: a subscriber to public data
+        // costs no call to any subgraph.
         const base = `public\u0000${selectionKey(ready, request.variables)}`;
         const fresh = channels.filter((channel) => !executions.has(`${base}\u0000${channel}`));
+        let resolved = channels;
         if (fresh.length) {
-          const refusal = await authorise(ready, fresh, request);
-          if (refusal) return { errors: refusal };
+          const unchecked = fresh.filter((channel) => !checking.has(`${base}\u0000${channel}`));
+          if (unchecked.length) {
+            const check = authorise(ready, unchecked.map(keyOf), request);
+            unchecked.forEach((channel, i) => {
+              const one = check.then((r) => ('errors' in r ? r : { keys: [r.keys[i]!] }));
+              checking.set(`${base}\u0000${channel}`, one);
+              void one.finally(() => checking.delete(`${base}\u0000${channel}`));
+            });
+          }
+          const answers = await Promise.all(fresh.map((channel) => checking.get(`${base}\u0000${channel}`)!));
+          const refused = answers.find((answer) => 'errors' in answer);
+          if (refused) return refused as { errors: GraphQLError[] };
+          const canonical = new Map(fresh.map((channel, i) => [channel, channelOf((answers[i] as { keys: string[] }).keys[0]!)]));
+          resolved = [...new Set(channels.map((channel) => canonical.get(channel) ?? channel))];
         }
-        for (const channel of channels) await join(`${base}\u0000${channel}`, [channel]);
+        for (const channel of resolved) joined.push(await join(`${base}\u0000${channel}`, ready, request, [channel]));
       } else {
         // Private data: the subscriber's own execution, with their token on every fetch.
-        const refusal = await authorise(ready, channels, request);
-        if (refusal) return { errors: refusal };
-        await join(`user:${request.user.id}\u0000${request.operationName ?? ''}\u0000${print(request.document)}\u0000${JSON.stringify(request.variables)}`, channels);
+        let resolved = channels;
+        if (ready.kind === 'entity') {
+          const checked = await authorise(ready, channels.map(keyOf), request);
+          if ('errors' in checked) return checked;
+          resolved = [...new Set(checked.keys.map(channelOf))];
+        }
+        const key = `user:${request.user.id}\u0000${request.operationName ?? ''}\u0000${print(request.document)}\u0000${JSON.stringify(request.variables)}`;
+        joined.push(await join(key, ready, request, resolved));
       }
       metrics.subscriptions.inc();
       let active = true;
@@ -265,23 +375,18 @@ export function createSubscriptionHub(options: HubOptions) {
         unsubscribe: () => {
           if (!active) return;
           active = false;
-          let left = false;
-          for (const execution of joined) {
-            if (!execution.subscribers.delete(subscriber)) continue;
-            left = true;
-            if (execution.subscribers.size === 0 && executions.get(execution.key) === execution) {
-              executions.delete(execution.key);
-              unlisten(execution);
-            }
-          }
-          metrics.executions.set(executions.size);
-          if (left) metrics.subscriptions.dec();
+          if (leave(joined, subscriber)) metrics.subscriptions.dec();
         },
       };
     },
+    /** Called with every revocation notice (logout, admin action, disabled user) as it is published. */
+    onRevocation(listener: (notice: RevocationNotice) => void): () => void {
+      revocationListeners.add(listener);
+      return () => revocationListeners.delete(listener);
+    },
     endAll(reason: string) {
       for (const execution of [...executions.values()]) {
-        for (const subscriber of [...execution.subscribers.keys()]) subscriber.end(reason);
+        for (const subscriber of [...execution.subscribers]) subscriber.end(reason);
         execution.subscribers.clear();
         unlisten(execution);
       }

@@ -35,7 +35,7 @@ export function createSubscriptions(options: SubscriptionOptions) {
     registry: options.registry,
     dataSourceFor: (name, url) => createSubgraphSource(name, url, options.subgraphTimeoutMs),
   });
-  const sse = createSseHandler({ hub, verifier: options.verifier });
+  const sse = createSseHandler({ hub, verifier: options.verifier, recheckMs: options.recheckMs });
   let websockets: ReturnType<typeof attachWebSocketServer> | undefined;
   return {
     hub,

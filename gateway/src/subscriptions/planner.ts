@@ -9,6 +9,7 @@ import {
   print,
   specifiedRules,
   validate,
+  visit,
   type DocumentNode,
   type FieldNode,
   type GraphQLSchema,
@@ -16,6 +17,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { ErrorCode } from '@analytica/errors';
+import { callerChannel, entityChannel } from '@analytica/redis/live';
 
 /**
  * Everything the engine needs to run one subscription operation, worked out once per distinct
@@ -26,13 +28,19 @@ export interface PreparedSubscription {
   operationName: string | undefined;
   /** The subgraph that owns the root field and publishes its events. */
   owner: string;
+  /**
+   * `entity`: the root field names entities by key, events are their new states on
+   * `<Type>.<key>`, and a subscriber starts with the current state. `caller`: the root field has no
+   * argument, events belong to the signed-in user alone and arrive on that user's channel.
+   */
+  kind: 'entity' | 'caller';
   /** The root field's response name (its alias, or its name). */
   responseName: string;
-  /** Entity type the root field returns, and its key field: events arrive on `<Type>.<key value>`. */
+  /** The type the root field returns; for `entity` streams its key field: events arrive on `<Type>.<key value>`. */
   entityType: string;
-  keyField: string;
-  /** The root field's argument that carries the key value(s). */
-  keyArgument: string;
+  keyField: string | undefined;
+  /** The root field's argument that carries the key value(s) (`entity` streams). */
+  keyArgument: string | undefined;
   /** The owner's fetch, answered from the event payload. */
   primary: FetchNode;
   /** The fetches to other subgraphs, run per event (null when the owner has every field). */
@@ -62,9 +70,11 @@ function badRequest(message: string): GraphQLError {
 
 /**
  * Plans subscriptions over one supergraph with the federation query planner. A subscription root
- * field belongs to one subgraph and returns an entity with a single key field; its one argument
- * holds the key value (or a list of them). That convention is the whole contract between the
- * subgraph that publishes events and this engine: a new subscription field needs no gateway code.
+ * field belongs to one subgraph and either returns an entity with a single key field, its one
+ * argument holding the key value (or a list of them), or has no argument at all and carries the
+ * caller's own events (`@analytica/redis/live` names both channels). That convention is the whole
+ * contract between the subgraph that publishes events and this engine: a new subscription field
+ * needs no gateway code.
  */
 export function createSupergraphView(supergraphSdl: string): SupergraphView {
   const supergraph = Supergraph.build(supergraphSdl);
@@ -131,8 +141,13 @@ export function createSupergraphView(supergraphSdl: string): SupergraphView {
       | undefined;
     const keys = ownerType?.appliedDirectivesOf('key').map((d) => String(d.arguments().fields).trim()) ?? [];
     const keyField = keys.find((k) => /^\w+$/.test(k));
-    if (!keyField || fieldDef.args.length !== 1) {
-      return [internalError(`subscription field "${fieldDef.name}" does not follow the convention (one argument holding the key of an entity with a single key field)`)];
+    const kind = fieldDef.args.length === 0 ? 'caller' : 'entity';
+    if (kind === 'entity' && (!keyField || fieldDef.args.length !== 1)) {
+      return [
+        internalError(
+          `subscription field "${fieldDef.name}" does not follow the convention (one argument holding the key of an entity with a single key field, or no argument for the caller's own events)`,
+        ),
+      ];
     }
     const fragments = new Map(
       document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])),
@@ -141,7 +156,10 @@ export function createSupergraphView(supergraphSdl: string): SupergraphView {
     const primaryOperation = primaryDocument.definitions[0] as OperationDefinitionNode;
     const primaryRoot = primaryOperation.selectionSet.selections[0] as FieldNode;
     const primaryFields = (primaryRoot.selectionSet?.selections ?? []).flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []));
-    const variableDefinitions = primaryOperation.variableDefinitions?.filter((v) => v.variable.name.value !== fieldDef.args[0]!.name);
+    // The owner's entity query declares only the variables its selection uses (never the key's).
+    const used = new Set<string>();
+    visit(primaryRoot.selectionSet!, { Variable: (node) => void used.add(node.name.value) });
+    const variableDefinitions = primaryOperation.variableDefinitions?.filter((v) => used.has(v.variable.name.value));
     const ownerEntitiesQuery =
       `query($representations:[_Any!]!${variableDefinitions?.length ? `,${variableDefinitions.map((v) => print(v)).join(',')}` : ''})` +
       `{_entities(representations:$representations){...on ${entityType}${print(primaryRoot.selectionSet!)}}}`;
@@ -149,15 +167,17 @@ export function createSupergraphView(supergraphSdl: string): SupergraphView {
       document,
       operationName: operation.name?.value,
       owner: primary.serviceName,
+      kind,
       responseName: rootField.alias?.value ?? rootField.name.value,
       entityType,
       keyField,
-      keyArgument: fieldDef.args[0]!.name,
+      keyArgument: fieldDef.args[0]?.name,
       primary,
       rest: node.rest ?? null,
       primaryFields,
       ownerEntitiesQuery,
-      shared: isPublic('Subscription', fieldDef.name) && allPublic(rootField.selectionSet, entityType, fragments),
+      // A caller's events are theirs alone, whatever the tags say.
+      shared: kind === 'entity' && isPublic('Subscription', fieldDef.name) && allPublic(rootField.selectionSet, entityType, fragments),
     };
   }
 
@@ -185,8 +205,12 @@ function internalError(message: string) {
   return new GraphQLError(`This subscription cannot be served: ${message}.`, { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
 }
 
-/** The channels of one subscription: `<Entity>.<key value>` for each key value in its argument. */
-export function channelsFor(prepared: PreparedSubscription, rootField: FieldNode, variables: Record<string, unknown>): string[] | GraphQLError {
+/**
+ * The channels of one subscription: `<Entity>.<key value>` for each key value in its argument, or
+ * the caller's own channel for the type.
+ */
+export function channelsFor(prepared: PreparedSubscription, rootField: FieldNode, variables: Record<string, unknown>, userId: string): string[] | GraphQLError {
+  if (prepared.kind === 'caller') return [callerChannel(prepared.entityType, userId)];
   const argument = rootField.arguments?.find((a) => a.name.value === prepared.keyArgument);
   let value: unknown;
   if (!argument) return new GraphQLError(`Give the "${prepared.keyArgument}" argument.`, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
@@ -198,7 +222,7 @@ export function channelsFor(prepared: PreparedSubscription, rootField: FieldNode
       extensions: { code: ErrorCode.BAD_USER_INPUT, field: prepared.keyArgument },
     });
   }
-  return [...new Set(values.map((v) => `${prepared.entityType}.${v}`))];
+  return [...new Set(values.map((v) => entityChannel(prepared.entityType, v)))];
 }
 
 function literal(node: import('graphql').ValueNode): unknown {

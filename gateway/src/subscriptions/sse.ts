@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { GraphQLError, parse, type DocumentNode, type ExecutionResult } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/express';
-import type { AuthUser, TokenVerifier } from '@analytica/auth';
+import { tokenExpiresAt, type AuthUser, type TokenVerifier } from '@analytica/auth';
 import type { SubscriptionHub } from './hub.js';
 
 const UNAUTHORIZED = { status: 401, statusText: 'Unauthorized', headers: { 'content-type': 'application/json; charset=utf-8' } };
@@ -15,8 +15,13 @@ function refusal(code: 'UNAUTHENTICATED', message: string) {
  * GraphQL over Server-Sent Events (graphql-sse, "distinct connections" mode) for clients that
  * cannot open a WebSocket: the same engine, the token in the Authorization header. A request to
  * /graphql that accepts text/event-stream lands here; everything else goes to Apollo Server.
+ *
+ * A stream lives as long as its token: it ends when the token expires (the client reconnects with
+ * a fresh one and starts from the current values), at once when its session is revoked (the
+ * gateway hears every logout on Redis), and at the latest one recheck interval after a revocation
+ * it did not hear. Nothing is delivered once it has ended.
  */
-export function createSseHandler(options: { hub: SubscriptionHub; verifier: TokenVerifier }) {
+export function createSseHandler(options: { hub: SubscriptionHub; verifier: TokenVerifier; recheckMs: number }) {
   const users = new WeakMap<object, { user: AuthUser; authorization: string }>();
   const handler = createHandler({
     // Distinct connections only: each operation is its own authenticated request.
@@ -42,27 +47,51 @@ export function createSseHandler(options: { hub: SubscriptionHub; verifier: Toke
       const queue: ExecutionResult[] = [];
       let wake: (() => void) | undefined;
       let ended = false;
+      const end = () => {
+        ended = true;
+        queue.length = 0;
+        wake?.();
+      };
+      const { user } = caller;
+      const token = caller.authorization.slice('Bearer '.length);
+      const stopRevocations = options.hub.onRevocation((notice) => {
+        if (notice.userId === user.id && (!notice.sessionIds || notice.sessionIds.includes(user.sessionId))) end();
+      });
+      const recheck = setInterval(() => {
+        options.verifier.verify(token).catch((error: unknown) => {
+          // A check that could not run (Redis slow or down) is no verdict: try again next time.
+          if (!(error as { extensions?: { transient?: boolean } }).extensions?.transient) end();
+        });
+      }, options.recheckMs);
+      const expiresAt = tokenExpiresAt(token);
+      const expiry = expiresAt ? setTimeout(end, Math.max(0, expiresAt - Date.now())) : undefined;
+      const release = () => {
+        stopRevocations();
+        clearInterval(recheck);
+        clearTimeout(expiry);
+      };
       const outcome = await options.hub.subscribe({
         document,
         operationName: params.operationName,
         variables: params.variables ?? {},
-        user: caller.user,
-        authorization: caller.authorization,
+        user,
         requestId: randomUUID(),
         subscriber: {
           deliver: (_json, result) => {
+            if (ended) return;
             // Keep the newest few: an event stream that falls behind skips to the latest values.
             if (queue.length >= 32) queue.shift();
             queue.push(result);
             wake?.();
           },
-          end: () => {
-            ended = true;
-            wake?.();
-          },
+          end,
+          authorization: () => caller.authorization,
         },
       });
-      if ('errors' in outcome) return { errors: [...outcome.errors] };
+      if ('errors' in outcome) {
+        release();
+        return { errors: [...outcome.errors] };
+      }
       const { unsubscribe } = outcome;
       async function* results(): AsyncGenerator<ExecutionResult> {
         try {
@@ -76,6 +105,7 @@ export function createSseHandler(options: { hub: SubscriptionHub; verifier: Toke
             wake = undefined;
           }
         } finally {
+          release();
           unsubscribe();
         }
       }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { GraphQLError, parse, type DocumentNode } from 'graphql';
 import client from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AuthUser, TokenVerifier } from '@analytica/auth';
+import { tokenExpiresAt, type AuthUser, type TokenVerifier } from '@analytica/auth';
 import type { Logger } from '@analytica/logger';
 import type { SubscriptionHub } from './hub.js';
 
@@ -46,6 +46,8 @@ interface Connection {
   socket: WebSocket;
   user: AuthUser | null;
   authorization: string | null;
+  /** Closes the connection when its token expires; replaced when the client renews the token. */
+  expiryTimer?: NodeJS.Timeout;
   subscriptions: Map<string, { unsubscribe(): void } | 'pending'>;
   /** Latest undelivered message per subscription id while the socket is behind. */
   conflated: Map<string, string>;
@@ -57,6 +59,14 @@ interface Connection {
  * The graphql-transport-ws protocol on the gateway's /graphql path. Written on `ws` directly, not
  * through graphql-ws's server, so that one serialised result goes to every subscriber as is and a
  * slow socket holds at most one result per subscription instead of a growing backlog.
+ *
+ * Sessions: a client renews its access token without closing anything by sending
+ * `{"type":"ping","payload":{"authorization":"Bearer <new token>"}}` (the protocol allows any
+ * payload on ping); the pong's payload says whether it was taken. A token left to expire closes the
+ * socket with 4403, which graphql-ws clients retry: they reconnect with `connectionParams` (make it
+ * a function that returns the current token) and subscribe again, starting from the current
+ * values. A revoked session or a disabled user is closed with 4401, which clients do not retry:
+ * sign in again.
  */
 export function attachWebSocketServer(server: Server, options: WebSocketOptions) {
   const { hub, logger } = options;
@@ -68,6 +78,13 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
   const dropped = new client.Counter({ name: 'subscription_messages_dropped_total', help: 'Results replaced by a newer one at a slow client', registers });
   const slowClosed = new client.Counter({ name: 'subscription_slow_clients_closed_total', help: 'Connections closed for staying behind', registers });
   const connections = new Set<Connection>();
+  const stopRevocations = hub.onRevocation((notice) => {
+    for (const connection of connections) {
+      if (connection.user?.id !== notice.userId) continue;
+      if (notice.sessionIds && !notice.sessionIds.includes(connection.user.sessionId)) continue;
+      close(connection, CloseCode.Unauthorized, 'Unauthorized: the session was revoked; sign in again');
+    }
+  });
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -115,6 +132,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
           return;
         }
         case 'ping':
+          if (isObject(message.payload) && 'authorization' in message.payload) return void renew(connection, message.payload.authorization);
           return send(connection, '{"type":"pong"}');
         case 'pong':
           return;
@@ -153,19 +171,48 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
       return close(connection, CloseCode.Forbidden, 'Forbidden: the access token is not valid');
     }
     connection.authorization = `Bearer ${token}`;
-    const expiresAt = tokenExpiry(token);
-    if (expiresAt) {
-      connection.timers.push(setTimeout(() => close(connection, CloseCode.Unauthorized, 'Unauthorized: the access token expired'), Math.max(0, expiresAt - Date.now())));
-    }
+    armExpiry(connection, token);
     const recheck = setInterval(() => {
-      options.verifier.verify(token).catch((error: unknown) => {
+      const current = connection.authorization!.slice('Bearer '.length);
+      options.verifier.verify(current).catch((error: unknown) => {
         // A check that could not run (Redis slow or down) is no verdict: try again next time.
         if ((error as { extensions?: { transient?: boolean } }).extensions?.transient) return;
-        close(connection, CloseCode.Forbidden, 'Forbidden: the session was revoked');
+        if (connection.authorization !== `Bearer ${current}`) return; // renewed meanwhile
+        close(connection, CloseCode.Unauthorized, 'Unauthorized: the session was revoked; sign in again');
       });
     }, options.recheckMs ?? 30_000);
     connection.timers.push(recheck);
     send(connection, '{"type":"connection_ack"}');
+  }
+
+  function armExpiry(connection: Connection, token: string) {
+    clearTimeout(connection.expiryTimer);
+    const expiresAt = tokenExpiresAt(token);
+    if (!expiresAt) return;
+    connection.expiryTimer = setTimeout(
+      () => close(connection, CloseCode.Forbidden, 'Forbidden: the access token expired; reconnect with a fresh one'),
+      Math.max(0, expiresAt - Date.now()),
+    );
+  }
+
+  /** A fresh token of the same user over the open socket: every subscription carries on with it. */
+  async function renew(connection: Connection, raw: unknown) {
+    const refuse = (message: string) => send(connection, JSON.stringify({ type: 'pong', payload: { renewed: false, message } }));
+    if (!connection.user) return close(connection, CloseCode.Unauthorized, 'Unauthorized');
+    if (typeof raw !== 'string' || raw.trim() === '') return refuse('Send the new access token as payload.authorization.');
+    const token = raw.replace(/^Bearer\s+/i, '');
+    let user: AuthUser;
+    try {
+      user = await options.verifier.verify(token);
+    } catch {
+      return refuse('The new access token is not valid; the connection keeps the one it has until it expires.');
+    }
+    if (user.id !== connection.user.id) return refuse('The new access token belongs to another user; open a new connection for them.');
+    connection.user = user;
+    connection.authorization = `Bearer ${token}`;
+    armExpiry(connection, token);
+    const expiresAt = tokenExpiresAt(token);
+    send(connection, JSON.stringify({ type: 'pong', payload: { renewed: true, ...(expiresAt ? { expiresAt: new Date(expiresAt).toISOString() } : {}) } }));
   }
 
   async function subscribe(connection: Connection, id: string, payload: Record<string, unknown>) {
@@ -187,11 +234,13 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
       operationName: typeof payload.operationName === 'string' ? payload.operationName : undefined,
       variables: isObject(payload.variables) ? payload.variables : {},
       user: connection.user!,
-      authorization: connection.authorization!,
       requestId: randomUUID(),
       subscriber: {
-        deliver: (json) => deliver(connection, id, `${prefix}${json}}`),
+        deliver: (json) => {
+          if (connection.subscriptions.has(id)) deliver(connection, id, `${prefix}${json}}`);
+        },
         end: (reason) => close(connection, CloseCode.ServiceRestart, reason),
+        authorization: () => connection.authorization!,
       },
     });
     if ('errors' in outcome) {
@@ -255,6 +304,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
     if (!connections.delete(connection)) return;
     connectionsGauge.set(connections.size);
     for (const timer of connection.timers) clearTimeout(timer);
+    clearTimeout(connection.expiryTimer);
     clearTimeout(connection.behindTimer);
     for (const handle of connection.subscriptions.values()) if (handle !== 'pending') handle.unsubscribe();
     connection.subscriptions.clear();
@@ -265,6 +315,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
     connections: () => connections.size,
     async close(reason = 'The gateway is shutting down') {
       server.off('upgrade', onUpgrade);
+      stopRevocations();
       for (const connection of [...connections]) close(connection, CloseCode.GoingAway, reason);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
@@ -273,13 +324,4 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function tokenExpiry(token: string): number | undefined {
-  try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { exp?: number };
-    return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
 }

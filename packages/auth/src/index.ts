@@ -224,6 +224,19 @@ async function defaultFetchJwks(url: string): Promise<{ keys: JsonWebKey[] }> {
 }
 
 /** Reads `Authorization: Bearer <token>`; no header means anonymous, a malformed one is refused. */
+/**
+ * When an already verified token expires (ms since the epoch), read from its `exp` claim without
+ * checking anything: for timers that end a session's connections, never for a decision to trust it.
+ */
+export function tokenExpiresAt(token: string): number | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { exp?: unknown };
+    return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function userFromAuthorization(header: string | undefined, verifier: TokenVerifier): Promise<AuthUser | null> {
   if (header === undefined || header === '') return null;
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header);

@@ -1,4 +1,5 @@
 import type { Redis } from '@analytica/redis';
+import { SESSIONS_REVOKED_CHANNEL, type RevocationNotice } from '@analytica/redis/live';
 
 /**
  * Revoked sessions and disabled users, kept in Redis so that a logout, an admin action or a
@@ -8,6 +9,9 @@ import type { Redis } from '@analytica/redis';
  * Entries only have to outlive the access tokens they stop: after that the session's refresh
  * token (refused by the user service's database) is the only way back in. Every write sets the
  * hash to expire `ttlSeconds` later, which is never sooner than an earlier entry needed.
+ *
+ * Each revocation is also published (SESSIONS_REVOKED_CHANNEL, in the same MULTI as the write), so
+ * the gateway ends the session's open subscriptions at once rather than at its next check.
  */
 export interface RevocationList {
   /** True when the token's session was revoked or its user disabled. */
@@ -28,8 +32,11 @@ export function createRevocationList(redis: Redis, options: { ttlSeconds?: numbe
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_REVOCATION_TTL_SECONDS;
   const timeoutMs = options.timeoutMs ?? 1000;
 
-  async function write(userId: string, fields: Record<string, string>) {
-    const results = await redis.multi().hset(keyOf(userId), fields).expire(keyOf(userId), ttlSeconds).exec();
+  // Pub/sub channels take no key prefix from the client: the deployment's prefix is added by hand, as every publisher does.
+  const channel = ((redis.options as { keyPrefix?: string } | undefined)?.keyPrefix ?? '') + SESSIONS_REVOKED_CHANNEL;
+
+  async function write(userId: string, fields: Record<string, string>, notice: RevocationNotice) {
+    const results = await redis.multi().hset(keyOf(userId), fields).expire(keyOf(userId), ttlSeconds).publish(channel, JSON.stringify(notice)).exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) throw failed?.[0] ?? new Error('revocation write was discarded');
   }
@@ -42,10 +49,10 @@ export function createRevocationList(redis: Redis, options: { ttlSeconds?: numbe
     async revokeSessions(userId, sessionIds) {
       if (sessionIds.length === 0) return;
       const now = String(Math.floor(Date.now() / 1000));
-      await write(userId, Object.fromEntries(sessionIds.map((id) => [sessionField(id), now])));
+      await write(userId, Object.fromEntries(sessionIds.map((id) => [sessionField(id), now])), { userId, sessionIds });
     },
     async disableUser(userId) {
-      await write(userId, { [DISABLED]: String(Math.floor(Date.now() / 1000)) });
+      await write(userId, { [DISABLED]: String(Math.floor(Date.now() / 1000)) }, { userId });
     },
     async enableUser(userId) {
       await redis.hdel(keyOf(userId), DISABLED);

@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
-import { RedisPubSub } from 'graphql-redis-subscriptions';
 
 export { Redis };
 
@@ -22,14 +21,6 @@ export function createRedis(url: string, options: { keyPrefix?: string; name?: s
   // ioredis reconnects by itself; without a listener it would print every lost connection to stderr.
   client.on('error', options.onError ?? (() => {}));
   return client;
-}
-
-export function createPubSub(url: string, channelPrefix = '') {
-  return new RedisPubSub({
-    publisher: createRedis(url, { name: 'publisher' }),
-    subscriber: createRedis(url, { name: 'subscriber' }),
-    ...(channelPrefix ? { keyPrefix: channelPrefix } : {}),
-  });
 }
 
 export async function pingRedis(redis: Redis) {

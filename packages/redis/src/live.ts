@@ -44,8 +44,22 @@ export interface LivePublisher {
   revoked(notice: RevocationNotice): Promise<void>;
 }
 
-/** Publishes through graphql-redis-subscriptions (JSON serialisation, channel prefix) on a client the caller owns. */
+const publishers = new WeakMap<Redis, Map<string, LivePublisher>>();
+
+/**
+ * Publishes through graphql-redis-subscriptions (JSON serialisation) on a client the caller owns.
+ * One publisher per client and prefix, however often this is called: the pub/sub object adds
+ * listeners to the client it is given.
+ */
 export function createLivePublisher(redis: Redis, channelPrefix: string): LivePublisher {
+  let byPrefix = publishers.get(redis);
+  if (!byPrefix) publishers.set(redis, (byPrefix = new Map()));
+  let publisher = byPrefix.get(channelPrefix);
+  if (!publisher) byPrefix.set(channelPrefix, (publisher = livePublisher(redis, channelPrefix)));
+  return publisher;
+}
+
+function livePublisher(redis: Redis, channelPrefix: string): LivePublisher {
   // Publishing never puts this client in subscriber mode, so it may be the service's ordinary client.
   const pubsub = new RedisPubSub({ publisher: redis, subscriber: redis });
   return {

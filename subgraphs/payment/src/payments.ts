@@ -7,6 +7,7 @@ import { recordEvent } from '@analytica/events';
 import { assertCurrency, assertMinorUnits, formatMinorUnits } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
 import type { Redis } from '@analytica/redis';
+import { createLivePublisher } from '@analytica/redis/live';
 import { BankAccountRecord } from './bank-accounts.js';
 import { isUuid } from './ids.js';
 import { bookDebit } from './ledger.js';
@@ -521,12 +522,12 @@ export function paymentSnapshot(payment: PaymentRecord) {
 }
 
 /**
- * Publishes the payment on `<prefix>Payment.<id>` after its change was committed. Best effort: a
- * lost message costs a subscriber one live update, never the truth, which queries always give.
+ * Publishes the payment's new state for `paymentStatus` after its change was committed. Best
+ * effort: a lost message costs a subscriber one live update, never the truth, which queries give.
  */
 export async function publishPaymentStatus(redis: Redis, prefix: string, payment: PaymentRecord, onError?: (error: unknown) => void) {
   try {
-    await redis.publish(`${prefix}Payment.${payment.id}`, JSON.stringify(paymentSnapshot(payment)));
+    await createLivePublisher(redis, prefix).entity('Payment', payment.id, paymentSnapshot(payment));
   } catch (error) {
     onError?.(error);
   }
