@@ -2,6 +2,9 @@
 // that never come) and the payments worker is killed with SIGKILL twice mid-run. Every payment must
 // end SUCCEEDED or FAILED (or wait in the dead-letter topic with a reason), the bank must have
 // applied each at most once, and the three books (payments, our ledger, the bank's) must agree.
+// Whether a random run dead-letters anything is luck, so one more payment is sent while the bank
+// refuses everything: it must run out of retries, wait in the dead letters with its reason, and
+// still end SUCCEEDED exactly once when the bank is back.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,7 +116,7 @@ async function settledCount() {
 }
 
 describe('payments under chaos', () => {
-  it('settles 200 payments with a flaky bank and two SIGKILLed workers: none lost, none doubled, the books agree', { timeout: 150_000 }, async () => {
+  it('settles 200 payments with a flaky bank and two SIGKILLed workers: none lost, none doubled, the books agree', { timeout: 180_000 }, async () => {
     const started = Date.now();
     const payers = await Promise.all(Array.from({ length: USERS }, (_, i) => payer(i)));
     await sandbox('PUT', '/behaviour', { failureRate: 0.3, failureKinds: ['unavailable', 'error-after-apply', 'timeout'] });
@@ -156,7 +159,29 @@ describe('payments under chaos', () => {
       const [row] = await sql<{ open: string }>(`select count(*) as open from payments where status not in ('SUCCEEDED', 'FAILED')`);
       return Number(row?.open) === 0 ? true : undefined;
     }, 60_000, 250);
+
+    // The dead-letter path, for certain: with every bank call failing, one more payment runs out of
+    // its retry tiers and lands in the dead letters with the bank's answer as the reason, not settled.
+    await sandbox('PUT', '/behaviour', { failureRate: 1, failureKinds: ['unavailable'] });
+    const doomed = payers[USERS - 1]!;
+    const lastResort = await gql(url, `mutation($input: InitiatePaymentInput!, $key: String!) { initiatePayment(input: $input, idempotencyKey: $key) { id status } }`, {
+      token: doomed.token,
+      variables: { input: { bankAccountId: doomed.accountId, amount: { amountMinor: 4_321, currency: 'EUR' }, payeeName: 'Payee 0', reference: 'Dead letter' }, key: randomUUID() },
+    });
+    expect(lastResort.errors, JSON.stringify(lastResort.errors)).toBeUndefined();
+    const doomedId = lastResort.data.initiatePayment.id as string;
+    ids.push(doomedId);
+    const letter = await eventually(async () => (await sql<{ reason: string; source_topic: string; value: string }>(
+      'select reason, source_topic, value from dead_letters where value like ?', [`%${doomedId}%`],
+    ))[0], 30_000, 100);
+    expect(letter.reason).toMatch(/answered 503/);
+    expect(letter.source_topic).toBe('payments.requested.v1.retry.500ms');
+    expect(JSON.parse(letter.value)).toMatchObject({ paymentId: doomedId, amountMinor: '4321' });
+    const [waiting] = await sql<{ status: string }>('select status from payments where id = ?', [doomedId]);
+    expect(waiting?.status).toBe('PROCESSING');
+    // The bank comes back: the reconciler settles the dead-lettered payment; it is not lost.
     await sandbox('PUT', '/behaviour', { failureRate: 0 });
+    await eventually(async () => ((await sql<{ status: string }>('select status from payments where id = ?', [doomedId]))[0]?.status === 'SUCCEEDED' ? true : undefined), 30_000, 250);
 
     const payments = await sql<{ id: string; status: string; amount_minor: string; provider_reference: string | null }>(
       'select id, status, amount_minor, provider_reference from payments',
@@ -166,7 +191,7 @@ describe('payments under chaos', () => {
     const stats = (await sandbox('GET', '/stats')) as { injectedFailures: Record<string, number>; submissions: number };
     const { bookings } = (await sandbox('GET', '/bookings')) as { bookings: { idempotencyKey: string; paymentId: string; amountMinor: number }[] };
     const ledger = await sql<{ payment_id: string; amount_minor: string; bank_reference: string }>('select payment_id, amount_minor, bank_reference from ledger_entries');
-    const deadLetters = await sql<{ reason: string }>('select reason from dead_letters');
+    const deadLetters = await sql<{ reason: string; value: string }>('select reason, value from dead_letters');
 
     // The bank applied each payment at most once, and only the ones we call SUCCEEDED.
     const keys = bookings.map((b) => b.idempotencyKey);
@@ -186,14 +211,23 @@ describe('payments under chaos', () => {
     const reasons = await sql<{ failure_reason: string }>(`select failure_reason from payments where status = 'FAILED'`);
     expect(reasons.every((r) => /INSUFFICIENT_FUNDS/.test(r.failure_reason))).toBe(true);
     const paths = await sql<{ path: string }>(`select string_agg(status, '>' order by id) as path from payment_status_history group by payment_id`);
-    expect(paths).toHaveLength(PAYMENTS);
+    expect(paths).toHaveLength(PAYMENTS + 1);
     for (const { path: steps } of paths) expect(['QUEUED>PROCESSING>SUCCEEDED', 'QUEUED>PROCESSING>FAILED']).toContain(steps);
-    for (const letter of deadLetters) expect(letter.reason).toMatch(/bank|no answer|answered/);
+    // Every dead letter is one of these payments, with the bank's answer as its reason, and that
+    // payment ended anyway (the reconciler asked the bank): the dead-lettered one among them.
+    const final = new Map(payments.map((p) => [p.id, p.status]));
+    expect(deadLetters.map((d) => JSON.parse(d.value).paymentId)).toContain(doomedId);
+    for (const dead of deadLetters) {
+      expect(dead.reason).toMatch(/bank|no answer|answered/);
+      expect(['SUCCEEDED', 'FAILED'], dead.value).toContain(final.get(JSON.parse(dead.value).paymentId));
+    }
+    expect(final.get(doomedId)).toBe('SUCCEEDED');
 
     // The chaos really happened.
     expect(Object.values(stats.injectedFailures).reduce((a, b) => a + b, 0)).toBeGreaterThan(30);
     expect(workers.filter((w) => w.child.signalCode === 'SIGKILL')).toHaveLength(2);
-    expect(succeeded.length + failed.length).toBe(PAYMENTS);
+    expect(succeeded.length + failed.length).toBe(PAYMENTS + 1);
+    expect(payments.map((p) => p.id).sort()).toEqual([...ids].sort());
     console.log(
       `chaos: ${succeeded.length} succeeded, ${failed.length} failed, ${deadLetters.length} dead letters, ` +
         `${stats.submissions} bank submissions, failures injected ${JSON.stringify(stats.injectedFailures)}, ${((Date.now() - started) / 1000).toFixed(1)} s`,

@@ -40,7 +40,7 @@ describe('accounts', () => {
     expect(me.accounts.map((a: { type: string }) => a.type)).toEqual(kinds.map(([type]) => type));
   });
 
-  it('keeps the exact balance when 50 transactions are recorded on one account at the same time', async () => {
+  it('keeps the exact balance when 50 writes race on one account: each new transaction counted once, and no concurrent edit of a stored amount lost', async () => {
     const ada = h.person();
     const accountId = await openAccount(ada, { opening: 100_000 });
     const { Groceries: groceries } = await categoryIds(ada);
@@ -54,11 +54,61 @@ describe('accounts', () => {
     const responses = await Promise.all(
       amounts.map((amountMinor, i) => ada.ask(RECORD, { input: entryInput({ accountId, amountMinor, categoryId: groceries, payee: `Shop ${i}` }) })),
     );
-    for (const response of responses) expect(response.errors).toBeUndefined();
-    const expected = 100_000 + amounts.reduce((a, b) => a + b, 0);
-    expect(await balanceOf(ada, accountId)).toEqual({ amountMinor: expected, currency: 'EUR' });
-    const { me } = dataOf(await ada.ask('query($f: TransactionFilter) { me { transactions(filter: $f) { totalCount totals { net { amountMinor } } } } }', { f: { accountId } }));
-    expect(me.transactions).toEqual({ totalCount: 50, totals: [{ net: { amountMinor: expected - 100_000 } }] });
+    // Each write's own effect: 50 distinct transactions, each with its own payee and amount, none lost, none doubled.
+    const recorded = responses.map((r) => dataOf(r).recordTransaction as { id: string; payee: string; amount: { amountMinor: number } });
+    expect(new Set(recorded.map((t) => t.id)).size).toBe(50);
+    expect(recorded.map((t) => [t.payee, t.amount.amountMinor])).toEqual(amounts.map((a, i) => [`Shop ${i}`, a]));
+    const stored = async () => {
+      const { me } = dataOf(
+        await ada.ask('query($f: TransactionFilter) { me { transactions(filter: $f, first: 100) { totalCount totals { net { amountMinor } } edges { node { id payee version amount { amountMinor } } } } } }', { f: { accountId } }),
+      );
+      const byId = new Map((me.transactions.edges as { node: { id: string; payee: string; version: number; amount: { amountMinor: number } } }[]).map((e) => [e.node.id, e.node]));
+      return { totalCount: me.transactions.totalCount as number, net: me.transactions.totals[0].net.amountMinor as number, byId };
+    };
+    const first = await stored();
+    expect(first.totalCount).toBe(50);
+    expect([...first.byId.keys()].sort()).toEqual(recorded.map((t) => t.id).sort());
+    for (const t of recorded) expect(first.byId.get(t.id)).toEqual({ id: t.id, payee: t.payee, version: 1, amount: { amountMinor: t.amount.amountMinor } });
+    const opening = 100_000;
+    const sum = amounts.reduce((a, b) => a + b, 0);
+    expect(first.net).toBe(sum);
+    expect(await balanceOf(ada, accountId)).toEqual({ amountMinor: opening + sum, currency: 'EUR' });
+
+    // A lost update needs something stored that concurrent writers read, change and write back: the
+    // amounts. 50 edits, 5 on each of 10 transactions, each adds its own delta to the amount it read.
+    // All read first, so on each transaction exactly one of the five wins the first round and the
+    // other four get CONFLICT; they read again and retry. Every delta must be in the end result.
+    const targets = recorded.slice(0, 10);
+    const edits = Array.from({ length: 50 }, (_, i) => ({ target: targets[i % 10]!, delta: -(i + 1) }));
+    const READ = 'query($id: ID!) { transaction(id: $id) { version amount { amountMinor } } }';
+    const read = async (id: string) => dataOf(await ada.ask(READ, { id })).transaction as { version: number; amount: { amountMinor: number } };
+    const write = (id: string, seen: { version: number; amount: { amountMinor: number } }, delta: number) =>
+      ada.ask(UPDATE, { id, v: seen.version, input: { amount: { amountMinor: seen.amount.amountMinor + delta, currency: 'EUR' } } });
+    const seen = await Promise.all(edits.map((e) => read(e.target.id)));
+    const firstRound = await Promise.all(edits.map((e, i) => write(e.target.id, seen[i]!, e.delta)));
+    const codes = firstRound.map((r) => (r.errors ? errorOf(r)?.code : 'OK'));
+    expect(codes.filter((c) => c === 'OK')).toHaveLength(10);
+    expect(codes.filter((c) => c === 'CONFLICT')).toHaveLength(40);
+    await Promise.all(
+      edits.map(async (e, i) => {
+        if (codes[i] === 'OK') return;
+        for (let attempt = 0; attempt < 50; attempt++) {
+          const response = await write(e.target.id, await read(e.target.id), e.delta);
+          if (!response.errors) return;
+          expect(errorOf(response)?.code).toBe('CONFLICT');
+        }
+        throw new Error(`edit ${i} never got through`);
+      }),
+    );
+    const last = await stored();
+    expect(last.totalCount).toBe(50);
+    for (const t of targets) {
+      const deltas = edits.filter((e) => e.target === t).reduce((a, e) => a + e.delta, 0);
+      expect(last.byId.get(t.id)).toMatchObject({ version: 6, amount: { amountMinor: t.amount.amountMinor + deltas } });
+    }
+    const allDeltas = edits.reduce((a, e) => a + e.delta, 0);
+    expect(last.net).toBe(sum + allDeltas);
+    expect(await balanceOf(ada, accountId)).toEqual({ amountMinor: opening + sum + allDeltas, currency: 'EUR' });
   });
 });
 
@@ -310,7 +360,7 @@ describe('transfers', () => {
     expect(await balanceOf(ada, gbp)).toEqual({ amountMinor: 783 + 4_210, currency: 'GBP' });
   });
 
-  it("refuses a transfer to someone else's account, to the same account or in the wrong currency, naming the field and writing nothing", async () => {
+  it("refuses a transfer to or from someone else's account (NOT_FOUND, like an unknown one), to the same account or in the wrong currency, naming the field and writing nothing", async () => {
     const ada = h.person();
     const eve = h.person();
     const mine = await openAccount(ada, { opening: 1_000 });
@@ -318,16 +368,17 @@ describe('transfers', () => {
     const evesAccount = await openAccount(eve);
     const input = (patch: Record<string, unknown>) => ({ input: { fromAccountId: mine, toAccountId: other, amount: { amountMinor: 100, currency: 'EUR' }, bookedAt: '2025-03-03T08:00:00Z', ...patch } });
     const before = await h.rowCounts();
-    const cases: [Record<string, unknown>, string][] = [
-      [{ toAccountId: evesAccount }, 'input.toAccountId'],
-      [{ toAccountId: randomUUID() }, 'input.toAccountId'],
-      [{ fromAccountId: evesAccount }, 'input.fromAccountId'],
-      [{ toAccountId: mine }, 'input.toAccountId'],
-      [{ amount: { amountMinor: 100, currency: 'USD' } }, 'input.amount.currency'],
-      [{ amount: { amountMinor: -100, currency: 'EUR' } }, 'input.amount.amountMinor'],
-      [{ receivedAmount: { amountMinor: 99, currency: 'EUR' } }, 'input.receivedAmount'],
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ toAccountId: evesAccount }, 'input.toAccountId', 'NOT_FOUND'],
+      [{ toAccountId: randomUUID() }, 'input.toAccountId', 'NOT_FOUND'],
+      [{ fromAccountId: evesAccount }, 'input.fromAccountId', 'NOT_FOUND'],
+      [{ fromAccountId: evesAccount, toAccountId: evesAccount }, 'input.fromAccountId', 'NOT_FOUND'],
+      [{ toAccountId: mine }, 'input.toAccountId', 'BAD_USER_INPUT'],
+      [{ amount: { amountMinor: 100, currency: 'USD' } }, 'input.amount.currency', 'BAD_USER_INPUT'],
+      [{ amount: { amountMinor: -100, currency: 'EUR' } }, 'input.amount.amountMinor', 'BAD_USER_INPUT'],
+      [{ receivedAmount: { amountMinor: 99, currency: 'EUR' } }, 'input.receivedAmount', 'BAD_USER_INPUT'],
     ];
-    for (const [patch, field] of cases) expect(errorOf(await ada.ask(TRANSFER, input(patch))), field).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    for (const [patch, field, code] of cases) expect(errorOf(await ada.ask(TRANSFER, input(patch))), field).toMatchObject({ code, field });
     expect(await h.rowCounts()).toEqual(before);
     expect(await balanceOf(eve, evesAccount)).toEqual({ amountMinor: 0, currency: 'EUR' });
   });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { badInput } from '@analytica/errors';
 import { assertCurrency, assertMinorUnits } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
-import { isUuid } from './access.js';
+import { isUuid, notFoundAt } from './access.js';
 import { AccountRecord } from './accounts.js';
 import { isoDate } from './budgets.js';
 import { loadRateTable } from './exchange-rates.js';
@@ -33,17 +33,17 @@ export async function transferMoney(em: EntityManager, userId: string, input: Tr
   const bookedAt = checkBookedAt(input.bookedAt, 'input.bookedAt');
   const notes = checkNotes(input.notes, 'input.notes');
   const tags = checkTags(input.tags, 'input.tags');
-  const notYours = (field: string, id: string) => badInput(field, `${id} is not one of your accounts; a transfer moves money between your own accounts.`);
-  if (!isUuid(input.fromAccountId)) throw notYours('input.fromAccountId', input.fromAccountId);
-  if (!isUuid(input.toAccountId)) throw notYours('input.toAccountId', input.toAccountId);
-  if (input.fromAccountId === input.toAccountId) throw badInput('input.toAccountId', 'Choose two different accounts.');
+  // Another user's account is NOT_FOUND, exactly like one that does not exist (ids cannot be probed).
+  if (!isUuid(input.fromAccountId)) throw notFoundAt('input.fromAccountId', 'Account', input.fromAccountId);
+  if (!isUuid(input.toAccountId)) throw notFoundAt('input.toAccountId', 'Account', input.toAccountId);
 
   return em.transactional(async (tx) => {
     const accounts = await tx.find(AccountRecord, { id: { $in: [input.fromAccountId, input.toAccountId] } });
     const from = accounts.find((a) => a.id === input.fromAccountId && a.userId === userId);
     const to = accounts.find((a) => a.id === input.toAccountId && a.userId === userId);
-    if (!from) throw notYours('input.fromAccountId', input.fromAccountId);
-    if (!to) throw notYours('input.toAccountId', input.toAccountId);
+    if (!from) throw notFoundAt('input.fromAccountId', 'Account', input.fromAccountId);
+    if (!to) throw notFoundAt('input.toAccountId', 'Account', input.toAccountId);
+    if (from.id === to.id) throw badInput('input.toAccountId', 'Choose two different accounts.');
     if (from.currency !== currency) throw badInput('input.amount.currency', `"${from.name}" is kept in ${from.currency}; send the amount in ${from.currency}.`);
 
     let received: number;
