@@ -58,7 +58,7 @@ export function startSampler(pids: Record<string, number>, intervalMs = 1000) {
   const startedAt = performance.now();
   const first = Object.fromEntries(names.map((n) => [n, cpuSeconds(pids[n]!) ?? 0]));
   const firstMachine = machineJiffies();
-  let previous = { ...first };
+  const previous = { ...first };
   let previousAt = startedAt;
   const samples: Sample[] = [];
   const rssMax: Record<string, number> = {};

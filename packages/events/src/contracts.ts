@@ -98,7 +98,8 @@ export const contracts = {
   }),
   'market.ticks.v1': z.object({
     symbol: z.string().min(1),
-    region: z.enum(['US', 'EU', 'APAC']),
+    // GLOBAL: the crypto and currency pairs, which trade around the clock (sessionDate is then the UTC day).
+    region: z.enum(['US', 'EU', 'APAC', 'GLOBAL']),
     bid: z.number().positive(),
     ask: z.number().positive(),
     last: z.number().positive(),

@@ -105,18 +105,39 @@ export async function claimEvent(em: EntityManager, eventId: string, consumer: s
   return rows.length === 1;
 }
 
+/** An outbox message as the relay put it on the bus. */
+export interface RelayedMessage {
+  id: string;
+  topic: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
 /**
  * Publishes committed outbox rows in order. Several replicas can run it: rows are claimed with
  * SKIP LOCKED, and a row is marked published only after the bus acknowledged it (at least once).
  */
-export function startOutboxRelay(options: { db: Database; bus: EventBus; logger: Logger; intervalMs?: number; batchSize?: number }) {
+export function startOutboxRelay(options: {
+  db: Database;
+  bus: EventBus;
+  logger: Logger;
+  intervalMs?: number;
+  batchSize?: number;
+  /**
+   * Sees each batch once it is on the bus and marked published: events of committed changes only,
+   * at least once. Services derive their live (Redis) events here, so that every path that writes
+   * an event gets them. It runs beside the next batch; its failure is logged, the batch stays published.
+   */
+  onRelayed?: (messages: RelayedMessage[]) => Promise<void>;
+}) {
   const { db, bus, logger } = options;
   let running = true;
   let wake: (() => void) | undefined;
 
   async function relayBatch(): Promise<number> {
     const em = db.fork();
-    return em.transactional(async (tx) => {
+    const relayed = await em.transactional(async (tx) => {
       const rows: { id: string; topic: string; key: string; value: string; headers: Record<string, string> }[] = await tx
         .getConnection()
         .execute(
@@ -126,7 +147,7 @@ export function startOutboxRelay(options: { db: Database; bus: EventBus; logger:
           'all',
           tx.getTransactionContext(),
         );
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) return [];
       const byTopic = new Map<string, typeof rows>();
       for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
       for (const [topic, batch] of byTopic) {
@@ -141,8 +162,13 @@ export function startOutboxRelay(options: { db: Database; bus: EventBus; logger:
           'run',
           tx.getTransactionContext(),
         );
-      return rows.length;
+      return rows;
     });
+    // Not awaited: a slow or absent Redis must not hold up the events of record.
+    if (relayed.length && options.onRelayed) {
+      options.onRelayed(relayed).catch((err: unknown) => logger.warn({ err }, 'live events of relayed outbox messages failed'));
+    }
+    return relayed.length;
   }
 
   const done = (async () => {

@@ -9,7 +9,9 @@ export interface DatabaseOptions {
   url: string;
   /** The service's own schema: every service owns one and reads no other. */
   schema: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each service's schemas have their own entity types
   entities: EntitySchema<any, any>[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- MikroORM constructs migrations with its own arguments
   migrations: { name: string; class: new (...args: any[]) => Migration }[];
   poolMax?: number;
   /** Called with each SQL statement; tests count statements with it. */

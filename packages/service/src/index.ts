@@ -9,6 +9,8 @@ import client from 'prom-client';
 import type { GraphQLError } from 'graphql';
 import type { Logger } from '@analytica/logger';
 
+export { lifecycle, type Lifecycle } from './lifecycle.js';
+
 export type ReadinessCheck = () => Promise<unknown>;
 
 export interface GraphQLMount<Ctx extends BaseContext> {

@@ -20,6 +20,7 @@ export interface SubgraphSchemaOptions {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   orphanedTypes?: Function[];
   /** `__resolveReference` per entity: each must check that the caller may see the object. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entity has its own reference and context types
   referenceResolvers?: Record<string, { __resolveReference: (reference: any, context: any) => unknown }>;
 }
 
@@ -39,6 +40,7 @@ export async function buildFederatedSchema(options: SubgraphSchemaOptions): Prom
     pubSub: { publish: () => {}, subscribe: () => subscribeThroughGateway() },
   });
   const typeDefs = parse(LINK + printSchemaWithDirectives(schema));
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- type-graphql's resolver map, handed on to @apollo/subgraph as it is
   const resolvers = createResolversMap(schema) as Record<string, any>;
   for (const [typeName, reference] of Object.entries(options.referenceResolvers ?? {})) {
     // Always a promise: @apollo/subgraph calls these one after the other inside a map, so a

@@ -139,6 +139,8 @@ export async function startHarness(options: HarnessOptions = {}) {
   return {
     schema,
     topicPrefix,
+    /** REDIS_KEY_PREFIX of the service and the gateway: live events travel on `<redisPrefix><channel>`. */
+    redisPrefix,
     service,
     gatewayUrl,
     subgraphUrl,

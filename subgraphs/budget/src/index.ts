@@ -3,13 +3,16 @@ import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay
 import { verifierFromEnv } from '@analytica/auth';
 import { createLogger } from '@analytica/logger';
 import { openDatabase } from '@analytica/postgres';
-import type { Redis } from '@analytica/redis';
+import { createRedis, type Redis } from '@analytica/redis';
+import { createLivePublisher } from '@analytica/redis/live';
+import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import { AccountSchema } from './accounts.js';
 import { BudgetSchema } from './budgets.js';
 import { CategorySchema } from './categories.js';
 import type { BudgetEnv } from './environment.js';
 import { loadExchangeRateFile } from './exchange-rates.js';
+import { budgetLiveEvents } from './live.js';
 import { createLoaders } from './loaders.js';
 import { migrations } from './migrations.js';
 import { RuleSchema } from './rules.js';
@@ -24,7 +27,7 @@ export { buildBudgetSchema } from './schema.js';
 export interface Dependencies {
   /** The embedded runner passes its local event bus; otherwise Kafka is used. It is not closed here. */
   bus?: EventBus;
-  /** For token revocation checks; made from REDIS_URL when not passed (and then closed on stop). */
+  /** For token revocation checks and live events; made from REDIS_URL when not passed (and then closed on stop). */
   redis?: Redis;
   /** Sees every SQL statement the service runs; tests count statements with it. */
   onQuery?: (sql: string) => void;
@@ -33,33 +36,55 @@ export interface Dependencies {
 /** Starts the budget service: accounts, categories, transactions, budgets, schedules, rules and imports of each user. */
 export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}) {
   const logger = createLogger('budget', env.LOG_LEVEL);
-  const db = await openDatabase({
-    url: env.DATABASE_URL,
-    schema: env.DATABASE_SCHEMA,
-    entities: [AccountSchema, CategorySchema, TransactionSchema, SplitSchema, BudgetSchema, RuleSchema, ScheduleSchema, OutboxMessageSchema, ProcessedEventSchema],
-    migrations,
-    onQuery: deps.onQuery,
-  });
-  try {
-    if (env.EXCHANGE_RATES_FILE) {
-      const loaded = await loadExchangeRateFile(db.fork(), env.EXCHANGE_RATES_FILE);
-      logger.info({ file: env.EXCHANGE_RATES_FILE, rates: loaded }, 'exchange rates loaded');
-    }
-  } catch (error) {
-    await db.close();
-    throw error;
+  const resources = lifecycle(logger);
+  const db = await resources.open(
+    'postgres',
+    () =>
+      openDatabase({
+        url: env.DATABASE_URL,
+        schema: env.DATABASE_SCHEMA,
+        entities: [AccountSchema, CategorySchema, TransactionSchema, SplitSchema, BudgetSchema, RuleSchema, ScheduleSchema, OutboxMessageSchema, ProcessedEventSchema],
+        migrations,
+        onQuery: deps.onQuery,
+      }),
+    (d) => d.close(),
+  );
+  const ratesFile = env.EXCHANGE_RATES_FILE;
+  if (ratesFile) {
+    await resources.run('exchange rates', async () => {
+      const loaded = await loadExchangeRateFile(db.fork(), ratesFile);
+      logger.info({ file: ratesFile, rates: loaded }, 'exchange rates loaded');
+    });
   }
-  const bus = busFromEnv(env, 'budget', logger, deps.bus);
-  const relay = startOutboxRelay({ db, bus, logger });
+  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'budget', logger), (b) => b.close()));
+  // Live events (subscriptions through the gateway) follow the outbox: see live.ts.
+  const redis =
+    deps.redis ??
+    (await resources.open(
+      'redis',
+      () => createRedis(env.REDIS_URL, { name: 'budget-live', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+      (r) => r.quit().catch(() => r.disconnect()),
+    ));
+  const relay = await resources.open(
+    'outbox relay',
+    () => startOutboxRelay({ db, bus, logger, onRelayed: budgetLiveEvents(createLivePublisher(redis, env.REDIS_KEY_PREFIX)) }),
+    (r) => r.stop(),
+  );
   // Succeeded payments become the outgoing transaction, once each.
-  const payments = await startPaymentConsumer({ db, bus, logger, onBooked: () => relay.poke() });
-  const poster = env.SCHEDULE_INTERVAL_MS > 0 ? startSchedulePoster({ db, logger, intervalMs: env.SCHEDULE_INTERVAL_MS, onPosted: () => relay.poke() }) : undefined;
+  await resources.open('payment consumer', () => startPaymentConsumer({ db, bus, logger, onBooked: () => relay.poke() }), (c) => c.stop());
+  if (env.SCHEDULE_INTERVAL_MS > 0) {
+    await resources.open(
+      'schedule poster',
+      () => startSchedulePoster({ db, logger, intervalMs: env.SCHEDULE_INTERVAL_MS, onPosted: () => relay.poke() }),
+      (p) => p.stop(),
+    );
+  }
   const service = createSubgraphService<BudgetContext>({
     name: 'budget',
     host: env.HOST,
     port: env.PORT,
     logger,
-    schema: await buildBudgetSchema(),
+    schema: await resources.run('schema', buildBudgetSchema),
     verifier: verifierFromEnv(env, { redis: deps.redis }),
     exposeErrorDetails: env.NODE_ENV === 'development',
     readiness: { postgres: db.ping },
@@ -67,14 +92,8 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
       const em = db.fork();
       return { ...base, em, loaders: createLoaders(em), eventsRecorded: () => relay.poke() };
     },
-    onStop: async () => {
-      await payments.stop();
-      await poster?.stop();
-      await relay.stop();
-      if (!deps.bus) await bus.close();
-      await db.close();
-    },
+    onStop: resources.closeAll,
   });
-  const running = await service.start();
+  const running = await resources.run('http server', () => service.start());
   return { ...running, db };
 }

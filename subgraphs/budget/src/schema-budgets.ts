@@ -7,7 +7,7 @@ import { budgetReport, checkHomeCurrency, type BudgetReportLine } from './report
 import { Category } from './schema-categories.js';
 import { User, type BudgetContext } from './schema-user.js';
 
-enum BudgetPeriodEnum {
+export enum BudgetPeriodEnum {
   MONTHLY = 'MONTHLY',
   WEEKLY = 'WEEKLY',
 }

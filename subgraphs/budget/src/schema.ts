@@ -16,9 +16,9 @@ import {
   TransactionSplitResolver,
   UserTransactionsResolver,
 } from './schema-transactions.js';
+import { BudgetLiveSubscription, budgetOverspentReference, BudgetOverspentResolver } from './schema-live.js';
 import { TransferResolver } from './schema-transfers.js';
 import { User, type BudgetContext } from './schema-user.js';
-import { TransactionRecord } from './transactions.js';
 
 /**
  * `_entities` lookups are reads by id: another user's object answers NOT_FOUND, exactly like one
@@ -49,6 +49,8 @@ export function buildBudgetSchema() {
       UserSchedulesResolver,
       ImportResolver,
       ImportLineResolver,
+      BudgetLiveSubscription,
+      BudgetOverspentResolver,
     ],
     // Nothing in this subgraph returns a User; it is reached through the gateway by its key.
     orphanedTypes: [User],
@@ -84,6 +86,7 @@ export function buildBudgetSchema() {
         __resolveReference: (ref: { id: string }, ctx: BudgetContext) =>
           findVisible(ctx, 'Schedule', ref.id, () => ctx.em.findOne(ScheduleRecord, { id: ref.id })),
       },
+      BudgetOverspent: { __resolveReference: budgetOverspentReference },
     },
   });
 }

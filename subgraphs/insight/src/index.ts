@@ -2,9 +2,13 @@ import { verifierFromEnv } from '@analytica/auth';
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, runConsumer, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { openDatabase } from '@analytica/postgres';
+import { createRedis, type Redis } from '@analytica/redis';
+import { createLivePublisher } from '@analytica/redis/live';
+import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import type { InsightEnv } from './environment.js';
 import { InsightSchema } from './insights.js';
+import { insightsAnnouncer } from './live.js';
 import { migrations } from './migrations.js';
 import { ReportLineSchema, ReportSchema } from './reports.js';
 import { buildInsightSchema, insightContext, type InsightContext } from './schema.js';
@@ -15,6 +19,8 @@ export { insightEnvShape, parseInsightEnv, type InsightEnv } from './environment
 export interface Dependencies {
   /** The embedded runner passes its local event bus; otherwise Kafka is used. */
   bus?: EventBus;
+  /** For live events (new insights); made from REDIS_URL when not passed (and then closed on stop). */
+  redis?: Redis;
 }
 
 /**
@@ -23,45 +29,53 @@ export interface Dependencies {
  */
 export async function startInsightService(env: InsightEnv, deps: Dependencies = {}) {
   const logger = createLogger('insight', env.LOG_LEVEL);
-  const db = await openDatabase({
-    url: env.DATABASE_URL,
-    schema: env.DATABASE_SCHEMA,
-    entities: [ReportSchema, ReportLineSchema, InsightSchema, OutboxMessageSchema, ProcessedEventSchema],
-    migrations,
-  });
-  const bus = busFromEnv(env, 'insight', logger, deps.bus);
-  let consumer: Awaited<ReturnType<typeof runConsumer>> | undefined;
-  try {
-    consumer = await runConsumer({
-      bus,
-      logger,
-      groupId: SPENDING_CONSUMER,
-      topic: 'transactions.recorded.v1',
-      handle: async (event) => {
-        await applyRecordedTransaction(db.fork(), event);
-      },
-    });
-  } catch (error) {
-    if (!deps.bus) await bus.close();
-    await db.close();
-    throw error;
-  }
+  const resources = lifecycle(logger);
+  const db = await resources.open(
+    'postgres',
+    () =>
+      openDatabase({
+        url: env.DATABASE_URL,
+        schema: env.DATABASE_SCHEMA,
+        entities: [ReportSchema, ReportLineSchema, InsightSchema, OutboxMessageSchema, ProcessedEventSchema],
+        migrations,
+      }),
+    (d) => d.close(),
+  );
+  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'insight', logger), (b) => b.close()));
+  await resources.open(
+    'spending consumer',
+    () =>
+      runConsumer({
+        bus,
+        logger,
+        groupId: SPENDING_CONSUMER,
+        topic: 'transactions.recorded.v1',
+        handle: async (event) => {
+          await applyRecordedTransaction(db.fork(), event);
+        },
+      }),
+    (c) => c.stop(),
+  );
+  const redis =
+    deps.redis ??
+    (await resources.open(
+      'redis',
+      () => createRedis(env.REDIS_URL, { name: 'insight-live', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+      (r) => r.quit().catch(() => r.disconnect()),
+    ));
+  const announce = insightsAnnouncer(createLivePublisher(redis, env.REDIS_KEY_PREFIX), logger);
   const service = createSubgraphService<InsightContext>({
     name: 'insight',
     host: env.HOST,
     port: env.PORT,
     logger,
-    schema: await buildInsightSchema(),
+    schema: await resources.run('schema', buildInsightSchema),
     verifier: verifierFromEnv(env),
     exposeErrorDetails: env.NODE_ENV === 'development',
     readiness: { postgres: db.ping },
-    context: (base) => insightContext(base, db.fork()),
-    onStop: async () => {
-      await consumer?.stop();
-      if (!deps.bus) await bus.close();
-      await db.close();
-    },
+    context: (base) => insightContext(base, db.fork(), announce),
+    onStop: resources.closeAll,
   });
-  const running = await service.start();
+  const running = await resources.run('http server', () => service.start());
   return { ...running, db };
 }

@@ -1,6 +1,7 @@
-import { Arg, Authorized, Ctx, Directive, Field, ID, Mutation, ObjectType, Resolver, registerEnumType } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, ID, Mutation, ObjectType, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { requireUser } from '@analytica/auth';
+import { subscribeThroughGateway } from '@analytica/subgraph';
 import type { InsightKind } from './insight-rules.js';
 import { dismissInsight, type InsightRecord } from './insights.js';
 import type { InsightContext } from './schema.js';
@@ -32,5 +33,16 @@ export class InsightResolver {
   @Mutation(() => Insight, { description: 'Hides one of your insights; it stays hidden when its report is generated again.' })
   async dismissInsight(@Arg('id', () => ID) id: string, @Ctx() ctx: InsightContext): Promise<InsightRecord> {
     return dismissInsight(ctx.em, requireUser(ctx).id, id);
+  }
+}
+
+@Resolver()
+export class InsightSubscription {
+  @Subscription(() => Insight, {
+    subscribe: subscribeThroughGateway,
+    description: 'Your insights as they are created (yours only), e.g. by generateReport; one found again when a report is regenerated is not new.',
+  })
+  insightCreated(@Root() insight: InsightRecord): InsightRecord {
+    return insight;
   }
 }

@@ -66,7 +66,9 @@ export class ReportResolver {
     @Arg('startsOn', () => String, { description: 'A date in the period, YYYY-MM-DD.' }) startsOn: string,
     @Ctx() ctx: InsightContext,
   ): Promise<ReportRecord> {
-    return generateReport(ctx.em, requireUser(ctx).id, period, startsOn);
+    const { report, createdInsights } = await generateReport(ctx.em, requireUser(ctx).id, period, startsOn);
+    await ctx.insightsCreated(createdInsights);
+    return report;
   }
 
   @Authorized()

@@ -6,7 +6,7 @@ import { badInput, notFound } from '@analytica/errors';
 import type { EntityManager } from '@analytica/postgres';
 import { isUuid } from './ids.js';
 import { deriveInsights, type CashFlow } from './insight-rules.js';
-import { storeDerivedInsights } from './insights.js';
+import { InsightRecord, storeDerivedInsights } from './insights.js';
 import { formatDay, parseDay, periodEnd, periodStart, previousPeriodStart, type ReportPeriod } from './periods.js';
 import { flowsBetween } from './spending.js';
 
@@ -59,13 +59,20 @@ export const ReportLineSchema = new EntitySchema<ReportLineRecord>({
  * Builds (or rebuilds) the caller's report for the period that contains `startsOn`, from the daily
  * aggregate, and derives its insights against the period before; all in one transaction, so a
  * report is never seen half-written. Generating a period again refreshes the same report.
+ * Answers the report and the insights this generation created (those found again are not new).
  */
-export async function generateReport(em: EntityManager, userId: string, period: ReportPeriod, startsOn: string, now = new Date()): Promise<ReportRecord> {
+export async function generateReport(
+  em: EntityManager,
+  userId: string,
+  period: ReportPeriod,
+  startsOn: string,
+  now = new Date(),
+): Promise<{ report: ReportRecord; createdInsights: InsightRecord[] }> {
   const start = periodStart(period, parseDay(startsOn, 'startsOn'));
   if (start.getTime() > now.getTime()) {
     throw badInput('startsOn', `The ${period === 'MONTHLY' ? 'month' : 'week'} from ${formatDay(start)} has not started yet.`);
   }
-  const reportId = await em.transactional(async (tx) => {
+  const { reportId, created } = await em.transactional(async (tx) => {
     const connection = tx.getConnection();
     const trx = tx.getTransactionContext();
     // Concurrent generations of one period queue on this row; the last one's lines win, whole.
@@ -82,10 +89,15 @@ export async function generateReport(em: EntityManager, userId: string, period: 
     const current = await flowsBetween(tx, userId, start, periodEnd(period, start));
     for (const line of current) tx.create(ReportLineRecord, { reportId: id, ...line } as ReportLineRecord);
     const previous = await flowsBetween(tx, userId, previousPeriodStart(period, start), start);
-    await storeDerivedInsights(tx, userId, id, deriveInsights(period, start, current, previous), now);
-    return id;
+    const created = await storeDerivedInsights(tx, userId, id, deriveInsights(period, start, current, previous), now);
+    return { reportId: id, created };
   });
-  return em.fork().findOneOrFail(ReportRecord, { id: reportId });
+  const read = em.fork();
+  return {
+    report: await read.findOneOrFail(ReportRecord, { id: reportId }),
+    // Read after the commit: what the caller may now announce as new.
+    createdInsights: created.length ? await read.find(InsightRecord, { id: { $in: created } }, { orderBy: { kind: 'asc', subject: 'asc' } }) : [],
+  };
 }
 
 /** Owners see their own reports, admins everyone's; anybody else is told it does not exist. */

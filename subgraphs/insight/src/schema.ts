@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, ObjectType, 
 import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
 import type { EntityManager } from '@analytica/postgres';
 import { buildFederatedSchema, userReference, type SubgraphContext } from '@analytica/subgraph';
-import { Insight, InsightResolver } from './insight-schema.js';
+import { Insight, InsightResolver, InsightSubscription } from './insight-schema.js';
 import { findInsight, listInsights, type InsightRecord } from './insights.js';
 import { Report, ReportResolver } from './report-schema.js';
 import { findReport, listReports, reportLinesLoader, type ReportRecord } from './reports.js';
@@ -10,10 +10,12 @@ import { findReport, listReports, reportLinesLoader, type ReportRecord } from '.
 export interface InsightContext extends SubgraphContext {
   em: EntityManager;
   loaders: { reportLines: ReturnType<typeof reportLinesLoader> };
+  /** Tells the owners of insights just created (committed) about them, live; never throws. */
+  insightsCreated(insights: readonly InsightRecord[]): Promise<void>;
 }
 
-export function insightContext(base: SubgraphContext, em: EntityManager): InsightContext {
-  return { ...base, em, loaders: { reportLines: reportLinesLoader(em) } };
+export function insightContext(base: SubgraphContext, em: EntityManager, insightsCreated: InsightContext['insightsCreated'] = async () => {}): InsightContext {
+  return { ...base, em, loaders: { reportLines: reportLinesLoader(em) }, insightsCreated };
 }
 
 @Directive('@key(fields: "id")')
@@ -45,7 +47,7 @@ class UserInsightsResolver {
 
 export function buildInsightSchema() {
   return buildFederatedSchema({
-    resolvers: [UserInsightsResolver, ReportResolver, InsightResolver],
+    resolvers: [UserInsightsResolver, ReportResolver, InsightResolver, InsightSubscription],
     // Nothing returns a User here: without this, type-graphql would leave the type (and its fields) out.
     orphanedTypes: [User],
     referenceResolvers: {

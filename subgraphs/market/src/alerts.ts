@@ -208,3 +208,46 @@ export async function markTriggered(dynamo: Dynamo, table: string, rule: AlertRu
     if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
   }
 }
+
+/** One firing of an alert: which alert, and the trade that crossed its threshold. */
+export interface AlertFiring {
+  alertId: string;
+  price: number;
+  /** Exchange time of the trade, ISO 8601 UTC. */
+  triggeredAt: string;
+}
+
+/**
+ * The key of a PriceAlertTrigger: the firing itself, encoded, so that the market subgraph can
+ * answer any field of it (the alert, its instrument, the quote) from the key alone, checked
+ * against the caller like any alert. The same crossing always gives the same id.
+ */
+export const priceAlertTriggerId = (firing: AlertFiring) => Buffer.from(JSON.stringify([firing.alertId, firing.price, firing.triggeredAt])).toString('base64url');
+
+/** The firing a PriceAlertTrigger id names, or undefined when it is not one. */
+export function decodePriceAlertTriggerId(id: string): AlertFiring | undefined {
+  try {
+    const [alertId, price, triggeredAt] = JSON.parse(Buffer.from(id, 'base64url').toString('utf8')) as unknown[];
+    if (typeof alertId !== 'string' || alertId.length > 100 || typeof price !== 'number' || !(price > 0) || typeof triggeredAt !== 'string') return undefined;
+    if (Number.isNaN(Date.parse(triggeredAt))) return undefined;
+    return { alertId, price, triggeredAt: new Date(triggeredAt).toISOString() };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The live event `priceAlertTriggered` for the alert's owner (published on their caller channel):
+ * the key and the firing's own fields. A subscriber who selects more (the alert, its instrument)
+ * is answered by the gateway fetching the trigger from the market subgraph by its key.
+ */
+export function priceAlertTriggerPayload(rule: AlertRule, symbol: string, price: number, triggeredAt: string) {
+  return {
+    id: priceAlertTriggerId({ alertId: rule.alertId, price, triggeredAt }),
+    symbol,
+    direction: rule.direction,
+    threshold: rule.threshold,
+    price,
+    triggeredAt,
+  };
+}

@@ -2,6 +2,7 @@ import { QueryCommand, type Dynamo } from '@analytica/dynamo';
 import { badInput } from '@analytica/errors';
 import type { Instrument, Region } from './instruments.js';
 import { changeOf, price, type Quote } from './quotes.js';
+import { venueStatus } from './venues.js';
 
 export const CANDLE_INTERVALS = ['1m', '5m', '1h', '1d'] as const;
 export type CandleInterval = (typeof CANDLE_INTERVALS)[number];
@@ -129,10 +130,11 @@ const candleFromItem = (symbol: string, interval: CandleInterval, item: CandleIt
 /**
  * The quote rebuilt from stored candles, for when the live cache (Redis) cannot be read: the last
  * daily candle gives the session's open, high, low, volume and last price, the one before it the
- * previous close. Marked stale; bid and ask are unknown and shown as the last price, and the venue
- * is reported CLOSED since nothing live says it trades. Without any candle: the reference price.
+ * previous close. Marked stale; bid and ask are unknown and shown as the last price, and the
+ * venue's state is its scheduled one (nothing live says otherwise; a pair that trades around the
+ * clock is not CLOSED because a cache is down). Without any candle: the reference price, no time.
  */
-export async function staleQuote(store: CandleStore, instrument: Instrument): Promise<Quote> {
+export async function staleQuote(store: CandleStore, instrument: Instrument, now = new Date()): Promise<Quote> {
   const page = await store.dynamo.doc.send(
     new QueryCommand({
       TableName: store.table,
@@ -158,8 +160,8 @@ export async function staleQuote(store: CandleStore, instrument: Instrument): Pr
     previousClose: price(previousClose),
     ...changeOf(last, previousClose),
     volume: latest ? Number(latest.volume) : 0,
-    time: latest ? new Date(latest.lastTime) : new Date(),
-    marketState: 'CLOSED',
+    time: latest ? new Date(latest.lastTime) : null,
+    marketState: venueStatus(instrument.exchange, now).state,
     stale: true,
   };
 }

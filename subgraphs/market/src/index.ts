@@ -3,6 +3,7 @@ import { createDynamo } from '@analytica/dynamo';
 import type { EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
+import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import type { MarketEnv } from './environment.js';
 import { priceAlertsTable, syncAlertIndex } from './alerts.js';
@@ -28,34 +29,31 @@ export interface Dependencies {
 /** Starts the market service: reference instruments, quotes, candles, movers, watchlists and price alerts. */
 export async function startMarketService(env: MarketEnv, deps: Dependencies = {}) {
   const logger = createLogger('market', env.LOG_LEVEL);
+  const resources = lifecycle(logger);
   const redis =
     deps.redis ??
-    createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'market', onError: (err) => logger.warn({ err }, 'redis connection error') });
-  const dynamo = createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION });
-  const closeClients = async () => {
-    dynamo.close();
-    if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
-  };
+    (await resources.open(
+      'redis',
+      () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'market', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+      (r) => r.quit().catch(() => r.disconnect()),
+    ));
+  const dynamo = await resources.open('dynamodb', () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }), (d) => d.close());
   const tables = marketTables(env.DYNAMODB_TABLE_PREFIX);
 
-  let catalogue;
-  try {
+  const instruments = await resources.run('reference data', async () => {
     await dynamo.ensureTable(instrumentsTable(tables.instruments));
     await dynamo.ensureTable(watchlistsTable(tables.watchlists));
     await dynamo.ensureTable(candlesTable(tables.candles));
     await dynamo.ensureTable(priceAlertsTable(tables.priceAlerts));
     const reference = await readReferenceFile();
     const outcome = await loadReferenceInstruments(dynamo, tables.instruments, reference);
-    catalogue = createCatalogue(await readInstruments(dynamo, tables.instruments));
+    const catalogue = createCatalogue(await readInstruments(dynamo, tables.instruments));
     const seeded = await seedMissingQuotes(redis, catalogue.all);
     const indexedAlerts = await syncAlertIndex({ dynamo, table: tables.priceAlerts, redis });
     logger.info({ version: reference.version, outcome, instruments: catalogue.all.length, seededQuotes: seeded, indexedAlerts }, 'reference data ready');
-  } catch (error) {
-    await closeClients();
-    throw error;
-  }
+    return catalogue;
+  });
 
-  const instruments = catalogue;
   const watchlists = { dynamo, table: tables.watchlists };
   const candles = { dynamo, table: tables.candles };
   const alerts = { dynamo, table: tables.priceAlerts, redis };
@@ -64,7 +62,7 @@ export async function startMarketService(env: MarketEnv, deps: Dependencies = {}
     host: env.HOST,
     port: env.PORT,
     logger,
-    schema: await buildMarketSchema(),
+    schema: await resources.run('schema', buildMarketSchema),
     verifier: verifierFromEnv(env),
     exposeErrorDetails: env.NODE_ENV === 'development',
     readiness: { redis: () => pingRedis(redis), dynamodb: dynamo.ping },
@@ -77,7 +75,7 @@ export async function startMarketService(env: MarketEnv, deps: Dependencies = {}
       redis,
       quotes: quoteLoader({ redis, catalogue: instruments, candles, timeoutMs: env.QUOTE_READ_TIMEOUT_MS, log: base.log }),
     }),
-    onStop: closeClients,
+    onStop: resources.closeAll,
   });
-  return service.start();
+  return resources.run('http server', () => service.start());
 }

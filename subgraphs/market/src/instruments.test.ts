@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { createCatalogue, readReferenceFile, searchInstruments, type Instrument } from './instruments.js';
+import { neverCloses } from './venues.js';
 
 const reference = await readReferenceFile();
 const catalogue = createCatalogue(reference.instruments);
@@ -19,6 +23,23 @@ describe('the bundled reference instruments', () => {
     expect(catalogue.get('SAP.DE')).toMatchObject({ exchange: 'XETR', region: 'EU', currency: 'EUR' });
     expect(catalogue.get('7203.T')).toMatchObject({ exchange: 'XTKS', region: 'APAC', currency: 'JPY' });
     for (const i of reference.instruments) expect(i.referencePrice).toBeGreaterThan(0);
+  });
+
+  it('hold crypto and currency pairs that trade around the clock, priced in their quote currency', () => {
+    expect(catalogue.get('BTC-USD')).toMatchObject({ exchange: 'XOFF', region: 'GLOBAL', currency: 'USD', sector: 'Cryptocurrency' });
+    expect(catalogue.get('USD-JPY')).toMatchObject({ exchange: 'XOFF', region: 'GLOBAL', currency: 'JPY', sector: 'Currency' });
+    const pairs = reference.instruments.filter((i) => i.region === 'GLOBAL');
+    expect(pairs.map((i) => i.symbol)).toEqual(['BTC-USD', 'ETH-USD', 'SOL-USD', 'EUR-USD', 'GBP-USD', 'USD-JPY']);
+    for (const i of pairs) expect(neverCloses(i.exchange)).toBe(true);
+    // Shares stay on venues with opening hours.
+    expect(reference.instruments.filter((i) => neverCloses(i.exchange))).toEqual(pairs);
+  });
+
+  it('refuse a file with an instrument on a venue whose hours nobody knows', async () => {
+    const file = path.join(os.tmpdir(), `instruments-${process.pid}.json`);
+    const bad = { ...reference, instruments: [{ ...reference.instruments[0]!, exchange: 'XABC' }] };
+    await writeFile(file, JSON.stringify(bad));
+    await expect(readReferenceFile(file)).rejects.toThrow(/no trading hours are known for XABC/);
   });
 });
 

@@ -3,8 +3,10 @@ import { z } from '@analytica/config';
 import { batchWrite, GetCommand, PutCommand, ScanCommand, type Dynamo } from '@analytica/dynamo';
 import { badInput } from '@analytica/errors';
 import { isCurrency } from '@analytica/money';
+import { TRADING_HOURS } from './venues.js';
 
-export const REGIONS = ['US', 'EU', 'APAC'] as const;
+/** GLOBAL: the crypto and currency pairs, which trade around the clock and belong to no region's market. */
+export const REGIONS = ['US', 'EU', 'APAC', 'GLOBAL'] as const;
 export type Region = (typeof REGIONS)[number];
 
 const InstrumentSchema = z.object({
@@ -22,6 +24,14 @@ const ReferenceFileSchema = z
   .object({ version: z.string().min(1), instruments: z.array(InstrumentSchema).min(1) })
   .refine((file) => new Set(file.instruments.map((i) => i.symbol)).size === file.instruments.length, {
     message: 'symbols must be unique',
+  })
+  // Every consumer reckons sessions by the venue (daily candles, previousClose, market state).
+  .superRefine((file, ctx) => {
+    file.instruments.forEach((i, n) => {
+      if (!TRADING_HOURS[i.exchange]) {
+        ctx.addIssue({ code: 'custom', path: ['instruments', n, 'exchange'], message: `no trading hours are known for ${i.exchange} (${i.symbol}); add them to venues.ts` });
+      }
+    });
   });
 export type ReferenceFile = z.infer<typeof ReferenceFileSchema>;
 

@@ -1,69 +1,30 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createRedis } from '@analytica/redis';
-import { eventually, services, uniqueName } from '@analytica/testing';
+import { services, uniqueName } from '@analytica/testing';
+import { describeServiceProcess } from '@analytica/testing/service-process';
 
-const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-// The tsx command line, as `npm start` runs it: it relays signals to the service process.
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 const prefix = uniqueName('market_main');
 
-afterAll(async () => {
-  const dynamo = createDynamo({ endpoint: services.dynamoEndpoint, region: 'eu-west-1' });
-  await deleteTablesWithPrefix(dynamo, prefix);
-  dynamo.close();
-  const redis = createRedis(services.redisUrl);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-});
-
-describe('market service process', () => {
-  it('exits with a message naming a malformed variable', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', main], {
-      env: { PATH: process.env.PATH, REDIS_KEY_PREFIX: 'quotes{eu}:', DYNAMODB_ENDPOINT: 'not a url' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(result.status).toBe(78);
-    expect(result.stderr).toContain('market: Invalid configuration');
-    // Names with KEY in them are shown redacted; the variable and the rule are still named.
-    expect(result.stderr).toMatch(/REDIS_KEY_PREFIX is ".*": must not contain \{ or \}/);
-    expect(result.stderr).toMatch(/DYNAMODB_ENDPOINT is "not a url"/);
-  });
-
-  it('serves /health, /ready and /metrics, and on SIGTERM to the service process drains, closes its clients and exits 0', async () => {
-    const child = spawn(process.execPath, [tsxCli, main], {
-      env: {
-        PATH: process.env.PATH,
-        PORT: '0',
-        REDIS_URL: services.redisUrl,
-        REDIS_KEY_PREFIX: `${prefix}:`,
-        DYNAMODB_ENDPOINT: services.dynamoEndpoint,
-        DYNAMODB_TABLE_PREFIX: `${prefix}_`,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    let servicePid: number | undefined;
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    try {
-      const url = await eventually(async () => /"url":"(http:\/\/[^"]+)","msg":"market listening"/.exec(output)?.[1], 30_000);
-      expect((await fetch(`${url}/health`)).status).toBe(200);
-      expect(await (await fetch(`${url}/ready`)).json()).toMatchObject({ status: 'ready', checks: { redis: 'ok', dynamodb: 'ok' } });
-      expect(await (await fetch(`${url}/metrics`)).text()).toContain('http_request_duration_seconds');
-      // Signal the service itself, as a container runtime or a process-group kill does, not only the tsx wrapper.
-      servicePid = Number(execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
-      process.kill(servicePid, 'SIGTERM');
-      expect(await exited).toBe(0);
-      expect(output).toContain('"msg":"stopped"');
-    } finally {
-      if (servicePid && child.exitCode === null) process.kill(servicePid, 'SIGKILL');
-      child.kill('SIGKILL');
-    }
-  });
+describeServiceProcess({
+  name: 'market',
+  entry: fileURLToPath(new URL('./main.ts', import.meta.url)),
+  env: () => ({
+    REDIS_URL: services.redisUrl,
+    REDIS_KEY_PREFIX: `${prefix}:`,
+    DYNAMODB_ENDPOINT: services.dynamoEndpoint,
+    DYNAMODB_TABLE_PREFIX: `${prefix}_`,
+  }),
+  // Names with KEY in them are shown redacted; the variable is still named.
+  badEnv: { REDIS_KEY_PREFIX: 'quotes{eu}:', DYNAMODB_ENDPOINT: 'not a url' },
+  dependencies: ['redis', 'dynamodb'],
+  cleanup: async () => {
+    const dynamo = createDynamo({ endpoint: services.dynamoEndpoint, region: 'eu-west-1' });
+    await deleteTablesWithPrefix(dynamo, prefix);
+    dynamo.close();
+    const redis = createRedis(services.redisUrl);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  },
 });

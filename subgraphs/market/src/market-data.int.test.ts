@@ -6,6 +6,7 @@ import { alertIndexKey } from './alerts.js';
 import { candleKey } from './candles.js';
 import { parseMarketEnv, startMarketService } from './index.js';
 import { moversKey, quoteKey } from './quotes.js';
+import { venueStatus } from './venues.js';
 
 const keyPrefix = `${uniqueName('market_data')}:`;
 const tablePrefix = `${uniqueName('market_data')}_`;
@@ -208,7 +209,7 @@ describe('with Redis down', () => {
       { PutRequest: { Item: { pk: daily, bucket: minute('2026-11-02T00:00:00.000Z'), open: 232.5, high: 236, low: 231, close: 235.2, volume: 400_000, trades: 900, lastSeq: 20, lastTime: '2026-11-02T16:29:59.500Z' } } },
     ]);
     await redis.hset(quoteKey('EU', 'SAP.DE'), { last: '240', previousClose: '235.2', marketState: 'OPEN' });
-    const query = '{ quotes(symbols: ["SAP.DE", "AAPL"]) { symbol last open high low previousClose change changePercent volume time marketState stale } }';
+    const query = '{ quotes(symbols: ["SAP.DE", "AAPL", "BTC-USD"]) { symbol last open high low previousClose change changePercent volume time marketState stale } }';
     expect((await asAlice(query)).data.quotes[0]).toMatchObject({ last: 240, stale: false, marketState: 'OPEN' });
 
     redisProxy.cut();
@@ -217,12 +218,15 @@ describe('with Redis down', () => {
       const stale = await asAlice(query);
       expect(Date.now() - started).toBeLessThan(2000);
       expect(stale.errors).toBeUndefined();
+      // Nothing live says whether a venue trades: its state is the scheduled one.
       expect(stale.data.quotes[0]).toEqual({
         symbol: 'SAP.DE', last: 235.2, open: 232.5, high: 236, low: 231, previousClose: 232, change: 3.2, changePercent: 1.3793,
-        volume: 400_000, time: '2026-11-02T16:29:59.500Z', marketState: 'CLOSED', stale: true,
+        volume: 400_000, time: '2026-11-02T16:29:59.500Z', marketState: venueStatus('XETR', new Date()).state, stale: true,
       });
-      // No candle at all: the reference price, still marked stale.
-      expect(stale.data.quotes[1]).toMatchObject({ symbol: 'AAPL', last: 228.5, change: 0, stale: true });
+      // No candle at all: the reference price, still marked stale, and no trade time.
+      expect(stale.data.quotes[1]).toMatchObject({ symbol: 'AAPL', last: 228.5, change: 0, time: null, stale: true });
+      // A pair that trades around the clock is not reported closed because the cache is away.
+      expect(stale.data.quotes[2]).toMatchObject({ symbol: 'BTC-USD', last: 92_500, time: null, marketState: 'OPEN', stale: true });
       const single = await asAlice('{ quote(symbol: "SAP.DE") { last stale } }');
       expect(single.data.quote).toEqual({ last: 235.2, stale: true });
     } finally {

@@ -5,6 +5,7 @@ import { createRedis, Redis } from '@analytica/redis';
 import { createTestAuth, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
 import { parseMarketEnv, readReferenceFile, startMarketService } from './index.js';
 import { quoteKey } from './quotes.js';
+import { nextOpen, venueStatus } from './venues.js';
 
 const keyPrefix = `${uniqueName('market')}:`;
 const tablePrefix = `${uniqueName('market')}_`;
@@ -73,17 +74,27 @@ async function countRedisWrites<T>(run: () => Promise<T>): Promise<{ value: T; w
 }
 
 describe('market service', () => {
-  it('seeds a closed-market quote at the reference price under the region-and-symbol key', async () => {
+  it("seeds a quote at the reference price under the region-and-symbol key, with no trade time and the venue's scheduled state", async () => {
+    // The seed was written when the service started, a moment ago: Tokyo's state by its hours then.
+    const scheduled = venueStatus('XTKS', new Date()).state;
     const raw = createRedis(services.redisUrl);
     try {
-      expect(await raw.hget(`${keyPrefix}quote:{APAC:7203.T}`, 'marketState')).toBe('CLOSED');
+      expect(await raw.hget(`${keyPrefix}quote:{APAC:7203.T}`, 'marketState')).toBe(scheduled);
     } finally {
       await raw.quit();
     }
     const result = await asAlice('{ quote(symbol: "7203.t") { symbol currency last previousClose change changePercent marketState time instrument { name region } } }');
     expect(result.errors).toBeUndefined();
-    expect(result.data.quote).toMatchObject({ symbol: '7203.T', currency: 'JPY', last: 2850, change: 0, changePercent: 0, marketState: 'CLOSED' });
+    expect(result.data.quote).toMatchObject({ symbol: '7203.T', currency: 'JPY', last: 2850, change: 0, changePercent: 0, marketState: scheduled, time: null });
     expect(result.data.quote.instrument).toEqual({ name: 'Toyota Motor Corporation', region: 'APAC' });
+  });
+
+  it("tells an instrument's scheduled market state and next open: none for a pair that never closes", async () => {
+    const result = await asAlice('{ btc: instrument(symbol: "BTC-USD") { marketState nextOpen } aapl: instrument(symbol: "AAPL") { marketState nextOpen } }');
+    expect(result.errors).toBeUndefined();
+    expect(result.data.btc).toEqual({ marketState: 'OPEN', nextOpen: null });
+    const now = new Date();
+    expect(result.data.aapl).toEqual({ marketState: venueStatus('XNAS', now).state, nextOpen: nextOpen('XNAS', now)?.toISOString() ?? null });
   });
 
   it('answers quotes for a list of symbols with one Redis round trip, in the order asked', async () => {

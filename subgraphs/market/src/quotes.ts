@@ -1,5 +1,7 @@
 import type { Redis } from '@analytica/redis';
+import { entityChannel } from '@analytica/redis/live';
 import type { Instrument, Region } from './instruments.js';
+import { venueStatus } from './venues.js';
 
 export const MARKET_STATES = ['OPEN', 'CLOSED'] as const;
 export type MarketState = (typeof MARKET_STATES)[number];
@@ -18,7 +20,8 @@ export interface Quote {
   change: number;
   changePercent: number;
   volume: number;
-  time: Date;
+  /** Exchange time of the last trade; null while the quote is only the reference price seeded before any trade. */
+  time: Date | null;
   marketState: MarketState;
   /** True when the live cache could not be read and the quote was rebuilt from stored candles. */
   stale: boolean;
@@ -37,7 +40,7 @@ export const quoteKey = (region: Region, symbol: string) => `quote:{${region}:${
  * `<Entity>.<key>` for each key the argument names, as for every subscription field. The message
  * is `quoteMessage`.
  */
-export const quoteChannel = (symbol: string) => `Quote.${symbol}`;
+export const quoteChannel = (symbol: string) => entityChannel('Quote', symbol);
 
 /** One sorted set per region: member symbol, score changePercent; the ingest worker keeps it current. */
 export const moversKey = (region: Region) => `movers:{${region}}`;
@@ -63,7 +66,7 @@ export function changeOf(last: number, previousClose: number): { change: number;
  * client as the subscription's primary result.
  */
 export function quoteMessage(quote: Quote): string {
-  return JSON.stringify({ __typename: 'Quote', ...quote, time: quote.time.toISOString() });
+  return JSON.stringify({ __typename: 'Quote', ...quote, time: quote.time?.toISOString() ?? null });
 }
 
 export function quoteFromHash(instrument: Instrument, hash: Record<string, string>): Quote | null {
@@ -86,7 +89,9 @@ export function quoteFromHash(instrument: Instrument, hash: Record<string, strin
     previousClose,
     ...changeOf(last, previousClose),
     volume: Math.trunc(num('volume')),
-    time: new Date(hash.time ?? 0),
+    // Only the ingest worker writes `seq`, and it writes `time` with each trade; a hash without a seq
+    // is the reference seed (whose older versions wrote the seeding time here, which no venue reported).
+    time: hash.seq && hash.time ? new Date(hash.time) : null,
     marketState: hash.marketState === 'OPEN' ? 'OPEN' : 'CLOSED',
     stale: false,
   };
@@ -108,7 +113,10 @@ export async function readQuotes(redis: Redis, instruments: readonly Instrument[
   });
 }
 
-/** A closed-market quote at the reference price, so a fresh system answers before the feed runs. */
+/**
+ * A quote at the reference price, so a fresh system answers before the feed runs: no trade time
+ * (there was no trade), and the venue's state by its hours until the feed reports its own.
+ */
 export function referenceQuote(instrument: Instrument, now: Date): Record<string, string> {
   const p = instrument.referencePrice;
   const halfSpread = price(p * 0.0002);
@@ -121,8 +129,7 @@ export function referenceQuote(instrument: Instrument, now: Date): Record<string
     low: String(p),
     previousClose: String(p),
     volume: '0',
-    time: now.toISOString(),
-    marketState: 'CLOSED',
+    marketState: venueStatus(instrument.exchange, now).state,
   };
 }
 

@@ -1,22 +1,28 @@
 import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, Float, Int, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
 import { GraphQLDateTimeISO, GraphQLSafeInt } from 'graphql-scalars';
-import { AppError, ErrorCode, badInput } from '@analytica/errors';
+import { badInput } from '@analytica/errors';
 import { subscribeThroughGateway } from '@analytica/subgraph';
 import { checkCandleRequest, readCandles, type Candle, type CandleInterval } from './candles.js';
 import { requireInstrument, requireRegion, searchInstruments, type Instrument, type Region } from './instruments.js';
-import { MAX_MOVERS, readMovers, type MoverDirection } from './movers.js';
+import { MAX_MOVERS, moverQuotes, type MoverDirection } from './movers.js';
 import type { MarketState, Quote } from './quotes.js';
+import { nextOpen, venueStatus } from './venues.js';
 import type { MarketContext } from './schema.js';
 
 export const MAX_QUOTES_PER_REQUEST = 50;
 const MAX_SEARCH_RESULTS = 100;
 
-enum RegionEnum {
+export enum RegionEnum {
   US = 'US',
   EU = 'EU',
   APAC = 'APAC',
+  GLOBAL = 'GLOBAL',
 }
-registerEnumType(RegionEnum, { name: 'Region', description: 'Where an instrument is listed; market data is sharded by it.' });
+registerEnumType(RegionEnum, {
+  name: 'Region',
+  description: 'Where an instrument is listed; market data is sharded by it.',
+  valuesConfig: { GLOBAL: { description: 'Crypto and currency pairs: traded over the counter around the clock, in no one region.' } },
+});
 
 enum MarketStateEnum {
   OPEN = 'OPEN',
@@ -50,12 +56,22 @@ export class QuoteType {
   @Field(() => Float, { description: "Last price of the previous session; change is measured from it." }) previousClose!: number;
   @Field(() => Float, { description: 'last - previousClose.' }) change!: number;
   @Field(() => Float, { description: 'change as a percentage of previousClose, e.g. 1.25 for +1.25 %.' }) changePercent!: number;
-  @Field(() => GraphQLSafeInt, { description: 'Shares traded this session.' }) volume!: number;
-  @Field(() => GraphQLDateTimeISO, { description: 'When the venue reported this quote (UTC).' }) time!: Date;
-  @Field(() => MarketStateEnum) marketState!: MarketState;
+  @Field(() => GraphQLSafeInt, {
+    description: 'Traded this session: shares, or for a pair units of its first currency (coins for crypto). A pair\'s session is the UTC day.',
+  })
+  volume!: number;
+  @Field(() => GraphQLDateTimeISO, {
+    nullable: true,
+    description: 'When the last trade happened, as the venue reported it (UTC); null while the quote is only the reference price seeded before any trade.',
+  })
+  time!: Date | null;
+  @Field(() => MarketStateEnum, {
+    description: 'Whether the venue is trading, as the market feed last reported it (it reports each open and close). Instrument.marketState is the scheduled state.',
+  })
+  marketState!: MarketState;
   @Field(() => Boolean, {
     description:
-      'True when live prices could not be read and the quote was rebuilt from the last stored daily candle: bid and ask are then the last price and marketState is CLOSED.',
+      "True when live prices could not be read and the quote was rebuilt from the last stored daily candle: bid and ask are then the last price and marketState is the venue's scheduled state.",
   })
   stale!: boolean;
 }
@@ -66,10 +82,10 @@ export class QuoteType {
 export class InstrumentType {
   @Field(() => String, { description: 'As the venue lists it, with its suffix outside the US: AAPL, SAP.DE, 7203.T.' }) symbol!: string;
   @Field(() => String) name!: string;
-  @Field(() => String, { description: 'ISO 10383 market identifier code of the listing venue, e.g. XNAS.' }) exchange!: string;
+  @Field(() => String, { description: 'ISO 10383 market identifier code of the listing venue, e.g. XNAS; XOFF (over the counter) for crypto and currency pairs.' }) exchange!: string;
   @Field(() => RegionEnum) region!: Region;
   @Field(() => String, { description: 'ISO 4217 code of the quote currency.' }) currency!: string;
-  @Field(() => String, { description: 'GICS sector, e.g. Information Technology.' }) sector!: string;
+  @Field(() => String, { description: 'GICS sector, e.g. Information Technology; Cryptocurrency or Currency for the pairs.' }) sector!: string;
 }
 
 @Directive('@tag(name: "public")')
@@ -116,6 +132,23 @@ export class InstrumentResolver {
   quote(@Root() instrument: Instrument, @Ctx() ctx: MarketContext): Promise<Quote | null> {
     return ctx.quotes.load(instrument.symbol);
   }
+
+  @Authorized()
+  @FieldResolver(() => MarketStateEnum, {
+    description: "Whether the venue's regular session is on now, by its published hours (weekends closed, public holidays not modelled).",
+  })
+  marketState(@Root() instrument: Instrument): MarketState {
+    return venueStatus(instrument.exchange, new Date()).state;
+  }
+
+  @Authorized()
+  @FieldResolver(() => GraphQLDateTimeISO, {
+    nullable: true,
+    description: 'When the closed venue opens next, a lunch break\'s end included (UTC); null while it is open, and always for a pair that trades around the clock.',
+  })
+  nextOpen(@Root() instrument: Instrument): Date | null {
+    return nextOpen(instrument.exchange, new Date());
+  }
 }
 
 @Resolver(() => QuoteType)
@@ -144,23 +177,13 @@ export class QuoteResolver {
     description: `The instruments of a region that rose (GAINERS) or fell (LOSERS) most since their previous close, at most ${MAX_MOVERS}.`,
   })
   async movers(
-    @Arg('region', () => String, { description: 'US, EU or APAC.' }) region: string,
+    @Arg('region', () => String, { description: 'US, EU, APAC or GLOBAL (the crypto and currency pairs).' }) region: string,
     @Arg('direction', () => MoverDirectionEnum, { defaultValue: MoverDirectionEnum.GAINERS }) direction: MoverDirection,
     @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
     @Ctx() ctx: MarketContext,
   ): Promise<Quote[]> {
-    const wanted = requireRegion(region, 'region');
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_MOVERS) throw badInput('limit', `Ask for 1 to ${MAX_MOVERS} movers.`);
-    let symbols: string[];
-    try {
-      symbols = await readMovers(ctx.redis, wanted, direction, limit);
-    } catch (error) {
-      // Movers are ranked live in Redis; stored candles cannot rank a region cheaply.
-      ctx.log.warn({ err: error }, 'movers unavailable');
-      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Movers need live prices, which cannot be read right now; try again shortly.');
-    }
-    const quotes = await loadAll(ctx, symbols.filter((s) => ctx.catalogue.get(s)));
-    return quotes.filter((q): q is Quote => q !== null);
+    // The same reading as the live Movers entity's (schema-live.ts).
+    return moverQuotes(ctx, requireRegion(region, 'region'), direction, limit);
   }
 
   @Authorized()

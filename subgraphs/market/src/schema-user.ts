@@ -14,7 +14,7 @@ export class User {
   @Field(() => ID) id!: string;
 }
 
-enum AlertDirectionEnum {
+export enum AlertDirectionEnum {
   ABOVE = 'ABOVE',
   BELOW = 'BELOW',
 }
@@ -28,7 +28,7 @@ registerEnumType(AlertDirectionEnum, {
   description:
     'Fires a notification each time the last price crosses the threshold in the chosen direction: once per crossing, armed again when the price comes back.',
 })
-class PriceAlertType {
+export class PriceAlertType {
   @Field(() => ID) id!: string;
   @Field(() => String) symbol!: string;
   @Field(() => AlertDirectionEnum) direction!: AlertDirection;

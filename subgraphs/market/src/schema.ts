@@ -5,8 +5,9 @@ import type { Redis } from '@analytica/redis';
 import { buildFederatedSchema, userReference, type SubgraphContext } from '@analytica/subgraph';
 import type { AlertStore } from './alerts.js';
 import { staleQuote, type CandleStore } from './candles.js';
-import type { Catalogue, Instrument } from './instruments.js';
+import { requireInstrument, type Catalogue, type Instrument } from './instruments.js';
 import { readQuotes, type Quote } from './quotes.js';
+import { moversReference, MoversResolver, priceAlertTriggerReference, PriceAlertTriggerSubscription } from './schema-live.js';
 import { InstrumentResolver, QuoteResolver, QuoteSubscription } from './schema-quotes.js';
 import { PriceAlertResolver, priceAlertReference, User, UserMarketResolver } from './schema-user.js';
 import type { WatchlistStore } from './watchlists.js';
@@ -68,7 +69,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 export function buildMarketSchema() {
   return buildFederatedSchema({
-    resolvers: [InstrumentResolver, QuoteResolver, QuoteSubscription, UserMarketResolver, PriceAlertResolver],
+    resolvers: [InstrumentResolver, QuoteResolver, QuoteSubscription, UserMarketResolver, PriceAlertResolver, MoversResolver, PriceAlertTriggerSubscription],
     orphanedTypes: [User],
     referenceResolvers: {
       User: userReference(),
@@ -76,16 +77,19 @@ export function buildMarketSchema() {
       Instrument: {
         __resolveReference(reference: { symbol: string }, ctx: MarketContext) {
           requireUser(ctx);
-          return ctx.catalogue.get(reference.symbol) ?? null;
+          // The same refusal as the instrument query's: a subscription to an unknown symbol is told so in the same words.
+          return requireInstrument(ctx.catalogue, reference.symbol, 'symbol');
         },
       },
       Quote: {
         __resolveReference(reference: { symbol: string }, ctx: MarketContext) {
           requireUser(ctx);
-          return ctx.catalogue.get(reference.symbol) ? ctx.quotes.load(reference.symbol) : null;
+          return ctx.quotes.load(requireInstrument(ctx.catalogue, reference.symbol, 'symbol').symbol);
         },
       },
       PriceAlert: { __resolveReference: priceAlertReference },
+      Movers: { __resolveReference: moversReference },
+      PriceAlertTrigger: { __resolveReference: priceAlertTriggerReference },
     },
   });
 }

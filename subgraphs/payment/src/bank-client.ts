@@ -78,9 +78,9 @@ export function createBankClient(options: { baseUrl: string; timeoutMs: number; 
       const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : String((error as Error)?.message ?? error);
       throw new BankUnavailable(`bank ${method} ${path}: ${reason}`);
     }
-    let body: Record<string, any> = {};
+    let body: Record<string, unknown> = {};
     try {
-      body = text ? (JSON.parse(text) as Record<string, any>) : {};
+      body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
       if (response.status < 500) throw new BankRefusal('MALFORMED_ANSWER', `bank ${method} ${path} answered ${response.status} with a body that is not JSON`);
     }
@@ -90,10 +90,10 @@ export function createBankClient(options: { baseUrl: string; timeoutMs: number; 
     return { status: response.status, body };
   }
 
-  const refusal = (status: number, body: Record<string, any>) =>
+  const refusal = (status: number, body: Record<string, unknown>) =>
     new BankRefusal(String(body.code ?? `HTTP_${status}`), String(body.message ?? `the bank answered ${status}`));
 
-  const outcomeOf = (body: Record<string, any>): PaymentOutcome =>
+  const outcomeOf = (body: Record<string, unknown>): PaymentOutcome =>
     body.status === 'EXECUTED'
       ? { status: 'EXECUTED', bankPaymentId: String(body.paymentId), bookedAt: String(body.bookedAt) }
       : { status: 'REJECTED', bankPaymentId: body.paymentId ? String(body.paymentId) : null, code: String(body.code), message: String(body.message ?? body.code) };
@@ -102,7 +102,7 @@ export function createBankClient(options: { baseUrl: string; timeoutMs: number; 
     async createConsent(customerId, bankName) {
       const { status, body } = await call('POST', '/consents', { body: { customerId, bankName } });
       if (status !== 201) throw refusal(status, body);
-      return body as ProviderConsent;
+      return body as unknown as ProviderConsent;
     },
     async consentAccounts(consentId) {
       const { status, body } = await call('GET', `/consents/${encodeURIComponent(consentId)}/accounts`);

@@ -4,6 +4,7 @@ import { badInput } from '@analytica/errors';
  * IBAN length per country, from the SWIFT IBAN registry (ISO 13616). The mod-97 check catches
  * most typos on its own; the length catches a dropped or doubled digit before the bank does.
  */
+// prettier-ignore
 const IBAN_LENGTHS: Readonly<Record<string, number>> = {
   AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BI: 27, BR: 29, BY: 28,
   CH: 21, CR: 22, CY: 28, CZ: 24, DE: 22, DJ: 27, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18,

@@ -1,8 +1,9 @@
 import { verifierFromEnv } from '@analytica/auth';
-import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type Consumer, type EventBus } from '@analytica/events';
+import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { openDatabase } from '@analytica/postgres';
 import { createRedis, type Redis } from '@analytica/redis';
+import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import { createBankClient, type BankClient } from './bank-client.js';
 import { BankAccountSchema, BankConnectionSchema } from './bank-accounts.js';
@@ -65,25 +66,27 @@ export interface Dependencies {
  */
 export async function startPaymentService(env: PaymentEnv, deps: Dependencies = {}) {
   const logger = createLogger('payment', env.LOG_LEVEL);
-  const db = await openDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, entities: paymentEntities, migrations });
-  const bus = busFromEnv(env, 'payment', logger, deps.bus);
-  const redis = deps.redis ?? createRedis(env.REDIS_URL, { name: 'payment-status', onError: (err) => logger.warn({ err }, 'redis connection error') });
+  const resources = lifecycle(logger);
+  const db = await resources.open(
+    'postgres',
+    () => openDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, entities: paymentEntities, migrations }),
+    (d) => d.close(),
+  );
+  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'payment', logger), (b) => b.close()));
+  const redis =
+    deps.redis ??
+    (await resources.open(
+      'redis',
+      () => createRedis(env.REDIS_URL, { name: 'payment-status', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+      (r) => r.quit().catch(() => r.disconnect()),
+    ));
   const bank = deps.bank ?? createBankClient({ baseUrl: env.BANK_API_URL, timeoutMs: env.BANK_TIMEOUT_MS });
-  const relay = startOutboxRelay({ db, bus, logger });
-  let intake: Consumer | undefined;
-  const closeAll = async () => {
-    await intake?.stop();
-    await relay.stop();
-    if (!deps.bus) await bus.close();
-    if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
-    await db.close();
-  };
-  try {
-    intake = await startConsumerWithRetries('dead-letter intake', logger, () => startDeadLetterIntake({ db, bus, logger }));
-  } catch (error) {
-    await closeAll();
-    throw error;
-  }
+  const relay = await resources.open('outbox relay', () => startOutboxRelay({ db, bus, logger }), (r) => r.stop());
+  await resources.open(
+    'dead-letter intake',
+    () => startConsumerWithRetries('dead-letter intake', logger, () => startDeadLetterIntake({ db, bus, logger })),
+    (intake) => intake.stop(),
+  );
   const settings: PaymentSettings = {
     secret: env.BANK_FINGERPRINT_SECRET,
     codeTtlSeconds: env.ONE_TIME_CODE_TTL_SECONDS,
@@ -107,13 +110,13 @@ export async function startPaymentService(env: PaymentEnv, deps: Dependencies = 
     host: env.HOST,
     port: env.PORT,
     logger,
-    schema: await buildPaymentSchema(),
+    schema: await resources.run('schema', buildPaymentSchema),
     verifier: verifierFromEnv(env),
     exposeErrorDetails: env.NODE_ENV === 'development',
     readiness: { postgres: db.ping },
     context: (base) => paymentContext(base, db.fork(), services),
-    onStop: closeAll,
+    onStop: resources.closeAll,
   });
-  const running = await service.start();
+  const running = await resources.run('http server', () => service.start());
   return { ...running, db };
 }

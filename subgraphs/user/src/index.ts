@@ -4,6 +4,7 @@ import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay
 import { createLogger } from '@analytica/logger';
 import { openDatabase } from '@analytica/postgres';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
+import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import { AuditSchema } from './audit.js';
 import type { UserEnv } from './environment.js';
@@ -27,19 +28,32 @@ export interface Dependencies {
 /** Starts the user service: accounts, sessions, two-factor sign-in, the audit log and the JWKS every other service trusts. */
 export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
   const logger = createLogger('user', env.LOG_LEVEL);
-  const db = await openDatabase({
-    url: env.DATABASE_URL,
-    schema: env.DATABASE_SCHEMA,
-    entities: [UserSchema, SessionSchema, RefreshTokenSchema, EmailVerificationSchema, AuditSchema, OutboxMessageSchema, ProcessedEventSchema],
-    migrations,
-  });
-  if (env.ADMIN_EMAIL && env.ADMIN_PASSWORD) {
-    const outcome = await ensureAdmin(db.fork(), env.ADMIN_EMAIL, env.ADMIN_PASSWORD, env.EMAIL_VERIFICATION_TTL_SECONDS);
-    logger.info({ email: env.ADMIN_EMAIL, outcome }, 'administrator account checked');
+  const resources = lifecycle(logger);
+  const db = await resources.open(
+    'postgres',
+    () =>
+      openDatabase({
+        url: env.DATABASE_URL,
+        schema: env.DATABASE_SCHEMA,
+        entities: [UserSchema, SessionSchema, RefreshTokenSchema, EmailVerificationSchema, AuditSchema, OutboxMessageSchema, ProcessedEventSchema],
+        migrations,
+      }),
+    (d) => d.close(),
+  );
+  const { ADMIN_EMAIL, ADMIN_PASSWORD } = env;
+  if (ADMIN_EMAIL && ADMIN_PASSWORD) {
+    await resources.run('administrator account', async () => {
+      const outcome = await ensureAdmin(db.fork(), ADMIN_EMAIL, ADMIN_PASSWORD, env.EMAIL_VERIFICATION_TTL_SECONDS);
+      logger.info({ email: ADMIN_EMAIL, outcome }, 'administrator account checked');
+    });
   }
   const redis =
     deps.redis ??
-    createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'user', onError: (err) => logger.warn({ err }, 'redis connection error') });
+    (await resources.open(
+      'redis',
+      () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'user', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+      (r) => r.quit().catch(() => r.disconnect()),
+    ));
   const revocations = createRevocationList(redis, { ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS + 60 });
   const limits = createLoginLimits(redis, {
     maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
@@ -49,8 +63,8 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     lockoutMaxSeconds: env.LOGIN_LOCKOUT_MAX_SECONDS,
     registrationsPerIpPerHour: env.REGISTRATIONS_PER_IP_PER_HOUR,
   });
-  const bus = busFromEnv(env, 'user', logger, deps.bus);
-  const relay = startOutboxRelay({ db, bus, logger });
+  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'user', logger), (b) => b.close()));
+  await resources.open('outbox relay', () => startOutboxRelay({ db, bus, logger }), (r) => r.stop());
   const tokens = createTokenIssuer(env.JWT_PRIVATE_KEY, {
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
@@ -70,7 +84,7 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     host: env.HOST,
     port: env.PORT,
     logger,
-    schema: await buildUserSchema(),
+    schema: await resources.run('schema', buildUserSchema),
     verifier,
     exposeErrorDetails: env.NODE_ENV === 'development',
     readiness: { postgres: db.ping, redis: () => pingRedis(redis) },
@@ -102,13 +116,8 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
         };
       },
     }),
-    onStop: async () => {
-      await relay.stop();
-      if (!deps.bus) await bus.close();
-      await db.close();
-      if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
-    },
+    onStop: resources.closeAll,
   });
-  const running = await service.start();
+  const running = await resources.run('http server', () => service.start());
   return { ...running, db };
 }

@@ -7,10 +7,11 @@ import { candlesTable } from '@analytica/market-subgraph/candles';
 import { readReferenceFile } from '@analytica/market-subgraph/instruments';
 import { marketTables } from '@analytica/market-subgraph/tables';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
-import { createHttpService } from '@analytica/service';
+import { createHttpService, lifecycle } from '@analytica/service';
 import { consumeTicksFromBus, consumeTicksFromKafka, type TickConsumer } from './consumer.js';
 import type { MarketIngestEnv } from './environment.js';
 import { createIngest } from './ingest.js';
+import { createLiveAlerts, createMoversPublisher } from './live.js';
 
 export { marketIngestEnvShape, parseMarketIngestEnv, type MarketIngestEnv } from './environment.js';
 
@@ -27,23 +28,24 @@ export interface Dependencies {
 /**
  * Starts the market ingest worker: ticks from `market.ticks.v1` become the latest quote per
  * symbol in Redis (published on the symbol's channel), OHLCV candles in DynamoDB, movers per
- * region, and `market.price-alert.v1` events when a price crosses an alert.
+ * region, and `market.price-alert.v1` events when a price crosses an alert; live, each firing to
+ * the alert's owner and each region's changed ranking at most once a second (live.ts).
  */
 export async function startMarketIngest(env: MarketIngestEnv, deps: Dependencies = {}) {
   const logger = createLogger('market-ingest', env.LOG_LEVEL);
+  const resources = lifecycle(logger);
   const redis =
     deps.redis ??
-    createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'market-ingest', onError: (err) => logger.warn({ err }, 'redis connection error') });
-  const dynamo = createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION });
-  const bus = busFromEnv(env, 'market-ingest', logger, deps.bus);
+    (await resources.open(
+      'redis',
+      () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'market-ingest', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+      (r) => r.quit().catch(() => r.disconnect()),
+    ));
+  const dynamo = await resources.open('dynamodb', () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }), (d) => d.close());
+  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'market-ingest', logger), (b) => b.close()));
   const tables = marketTables(env.DYNAMODB_TABLE_PREFIX);
   let consumer: TickConsumer | undefined;
-  const closeClients = async () => {
-    await consumer?.stop();
-    if (!deps.bus) await bus.close();
-    dynamo.close();
-    if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
-  };
+  const movers = await resources.open('movers publisher', () => createMoversPublisher({ redis, channelPrefix: env.REDIS_KEY_PREFIX, logger }), (m) => m.stop());
 
   const service = createHttpService({
     name: 'market-ingest',
@@ -57,11 +59,11 @@ export async function startMarketIngest(env: MarketIngestEnv, deps: Dependencies
         if (!consumer?.ready()) throw new Error('not consuming yet (joining the consumer group)');
       },
     },
-    onStop: closeClients,
+    onStop: resources.closeAll,
   });
   const metrics = ingestMetrics(service.registry);
 
-  try {
+  await resources.run('ticks', async () => {
     await dynamo.ensureTable(candlesTable(tables.candles));
     await dynamo.ensureTable(priceAlertsTable(tables.priceAlerts));
     const reference = await readReferenceFile();
@@ -75,6 +77,10 @@ export async function startMarketIngest(env: MarketIngestEnv, deps: Dependencies
       channelPrefix: env.REDIS_KEY_PREFIX,
       logger,
       observe: (stage, seconds) => metrics.stage.observe({ stage }, seconds),
+      live: {
+        alertsFired: createLiveAlerts({ redis, channelPrefix: env.REDIS_KEY_PREFIX, logger }),
+        moversWritten: (regions) => movers.written(regions),
+      },
     });
     const common = {
       ingest,
@@ -87,21 +93,23 @@ export async function startMarketIngest(env: MarketIngestEnv, deps: Dependencies
       onFlush: metrics.onFlush,
       onReset: () => metrics.resets.inc(),
     };
-    consumer = deps.bus
-      ? await consumeTicksFromBus(common)
-      : await consumeTicksFromKafka({
-          ...common,
-          brokers: env.KAFKA_BROKERS,
-          prefix: env.KAFKA_TOPIC_PREFIX,
-          partitionsConcurrency: env.INGEST_PARTITIONS_CONCURRENCY,
-          fetchWaitMs: env.INGEST_FETCH_WAIT_MS,
-        });
+    consumer = await resources.open(
+      'tick consumer',
+      () =>
+        deps.bus
+          ? consumeTicksFromBus(common)
+          : consumeTicksFromKafka({
+              ...common,
+              brokers: env.KAFKA_BROKERS,
+              prefix: env.KAFKA_TOPIC_PREFIX,
+              partitionsConcurrency: env.INGEST_PARTITIONS_CONCURRENCY,
+              fetchWaitMs: env.INGEST_FETCH_WAIT_MS,
+            }),
+      (c) => c.stop(),
+    );
     logger.info({ instruments: instruments.size, transport: deps.bus ? deps.bus.kind : 'kafka' }, 'consuming ticks');
-  } catch (error) {
-    await closeClients();
-    throw error;
-  }
-  return service.start();
+  });
+  return resources.run('http server', () => service.start());
 }
 
 function ingestMetrics(registry: client.Registry) {

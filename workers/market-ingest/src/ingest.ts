@@ -8,6 +8,7 @@ import { moversKey, quoteChannel, quoteKey, quoteMessage } from '@analytica/mark
 import type { Redis } from '@analytica/redis';
 import { createSlotWalker, emptyEntry, entryId, isDirty, mergeTrade, type CandleEntry } from './candle-state.js';
 import { applyTick, stateFromHash, stateToHash, stateToQuote, type QuoteState } from './quote-state.js';
+import type { FiredAlert } from './live.js';
 import type { Tick } from './ticks.js';
 
 /**
@@ -49,6 +50,15 @@ export interface IngestDeps {
   channelPrefix: string;
   logger: Logger;
   observe?: (stage: 'load' | 'alerts' | 'redis' | 'candles', seconds: number) => void;
+  /**
+   * Live events (live.ts): the alerts a batch fired, after their Kafka events left (it runs beside
+   * the quote write and is awaited before the batch ends; it never throws), and the regions whose
+   * movers a batch wrote.
+   */
+  live?: {
+    alertsFired(fired: readonly FiredAlert[]): Promise<void>;
+    moversWritten(regions: Iterable<Region>): void;
+  };
 }
 
 export interface BatchOutcome {
@@ -146,9 +156,11 @@ export function createIngest(deps: IngestDeps) {
     stageStart = process.hrtime.bigint();
     // Alerts leave before the quote is written: a crash in between repeats an alert (same event id,
     // so the notifications consumer drops it) rather than losing one.
+    let liveAlerts: Promise<void> | undefined;
     if (fired.length) {
       await deps.bus.publish('market.price-alert.v1', fired.map(({ rule, tick }) => alertMessage(rule, tick)));
       outcome.alerts = fired.length;
+      liveAlerts = deps.live?.alertsFired(fired);
     }
     deps.observe?.('alerts', elapsed(stageStart));
     checkEpoch();
@@ -178,6 +190,7 @@ export function createIngest(deps: IngestDeps) {
         ),
       );
     }
+    await liveAlerts;
     return outcome;
   }
 
@@ -274,6 +287,7 @@ export function createIngest(deps: IngestDeps) {
     for (const [error] of results) if (error) throw error;
     const refused = changed.filter((_, n) => results[n]?.[1] === 0).map((c) => c.instrument.symbol);
     if (refused.length) throw new WriterConflict(`another writer changed the quotes of ${refused.slice(0, 5).join(', ')}`);
+    deps.live?.moversWritten(movers.keys());
   }
 
   /**

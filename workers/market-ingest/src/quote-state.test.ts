@@ -35,14 +35,28 @@ describe('the quote state', () => {
     expect(state).toMatchObject({ sessionDate: '2026-11-03', previousClose: 205, open: 204, high: 204, low: 204, volume: 5 });
   });
 
-  it('lets a status message close the market without touching the session figures', () => {
+  it('lets a status message close the market without touching the session figures or the trade time', () => {
     const state = stateFromHash(apple, {});
     applyTick(state, trade(1, 201, 100));
+    const traded = state.time;
     applyTick(state, trade(2, 201, 0, '2026-11-02', 'CLOSED'));
-    expect(state).toMatchObject({ marketState: 'CLOSED', last: 201, volume: 100, seq: 2 });
+    expect(state).toMatchObject({ marketState: 'CLOSED', last: 201, volume: 100, seq: 2, time: traded });
     // Nor does a status message dated the next day start a session: only a trade does.
     applyTick(state, trade(3, 201, 0, '2026-11-03', 'CLOSED'));
     expect(state).toMatchObject({ sessionDate: '2026-11-02', volume: 100 });
+  });
+
+  it('has no time until the first trade: the seed and a status message are no trade', () => {
+    const state = stateFromHash(apple, {});
+    expect(state.time).toBeNull();
+    applyTick(state, trade(1, 200, 0, '2026-11-02', 'OPEN'));
+    expect(state).toMatchObject({ time: null, marketState: 'OPEN', seq: 1 });
+    expect(stateToHash(state).time).toBe('');
+    expect(stateFromHash(apple, stateToHash(state))).toEqual(state);
+    applyTick(state, trade(2, 201, 10));
+    expect(state.time).toBe(trade(2, 201, 10).exchangeTime);
+    // A seed from before this rule carried the seeding time; without a tick's seq it is still no trade.
+    expect(stateFromHash(apple, { last: '200', previousClose: '200', time: '2026-11-02T08:00:00.000Z' }).time).toBeNull();
   });
 
   it('reads back what it writes', () => {

@@ -18,7 +18,8 @@ export interface QuoteState {
   low: number;
   previousClose: number;
   volume: number;
-  time: string;
+  /** Exchange time of the last trade; null until the first (the reference seed has none). */
+  time: string | null;
   marketState: MarketState;
 }
 
@@ -41,7 +42,8 @@ export function stateFromHash(instrument: Instrument, hash: Record<string, strin
     low: num('low'),
     previousClose: num('previousClose'),
     volume: Math.trunc(num('volume')),
-    time: source.time ?? new Date(0).toISOString(),
+    // A hash no tick has touched is the seed, whose time (older seeds wrote one) is no trade's.
+    time: seq === null ? null : source.time || null,
     marketState: source.marketState === 'OPEN' ? 'OPEN' : 'CLOSED',
   };
 }
@@ -50,16 +52,16 @@ export function stateFromHash(instrument: Instrument, hash: Record<string, strin
  * Folds one tick into the state (in place). A tick at or below the state's sequence is already
  * in it and changes nothing: that is what makes a redelivered tick harmless. A trade on a later
  * trading date starts a new session, whose previous close is the last price of the one before.
- * A status message (size 0) moves bid, ask, time and the market state only.
+ * A status message (size 0) moves bid, ask and the market state only: `time` is the last trade's.
  */
 export function applyTick(state: QuoteState, tick: Tick): boolean {
   if (state.seq !== null && tick.seq <= state.seq) return false;
   state.seq = tick.seq;
   state.bid = tick.bid;
   state.ask = tick.ask;
-  state.time = tick.exchangeTime;
   state.marketState = tick.marketState;
   if (tick.size === 0) return true;
+  state.time = tick.exchangeTime;
   if (state.sessionDate === null || tick.sessionDate > state.sessionDate) {
     state.previousClose = state.last;
     state.sessionDate = tick.sessionDate;
@@ -87,7 +89,7 @@ export function stateToHash(state: QuoteState): Record<string, string> {
     change: String(change),
     changePercent: String(changePercent),
     volume: String(state.volume),
-    time: state.time,
+    time: state.time ?? '',
     marketState: state.marketState,
     seq: state.seq === null ? '' : String(state.seq),
     sessionDate: state.sessionDate ?? '',
@@ -107,7 +109,7 @@ export function stateToQuote(instrument: Instrument, state: QuoteState): Quote {
     previousClose: state.previousClose,
     ...changeOf(state.last, state.previousClose),
     volume: state.volume,
-    time: new Date(state.time),
+    time: state.time === null ? null : new Date(state.time),
     marketState: state.marketState,
     stale: false,
   };

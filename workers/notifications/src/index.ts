@@ -2,7 +2,7 @@ import client from 'prom-client';
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, runConsumer, startOutboxRelay, type Consumer, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { openDatabase } from '@analytica/postgres';
-import { createHttpService } from '@analytica/service';
+import { createHttpService, lifecycle } from '@analytica/service';
 import { deliverEmail } from './delivery.js';
 import { startConsumerWithRetries } from './kafka-start.js';
 import type { NotificationsEnv } from './environment.js';
@@ -26,25 +26,24 @@ export interface Dependencies {
  */
 export async function startNotificationsWorker(env: NotificationsEnv, deps: Dependencies = {}) {
   const logger = createLogger('notifications-worker', env.LOG_LEVEL);
-  const db = await openDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, entities: [OutboxMessageSchema, ProcessedEventSchema], migrations, poolMax: 5 });
-  const bus = busFromEnv(env, 'notifications-worker', logger, deps.bus);
-  const relay = startOutboxRelay({ db, bus, logger });
-  const mailer = createMailer({ url: env.SMTP_URL, timeoutMs: env.SMTP_TIMEOUT_MS, logger });
+  const resources = lifecycle(logger);
+  const db = await resources.open(
+    'postgres',
+    () => openDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, entities: [OutboxMessageSchema, ProcessedEventSchema], migrations, poolMax: 5 }),
+    (d) => d.close(),
+  );
+  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'notifications-worker', logger), (b) => b.close()));
+  const relay = await resources.open('outbox relay', () => startOutboxRelay({ db, bus, logger }), (r) => r.stop());
+  const mailer = await resources.open('smtp', () => createMailer({ url: env.SMTP_URL, timeoutMs: env.SMTP_TIMEOUT_MS, logger }), (m) => m.close());
 
   const registry = new client.Registry();
   const emails = new client.Counter({ name: 'emails_total', help: 'Email requests handled, by template and outcome', labelNames: ['template', 'outcome'], registers: [registry] });
   const requests = new client.Counter({ name: 'email_requests_total', help: 'Domain events turned into email requests', labelNames: ['topic'], registers: [registry] });
 
-  const consumers: Consumer[] = [];
-  const closeAll = async () => {
-    await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
-    await relay.stop();
-    await mailer.close();
-    if (!deps.bus) await bus.close();
-    await db.close();
-  };
+  // One resource for all consumers: they are independent of each other, and stop together.
+  const consumers = await resources.open('consumers', (): Consumer[] => [], (list) => Promise.all(list.splice(0).map((consumer) => consumer.stop())));
   const settings = { from: env.MAIL_FROM, publicUrl: env.PUBLIC_URL, appUrl: env.APP_URL, unsubscribeSecret: env.UNSUBSCRIBE_SECRET };
-  try {
+  await resources.run('consumers', async () => {
     for (const topic of EMAIL_SOURCE_TOPICS) {
       consumers.push(
         await startConsumerWithRetries(`${topic} consumer`, logger, () => runConsumer({
@@ -80,10 +79,7 @@ export async function startNotificationsWorker(env: NotificationsEnv, deps: Depe
         },
       })),
     );
-  } catch (error) {
-    await closeAll();
-    throw error;
-  }
+  });
 
   const service = createHttpService({
     name: 'notifications-worker',
@@ -93,8 +89,8 @@ export async function startNotificationsWorker(env: NotificationsEnv, deps: Depe
     registry,
     readiness: { postgres: db.ping, kafka: bus.ping, smtp: mailer.ping },
     routes: (app) => unsubscribeRoutes(app, { db, secret: env.UNSUBSCRIBE_SECRET }),
-    onStop: closeAll,
+    onStop: resources.closeAll,
   });
-  const running = await service.start();
+  const running = await resources.run('http server', () => service.start());
   return { ...running, db };
 }

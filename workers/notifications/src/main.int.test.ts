@@ -1,20 +1,22 @@
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { dropSchema, services, uniqueName } from '@analytica/testing';
+import { describeServiceProcess } from '@analytica/testing/service-process';
 
-const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+const schema = uniqueName('notifications_main');
 
-describe('notifications worker start-up', () => {
-  it('exits with a message naming a missing or malformed variable, without printing secrets', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', main], {
-      env: { PATH: process.env.PATH, SMTP_URL: 'http://mail', UNSUBSCRIBE_SECRET: 'short-secret' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(result.status).toBe(78);
-    expect(result.stderr).toContain('notifications-worker: Invalid configuration');
-    expect(result.stderr).toMatch(/SMTP_URL is "http:\/\/mail": must be a URL starting with smtp:\/\/ or smtps:\/\//);
-    expect(result.stderr).toMatch(/UNSUBSCRIBE_SECRET is "\*\*\*": must be at least 32 characters/);
-    expect(result.stderr).not.toContain('short-secret');
-  });
+describeServiceProcess({
+  name: 'notifications-worker',
+  entry: fileURLToPath(new URL('./main.ts', import.meta.url)),
+  env: () => ({
+    DATABASE_URL: services.databaseUrl,
+    DATABASE_SCHEMA: schema,
+    KAFKA_BROKERS: services.kafkaBrokers,
+    KAFKA_TOPIC_PREFIX: `${uniqueName('t')}.`,
+    SMTP_URL: process.env.TEST_SMTP_URL ?? 'smtp://127.0.0.1:1025',
+    UNSUBSCRIBE_SECRET: 'a-test-secret-of-at-least-32-characters',
+  }),
+  badEnv: { SMTP_URL: 'http://mail', UNSUBSCRIBE_SECRET: 'short-secret' },
+  dependencies: ['postgres', 'kafka', 'smtp'],
+  metrics: ['emails_total'],
+  cleanup: () => dropSchema(schema),
 });

@@ -1,9 +1,9 @@
 import client from 'prom-client';
-import { busFromEnv, runConsumer, startOutboxRelay, type Consumer, type EventBus } from '@analytica/events';
+import { busFromEnv, runConsumer, startOutboxRelay, type EventBus } from '@analytica/events';
 import { createLogger, type Logger } from '@analytica/logger';
 import { openDatabase, type Database } from '@analytica/postgres';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
-import { createHttpService } from '@analytica/service';
+import { createHttpService, lifecycle } from '@analytica/service';
 import {
   createBankClient,
   migrations,
@@ -52,12 +52,19 @@ async function openPaymentDatabase(env: PaymentsWorkerEnv, logger: Logger): Prom
  */
 export async function startPaymentsWorker(env: PaymentsWorkerEnv, deps: Dependencies = {}) {
   const logger = createLogger('payments-worker', env.LOG_LEVEL);
-  const db = await openPaymentDatabase(env, logger);
-  const bus = busFromEnv(env, 'payments-worker', logger, deps.bus);
-  const redis = deps.redis ?? createRedis(env.REDIS_URL, { name: 'payments-worker', onError: (err) => logger.warn({ err }, 'redis connection error') });
+  const resources = lifecycle(logger);
+  const db = await resources.open('postgres', () => openPaymentDatabase(env, logger), (d) => d.close());
+  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'payments-worker', logger), (b) => b.close()));
+  const redis =
+    deps.redis ??
+    (await resources.open(
+      'redis',
+      () => createRedis(env.REDIS_URL, { name: 'payments-worker', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+      (r) => r.quit().catch(() => r.disconnect()),
+    ));
   const bank = deps.bank ?? createBankClient({ baseUrl: env.BANK_API_URL, timeoutMs: env.BANK_TIMEOUT_MS });
   // The worker's status events sit in the same outbox as the service's; both relays may publish it.
-  const relay = startOutboxRelay({ db, bus, logger });
+  const relay = await resources.open('outbox relay', () => startOutboxRelay({ db, bus, logger }), (r) => r.stop());
 
   const registry = new client.Registry();
   const settled = new client.Counter({ name: 'payments_settled_total', help: 'Payments ended by this worker, by status and path', labelNames: ['status', 'path'], registers: [registry] });
@@ -76,18 +83,9 @@ export async function startPaymentsWorker(env: PaymentsWorkerEnv, deps: Dependen
     if (result !== 'skipped') settled.inc({ status: result, path });
   };
 
-  let consumer: Consumer | undefined;
-  let reconciler: ReturnType<typeof startReconciler> | undefined;
-  const closeAll = async () => {
-    await reconciler?.stop();
-    await consumer?.stop();
-    await relay.stop();
-    if (!deps.bus) await bus.close();
-    if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
-    await db.close();
-  };
-  try {
-    consumer = await startConsumerWithRetries('payments consumer', logger, () => runConsumer({
+  await resources.open(
+    'payments consumer',
+    () => startConsumerWithRetries('payments consumer', logger, () => runConsumer({
       bus,
       logger,
       groupId: env.PAYMENTS_GROUP_ID,
@@ -104,20 +102,23 @@ export async function startPaymentsWorker(env: PaymentsWorkerEnv, deps: Dependen
           throw error;
         }
       },
-    }));
-    reconciler = startReconciler({
-      db,
-      logger,
-      intervalMs: env.RECONCILE_INTERVAL_MS,
-      afterMs: env.RECONCILE_AFTER_MS,
-      reconcile: (id) => reconcilePayment(processing, id),
-      onReconciled: count('reconciler'),
-      onChange: processing.onChange,
-    });
-  } catch (error) {
-    await closeAll();
-    throw error;
-  }
+    })),
+    (consumer) => consumer.stop(),
+  );
+  await resources.open(
+    'reconciler',
+    () =>
+      startReconciler({
+        db,
+        logger,
+        intervalMs: env.RECONCILE_INTERVAL_MS,
+        afterMs: env.RECONCILE_AFTER_MS,
+        reconcile: (id) => reconcilePayment(processing, id),
+        onReconciled: count('reconciler'),
+        onChange: processing.onChange,
+      }),
+    (reconciler) => reconciler.stop(),
+  );
 
   const service = createHttpService({
     name: 'payments-worker',
@@ -126,8 +127,8 @@ export async function startPaymentsWorker(env: PaymentsWorkerEnv, deps: Dependen
     logger,
     registry,
     readiness: { postgres: db.ping, kafka: bus.ping, redis: () => pingRedis(redis) },
-    onStop: closeAll,
+    onStop: resources.closeAll,
   });
-  const running = await service.start();
+  const running = await resources.run('http server', () => service.start());
   return { ...running, db };
 }

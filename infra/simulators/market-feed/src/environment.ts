@@ -13,6 +13,11 @@ export const marketFeedEnvShape = {
   FEED_TICKS_PER_SYMBOL: positive.max(1000).default(1),
   /** Ticks per second in all, shared by the open symbols (e.g. 20000 for a load test); overrides FEED_TICKS_PER_SYMBOL. */
   FEED_TICKS_PER_SECOND: positive.max(1_000_000).optional(),
+  /**
+   * Symbols that trade FEED_TICKS_PER_SYMBOL times a second each while their venue is open, on a
+   * regular beat and outside FEED_TICKS_PER_SECOND's share (a demo's watchlist); none when unset.
+   */
+  FEED_STEADY_SYMBOLS: list.optional(),
   /** Trade around the clock, ignoring venue hours (tests and benchmarks). */
   FEED_ALWAYS_OPEN: bool(false),
   /** Seed of the price generator: the same seed gives the same prices. */

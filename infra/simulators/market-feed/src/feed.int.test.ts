@@ -25,9 +25,13 @@ describe('market feed simulator', () => {
     try {
       await new Promise((r) => setTimeout(r, 3000));
       const metrics = await (await fetch(`${feed.url}/metrics`)).text();
-      const made = metric(metrics, 'feed_ticks_generated_total');
-      expect(made).toBeGreaterThan(450);
-      expect(made).toBeLessThan(750);
+      const generated = (kind: string) => Number(new RegExp(`^feed_ticks_generated_total\\{[^}]*kind="${kind}"[^}]*\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+      const trades = generated('trade');
+      expect(trades).toBeGreaterThan(450);
+      expect(trades).toBeLessThan(750);
+      // One OPEN status message per symbol at start, so that quotes say OPEN before their first trade.
+      expect(generated('status')).toBe(3);
+      const made = trades + 3;
       await eventually(async () => (watch.seen.length >= made ? true : undefined), 15_000, 100);
       const last = new Map<string, number>();
       for (const message of watch.seen) {

@@ -1,6 +1,6 @@
-import type { Instrument, Region } from '@analytica/market-subgraph/instruments';
+import { REGIONS, type Instrument, type Region } from '@analytica/market-subgraph/instruments';
 import { createVenueClock, type MarketState } from './exchanges.js';
-import { createRandom, nextPrice, quoteAround, stepRegime, tradeSize, type Random, type RegionRegime } from './prices.js';
+import { createRandom, nextPrice, priceProfile, quoteAround, stepRegime, type PriceProfile, type Random, type RegionRegime } from './prices.js';
 import { createSequences, type TickPayload } from './ticks.js';
 
 export interface LiveFeedOptions {
@@ -9,6 +9,11 @@ export interface LiveFeedOptions {
   ticksPerSymbol: number;
   /** Ticks per second in all, shared by the open symbols; overrides ticksPerSymbol. */
   ticksPerSecond?: number;
+  /**
+   * Symbols that trade ticksPerSymbol times a second each while their venue is open, on a regular
+   * beat rather than by chance, and outside the shared rate: what a demo's watchlist needs.
+   */
+  steadySymbols?: ReadonlySet<string>;
   alwaysOpen: boolean;
   seed: number;
   volatilityMultiplier: number;
@@ -29,41 +34,54 @@ interface SymbolState {
   beta: number;
   /** Share of the trading: large caps trade more often than small ones. */
   weight: number;
+  profile: PriceProfile;
   lastTradeMs: number;
   state: MarketState | undefined;
+  steady: boolean;
+  /** A steady symbol's next trade (epoch ms). */
+  dueMs: number;
 }
 
 // A gap after a close moves the price as an hour of trading would, not as the whole night.
 const MAX_GAP_SECONDS = 3600;
 
 /**
- * The live feed: trades for the symbols whose venue is open, at the configured rate, with a
- * CLOSED status message for each symbol when its venue closes (and at start for the closed ones).
+ * The live feed: trades for the symbols whose venue is open, at the configured rate, with a status
+ * message (size 0) for each symbol when its venue opens or closes, and at start, so that a quote's
+ * market state follows the venue without waiting for a trade.
  */
 export function createLiveFeed(options: LiveFeedOptions) {
   const random: Random = createRandom(options.seed);
   const clock = createVenueClock(options.alwaysOpen);
   const nextSeq = createSequences(Date.now());
-  const symbols: SymbolState[] = options.instruments.map((instrument) => ({
-    instrument,
-    price: options.saved?.prices[instrument.symbol] ?? instrument.referencePrice,
-    beta: 0.7 + 0.8 * random.uniform(),
-    weight: Math.exp(random.normal() * 0.6),
-    lastTradeMs: 0,
-    state: undefined,
-  }));
-  const regimes = new Map<Region, RegionRegime>(
-    (['US', 'EU', 'APAC'] as const).map((region) => [region, { regime: options.saved?.regimes[region] ?? 1 }]),
-  );
+  const symbols: SymbolState[] = options.instruments.map((instrument) => {
+    const profile = priceProfile(instrument);
+    return {
+      instrument,
+      price: options.saved?.prices[instrument.symbol] ?? instrument.referencePrice,
+      beta: (0.7 + 0.8 * random.uniform()) * profile.volatility,
+      weight: Math.exp(random.normal() * 0.6),
+      profile,
+      lastTradeMs: 0,
+      state: undefined,
+      steady: options.steadySymbols?.has(instrument.symbol) ?? false,
+      dueMs: 0,
+    };
+  });
+  const beatMs = 1000 / options.ticksPerSymbol;
+  const regimes = new Map<Region, RegionRegime>(REGIONS.map((region) => [region, { regime: options.saved?.regimes[region] ?? 1 }]));
+  /** Open symbols that share the rate, and open steady ones. */
   let open: SymbolState[] = [];
+  let openSteady: SymbolState[] = [];
   let cumulative: number[] = [];
+  let statuses = 0;
   let lastSecond = -1;
   let lastStepMs = 0;
   let carry = 0;
 
   function tick(s: SymbolState, nowMs: number, size: number, state: MarketState, sessionDate: string) {
     const regime = regimes.get(s.instrument.region)!.regime;
-    const prices = quoteAround(s.price, s.instrument.currency, regime, random);
+    const prices = quoteAround(s.price, s.instrument.currency, regime, random, s.profile.tick(s.price));
     options.emit({
       symbol: s.instrument.symbol,
       region: s.instrument.region,
@@ -76,16 +94,22 @@ export function createLiveFeed(options: LiveFeedOptions) {
     });
   }
 
-  /** Once a second: which venues trade, status messages for those that closed, the regimes. */
+  /** Once a second: which venues trade, status messages for those that opened or closed, the regimes. */
   function everySecond(nowMs: number, elapsedSeconds: number) {
     const at = new Date(nowMs);
     for (const regime of regimes.values()) stepRegime(regime, elapsedSeconds, random);
     for (const s of symbols) {
       const status = clock(s.instrument.exchange, at);
-      if (status.state === 'CLOSED' && s.state !== 'CLOSED') tick(s, nowMs, 0, 'CLOSED', status.sessionDate);
+      if (status.state !== s.state) {
+        tick(s, nowMs, 0, status.state, status.sessionDate);
+        statuses++;
+        // Steady symbols start their beat at a random phase, so that they do not all trade in the same step.
+        if (status.state === 'OPEN') s.dueMs = nowMs + random.uniform() * beatMs;
+      }
       s.state = status.state;
     }
-    open = symbols.filter((s) => s.state === 'OPEN');
+    open = symbols.filter((s) => s.state === 'OPEN' && !s.steady);
+    openSteady = symbols.filter((s) => s.state === 'OPEN' && s.steady);
     let total = 0;
     cumulative = open.map((s) => (total += s.weight));
   }
@@ -102,8 +126,17 @@ export function createLiveFeed(options: LiveFeedOptions) {
     return open[lo]!;
   }
 
-  /** Emits the ticks due since the last step. */
+  function trade(s: SymbolState, nowMs: number) {
+    const gap = s.lastTradeMs ? Math.min((nowMs - s.lastTradeMs) / 1000, MAX_GAP_SECONDS) : 0;
+    const regime = regimes.get(s.instrument.region)!.regime;
+    s.price = nextPrice(s.price, gap, regime, s.beta, random, options.volatilityMultiplier, s.profile.tradingYearSeconds, s.profile.jumpScale);
+    s.lastTradeMs = nowMs;
+    tick(s, nowMs, s.profile.size(random), 'OPEN', clock(s.instrument.exchange, new Date(nowMs)).sessionDate);
+  }
+
+  /** Emits the messages due since the last step; answers how many. */
   function step(nowMs: number) {
+    statuses = 0;
     const second = Math.floor(nowMs / 1000);
     if (second !== lastSecond) {
       everySecond(nowMs, lastSecond < 0 ? 0 : second - lastSecond);
@@ -111,20 +144,24 @@ export function createLiveFeed(options: LiveFeedOptions) {
     }
     const elapsed = lastStepMs ? (nowMs - lastStepMs) / 1000 : 0;
     lastStepMs = nowMs;
-    if (open.length === 0) return 0;
+    let count = 0;
+    for (const s of openSteady) {
+      // After a stalled event loop the beat starts again from now rather than catching up in a burst.
+      if (nowMs - s.dueMs > 1000) s.dueMs = nowMs;
+      while (s.dueMs <= nowMs) {
+        trade(s, nowMs);
+        s.dueMs += beatMs;
+        count++;
+      }
+    }
+    if (open.length === 0) return count + statuses;
     const rate = options.ticksPerSecond ?? open.length * options.ticksPerSymbol;
     // A stalled event loop is not made up for with a burst of more than a second's ticks.
     const due = Math.min(rate * elapsed + carry, Math.max(rate, 1));
-    const count = Math.floor(due);
-    carry = due - count;
-    for (let n = 0; n < count; n++) {
-      const s = pick();
-      const gap = s.lastTradeMs ? Math.min((nowMs - s.lastTradeMs) / 1000, MAX_GAP_SECONDS) : 0;
-      s.price = nextPrice(s.price, gap, regimes.get(s.instrument.region)!.regime, s.beta, random, options.volatilityMultiplier);
-      s.lastTradeMs = nowMs;
-      tick(s, nowMs, tradeSize(random), 'OPEN', clock(s.instrument.exchange, new Date(nowMs)).sessionDate);
-    }
-    return count;
+    const shared = Math.floor(due);
+    carry = due - shared;
+    for (let n = 0; n < shared; n++) trade(pick(), nowMs);
+    return count + shared + statuses;
   }
 
   return {
@@ -135,6 +172,7 @@ export function createLiveFeed(options: LiveFeedOptions) {
         regimes: Object.fromEntries([...regimes].map(([region, r]) => [region, r.regime])),
       };
     },
-    openSymbols: () => open.length,
+    /** Symbols whose venue is open now, steady ones included. */
+    openSymbols: () => open.length + openSteady.length,
   };
 }

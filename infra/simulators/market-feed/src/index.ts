@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import client from 'prom-client';
+import { ConfigError } from '@analytica/config';
 import { busFromEnv, encodeEvent, type BusMessage, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { readReferenceFile, type Instrument } from '@analytica/market-subgraph/instruments';
@@ -32,8 +33,7 @@ const STEP_MS = 20;
  */
 export async function startMarketFeed(env: MarketFeedEnv, deps: Dependencies = {}) {
   const logger = createLogger('market-feed', env.LOG_LEVEL);
-  const reference = await readReferenceFile();
-  const universe = chooseUniverse(reference.instruments, env.FEED_SYMBOLS);
+  const { universe, steadySymbols } = await feedUniverse(env);
   const bus = busFromEnv(env, 'market-feed', logger, deps.bus);
   const buffer = createTickBuffer<BusMessage>(env.FEED_BUFFER_MAX);
 
@@ -74,6 +74,7 @@ export async function startMarketFeed(env: MarketFeedEnv, deps: Dependencies = {
           instruments: universe,
           ticksPerSymbol: env.FEED_TICKS_PER_SYMBOL,
           ticksPerSecond: env.FEED_TICKS_PER_SECOND,
+          steadySymbols,
           alwaysOpen: env.FEED_ALWAYS_OPEN,
           seed: env.FEED_SEED,
           volatilityMultiplier: env.FEED_VOLATILITY_MULTIPLIER,
@@ -117,10 +118,28 @@ export async function startMarketFeed(env: MarketFeedEnv, deps: Dependencies = {
   const stateTimer = env.FEED_STATE_FILE ? setInterval(() => void saveState(), 10_000) : undefined;
 
   logger.info(
-    { mode: env.FEED_MODE, symbols: universe.length, perSymbol: env.FEED_TICKS_PER_SYMBOL, perSecond: env.FEED_TICKS_PER_SECOND, alwaysOpen: env.FEED_ALWAYS_OPEN, transport: bus.kind },
+    {
+      mode: env.FEED_MODE,
+      symbols: universe.length,
+      steady: steadySymbols.size,
+      perSymbol: env.FEED_TICKS_PER_SYMBOL,
+      perSecond: env.FEED_TICKS_PER_SECOND,
+      alwaysOpen: env.FEED_ALWAYS_OPEN,
+      transport: bus.kind,
+    },
     'feed started',
   );
   return service.start();
+}
+
+/**
+ * The instruments the feed trades and its steady symbols, or a ConfigError naming the variable
+ * that names an unknown symbol. A launcher calls it before it starts anything.
+ */
+export async function feedUniverse(env: Pick<MarketFeedEnv, 'FEED_SYMBOLS' | 'FEED_STEADY_SYMBOLS'>) {
+  const reference = await readReferenceFile();
+  const universe = chooseUniverse(reference.instruments, env.FEED_SYMBOLS);
+  return { universe, steadySymbols: chooseSteady(universe, env.FEED_STEADY_SYMBOLS) };
 }
 
 function chooseUniverse(instruments: readonly Instrument[], symbols: string[] | undefined): Instrument[] {
@@ -129,9 +148,18 @@ function chooseUniverse(instruments: readonly Instrument[], symbols: string[] | 
   const bySymbol = new Map(instruments.map((i) => [i.symbol, i]));
   return symbols.map((raw) => {
     const instrument = bySymbol.get(raw.toUpperCase());
-    if (!instrument) throw new Error(`FEED_SYMBOLS names "${raw}", which is not a reference instrument`);
+    if (!instrument) throw new ConfigError([`FEED_SYMBOLS names "${raw}", which is not a reference instrument`]);
     return instrument;
   });
+}
+
+function chooseSteady(universe: readonly Instrument[], symbols: string[] | undefined): Set<string> {
+  const traded = new Set(universe.map((i) => i.symbol));
+  const steady = new Set((symbols ?? []).map((s) => s.toUpperCase()));
+  for (const symbol of steady) {
+    if (!traded.has(symbol)) throw new ConfigError([`FEED_STEADY_SYMBOLS names "${symbol}", which this feed does not trade (see FEED_SYMBOLS)`]);
+  }
+  return steady;
 }
 
 async function readState(file: string, logger: ReturnType<typeof createLogger>): Promise<SavedFeedState | undefined> {

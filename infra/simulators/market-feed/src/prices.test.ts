@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRandom, nextPrice, quoteAround, REGIMES, roundToTick, tradeSize } from './prices.js';
+import { createRandom, nextPrice, priceProfile, quoteAround, REGIMES, roundToTick, tradeSize } from './prices.js';
 
 describe('price paths', () => {
   it('are reproducible from the seed', () => {
@@ -39,6 +39,44 @@ describe('price paths', () => {
       expect(Number.isInteger(q.bid) && Number.isInteger(q.ask)).toBe(true);
     }
     expect(roundToTick(7.12345, 0.001)).toBe(7.123);
+  });
+
+  it('spread a pair\'s volatility over the whole year: crypto swings about three times as much as a share, a currency a third', () => {
+    const dailyDeviation = (sector: string, seed: number) => {
+      const profile = priceProfile({ sector, currency: 'USD' });
+      const random = createRandom(seed);
+      const returns: number[] = [];
+      for (let day = 0; day < 60; day++) {
+        let p = 100;
+        for (let s = 0; s < 24 * 3600; s += 60) p = nextPrice(p, 60, 1, profile.volatility, random, 1, profile.tradingYearSeconds, profile.jumpScale);
+        returns.push(Math.log(p / 100));
+      }
+      return Math.sqrt(returns.reduce((sum, r) => sum + r * r, 0) / returns.length);
+    };
+    const normalDay = REGIMES[1].volatility / Math.sqrt(365);
+    const crypto = dailyDeviation('Cryptocurrency', 5);
+    expect(crypto).toBeGreaterThan(3 * normalDay * 0.7);
+    expect(crypto).toBeLessThan(3 * normalDay * 1.6);
+    const currency = dailyDeviation('Currency', 6);
+    expect(currency).toBeGreaterThan(0.4 * normalDay * 0.7);
+    expect(currency).toBeLessThan(0.4 * normalDay * 1.6);
+  });
+
+  it('quote currency pairs in fractional pips and crypto in cents, and trade them in coins or currency units', () => {
+    const random = createRandom(7);
+    const euro = priceProfile({ sector: 'Currency', currency: 'USD' });
+    const q = quoteAround(1.1623456, 'USD', 1, random, euro.tick(1.1623456));
+    expect(q.last).toBe(1.16235);
+    expect(q.bid).toBeLessThan(q.last);
+    expect(q.ask).toBeGreaterThan(q.last);
+    expect(priceProfile({ sector: 'Currency', currency: 'JPY' }).tick(155.2)).toBe(0.001);
+    expect(priceProfile({ sector: 'Cryptocurrency', currency: 'USD' }).tick(92_500)).toBe(0.01);
+    for (let n = 0; n < 200; n++) {
+      const coins = priceProfile({ sector: 'Cryptocurrency', currency: 'USD' }).size(random);
+      const units = euro.size(random);
+      expect(Number.isInteger(coins) && coins > 0).toBe(true);
+      expect(units % 1000 === 0 && units > 0).toBe(true);
+    }
   });
 
   it('trade in positive whole numbers of shares', () => {

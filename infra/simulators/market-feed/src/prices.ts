@@ -22,6 +22,8 @@ const JUMPS_PER_HOUR = 0.02;
 const JUMP_STDDEV = 0.02;
 /** One trading year in seconds (252 sessions of 6.5 hours): time only moves prices while a venue trades. */
 const TRADING_YEAR_SECONDS = 252 * 6.5 * 3600;
+/** A year of a market that never closes: its annual volatility is spread over every second. */
+const ROUND_THE_CLOCK_YEAR_SECONDS = 365 * 24 * 3600;
 
 /** A small seeded generator (mulberry32), so that a feed can be replayed exactly from FEED_SEED. */
 export function createRandom(seed: number) {
@@ -74,12 +76,21 @@ export function stepRegime(state: RegionRegime, seconds: number, random: Random)
  * The next price after `seconds` of trading. `multiplier` speeds up time for a livelier demo
  * (1 is a realistic market: a quarter of a percent in an hour).
  */
-export function nextPrice(price: number, seconds: number, regime: number, beta: number, random: Random, multiplier = 1): number {
-  const dt = (seconds * multiplier) / TRADING_YEAR_SECONDS;
+export function nextPrice(
+  price: number,
+  seconds: number,
+  regime: number,
+  beta: number,
+  random: Random,
+  multiplier = 1,
+  tradingYearSeconds = TRADING_YEAR_SECONDS,
+  jumpScale = 1,
+): number {
+  const dt = (seconds * multiplier) / tradingYearSeconds;
   const sigma = REGIMES[regime]!.volatility * beta;
   let logReturn = (DRIFT - (sigma * sigma) / 2) * dt + sigma * Math.sqrt(dt) * random.normal();
   if (random.uniform() < (JUMPS_PER_HOUR * seconds * multiplier) / 3600) {
-    logReturn += JUMP_STDDEV * (regime === 2 ? 2 : 1) * random.normal();
+    logReturn += JUMP_STDDEV * jumpScale * (regime === 2 ? 2 : 1) * random.normal();
   }
   return price * Math.exp(logReturn);
 }
@@ -96,8 +107,13 @@ export function roundToTick(value: number, step: number): number {
 }
 
 /** Bid and ask around the last price: a few basis points wide, wider when the market is stressed. */
-export function quoteAround(last: number, currency: string, regime: number, random: Random): { bid: number; ask: number; last: number } {
-  const step = tickSize(last, currency);
+export function quoteAround(
+  last: number,
+  currency: string,
+  regime: number,
+  random: Random,
+  step = tickSize(last, currency),
+): { bid: number; ask: number; last: number } {
   const halfSpread = Math.max(step, last * (0.0002 + 0.0003 * random.uniform()) * (regime === 2 ? 3 : 1));
   const rounded = Math.max(step, roundToTick(last, step));
   return { last: rounded, bid: Math.max(step, roundToTick(rounded - halfSpread, step)), ask: roundToTick(rounded + halfSpread, step) };
@@ -109,4 +125,48 @@ export function tradeSize(random: Random): number {
   if (u < 0.2) return 1 + Math.floor(random.uniform() * 99);
   if (u > 0.99) return 100 * (50 + Math.floor(random.uniform() * 450));
   return 100 * (1 + Math.floor(Math.exp(random.normal() * 0.8)));
+}
+
+/**
+ * How an instrument's price moves and trades. Shares follow the venue's session; the pairs that
+ * trade around the clock (sector Cryptocurrency or Currency) spread their annual volatility over
+ * the whole year, crypto swings about three times as much as a share and a major currency pair
+ * about a third as much, and each quotes and trades in its own units.
+ */
+export interface PriceProfile {
+  /** Multiplies the region regime's volatility (with the instrument's own beta). */
+  volatility: number;
+  tradingYearSeconds: number;
+  /** Multiplies the size of the occasional jump (a few percent for a share). */
+  jumpScale: number;
+  /** The price step at a price. */
+  tick(price: number): number;
+  /** The size of one trade: shares, coins, or units of the pair's first currency. */
+  size(random: Random): number;
+}
+
+export function priceProfile(instrument: { sector: string; currency: string }): PriceProfile {
+  switch (instrument.sector) {
+    case 'Cryptocurrency':
+      return {
+        volatility: 3,
+        tradingYearSeconds: ROUND_THE_CLOCK_YEAR_SECONDS,
+        jumpScale: 1,
+        tick: (price) => (price < 10 ? 0.0001 : 0.01),
+        // Whole coins (the volume is an integer): mostly one to a few, now and then a block.
+        size: (random) => 1 + Math.floor(Math.exp(random.normal() * 1.2)),
+      };
+    case 'Currency':
+      return {
+        volatility: 0.4,
+        tradingYearSeconds: ROUND_THE_CLOCK_YEAR_SECONDS,
+        jumpScale: 0.2,
+        // Fractional pips: five decimals, three for a rate above 10 such as USD-JPY.
+        tick: (price) => (price < 10 ? 0.00001 : 0.001),
+        // Units of the first currency, in micro lots of 1,000.
+        size: (random) => 1000 * (1 + Math.floor(Math.exp(random.normal() * 1.5) * 10)),
+      };
+    default:
+      return { volatility: 1, tradingYearSeconds: TRADING_YEAR_SECONDS, jumpScale: 1, tick: (price) => tickSize(price, instrument.currency), size: tradeSize };
+  }
 }
