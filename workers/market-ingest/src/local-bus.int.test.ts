@@ -46,8 +46,11 @@ describe('market ingest on the embedded event log', () => {
       expect(quote).toMatchObject({ previousClose: '232.4', volume: '25', marketState: 'OPEN', seq: '1' });
       await eventually(async () => (dead.length === 1 ? true : undefined), 10_000, 50);
       expect(dead[0]!.headers[HEADER.reason]).toMatch(/^malformed message: region: /);
-      const metrics = await (await fetch(`${worker.url}/metrics`)).text();
-      expect(metrics).toMatch(/market_ingest_candle_writes_total\{service="market-ingest"\} 4\b/);
+      // The quote is in Redis before the tick's candles are written (then the log commits it).
+      await eventually(async () => {
+        const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+        return /market_ingest_candle_writes_total\{service="market-ingest"\} 4\b/.test(metrics) ? true : undefined;
+      }, 10_000, 50);
       expect(await (await fetch(`${worker.url}/ready`)).json()).toMatchObject({ checks: { events: 'ok' } });
     } finally {
       await watcher.stop();
