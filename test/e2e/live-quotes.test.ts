@@ -8,7 +8,7 @@ import { createClient as createWsClient, type Client as WsClient } from 'graphql
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTokenIssuer } from '@analytica/auth';
-import { dropSchema, eventually, freePort, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, eventually, freePort, gql, isolatedRunEnv, uniqueName } from '@analytica/testing';
 import { DEFAULT_PORTS, repoRoot, SUBGRAPHS } from '../../dev/src/processes.js';
 import { localSecrets } from '../../dev/src/secrets.js';
 import { startStack, type RunningStack } from '../../dev/src/stack.js';
@@ -38,13 +38,7 @@ beforeAll(async () => {
     dataDir,
     env: {
       LOG_LEVEL: 'info',
-      DATABASE_URL: services.databaseUrl,
-      REDIS_URL: services.redisUrl,
-      REDIS_KEY_PREFIX: `${run}:`,
-      KAFKA_BROKERS: services.kafkaBrokers,
-      KAFKA_TOPIC_PREFIX: `${run}.`,
-      DYNAMODB_ENDPOINT: services.dynamoEndpoint,
-      DYNAMODB_TABLE_PREFIX: `${run}_`,
+      ...isolatedRunEnv(run),
       // The feed's own settings: the README's symbols, every day of the week, 2 ticks/s each.
       FEED_SYMBOLS: README_SYMBOLS.join(','),
       FEED_ALWAYS_OPEN: 'true',

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { parseSmtpCatcherEnv, startSmtpCatcher, type CaughtMessage } from '@analytica/smtp-catcher';
-import { dropSchema, eventually, freePort, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, eventually, freePort, gql, isolatedRunEnv, uniqueName } from '@analytica/testing';
 import { DEFAULT_PORTS, repoRoot, SUBGRAPHS } from '../../dev/src/processes.js';
 import { startStack, type RunningStack } from '../../dev/src/stack.js';
 
@@ -26,13 +26,7 @@ beforeAll(async () => {
     dataDir: path.join(repoRoot, '.data/test-secrets'),
     env: {
       LOG_LEVEL: 'info',
-      DATABASE_URL: services.databaseUrl,
-      REDIS_URL: services.redisUrl,
-      REDIS_KEY_PREFIX: `${run}:`,
-      KAFKA_BROKERS: services.kafkaBrokers,
-      KAFKA_TOPIC_PREFIX: `${run}.`,
-      DYNAMODB_ENDPOINT: services.dynamoEndpoint,
-      DYNAMODB_TABLE_PREFIX: `${run}_`,
+      ...isolatedRunEnv(run),
       SMTP_URL: catcher.smtpUrl,
       // A bank slow enough that PROCESSING is seen on its own before SUCCEEDED.
       BANK_LATENCY_MEDIAN_MS: '250',

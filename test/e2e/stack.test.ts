@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USER, DEMO_WATCHLIST, SAMPLE_QUERY, seedDemo } from '../../dev/src/demo.js';
 import { DEFAULT_PORTS, repoRoot, SUBGRAPHS } from '../../dev/src/processes.js';
 import { startStack, type RunningStack } from '../../dev/src/stack.js';
-import { dropSchema, freePort, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, freePort, gql, isolatedRunEnv, uniqueName } from '@analytica/testing';
 
 const run = uniqueName('e2e');
 let stack: RunningStack;
@@ -22,13 +22,7 @@ beforeAll(async () => {
     dataDir: path.join(repoRoot, '.data/test-secrets'),
     env: {
       LOG_LEVEL: 'info',
-      DATABASE_URL: services.databaseUrl,
-      REDIS_URL: services.redisUrl,
-      REDIS_KEY_PREFIX: `${run}:`,
-      KAFKA_BROKERS: services.kafkaBrokers,
-      KAFKA_TOPIC_PREFIX: `${run}.`,
-      DYNAMODB_ENDPOINT: services.dynamoEndpoint,
-      DYNAMODB_TABLE_PREFIX: `${run}_`,
+      ...isolatedRunEnv(run),
     },
   });
   await seedDemo(stack.gatewayUrl);

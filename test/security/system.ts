@@ -8,7 +8,7 @@ import pg from 'pg';
 import { keyIdOf } from '@analytica/auth';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createRedis } from '@analytica/redis';
-import { dropSchema, freePort, gql, services, uniqueName, type GraphQLResponse } from '@analytica/testing';
+import { dropSchema, freePort, gql, type GraphQLResponse, isolatedRunEnv, services, uniqueName } from '@analytica/testing';
 import { DEFAULT_PORTS, repoRoot, SUBGRAPHS, type SubgraphName } from '../../dev/src/processes.js';
 import { localSecrets } from '../../dev/src/secrets.js';
 import { startStack, type RunningStack } from '../../dev/src/stack.js';
@@ -56,13 +56,7 @@ export async function startSystem(): Promise<System> {
     dataDir,
     env: {
       LOG_LEVEL: 'info',
-      DATABASE_URL: services.databaseUrl,
-      REDIS_URL: services.redisUrl,
-      REDIS_KEY_PREFIX: `${run}:`,
-      KAFKA_BROKERS: services.kafkaBrokers,
-      KAFKA_TOPIC_PREFIX: `${run}.`,
-      DYNAMODB_ENDPOINT: services.dynamoEndpoint,
-      DYNAMODB_TABLE_PREFIX: `${run}_`,
+      ...isolatedRunEnv(run),
     },
   }).catch(async (error: unknown) => {
     await cleanUp();

@@ -15,6 +15,22 @@ export const services = {
   dynamoEndpoint: process.env.TEST_DYNAMODB_ENDPOINT ?? 'http://127.0.0.1:4567',
 };
 
+/**
+ * What every service of one test run gets so that it shares the real PostgreSQL, Redis, Kafka and
+ * DynamoDB with other runs without meeting their data: its prefixes, named after the run.
+ */
+export function isolatedRunEnv(run: string): Record<string, string> {
+  return {
+    DATABASE_URL: services.databaseUrl,
+    REDIS_URL: services.redisUrl,
+    REDIS_KEY_PREFIX: `${run}:`,
+    KAFKA_BROKERS: services.kafkaBrokers,
+    KAFKA_TOPIC_PREFIX: `${run}.`,
+    DYNAMODB_ENDPOINT: services.dynamoEndpoint,
+    DYNAMODB_TABLE_PREFIX: `${run}_`,
+  };
+}
+
 /** A name no other run uses: lower case, digits and underscores (valid as a schema or a prefix). */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
