@@ -1,33 +1,20 @@
 // Messages between the bench (parent) and the load generator (a separate process, so that the
 // clients' CPU is not the bench's and can be measured on its own).
 
-/** What the load generator opens: N clients, each on its own WebSocket with one subscription. */
+/** What the load generator opens: one WebSocket per client, one user per client, one subscription each. */
 export interface LoadPlan {
   /** ws://127.0.0.1:<port>/graphql */
   url: string;
-  clients: number;
-  /** New connections started per second (the gateway verifies a token and authorises each). */
-  rampPerSecond: number;
-  /** Handshakes (open but not acknowledged) allowed at once, so the ramp never piles up. */
-  maxInFlight: number;
-  /** A pool of access tokens; client i uses tokens[i % tokens.length]. */
+  /** One access token per client, each of a different user. */
   tokens: string[];
-  /** The symbols the feed publishes; each client picks minSymbols..maxSymbols of them. */
+  /** The symbols the feed trades; symbolSets index into it. */
   symbols: string[];
-  minSymbols: number;
-  maxSymbols: number;
-  /** Quote fields each client selects (must include `time`: latency is measured from it). */
-  selection: string;
-  /** Symbols as literals in the query instead of a variable (one distinct document per set). */
-  inlineArguments: boolean;
-  /**
-   * `quotes`: one `quotes(symbols: [...])` subscription per client (the issue's load).
-   * `quote`: one `quote(symbol: ...)` subscription per chosen symbol, same messages/s, but
-   * identical operations, so the gateway can share one execution per symbol: a diagnostic.
-   */
-  shape: 'quotes' | 'quote';
-  /** Seed for the symbol choice, so runs with the same seed subscribe to the same sets. */
-  seed: number;
+  /** Per client, the symbols (indexes) it subscribes to. */
+  symbolSets: number[][];
+  /** The subscription document; its one variable is `$symbols`. */
+  query: string;
+  /** Connections started per second, on a fixed schedule whatever the gateway answers (open loop). */
+  rampPerSecond: number;
   /** A client not acknowledged within this time counts as "never acked". */
   ackTimeoutMs: number;
 }
@@ -42,26 +29,39 @@ export interface SlowPlan {
   symbols: string[];
   perSubscription: number;
   subscriptions: number;
-  selection: string;
+  query: string;
 }
 
 export type ToLoad =
   | { type: 'open'; plan: LoadPlan }
   /** Open no more connections: the run goes on with the clients connected so far. */
   | { type: 'stop-ramp' }
-  | { type: 'measure-start' }
-  | { type: 'measure-stop' }
+  /**
+   * Count, from now on, every `next` whose Quote.time is in [from, to) (ms since the epoch),
+   * whenever it arrives, until `measure-report`.
+   */
+  | { type: 'measure-start'; from: number; to: number }
+  /** The feed's ticks per symbol in [from, to): the load generator works out each client's share. */
+  | { type: 'measure-report'; feedTicks: number[]; ingestPublished: number[] }
   | { type: 'slow-open'; plan: SlowPlan }
   | { type: 'slow-resume' }
   | { type: 'close' };
+
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  count: number;
+}
 
 export interface ConnectionStats {
   /** Connections tried; fewer than planned when the ramp was cut short at its deadline. */
   attempted: number;
   acked: number;
-  /** Subscriptions sent on acknowledged connections, and the (client, symbol) pairs they cover. */
+  /** Clients whose subscription was sent on an acknowledged connection and not refused. */
   subscribed: number;
-  symbolPairs: number;
   /** Connections that never got connection_ack: refused, failed, closed or timed out first. */
   neverAcked: number;
   /** Acknowledged connections closed without the bench asking (the "lost connections"). */
@@ -72,22 +72,41 @@ export interface ConnectionStats {
   firstSubscribeError?: string;
   /** Seconds from the first connection attempt to the last client settled. */
   rampSeconds: number;
+  /** Connections the ramp opened later than scheduled by more than 100 ms (the meter fell behind). */
+  openedLate: number;
+  /** From the scheduled start of a connection to its connection_ack (ms). */
+  ackMs: LatencySummary;
+  /** From sending `subscribe` to the first `next` of that subscription (ms). */
+  firstValueMs: LatencySummary;
 }
 
 export interface WindowReport {
-  seconds: number;
-  messages: number;
-  /** (client, symbol) pairs subscribed at the end of the window: the messages/s a perfect run delivers. */
-  expectedPerSecond: number;
-  latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; count: number };
-  /** `next` messages that carried GraphQL errors. */
+  /** [from, to) in ms since the epoch, and the seconds the report waited for stragglers after `to`. */
+  from: number;
+  to: number;
+  graceSeconds: number;
+  /** `next` messages whose Quote.time is in the window, per symbol (same order as the plan's symbols). */
+  receivedPerSymbol: number[];
+  /** Clients subscribed to each symbol when the window opened. */
+  subscribersPerSymbol: number[];
+  /** Σ feed ticks of each client's symbols, over the clients subscribed when the window opened. */
+  expectedFromFeed: number;
+  /** The same against what market-ingest published. */
+  expectedFromIngest: number;
+  delivered: number;
+  /** From Quote.time (the feed's exchange time) to receipt, over every message in the window. */
+  latencyMs: LatencySummary;
+  /** Messages in the window that carried GraphQL errors, and those whose latestHeadline was null. */
   messagesWithErrors: number;
-  /** Subscribed clients that received nothing during the window. */
+  nullHeadlines: number;
+  /** `next` messages stamped before the window that arrived during it (e.g. a late backlog). */
+  staleArrivals: number;
+  /** Subscribed clients that received fewer messages than the feed made ticks for their symbols / none. */
+  clientsShort: number;
   silentClients: number;
-  /** Connections lost during the window (also counted in ConnectionStats.lost). */
+  /** Connections lost between the window's start and the report. */
   lostInWindow: number;
-  /** The load generator's own CPU (% of one core) and event-loop delay: is the meter the bottleneck? */
-  loadCpuPercent: number;
+  /** The load generator's own event-loop delay: is the meter the bottleneck? */
   loadLoopDelayP99Ms: number;
 }
 

@@ -1,118 +1,132 @@
 // The load generator: a separate process (forked by fanout.ts) that opens N raw `ws` clients
 // speaking graphql-transport-ws, measures every message and reports over IPC. Raw `ws` rather
-// than graphql-ws's client keeps the meter cheap: at 10,000 clients it handles ~30,000 messages/s
-// on the same 2 cores as the gateway, so every microsecond spent here is taken from the gateway.
+// than graphql-ws's client keeps the meter cheap: every microsecond spent here is taken from the
+// gateway on the same 2 cores.
+//
+// Open loop: connections start on a fixed schedule (`rampPerSecond`) whatever the gateway
+// answers, and latency is measured from the tick's exchange time (`Quote.time`, stamped by the
+// feed), so a gateway that falls behind shows as latency, not as a slower meter.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
-import type { ConnectionStats, FromLoad, LoadPlan, SlowPlan, ToLoad, WindowReport } from './ipc.js';
+import type { ConnectionStats, FromLoad, LatencySummary, LoadPlan, SlowPlan, ToLoad, WindowReport } from './ipc.js';
 
 const PROTOCOL = 'graphql-transport-ws';
 // The gateway writes `{"id":"1","type":"next","payload":...}`: looking for these bytes is far
 // cheaper than JSON.parse of every message; other messages (ack, ping, error) are parsed.
 const NEXT = Buffer.from('"type":"next"');
+const SYMBOL = Buffer.from('"symbol":"');
 const TIME = Buffer.from('"time":"');
 const ERRORS = Buffer.from('"errors":');
+const NULL_HEADLINE = Buffer.from('"latestHeadline":null');
 const ISO_LENGTH = '2026-01-01T00:00:00.000Z'.length;
+const QUOTE = 0x22;
 
 interface Client {
+  index: number;
   ws: WebSocket;
+  symbols: number[];
   acked: boolean;
-  /** Subscriptions open and the (client, symbol) pairs they cover (the messages/s it should get). */
-  subscriptions: number;
-  pairs: number;
+  /** Subscription sent and not refused. */
+  subscribed: boolean;
   /** Set when the bench closes the connection, so that its close is not counted as lost. */
   closing: boolean;
-  messagesInWindow: number;
+  scheduledAt: number;
+  subscribeSentAt: number;
+  gotFirst: boolean;
+  /** `next` messages in the measurement window. */
+  inWindow: number;
+  /** Subscribed when the window opened: those are the ones whose messages are expected. */
+  counted: boolean;
   ackTimer?: NodeJS.Timeout;
 }
 
+const newHistogram = (highest = 600_000) => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: highest, numberOfSignificantValueDigits: 3 });
+const summarise = (h: ReturnType<typeof newHistogram>): LatencySummary => {
+  const s = h.summary;
+  return { p50: s.p50, p90: h.getValueAtPercentile(90), p99: s.p99, p999: s.p99_9, max: s.max, count: s.totalCount };
+};
+
 const clients: Client[] = [];
+const ackLatency = newHistogram();
+const firstValueLatency = newHistogram();
 const stats: ConnectionStats = {
   attempted: 0,
   acked: 0,
   subscribed: 0,
-  symbolPairs: 0,
   neverAcked: 0,
   lost: 0,
   closeCodes: {},
   subscribeErrors: 0,
   rampSeconds: 0,
+  openedLate: 0,
+  ackMs: summarise(ackLatency),
+  firstValueMs: summarise(firstValueLatency),
 };
+let plan: LoadPlan | undefined;
+let symbolIndex = new Map<string, number>();
 let settled = 0;
-let rampStartedAt = 0;
 let rampStopped = false;
 
-// The measurement window: reset on measure-start, read on measure-stop.
-const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000, numberOfSignificantValueDigits: 3 });
+// The measurement window: messages are counted by their Quote.time, whenever they arrive.
+const latency = newHistogram();
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-let window = { open: false, startedAt: 0, messages: 0, withErrors: 0, lost: 0, cpu: process.cpuUsage() };
+let window = { active: false, from: 0, to: 0, openedAt: 0, received: [] as number[], delivered: 0, withErrors: 0, nullHeadlines: 0, stale: 0, lost: 0 };
+/** Last Quote.time text and value per symbol: most messages repeat the same tick to many clients. */
+let lastTimeText: string[] = [];
+let lastTimeMs: number[] = [];
 
 function send(message: FromLoad) {
   process.send?.(message);
 }
 
-/** Small seeded PRNG (mulberry32): the same seed gives the same symbol sets run after run. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+function snapshot(): ConnectionStats {
+  stats.ackMs = summarise(ackLatency);
+  stats.firstValueMs = summarise(firstValueLatency);
+  return stats;
 }
 
-/** k distinct symbols, in feed order (a client lists its watchlist once, in one order). */
-function pickSymbols(plan: LoadPlan, next: () => number): string[] {
-  const count = plan.minSymbols + Math.floor(next() * (plan.maxSymbols - plan.minSymbols + 1));
-  const chosen = new Set<number>();
-  while (chosen.size < count) chosen.add(Math.floor(next() * plan.symbols.length));
-  return [...chosen].sort((a, b) => a - b).map((i) => plan.symbols[i]!);
+function subscribeMessage(id: string, query: string, symbols: string[]): string {
+  return JSON.stringify({ id, type: 'subscribe', payload: { query, variables: { symbols } } });
 }
 
-function subscribeMessage(id: string, symbols: string[], selection: string, inline: boolean): string {
-  const payload = inline
-    ? { query: `subscription { quotes(symbols: ${JSON.stringify(symbols)}) { ${selection} } }` }
-    : { query: `subscription Quotes($symbols: [String!]!) { quotes(symbols: $symbols) { ${selection} } }`, variables: { symbols } };
-  return JSON.stringify({ id, type: 'subscribe', payload });
+/** Reads `"key":"<value>"` from a message without parsing it. */
+function stringAfter(data: Buffer, key: Buffer, length?: number): string | undefined {
+  const at = data.indexOf(key);
+  if (at < 0) return undefined;
+  const start = at + key.length;
+  const end = length === undefined ? data.indexOf(QUOTE, start) : start + length;
+  return end > start ? data.toString('latin1', start, end) : undefined;
 }
 
-function subscribeOneMessage(id: string, symbol: string, selection: string): string {
-  const payload = { query: `subscription Quote($symbol: String!) { quote(symbol: $symbol) { ${selection} } }`, variables: { symbol } };
-  return JSON.stringify({ id, type: 'subscribe', payload });
-}
-
-/** Sends the client's subscriptions as the plan's shape says. */
-function subscribeClient(client: Client, plan: LoadPlan, symbols: string[]) {
-  if (plan.shape === 'quote') {
-    symbols.forEach((symbol, i) => client.ws.send(subscribeOneMessage(String(i + 1), symbol, plan.selection)));
-    addSubscriptions(client, symbols.length, symbols.length);
-  } else {
-    client.ws.send(subscribeMessage('1', symbols, plan.selection, plan.inlineArguments));
-    addSubscriptions(client, 1, symbols.length);
-  }
-}
-
-function addSubscriptions(client: Client, subscriptions: number, pairs: number) {
-  client.subscriptions += subscriptions;
-  client.pairs += pairs;
-  stats.subscribed += subscriptions;
-  stats.symbolPairs += pairs;
-}
-
-/** Latency of one `next` message: from the tick's exchange timestamp to now, in whole ms. */
+/** One `next` message: counted and timed if its quote was stamped inside the window. */
 function recordNext(client: Client, data: Buffer) {
-  if (!window.open) return;
-  window.messages++;
-  client.messagesInWindow++;
-  const at = data.indexOf(TIME);
-  if (at >= 0) {
-    const sent = Date.parse(data.toString('latin1', at + TIME.length, at + TIME.length + ISO_LENGTH));
-    if (Number.isFinite(sent)) latency.recordValue(Math.max(0, Date.now() - sent));
+  if (!client.gotFirst) {
+    client.gotFirst = true;
+    firstValueLatency.recordValue(Math.max(1, Math.round(performance.now() - client.subscribeSentAt)));
   }
+  if (!window.active) return;
+  const symbol = stringAfter(data, SYMBOL);
+  const time = stringAfter(data, TIME, ISO_LENGTH);
+  const s = symbol === undefined ? undefined : symbolIndex.get(symbol);
+  if (s === undefined || time === undefined) return;
+  let timeMs = lastTimeMs[s]!;
+  if (lastTimeText[s] !== time) {
+    timeMs = Date.parse(time);
+    lastTimeText[s] = time;
+    lastTimeMs[s] = timeMs;
+  }
+  if (timeMs < window.from) {
+    window.stale++;
+    return;
+  }
+  if (timeMs >= window.to) return;
+  window.received[s]!++;
+  window.delivered++;
+  client.inWindow++;
+  latency.recordValue(Math.max(0, Date.now() - timeMs));
   if (data.indexOf(ERRORS) >= 0) window.withErrors++;
+  if (data.indexOf(NULL_HEADLINE) >= 0) window.nullHeadlines++;
 }
 
 function settle(client: Client) {
@@ -121,9 +135,21 @@ function settle(client: Client) {
   settled++;
 }
 
-function openClient(plan: LoadPlan, index: number, symbols: string[]) {
-  const ws = new WebSocket(plan.url, PROTOCOL, { perMessageDeflate: false, handshakeTimeout: plan.ackTimeoutMs });
-  const client: Client = { ws, acked: false, subscriptions: 0, pairs: 0, closing: false, messagesInWindow: 0 };
+function openClient(p: LoadPlan, index: number, scheduledAt: number) {
+  const ws = new WebSocket(p.url, PROTOCOL, { perMessageDeflate: false, handshakeTimeout: p.ackTimeoutMs });
+  const client: Client = {
+    index,
+    ws,
+    symbols: p.symbolSets[index]!,
+    acked: false,
+    subscribed: false,
+    closing: false,
+    scheduledAt,
+    subscribeSentAt: 0,
+    gotFirst: false,
+    inWindow: 0,
+    counted: false,
+  };
   clients.push(client);
   stats.attempted++;
   client.ackTimer = setTimeout(() => {
@@ -131,9 +157,9 @@ function openClient(plan: LoadPlan, index: number, symbols: string[]) {
     settle(client);
     client.closing = true;
     ws.terminate();
-  }, plan.ackTimeoutMs);
+  }, p.ackTimeoutMs);
 
-  ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${plan.tokens[index % plan.tokens.length]}` } })));
+  ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${p.tokens[index]}` } })));
   ws.on('message', (data: Buffer) => {
     const head = data.indexOf(NEXT);
     if (head >= 0 && head < 64) return recordNext(client, data);
@@ -141,15 +167,21 @@ function openClient(plan: LoadPlan, index: number, symbols: string[]) {
     if (message.type === 'connection_ack' && !client.acked) {
       client.acked = true;
       stats.acked++;
+      ackLatency.recordValue(Math.max(1, Math.round(performance.now() - client.scheduledAt)));
       settle(client);
-      subscribeClient(client, plan, symbols);
+      client.subscribeSentAt = performance.now();
+      ws.send(subscribeMessage('1', p.query, client.symbols.map((s) => p.symbols[s]!)));
+      client.subscribed = true;
+      stats.subscribed++;
     } else if (message.type === 'ping') {
       ws.send('{"type":"pong"}');
     } else if (message.type === 'error') {
       stats.subscribeErrors++;
       stats.firstSubscribeError ??= JSON.stringify(message.payload).slice(0, 300);
-      // One subscription failed: a whole client in the `quotes` shape, one symbol in `quote`.
-      addSubscriptions(client, -1, -(client.pairs / client.subscriptions));
+      if (client.subscribed) {
+        client.subscribed = false;
+        stats.subscribed--;
+      }
     }
   });
   ws.on('error', () => {
@@ -163,8 +195,11 @@ function onClose(client: Client, code: number) {
   stats.closeCodes[code] = (stats.closeCodes[code] ?? 0) + 1;
   if (client.acked) {
     stats.lost++;
-    if (window.open) window.lost++;
-    addSubscriptions(client, -client.subscriptions, -client.pairs);
+    if (window.active) window.lost++;
+    if (client.subscribed) {
+      client.subscribed = false;
+      stats.subscribed--;
+    }
   } else if (client.ackTimer) {
     stats.neverAcked++;
     settle(client);
@@ -172,59 +207,84 @@ function onClose(client: Client, code: number) {
 }
 
 /**
- * Opens the clients at a bounded rate (a burst of thousands of handshakes would measure the ramp,
- * not the fan-out) with at most maxInFlight handshakes outstanding; reports progress every second.
+ * Opens the clients on a fixed schedule: client i starts at i / rampPerSecond seconds, whether or
+ * not the earlier ones were answered. Reports progress every second.
  */
-async function openAll(plan: LoadPlan) {
-  const next = random(plan.seed);
-  const sets = Array.from({ length: plan.clients }, () => pickSymbols(plan, next));
-  rampStartedAt = performance.now();
-  const progress = setInterval(() => send({ type: 'progress', stats }), 1000);
-  let allowance = 0;
-  let last = performance.now();
+async function openAll(p: LoadPlan) {
+  plan = p;
+  symbolIndex = new Map(p.symbols.map((s, i) => [s, i]));
+  lastTimeText = p.symbols.map(() => '');
+  lastTimeMs = p.symbols.map(() => 0);
+  const count = p.tokens.length;
+  const startedAt = performance.now();
+  const progress = setInterval(() => send({ type: 'progress', stats: snapshot() }), 1000);
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const now = performance.now();
-      allowance = Math.min(allowance + ((now - last) / 1000) * plan.rampPerSecond, plan.rampPerSecond / 10);
-      last = now;
-      while (!rampStopped && allowance >= 1 && stats.attempted < plan.clients && stats.attempted - settled < plan.maxInFlight) {
-        openClient(plan, stats.attempted, sets[stats.attempted]!);
-        allowance--;
+      while (!rampStopped && stats.attempted < count) {
+        const scheduledAt = startedAt + (stats.attempted * 1000) / p.rampPerSecond;
+        if (scheduledAt > now) break;
+        if (now - scheduledAt > 100) stats.openedLate++;
+        openClient(p, stats.attempted, scheduledAt);
       }
-      if (settled === (rampStopped ? stats.attempted : plan.clients)) {
+      if (settled === (rampStopped ? stats.attempted : count)) {
         clearInterval(tick);
         resolve();
       }
-    }, 10);
+    }, 5);
   });
   clearInterval(progress);
-  stats.rampSeconds = (performance.now() - rampStartedAt) / 1000;
-  send({ type: 'opened', stats });
+  stats.rampSeconds = (performance.now() - startedAt) / 1000;
+  send({ type: 'opened', stats: snapshot() });
 }
 
-function startWindow() {
+function startWindow(from: number, to: number) {
   latency.reset();
   loopDelay.reset();
   loopDelay.enable();
-  for (const client of clients) client.messagesInWindow = 0;
-  window = { open: true, startedAt: performance.now(), messages: 0, withErrors: 0, lost: 0, cpu: process.cpuUsage() };
+  for (const client of clients) {
+    client.inWindow = 0;
+    client.counted = client.subscribed;
+  }
+  window = { active: true, from, to, openedAt: performance.now(), received: (plan?.symbols ?? []).map(() => 0), delivered: 0, withErrors: 0, nullHeadlines: 0, stale: 0, lost: 0 };
 }
 
-function stopWindow(): WindowReport {
-  window.open = false;
+function report(feedTicks: number[], ingestPublished: number[]): WindowReport {
+  window.active = false;
   loopDelay.disable();
-  const seconds = (performance.now() - window.startedAt) / 1000;
-  const cpu = process.cpuUsage(window.cpu);
-  const summary = latency.summary;
+  const subscribersPerSymbol = (plan?.symbols ?? []).map(() => 0);
+  let expectedFromFeed = 0;
+  let expectedFromIngest = 0;
+  let clientsShort = 0;
+  let silentClients = 0;
+  for (const client of clients) {
+    if (!client.counted) continue;
+    let expected = 0;
+    for (const s of client.symbols) {
+      subscribersPerSymbol[s]!++;
+      expected += feedTicks[s] ?? 0;
+      expectedFromIngest += ingestPublished[s] ?? 0;
+    }
+    expectedFromFeed += expected;
+    if (client.inWindow < expected) clientsShort++;
+    if (client.inWindow === 0 && expected > 0) silentClients++;
+  }
   return {
-    seconds,
-    messages: window.messages,
-    expectedPerSecond: stats.symbolPairs,
-    latencyMs: { p50: summary.p50, p90: latency.getValueAtPercentile(90), p99: summary.p99, p999: summary.p99_9, max: summary.max, count: summary.totalCount },
+    from: window.from,
+    to: window.to,
+    graceSeconds: (Date.now() - window.to) / 1000,
+    receivedPerSymbol: window.received,
+    subscribersPerSymbol,
+    expectedFromFeed,
+    expectedFromIngest,
+    delivered: window.delivered,
+    latencyMs: summarise(latency),
     messagesWithErrors: window.withErrors,
-    silentClients: clients.filter((c) => c.subscriptions > 0 && c.messagesInWindow === 0).length,
+    nullHeadlines: window.nullHeadlines,
+    staleArrivals: window.stale,
+    clientsShort,
+    silentClients,
     lostInWindow: window.lost,
-    loadCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
     loadLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
   };
 }
@@ -232,11 +292,11 @@ function stopWindow(): WindowReport {
 // The slow client: one connection that subscribes to every symbol and then never reads.
 let slow: { ws: WebSocket; resumedBytes: number; resumedMessages: number; resumed: boolean } | undefined;
 
-function openSlowClient(plan: SlowPlan) {
-  const ws = new WebSocket(plan.url, PROTOCOL, { perMessageDeflate: false });
+function openSlowClient(p: SlowPlan) {
+  const ws = new WebSocket(p.url, PROTOCOL, { perMessageDeflate: false });
   slow = { ws, resumedBytes: 0, resumedMessages: 0, resumed: false };
   const state = slow;
-  ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${plan.token}` } })));
+  ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${p.token}` } })));
   ws.on('message', (data: Buffer) => {
     if (state.resumed) {
       state.resumedBytes += data.length;
@@ -248,15 +308,14 @@ function openSlowClient(plan: SlowPlan) {
     send({ type: 'slow', event: 'acked', at: Date.now() });
     // The gateway allows 50 symbols per subscription and 100 subscriptions per connection: the
     // groups of symbols repeat, so the slow client asks for as much as one connection may.
-    const groups = Math.ceil(plan.symbols.length / plan.perSubscription);
-    for (let k = 0; k < plan.subscriptions; k++) {
-      const start = (k % groups) * plan.perSubscription;
-      ws.send(subscribeMessage(`slow-${k}`, plan.symbols.slice(start, start + plan.perSubscription), plan.selection, false));
+    const groups = Math.ceil(p.symbols.length / p.perSubscription);
+    for (let k = 0; k < p.subscriptions; k++) {
+      const start = (k % groups) * p.perSubscription;
+      ws.send(subscribeMessage(`slow-${k}`, p.query, p.symbols.slice(start, start + p.perSubscription)));
     }
-    const subscriptions = plan.subscriptions;
     // Stop reading the TCP socket: the kernel buffers fill, then the gateway's send buffer does.
     ws.pause();
-    send({ type: 'slow', event: 'paused', at: Date.now(), subscriptions });
+    send({ type: 'slow', event: 'paused', at: Date.now(), subscriptions: p.subscriptions });
   });
   ws.on('error', (error) => send({ type: 'slow', event: 'error', at: Date.now(), message: error.message }));
   ws.on('close', (code, reason) =>
@@ -275,6 +334,7 @@ function resumeSlowClient() {
 
 /** Closes every client as a client would (1000), then exits; stragglers are terminated. */
 async function closeAll() {
+  rampStopped = true;
   for (const client of clients) {
     client.closing = true;
     clearTimeout(client.ackTimer);
@@ -299,10 +359,10 @@ process.on('message', (message: ToLoad) => {
       rampStopped = true;
       break;
     case 'measure-start':
-      startWindow();
+      startWindow(message.from, message.to);
       break;
-    case 'measure-stop':
-      send({ type: 'window', report: stopWindow(), stats });
+    case 'measure-report':
+      send({ type: 'window', report: report(message.feedTicks, message.ingestPublished), stats: snapshot() });
       break;
     case 'slow-open':
       openSlowClient(message.plan);

@@ -1,6 +1,7 @@
 // What the bench reads from outside the gateway: CPU and memory from /proc (so that the figures do
 // not depend on the gateway reporting on itself) and the gateway's own counters from /metrics.
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 
 const TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
 
@@ -36,7 +37,7 @@ function machineJiffies(): { busy: number; total: number } {
 }
 
 export interface ProcessUsage {
-  /** Average over the sampling period, in % of one core (200 % = both cores of this machine). */
+  /** Average over the sampling period, in % of one core (200 % = both cores of a 2-core machine). */
   cpuPercent: number;
   rssMbEnd: number;
   rssMbMax: number;
@@ -91,7 +92,7 @@ export function startSampler(pids: Record<string, number>, intervalMs = 1000) {
         usage[name] = { cpuPercent: ((cpu - first[name]!) / seconds) * 100, rssMbEnd: rss, rssMbMax: Math.max(rssMax[name] ?? 0, rss) };
       }
       const machine = machineJiffies();
-      const cores = 2;
+      const cores = os.cpus().length;
       const machineBusyPercent = ((machine.busy - firstMachine.busy) / (machine.total - firstMachine.total)) * 100 * cores;
       return { usage, machineBusyPercent };
     },
@@ -99,6 +100,18 @@ export function startSampler(pids: Record<string, number>, intervalMs = 1000) {
 }
 
 export type Metrics = Map<string, number>;
+
+/**
+ * The series of a labelled metric, by the value of one label: e.g. `x_total{subgraph="news",service="gateway"}`
+ * under "news". Answers [value, full series name] pairs, for `delta`.
+ */
+export function seriesByLabel(metrics: Metrics, name: string, label: string): [string, string][] {
+  const pattern = new RegExp(`^${name}\\{(?:.*,)?${label}="([^"]*)"`);
+  return [...metrics.keys()].flatMap((k): [string, string][] => {
+    const value = pattern.exec(k)?.[1];
+    return value === undefined ? [] : [[value, k]];
+  });
+}
 
 /**
  * GET /metrics, summed per series name over its label sets. Histogram buckets keep their `le`
@@ -114,6 +127,8 @@ export async function readMetrics(baseUrl: string): Promise<Metrics> {
     const le = /le="([^"]+)"/.exec(match[2] ?? '')?.[1];
     const name = le ? `${match[1]}{le="${le}"}` : match[1]!;
     metrics.set(name, (metrics.get(name) ?? 0) + Number(match[3]));
+    // Each labelled series is also kept under its full name, e.g. `x_total{subgraph="news"}`.
+    if (match[2] && !le) metrics.set(`${match[1]}${match[2]}`, Number(match[3]));
   }
   return metrics;
 }
@@ -136,4 +151,20 @@ export function histogramPercentile(before: Metrics, after: Metrics, name: strin
   const total = buckets.at(-1)?.count ?? 0;
   if (total === 0) return undefined;
   return buckets.find((b) => b.count >= (total * percentile) / 100)?.le;
+}
+
+/**
+ * The machine's TCP listen-queue overflows so far (`TcpExt ListenOverflows` in /proc/net/netstat):
+ * connections the kernel refused because a server did not accept them fast enough. The client's
+ * SYN is then retried after 1 s, 3 s, 7 s..., which shows as a slow connection_ack.
+ */
+export function listenOverflows(): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/);
+    return Number(values[names.indexOf('ListenOverflows')] ?? NaN);
+  } catch {
+    return NaN;
+  }
 }

@@ -1,28 +1,40 @@
-// One run of the bench: a fresh gateway, the load process with N clients, a warm-up and a
-// measurement window, and the teardown; shared by the fan-out runs and the slow-client scenario.
+// One run of the bench: a fresh stack (as `npm run stack` starts it), the load process with N
+// clients, a warm-up and a measurement window, and the teardown; shared by the fan-out runs and
+// the slow-client scenario.
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TestAuth } from '@analytica/testing';
-import { repoRoot, type ServiceProcess } from '../../dev/src/processes.js';
+import { repoRoot } from './paths.js';
 import type { ConnectionStats, FromLoad, LoadPlan, ToLoad, WindowReport } from './ipc.js';
-import { metric, readMetrics, startSampler, type Metrics, type ProcessUsage } from './probe.js';
-import type { FeedInstrument, TickPublisher } from './publisher.js';
-import { fixed } from './report.js';
-import { startGateway, stopProcess, type BenchEnvironment, type GatewaySettings } from './services.js';
+import { listenOverflows, metric, readMetrics, startSampler, type Metrics, type ProcessUsage } from './probe.js';
+import { logOffsets, type LogOffsets } from './logs.js';
+import { startProfiling, type CpuProfile } from './profile.js';
+import { createTokenFactory, startBenchStack, type BenchEnvironment, type BenchStack } from './services.js';
+import { startTickCounter, type TickCounter } from './ticks.js';
 
-/** What every client selects: `time` is where latency is measured from. */
-export const SELECTION = 'symbol last change changePercent time';
+/** The README's subscription ("A first query"), with its symbols as a variable. */
+export const QUERY = 'subscription($symbols: [String!]!) { quotes(symbols: $symbols) { symbol last changePercent time latestHeadline { title } } }';
 
 export interface Options {
   clients: number[];
   duration: number;
   warmup: number;
+  /** Seconds after the window's end during which messages stamped inside it still count. */
+  grace: number;
   ramp: number;
   slowClient: boolean;
-  inlineArguments: boolean;
-  shape: 'quotes' | 'quote';
   seed: number;
+  minSymbols: number;
+  maxSymbols: number;
+  /** CPU-profile this service of the stack (e.g. gateway, news) over each measurement window (its inspector, opened with SIGUSR1): a deviation. */
+  profile?: string;
+  /** Keep the stack's logs (and its scratch folder) after the run. */
+  keepLogs: boolean;
+  /** One stack for every client count instead of a fresh one per count (faster; the gateway's memory carries over). */
+  oneStack: boolean;
+  /** The feed shares its 200 ticks/s among the symbols by weight instead of 1 tick/s each on a beat. */
+  weightedFeed: boolean;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -68,26 +80,42 @@ function forkLoad(): LoadProcess {
 
 export interface Bench {
   env: BenchEnvironment;
-  auth: TestAuth;
-  market: ServiceProcess;
-  supergraphPath: string;
-  publisher: TickPublisher;
-  instruments: FeedInstrument[];
   options: Options;
-  redisPid?: number;
-  /** Gateways and load processes running now: stopped by the cleanup if the bench is interrupted. */
-  active: Set<{ gateway: ServiceProcess; load?: LoadProcess }>;
+  symbols: string[];
+  /** The feed's FEED_* settings. */
+  feed: Record<string, string>;
+  counter?: TickCounter;
+  /** Redis and Kafka run outside the stack; found by name, only read. */
+  infraPids: Record<string, number>;
+  /** Stacks and load processes running now: stopped by the cleanup if the bench is interrupted. */
+  active: Set<RunProcesses>;
+  /** --one-stack: the stack every run uses. */
+  sharedStack?: BenchStack;
+}
+
+export interface RunProcesses {
+  stack: BenchStack;
+  load?: LoadProcess;
+  /** The stack outlives the run (--one-stack). */
+  keepStack?: boolean;
 }
 
 export interface Run {
   clients: number;
-  gateway: ServiceProcess;
+  stack: BenchStack;
   load: LoadProcess;
-  wsUrl: string;
   stats: ConnectionStats;
+  /** subscriptions_active on the gateway once the ramp settled. */
   subscribed: number;
   /** CPU while the clients connected and subscribed (token checks, authorisation, planning). */
   rampUsage: Record<string, ProcessUsage>;
+  tokenCheck: string;
+  /** A token of one more distinct user, for the slow-client scenario. */
+  slowToken: string;
+  /** Where the stack's log files ended before this run. */
+  logsFrom: LogOffsets;
+  /** TCP listen-queue overflows on the machine during the ramp. */
+  rampListenOverflows: number;
 }
 
 export interface Measurement {
@@ -97,28 +125,91 @@ export interface Measurement {
   after: Metrics;
   usage: Record<string, ProcessUsage>;
   machineBusyPercent: number;
-  publisherLateP99Ms: number;
+  loadAverage: number[];
+  feedTicks: number[];
+  ingestPublished: number[];
+  ingestLatencyMs: { p50: number; p99: number; max: number; count: number };
+  counterCaughtUp: boolean;
+  /** The profiled service's CPU profile over the window (--profile). */
+  profile?: CpuProfile;
 }
 
-/** Tokens for a pool of users: one per client would cost ~1 ms of RSA signing each, for nothing. */
-function tokenPool(auth: TestAuth, size: number): string[] {
-  return Array.from({ length: size }, (_, i) => auth.tokenFor({ id: `bench-user-${i}` }));
+/** Small seeded PRNG (mulberry32): the same seed gives the same symbol sets run after run. */
+function random(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
-export async function startRun(bench: Bench, clients: number, settings: GatewaySettings): Promise<Run> {
-  log(`starting a gateway for ${clients} clients`);
-  const gateway = await startGateway(bench.env, bench.supergraphPath, bench.market.url, settings);
-  const load = forkLoad();
-  const processes = { gateway, load };
+/** min..max distinct symbols per client, in feed order (a client lists its watchlist once, in one order). */
+function symbolSets(count: number, symbols: number, min: number, max: number, seed: number): number[][] {
+  const next = random(seed);
+  return Array.from({ length: count }, () => {
+    const k = min + Math.floor(next() * (max - min + 1));
+    const chosen = new Set<number>();
+    while (chosen.size < k) chosen.add(Math.floor(next() * symbols));
+    return [...chosen].sort((a, b) => a - b);
+  });
+}
+
+/** Processes sampled for CPU and RSS: the whole stack, the load generator, the bench, Redis and Kafka. */
+function pidsOf(bench: Bench, stack: BenchStack, load?: LoadProcess): Record<string, number> {
+  return { ...stack.pids, ...(load?.child.pid ? { load: load.child.pid } : {}), bench: process.pid, ...bench.infraPids };
+}
+
+/** startStack and the demo seed; on a busy shared machine a service may miss startStack's 90 s readiness limit: one more try. */
+async function bootStack(bench: Bench): Promise<BenchStack> {
+  return startBenchStack(bench.env, bench.feed).catch(async (error: unknown) => {
+    log(`  the stack did not start (${error instanceof Error ? error.message : String(error)}); trying once more in 10 s`);
+    await sleep(10_000);
+    return startBenchStack(bench.env, bench.feed);
+  });
+}
+
+export async function startRun(bench: Bench, clients: number): Promise<Run> {
+  const logsFrom = logOffsets(bench.env.logDir);
+  let stack: BenchStack;
+  if (bench.options.oneStack) {
+    if (!bench.sharedStack) log('starting the stack once for every run (--one-stack: startStack, then the demo seed)');
+    bench.sharedStack ??= await bootStack(bench);
+    stack = bench.sharedStack;
+    log(`run with ${clients} clients on the running stack`);
+  } else {
+    log(`starting the stack for ${clients} clients (startStack, then the demo seed)`);
+    stack = await bootStack(bench);
+  }
+  const processes: RunProcesses = { stack, keepStack: bench.options.oneStack };
   bench.active.add(processes);
   try {
-    const wsUrl = `${gateway.url.replace('http', 'ws')}/graphql`;
-    const sampler = startSampler({ gateway: gateway.child.pid!, market: bench.market.child.pid!, load: load.child.pid! });
-    const stats = await openClients(bench, load, wsUrl, clients);
-    const subscribed = await waitForSubscriptions(gateway, stats.subscribed);
+    log(`  stack ready in ${stack.startSeconds.toFixed(1)} s; gateway ${stack.gatewayUrl} (pid ${stack.gateway.child.pid})`);
+    bench.counter ??= await startTickCounter({ topicPrefix: bench.env.topicPrefix, redisPrefix: bench.env.redisPrefix, symbols: bench.symbols, run: bench.env.run });
+    const factory = await createTokenFactory(bench.env, stack.graphqlUrl);
+    const signing = performance.now();
+    // Client 0 uses the token the user service itself issued; the others are signed the same way.
+    const [slowToken, ...signed] = factory.sign(clients);
+    const tokens = [factory.registeredToken, ...signed];
+    const c = factory.check;
+    const tokenCheck =
+      `1 user registered through the gateway + ${clients - 1} tokens for distinct user ids signed with the stack's key ` +
+      `(kid ${c.kid}${c.sameKey ? ', the same key the user service signs with' : ', NOT the user service key'}; iss ${c.issuer}, aud ${c.audience}, ${c.ttlSeconds} s lifetime)`;
+    log(`  ${tokens.length} tokens ready in ${((performance.now() - signing) / 1000).toFixed(1)} s`);
+    const load = forkLoad();
+    processes.load = load;
+    const sampler = startSampler(pidsOf(bench, stack, load));
+    const overflowsBefore = listenOverflows();
+    const stats = await openClients(bench, stack, load, tokens);
+    const rampListenOverflows = listenOverflows() - overflowsBefore;
+    if (rampListenOverflows > 0) log(`  the kernel dropped ${rampListenOverflows} connection attempts during the ramp (TCP listen queue overflows, machine-wide)`);
+    const subscribed = await waitForSubscriptions(stack.gatewayUrl, stats.subscribed);
     const rampUsage = sampler.stop().usage;
-    log(`  during the ramp: gateway ${fixed(rampUsage.gateway?.cpuPercent)} %, market ${fixed(rampUsage.market?.cpuPercent)} %, load ${fixed(rampUsage.load?.cpuPercent)} % CPU`);
-    return { clients, gateway, load, wsUrl, stats, subscribed, rampUsage };
+    const cpu = (name: string) => rampUsage[name]?.cpuPercent.toFixed(0) ?? '-';
+    log(`  during the ramp: gateway ${cpu('gateway')} %, market ${cpu('market')} %, load ${cpu('load')} % CPU`);
+    return { clients, stack, load, stats, subscribed, rampUsage, tokenCheck, slowToken: slowToken!, logsFrom, rampListenOverflows };
   } catch (error) {
     await endRun(processes);
     bench.active.delete(processes);
@@ -126,20 +217,15 @@ export async function startRun(bench: Bench, clients: number, settings: GatewayS
   }
 }
 
-async function openClients(bench: Bench, load: LoadProcess, wsUrl: string, clients: number): Promise<ConnectionStats> {
+async function openClients(bench: Bench, stack: BenchStack, load: LoadProcess, tokens: string[]): Promise<ConnectionStats> {
+  const clients = tokens.length;
   const plan: LoadPlan = {
-    url: wsUrl,
-    clients,
+    url: stack.wsUrl,
+    tokens,
+    symbols: bench.symbols,
+    symbolSets: symbolSets(clients, bench.symbols.length, bench.options.minSymbols, bench.options.maxSymbols, bench.options.seed),
+    query: QUERY,
     rampPerSecond: bench.options.ramp,
-    maxInFlight: 500,
-    tokens: tokenPool(bench.auth, 200),
-    symbols: bench.instruments.map((i) => i.symbol),
-    minSymbols: 1,
-    maxSymbols: 5,
-    selection: SELECTION,
-    inlineArguments: bench.options.inlineArguments,
-    shape: bench.options.shape,
-    seed: bench.options.seed,
     ackTimeoutMs: 15_000,
   };
   const progress = (message: { stats: ConnectionStats }) =>
@@ -148,7 +234,10 @@ async function openClients(bench: Bench, load: LoadProcess, wsUrl: string, clien
   load.send({ type: 'open', plan });
   try {
     const stats = await rampWithDeadline(load, rampDeadlineMs(clients, bench.options.ramp), plan.ackTimeoutMs);
-    log(`  ${stats.acked}/${clients} acked in ${stats.rampSeconds.toFixed(1)} s (${stats.attempted} tried, ${stats.neverAcked} never acked, ${stats.subscribeErrors} subscribe errors)`);
+    log(
+      `  ${stats.acked}/${clients} acked in ${stats.rampSeconds.toFixed(1)} s (${stats.attempted} tried, ${stats.neverAcked} never acked, ` +
+        `${stats.subscribeErrors} subscribe errors, ack p50/p99 ${stats.ackMs.p50}/${stats.ackMs.p99} ms, ${stats.openedLate} opened late)`,
+    );
     if (stats.firstSubscribeError) log(`  first subscribe error: ${stats.firstSubscribeError}`);
     return stats;
   } finally {
@@ -170,32 +259,64 @@ async function rampWithDeadline(load: LoadProcess, deadlineMs: number, ackTimeou
   }
 }
 
-/** The protocol has no "subscribed" answer: the gateway's gauge says when every one is set up. */
-async function waitForSubscriptions(gateway: ServiceProcess, expected: number): Promise<number> {
-  const deadline = Date.now() + 20_000;
+/** The protocol has no "subscribed" answer: the gateway's gauge says when every one is set up (or gone). */
+async function waitForSubscriptions(gatewayUrl: string, expected: number, direction: 'up' | 'down' = 'up'): Promise<number> {
+  const deadline = Date.now() + 30_000;
   let active = 0;
   while (Date.now() < deadline) {
-    active = metric(await readMetricsOrEmpty(gateway.url), 'subscriptions_active');
-    if (active >= expected) break;
+    active = metric(await readMetricsOrEmpty(gatewayUrl), 'subscriptions_active');
+    if (direction === 'up' ? active >= expected : active <= expected) break;
     await sleep(500);
   }
   log(`  ${active}/${expected} subscriptions active on the gateway`);
   return active;
 }
 
+/**
+ * A window [from, to): messages are counted and timed by their Quote.time, the feed's ticks by
+ * their exchange time, so both sides count the same ticks whenever they arrive. After `to` the
+ * load generator keeps counting for `grace` seconds (a message later than that counts as lost).
+ */
 export async function measure(bench: Bench, run: Run, seconds: number): Promise<Measurement> {
-  const pids: Record<string, number> = { gateway: run.gateway.child.pid!, market: bench.market.child.pid!, load: run.load.child.pid!, bench: process.pid };
-  if (bench.redisPid) pids.redis = bench.redisPid;
-  const before = await readMetricsOrEmpty(run.gateway.url);
-  bench.publisher.resetLateness();
-  const sampler = startSampler(pids);
-  run.load.send({ type: 'measure-start' });
-  await sleep(seconds * 1000);
-  run.load.send({ type: 'measure-stop' });
-  const { report, stats } = await run.load.next('window', 30_000);
+  const profiled = bench.options.profile ? run.stack.pids[bench.options.profile] : undefined;
+  if (bench.options.profile && !profiled) throw new Error(`--profile ${bench.options.profile}: no such process in the stack (${Object.keys(run.stack.pids).join(', ')})`);
+  const profiler = profiled ? await startProfiling(profiled) : undefined;
+  const from = Date.now() + 500;
+  const to = from + seconds * 1000;
+  run.load.send({ type: 'measure-start', from, to });
+  await sleep(from - Date.now());
+  const before = await readMetricsOrEmpty(run.stack.gatewayUrl);
+  const sampler = startSampler(pidsOf(bench, run.stack, run.load));
+  await sleep(to - Date.now());
   const { usage, machineBusyPercent } = sampler.stop();
-  const after = await readMetricsOrEmpty(run.gateway.url);
-  return { window: report, stats, before, after, usage, machineBusyPercent, publisherLateP99Ms: bench.publisher.stats().lateP99Ms };
+  const profile = await profiler?.stop();
+  const after = await readMetricsOrEmpty(run.stack.gatewayUrl);
+  const loadAverage = readLoadAverage();
+  const graceEnd = to + bench.options.grace * 1000;
+  const counterCaughtUp = await bench.counter!.caughtUp(to, Math.max(graceEnd - Date.now(), 0) + 15_000);
+  await sleep(Math.max(0, graceEnd - Date.now()));
+  const feedTicks = bench.counter!.feedTicks(from, to);
+  const ingestPublished = bench.counter!.ingestPublished(from, to);
+  run.load.send({ type: 'measure-report', feedTicks, ingestPublished });
+  const { report, stats } = await run.load.next('window', 30_000);
+  return {
+    window: report,
+    stats,
+    before,
+    after,
+    usage,
+    machineBusyPercent,
+    loadAverage,
+    feedTicks,
+    ingestPublished,
+    ingestLatencyMs: bench.counter!.ingestLatency(from, to),
+    counterCaughtUp,
+    profile,
+  };
+}
+
+export function readLoadAverage(): number[] {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 }
 
 /** An overloaded gateway may answer /metrics late: its figures then show as 0 rather than ending the bench. */
@@ -208,18 +329,35 @@ export async function readMetricsOrEmpty(url: string): Promise<Metrics> {
   }
 }
 
-/** Clients close first (as they would), then the gateway stops with no connection left to drain. */
-export async function endRun(run: { gateway: ServiceProcess; load?: LoadProcess }) {
+/** Clients close first (as they would), then the stack stops with no connection left to drain. */
+export async function endRun(run: RunProcesses) {
   const { load } = run;
   if (load && load.child.exitCode === null && load.child.signalCode === null) {
     load.send({ type: 'close' });
     await load.next('closed', 20_000).catch(() => load.child.kill('SIGKILL'));
   }
-  await stopProcess(run.gateway);
+  if (!run.keepStack) await run.stack.stack.stop();
 }
 
 export async function finishRun(bench: Bench, run: Run) {
-  await endRun(run);
-  for (const processes of bench.active) if (processes.gateway === run.gateway) bench.active.delete(processes);
+  await endRun({ stack: run.stack, load: run.load, keepStack: bench.options.oneStack });
+  // With one stack for every run, the gateway's connections drain before the next run starts.
+  if (bench.options.oneStack) await waitForSubscriptions(run.stack.gatewayUrl, 0, 'down');
+  for (const processes of bench.active) if (processes.stack === run.stack) bench.active.delete(processes);
 }
 
+/** Redis and Kafka's broker, found by name in /proc (read only: they are the machine's, not the bench's). */
+export function findInfraPids(): Record<string, number> {
+  const found: Record<string, number> = {};
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (comm === 'redis-server') found.redis ??= Number(entry);
+      else if (comm === 'java' && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('kafka.Kafka')) found.kafka ??= Number(entry);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}

@@ -1,145 +1,226 @@
-// The system under test: the real market subgraph and the real gateway, each its own process as
-// in stack mode, against the machine's Redis and dynalite, with a prefix no one else uses.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+// The system under test: the whole stack as `npm run stack` starts it (dev/src/stack.ts
+// `startStack`): six subgraphs, the gateway on the committed schema/supergraph.graphql, the
+// market feed and market-ingest, the payment processes. Only where it runs differs from a plain
+// `npm run stack`: free ports and a run-unique PostgreSQL schema prefix, Redis key prefix, Kafka
+// topic prefix and DynamoDB table prefix, so that it never meets another engineer's stack or tests.
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { compose } from '@analytica/schema';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { createTokenIssuer } from '@analytica/auth';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createRedis } from '@analytica/redis';
-import { freePort, services } from '@analytica/testing';
-import { entryOf, repoRoot, spawnService, stopProcess, waitUntilReady, type ServiceProcess } from '../../dev/src/processes.js';
-
-export interface BenchEnvironment {
-  /** Unique per bench run: Redis keys and channels start with `${name}:`, tables with `${name}_`. */
-  name: string;
-  redisPrefix: string;
-  tablePrefix: string;
-  /** Scratch folder: the composed supergraph and the services' logs. */
-  dir: string;
-  /** JWKS_URL, JWT_ISSUER, JWT_AUDIENCE of the test key. */
-  authEnv: Record<string, string>;
-}
-
-export async function createEnvironment(name: string, authEnv: Record<string, string>): Promise<BenchEnvironment> {
-  const dir = path.join(os.tmpdir(), name);
-  await mkdir(dir, { recursive: true });
-  return { name, redisPrefix: `${name}:`, tablePrefix: `${name}_`, dir, authEnv };
-}
-
-/** What both processes get; LOG_LEVEL=warn keeps per-connection logging out of the figures. */
-function commonEnv(env: BenchEnvironment): Record<string, string> {
-  return {
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'warn',
-    REDIS_URL: services.redisUrl,
-    REDIS_KEY_PREFIX: env.redisPrefix,
-    ...env.authEnv,
-  };
-}
-
-export async function startMarket(env: BenchEnvironment): Promise<ServiceProcess> {
-  const market = spawnService(
-    'market',
-    entryOf('market'),
-    await freePort(),
-    { ...commonEnv(env), DYNAMODB_ENDPOINT: services.dynamoEndpoint, DYNAMODB_TABLE_PREFIX: env.tablePrefix },
-    path.join(env.dir, 'logs'),
-  );
-  await ready(market);
-  return market;
-}
-
-/**
- * The subscription convention the gateway serves (issue 6): market declares these fields, tagged
- * public like Quote itself, so that identical subscriptions are shared across users (untagged, the
- * gateway scopes each one to its user and authorises every single subscription with an `_entities`
- * call). The gateway answers them from Redis; market is only asked for `_entities`.
- */
-const PUBLIC = '@tag(name: "public")';
-const CONVENTION_FIELDS = ['quotes(symbols: [String!]!): Quote!', 'quote(symbol: String!): Quote!'];
-
-/**
- * The market SDL with the convention enforced where it differs (the market subgraph's declaration
- * of its subscription fields is work in progress); says what it changed.
- */
-export function marketSdlWithConvention(sdl: string): { sdl: string; added: string[] } {
-  const added: string[] = [];
-  let result = sdl;
-  const block = /^type Subscription\s*\{[^}]*\}/m.exec(result)?.[0];
-  let patched = block ?? '';
-  const missing: string[] = [];
-  for (const field of CONVENTION_FIELDS) {
-    if (!patched.includes(field)) missing.push(field);
-    else if (!patched.includes(`${field} ${PUBLIC}`)) {
-      patched = patched.replace(field, `${field} ${PUBLIC}`);
-      added.push(`${PUBLIC} on Subscription.${field.slice(0, field.indexOf('('))}`);
-    }
-  }
-  if (block) result = result.replace(block, patched);
-  if (missing.length) {
-    result += `\n${block ? 'extend ' : ''}type Subscription {\n${missing.map((f) => `  ${f} ${PUBLIC}`).join('\n')}\n}`;
-    added.push(`Subscription.${missing.map((f) => f.slice(0, f.indexOf('('))).join(', ')}`);
-  }
-  const quoteType = /^type Quote\b[^{]*/m.exec(result)?.[0] ?? '';
-  if (!quoteType.includes(PUBLIC)) {
-    result += `\nextend type Quote ${PUBLIC}`;
-    added.push(`${PUBLIC} on Quote`);
-  }
-  return { sdl: result, added };
-}
-
-/**
- * A supergraph of the market subgraph alone, from its SDL file: the bench measures the gateway's
- * fan-out, and with no other subgraph in the plan no event causes an `_entities` fetch.
- */
-export async function writeMarketSupergraph(env: BenchEnvironment, marketUrl: string): Promise<{ file: string; added: string[] }> {
-  const { sdl, added } = marketSdlWithConvention(await readFile(path.join(repoRoot, 'schema/subgraphs/market.graphql'), 'utf8'));
-  const composed = compose([{ name: 'market', url: `${marketUrl}/graphql`, sdl }]);
-  if (!composed.ok) throw new Error(`the market SDL does not compose:\n${composed.errors.join('\n')}`);
-  const file = path.join(env.dir, 'supergraph.graphql');
-  await writeFile(file, composed.supergraphSdl);
-  return { file, added };
-}
-
-export interface GatewaySettings {
-  maxBufferedBytes: number;
-  slowClientCloseMs: number;
-}
-
-/** A fresh gateway per run: its metrics, memory and connections start from zero. */
-export async function startGateway(env: BenchEnvironment, supergraphPath: string, marketUrl: string, settings: GatewaySettings): Promise<ServiceProcess> {
-  const gateway = spawnService(
-    'gateway',
-    entryOf('gateway'),
-    await freePort(),
-    {
-      ...commonEnv(env),
-      SUPERGRAPH_PATH: supergraphPath,
-      SUPERGRAPH_WATCH: 'false',
-      SUBGRAPH_MARKET_URL: `${marketUrl}/graphql`,
-      SUBSCRIPTION_MAX_BUFFERED_BYTES: String(settings.maxBufferedBytes),
-      SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS: String(settings.slowClientCloseMs),
-    },
-    path.join(env.dir, 'logs'),
-  );
-  await ready(gateway);
-  return gateway;
-}
-
-/** Waits for /ready; a service that never gets there is stopped rather than left behind. */
-async function ready(service: ServiceProcess) {
-  try {
-    await waitUntilReady(service, 60_000);
-  } catch (error) {
-    await stopProcess(service);
-    throw error;
-  }
-}
+import { dropSchema, freePort, gql, isolatedRunEnv, services } from '@analytica/testing';
+import { seedDemo } from '../../dev/src/demo.js';
+import { DEFAULT_PORTS, repoRoot, stopProcess, type ServiceProcess } from '../../dev/src/processes.js';
+import { localSecrets } from '../../dev/src/secrets.js';
+import { startStack, type RunningStack } from '../../dev/src/stack.js';
 
 export { stopProcess };
 
-/** Deletes what the services left behind: Redis keys and DynamoDB tables with the bench's prefix. */
-export async function removeData(env: BenchEnvironment): Promise<{ keys: number }> {
+export interface BenchEnvironment {
+  /** Unique per bench invocation: schemas `${run}_*`, Redis `${run}:`, topics `${run}.`, tables `${run}_`. */
+  run: string;
+  /** Scratch folder: the stack's secrets (its JWT key) and logs. */
+  dir: string;
+  dataDir: string;
+  logDir: string;
+  redisPrefix: string;
+  topicPrefix: string;
+  tablePrefix: string;
+  schemaPrefix: string;
+}
+
+export async function createEnvironment(run: string): Promise<BenchEnvironment> {
+  const dir = path.join(os.tmpdir(), run);
+  await mkdir(dir, { recursive: true });
+  return {
+    run,
+    dir,
+    dataDir: path.join(dir, 'data'),
+    logDir: path.join(dir, 'logs'),
+    redisPrefix: `${run}:`,
+    topicPrefix: `${run}.`,
+    tablePrefix: `${run}_`,
+    schemaPrefix: `${run}_`,
+  };
+}
+
+/**
+ * Where the stack's services run and what they share: the variables every stack test gives
+ * startStack (`isolatedRunEnv`). None of them changes what a service does.
+ */
+export function isolationEnv(env: BenchEnvironment): Record<string, string> {
+  return isolatedRunEnv(env.run);
+}
+
+/** The first `count` reference instruments (the market subgraph's bundled file): the symbols the feed trades and the clients watch. */
+export async function benchSymbols(count: number): Promise<string[]> {
+  const file = JSON.parse(await readFile(path.join(repoRoot, 'subgraphs/market/data/instruments.json'), 'utf8')) as { instruments: { symbol: string }[] };
+  if (file.instruments.length < count) throw new Error(`the reference file has ${file.instruments.length} instruments, fewer than ${count}`);
+  return file.instruments.slice(0, count).map((i) => i.symbol);
+}
+
+/**
+ * The market feed's own documented variables (infra/simulators/market-feed/src/environment.ts):
+ * configuration of the simulator, the way an operator sets them for `npm run stack`. Steady (the
+ * default): every symbol trades exactly FEED_TICKS_PER_SYMBOL times a second on a regular beat
+ * (FEED_STEADY_SYMBOLS). Weighted: the 200 ticks/s are shared by chance, large caps more often
+ * (0.3 to 4 ticks/s a symbol), as the feed does for symbols that are not steady.
+ */
+export function feedEnv(symbols: string[], weighted = false): Record<string, string> {
+  return {
+    FEED_SYMBOLS: symbols.join(','),
+    ...(weighted ? {} : { FEED_STEADY_SYMBOLS: symbols.join(',') }),
+    FEED_TICKS_PER_SYMBOL: '1',
+    FEED_ALWAYS_OPEN: 'true',
+  };
+}
+
+export interface BenchStack {
+  stack: RunningStack;
+  gateway: ServiceProcess;
+  /** http://127.0.0.1:<port>: /metrics and /ready. */
+  gatewayUrl: string;
+  /** The GraphQL endpoint over HTTP and WebSocket. */
+  graphqlUrl: string;
+  wsUrl: string;
+  /** Every process of the stack, by name, for CPU sampling. */
+  pids: Record<string, number>;
+  startSeconds: number;
+}
+
+/** startStack with the isolation variables and the feed's settings, then the demo seed as `npm run stack` does. */
+export async function startBenchStack(env: BenchEnvironment, feed: Record<string, string>): Promise<BenchStack> {
+  const started = performance.now();
+  const ports = Object.fromEntries(await Promise.all(Object.keys(DEFAULT_PORTS).map(async (name) => [name, await freePort()] as const))) as typeof DEFAULT_PORTS;
+  const stack = await startStack({
+    ports,
+    schemaPrefix: env.schemaPrefix,
+    logDir: env.logDir,
+    dataDir: env.dataDir,
+    env: { ...isolationEnv(env), ...feed },
+  });
+  try {
+    await seedDemo(stack.gatewayUrl);
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  const gateway = stack.services.get('gateway')!;
+  const pids = Object.fromEntries([...stack.services].flatMap(([name, s]) => (s.child.pid ? [[name, s.child.pid]] : [])));
+  return {
+    stack,
+    gateway,
+    gatewayUrl: gateway.url,
+    graphqlUrl: stack.gatewayUrl,
+    wsUrl: `${gateway.url.replace('http', 'ws')}/graphql`,
+    pids,
+    startSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+
+export interface TokenFactory {
+  /** Claims of a token the user service issued, and whether the bench's tokens match them. */
+  check: { kid: string; issuer: string; audience: string; ttlSeconds: number; sameKey: boolean };
+  /** A real access token of a user registered through the gateway. */
+  registeredToken: string;
+  /** One token per distinct user id, signed with the stack's own key exactly as the user service signs. */
+  sign(count: number): string[];
+}
+
+const decodePart = (token: string, part: 0 | 1) => JSON.parse(Buffer.from(token.split('.')[part]!, 'base64url').toString()) as Record<string, unknown>;
+
+/**
+ * Registering 10,000 users would take longer than the run (argon2id per password, and the
+ * gateway allows 1,200 requests a minute from one address): the bench registers one user through
+ * the gateway, reads the claims of the token the user service gave it, and signs one token per
+ * client with the same key (the stack's own, dev/src/secrets.ts), issuer, audience and lifetime.
+ * The gateway checks them like any other: RS256 signature against the JWKS, claims, revocation.
+ */
+export async function createTokenFactory(env: BenchEnvironment, graphqlUrl: string): Promise<TokenFactory> {
+  const email = `bench-${randomBytes(6).toString('hex')}@example.com`;
+  const password = `Bench-${randomBytes(12).toString('base64url')}`;
+  const registered = await gql(graphqlUrl, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken } }', {
+    variables: { input: { email, password, displayName: 'Bench Client', homeCurrency: 'EUR' } },
+  });
+  const registeredToken = registered.data?.register?.accessToken as string | undefined;
+  if (!registeredToken) throw new Error(`could not register a bench user: ${JSON.stringify(registered.errors)}`);
+  const header = decodePart(registeredToken, 0);
+  const claims = decodePart(registeredToken, 1);
+  const ttlSeconds = Number(claims.exp) - Number(claims.iat);
+  const { jwtPrivateKey } = await localSecrets(env.dataDir);
+  const issuer = createTokenIssuer(jwtPrivateKey, { issuer: String(claims.iss), audience: String(claims.aud), ttlSeconds });
+  return {
+    check: { kid: String(header.kid), issuer: String(claims.iss), audience: String(claims.aud), ttlSeconds, sameKey: issuer.kid === header.kid },
+    registeredToken,
+    sign(count) {
+      return Array.from({ length: count }, () => issuer.issue({ id: randomUUID(), role: 'USER', sessionId: randomUUID() }, randomUUID()));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is measured, and what differs from the shipped defaults
+
+export interface Provenance {
+  /** git HEAD the working tree is based on. */
+  head: string;
+  /** Tracked files of the system under test that differ from HEAD (the working tree is shared). */
+  uncommitted: string[];
+  /** schema/supergraph.graphql in the working tree differs from HEAD's. */
+  supergraphChanged: boolean;
+  /** Variables in the bench's own environment that every service inherits and that change a service's behaviour. */
+  inheritedEnv: string[];
+}
+
+/** Directories whose code runs in the stack. */
+const SYSTEM_PATHS = ['gateway', 'subgraphs', 'workers', 'infra/simulators', 'packages', 'dev/src', 'schema', 'supergraph.yaml'];
+/**
+ * Variables the services read. spawnService passes the bench's environment on, so a LOG_LEVEL or
+ * SUBSCRIPTION_* set in the shell would change the system: each one found is printed.
+ */
+const SERVICE_VARIABLES =
+  /^(NODE_ENV|NODE_OPTIONS|LOG_LEVEL|HOST|SUBSCRIPTION_|SUPERGRAPH_|SUBGRAPH_|GRAPHQL_|RATE_LIMIT_|MAX_BODY_BYTES|TRUST_PROXY|JWT_|JWKS_URL|ACCESS_TOKEN_|INGEST_|FEED_|MARKET_|NEWS_|REDIS_|KAFKA_|DYNAMODB_|DATABASE_)/;
+
+export async function provenance(): Promise<Provenance> {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD').trim();
+  const uncommitted = git('status', '--porcelain', '--untracked-files=no', '--', ...SYSTEM_PATHS)
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.slice(3));
+  const committed = git('show', 'HEAD:schema/supergraph.graphql');
+  const current = await readFile(path.join(repoRoot, 'schema/supergraph.graphql'), 'utf8');
+  return {
+    head,
+    uncommitted,
+    supergraphChanged: committed !== current,
+    inheritedEnv: Object.keys(process.env).filter((k) => SERVICE_VARIABLES.test(k)).sort().map((k) => `${k}=${process.env[k]}`),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup
+
+/** Deletes everything the run left behind: schemas, Redis keys, DynamoDB tables, Kafka topics. */
+export async function removeData(env: BenchEnvironment): Promise<string> {
+  const client = new pg.Client({ connectionString: services.databaseUrl });
+  await client.connect();
+  let schemas: string[] = [];
+  try {
+    schemas = (await client.query('select nspname from pg_namespace where starts_with(nspname, $1)', [env.schemaPrefix])).rows.map((r: { nspname: string }) => r.nspname);
+  } finally {
+    await client.end();
+  }
+  for (const schema of schemas) await dropSchema(schema);
+
   const redis = createRedis(services.redisUrl, { name: 'bench-cleanup' });
   let keys = 0;
   try {
@@ -152,13 +233,24 @@ export async function removeData(env: BenchEnvironment): Promise<{ keys: number 
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
+
   const dynamo = createDynamo({ endpoint: services.dynamoEndpoint, region: 'eu-west-1' });
   try {
     await deleteTablesWithPrefix(dynamo, env.tablePrefix);
   } finally {
     dynamo.close();
   }
-  return { keys };
+
+  const admin = new Kafka({ clientId: 'bench-cleanup', brokers: [services.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  let topics: string[] = [];
+  try {
+    await admin.connect();
+    topics = (await admin.listTopics()).filter((t) => t.startsWith(env.topicPrefix));
+    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+  } finally {
+    await admin.disconnect();
+  }
+  return `${schemas.length} schemas, ${keys} Redis keys, the ${env.tablePrefix}* tables and ${topics.length} Kafka topics`;
 }
 
 export async function removeScratch(env: BenchEnvironment) {
