@@ -1,12 +1,15 @@
 import { buildOperationContext, executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
 import type { ExecutionResult } from 'graphql';
+import type { EntityBatcher } from './entity-batcher.js';
 import type { PreparedSubscription, SupergraphView } from './planner.js';
 
 export interface EventContext {
   /** The Authorization header sent to other subgraphs for this execution. */
   authorization?: string;
   requestId: string;
+  /** Who may share a subgraph request with this execution: "public", or the caller's own token. */
+  batchScope: string;
 }
 
 type OperationContext = ReturnType<typeof buildOperationContext>;
@@ -16,7 +19,7 @@ type OperationContext = ReturnType<typeof buildOperationContext>;
  * payload, the fields other subgraphs own come from their `_entities` (the planner's `rest`), and
  * the gateway's own executor merges and shapes the result to the client's selection.
  */
-export function createEventExecutor(view: SupergraphView, dataSources: ReadonlyMap<string, GraphQLDataSource>) {
+export function createEventExecutor(view: SupergraphView, batchers: ReadonlyMap<string, EntityBatcher>) {
   const operationContexts = new WeakMap<PreparedSubscription, OperationContext>();
   const plans = new WeakMap<PreparedSubscription, QueryPlan>();
   const apiSchema = view.supergraph.apiSchema();
@@ -40,7 +43,7 @@ export function createEventExecutor(view: SupergraphView, dataSources: ReadonlyM
    * subscription's first, current value), the owner is asked for the entity.
    */
   async function completeFromOwner(prepared: PreparedSubscription, payload: Record<string, unknown>, variables: Record<string, unknown>, context: EventContext) {
-    const source = dataSources.get(prepared.owner);
+    const source = batchers.get(prepared.owner);
     if (!source) throw new Error(`no data source for ${prepared.owner}`);
     if (!prepared.keyField) {
       const missing = prepared.primaryFields.filter((field) => !(field in payload));
@@ -54,7 +57,7 @@ export function createEventExecutor(view: SupergraphView, dataSources: ReadonlyM
       },
       context,
       incomingRequestContext: { context, request: {}, metrics: {} } as never,
-    } as never);
+    } as never, context.batchScope);
     const entity = (response.data?._entities as Record<string, unknown>[] | undefined)?.[0];
     if (!entity) throw new Error(response.errors?.[0]?.message ?? `${prepared.owner} did not return ${prepared.entityType}`);
     return { ...entity, __typename: prepared.entityType };
@@ -65,7 +68,9 @@ export function createEventExecutor(view: SupergraphView, dataSources: ReadonlyM
       const complete = prepared.primaryFields.every((field) => field in payload);
       const entity = complete ? payload : await completeFromOwner(prepared, payload, variables, context);
       const { operationContext, plan } = contextFor(prepared);
-      const serviceMap: Record<string, GraphQLDataSource> = Object.fromEntries(dataSources);
+      // Fetches to other subgraphs go through their batchers: events of many executions share requests.
+      const serviceMap: Record<string, GraphQLDataSource> = {};
+      for (const [name, batcher] of batchers) serviceMap[name] = { process: (request) => batcher.process(request, context.batchScope) };
       // The gateway merges into what the data source returns: every execution gets its own copy.
       serviceMap[prepared.owner] = { process: async () => ({ data: { [prepared.responseName]: structuredClone(entity) } }) };
       const result = await executeQueryPlan(

@@ -8,6 +8,7 @@ import { ErrorCode, formatError } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
 import { createRedis } from '@analytica/redis';
 import { SESSIONS_REVOKED_CHANNEL, type RevocationNotice } from '@analytica/redis/live';
+import { createEntityBatcher } from './entity-batcher.js';
 import { createEventExecutor, type EventExecutor } from './executor.js';
 import { channelsFor, createSupergraphView, rootFieldOf, type PreparedSubscription, type SupergraphView } from './planner.js';
 
@@ -97,6 +98,13 @@ export function createSubscriptionHub(options: HubOptions) {
       labelNames: ['subgraph'],
       registers,
     }),
+    batchSize: new client.Histogram({
+      name: 'subscription_entity_batch_size',
+      help: 'Entities asked for in one request to a subgraph by the subscription engine (events of many executions batched)',
+      labelNames: ['subgraph'],
+      buckets: [1, 2, 5, 10, 20, 50, 100],
+      registers,
+    }),
     latency: new client.Histogram({
       name: 'subscription_delivery_seconds',
       help: 'From receipt of an event to its result handed to the subscribers',
@@ -138,7 +146,8 @@ export function createSubscriptionHub(options: HubOptions) {
         const batch = [...execution.pending];
         execution.pending.clear();
         const [first] = execution.subscribers;
-        const context = { authorization: first?.authorization(), requestId: `subscription-${execution.id}` };
+        const authorization = first?.authorization();
+        const context = { authorization, requestId: `subscription-${execution.id}`, batchScope: execution.prepared.shared ? 'public' : (authorization ?? '') };
         await Promise.all(
           batch.map(async ([channel, { payload, receivedAt }]) => {
             let result: ExecutionResult;
@@ -312,7 +321,10 @@ export function createSubscriptionHub(options: HubOptions) {
       );
       const hadSchema = view !== undefined;
       view = next;
-      executor = createEventExecutor(next, dataSources);
+      const batchers = new Map(
+        [...dataSources].map(([name, source]) => [name, createEntityBatcher(source, { onBatch: (size) => metrics.batchSize.observe({ subgraph: name }, size) })]),
+      );
+      executor = createEventExecutor(next, batchers);
       if (hadSchema) this.endAll('The schema changed; subscribe again.');
     },
     /** The planner's decision for an operation, for tests and diagnostics. */

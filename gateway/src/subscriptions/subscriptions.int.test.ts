@@ -298,6 +298,29 @@ describe('subscriptions over graphql-ws', () => {
     }
   });
 
+  it("batches the other subgraph's fetches of events that arrive together into one request, each event with its own entity", async () => {
+    const symbols = ['BTA', 'BTB', 'BTC', 'BTD', 'BTE', 'BTF'];
+    const clients = symbols.map(() => wsClient(auth.tokenFor({ id: uniqueName('u') })));
+    try {
+      const subs = symbols.map((symbol, i) => collect(clients[i]!, 'subscription($s: [String!]!) { quotes(symbols: $s) { symbol last headline } }', { s: [symbol] }));
+      await eventually(async () => (subs.every((s) => s.results.length === 1) ? true : undefined));
+      const before = requests.news;
+      // One round trip to Redis: the six events reach the gateway together, as a busy feed's do.
+      const pipeline = publisher.pipeline();
+      symbols.forEach((symbol, i) => pipeline.publish(`${prefix}Quote.${symbol}`, JSON.stringify({ __typename: 'Quote', symbol, last: 100 + i, changePercent: 0 })));
+      await pipeline.exec();
+      await eventually(async () => (subs.every((s) => s.results.length === 2) ? true : undefined));
+      expect(requests.news - before).toBe(1);
+      symbols.forEach((symbol, i) => expect(subs[i]!.results[1].data.quotes).toEqual({ symbol, last: 100 + i, headline: `News about ${symbol}` }));
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      // The six events went as one request of six entities: the histogram saw a batch above 5.
+      const bucket = (le: string) => Number(new RegExp(`subscription_entity_batch_size_bucket\\{[^}]*le="${le}"[^}]*subgraph="news"[^}]*\\} (\\d+)`).exec(metrics)?.[1]);
+      expect(bucket('10')).toBeGreaterThan(bucket('5'));
+    } finally {
+      await Promise.all(clients.map((c) => c.dispose()));
+    }
+  });
+
   it("refuses a subscription to another user's payment as the owner refuses it over HTTP, and delivers the owner's", async () => {
     const client = wsClient(auth.tokenFor(bob));
     const owner = wsClient(auth.tokenFor(alice));
