@@ -62,7 +62,10 @@ export function createRevocationList(redis: Redis, options: { ttlSeconds?: numbe
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    // Timers run before the loop reads its sockets: after a stall longer than `ms` (a busy
+    // machine, a long GC) the timer would fire although Redis's answer is already waiting to be
+    // read. Give the loop's I/O phase one turn first, so only a real silence counts as a timeout.
+    const timer = setTimeout(() => setImmediate(() => reject(new Error(`Redis did not answer within ${ms} ms`))), ms);
     promise.then(
       (value) => {
         clearTimeout(timer);
