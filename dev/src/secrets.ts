@@ -10,16 +10,24 @@ import { generateSigningKeyPem } from '@analytica/auth';
 export interface LocalSecrets {
   jwtPrivateKey: string;
   bankFingerprintSecret: string;
+  /** The schema registry's bootstrap admin token (REGISTRY_ADMIN_TOKEN). */
+  registryAdminToken: string;
 }
 
 export async function localSecrets(dataDir: string): Promise<LocalSecrets> {
   const file = path.join(dataDir, 'secrets.json');
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as LocalSecrets;
+    const kept = JSON.parse(await readFile(file, 'utf8')) as LocalSecrets;
+    if (kept.registryAdminToken) return kept;
+    // A data folder from before the schema registry: add its token, keep the rest.
+    const secrets = { ...kept, registryAdminToken: randomBytes(32).toString('base64url') };
+    await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 }).catch(() => undefined);
+    return secrets;
   } catch {
     const secrets: LocalSecrets = {
       jwtPrivateKey: generateSigningKeyPem(),
       bankFingerprintSecret: randomBytes(32).toString('base64url'),
+      registryAdminToken: randomBytes(32).toString('base64url'),
     };
     await mkdir(dataDir, { recursive: true });
     await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });

@@ -6,21 +6,23 @@ import { startStack } from './stack.js';
 const started = Date.now();
 process.stdout.write('Starting the six subgraphs and the gateway as separate processes...\n');
 const stack = await startStack({
-  env: Object.fromEntries(
-    ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'DYNAMODB_ENDPOINT', 'LOG_LEVEL'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])),
-  ),
+  env: Object.fromEntries(['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'DYNAMODB_ENDPOINT', 'LOG_LEVEL'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
 }).catch((error: unknown) => {
-  process.stderr.write(`The stack could not start: ${error instanceof Error ? error.message : String(error)}\n` +
-    'Is Kafka running and is dynalite up? Start them with: npm run infra:up\n');
+  process.stderr.write(
+    `The stack could not start: ${error instanceof Error ? error.message : String(error)}\n` + 'Is Kafka running and is dynalite up? Start them with: npm run infra:up\n',
+  );
   process.exit(1);
 });
 const seeded = await seedDemo(stack.gatewayUrl);
-process.stdout.write(banner(stack.gatewayUrl, 'stack mode', [
-  `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
-  'Caught mail:       http://127.0.0.1:8025 (the mail catcher started by npm run infra:up)',
-  // The feed process validates FEED_ALWAYS_OPEN itself; this only words the banner.
-  ...venueLines(new Date(), ['true', '1'].includes(process.env.FEED_ALWAYS_OPEN ?? '')),
-]));
+process.stdout.write(
+  banner(stack.gatewayUrl, 'stack mode', [
+    `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
+    'Caught mail:       http://127.0.0.1:8025 (the mail catcher started by npm run infra:up)',
+    `Schema registry:   ${stack.registry.url} (npm run schema -- log; REGISTRY_TOKEN = registryAdminToken in .data/stack/secrets.json)`,
+    // The feed process validates FEED_ALWAYS_OPEN itself; this only words the banner.
+    ...venueLines(new Date(), ['true', '1'].includes(process.env.FEED_ALWAYS_OPEN ?? '')),
+  ]),
+);
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -16,6 +16,7 @@ import {
   type ServiceProcess,
   type SubgraphName,
 } from './processes.js';
+import { freePort } from '@analytica/testing';
 
 export interface StackOptions {
   ports?: Partial<typeof DEFAULT_PORTS>;
@@ -27,14 +28,20 @@ export interface StackOptions {
   dataDir?: string;
   /** More gateway processes beside the first, on these ports: the same configuration, sharing only Redis. */
   extraGatewayPorts?: number[];
+  /** The schema registry's port: 4030, or a free one when `ports` is given (tests). */
+  registryPort?: number;
 }
+
+type StackProcessName = SubgraphName | 'gateway' | 'registry' | PaymentProcessName | MarketProcessName;
 
 export interface RunningStack {
   gatewayUrl: string;
   /** Every gateway's endpoint, the first one's first. */
   gatewayUrls: string[];
-  services: Map<SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName, ServiceProcess>;
-  stopService(name: SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName): Promise<void>;
+  services: Map<StackProcessName, ServiceProcess>;
+  stopService(name: StackProcessName): Promise<void>;
+  /** The schema registry (the gateway's supergraph source) and its admin token. */
+  registry: { url: string; adminToken: string };
   stop(): Promise<void>;
 }
 
@@ -61,7 +68,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     payment: { BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: `http://127.0.0.1:${ports['bank-simulator']}` },
     insight: {},
   };
-  const services = new Map<SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName, ServiceProcess>();
+  const services = new Map<StackProcessName, ServiceProcess>();
+  const registryPort = options.registryPort ?? (options.ports ? await freePort() : 4030);
+  const registryUrl = `http://127.0.0.1:${registryPort}`;
   const extraGateways: ServiceProcess[] = [];
   const stop = async () => {
     await Promise.all([...services.values(), ...extraGateways].map((s) => stopProcess(s)));
@@ -77,7 +86,22 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       const env = { ...shared, ...perService[name], ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}${name}` } : {}) };
       services.set(name, spawnService(name, entryOf(name), ports[name], env, options.logDir));
     }
-    await Promise.all(SUBGRAPHS.map((name) => waitUntilReady(services.get(name)!)));
+    // The schema registry publishes the repository's SDL at start (a no-op when unchanged) and serves
+    // the supergraph the gateway polls; the gateway reports usage to it.
+    const registry = spawnService(
+      'registry',
+      path.join(repoRoot, 'schema/src/registry/main.ts'),
+      registryPort,
+      {
+        ...shared,
+        REGISTRY_ADMIN_TOKEN: secrets.registryAdminToken,
+        REGISTRY_SEED_CONFIG: path.join(repoRoot, 'supergraph.yaml'),
+        ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}registry` } : {}),
+      },
+      options.logDir,
+    );
+    services.set('registry', registry);
+    await Promise.all([...SUBGRAPHS.map((name) => waitUntilReady(services.get(name)!)), waitUntilReady(registry)]);
     // The feed keeps its prices in a file beside the data, so that a restart does not jump back to the reference prices.
     const marketEnv: Record<MarketProcessName, Record<string, string>> = {
       'market-ingest': {},
@@ -86,6 +110,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     for (const name of MARKET_PROCESSES) services.set(name, spawnService(name, entryOf(name), ports[name], { ...shared, ...marketEnv[name] }, options.logDir));
     const gatewayEnv: Record<string, string> = { ...shared };
     for (const name of SUBGRAPHS) gatewayEnv[`SUBGRAPH_${name.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[name]}/graphql`;
+    // Locally the admin token stands in for a read+report service token (npm run schema -- token create).
+    Object.assign(gatewayEnv, { SUPERGRAPH_URL: `${registryUrl}/api/supergraph`, USAGE_REPORT_URL: `${registryUrl}/api/usage`, REGISTRY_TOKEN: secrets.registryAdminToken });
     const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir);
     services.set('gateway', gateway);
     extraGateways.push(...(options.extraGatewayPorts ?? []).map((port, n) => spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir)));
@@ -113,6 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`,
     gatewayUrls: [ports.gateway, ...(options.extraGatewayPorts ?? [])].map((port) => `http://127.0.0.1:${port}/graphql`),
     services,
+    registry: { url: registryUrl, adminToken: secrets.registryAdminToken },
     async stopService(name) {
       const service = services.get(name);
       if (service) await stopProcess(service);

@@ -10,7 +10,11 @@ export const gatewayEnvShape = {
   /** How often an open WebSocket's token is checked again for revocation. */
   SUBSCRIPTION_RECHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /** Unsent bytes above which a WebSocket only keeps the latest result per subscription. */
-  SUBSCRIPTION_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  SUBSCRIPTION_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** A WebSocket that stays behind this long is closed (1013). */
   SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS: z.coerce.number().int().min(100).default(10_000),
   /**
@@ -35,6 +39,18 @@ export const gatewayEnvShape = {
   SUPERGRAPH_PATH: z.string().min(1).default('schema/supergraph.graphql'),
   /** Reload the supergraph when the file changes; on by default outside production. */
   SUPERGRAPH_WATCH: bool(true),
+  /**
+   * The schema registry's supergraph endpoint (`<registry>/api/supergraph`). When set, the gateway
+   * polls it (ETag) and hot-swaps; SUPERGRAPH_PATH is then only the fallback if the registry is away at start.
+   */
+  SUPERGRAPH_URL: url(['http', 'https']).optional(),
+  SUPERGRAPH_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /** A registry service token: scope `read` for the supergraph, `report` for usage. */
+  REGISTRY_TOKEN: z.string().min(1).optional(),
+  /** The registry's usage endpoint (`<registry>/api/usage`); unset, no usage is recorded. */
+  USAGE_REPORT_URL: url(['http', 'https']).optional(),
+  /** How often counted usage is sent (it is aggregated per minute either way). */
+  USAGE_FLUSH_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
   /** Per-subgraph time limit for one fetch. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Where each subgraph runs, overriding the supergraph's routing URL (other ports, other hosts).

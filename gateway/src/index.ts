@@ -14,10 +14,13 @@ import type { GatewayEnv } from './environment.js';
 import { queryLimits } from './query-limits.js';
 import { authenticationOf, requestBudget, retryAfterFromErrors } from './request-budget.js';
 import { supergraphFromFile } from './supergraph.js';
+import { supergraphFromRegistry } from './registry-source.js';
+import { createUsageReporter } from './usage.js';
 import { createSubscriptions } from './subscriptions/index.js';
 import client from 'prom-client';
 
 export { gatewayEnvShape, parseGatewayEnv, type GatewayEnv } from './environment.js';
+export { createUsageReporter, describeOperation } from './usage.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -53,24 +56,45 @@ export async function startGateway(env: GatewayEnv) {
   const timeoutMs = env.SUBGRAPH_TIMEOUT_MS;
   const production = env.NODE_ENV === 'production';
   const gateway = new ApolloGateway({
-    supergraphSdl: supergraphFromFile(path.resolve(repoRoot, env.SUPERGRAPH_PATH), { watch: env.SUPERGRAPH_WATCH, logger }),
+    // From the schema registry when SUPERGRAPH_URL is set (the file is then the fallback at start).
+    supergraphSdl: env.SUPERGRAPH_URL
+      ? supergraphFromRegistry({
+          url: env.SUPERGRAPH_URL,
+          token: env.REGISTRY_TOKEN,
+          pollSeconds: env.SUPERGRAPH_POLL_SECONDS,
+          fallbackPath: path.resolve(repoRoot, env.SUPERGRAPH_PATH),
+          logger,
+        })
+      : supergraphFromFile(path.resolve(repoRoot, env.SUPERGRAPH_PATH), { watch: env.SUPERGRAPH_WATCH, logger }),
     buildService: ({ name, url }) => createSubgraphSource(name, overrides[name] ?? url ?? '', timeoutMs),
     logger,
   });
   const registry = new client.Registry();
-  const subscriptions = await resources.open('subscriptions', () => createSubscriptions({
-    path: '/graphql',
-    redisUrl: env.REDIS_URL,
-    channelPrefix: env.REDIS_KEY_PREFIX,
-    subgraphTimeoutMs: timeoutMs,
-    urlOverrides: overrides,
-    verifier,
-    logger,
-    registry,
-    recheckMs: env.SUBSCRIPTION_RECHECK_SECONDS * 1000,
-    maxBufferedBytes: env.SUBSCRIPTION_MAX_BUFFERED_BYTES,
-    slowClientCloseMs: env.SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS,
-  }), (s) => s.close());
+  const usage = env.USAGE_REPORT_URL
+    ? await resources.open(
+        'usage reporting',
+        () => createUsageReporter({ url: env.USAGE_REPORT_URL!, token: env.REGISTRY_TOKEN, flushSeconds: env.USAGE_FLUSH_SECONDS, logger, registry }),
+        (u) => u.stop(),
+      )
+    : undefined;
+  const subscriptions = await resources.open(
+    'subscriptions',
+    () =>
+      createSubscriptions({
+        path: '/graphql',
+        redisUrl: env.REDIS_URL,
+        channelPrefix: env.REDIS_KEY_PREFIX,
+        subgraphTimeoutMs: timeoutMs,
+        urlOverrides: overrides,
+        verifier,
+        logger,
+        registry,
+        recheckMs: env.SUBSCRIPTION_RECHECK_SECONDS * 1000,
+        maxBufferedBytes: env.SUBSCRIPTION_MAX_BUFFERED_BYTES,
+        slowClientCloseMs: env.SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS,
+      }),
+    (s) => s.close(),
+  );
   let schemaLoaded = false;
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     subscriptions.onSupergraph(coreSupergraphSdl);
@@ -92,10 +116,7 @@ export async function startGateway(env: GatewayEnv) {
     bodyLimitBytes: env.MAX_BODY_BYTES,
     routes: (app) => {
       app.set('trust proxy', env.TRUST_PROXY);
-      app.use(
-        '/graphql',
-        requestBudget({ redis, verifier, logger, perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE }),
-      );
+      app.use('/graphql', requestBudget({ redis, verifier, logger, perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE }));
       subscriptions.routes(app);
     },
     onListening: subscriptions.onListening,
@@ -122,6 +143,7 @@ export async function startGateway(env: GatewayEnv) {
             ...(limits.plugins as ApolloServerPlugin<GatewayContext>[]),
             refuseBadTokens(),
             retryAfterFromErrors,
+            ...(usage ? [usage.plugin as ApolloServerPlugin<GatewayContext>] : []),
             ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
           ],
         }),

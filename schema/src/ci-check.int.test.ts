@@ -1,0 +1,64 @@
+// CI's registry check on a throwaway git repository holding the six subgraphs, against real PostgreSQL.
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { services } from '@analytica/testing';
+import { ciCheck } from './ci-check.js';
+import { repoRoot } from './composition.js';
+
+let root: string;
+const git = (...args: string[]) => execFileSync('git', ['-C', root, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'pipe' }).toString();
+const newsFile = () => path.join(root, 'schema/subgraphs/news.graphql');
+let news: string;
+const check = () => ciCheck({ root, databaseUrl: services.databaseUrl, log: () => undefined });
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'ci-check-'));
+  await mkdir(path.join(root, 'schema'), { recursive: true });
+  await cp(path.join(repoRoot, 'schema/subgraphs'), path.join(root, 'schema/subgraphs'), { recursive: true });
+  await cp(path.join(repoRoot, 'supergraph.yaml'), path.join(root, 'supergraph.yaml'));
+  news = await readFile(newsFile(), 'utf8');
+  git('init', '-q');
+  git('add', '.');
+  git('commit', '-q', '-m', 'base');
+  git('commit', '-q', '--allow-empty', '-m', 'head');
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('ci-check', () => {
+  it('passes when no subgraph changed', async () => {
+    expect(await check()).toMatchObject({ ok: true, checked: [] });
+  });
+
+  it('passes a safe change, fails an unapproved breaking one (no usage in CI), and passes it once approved', async () => {
+    await writeFile(newsFile(), news.replace('  title: String!\n', '  title: String!\n  subtitle: String\n'));
+    const safe = await check();
+    expect(safe.ok).toBe(true);
+    expect(safe.checked.map((c) => c.subgraph)).toEqual(['news']);
+    expect(safe.checked[0]!.result.changes).toEqual([expect.objectContaining({ level: 'SAFE', path: 'Article.subtitle' })]);
+
+    await writeFile(newsFile(), news.replace('  body: String!\n', ''));
+    const breaking = await check();
+    expect(breaking.ok).toBe(false);
+    expect(breaking.checked[0]!.result.changes).toEqual([expect.objectContaining({ level: 'BREAKING', path: 'Article.body', verdict: 'UNAPPROVED' })]);
+
+    await writeFile(path.join(root, 'schema/approved-changes.json'), JSON.stringify({ approved: [{ coordinate: 'Article.body', reason: 'moved to Article.content' }] }));
+    const approved = await check();
+    expect(approved.ok).toBe(true);
+    expect(approved.checked[0]!.result.changes[0]).toMatchObject({ verdict: 'APPROVED' });
+    await rm(path.join(root, 'schema/approved-changes.json'));
+  }, 60_000);
+
+  it('fails a change that does not compose', async () => {
+    await writeFile(newsFile(), news.replace('type User\n  @key(fields: "id")\n{\n  id: ID!', 'type User\n  @key(fields: "id")\n{\n  id: Int!'));
+    const result = await check();
+    expect(result.ok).toBe(false);
+    expect(result.checked[0]!.result.compositionErrors.length).toBeGreaterThan(0);
+    await writeFile(newsFile(), news);
+  }, 60_000);
+});

@@ -1,0 +1,132 @@
+import pg from 'pg';
+
+/**
+ * The registry's own PostgreSQL schema, reached through plain `pg`: a handful of tables and a few
+ * set-based statements need no ORM. Unqualified names resolve through search_path, so tests run the
+ * same migrations in a throwaway schema.
+ */
+export type Pool = pg.Pool;
+export type Client = pg.PoolClient;
+
+export function openPool(url: string, schema: string, max = 10): Pool {
+  return new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema}` });
+}
+
+// Each entry runs once, in order, inside one transaction; the list only ever grows.
+const MIGRATIONS: string[] = [
+  `
+  create table subgraphs (
+    name text primary key,
+    created_at timestamptz not null default now()
+  );
+  -- One immutable row per published SDL of a subgraph.
+  create table subgraph_versions (
+    id bigserial primary key,
+    subgraph text not null references subgraphs(name),
+    sdl text not null,
+    sdl_hash text not null,
+    routing_url text not null,
+    commit text,
+    author text,
+    created_at timestamptz not null default now()
+  );
+  create index subgraph_versions_by_subgraph on subgraph_versions (subgraph, id desc);
+  -- One immutable row per composed state of the graph: which subgraph version each subgraph is at,
+  -- the supergraph, the client-facing API schema and the classified changes from the version before.
+  create table schema_versions (
+    id bigserial primary key,
+    subgraph_versions jsonb not null,
+    supergraph_sdl text not null,
+    supergraph_hash text not null,
+    api_sdl text not null,
+    kind text not null check (kind in ('publish', 'rollback')),
+    changed_subgraphs text[] not null,
+    commit text,
+    author text,
+    changes jsonb not null,
+    created_at timestamptz not null default now()
+  );
+  create function refuse_change() returns trigger language plpgsql as $$
+  begin
+    raise exception 'published versions are immutable (% on %)', tg_op, tg_table_name;
+  end $$;
+  create trigger subgraph_versions_immutable before update or delete on subgraph_versions
+    for each row execute function refuse_change();
+  create trigger schema_versions_immutable before update or delete on schema_versions
+    for each row execute function refuse_change();
+  -- Service tokens: only a SHA-256 of the secret is kept.
+  create table service_tokens (
+    id bigserial primary key,
+    name text not null unique,
+    token_hash text not null unique,
+    scopes text[] not null,
+    created_at timestamptz not null default now(),
+    revoked_at timestamptz
+  );
+  -- Operations the gateway saw, by the hash of their normalised signature, with the schema
+  -- coordinates they touch; usage is counted per minute, operation and client.
+  create table operations (
+    hash text primary key,
+    name text,
+    signature text not null,
+    coordinates text[] not null,
+    first_seen timestamptz not null default now(),
+    last_seen timestamptz not null default now()
+  );
+  create index operations_coordinates on operations using gin (coordinates);
+  create table usage_minutes (
+    minute timestamptz not null,
+    operation_hash text not null references operations(hash),
+    client_name text not null,
+    client_version text not null,
+    count bigint not null,
+    errors bigint not null,
+    latency_sum_ms double precision not null,
+    latency_buckets bigint[] not null,
+    primary key (operation_hash, minute, client_name, client_version)
+  );
+  create index usage_minutes_by_minute on usage_minutes (minute);
+  `,
+];
+
+/** Creates the schema if missing and applies pending migrations, one process at a time. */
+export async function migrate(pool: Pool, schema: string) {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    // Two registry instances starting together must not both migrate.
+    await client.query('select pg_advisory_xact_lock(hashtext($1))', [`registry-migrate:${schema}`]);
+    await client.query(`create schema if not exists "${schema}"`);
+    await client.query('create table if not exists registry_migrations (id int primary key, applied_at timestamptz not null default now())');
+    const { rows } = await client.query<{ id: number }>('select id from registry_migrations');
+    const applied = new Set(rows.map((r) => r.id));
+    for (const [index, sql] of MIGRATIONS.entries()) {
+      if (applied.has(index + 1)) continue;
+      await client.query(sql);
+      await client.query('insert into registry_migrations (id) values ($1)', [index + 1]);
+    }
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs `work` in one transaction; `lock` serialises writers that must see each other's result (publishes). */
+export async function transaction<T>(pool: Pool, work: (client: Client) => Promise<T>, lock?: string): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    if (lock) await client.query('select pg_advisory_xact_lock(hashtext($1))', [lock]);
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

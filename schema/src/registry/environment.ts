@@ -1,0 +1,37 @@
+import { ConfigError, list, parseEnv, postgresEnv, serviceEnv, z } from '@analytica/config';
+
+export const DEFAULT_SUBGRAPHS = ['user', 'budget', 'market', 'news', 'payment', 'insight'];
+
+export const registryEnvShape = {
+  ...serviceEnv(4030),
+  ...postgresEnv('registry'),
+  /**
+   * The bootstrap token: every scope, and the only one that may make and revoke service tokens.
+   * Required in production; the dev launchers generate one (dev/src/secrets.ts).
+   */
+  REGISTRY_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** The subgraphs that may be published; a name outside this list is refused. */
+  REGISTRY_SUBGRAPHS: list.default(DEFAULT_SUBGRAPHS),
+  /** How far back `check` looks for operations that use what a change breaks. */
+  REGISTRY_CHECK_WINDOW_DAYS: z.coerce.number().int().min(1).max(366).default(30),
+  /** How long per-minute usage is kept (at least the check window, or checks look at less than they say). */
+  REGISTRY_USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3660).default(35),
+  /** A supergraph.yaml to publish every subgraph from when the registry is still empty (stack mode). */
+  REGISTRY_SEED_CONFIG: z.string().min(1).optional(),
+};
+export type RegistryEnv = z.infer<z.ZodObject<typeof registryEnvShape>>;
+
+/** parseEnv plus the rules between variables; throws ConfigError naming each bad one. */
+export function parseRegistryEnv(source: Record<string, string | undefined>): RegistryEnv {
+  const env = parseEnv(registryEnvShape, source);
+  const problems: string[] = [];
+  if (env.NODE_ENV === 'production' && !env.REGISTRY_ADMIN_TOKEN)
+    problems.push('REGISTRY_ADMIN_TOKEN is missing: required in production (a random secret of 24 characters or more)');
+  if (env.REGISTRY_USAGE_RETENTION_DAYS < env.REGISTRY_CHECK_WINDOW_DAYS) {
+    problems.push(`REGISTRY_USAGE_RETENTION_DAYS is "${env.REGISTRY_USAGE_RETENTION_DAYS}": must be at least REGISTRY_CHECK_WINDOW_DAYS (${env.REGISTRY_CHECK_WINDOW_DAYS})`);
+  }
+  const bad = env.REGISTRY_SUBGRAPHS.filter((n) => !/^[a-z][a-z0-9_-]{0,62}$/.test(n));
+  if (bad.length) problems.push(`REGISTRY_SUBGRAPHS is "${env.REGISTRY_SUBGRAPHS.join(',')}": names are lower-case letters, digits, "_" or "-" (${bad.join(', ')})`);
+  if (problems.length) throw new ConfigError(problems);
+  return env;
+}

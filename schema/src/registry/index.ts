@@ -1,0 +1,79 @@
+import { readFile } from 'node:fs/promises';
+import { createLogger } from '@analytica/logger';
+import { createHttpService, lifecycle } from '@analytica/service';
+import { readSupergraphConfig } from '../composition.js';
+import { registryRoutes } from './api.js';
+import { migrate, openPool } from './db.js';
+import type { RegistryEnv } from './environment.js';
+import { RegistryError } from './errors.js';
+import { createRegistry } from './registry.js';
+import { tokenAuthority } from './tokens.js';
+import { createUsageStore } from './usage.js';
+
+export { parseRegistryEnv, registryEnvShape, type RegistryEnv } from './environment.js';
+export { RegistryError } from './errors.js';
+export { apiSchemaOf, classify, composeGraph, type ClassifiedChange } from './graph.js';
+export { LATENCY_BOUNDS_MS, quantile } from './usage.js';
+export { registryClient, type RegistryClient } from './client.js';
+
+/**
+ * The schema registry service: immutable subgraph and schema versions in its own PostgreSQL
+ * schema, composition on publish, usage-weighed checks, the supergraph for the gateway (ETag), and
+ * per-minute usage from the gateway. The same HTTP skeleton as every service.
+ */
+export async function startRegistry(env: RegistryEnv) {
+  const logger = createLogger('registry', env.LOG_LEVEL);
+  const resources = lifecycle(logger);
+  const pool = await resources.open(
+    'postgres',
+    () => openPool(env.DATABASE_URL, env.DATABASE_SCHEMA),
+    (p) => p.end(),
+  );
+  await resources.run('migrations', () => migrate(pool, env.DATABASE_SCHEMA));
+  const usage = createUsageStore(pool);
+  const registry = createRegistry(pool, usage, { checkWindowDays: env.REGISTRY_CHECK_WINDOW_DAYS });
+  await resources.run('subgraphs', () => registry.declareSubgraphs(env.REGISTRY_SUBGRAPHS));
+  if (!env.REGISTRY_ADMIN_TOKEN) logger.warn('REGISTRY_ADMIN_TOKEN is not set: no token can be made, only existing service tokens work');
+  if (env.REGISTRY_SEED_CONFIG) {
+    // Publishes the repository's SDL at every start: a no-op when nothing changed, a new version when
+    // the code did (stack mode follows the working tree). A graph that does not compose is logged and
+    // the registry keeps serving its last version.
+    const seedPath = env.REGISTRY_SEED_CONFIG;
+    await resources.run('seed', async () => {
+      const entries = await readSupergraphConfig(seedPath);
+      const subgraphs = await Promise.all(entries.map(async (e) => ({ name: e.name, url: e.url, sdl: await readFile(e.file, 'utf8') })));
+      try {
+        const result = await registry.publish(subgraphs, { author: 'seed' });
+        logger.info({ version: result.version, changed: result.changed, from: seedPath }, 'published the repository SDL');
+      } catch (error) {
+        if (!(error instanceof RegistryError)) throw error;
+        logger.error({ code: error.code, details: error.extra.details, from: seedPath }, `seed refused: ${error.message}`);
+      }
+    });
+  }
+  // Usage older than the retention window goes, hourly (and once now).
+  const prune = () =>
+    usage.prune(env.REGISTRY_USAGE_RETENTION_DAYS).then(
+      (removed) => removed && logger.info({ removed }, 'pruned usage beyond the retention window'),
+      (err: unknown) => logger.warn({ err }, 'pruning usage failed; trying again in an hour'),
+    );
+  void prune();
+  await resources.open(
+    'usage pruning',
+    () => setInterval(() => void prune(), 3600_000).unref(),
+    (timer) => clearInterval(timer),
+  );
+  const tokens = tokenAuthority(pool, env.REGISTRY_ADMIN_TOKEN);
+  const service = createHttpService({
+    name: 'registry',
+    host: env.HOST,
+    port: env.PORT,
+    logger,
+    readiness: { postgres: () => pool.query('select 1') },
+    routes: (app) => registryRoutes(app, { registry, usage, tokens, logger }),
+    onStop: resources.closeAll,
+  });
+  const running = await resources.run('http server', () => service.start());
+  return { ...running, registry, usage, tokens };
+}
+export type RunningRegistry = Awaited<ReturnType<typeof startRegistry>>;
