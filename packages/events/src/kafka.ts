@@ -18,11 +18,13 @@ export function createKafkaBus(options: KafkaBusOptions): EventBus {
     connectionTimeout: 3000,
     retry: { retries: 8, initialRetryTime: 200 },
     logLevel: logLevel.WARN,
-    logCreator: () => ({ namespace, level, log }) => {
-      const { message, ...extra } = log;
-      const method = level <= logLevel.ERROR ? 'error' : 'warn';
-      options.logger[method]({ namespace, ...extra }, `kafka: ${message}`);
-    },
+    logCreator:
+      () =>
+      ({ namespace, level, log }) => {
+        const { message, ...extra } = log;
+        const method = level <= logLevel.ERROR ? 'error' : 'warn';
+        options.logger[method]({ namespace, ...extra }, `kafka: ${message}`);
+      },
   });
   const admin = kafka.admin();
   let producer: Producer | undefined;
@@ -34,7 +36,20 @@ export function createKafkaBus(options: KafkaBusOptions): EventBus {
     const missing = topics.filter((t) => !knownTopics.has(t));
     if (missing.length === 0) return;
     await admin.connect();
-    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 3 })), waitForLeaders: true });
+    // Several services create the same topics at start-up. On a fresh broker the loser of that race
+    // can be told "This server does not host this topic-partition" while the winner's topic is
+    // still being placed: a retriable answer that kafkajs's createTopics does not retry itself.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 3 })), waitForLeaders: true });
+        await admin.fetchTopicMetadata({ topics: missing });
+        break;
+      } catch (error) {
+        if (!(error as { retriable?: boolean }).retriable || attempt >= 10) throw error;
+        options.logger.warn({ err: error, topics: missing, attempt }, 'topics not ready yet; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
     missing.forEach((t) => knownTopics.add(t));
   }
 

@@ -169,7 +169,10 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
       }
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
-        httpServer.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+        // A burst of connections (thousands of WebSocket clients reconnecting after a gateway
+        // restart) waits in the kernel's accept queue while the event loop is busy. Node asks for
+        // 511 places; the kernel grants up to net.core.somaxconn (4096 on most systems).
+        httpServer.listen({ port: options.port, host: options.host ?? '127.0.0.1', backlog: 4096 }, () => resolve());
       });
       options.onListening?.(httpServer);
       const { port } = httpServer.address() as AddressInfo;
