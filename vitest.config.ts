@@ -18,7 +18,9 @@ export default defineConfig({
         resolve,
         test: {
           name: 'integration',
-          include: ['**/src/**/*.int.test.ts'],
+          // test/integration: integration tests that cross contexts (a gateway over subgraphs), kept
+          // out of any one workspace's src/ so that no subgraph imports the gateway.
+          include: ['**/src/**/*.int.test.ts', 'test/integration/**/*.test.ts'],
           exclude: ignored,
           testTimeout: 30_000,
           hookTimeout: 60_000,

@@ -52,7 +52,9 @@ async function load(url: string, query: string, token?: string): Promise<Run> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 function report(label: string, runs: Run[]) {
   say(
-    `  ${label.padEnd(44)} ${median(runs.map((r) => r.rps)).toFixed(0).padStart(6)} req/s   p50 ${String(median(runs.map((r) => r.p50))).padStart(3)} ms   ` +
+    `  ${label.padEnd(44)} ${median(runs.map((r) => r.rps))
+      .toFixed(0)
+      .padStart(6)} req/s   p50 ${String(median(runs.map((r) => r.p50))).padStart(3)} ms   ` +
       `p99 ${String(median(runs.map((r) => r.p99))).padStart(3)} ms   Redis HMGET/request ~${median(runs.map((r) => r.hmgetsPerRequest)).toFixed(2)}`,
   );
   return median(runs.map((r) => r.rps));

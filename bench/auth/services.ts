@@ -9,7 +9,7 @@ import { compose } from '@analytica/schema';
 import { printSdl } from '@analytica/subgraph';
 import { dropSchema, freePort, gql, services, uniqueName } from '@analytica/testing';
 import { buildUserSchema } from '@analytica/user-subgraph';
-import { entryOf, spawnService, stopProcess, waitUntilReady } from '../../dev/src/processes.js';
+import { entryOf, spawnService, stopProcess, waitUntilReady } from '@analytica/dev/processes';
 
 export const say = (line = '') => process.stdout.write(`${line}\n`);
 export const USER = { email: 'bench@example.com', password: 'a benchmark password' };
@@ -30,24 +30,36 @@ export async function startAuthServices() {
   const composed = compose([{ name: 'user', url: `http://127.0.0.1:${userPort}/graphql`, sdl: printSdl(await buildUserSchema()) }]);
   if (!composed.ok) throw new Error(composed.errors.join('\n'));
   await writeFile(path.join(dir, 'supergraph.graphql'), composed.supergraphSdl);
-  const user = spawnService('user', entryOf('user'), userPort, {
-    ...stores,
-    DATABASE_SCHEMA: `${run}_user`,
-    JWT_PRIVATE_KEY: generateSigningKeyPem(),
-    REGISTRATIONS_PER_IP_PER_HOUR: '1000000',
-    // Wrong passwords are timed too: no lockout in the way.
-    LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000000',
-    LOGIN_MAX_FAILURES_PER_IP: '1000000',
-  }, dir);
-  const gateway = spawnService('gateway', entryOf('gateway'), gatewayPort, {
-    ...stores,
-    SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
-    SUPERGRAPH_WATCH: 'false',
-    SUBGRAPH_USER_URL: `${user.url}/graphql`,
-    JWKS_URL: `${user.url}/.well-known/jwks.json`,
-    RATE_LIMIT_USER_PER_MINUTE: '100000000',
-    RATE_LIMIT_IP_PER_MINUTE: '100000000',
-  }, dir);
+  const user = spawnService(
+    'user',
+    entryOf('user'),
+    userPort,
+    {
+      ...stores,
+      DATABASE_SCHEMA: `${run}_user`,
+      JWT_PRIVATE_KEY: generateSigningKeyPem(),
+      REGISTRATIONS_PER_IP_PER_HOUR: '1000000',
+      // Wrong passwords are timed too: no lockout in the way.
+      LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000000',
+      LOGIN_MAX_FAILURES_PER_IP: '1000000',
+    },
+    dir,
+  );
+  const gateway = spawnService(
+    'gateway',
+    entryOf('gateway'),
+    gatewayPort,
+    {
+      ...stores,
+      SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
+      SUPERGRAPH_WATCH: 'false',
+      SUBGRAPH_USER_URL: `${user.url}/graphql`,
+      JWKS_URL: `${user.url}/.well-known/jwks.json`,
+      RATE_LIMIT_USER_PER_MINUTE: '100000000',
+      RATE_LIMIT_IP_PER_MINUTE: '100000000',
+    },
+    dir,
+  );
   const stop = async () => {
     await Promise.all([stopProcess(gateway), stopProcess(user)]);
     await dropSchema(`${run}_user`);

@@ -14,21 +14,19 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { EventBus } from '@analytica/events';
+import { parseBudgetEnv, startBudgetService, type Dependencies } from '@analytica/budget-subgraph';
+import { openAccount } from '@analytica/budget-subgraph/accounts';
+import { setBudget } from '@analytica/budget-subgraph/budgets';
+import { listCategories } from '@analytica/budget-subgraph/categories';
+import { importStatement, readCsvStatement } from '@analytica/budget-subgraph/imports';
+import { createRule } from '@analytica/budget-subgraph/rules';
+import { csvExport } from '@analytica/budget-subgraph/statement-samples';
 import { dropSchema, services, uniqueName } from '@analytica/testing';
-import { openAccount } from '../../subgraphs/budget/src/accounts.js';
-import { ensureDefaultCategories, CategoryRecord } from '../../subgraphs/budget/src/categories.js';
-import { readCsvStatement } from '../../subgraphs/budget/src/csv-statement.js';
-import { importStatement } from '../../subgraphs/budget/src/imports.js';
-import { parseBudgetEnv, startBudgetService } from '../../subgraphs/budget/src/index.js';
-import { createRule } from '../../subgraphs/budget/src/rules.js';
-import { setBudget } from '../../subgraphs/budget/src/budgets.js';
-import { csvExport } from '../../subgraphs/budget/src/statement-samples.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
 const rows = Number(values.rows);
 
-const droppingBus: EventBus = {
+const droppingBus: NonNullable<Dependencies['bus']> = {
   kind: 'local',
   publish: async () => {},
   consume: async () => ({ stop: async () => {} }),
@@ -48,8 +46,7 @@ try {
   const em = () => service.db.fork();
   const account = await openAccount(em(), userId, { name: 'Bench', type: 'CHECKING', currency: 'EUR' });
   const empty = await openAccount(em(), userId, { name: 'Empty', type: 'CHECKING', currency: 'EUR' });
-  await ensureDefaultCategories(em(), userId);
-  const categories = new Map((await em().find(CategoryRecord, { userId })).map((c) => [c.name, c.id]));
+  const categories = new Map((await listCategories(em(), userId)).map((c) => [c.name, c.id]));
   const rules: [string, 'CONTAINS' | 'REGEX', string][] = [
     ['Corner Market', 'CONTAINS', 'Groceries'],
     ['^Green Grocer', 'REGEX', 'Groceries'],
@@ -86,13 +83,24 @@ try {
               (select count(*) from outbox where topic = 'transactions.recorded.v1') as events,
               (select count(*) from transactions where category_id is not null) as categorised`,
     );
-  process.stdout.write(`\nCSV import, ${rows.toLocaleString('en')} lines (${(Buffer.byteLength(content) / 1_048_576).toFixed(1)} MiB), PostgreSQL ${services.databaseUrl.replace(/^.*@/, '')}\n\n`);
+  process.stdout.write(
+    `\nCSV import, ${rows.toLocaleString('en')} lines (${(Buffer.byteLength(content) / 1_048_576).toFixed(1)} MiB), PostgreSQL ${services.databaseUrl.replace(/^.*@/, '')}\n\n`,
+  );
   const header = ['run', 'lines', 'booked', 'duplicates', 'seconds', 'lines/s'];
-  const table = results.map((r) => [r.run, String(r.lines), String(r.booked), String(r.duplicates), (r.ms / 1000).toFixed(2), Math.round(r.lines / (r.ms / 1000)).toLocaleString('en')]);
+  const table = results.map((r) => [
+    r.run,
+    String(r.lines),
+    String(r.booked),
+    String(r.duplicates),
+    (r.ms / 1000).toFixed(2),
+    Math.round(r.lines / (r.ms / 1000)).toLocaleString('en'),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   process.stdout.write(`${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${table.map(line).join('\n')}\n\n`);
-  process.stdout.write(`booked: ${counts?.transactions} transactions, ${counts?.events} transactions.recorded.v1 events in the outbox, ${counts?.categorised} categorised by rules\n`);
+  process.stdout.write(
+    `booked: ${counts?.transactions} transactions, ${counts?.events} transactions.recorded.v1 events in the outbox, ${counts?.categorised} categorised by rules\n`,
+  );
   process.stdout.write(`${os.cpus().length} CPUs, 1-minute load average ${os.loadavg()[0]!.toFixed(1)} at the end\n`);
 } finally {
   await service.stop();

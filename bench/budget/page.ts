@@ -11,13 +11,14 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { openAccount } from '@analytica/budget-subgraph/accounts';
+import { listCategories } from '@analytica/budget-subgraph/categories';
+import { importStatement } from '@analytica/budget-subgraph/imports';
+import { createRule } from '@analytica/budget-subgraph/rules';
+import { csvExport } from '@analytica/budget-subgraph/statement-samples';
 import { gql } from '@analytica/testing';
-import { openAccount } from '../../subgraphs/budget/src/accounts.js';
-import { CategoryRecord } from '../../subgraphs/budget/src/categories.js';
-import { startHarness } from '../../subgraphs/budget/src/gateway-harness.js';
-import { importStatement } from '../../subgraphs/budget/src/imports.js';
-import { createRule } from '../../subgraphs/budget/src/rules.js';
-import { csvExport } from '../../subgraphs/budget/src/statement-samples.js';
+// The harness the budget's gateway tests use (it starts the gateway, so it lives in the root test/).
+import { startHarness } from '../../test/integration/budget-harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,9 +42,8 @@ try {
     await openAccount(em(), ada.id, { name: 'Card', type: 'CREDIT_CARD', currency: 'EUR' }),
     await openAccount(em(), ada.id, { name: 'Savings', type: 'SAVINGS', currency: 'EUR' }),
   ];
-  // Categories exist once asked for; the gateway path creates the defaults.
-  await gql(harness.gatewayUrl, '{ me { categories { id } } }', { token: ada.token });
-  const categories = new Map((await em().find(CategoryRecord, { userId: ada.id })).map((c) => [c.name, c.id]));
+  // Listing the categories makes the default set, as the first `me { categories }` would.
+  const categories = new Map((await listCategories(em(), ada.id)).map((c) => [c.name, c.id]));
   for (const [pattern, category] of [
     ['Corner Market', 'Groceries'],
     ['Green Grocer', 'Groceries'],
@@ -65,7 +65,9 @@ try {
   }
   await em()
     .getConnection()
-    .execute(`update transactions set tags = case when amount % 2 = 0 then array['household'] else array['household', 'weekly'] end where user_id = ? and amount % 3 = 0`, [ada.id]);
+    .execute(`update transactions set tags = case when amount % 2 = 0 then array['household'] else array['household', 'weekly'] end where user_id = ? and amount % 3 = 0`, [
+      ada.id,
+    ]);
   // Let the outbox relay drain the import's events before measuring.
   await new Promise((resolve) => setTimeout(resolve, 3_000));
 

@@ -16,12 +16,11 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createKafkaBus, encodeEvent, type BusMessage } from '@analytica/events';
+import { readReferenceFile } from '@analytica/instruments';
 import { createLogger } from '@analytica/logger';
-import { readReferenceFile } from '@analytica/market-subgraph/instruments';
+import { createLiveFeed, type TickPayload } from '@analytica/market-feed-simulator';
 import { createRedis } from '@analytica/redis';
 import { freePort, uniqueName } from '@analytica/testing';
-import { createLiveFeed } from '../../infra/simulators/market-feed/src/feed.js';
-import type { TickPayload } from '../../infra/simulators/market-feed/src/ticks.js';
 import { backingServicePids, cpuSeconds, fmt, histogramQuantile, machineBusySeconds, say, scrape, startProcess, treeCpuSeconds, waitReady, type Child } from './lib.js';
 
 const TICKS = Number(process.env.BENCH_TICKS ?? 600_000);
@@ -57,7 +56,9 @@ async function startWorker(env: Record<string, string>) {
 }
 
 const ingested = (m: Map<string, number>) =>
-  (m.get('market_ingest_ticks_total{outcome="applied"}') ?? 0) + (m.get('market_ingest_ticks_total{outcome="duplicate"}') ?? 0) + (m.get('market_ingest_ticks_total{outcome="dead_letter"}') ?? 0);
+  (m.get('market_ingest_ticks_total{outcome="applied"}') ?? 0) +
+  (m.get('market_ingest_ticks_total{outcome="duplicate"}') ?? 0) +
+  (m.get('market_ingest_ticks_total{outcome="dead_letter"}') ?? 0);
 
 /** CPU seconds used meanwhile by each process that takes part. */
 function cpuMeter(pids: Record<string, number | undefined>) {
@@ -144,11 +145,17 @@ async function sustained() {
   say(`sustained: the simulator publishes ${fmt(RATE)} ticks/s for ${SECONDS} s while the worker consumes`);
   const env = storesFor(`${run}_s`);
   const worker = await startWorker({ ...env });
-  const feed = startProcess('market-feed', 'infra/simulators/market-feed/src/main.ts', await freePort(), {
-    ...env,
-    FEED_ALWAYS_OPEN: 'true',
-    FEED_TICKS_PER_SECOND: String(RATE),
-  }, logDir);
+  const feed = startProcess(
+    'market-feed',
+    'infra/simulators/market-feed/src/main.ts',
+    await freePort(),
+    {
+      ...env,
+      FEED_ALWAYS_OPEN: 'true',
+      FEED_TICKS_PER_SECOND: String(RATE),
+    },
+    logDir,
+  );
   children.push(feed);
   await waitReady(feed);
   await new Promise((r) => setTimeout(r, 5000)); // warm up: JIT, caches, the first candle reads
@@ -170,8 +177,18 @@ async function sustained() {
   const published = (feedAfter.get('feed_ticks_published_total') ?? 0) - (feedBefore.get('feed_ticks_published_total') ?? 0);
   const generated = (feedAfter.get('feed_ticks_generated_total{kind="trade"}') ?? 0) - (feedBefore.get('feed_ticks_generated_total{kind="trade"}') ?? 0);
   const applied = ingested(workerAfter) - ingested(workerBefore);
-  say(`  simulator: generated ${fmt(generated / seconds)} ticks/s, published ${fmt(published / seconds)} ticks/s, buffer at the end ${fmt(feedAfter.get('feed_buffer_ticks') ?? 0)}`);
-  say(`  RESULT sustained: worker ingested ${fmt(applied / seconds)} ticks/s; lag (published - ingested) went ${samples.map((s) => fmt(s)).slice(0, 3).join(', ')} ... ${samples.slice(-3).map((s) => fmt(s)).join(', ')}`);
+  say(
+    `  simulator: generated ${fmt(generated / seconds)} ticks/s, published ${fmt(published / seconds)} ticks/s, buffer at the end ${fmt(feedAfter.get('feed_buffer_ticks') ?? 0)}`,
+  );
+  say(
+    `  RESULT sustained: worker ingested ${fmt(applied / seconds)} ticks/s; lag (published - ingested) went ${samples
+      .map((s) => fmt(s))
+      .slice(0, 3)
+      .join(', ')} ... ${samples
+      .slice(-3)
+      .map((s) => fmt(s))
+      .join(', ')}`,
+  );
   const q = (p: number) => fmt(histogramQuantile(workerBefore, workerAfter, 'market_ingest_tick_latency_seconds', p) * 1000);
   say(`  quote latency, exchange time → Redis write (histogram bucket upper bounds): p50 ≤ ${q(0.5)} ms, p99 ≤ ${q(0.99)} ms`);
   printCpu(cpu, seconds);

@@ -63,7 +63,13 @@ export async function scrape(url: string): Promise<Map<string, number>> {
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
     const space = line.lastIndexOf(' ');
-    const name = line.slice(0, space).replace(/service="[^"]*"/, '').replace('{,', '{').replace(',}', '}').replace(',,', ',').replace('{}', '');
+    const name = line
+      .slice(0, space)
+      .replace(/service="[^"]*"/, '')
+      .replace('{,', '{')
+      .replace(',}', '}')
+      .replace(',,', ',')
+      .replace('{}', '');
     values.set(name, Number(line.slice(space + 1)));
   }
   return values;

@@ -55,7 +55,28 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const WITH_FEED = process.env.BENCH_FEED !== '0';
 // Enough connections that the rate, not the number of requests in flight, sets the pace.
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 25);
-const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA', 'JPM', 'V', 'SAP.DE', 'ASML.AS', 'NESN.SW', 'HSBA.L', 'MC.PA', 'SIE.DE', '7203.T', '0700.HK', 'BHP.AX', 'WMT', 'MA'];
+const SYMBOLS = [
+  'AAPL',
+  'MSFT',
+  'NVDA',
+  'AMZN',
+  'GOOGL',
+  'META',
+  'TSLA',
+  'JPM',
+  'V',
+  'SAP.DE',
+  'ASML.AS',
+  'NESN.SW',
+  'HSBA.L',
+  'MC.PA',
+  'SIE.DE',
+  '7203.T',
+  '0700.HK',
+  'BHP.AX',
+  'WMT',
+  'MA',
+];
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT ?? 'http://127.0.0.1:4567';
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -82,7 +103,7 @@ async function start(name: string, entry: string, env: Record<string, string>) {
 }
 
 async function run() {
-  const { instruments } = await (await import('@analytica/market-subgraph/instruments')).readReferenceFile();
+  const { instruments } = await (await import('@analytica/instruments')).readReferenceFile();
   const known = new Set(instruments.map((i) => i.symbol));
   const missing = SYMBOLS.filter((s) => !known.has(s));
   if (missing.length) throw new Error(`not reference symbols: ${missing.join(', ')}`);
@@ -131,8 +152,12 @@ async function run() {
   const cpuAfter = read();
   const busy = machineBusySeconds() - busyBefore;
 
-  say(`  RESULT quotes(20 symbols) through the gateway at ${RATE} req/s: p50 ${fmt(result.latency.p50, 1)} ms, p90 ${fmt(result.latency.p90, 1)} ms, p99 ${fmt(result.latency.p99, 1)} ms, max ${fmt(result.latency.max)} ms`);
-  say(`  sent ${fmt(result.requests.sent)}, answered ${fmt(result.requests.total)} (${fmt(result.requests.total / result.duration)} req/s); non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}, wrong bodies ${result.mismatches}`);
+  say(
+    `  RESULT quotes(20 symbols) through the gateway at ${RATE} req/s: p50 ${fmt(result.latency.p50, 1)} ms, p90 ${fmt(result.latency.p90, 1)} ms, p99 ${fmt(result.latency.p99, 1)} ms, max ${fmt(result.latency.max)} ms`,
+  );
+  say(
+    `  sent ${fmt(result.requests.sent)}, answered ${fmt(result.requests.total)} (${fmt(result.requests.total / result.duration)} req/s); non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}, wrong bodies ${result.mismatches}`,
+  );
   const cpu = Object.entries(cpuAfter)
     .filter(([, v]) => Number.isFinite(v))
     .map(([n, v]) => `${n} ${fmt(((v - cpuBefore[n]!) / result.duration) * 100)}%`);

@@ -21,7 +21,7 @@ import { parsePaymentEnv, startPaymentService } from '@analytica/payment-subgrap
 import { createRedis } from '@analytica/redis';
 import { parseSmtpCatcherEnv, startSmtpCatcher } from '@analytica/smtp-catcher';
 import { createTestAuth, dropSchema, freePort, gql, uniqueName } from '@analytica/testing';
-import { repoRoot, spawnService, stopProcess, waitUntilReady, type ServiceProcess } from '../../dev/src/processes.js';
+import { repoRoot, spawnService, stopProcess, waitUntilReady, type ServiceProcess } from '@analytica/dev/processes';
 
 const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 20);
@@ -89,20 +89,32 @@ try {
   say(`Worker logs: ${logDir}`);
   for (let i = 1; i <= WORKERS; i++) {
     children.push(
-      spawnService(`payments-worker-${i}`, path.join(repoRoot, 'workers/payments/src/main.ts'), await freePort(), {
-        ...shared,
-        DATABASE_SCHEMA: `${run}_payment`,
-        BANK_API_URL: bank.url,
-      }, logDir),
+      spawnService(
+        `payments-worker-${i}`,
+        path.join(repoRoot, 'workers/payments/src/main.ts'),
+        await freePort(),
+        {
+          ...shared,
+          DATABASE_SCHEMA: `${run}_payment`,
+          BANK_API_URL: bank.url,
+        },
+        logDir,
+      ),
     );
   }
   children.push(
-    spawnService('notifications-worker', path.join(repoRoot, 'workers/notifications/src/main.ts'), await freePort(), {
-      ...shared,
-      DATABASE_SCHEMA: `${run}_notifications`,
-      SMTP_URL: catcher.smtpUrl,
-      UNSUBSCRIBE_SECRET: createHmac('sha256', run).update('unsubscribe').digest('hex'),
-    }, logDir),
+    spawnService(
+      'notifications-worker',
+      path.join(repoRoot, 'workers/notifications/src/main.ts'),
+      await freePort(),
+      {
+        ...shared,
+        DATABASE_SCHEMA: `${run}_notifications`,
+        SMTP_URL: catcher.smtpUrl,
+        UNSUBSCRIBE_SECRET: createHmac('sha256', run).update('unsubscribe').digest('hex'),
+      },
+      logDir,
+    ),
   );
   await Promise.all(children.map((child) => waitUntilReady(child)));
 
@@ -112,7 +124,9 @@ try {
       const user = { id: randomUUID() };
       const token = auth.tokenFor(user);
       const email = `payer-${i}@bench.example`;
-      await bus.publish('user.registered.v1', [encodeEvent('user.registered.v1', user.id, { userId: user.id, email, displayName: `Payer ${i}`, registeredAt: new Date().toISOString() })]);
+      await bus.publish('user.registered.v1', [
+        encodeEvent('user.registered.v1', user.id, { userId: user.id, email, displayName: `Payer ${i}`, registeredAt: new Date().toISOString() }),
+      ]);
       const connected = await gql(url, 'mutation { connectBank(input: { bankName: "Bench Bank" }) { id accounts { accountId name } } }', { token });
       const offer = connected.data.connectBank.accounts.find((a: { name: string }) => a.name === 'Savings account');
       const linked = await gql(url, 'mutation($input: LinkBankAccountInput!) { linkBankAccount(input: $input) { id } }', {
@@ -123,7 +137,10 @@ try {
       const [row] = await service.db.orm.em
         .getConnection()
         .execute<{ value: string }[]>(`select value from outbox where topic = 'notifications.email.v1' and value like ?`, [`%${accountId}%`]);
-      await gql(url, 'mutation($id: ID!, $code: String!) { verifyBankAccount(id: $id, code: $code) { status } }', { token, variables: { id: accountId, code: JSON.parse(row!.value).data.code } });
+      await gql(url, 'mutation($id: ID!, $code: String!) { verifyBankAccount(id: $id, code: $code) { status } }', {
+        token,
+        variables: { id: accountId, code: JSON.parse(row!.value).data.code },
+      });
       return { user, token, email, accountId };
     }),
   );
@@ -150,7 +167,10 @@ try {
     const t0 = performance.now();
     const result = await gql(url, 'mutation($input: InitiatePaymentInput!, $key: String!) { initiatePayment(input: $input, idempotencyKey: $key) { id } }', {
       token: payer.token,
-      variables: { input: { bankAccountId: payer.accountId, amount: { amountMinor: 100 + (n % 900), currency: 'EUR' }, payeeName: `Shop ${n % 50}`, reference: `Bench ${n}` }, key: randomUUID() },
+      variables: {
+        input: { bankAccountId: payer.accountId, amount: { amountMinor: 100 + (n % 900), currency: 'EUR' }, payeeName: `Shop ${n % 50}`, reference: `Bench ${n}` },
+        key: randomUUID(),
+      },
     });
     if (result.errors) throw new Error(JSON.stringify(result.errors));
     startedAt.set(result.data.initiatePayment.id, t0);
@@ -190,7 +210,9 @@ try {
   const finished = [...burst.keys()].filter((id) => succeededAt.has(id)).length;
   say('');
   say(`Throughput (${PAYMENTS} payments, ${CONCURRENCY} clients):`);
-  say(`  ${finished}/${PAYMENTS} SUCCEEDED in ${((done - began) / 1000).toFixed(1)} s → ${(finished / ((done - began) / 1000)).toFixed(1)} payments/s end to end (accepted at ${(PAYMENTS / ((initiated - began) / 1000)).toFixed(1)}/s)`);
+  say(
+    `  ${finished}/${PAYMENTS} SUCCEEDED in ${((done - began) / 1000).toFixed(1)} s → ${(finished / ((done - began) / 1000)).toFixed(1)} payments/s end to end (accepted at ${(PAYMENTS / ((initiated - began) / 1000)).toFixed(1)}/s)`,
+  );
   report('burst', burst, burstApi);
   say(`  payment-result emails: ${caught - mailBefore} caught, the last ${((mailed - done) / 1000).toFixed(1)} s after the last SUCCEEDED`);
 
@@ -218,7 +240,11 @@ try {
   const burstBefore = caught;
   const requests = Array.from({ length: EMAILS }, (_, i) => {
     const payer = payers[i % USERS]!;
-    return encodeEvent('notifications.email.v1', payer.user.id, { userId: payer.user.id, template: 'anomaly', data: { title: `Bench ${i}`, detail: 'A spending pattern worth a look.' } });
+    return encodeEvent('notifications.email.v1', payer.user.id, {
+      userId: payer.user.id,
+      template: 'anomaly',
+      data: { title: `Bench ${i}`, detail: 'A spending pattern worth a look.' },
+    });
   });
   const burstStart = performance.now();
   for (let i = 0; i < requests.length; i += 500) await bus.publish('notifications.email.v1', requests.slice(i, i + 500));
@@ -227,7 +253,9 @@ try {
   const burstDone = performance.now();
   say('');
   say(`Emails (${EMAILS} requests published at once to notifications.email.v1):`);
-  say(`  ${caught - burstBefore}/${EMAILS} rendered and sent over SMTP in ${((burstDone - burstStart) / 1000).toFixed(1)} s → ${((caught - burstBefore) / ((burstDone - burstStart) / 1000)).toFixed(1)} emails/s`);
+  say(
+    `  ${caught - burstBefore}/${EMAILS} rendered and sent over SMTP in ${((burstDone - burstStart) / 1000).toFixed(1)} s → ${((caught - burstBefore) / ((burstDone - burstStart) / 1000)).toFixed(1)} emails/s`,
+  );
 } finally {
   await cleanUp();
 }

@@ -60,7 +60,8 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const range = /^(\d+)-(\d+)$/.exec(values.symbols);
-  if (!range || Number(range[1]) < 1 || Number(range[1]) > Number(range[2]) || Number(range[2]) > 50) throw new Error(`--symbols must be a range such as 1-3 (at most 50), not "${values.symbols}"`);
+  if (!range || Number(range[1]) < 1 || Number(range[1]) > Number(range[2]) || Number(range[2]) > 50)
+    throw new Error(`--symbols must be a range such as 1-3 (at most 50), not "${values.symbols}"`);
   return {
     clients: values.clients === 'none' ? [] : values.clients.split(',').map((v) => positive('clients', v.trim())),
     duration: positive('duration', values.duration),
@@ -116,7 +117,9 @@ const LIVE_PATH = ['gateway', 'market', 'news', 'market-ingest', 'market-feed', 
 function logNotes(bench: Bench, since: LogOffsets, clients: number): string[] {
   return summariseLogs(bench.env.logDir, since)
     .filter((s) => LIVE_PATH.includes(s.service) && s.warnings + s.errors > 0)
-    .map((s) => `${clients} clients, ${s.service}: ${s.warnings} warnings, ${s.errors} errors (${s.lines} lines); most frequent: ${s.top.map(([m, n]) => `${n}× ${m}`).join('; ')}`);
+    .map(
+      (s) => `${clients} clients, ${s.service}: ${s.warnings} warnings, ${s.errors} errors (${s.lines} lines); most frequent: ${s.top.map(([m, n]) => `${n}× ${m}`).join('; ')}`,
+    );
 }
 
 /** Saves the profile under .data/bench-profiles/ and prints where the time went. */
@@ -147,8 +150,12 @@ async function printHeader(bench: Bench, sharing: SharingDecision): Promise<void
     `system: git ${origin.head}; dev/src/stack.ts startStack (six subgraphs, gateway on schema/supergraph.graphql, market-feed, market-ingest, bank simulator, payment and notification workers), then the demo seed, as npm run stack`,
   );
   console.log(`subscription: ${QUERY}`);
-  console.log(`clients: one WebSocket and one user each, ${options.minSymbols}-${options.maxSymbols} of the ${bench.symbols.length} symbols each (seed ${options.seed}); ramp ${options.ramp} connections/s (open loop)`);
-  const feed = Object.entries(bench.feed).map(([k, v]) => `${k}=${k.endsWith('SYMBOLS') ? `<${bench.symbols.length} symbols: ${bench.symbols.slice(0, 3).join(',')},…,${bench.symbols.at(-1)}>` : v}`);
+  console.log(
+    `clients: one WebSocket and one user each, ${options.minSymbols}-${options.maxSymbols} of the ${bench.symbols.length} symbols each (seed ${options.seed}); ramp ${options.ramp} connections/s (open loop)`,
+  );
+  const feed = Object.entries(bench.feed).map(
+    ([k, v]) => `${k}=${k.endsWith('SYMBOLS') ? `<${bench.symbols.length} symbols: ${bench.symbols.slice(0, 3).join(',')},…,${bench.symbols.at(-1)}>` : v}`,
+  );
   console.log(`feed configuration (the simulator's own documented variables): ${feed.join(' ')}`);
   console.log(`window: warm-up ${options.warmup} s, then ${options.duration} s counted by Quote.time, + ${options.grace} s for late messages`);
   const isolation = Object.entries(isolationEnv(env)).map(([k, v]) => `${k}=${v}`);
@@ -166,7 +173,9 @@ async function printHeader(bench: Bench, sharing: SharingDecision): Promise<void
   console.log(`\ndeviations from the shipped code and defaults: ${deviations.length ? '' : 'none (no schema patch, no composition, no gateway variable set)'}`);
   for (const d of deviations) console.log(`  DEVIATION: ${d}`);
   if (origin.uncommitted.length) {
-    console.log(`  NOT COMMITTED: the shared working tree differs from ${origin.head} in ${origin.uncommitted.length} file(s) of the system under test; they are measured as they are now:`);
+    console.log(
+      `  NOT COMMITTED: the shared working tree differs from ${origin.head} in ${origin.uncommitted.length} file(s) of the system under test; they are measured as they are now:`,
+    );
     console.log(`    ${origin.uncommitted.join(', ')}`);
   }
   console.log('');

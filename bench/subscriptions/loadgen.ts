@@ -170,7 +170,13 @@ function openClient(p: LoadPlan, index: number, scheduledAt: number) {
       ackLatency.recordValue(Math.max(1, Math.round(performance.now() - client.scheduledAt)));
       settle(client);
       client.subscribeSentAt = performance.now();
-      ws.send(subscribeMessage('1', p.query, client.symbols.map((s) => p.symbols[s]!)));
+      ws.send(
+        subscribeMessage(
+          '1',
+          p.query,
+          client.symbols.map((s) => p.symbols[s]!),
+        ),
+      );
       client.subscribed = true;
       stats.subscribed++;
     } else if (message.type === 'ping') {

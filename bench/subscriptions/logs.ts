@@ -30,8 +30,12 @@ export interface LogSummary {
 
 export function summariseLogs(dir: string, since: LogOffsets): LogSummary[] {
   const summaries: LogSummary[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log')).sort()) {
-    const text = readFileSync(path.join(dir, file)).subarray(since.get(file) ?? 0).toString();
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .sort()) {
+    const text = readFileSync(path.join(dir, file))
+      .subarray(since.get(file) ?? 0)
+      .toString();
     const summary: LogSummary = { service: file.slice(0, -4), lines: 0, warnings: 0, errors: 0, top: [] };
     const messages = new Map<string, number>();
     for (const line of text.split('\n')) {

@@ -102,7 +102,9 @@ export function flowRow({ clients, m }: Row): string[] {
     `${w.clientsShort} / ${w.silentClients}`,
     `${w.messagesWithErrors} / ${w.nullHeadlines}`,
     String(w.staleArrivals),
-    Object.entries(stats.closeCodes).map(([code, n]) => `${code}×${n}`).join(' ') || '-',
+    Object.entries(stats.closeCodes)
+      .map(([code, n]) => `${code}×${n}`)
+      .join(' ') || '-',
   ];
 }
 

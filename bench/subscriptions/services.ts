@@ -14,10 +14,10 @@ import { createTokenIssuer } from '@analytica/auth';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createRedis } from '@analytica/redis';
 import { dropSchema, freePort, gql, isolatedRunEnv, services } from '@analytica/testing';
-import { seedDemo } from '../../dev/src/demo.js';
-import { DEFAULT_PORTS, repoRoot, stopProcess, type ServiceProcess } from '../../dev/src/processes.js';
-import { localSecrets } from '../../dev/src/secrets.js';
-import { startStack, type RunningStack } from '../../dev/src/stack.js';
+import { seedDemo } from '@analytica/dev/demo';
+import { DEFAULT_PORTS, repoRoot, stopProcess, type ServiceProcess } from '@analytica/dev/processes';
+import { localSecrets } from '@analytica/dev/secrets';
+import { startStack, type RunningStack } from '@analytica/dev/stack';
 
 export { stopProcess };
 
@@ -57,9 +57,9 @@ export function isolationEnv(env: BenchEnvironment): Record<string, string> {
   return isolatedRunEnv(env.run);
 }
 
-/** The first `count` reference instruments (the market subgraph's bundled file): the symbols the feed trades and the clients watch. */
+/** The first `count` reference instruments (the file bundled with @analytica/instruments): the symbols the feed trades and the clients watch. */
 export async function benchSymbols(count: number): Promise<string[]> {
-  const file = JSON.parse(await readFile(path.join(repoRoot, 'subgraphs/market/data/instruments.json'), 'utf8')) as { instruments: { symbol: string }[] };
+  const file = JSON.parse(await readFile(path.join(repoRoot, 'packages/instruments/data/instruments.json'), 'utf8')) as { instruments: { symbol: string }[] };
   if (file.instruments.length < count) throw new Error(`the reference file has ${file.instruments.length} instruments, fewer than ${count}`);
   return file.instruments.slice(0, count).map((i) => i.symbol);
 }
@@ -202,7 +202,10 @@ export async function provenance(): Promise<Provenance> {
     head,
     uncommitted,
     supergraphChanged: committed !== current,
-    inheritedEnv: Object.keys(process.env).filter((k) => SERVICE_VARIABLES.test(k)).sort().map((k) => `${k}=${process.env[k]}`),
+    inheritedEnv: Object.keys(process.env)
+      .filter((k) => SERVICE_VARIABLES.test(k))
+      .sort()
+      .map((k) => `${k}=${process.env[k]}`),
   };
 }
 

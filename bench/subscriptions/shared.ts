@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'graphql';
+import { createSupergraphView } from '@analytica/gateway/planner';
 import { repoRoot } from './paths.js';
 
 export interface SharingDecision {
@@ -35,11 +36,7 @@ function servicesIn(node: unknown, found = new Set<string>()): Set<string> {
 export async function planSharing(query: string): Promise<SharingDecision> {
   const sdl = await readFile(path.join(repoRoot, 'schema/supergraph.graphql'), 'utf8');
   try {
-    // Loosely typed on purpose: the planner's module is being worked on; the bench only needs `shared`.
-    const planner = (await import('../../gateway/src/subscriptions/planner.js')) as unknown as {
-      createSupergraphView(sdl: string): { prepare(document: ReturnType<typeof parse>, operationName: string | undefined): unknown };
-    };
-    const prepared = planner.createSupergraphView(sdl).prepare(parse(query), undefined);
+    const prepared = createSupergraphView(sdl).prepare(parse(query), undefined);
     if (Array.isArray(prepared)) return { shared: 'unknown', note: `the planner refused it: ${prepared.map((e: { message?: string }) => e.message).join('; ')}` };
     const p = prepared as PreparedLike;
     return {

@@ -141,7 +141,18 @@ function reportSlowClient(
   console.log(`\n### Slow client (${SLOW_SCENARIO_CLIENTS} normal clients + 1 that never reads)\n`);
   console.log(`gateway as shipped: SUBSCRIPTION_MAX_BUFFERED_BYTES=${SHIPPED.maxBufferedBytes}, SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS=${SHIPPED.slowClientCloseMs} (defaults)\n`);
   printTable(
-    ['normal clients', 'delivered msg/s', 'of feed ticks', 'p50 ms', 'p99 ms', 'max ms', 'lost conns', 'gateway CPU %', 'gateway RSS MB (max)', 'results dropped at the slow client'],
+    [
+      'normal clients',
+      'delivered msg/s',
+      'of feed ticks',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'lost conns',
+      'gateway CPU %',
+      'gateway RSS MB (max)',
+      'results dropped at the slow client',
+    ],
     [
       slowPhaseRow('without the slow client', without!),
       slowPhaseRow(`with it, its first ${FILLING_SECONDS} s (kernel buffers filling)`, filling!),
@@ -163,7 +174,8 @@ function reportSlowClient(
       `resumed, the client read ${closed.messagesAfterResume} queued messages (${fixed(closed.bytesAfterResume / 1024)} KiB, kernel buffers included), then the close: code ${closed.code} "${closed.reason}"`,
     );
   } else {
-    console.log(`resumed, the client saw no close within 40 s; it read ${drained?.messagesAfterResume ?? '?'} queued messages (${fixed((drained?.bytesAfterResume ?? NaN) / 1024)} KiB) in 5 s`);
+    console.log(
+      `resumed, the client saw no close within 40 s; it read ${drained?.messagesAfterResume ?? '?'} queued messages (${fixed((drained?.bytesAfterResume ?? NaN) / 1024)} KiB) in 5 s`,
+    );
   }
 }
-

@@ -1,4 +1,4 @@
-import { nextOpen, neverCloses, TRADING_HOURS, venueStatus } from '@analytica/market-subgraph/venues';
+import { nextOpen, neverCloses, TRADING_HOURS, venueStatus } from '@analytica/instruments';
 import { gql } from '@analytica/testing';
 
 export const DEMO_USER = { email: 'demo@analytica.dev', password: 'demo-password-123', displayName: 'Demo Investor' };
@@ -35,25 +35,31 @@ const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString
 export async function seedDemo(gatewayUrl: string): Promise<'seeded' | 'kept'> {
   let token: string;
   try {
-    token = (await call(gatewayUrl, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }', {
-      e: DEMO_USER.email,
-      p: DEMO_USER.password,
-    })).login.accessToken;
+    token = (
+      await call(gatewayUrl, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }', {
+        e: DEMO_USER.email,
+        p: DEMO_USER.password,
+      })
+    ).login.accessToken;
   } catch {
-    token = (await call(gatewayUrl, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken } }', {
-      input: { ...DEMO_USER, homeCurrency: 'EUR' },
-    })).register.accessToken;
+    token = (
+      await call(gatewayUrl, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken } }', {
+        input: { ...DEMO_USER, homeCurrency: 'EUR' },
+      })
+    ).register.accessToken;
   }
   const me = await call(gatewayUrl, '{ me { accounts { id } categories { id name } } }', {}, token);
   if (me.me.accounts.length > 0) return 'kept';
 
   const open = async (name: string, type: string, opening: number) =>
-    (await call(
-      gatewayUrl,
-      'mutation($input: OpenAccountInput!) { openAccount(input: $input) { id } }',
-      { input: { name, type, currency: 'EUR', openingBalance: { amountMinor: opening, currency: 'EUR' } } },
-      token,
-    )).openAccount.id as string;
+    (
+      await call(
+        gatewayUrl,
+        'mutation($input: OpenAccountInput!) { openAccount(input: $input) { id } }',
+        { input: { name, type, currency: 'EUR', openingBalance: { amountMinor: opening, currency: 'EUR' } } },
+        token,
+      )
+    ).openAccount.id as string;
   const everyday = await open('Everyday', 'CHECKING', 250_000);
   await open('Rainy day', 'SAVINGS', 1_200_000);
 
@@ -98,12 +104,9 @@ export async function seedDemo(gatewayUrl: string): Promise<'seeded' | 'kept'> {
     await call(gatewayUrl, 'mutation($id: ID!) { saveArticle(id: $id) { id } }', { id: edge.node.id }, token);
   }
   // Linked through a consent at the (simulated) bank; it waits for the code emailed to the demo user.
-  const connection = (await call(
-    gatewayUrl,
-    'mutation($input: ConnectBankInput!) { connectBank(input: $input) { id accounts { accountId name } } }',
-    { input: { bankName: 'Demo Bank' } },
-    token,
-  )).connectBank as { id: string; accounts: { accountId: string; name: string }[] };
+  const connection = (
+    await call(gatewayUrl, 'mutation($input: ConnectBankInput!) { connectBank(input: $input) { id accounts { accountId name } } }', { input: { bankName: 'Demo Bank' } }, token)
+  ).connectBank as { id: string; accounts: { accountId: string; name: string }[] };
   const current = connection.accounts.find((a) => a.name === 'Current account') ?? connection.accounts[0];
   if (current) {
     await call(
@@ -141,9 +144,7 @@ export function venueLines(now: Date, alwaysOpen: boolean): string[] {
   const day = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short' });
   const when = (ms: number) => `${day.format(ms)} ${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}`;
   const lines = [`Venues open now:   ${open.join(', ') || 'none'}`];
-  [...opening.keys()]
-    .sort((a, b) => a - b)
-    .forEach((at, n) => lines.push(`${n === 0 ? 'Next opens (UTC):  ' : '                   '}${when(at)}  ${opening.get(at)!.join(', ')}`));
+  [...opening.keys()].sort((a, b) => a - b).forEach((at, n) => lines.push(`${n === 0 ? 'Next opens (UTC):  ' : '                   '}${when(at)}  ${opening.get(at)!.join(', ')}`));
   return lines;
 }
 

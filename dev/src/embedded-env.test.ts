@@ -33,8 +33,14 @@ describe("npm start's market feed settings", () => {
 describe("npm start's own variables", () => {
   it('have the documented defaults and refuse a port out of range, naming it', () => {
     expect(parseEmbeddedEnv({})).toEqual({
-      LOG_LEVEL: 'warn', ANALYTICA_DATA_DIR: '.data/embedded', PORT: 4000, EMBEDDED_PORT_OFFSET: 0,
-      EMBEDDED_POSTGRES_PORT: 54329, EMBEDDED_DYNAMODB_PORT: 45670, EMBEDDED_SMTP_PORT: 2525, EMBEDDED_MAIL_PORT: 4025,
+      LOG_LEVEL: 'warn',
+      ANALYTICA_DATA_DIR: '.data/embedded',
+      PORT: 4000,
+      EMBEDDED_PORT_OFFSET: 0,
+      EMBEDDED_POSTGRES_PORT: 54329,
+      EMBEDDED_DYNAMODB_PORT: 45670,
+      EMBEDDED_SMTP_PORT: 2525,
+      EMBEDDED_MAIL_PORT: 4025,
     });
     expect(() => parseEmbeddedEnv({ EMBEDDED_POSTGRES_PORT: '70000' })).toThrow(/EMBEDDED_POSTGRES_PORT is "70000"/);
     expect(() => parseEmbeddedEnv({ EMBEDDED_PORT_OFFSET: '-1' })).toThrow(/EMBEDDED_PORT_OFFSET/);
@@ -47,7 +53,9 @@ describe('the banner on the market', () => {
     expect(lines[0]).toBe('Venues open now:   XOFF (crypto and currency pairs, never closes)');
     expect(lines[1]).toBe('Next opens (UTC):  Sun 2026-12-06 23:00  XASX');
     expect(lines.at(-1)).toBe('                   Mon 2026-12-07 14:30  XNYS, XNAS');
-    expect(venueLines(new Date('2026-12-07T15:00:00Z'), false)[0]).toBe('Venues open now:   XNYS, XNAS, XLON, XETR, XPAR, XAMS, XBRU, XMIL, XMAD, XSWX, XSTO, XCSE, XHEL, XOSL, XOFF (crypto and currency pairs, never closes)');
+    expect(venueLines(new Date('2026-12-07T15:00:00Z'), false)[0]).toBe(
+      'Venues open now:   XNYS, XNAS, XLON, XETR, XPAR, XAMS, XBRU, XMIL, XMAD, XSWX, XSTO, XCSE, XHEL, XOSL, XOFF (crypto and currency pairs, never closes)',
+    );
     expect(venueLines(new Date(), true)).toEqual(['Venues open now:   all of them, around the clock (FEED_ALWAYS_OPEN=true)']);
   });
 });

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { parseEnv, z } from '@analytica/config';
-import { readReferenceFile } from '@analytica/market-subgraph/instruments';
-import { neverCloses } from '@analytica/market-subgraph/venues';
+import { neverCloses, readReferenceFile } from '@analytica/instruments';
 import { feedUniverse, parseMarketFeedEnv, type MarketFeedEnv } from '@analytica/market-feed-simulator';
 import { DEMO_WATCHLIST } from './demo.js';
 

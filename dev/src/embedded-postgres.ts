@@ -148,7 +148,13 @@ async function reachableCluster(dataDir: string, ids: Ids): Promise<string> {
     await chown(link, ids.uid, ids.gid);
     return link;
   }
-  const home = path.join(ROOT_POSTGRES_HOME, `data-${createHash('sha256').update(await realpath(dataDir)).digest('hex').slice(0, 16)}`);
+  const home = path.join(
+    ROOT_POSTGRES_HOME,
+    `data-${createHash('sha256')
+      .update(await realpath(dataDir))
+      .digest('hex')
+      .slice(0, 16)}`,
+  );
   const cluster = path.join(home, 'postgres');
   if (entry?.isSymbolicLink() && (await readlink(link)) === cluster && existsSync(cluster)) {
     if (!canReach(cluster, ids)) throw new Error(`the postgres user cannot reach ${cluster}; check the modes of the folders above it`);

@@ -126,17 +126,13 @@ try {
   say(`Starting the six subgraphs (ports ${portOf('user')}-${portOf('insight')})...`);
   const port = (service: keyof typeof SERVICE_PORTS) => String(portOf(service));
   const services = await Promise.all([
-    startUserService(
-      parseUserEnv({ ...common, PORT: port('user'), JWT_PRIVATE_KEY: secrets.jwtPrivateKey, ADMIN_EMAIL: DEMO_ADMIN.email, ADMIN_PASSWORD: DEMO_ADMIN.password }),
-      { bus },
-    ),
+    startUserService(parseUserEnv({ ...common, PORT: port('user'), JWT_PRIVATE_KEY: secrets.jwtPrivateKey, ADMIN_EMAIL: DEMO_ADMIN.email, ADMIN_PASSWORD: DEMO_ADMIN.password }), {
+      bus,
+    }),
     startBudgetService(parseBudgetEnv({ ...common, PORT: port('budget') }), { bus }),
     startMarketService(parseMarketEnv({ ...common, PORT: port('market') }), { bus }),
     startNewsService(parseNewsEnv({ ...common, PORT: port('news') }), { bus }),
-    startPaymentService(
-      parsePaymentEnv({ ...common, PORT: port('payment'), BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: bankSimulator.url }),
-      { bus },
-    ),
+    startPaymentService(parsePaymentEnv({ ...common, PORT: port('payment'), BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: bankSimulator.url }), { bus }),
     startInsightService(parseInsightEnv({ ...common, PORT: port('insight') }), { bus }),
   ]);
   for (const service of services) stops.push(() => service.stop());
@@ -181,17 +177,19 @@ try {
   const gatewayUrl = `${gateway.url}/graphql`;
 
   const seeded = await seedDemo(gatewayUrl);
-  say(banner(gatewayUrl, 'embedded mode', [
-    `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
-    `Data folder:       ${shownDataDir} (delete it to start afresh)`,
-    ...clusterNote,
-    `Caught mail:       ${mailCatcher.url} (SMTP ${mailCatcher.smtpUrl}; one-time codes arrive here)`,
-    ...feedLines(feedEnv),
-  ]));
+  say(
+    banner(gatewayUrl, 'embedded mode', [
+      `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
+      `Data folder:       ${shownDataDir} (delete it to start afresh)`,
+      ...clusterNote,
+      `Caught mail:       ${mailCatcher.url} (SMTP ${mailCatcher.smtpUrl}; one-time codes arrive here)`,
+      ...feedLines(feedEnv),
+    ]),
+  );
 } catch (error) {
   // A configuration error is the user's to fix and says what: no stack trace.
   const configError = error instanceof ConfigError;
-  process.stderr.write(`Analytica could not start: ${configError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`Analytica could not start: ${configError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   await stopAll(configError ? 78 : 1);
 }
 

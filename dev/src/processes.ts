@@ -69,8 +69,7 @@ export function spawnService(name: string, entry: string, port: number, env: Rec
     child.stderr?.pipe(file);
   } else {
     const prefix = `${name.padEnd(8)}| `;
-    const relay = (stream: NodeJS.WritableStream) => (chunk: Buffer) =>
-      stream.write(chunk.toString().replace(/^(?=.)/gm, prefix));
+    const relay = (stream: NodeJS.WritableStream) => (chunk: Buffer) => stream.write(chunk.toString().replace(/^(?=.)/gm, prefix));
     child.stdout?.on('data', relay(process.stdout));
     child.stderr?.on('data', relay(process.stderr));
   }

@@ -55,7 +55,7 @@ function call(answer: string | undefined, options: { url?: string; timeoutMs?: n
 }
 
 describe('the gateway client of a subgraph', () => {
-  it('posts the operation as JSON and forwards the caller\'s token, request id and address', async () => {
+  it("posts the operation as JSON and forwards the caller's token, request id and address", async () => {
     const response = await call(undefined, { context: { authorization: 'Bearer t0k', requestId: 'req-1', clientIp: '203.0.113.9' } });
     expect(response.data).toEqual({ echo: { query: 'query($id: ID!) { article(id: $id) { id } }', variables: { id: 'a1' }, operationName: 'Article' } });
     expect(seen.at(-1)).toMatchObject({ authorization: 'Bearer t0k', 'x-request-id': 'req-1', 'x-forwarded-for': '203.0.113.9', 'content-type': 'application/json' });

@@ -40,7 +40,10 @@ async function startNicknameSubgraph() {
   extra = http.createServer(app);
   await new Promise<void>((resolve) => extra.listen(0, '127.0.0.1', resolve));
   extraUrl = `http://127.0.0.1:${(extra.address() as AddressInfo).port}/graphql`;
-  return { sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])\ntype User @key(fields: "id") { id: ID! nickname: String! }`, stop: () => server.stop() };
+  return {
+    sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])\ntype User @key(fields: "id") { id: ID! nickname: String! }`,
+    stop: () => server.stop(),
+  };
 }
 
 beforeAll(async () => {

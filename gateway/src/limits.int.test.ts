@@ -58,7 +58,14 @@ beforeAll(async () => {
   const composed = compose([{ name: 'user', url: `${user.url}/graphql`, sdl: printSdl(await buildUserSchema()) }]);
   if (!composed.ok) throw new Error(composed.errors.join('\n'));
   await writeFile(path.join(dir, 'supergraph.graphql'), composed.supergraphSdl);
-  strict = await gatewayWith({ GRAPHQL_MAX_DEPTH: '3', GRAPHQL_MAX_COST: '20', GRAPHQL_MAX_ALIASES: '3', GRAPHQL_MAX_DIRECTIVES: '3', GRAPHQL_MAX_TOKENS: '60', MAX_BODY_BYTES: '2048' });
+  strict = await gatewayWith({
+    GRAPHQL_MAX_DEPTH: '3',
+    GRAPHQL_MAX_COST: '20',
+    GRAPHQL_MAX_ALIASES: '3',
+    GRAPHQL_MAX_DIRECTIVES: '3',
+    GRAPHQL_MAX_TOKENS: '60',
+    MAX_BODY_BYTES: '2048',
+  });
   lenient = await gatewayWith({ TRUST_PROXY: 'loopback' });
 });
 
@@ -141,7 +148,11 @@ describe('request budget', () => {
     const statuses: number[] = [];
     let last: Response | undefined;
     for (let i = 0; i < 4; i++) {
-      last = await fetch(budgeted, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: '{ me { id } }' }) });
+      last = await fetch(budgeted, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ me { id } }' }),
+      });
       statuses.push(last.status);
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
@@ -173,7 +184,10 @@ describe('the caller', () => {
       gql(url, `mutation { login(email: "${email}", password: "not the password") { accessToken } }`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
     await attempt(lenient, 'via-proxy@example.com');
     await attempt(strict, 'spoofed@example.com');
-    const rows = await user.db.fork().getConnection().execute(`select email, ip from audit_log where action = 'login.failed' and email in ('via-proxy@example.com', 'spoofed@example.com')`);
+    const rows = await user.db
+      .fork()
+      .getConnection()
+      .execute(`select email, ip from audit_log where action = 'login.failed' and email in ('via-proxy@example.com', 'spoofed@example.com')`);
     expect(rows).toContainEqual({ email: 'via-proxy@example.com', ip: '203.0.113.9' });
     expect(rows).toContainEqual({ email: 'spoofed@example.com', ip: '127.0.0.1' });
   });

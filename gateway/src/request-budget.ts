@@ -20,13 +20,7 @@ export const authenticationOf = (req: Request): Authenticated | undefined => (re
  * every gateway instance spends from the same one. Every request counts for its address; a
  * signed-in one counts for its user too. Over budget: 429, RATE_LIMITED, Retry-After.
  */
-export function requestBudget(options: {
-  redis: Redis;
-  verifier: TokenVerifier;
-  logger: Logger;
-  perUserPerMinute: number;
-  perIpPerMinute: number;
-}): RequestHandler {
+export function requestBudget(options: { redis: Redis; verifier: TokenVerifier; logger: Logger; perUserPerMinute: number; perIpPerMinute: number }): RequestHandler {
   const byUser = new RateLimiterRedis({ storeClient: options.redis, keyPrefix: 'limits:gateway:user', points: options.perUserPerMinute, duration: 60 });
   const byIp = new RateLimiterRedis({ storeClient: options.redis, keyPrefix: 'limits:gateway:ip', points: options.perIpPerMinute, duration: 60 });
 

@@ -211,11 +211,10 @@ describe('npm start (embedded mode)', () => {
     const me = await gql(gatewayUrl, '{ me { accounts { id name } } }', { token });
     const everyday = (me.data.me.accounts as { id: string; name: string }[]).find((a) => a.name === 'Everyday')!;
     const payee = `Kept across restarts ${Date.now()}`;
-    const recorded = await gql(
-      gatewayUrl,
-      'mutation($input: RecordTransactionInput!) { recordTransaction(input: $input) { id } }',
-      { token, variables: { input: { accountId: everyday.id, amount: { amountMinor: -1234, currency: 'EUR' }, bookedAt: new Date().toISOString(), payee } } },
-    );
+    const recorded = await gql(gatewayUrl, 'mutation($input: RecordTransactionInput!) { recordTransaction(input: $input) { id } }', {
+      token,
+      variables: { input: { accountId: everyday.id, amount: { amountMinor: -1234, currency: 'EUR' }, bookedAt: new Date().toISOString(), payee } },
+    });
     expect(recorded.errors).toBeUndefined();
 
     expect(await stop(running!)).toBe(0);

@@ -53,7 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  for (const name of [...SUBGRAPHS, 'notifications']) await dropSchema(`${run}_${name}`);
+  for (const name of [...SUBGRAPHS, 'notifications', 'registry']) await dropSchema(`${run}_${name}`);
 });
 
 const wsUrlOf = (gatewayUrl: string) => gatewayUrl.replace('http', 'ws');
@@ -70,8 +70,7 @@ async function metrics(gatewayUrl: string): Promise<(name: string, labels?: Reco
       const labels = Object.fromEntries([...(match?.[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
       return { name: match?.[1], labels, value: Number(match?.[3]) };
     });
-  return (name, labels = {}) =>
-    samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+  return (name, labels = {}) => samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
 }
 
 interface Received {
@@ -135,7 +134,7 @@ function sseSubscriber(gatewayUrl: string, token: string) {
 }
 
 describe("the README's ticker subscription on the shipped stack", () => {
-  it('serves 100 clients of 100 users with one execution and one news fetch per event, and no subgraph call per subscriber', async () => {
+  it('serves 100 clients of 100 users with one execution and at most one news fetch per event, and no subgraph call per subscriber', async () => {
     const gatewayUrl = stack.gatewayUrls[0]!;
     const before = await metrics(gatewayUrl);
     expect(before('subscriptions_active')).toBe(0);
@@ -154,9 +153,7 @@ describe("the README's ticker subscription on the shipped stack", () => {
       for (const client of clients) expect(client.errors).toEqual([]);
 
       // Each tick of the feed after everyone subscribed reached every client, with its headline.
-      const ticks = new Set(
-        clients.flatMap((c) => c.received.filter((r) => Date.parse(r.time) > subscribedAt && Date.parse(r.time) < until).map((r) => `${r.symbol}@${r.time}`)),
-      );
+      const ticks = new Set(clients.flatMap((c) => c.received.filter((r) => Date.parse(r.time) > subscribedAt && Date.parse(r.time) < until).map((r) => `${r.symbol}@${r.time}`)));
       expect(ticks.size).toBeGreaterThanOrEqual(README_SYMBOLS.length * 4);
       for (const client of clients) {
         const seen = new Set(client.received.map((r) => `${r.symbol}@${r.time}`));
@@ -174,8 +171,10 @@ describe("the README's ticker subscription on the shipped stack", () => {
     const newsFetches = after('subscription_subgraph_fetches_total', { subgraph: 'news' }) - before('subscription_subgraph_fetches_total', { subgraph: 'news' });
     const marketFetches = after('subscription_subgraph_fetches_total', { subgraph: 'market' }) - before('subscription_subgraph_fetches_total', { subgraph: 'market' });
     expect(runs).toBeGreaterThan(README_SYMBOLS.length * 8);
-    // One `_entities` call to news per execution, whatever the number of subscribers.
-    expect(newsFetches).toBe(runs);
+    // At most one `_entities` call to news per execution, whatever the number of subscribers
+    // (events of several symbols that arrive together share one call).
+    expect(newsFetches).toBeGreaterThan(0);
+    expect(newsFetches).toBeLessThanOrEqual(runs);
     // Market: one check of the keys and one current value per symbol, not one per subscriber.
     expect(marketFetches).toBeLessThanOrEqual(2 * README_SYMBOLS.length);
   });
@@ -224,7 +223,10 @@ describe("the README's ticker subscription on the shipped stack", () => {
       },
     });
     const errors: unknown[] = [];
-    client.subscribe({ query: README_SUBSCRIPTION }, { next: (r) => void (r.errors ? errors.push(r.errors) : received.push(Date.now())), error: (e) => void errors.push(e), complete: () => {} });
+    client.subscribe(
+      { query: README_SUBSCRIPTION },
+      { next: (r) => void (r.errors ? errors.push(r.errors) : received.push(Date.now())), error: (e) => void errors.push(e), complete: () => {} },
+    );
     const renew = setInterval(() => {
       void (async () => {
         const refreshed = await gql(stack.gatewayUrl, 'mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken expiresAt } }', {

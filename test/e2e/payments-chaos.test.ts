@@ -106,7 +106,10 @@ async function payer(index: number) {
   });
   const accountId = linked.data.linkBankAccount.id as string;
   const [email] = await sql<{ value: string }>(`select value from outbox where topic = 'notifications.email.v1' and value like ?`, [`%${accountId}%`]);
-  await gql(url, `mutation($id: ID!, $code: String!) { verifyBankAccount(id: $id, code: $code) { status } }`, { token, variables: { id: accountId, code: JSON.parse(email!.value).data.code } });
+  await gql(url, `mutation($id: ID!, $code: String!) { verifyBankAccount(id: $id, code: $code) { status } }`, {
+    token,
+    variables: { id: accountId, code: JSON.parse(email!.value).data.code },
+  });
   return { token, accountId, pocket: index < 2 };
 }
 
@@ -129,10 +132,13 @@ describe('payments under chaos', () => {
         const batch = await Promise.all(
           Array.from({ length: 10 }, async (_, j) => {
             const who = payers[(i + j) % USERS]!;
-            const amountMinor = who.pocket ? 300 + ((i + j) % 7) * 100 : 100 + ((i + j) * 37) % 9_900;
+            const amountMinor = who.pocket ? 300 + ((i + j) % 7) * 100 : 100 + (((i + j) * 37) % 9_900);
             const result = await gql(url, `mutation($input: InitiatePaymentInput!, $key: String!) { initiatePayment(input: $input, idempotencyKey: $key) { id status } }`, {
               token: who.token,
-              variables: { input: { bankAccountId: who.accountId, amount: { amountMinor, currency: 'EUR' }, payeeName: `Payee ${(i + j) % 13}`, reference: `Chaos ${i + j}` }, key: randomUUID() },
+              variables: {
+                input: { bankAccountId: who.accountId, amount: { amountMinor, currency: 'EUR' }, payeeName: `Payee ${(i + j) % 13}`, reference: `Chaos ${i + j}` },
+                key: randomUUID(),
+              },
             });
             expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
             expect(result.data.initiatePayment.status).toBe('QUEUED');
@@ -144,7 +150,10 @@ describe('payments under chaos', () => {
     })();
 
     // Kill the worker twice in the middle of the run, each time with payments in flight.
-    for (const [generation, threshold] of [[2, 60], [3, 130]] as const) {
+    for (const [generation, threshold] of [
+      [2, 60],
+      [3, 130],
+    ] as const) {
       await eventually(async () => ((await settledCount()) >= threshold ? true : undefined), 60_000, 50);
       worker.child.kill('SIGKILL');
       await worker.exited;
@@ -155,10 +164,14 @@ describe('payments under chaos', () => {
 
     // Every payment ends. One whose retries ran out waits in the dead-letter topic (with its reason)
     // only until the reconciler asks the bank about it, so the books are compared once all have ended.
-    await eventually(async () => {
-      const [row] = await sql<{ open: string }>(`select count(*) as open from payments where status not in ('SUCCEEDED', 'FAILED')`);
-      return Number(row?.open) === 0 ? true : undefined;
-    }, 60_000, 250);
+    await eventually(
+      async () => {
+        const [row] = await sql<{ open: string }>(`select count(*) as open from payments where status not in ('SUCCEEDED', 'FAILED')`);
+        return Number(row?.open) === 0 ? true : undefined;
+      },
+      60_000,
+      250,
+    );
 
     // The dead-letter path, for certain: with every bank call failing, one more payment runs out of
     // its retry tiers and lands in the dead letters with the bank's answer as the reason, not settled.
@@ -171,9 +184,12 @@ describe('payments under chaos', () => {
     expect(lastResort.errors, JSON.stringify(lastResort.errors)).toBeUndefined();
     const doomedId = lastResort.data.initiatePayment.id as string;
     ids.push(doomedId);
-    const letter = await eventually(async () => (await sql<{ reason: string; source_topic: string; value: string }>(
-      'select reason, source_topic, value from dead_letters where value like ?', [`%${doomedId}%`],
-    ))[0], 30_000, 100);
+    const letter = await eventually(
+      async () =>
+        (await sql<{ reason: string; source_topic: string; value: string }>('select reason, source_topic, value from dead_letters where value like ?', [`%${doomedId}%`]))[0],
+      30_000,
+      100,
+    );
     expect(letter.reason).toMatch(/answered 503/);
     expect(letter.source_topic).toBe('payments.requested.v1.retry.500ms');
     expect(JSON.parse(letter.value)).toMatchObject({ paymentId: doomedId, amountMinor: '4321' });
@@ -181,7 +197,11 @@ describe('payments under chaos', () => {
     expect(waiting?.status).toBe('PROCESSING');
     // The bank comes back: the reconciler settles the dead-lettered payment; it is not lost.
     await sandbox('PUT', '/behaviour', { failureRate: 0 });
-    await eventually(async () => ((await sql<{ status: string }>('select status from payments where id = ?', [doomedId]))[0]?.status === 'SUCCEEDED' ? true : undefined), 30_000, 250);
+    await eventually(
+      async () => ((await sql<{ status: string }>('select status from payments where id = ?', [doomedId]))[0]?.status === 'SUCCEEDED' ? true : undefined),
+      30_000,
+      250,
+    );
 
     const payments = await sql<{ id: string; status: string; amount_minor: string; provider_reference: string | null }>(
       'select id, status, amount_minor, provider_reference from payments',
@@ -236,6 +256,10 @@ describe('payments under chaos', () => {
 });
 
 async function sandbox(method: string, pathname: string, body?: unknown) {
-  const response = await fetch(`${bank.url}/sandbox${pathname}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${bank.url}/sandbox${pathname}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return response.json() as Promise<unknown>;
 }

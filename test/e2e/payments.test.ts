@@ -38,7 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await catcher?.stop();
-  for (const name of [...SUBGRAPHS, 'notifications']) await dropSchema(`${run}_${name}`);
+  for (const name of [...SUBGRAPHS, 'notifications', 'registry']) await dropSchema(`${run}_${name}`);
 });
 
 async function call(query: string, variables: Record<string, unknown> = {}, token?: string) {
@@ -81,7 +81,11 @@ describe('payments through the whole stack', () => {
     expect(linkBankAccount.status).toBe('PENDING_VERIFICATION');
     bankAccountId = linkBankAccount.id;
     const mail = await mailTo(grace.email, (m) => m.subject === `Your code to verify ${linkBankAccount.accountNumber}`);
-    const { verifyBankAccount } = await call('mutation($id: ID!, $code: String!) { verifyBankAccount(id: $id, code: $code) { status } }', { id: bankAccountId, code: codeIn(mail) }, grace.token);
+    const { verifyBankAccount } = await call(
+      'mutation($id: ID!, $code: String!) { verifyBankAccount(id: $id, code: $code) { status } }',
+      { id: bankAccountId, code: codeIn(mail) },
+      grace.token,
+    );
     expect(verifyBankAccount.status).toBe('VERIFIED');
   });
 
@@ -145,13 +149,21 @@ describe('payments through the whole stack', () => {
     expect(other.errors?.[0]?.extensions?.code).toBe('CONFLICT');
   });
 
-  it('refuses a subscription to someone else\'s payment', async () => {
+  it("refuses a subscription to someone else's payment", async () => {
     const { me } = await call('{ me { payments(first: 1) { id } } }', {}, grace.token);
     const intruder = await signUp();
-    const client = createClient({ url: stack.gatewayUrl.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${intruder.token}` } });
+    const client = createClient({
+      url: stack.gatewayUrl.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${intruder.token}` },
+    });
     try {
       const failure = await new Promise<unknown>((resolve) => {
-        client.subscribe({ query: 'subscription($id: ID!) { paymentStatus(paymentId: $id) { status } }', variables: { id: me.payments[0].id } }, { next: () => {}, error: resolve, complete: () => resolve(null) });
+        client.subscribe(
+          { query: 'subscription($id: ID!) { paymentStatus(paymentId: $id) { status } }', variables: { id: me.payments[0].id } },
+          { next: () => {}, error: resolve, complete: () => resolve(null) },
+        );
       });
       expect(JSON.stringify(failure)).toMatch(/FORBIDDEN|NOT_FOUND/);
     } finally {

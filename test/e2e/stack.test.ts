@@ -12,9 +12,7 @@ let stack: RunningStack;
 let token: string;
 
 beforeAll(async () => {
-  const ports = Object.fromEntries(
-    await Promise.all(Object.keys(DEFAULT_PORTS).map(async (name) => [name, await freePort()] as const)),
-  ) as typeof DEFAULT_PORTS;
+  const ports = Object.fromEntries(await Promise.all(Object.keys(DEFAULT_PORTS).map(async (name) => [name, await freePort()] as const))) as typeof DEFAULT_PORTS;
   stack = await startStack({
     ports,
     schemaPrefix: `${run}_`,
@@ -32,7 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  for (const name of [...SUBGRAPHS, 'notifications']) await dropSchema(`${run}_${name}`);
+  for (const name of [...SUBGRAPHS, 'notifications', 'registry']) await dropSchema(`${run}_${name}`);
 });
 
 describe('the supergraph through the gateway', () => {

@@ -20,9 +20,13 @@ interface Pair {
   user: { id: string };
 }
 const login = async (email: string, password: string, totpCode?: string) =>
-  call(gateway, `mutation($e: String!, $p: String!, $t: String) { login(email: $e, password: $p, totpCode: $t) { ${PAIR} } }`, { variables: { e: email, p: password, t: totpCode } });
+  call(gateway, `mutation($e: String!, $p: String!, $t: String) { login(email: $e, password: $p, totpCode: $t) { ${PAIR} } }`, {
+    variables: { e: email, p: password, t: totpCode },
+  });
 const register = async (email: string, password = 'an attacker password') => {
-  const response = await call(gateway, `mutation($i: RegisterInput!) { register(input: $i) { ${PAIR} } }`, { variables: { i: { email, password, displayName: email.split('@')[0] } } });
+  const response = await call(gateway, `mutation($i: RegisterInput!) { register(input: $i) { ${PAIR} } }`, {
+    variables: { i: { email, password, displayName: email.split('@')[0] } },
+  });
   expect(response.errors, email).toBeUndefined();
   return response.data.register as Pair;
 };
@@ -102,11 +106,13 @@ beforeAll(async () => {
     });
     expect(verified.data?.verifyBankAccount?.status, JSON.stringify(verified.errors)).toBe('VERIFIED');
   }
-  const payment = await call(
-    gateway,
-    'mutation($k: String!, $i: InitiatePaymentInput!) { initiatePayment(idempotencyKey: $k, input: $i) { id } }',
-    { token: bobLogin.accessToken, variables: { k: `bob-${randomUUID()}`, i: { bankAccountId: seeded.bankAccounts[0], amount: { amountMinor: 1500, currency: 'EUR' }, payeeName: 'Landlord Ltd', reference: 'Rent' } } },
-  );
+  const payment = await call(gateway, 'mutation($k: String!, $i: InitiatePaymentInput!) { initiatePayment(idempotencyKey: $k, input: $i) { id } }', {
+    token: bobLogin.accessToken,
+    variables: {
+      k: `bob-${randomUUID()}`,
+      i: { bankAccountId: seeded.bankAccounts[0], amount: { amountMinor: 1500, currency: 'EUR' }, payeeName: 'Landlord Ltd', reference: 'Rent' },
+    },
+  });
   expect(payment.errors).toBeUndefined();
   // The payments worker settles it and budget books the outgoing transaction: wait for both, so that
   // Bob's holdings are final before the attacks compare them.
@@ -165,7 +171,16 @@ describe('bad tokens are UNAUTHENTICATED, with nothing that helps an attacker', 
   });
 
   it('a malformed Authorization header is refused before anything runs', async () => {
-    for (const authorization of ['Basic Ym9iOnNlY3JldA==', 'Bearer', 'Bearer not-a-jwt', `Bearer ${bob.token}x.y`, `bearer ${bob.token}`, `Bearer  ${bob.token}`, 'Bearer a.b', `${bob.token}`]) {
+    for (const authorization of [
+      'Basic Ym9iOnNlY3JldA==',
+      'Bearer',
+      'Bearer not-a-jwt',
+      `Bearer ${bob.token}x.y`,
+      `bearer ${bob.token}`,
+      `Bearer  ${bob.token}`,
+      'Bearer a.b',
+      `${bob.token}`,
+    ]) {
       for (const url of [gateway, system.subgraph.budget]) {
         const response = await call(url, '{ __typename }', { authorization });
         expect(response.status, authorization).toBe(401);
@@ -205,7 +220,10 @@ describe('bad registration input is BAD_USER_INPUT naming the field', () => {
     for (const password of ['short', 'password1234', 'zzzzzzzzzzzzzzzz', 'x'.repeat(300)]) {
       expect((await attempt('mallory@attacker.example', password)).errors?.[0]?.extensions, password).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.password' });
     }
-    expect((await attempt(` ${DEMO_USER.email.toUpperCase()} `, 'a perfectly fine password')).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.email' });
+    expect((await attempt(` ${DEMO_USER.email.toUpperCase()} `, 'a perfectly fine password')).errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.email',
+    });
     for (const email of ['not-an-email', 'a@b', 'two@@example.com', `${'x'.repeat(250)}@example.com`]) {
       expect((await attempt(email, 'a perfectly fine password')).errors?.[0]?.extensions, email).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.email' });
     }
@@ -216,13 +234,41 @@ describe('bad registration input is BAD_USER_INPUT naming the field', () => {
 function bobsObjects() {
   const h = bob.holdings;
   return [
-    { what: 'account', subgraph: 'budget', typename: 'Account', id: h.accounts[0]!, fields: 'id name balance { amountMinor }', query: 'query($id: ID!) { account(id: $id) { id name balance { amountMinor } } }' },
-    { what: 'transaction', subgraph: 'budget', typename: 'Transaction', id: h.transactions[0]!, fields: 'id payee amount { amountMinor }', query: 'query($id: ID!) { transaction(id: $id) { id payee amount { amountMinor } } }' },
+    {
+      what: 'account',
+      subgraph: 'budget',
+      typename: 'Account',
+      id: h.accounts[0]!,
+      fields: 'id name balance { amountMinor }',
+      query: 'query($id: ID!) { account(id: $id) { id name balance { amountMinor } } }',
+    },
+    {
+      what: 'transaction',
+      subgraph: 'budget',
+      typename: 'Transaction',
+      id: h.transactions[0]!,
+      fields: 'id payee amount { amountMinor }',
+      query: 'query($id: ID!) { transaction(id: $id) { id payee amount { amountMinor } } }',
+    },
     { what: 'budget', subgraph: 'budget', typename: 'Budget', id: h.budgets[0]!, fields: 'id amount { amountMinor } spent { amountMinor }' },
     { what: 'category', subgraph: 'budget', typename: 'Category', id: h.categories[0]!, fields: 'id name' },
     { what: 'bank account', subgraph: 'payment', typename: 'BankAccount', id: h.bankAccounts[0]!, fields: 'id bankName holderName accountNumber' },
-    { what: 'payment', subgraph: 'payment', typename: 'Payment', id: h.payments[0]!, fields: 'id payeeName amount { amountMinor }', query: 'query($id: ID!) { payment(id: $id) { id payeeName amount { amountMinor } } }' },
-    { what: 'report', subgraph: 'insight', typename: 'Report', id: h.reports[0]!, fields: 'id totals { net { amountMinor } }', query: 'query($id: ID!) { report(id: $id) { id totals { net { amountMinor } } } }' },
+    {
+      what: 'payment',
+      subgraph: 'payment',
+      typename: 'Payment',
+      id: h.payments[0]!,
+      fields: 'id payeeName amount { amountMinor }',
+      query: 'query($id: ID!) { payment(id: $id) { id payeeName amount { amountMinor } } }',
+    },
+    {
+      what: 'report',
+      subgraph: 'insight',
+      typename: 'Report',
+      id: h.reports[0]!,
+      fields: 'id totals { net { amountMinor } }',
+      query: 'query($id: ID!) { report(id: $id) { id totals { net { amountMinor } } } }',
+    },
   ] as { what: string; subgraph: SubgraphName; typename: string; id: string; fields: string; query?: string }[];
 }
 
@@ -266,30 +312,50 @@ describe("Alice cannot reach Bob's data", () => {
     const opened = await call(gateway, 'mutation { openAccount(input: { name: "Mallory", type: CHECKING, currency: "EUR" }) { id } }', { token: alice.accessToken });
     expect(opened.errors).toBeUndefined();
     const hers = opened.data.openAccount.id as string;
-    const TRANSFER = 'mutation($f: ID!, $t: ID!) { transferMoney(input: { fromAccountId: $f, toAccountId: $t, amount: { amountMinor: 100000, currency: "EUR" }, bookedAt: "2025-01-01T00:00:00Z" }) { id } }';
+    const TRANSFER =
+      'mutation($f: ID!, $t: ID!) { transferMoney(input: { fromAccountId: $f, toAccountId: $t, amount: { amountMinor: 100000, currency: "EUR" }, bookedAt: "2025-01-01T00:00:00Z" }) { id } }';
     // Each request is valid in every part but one: the object it names is Bob's. The refusal must say
     // so the way the API documents it (NOT_FOUND, as for an id that does not exist, or FORBIDDEN):
     // BAD_USER_INPUT would tell Alice her request was fine and the id is someone else's.
     const attempts: [string, string, Record<string, unknown>][] = [
-      ['record a transaction in his account', 'mutation($a: ID!) { recordTransaction(input: { accountId: $a, amount: { amountMinor: -100000, currency: "EUR" }, bookedAt: "2025-01-01T00:00:00Z", payee: "Mallory" }) { id } }', { a: h.accounts[0] }],
-      ['edit his transaction', 'mutation($id: ID!, $v: Int!) { updateTransaction(id: $id, expectedVersion: $v, input: { payee: "Mallory", notes: "mine now" }) { id } }', { id: his.id, v: his.version }],
+      [
+        'record a transaction in his account',
+        'mutation($a: ID!) { recordTransaction(input: { accountId: $a, amount: { amountMinor: -100000, currency: "EUR" }, bookedAt: "2025-01-01T00:00:00Z", payee: "Mallory" }) { id } }',
+        { a: h.accounts[0] },
+      ],
+      [
+        'edit his transaction',
+        'mutation($id: ID!, $v: Int!) { updateTransaction(id: $id, expectedVersion: $v, input: { payee: "Mallory", notes: "mine now" }) { id } }',
+        { id: his.id, v: his.version },
+      ],
       ['delete his transaction', 'mutation($id: ID!) { deleteTransaction(id: $id) }', { id: h.transactions[0] }],
       ['recategorize his transaction', 'mutation($id: ID!) { recategorizeTransactions(ids: [$id], categoryId: null) { id } }', { id: his.id }],
       ['move money out of his account', TRANSFER, { f: h.accounts[0], t: hers }],
       ['move money into his account', TRANSFER, { f: hers, t: h.accounts[0] }],
-      ['budget his category', 'mutation($c: ID!) { setBudget(input: { categoryId: $c, period: MONTHLY, amount: { amountMinor: 1, currency: "EUR" } }) { id } }', { c: h.categories[0] }],
+      [
+        'budget his category',
+        'mutation($c: ID!) { setBudget(input: { categoryId: $c, period: MONTHLY, amount: { amountMinor: 1, currency: "EUR" } }) { id } }',
+        { c: h.categories[0] },
+      ],
       ['rename his category', 'mutation($id: ID!) { updateCategory(id: $id, input: { name: "Mallory" }) { id } }', { id: h.categories[0] }],
       ['delete his category', 'mutation($id: ID!) { deleteCategory(id: $id) { outcome } }', { id: h.categories[0] }],
       ['unlink his bank account', 'mutation($id: ID!) { unlinkBankAccount(id: $id) { id } }', { id: h.bankAccounts[0] }],
       ['verify his bank account', 'mutation($id: ID!) { verifyBankAccount(id: $id, code: "123456") { id } }', { id: h.bankAccounts[0] }],
-      ['pay from his bank account', 'mutation($b: ID!) { initiatePayment(idempotencyKey: "mallory-0001", input: { bankAccountId: $b, amount: { amountMinor: 99900, currency: "EUR" }, payeeName: "Mallory", reference: "x" }) { id } }', { b: h.bankAccounts[0] }],
+      [
+        'pay from his bank account',
+        'mutation($b: ID!) { initiatePayment(idempotencyKey: "mallory-0001", input: { bankAccountId: $b, amount: { amountMinor: 99900, currency: "EUR" }, payeeName: "Mallory", reference: "x" }) { id } }',
+        { b: h.bankAccounts[0] },
+      ],
       ['confirm his payment', 'mutation($id: ID!) { confirmPayment(id: $id, code: "123456") { id } }', { id: h.payments[0] }],
       ['cancel his payment', 'mutation($id: ID!) { cancelPayment(id: $id) { id } }', { id: h.payments[0] }],
     ];
     for (const [what, query, variables] of attempts) {
       const response = await call(gateway, query, { token: alice.accessToken, variables });
       refused(response, what);
-      expect(Object.values(response.data ?? {}).filter((v) => v !== null), what).toEqual([]);
+      expect(
+        Object.values(response.data ?? {}).filter((v) => v !== null),
+        what,
+      ).toEqual([]);
     }
     // His watchlist and saved articles are his: Alice's changes only touch hers.
     await call(gateway, 'mutation($s: String!) { removeFromWatchlist(symbol: $s) { symbol } }', { token: alice.accessToken, variables: { s: h.watchlist[0] } });
@@ -331,8 +397,14 @@ describe("Alice cannot reach Bob's data", () => {
         token: alice.accessToken,
         variables: { r: [...representations, { __typename: object.typename, id: object.id }] },
       });
-      expect((response.data?._entities ?? []).filter((e: unknown) => e !== null), object.what).toEqual([]);
-      expect(response.errors?.every((e) => ['NOT_FOUND', 'FORBIDDEN'].includes(e.extensions?.code)), object.what).toBe(true);
+      expect(
+        (response.data?._entities ?? []).filter((e: unknown) => e !== null),
+        object.what,
+      ).toEqual([]);
+      expect(
+        response.errors?.every((e) => ['NOT_FOUND', 'FORBIDDEN'].includes(e.extensions?.code)),
+        object.what,
+      ).toBe(true);
     }
   });
 
@@ -353,7 +425,11 @@ describe('subgraphs do not trust the network', () => {
   it('malformed `_entities` requests from anyone do not take a subgraph down', async () => {
     for (const name of SUBGRAPHS) {
       const url = system.subgraph[name];
-      const mixed = [{ __typename: 'User', id: bob.holdings.userId }, { __typename: 'NoSuchType', id: '1' }, { __typename: 'User', id: randomUUID() }];
+      const mixed = [
+        { __typename: 'User', id: bob.holdings.userId },
+        { __typename: 'NoSuchType', id: '1' },
+        { __typename: 'User', id: randomUUID() },
+      ];
       for (const token of [undefined, alice.accessToken]) {
         const response = await call(url, 'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', { token, variables: { r: mixed } });
         expect(response.errors?.length, name).toBeGreaterThan(0);
@@ -368,9 +444,11 @@ describe('subgraphs do not trust the network', () => {
 describe('sessions end to end through the gateway', () => {
   it('refresh rotates on every use; a reused refresh token ends the session everywhere at once and is audited', async () => {
     const carol = await register('carol@attacker.example', 'carol has a password');
-    const first = (await call(gateway, `mutation($r: String!) { refreshSession(refreshToken: $r) { ${PAIR} } }`, { variables: { r: carol.refreshToken } })).data.refreshSession as Pair;
+    const first = (await call(gateway, `mutation($r: String!) { refreshSession(refreshToken: $r) { ${PAIR} } }`, { variables: { r: carol.refreshToken } })).data
+      .refreshSession as Pair;
     expect(first.refreshToken).not.toBe(carol.refreshToken);
-    const second = (await call(gateway, `mutation($r: String!) { refreshSession(refreshToken: $r) { ${PAIR} } }`, { variables: { r: first.refreshToken } })).data.refreshSession as Pair;
+    const second = (await call(gateway, `mutation($r: String!) { refreshSession(refreshToken: $r) { ${PAIR} } }`, { variables: { r: first.refreshToken } })).data
+      .refreshSession as Pair;
     expect((await call(gateway, '{ me { id } }', { token: second.accessToken })).data.me.id).toBe(carol.user.id);
 
     // A thief replays the first refresh token: the session ends for both of them.
@@ -378,7 +456,9 @@ describe('sessions end to end through the gateway', () => {
     expect(codeOf(replay)).toBe('UNAUTHENTICATED');
     expect((await call(gateway, '{ me { id } }', { token: second.accessToken })).status).toBe(401);
     expect((await call(system.subgraph.budget, '{ __typename }', { token: second.accessToken })).status).toBe(401);
-    expect(codeOf(await call(gateway, `mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }`, { variables: { r: second.refreshToken } }))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await call(gateway, `mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }`, { variables: { r: second.refreshToken } }))).toBe(
+      'UNAUTHENTICATED',
+    );
 
     const audit = await call(gateway, 'query($f: AuditLogFilter) { auditLog(filter: $f) { edges { node { action subjectId } } } }', {
       token: await admin(),
@@ -391,7 +471,8 @@ describe('sessions end to end through the gateway', () => {
     const dave = await register('dave@attacker.example', 'dave has a password');
     const other = (await login('dave@attacker.example', 'dave has a password')).data.login as Pair;
     const third = (await login('dave@attacker.example', 'dave has a password')).data.login as Pair;
-    const alive = async (token: string) => (await call(gateway, '{ me { id } }', { token })).status === 200 && (await call(system.subgraph.insight, '{ __typename }', { token })).status === 200;
+    const alive = async (token: string) =>
+      (await call(gateway, '{ me { id } }', { token })).status === 200 && (await call(system.subgraph.insight, '{ __typename }', { token })).status === 200;
 
     expect((await call(gateway, 'mutation { logout }', { token: dave.accessToken })).data.logout).toBe(true);
     expect([await alive(dave.accessToken), await alive(other.accessToken), await alive(third.accessToken)]).toEqual([false, true, true]);
@@ -482,11 +563,13 @@ async function admin(): Promise<string> {
   expect(first.twoFactorEnrolmentRequired).toBe(true);
   const begun = await call(gateway, 'mutation { beginTotpEnrolment { secret } }', { token: first.accessToken });
   adminSecret = begun.data.beginTotpEnrolment.secret;
-  const confirmed = await call(gateway, `mutation($c: String!) { confirmTotpEnrolment(code: $c) { ${PAIR} } }`, { token: first.accessToken, variables: { c: await nextTotpCode(adminSecret) } });
+  const confirmed = await call(gateway, `mutation($c: String!) { confirmTotpEnrolment(code: $c) { ${PAIR} } }`, {
+    token: first.accessToken,
+    variables: { c: await nextTotpCode(adminSecret) },
+  });
   expect(confirmed.errors).toBeUndefined();
   const signedIn = (await login(DEMO_ADMIN.email, DEMO_ADMIN.password, await nextTotpCode(adminSecret))).data.login as Pair;
   expect(signedIn.twoFactorEnrolmentRequired).toBe(false);
   adminToken = signedIn.accessToken;
   return adminToken;
 }
-

@@ -30,9 +30,7 @@ export interface System {
 
 export async function startSystem(): Promise<System> {
   const run = uniqueName('sec');
-  const ports = Object.fromEntries(
-    await Promise.all(Object.keys(DEFAULT_PORTS).map(async (name) => [name, await freePort()] as const)),
-  ) as typeof DEFAULT_PORTS;
+  const ports = Object.fromEntries(await Promise.all(Object.keys(DEFAULT_PORTS).map(async (name) => [name, await freePort()] as const))) as typeof DEFAULT_PORTS;
   const dataDir = path.join(repoRoot, '.data/test-secrets');
   // Every schema, key and table of this run: the subgraphs' and those of the workers the stack starts beside them.
   async function cleanUp() {

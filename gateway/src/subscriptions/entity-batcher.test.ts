@@ -22,13 +22,21 @@ function fakeNews() {
 }
 
 const fetchOf = (symbols: string[], authorization = 'Bearer a') =>
-  ({ kind: 'incoming operation', request: { query: QUERY, variables: { representations: symbols.map((symbol) => ({ __typename: 'Quote', symbol })) } }, context: { authorization } }) as never;
+  ({
+    kind: 'incoming operation',
+    request: { query: QUERY, variables: { representations: symbols.map((symbol) => ({ __typename: 'Quote', symbol })) } },
+    context: { authorization },
+  }) as never;
 
 describe('batching the _entities fetches of subscription events', () => {
   it('sends fetches made in the same loop turn as one request and gives each its own entities', async () => {
     const news = fakeNews();
     const batcher = createEntityBatcher(news.source);
-    const answers = await Promise.all([batcher.process(fetchOf(['AAA']), 'public'), batcher.process(fetchOf(['BBB', 'CCC']), 'public'), batcher.process(fetchOf(['DDD']), 'public')]);
+    const answers = await Promise.all([
+      batcher.process(fetchOf(['AAA']), 'public'),
+      batcher.process(fetchOf(['BBB', 'CCC']), 'public'),
+      batcher.process(fetchOf(['DDD']), 'public'),
+    ]);
     expect(news.sent.map((s) => s.representations.map((r) => r.symbol))).toEqual([['AAA', 'BBB', 'CCC', 'DDD']]);
     expect(answers.map((a) => a.data?._entities)).toEqual([
       [{ headline: 'News about AAA' }],

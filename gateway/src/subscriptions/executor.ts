@@ -49,15 +49,18 @@ export function createEventExecutor(view: SupergraphView, batchers: ReadonlyMap<
       const missing = prepared.primaryFields.filter((field) => !(field in payload));
       throw new Error(`an event of ${prepared.entityType} lacks ${missing.join(', ')} and has no key to fetch them by`);
     }
-    const response = await source.process({
-      kind: 'incoming operation' as never,
-      request: {
-        query: prepared.ownerEntitiesQuery,
-        variables: { ...variables, representations: [{ __typename: prepared.entityType, [prepared.keyField]: payload[prepared.keyField] }] },
-      },
-      context,
-      incomingRequestContext: { context, request: {}, metrics: {} } as never,
-    } as never, context.batchScope);
+    const response = await source.process(
+      {
+        kind: 'incoming operation' as never,
+        request: {
+          query: prepared.ownerEntitiesQuery,
+          variables: { ...variables, representations: [{ __typename: prepared.entityType, [prepared.keyField]: payload[prepared.keyField] }] },
+        },
+        context,
+        incomingRequestContext: { context, request: {}, metrics: {} } as never,
+      } as never,
+      context.batchScope,
+    );
     const entity = (response.data?._entities as Record<string, unknown>[] | undefined)?.[0];
     if (!entity) throw new Error(response.errors?.[0]?.message ?? `${prepared.owner} did not return ${prepared.entityType}`);
     return { ...entity, __typename: prepared.entityType };

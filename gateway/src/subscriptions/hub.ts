@@ -232,7 +232,9 @@ export function createSubscriptionHub(options: HubOptions) {
       } as never);
     } catch (error) {
       return {
-        errors: [error instanceof GraphQLError ? error : new GraphQLError(`The ${prepared.owner} service is unavailable.`, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })],
+        errors: [
+          error instanceof GraphQLError ? error : new GraphQLError(`The ${prepared.owner} service is unavailable.`, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } }),
+        ],
       };
     }
     const refusal = response.errors?.find((e) => OWNER_REFUSALS.has(String(e.extensions?.code)));
@@ -243,7 +245,9 @@ export function createSubscriptionHub(options: HubOptions) {
     const entities = (response.data?._entities ?? []) as (Record<string, unknown> | null)[];
     const missing = keys.findIndex((_, i) => entities[i] == null);
     if (response.errors?.length && missing >= 0) {
-      return { errors: [new GraphQLError(`The ${prepared.owner} service could not check this subscription; try again shortly.`, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })] };
+      return {
+        errors: [new GraphQLError(`The ${prepared.owner} service could not check this subscription; try again shortly.`, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })],
+      };
     }
     if (missing >= 0) return { errors: [new GraphQLError(`${prepared.entityType} ${keys[missing]} was not found.`, { extensions: { code: ErrorCode.NOT_FOUND } })] };
     return { keys: keys.map((key, i) => String(entities[i]?.[keyField] ?? key)) };
@@ -339,7 +343,11 @@ export function createSubscriptionHub(options: HubOptions) {
       const channels = channelsFor(ready, rootFieldOf(ready), request.variables, request.user.id);
       if (channels instanceof GraphQLError) return { errors: [channels] };
       if (channels.length > maxChannels) {
-        return { errors: [new GraphQLError(`Subscribe to at most ${maxChannels} ${ready.entityType} at once.`, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: ready.keyArgument } })] };
+        return {
+          errors: [
+            new GraphQLError(`Subscribe to at most ${maxChannels} ${ready.entityType} at once.`, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: ready.keyArgument } }),
+          ],
+        };
       }
       const subscriber = request.subscriber;
       const joined: Execution[] = [];

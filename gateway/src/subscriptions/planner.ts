@@ -137,8 +137,7 @@ export function createSupergraphView(supergraphSdl: string): SupergraphView {
     const primary = node.primary;
     const entityType = getNamedType(fieldDef.type).name;
     const ownerType = supergraph.subgraphs().get(primary.serviceName)?.schema.type(entityType) as
-      | { appliedDirectivesOf(name: string): { arguments(): Record<string, unknown> }[] }
-      | undefined;
+      { appliedDirectivesOf(name: string): { arguments(): Record<string, unknown> }[] } | undefined;
     const keys = ownerType?.appliedDirectivesOf('key').map((d) => String(d.arguments().fields).trim()) ?? [];
     const keyField = keys.find((k) => /^\w+$/.test(k));
     const kind = fieldDef.args.length === 0 ? 'caller' : 'entity';
@@ -149,9 +148,7 @@ export function createSupergraphView(supergraphSdl: string): SupergraphView {
         ),
       ];
     }
-    const fragments = new Map(
-      document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])),
-    );
+    const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])));
     const primaryDocument = parse(primary.operation);
     const primaryOperation = primaryDocument.definitions[0] as OperationDefinitionNode;
     const primaryRoot = primaryOperation.selectionSet.selections[0] as FieldNode;

@@ -168,15 +168,11 @@ function collect(client: WsClient, query: string, variables: Record<string, unkn
   const results: any[] = [];
   const errors: any[] = [];
   let completed = false;
-  const dispose = client.subscribe(
-    { query, variables },
-    { next: (r) => void results.push(r), error: (e) => void errors.push(e), complete: () => void (completed = true) },
-  );
+  const dispose = client.subscribe({ query, variables }, { next: (r) => void results.push(r), error: (e) => void errors.push(e), complete: () => void (completed = true) });
   return { results, errors, dispose, completed: () => completed };
 }
 
-const tick = (symbol: string, last: number) =>
-  publisher.publish(`${prefix}Quote.${symbol}`, JSON.stringify({ __typename: 'Quote', symbol, last, changePercent: 0.5 }));
+const tick = (symbol: string, last: number) => publisher.publish(`${prefix}Quote.${symbol}`, JSON.stringify({ __typename: 'Quote', symbol, last, changePercent: 0.5 }));
 
 /** Waits until the hub listens on a channel (subscriptions are set up asynchronously). */
 async function listening(channel: string) {
@@ -256,9 +252,7 @@ describe('subscriptions over graphql-ws', () => {
   it('shares one execution among 100 identical subscriptions: one fetch per other subgraph per event', async () => {
     const clients = Array.from({ length: 10 }, () => wsClient(auth.tokenFor({ id: uniqueName('u') })));
     try {
-      const subs = clients.flatMap((client) =>
-        Array.from({ length: 10 }, () => collect(client, 'subscription { quote(symbol: "EEE") { symbol last headline } }')),
-      );
+      const subs = clients.flatMap((client) => Array.from({ length: 10 }, () => collect(client, 'subscription { quote(symbol: "EEE") { symbol last headline } }')));
       await listening('Quote.EEE');
       // Every subscriber starts with the current value, read once for all of them.
       await eventually(async () => (subs.every((s) => s.results.length === 1) ? true : undefined));
@@ -433,7 +427,10 @@ describe('subscriptions over graphql-ws', () => {
     for (let id = 0; id < 100; id++) slow.send(JSON.stringify({ id: String(id), type: 'subscribe', payload: { query, variables: { s: symbols } } }));
     const normal = wsClient(auth.tokenFor(alice));
     const latencies: number[] = [];
-    normal.subscribe({ query: 'subscription { quote(symbol: "SLOW0") { last } }' }, { next: (r: any) => void (r.data.quote.last > 1 && latencies.push(Date.now() - r.data.quote.last)), error: () => {}, complete: () => {} });
+    normal.subscribe(
+      { query: 'subscription { quote(symbol: "SLOW0") { last } }' },
+      { next: (r: any) => void (r.data.quote.last > 1 && latencies.push(Date.now() - r.data.quote.last)), error: () => {}, complete: () => {} },
+    );
     try {
       await eventually(async () => {
         const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
@@ -447,10 +444,14 @@ describe('subscriptions over graphql-ws', () => {
         void pipeline.exec();
       }, 20);
       try {
-        await eventually(async () => {
-          const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-          return /subscription_slow_clients_closed_total\{[^}]*\} 1\n/.test(metrics) ? true : undefined;
-        }, 30_000, 200);
+        await eventually(
+          async () => {
+            const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+            return /subscription_slow_clients_closed_total\{[^}]*\} 1\n/.test(metrics) ? true : undefined;
+          },
+          30_000,
+          200,
+        );
       } finally {
         clearInterval(flood);
       }
@@ -507,7 +508,12 @@ describe('subscriptions over SSE', () => {
       await tick('GGG', 7);
       await tick('HHH', 8);
       await eventually(async () => (results.length === 4 ? true : undefined));
-      expect(results.slice(2).map((r) => [r.data.quotes.last, r.data.quotes.headline]).sort()).toEqual([
+      expect(
+        results
+          .slice(2)
+          .map((r) => [r.data.quotes.last, r.data.quotes.headline])
+          .sort(),
+      ).toEqual([
         [7, 'News about GGG'],
         [8, 'News about HHH'],
       ]);

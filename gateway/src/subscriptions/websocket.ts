@@ -217,8 +217,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
   }
 
   async function subscribe(connection: Connection, id: string, payload: Record<string, unknown>) {
-    const sendErrors = (errors: readonly GraphQLError[]) =>
-      send(connection, JSON.stringify({ id, type: 'error', payload: errors.map((e) => e.toJSON()) }));
+    const sendErrors = (errors: readonly GraphQLError[]) => send(connection, JSON.stringify({ id, type: 'error', payload: errors.map((e) => e.toJSON()) }));
     if (connection.subscriptions.size >= maxSubscriptions) {
       return sendErrors([new GraphQLError(`A connection may hold at most ${maxSubscriptions} subscriptions.`, { extensions: { code: 'BAD_USER_INPUT' } })]);
     }

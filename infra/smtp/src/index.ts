@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type AddressObject } from 'mailparser';
+import client from 'prom-client';
 import { SMTPServer } from 'smtp-server';
 import { createLogger } from '@analytica/logger';
+import { createHttpService } from '@analytica/service';
 import type { SmtpCatcherEnv } from './environment.js';
 
 export { parseSmtpCatcherEnv, smtpCatcherEnvShape, type SmtpCatcherEnv } from './environment.js';
@@ -29,12 +31,15 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 
 /**
  * A local SMTP server that accepts every message and keeps it in memory, with a page and a JSON
- * API to read what arrived: the mail catcher of the embedded mode, the stack and the tests.
+ * API to read what arrived: the mail catcher of the embedded mode, the stack and the tests. Its
+ * HTTP side is the shared service skeleton: /health, /ready (the SMTP listener), /metrics, drain.
  */
 export async function startSmtpCatcher(env: SmtpCatcherEnv) {
   const logger = createLogger('smtp-catcher', env.LOG_LEVEL);
   const messages: CaughtMessage[] = [];
   const listeners = new Set<(message: CaughtMessage) => void>();
+  const registry = new client.Registry();
+  const caughtTotal = new client.Counter({ name: 'smtp_messages_caught_total', help: 'Messages accepted over SMTP', registers: [registry] });
 
   const smtp = new SMTPServer({
     banner: 'Analytica mail catcher',
@@ -59,11 +64,20 @@ export async function startSmtpCatcher(env: SmtpCatcherEnv) {
             text: parsed.text ?? '',
             html: typeof parsed.html === 'string' ? parsed.html : null,
             // The raw header lines (unfolded), as a client would read them: keys lower-cased.
-            headers: Object.fromEntries(parsed.headerLines.map((h) => [h.key, h.line.slice(h.line.indexOf(':') + 1).replace(/\r?\n\s+/g, ' ').trim()])),
+            headers: Object.fromEntries(
+              parsed.headerLines.map((h) => [
+                h.key,
+                h.line
+                  .slice(h.line.indexOf(':') + 1)
+                  .replace(/\r?\n\s+/g, ' ')
+                  .trim(),
+              ]),
+            ),
             receivedAt: new Date().toISOString(),
           };
           messages.push(caught);
           if (messages.length > env.MAILBOX_LIMIT) messages.splice(0, messages.length - env.MAILBOX_LIMIT);
+          caughtTotal.inc();
           for (const listener of listeners) listener(caught);
           logger.info({ to: caught.to, subject: caught.subject }, 'mail caught');
           callback();
@@ -91,11 +105,15 @@ export async function startSmtpCatcher(env: SmtpCatcherEnv) {
 <body><h1>Caught mail (${messages.length})</h1><p>SMTP on ${env.HOST}:${smtpPort}. JSON: <a href="/messages">/messages</a> (filter with <code>?to=address</code>).</p>
 <table><tr><th>received</th><th>to</th><th>subject</th><th></th></tr>
 ${match(url)
-  .map((m) => `<tr><td>${m.receivedAt}</td><td>${escapeHtml(m.to.join(', '))}</td><td>${escapeHtml(m.subject)}</td><td><a href="/messages/${m.id}.html">html</a> · <a href="/messages/${m.id}">json</a></td></tr>`)
+  .map(
+    (m) =>
+      `<tr><td>${m.receivedAt}</td><td>${escapeHtml(m.to.join(', '))}</td><td>${escapeHtml(m.subject)}</td><td><a href="/messages/${m.id}.html">html</a> · <a href="/messages/${m.id}">json</a></td></tr>`,
+  )
   .join('\n')}
 </table></body></html>`;
 
-  const server = http.createServer((req, res) => {
+  // The page and the JSON API, as one handler behind the service's own routes.
+  const mailbox = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -104,8 +122,6 @@ ${match(url)
     if (req.method === 'GET' && url.pathname === '/') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(page(url));
-    } else if (req.method === 'GET' && (url.pathname === '/health' || url.pathname === '/ready')) {
-      json(200, { status: 'ok', service: 'smtp-catcher', smtpPort });
     } else if (req.method === 'GET' && url.pathname === '/messages') {
       json(200, { messages: match(url) });
     } else if (req.method === 'DELETE' && url.pathname === '/messages') {
@@ -122,18 +138,33 @@ ${match(url)
     } else {
       json(404, { error: 'not found' });
     }
+  };
+  const closeSmtp = () => new Promise<void>((resolve) => smtp.close(() => resolve()));
+  const service = createHttpService({
+    name: 'smtp-catcher',
+    host: env.HOST,
+    port: env.PORT,
+    logger,
+    registry,
+    readiness: {
+      smtp: async () => {
+        if (!smtp.server.listening) throw new Error('the SMTP listener is closed');
+      },
+    },
+    routes: (app) => app.use(mailbox),
+    // Clients of the page and the API keep no long requests: a short drain is plenty.
+    drainTimeoutMs: 1000,
+    onStop: closeSmtp,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(env.PORT, env.HOST, () => resolve());
+  const running = await service.start().catch(async (error: unknown) => {
+    await closeSmtp();
+    throw error;
   });
-  const httpPort = (server.address() as AddressInfo).port;
-  const url = `http://${env.HOST}:${httpPort}`;
-  logger.info({ smtp: `${env.HOST}:${smtpPort}`, url }, 'smtp catcher listening');
+  logger.info({ smtp: `${env.HOST}:${smtpPort}`, url: running.url }, 'smtp catcher listening');
 
   return {
-    url,
-    port: httpPort,
+    url: running.url,
+    port: running.port,
     smtpPort,
     smtpUrl: `smtp://${env.HOST}:${smtpPort}`,
     messages: () => [...messages],
@@ -142,11 +173,6 @@ ${match(url)
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
-      logger.info('stopped');
-    },
+    stop: running.stop,
   };
 }

@@ -237,7 +237,7 @@ export function tokenExpiresAt(token: string): number | undefined {
   }
 }
 
-export async function userFromAuthorization(header: string | undefined, verifier: TokenVerifier): Promise<AuthUser | null> {
+async function userFromAuthorization(header: string | undefined, verifier: TokenVerifier): Promise<AuthUser | null> {
   if (header === undefined || header === '') return null;
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header);
   if (!match?.[1]) throw unauthenticated('The Authorization header must be "Bearer <access token>".');
@@ -316,7 +316,7 @@ export async function authenticate(header: string | undefined, verifier: TokenVe
 }
 
 /** The check itself could not run (Redis or the JWKS unreachable): not a verdict on the token. */
-export const CHECK_UNAVAILABLE = 'The access token could not be checked right now; try again.';
+const CHECK_UNAVAILABLE = 'The access token could not be checked right now; try again.';
 function unavailable() {
   const error = unauthenticated(CHECK_UNAVAILABLE);
   error.extensions.transient = true;

@@ -10,10 +10,7 @@ export class ConfigError extends Error {
   }
 }
 
-export function parseEnv<S extends z.ZodRawShape>(
-  shape: S,
-  source: Record<string, string | undefined> = process.env,
-): z.infer<z.ZodObject<S>> {
+export function parseEnv<S extends z.ZodRawShape>(shape: S, source: Record<string, string | undefined> = process.env): z.infer<z.ZodObject<S>> {
   const result = z.object(shape).safeParse(source);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
@@ -56,7 +53,7 @@ export const url = (protocols: string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}` },
   );
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
-export const nodeEnv = z.enum(['development', 'test', 'production']).default('development');
+const nodeEnv = z.enum(['development', 'test', 'production']).default('development');
 export const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0'])
@@ -64,7 +61,12 @@ export const bool = (fallback: boolean) =>
     .transform((v) => v === 'true' || v === '1');
 export const list = z
   .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .refine((v) => v.length > 0, { message: 'must list at least one value, separated by commas' });
 /**
  * express's "trust proxy": which proxies' X-Forwarded-For to believe for the caller's address.
@@ -112,10 +114,16 @@ export const postgresEnv = (defaultSchema: string) => ({
 });
 export const kafkaEnv = {
   KAFKA_BROKERS: list.default(['127.0.0.1:9092']),
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[\w.-]*$/, 'must be letters, digits, ".", "_" or "-"').default(''),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[\w.-]*$/, 'must be letters, digits, ".", "_" or "-"')
+    .default(''),
 };
 export const dynamoEnv = {
   DYNAMODB_ENDPOINT: url(['http', 'https']).optional(),
   DYNAMODB_REGION: z.string().min(1).default('eu-west-1'),
-  DYNAMODB_TABLE_PREFIX: z.string().regex(/^[\w.-]*$/, 'must be letters, digits, ".", "_" or "-"').default(''),
+  DYNAMODB_TABLE_PREFIX: z
+    .string()
+    .regex(/^[\w.-]*$/, 'must be letters, digits, ".", "_" or "-"')
+    .default(''),
 };

@@ -65,7 +65,6 @@ export function createDynamo(options: DynamoOptions) {
 }
 export type Dynamo = ReturnType<typeof createDynamo>;
 
-
 type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
 type Key = Record<string, unknown>;
 

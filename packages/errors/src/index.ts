@@ -22,16 +22,18 @@ export class AppError extends GraphQLError {
   }
 }
 
-export const unauthenticated = (message = 'Sign in first: this operation needs a valid access token.') =>
-  new AppError(ErrorCode.UNAUTHENTICATED, message);
+export const unauthenticated = (message = 'Sign in first: this operation needs a valid access token.') => new AppError(ErrorCode.UNAUTHENTICATED, message);
 
 export const forbidden = (message = 'You are not allowed to do this.') => new AppError(ErrorCode.FORBIDDEN, message);
 
 /** `field` is the input path the client should fix, e.g. "input.amount". */
-export const badInput = (field: string, message: string) =>
-  new AppError(ErrorCode.BAD_USER_INPUT, message, { field });
+export const badInput = (field: string, message: string) => new AppError(ErrorCode.BAD_USER_INPUT, message, { field });
 
-export const notFound = (what: string, id: string) => new AppError(ErrorCode.NOT_FOUND, `${what} ${id} was not found.`);
+/**
+ * A missing object, and another user's object, get this same answer, so that ids cannot be probed.
+ * `field` is the input path the id came in, when the client should know which one, e.g. "input.accountId".
+ */
+export const notFound = (what: string, id: string, field?: string) => new AppError(ErrorCode.NOT_FOUND, `${what} ${id} was not found.`, field ? { field } : {});
 
 export const conflict = (message: string) => new AppError(ErrorCode.CONFLICT, message);
 
@@ -50,14 +52,8 @@ const KNOWN_CODES = new Set<string>([
  * Shapes every error leaving a server: known codes keep their message, anything else becomes
  * a generic INTERNAL_SERVER_ERROR so that no stack trace, SQL or driver message reaches a client.
  */
-export function formatError(
-  formatted: GraphQLFormattedError,
-  opts: { exposeDetails?: boolean; onInternal?: (error: GraphQLFormattedError) => void } = {},
-): GraphQLFormattedError {
-  const { stacktrace: _stacktrace, exception: _exception, ...extensions } = (formatted.extensions ?? {}) as Record<
-    string,
-    unknown
-  >;
+export function formatError(formatted: GraphQLFormattedError, opts: { exposeDetails?: boolean; onInternal?: (error: GraphQLFormattedError) => void } = {}): GraphQLFormattedError {
+  const { stacktrace: _stacktrace, exception: _exception, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
   const code = typeof extensions.code === 'string' ? extensions.code : undefined;
   if (code && KNOWN_CODES.has(code)) {
     return { ...formatted, extensions: opts.exposeDetails ? formatted.extensions : extensions };

@@ -35,11 +35,7 @@ export function encodeEvent<T extends Topic>(topic: T, key: string, payload: Eve
   };
 }
 
-export async function publishEvent<T extends Topic>(bus: EventBus, topic: T, key: string, payload: EventPayload<T>) {
-  await bus.publish(topic, [encodeEvent(topic, key, payload)]);
-}
-
-export const retryTopic = (topic: string, delayMs: number) => `${topic}.retry.${delayMs >= 1000 ? `${delayMs / 1000}s` : `${delayMs}ms`}`;
+const retryTopic = (topic: string, delayMs: number) => `${topic}.retry.${delayMs >= 1000 ? `${delayMs / 1000}s` : `${delayMs}ms`}`;
 export const deadLetterTopic = (topic: string) => `${topic}.dlq`;
 
 export interface RunConsumerOptions<T extends Topic> {
@@ -122,3 +118,20 @@ function describe(error: unknown) {
   return String(error);
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts a consumer, trying again a few times on errors Kafka marks retriable: while another
+ * process creates the same topic, the broker answers "unknown topic or partition" for a moment.
+ */
+export async function startConsumerWithRetries<T>(what: string, logger: Logger, start: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true || /^KafkaJS/.test((error as Error)?.name ?? '');
+      if (attempt >= attempts || !retriable) throw error;
+      logger.warn({ err: error, attempt }, `${what} could not start yet; trying again`);
+      await new Promise((r) => setTimeout(r, 300 * attempt));
+    }
+  }
+}

@@ -9,6 +9,13 @@ const id = z.string().min(1);
 const isoTime = z.iso.datetime();
 const minorUnits = z.string().regex(/^-?\d+$/, 'must be an integer count of minor units');
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code');
+/**
+ * Every status a payment can take, in the order of its life: the one list the payment service's
+ * state machine, its GraphQL enum and every consumer of payment events use.
+ */
+export const PAYMENT_STATUSES = ['REQUIRES_ACTION', 'QUEUED', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'CANCELED'] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+const paymentStatus = z.enum(PAYMENT_STATUSES);
 /** The parts of a split transaction (empty when it is not split); they sum to its amount. */
 const transactionSplits = z.array(z.object({ categoryId: id.nullable(), amountMinor: minorUnits }));
 
@@ -86,8 +93,8 @@ export const contracts = {
     userId: id,
     paymentId: id,
     bankAccountId: id,
-    status: z.enum(['REQUIRES_ACTION', 'QUEUED', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'CANCELED']),
-    previousStatus: z.enum(['REQUIRES_ACTION', 'QUEUED', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'CANCELED']).nullable(),
+    status: paymentStatus,
+    previousStatus: paymentStatus.nullable(),
     reason: z.string().nullable(),
     amountMinor: minorUnits,
     currency,
@@ -149,8 +156,3 @@ export const contracts = {
 
 export type Topic = keyof typeof contracts;
 export type EventPayload<T extends Topic> = z.infer<(typeof contracts)[T]>;
-export const topicNames = Object.keys(contracts) as Topic[];
-
-export function isTopic(name: string): name is Topic {
-  return Object.hasOwn(contracts, name);
-}

@@ -96,12 +96,7 @@ export function recordEvent<T extends Topic>(em: EntityManager, topic: T, key: s
 export async function claimEvent(em: EntityManager, eventId: string, consumer: string): Promise<boolean> {
   const rows: unknown[] = await em
     .getConnection()
-    .execute(
-      'insert into processed_events (event_id, consumer) values (?, ?) on conflict do nothing returning event_id',
-      [eventId, consumer],
-      'all',
-      em.getTransactionContext(),
-    );
+    .execute('insert into processed_events (event_id, consumer) values (?, ?) on conflict do nothing returning event_id', [eventId, consumer], 'all', em.getTransactionContext());
   return rows.length === 1;
 }
 
@@ -138,20 +133,21 @@ export function startOutboxRelay(options: {
   async function relayBatch(): Promise<number> {
     const em = db.fork();
     const relayed = await em.transactional(async (tx) => {
-      const rows: { id: string; topic: string; key: string; value: string; headers: Record<string, string> }[] = await tx
-        .getConnection()
-        .execute(
-          `select id, topic, key, value, headers from outbox where published_at is null
+      const rows: { id: string; topic: string; key: string; value: string; headers: Record<string, string> }[] = await tx.getConnection().execute(
+        `select id, topic, key, value, headers from outbox where published_at is null
             order by created_at limit ? for update skip locked`,
-          [options.batchSize ?? 200],
-          'all',
-          tx.getTransactionContext(),
-        );
+        [options.batchSize ?? 200],
+        'all',
+        tx.getTransactionContext(),
+      );
       if (rows.length === 0) return [];
       const byTopic = new Map<string, typeof rows>();
       for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
       for (const [topic, batch] of byTopic) {
-        await bus.publish(topic, batch.map((r) => ({ key: r.key, value: r.value, headers: r.headers })));
+        await bus.publish(
+          topic,
+          batch.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+        );
       }
       await tx
         .getConnection()

@@ -14,7 +14,11 @@ describe('lifecycle', () => {
     const events: string[] = [];
     const resources = lifecycle(logger);
     for (const name of ['postgres', 'kafka', 'consumer']) {
-      await resources.open(name, () => events.push(`open ${name}`), () => events.push(`close ${name}`));
+      await resources.open(
+        name,
+        () => events.push(`open ${name}`),
+        () => events.push(`close ${name}`),
+      );
     }
     await resources.closeAll();
     expect(events).toEqual(['open postgres', 'open kafka', 'open consumer', 'close consumer', 'close kafka', 'close postgres']);
@@ -24,7 +28,11 @@ describe('lifecycle', () => {
     const { logger } = recordingLogger();
     const resources = lifecycle(logger);
     const closed: string[] = [];
-    const pool = await resources.open('pool', async () => ({ id: 'pool-1' }), (p) => closed.push(p.id));
+    const pool = await resources.open(
+      'pool',
+      async () => ({ id: 'pool-1' }),
+      (p) => closed.push(p.id),
+    );
     expect(pool).toEqual({ id: 'pool-1' });
     await resources.closeAll();
     expect(closed).toEqual(['pool-1']);
@@ -34,10 +42,24 @@ describe('lifecycle', () => {
     const { logger } = recordingLogger();
     const events: string[] = [];
     const resources = lifecycle(logger);
-    await resources.open('postgres', () => 'pg', () => events.push('close postgres'));
-    await resources.open('redis', () => 'redis', () => events.push('close redis'));
+    await resources.open(
+      'postgres',
+      () => 'pg',
+      () => events.push('close postgres'),
+    );
+    await resources.open(
+      'redis',
+      () => 'redis',
+      () => events.push('close redis'),
+    );
     const failure = new Error('broker unreachable');
-    await expect(resources.open('kafka', () => Promise.reject(failure), () => events.push('close kafka'))).rejects.toBe(failure);
+    await expect(
+      resources.open(
+        'kafka',
+        () => Promise.reject(failure),
+        () => events.push('close kafka'),
+      ),
+    ).rejects.toBe(failure);
     expect(events).toEqual(['close redis', 'close postgres']);
   });
 
@@ -45,9 +67,17 @@ describe('lifecycle', () => {
     const { logger } = recordingLogger();
     const events: string[] = [];
     const resources = lifecycle(logger);
-    await resources.open('dynamodb', () => 'dynamo', () => events.push('close dynamodb'));
+    await resources.open(
+      'dynamodb',
+      () => 'dynamo',
+      () => events.push('close dynamodb'),
+    );
     expect(await resources.run('ensure tables', () => 'done')).toBe('done');
-    await expect(resources.run('seed', () => { throw new Error('bad reference file'); })).rejects.toThrow('bad reference file');
+    await expect(
+      resources.run('seed', () => {
+        throw new Error('bad reference file');
+      }),
+    ).rejects.toThrow('bad reference file');
     expect(events).toEqual(['close dynamodb']);
   });
 
@@ -55,11 +85,23 @@ describe('lifecycle', () => {
     const { logger, errors } = recordingLogger();
     const events: string[] = [];
     const resources = lifecycle(logger);
-    await resources.open('postgres', () => 'pg', () => events.push('close postgres'));
-    await resources.open('redis', () => 'redis', async () => {
-      throw new Error('connection reset');
-    });
-    await resources.open('relay', () => 'relay', () => events.push('close relay'));
+    await resources.open(
+      'postgres',
+      () => 'pg',
+      () => events.push('close postgres'),
+    );
+    await resources.open(
+      'redis',
+      () => 'redis',
+      async () => {
+        throw new Error('connection reset');
+      },
+    );
+    await resources.open(
+      'relay',
+      () => 'relay',
+      () => events.push('close relay'),
+    );
     await expect(resources.closeAll()).resolves.toBeUndefined();
     expect(events).toEqual(['close relay', 'close postgres']);
     expect(errors).toHaveLength(1);
@@ -71,7 +113,11 @@ describe('lifecycle', () => {
     const { logger } = recordingLogger();
     let closes = 0;
     const resources = lifecycle(logger);
-    await resources.open('dynamodb', () => 'dynamo', () => closes++);
+    await resources.open(
+      'dynamodb',
+      () => 'dynamo',
+      () => closes++,
+    );
     await Promise.all([resources.closeAll(), resources.closeAll()]);
     await resources.closeAll();
     expect(closes).toBe(1);

@@ -132,11 +132,7 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
               exposeDetails: options.exposeErrorDetails,
               onInternal: (error) => options.logger.error({ error }, 'internal error'),
             }),
-          plugins: [
-            ...plugins,
-            ApolloServerPluginInlineTraceDisabled(),
-            refuseBadTokens(),
-          ],
+          plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), refuseBadTokens()],
         }),
       context: async (req, requestId, log) => {
         const { user, error } = await authenticate(req.headers.authorization, options.verifier);
@@ -151,9 +147,7 @@ export async function writeSchema(name: string, schema: GraphQLSchema) {
   const { writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   // schema:check prints into a scratch folder (SCHEMA_OUT_DIR) to compare with what is committed.
-  const target = process.env.SCHEMA_OUT_DIR
-    ? join(process.env.SCHEMA_OUT_DIR, `${name}.graphql`)
-    : new URL(`../../../schema/subgraphs/${name}.graphql`, import.meta.url);
+  const target = process.env.SCHEMA_OUT_DIR ? join(process.env.SCHEMA_OUT_DIR, `${name}.graphql`) : new URL(`../../../schema/subgraphs/${name}.graphql`, import.meta.url);
   await writeFile(target, printSdl(schema));
 }
 

@@ -56,9 +56,7 @@ export async function createTestAuth() {
     privateKeyPem,
     env: { JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE },
     tokenFor(user: { id: string; role?: Role }, options: { ttlSeconds?: number } = {}): string {
-      const signer = options.ttlSeconds
-        ? createTokenIssuer(privateKeyPem, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: options.ttlSeconds })
-        : issuer;
+      const signer = options.ttlSeconds ? createTokenIssuer(privateKeyPem, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: options.ttlSeconds }) : issuer;
       return signer.issue({ id: user.id, role: user.role ?? 'USER', sessionId: randomUUID() }, randomUUID());
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

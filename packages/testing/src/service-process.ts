@@ -74,20 +74,24 @@ export function describeServiceProcess(spec: ServiceProcessSpec) {
       await spec.cleanup?.();
     });
 
-    it('on a malformed variable exits 78 with a message naming it, without a stack trace', async () => {
-      const port = await freePort();
-      const run = startProcess(spec.entry, { ...validEnv, PORT: String(port), ...spec.badEnv });
-      const code = await within(run.exited, configExitTimeoutMs, 'no exit').finally(() => run.child.kill('SIGKILL'));
-      const stderr = run.output();
-      expect(code, stderr).toBe(78);
-      expect(stderr).toContain(`${spec.name}: Invalid configuration`);
-      for (const [variable, value] of Object.entries(spec.badEnv)) {
-        expect(stderr).toMatch(new RegExp(`\\b${variable} is "`));
-        // A secret is named, never printed.
-        if (/KEY|SECRET|PASSWORD|TOKEN/i.test(variable) && value) expect(stderr).not.toContain(value);
-      }
-      expect(stderr).not.toMatch(/at .*\.ts:\d+/);
-    }, configExitTimeoutMs + 10_000);
+    it(
+      'on a malformed variable exits 78 with a message naming it, without a stack trace',
+      async () => {
+        const port = await freePort();
+        const run = startProcess(spec.entry, { ...validEnv, PORT: String(port), ...spec.badEnv });
+        const code = await within(run.exited, configExitTimeoutMs, 'no exit').finally(() => run.child.kill('SIGKILL'));
+        const stderr = run.output();
+        expect(code, stderr).toBe(78);
+        expect(stderr).toContain(`${spec.name}: Invalid configuration`);
+        for (const [variable, value] of Object.entries(spec.badEnv)) {
+          expect(stderr).toMatch(new RegExp(`\\b${variable} is "`));
+          // A secret is named, never printed.
+          if (/KEY|SECRET|PASSWORD|TOKEN/i.test(variable) && value) expect(stderr).not.toContain(value);
+        }
+        expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+      },
+      configExitTimeoutMs + 10_000,
+    );
 
     describe('on a valid configuration', () => {
       let run: ReturnType<typeof startProcess>;
@@ -140,16 +144,20 @@ export function describeServiceProcess(spec: ServiceProcessSpec) {
         for (const metric of ['http_request_duration_seconds', ...(spec.metrics ?? [])]) expect(text).toMatch(new RegExp(`^# TYPE ${metric} `, 'm'));
       });
 
-      it(`on SIGTERM finishes what is in flight, drains and exits 0 within ${stopTimeoutMs / 1000} s`, async () => {
-        const inFlight = spec.inFlight?.(url);
-        if (inFlight) await new Promise((r) => setTimeout(r, 20));
-        run.child.kill('SIGTERM');
-        if (inFlight) await inFlight;
-        const code = await within(run.exited, stopTimeoutMs, 'no exit after SIGTERM');
-        expect(code, run.output()).toBe(0);
-        expect(run.output()).toContain('"msg":"draining"');
-        expect(run.output()).toContain('"msg":"stopped"');
-      }, stopTimeoutMs + 10_000);
+      it(
+        `on SIGTERM finishes what is in flight, drains and exits 0 within ${stopTimeoutMs / 1000} s`,
+        async () => {
+          const inFlight = spec.inFlight?.(url);
+          if (inFlight) await new Promise((r) => setTimeout(r, 20));
+          run.child.kill('SIGTERM');
+          if (inFlight) await inFlight;
+          const code = await within(run.exited, stopTimeoutMs, 'no exit after SIGTERM');
+          expect(code, run.output()).toBe(0);
+          expect(run.output()).toContain('"msg":"draining"');
+          expect(run.output()).toContain('"msg":"stopped"');
+        },
+        stopTimeoutMs + 10_000,
+      );
     });
   });
 }

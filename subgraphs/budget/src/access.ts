@@ -10,8 +10,7 @@ export const isUuid = (value: string) => UUID.test(value);
  * NOT_FOUND that also names the input path the client sent, e.g. "input.accountId". A missing
  * object and another user's object get the same answer, so that ids cannot be probed.
  */
-export const notFoundAt = (field: string | undefined, what: string, id: string) =>
-  new AppError(ErrorCode.NOT_FOUND, `${what} ${id} was not found.`, field ? { field } : {});
+export const notFoundAt = (field: string | undefined, what: string, id: string) => new AppError(ErrorCode.NOT_FOUND, `${what} ${id} was not found.`, field ? { field } : {});
 
 /**
  * Reads by id: the owner and admins see the object; anyone else is told it does not exist.

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus, runConsumer, type Event } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { createTestAuth, dropSchema, eventually, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
-import { AccountRecord } from './accounts.js';
-import { DEFAULT_CATEGORIES } from './categories.js';
+import { AccountRecord } from './accounts/account.entity.js';
+import { DEFAULT_CATEGORIES } from './categories/categories.js';
 import { parseBudgetEnv, startBudgetService } from './index.js';
-import { TransactionRecord } from './transactions.js';
+import { TransactionRecord } from './transactions/transaction.entity.js';
 
 const schema = uniqueName('budget_test');
 const prefix = `${uniqueName('t')}.`;
@@ -44,11 +44,10 @@ function person(role: 'USER' | 'ADMIN' = 'USER') {
   const ask = (query: string, variables?: Record<string, unknown>) => gql(url, query, { token, variables });
   /** User fields live on the User entity, which the gateway reaches through _entities. */
   const user = async (selection: string, variables?: Record<string, unknown>, userId = id) => {
-    const response = await gql(
-      url,
-      `query($reps: [_Any!]!${variablesDeclaration(variables)}) { _entities(representations: $reps) { ... on User { ${selection} } } }`,
-      { token, variables: { reps: [{ __typename: 'User', id: userId }], ...variables } },
-    );
+    const response = await gql(url, `query($reps: [_Any!]!${variablesDeclaration(variables)}) { _entities(representations: $reps) { ... on User { ${selection} } } }`, {
+      token,
+      variables: { reps: [{ __typename: 'User', id: userId }], ...variables },
+    });
     return { ...response, user: response.data?._entities?.[0] };
   };
   return { id, token, ask, user };
@@ -93,10 +92,13 @@ async function record(who: Person, input: { accountId: string; amountMinor: numb
 }
 
 async function rowCounts() {
-  const [row] = await service.db.fork().getConnection().execute<{ accounts: string; transactions: string; outbox: string; budgets: string }[]>(
-    `select (select count(*) from accounts) as accounts, (select count(*) from transactions) as transactions,
+  const [row] = await service.db
+    .fork()
+    .getConnection()
+    .execute<{ accounts: string; transactions: string; outbox: string; budgets: string }[]>(
+      `select (select count(*) from accounts) as accounts, (select count(*) from transactions) as transactions,
             (select count(*) from outbox) as outbox, (select count(*) from budgets) as budgets`,
-  );
+    );
   return row;
 }
 
@@ -185,9 +187,7 @@ describe('transactions', () => {
     ];
     const recorded = [];
     for (const [i, input] of booked.entries()) recorded.push({ ...(await record(ada, { ...input, payee: `payee ${i}` })), ...input });
-    const expectedOrder = [...recorded]
-      .sort((a, b) => b.bookedAt.localeCompare(a.bookedAt) || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0))
-      .map((t) => t.id);
+    const expectedOrder = [...recorded].sort((a, b) => b.bookedAt.localeCompare(a.bookedAt) || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0)).map((t) => t.id);
 
     const seen: string[] = [];
     let after: string | null = null;
@@ -208,9 +208,7 @@ describe('transactions', () => {
     const groceriesInEveryday = await ada.user(PAGE, { filter: { accountId: everyday, categoryId: categories.Groceries }, first: 2, after: null });
     expect(groceriesInEveryday.user.transactions.totalCount).toBe(3);
     expect(groceriesInEveryday.user.transactions.pageInfo.hasNextPage).toBe(true);
-    expect(groceriesInEveryday.user.transactions.edges.map((e: { node: { amount: { amountMinor: number } } }) => e.node.amount.amountMinor).sort()).toEqual(
-      [-600, -400].sort(),
-    );
+    expect(groceriesInEveryday.user.transactions.edges.map((e: { node: { amount: { amountMinor: number } } }) => e.node.amount.amountMinor).sort()).toEqual([-600, -400].sort());
 
     const window = await ada.user(PAGE, { filter: { from: '2025-03-02T08:00:00.000Z', to: '2025-03-04T08:00:00.000Z' }, first: 50, after: null });
     expect(window.user.transactions.edges.map((e: { node: { payee: string } }) => e.node.payee)).toEqual(['payee 2', 'payee 1']);
@@ -388,9 +386,8 @@ describe('security', () => {
     const accountId = await openAccount(ada, 'EUR', 1_000);
     const { Groceries: groceries } = await categoryIds(ada);
     const transaction = await record(ada, { accountId, categoryId: groceries, amountMinor: -250 });
-    const budget = (
-      await ada.ask(SET_BUDGET, { input: { categoryId: groceries, period: 'MONTHLY', startsOn: '2025-03-01', amount: { amountMinor: 9_000, currency: 'EUR' } } })
-    ).data.setBudget.id;
+    const budget = (await ada.ask(SET_BUDGET, { input: { categoryId: groceries, period: 'MONTHLY', startsOn: '2025-03-01', amount: { amountMinor: 9_000, currency: 'EUR' } } }))
+      .data.setBudget.id;
     const evesAccount = await openAccount(eve);
 
     const account = await eve.ask('query($id: ID!) { account(id: $id) { id name } }', { id: accountId });

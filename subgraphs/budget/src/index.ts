@@ -1,4 +1,3 @@
-import { startPaymentConsumer } from './payment-consumer.js';
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type EventBus } from '@analytica/events';
 import { verifierFromEnv } from '@analytica/auth';
 import { createLogger } from '@analytica/logger';
@@ -7,19 +6,21 @@ import { createRedis, type Redis } from '@analytica/redis';
 import { createLivePublisher } from '@analytica/redis/live';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
-import { AccountSchema } from './accounts.js';
-import { BudgetSchema } from './budgets.js';
-import { CategorySchema } from './categories.js';
+import { AccountSchema } from './accounts/account.entity.js';
+import { BudgetSchema } from './budgets/budget.entity.js';
+import { CategorySchema } from './categories/category.entity.js';
+import type { BudgetContext } from './context.js';
 import type { BudgetEnv } from './environment.js';
-import { loadExchangeRateFile } from './exchange-rates.js';
-import { budgetLiveEvents } from './live.js';
+import { loadExchangeRateFile } from './exchange-rates/exchange-rates.js';
+import { budgetLiveEvents } from './live/live.js';
 import { createLoaders } from './loaders.js';
 import { migrations } from './migrations.js';
-import { RuleSchema } from './rules.js';
-import { ScheduleSchema, startSchedulePoster } from './schedules.js';
+import { startPaymentConsumer } from './payment-consumer/payment-consumer.js';
+import { RuleSchema } from './rules/rule.entity.js';
+import { ScheduleSchema } from './schedules/schedule.entity.js';
+import { startSchedulePoster } from './schedules/schedules.js';
 import { buildBudgetSchema } from './schema.js';
-import type { BudgetContext } from './schema-user.js';
-import { SplitSchema, TransactionSchema } from './transactions.js';
+import { SplitSchema, TransactionSchema } from './transactions/transaction.entity.js';
 
 export { budgetEnvShape, parseBudgetEnv, type BudgetEnv } from './environment.js';
 export { buildBudgetSchema } from './schema.js';
@@ -56,8 +57,14 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
       logger.info({ file: ratesFile, rates: loaded }, 'exchange rates loaded');
     });
   }
-  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'budget', logger), (b) => b.close()));
-  // Live events (subscriptions through the gateway) follow the outbox: see live.ts.
+  const bus =
+    deps.bus ??
+    (await resources.open(
+      'kafka',
+      () => busFromEnv(env, 'budget', logger),
+      (b) => b.close(),
+    ));
+  // Live events (subscriptions through the gateway) follow the outbox: see live/live.ts.
   const redis =
     deps.redis ??
     (await resources.open(
@@ -71,7 +78,11 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
     (r) => r.stop(),
   );
   // Succeeded payments become the outgoing transaction, once each.
-  await resources.open('payment consumer', () => startPaymentConsumer({ db, bus, logger, onBooked: () => relay.poke() }), (c) => c.stop());
+  await resources.open(
+    'payment consumer',
+    () => startPaymentConsumer({ db, bus, logger, onBooked: () => relay.poke() }),
+    (c) => c.stop(),
+  );
   if (env.SCHEDULE_INTERVAL_MS > 0) {
     await resources.open(
       'schedule poster',

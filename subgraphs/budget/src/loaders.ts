@@ -1,9 +1,11 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@analytica/postgres';
-import { AccountRecord, accountBalances } from './accounts.js';
-import { budgetSpending, carriedIn, earlierBudgets, type BudgetRecord } from './budgets.js';
-import { CategoryRecord } from './categories.js';
-import { SplitRecord, TransactionRecord } from './transactions.js';
+import { AccountRecord } from './accounts/account.entity.js';
+import { accountBalances } from './accounts/accounts.js';
+import type { BudgetRecord } from './budgets/budget.entity.js';
+import { budgetSpending, carriedIn, earlierBudgets } from './budgets/budgets.js';
+import { CategoryRecord } from './categories/category.entity.js';
+import { SplitRecord, TransactionRecord } from './transactions/transaction.entity.js';
 
 /**
  * Per-request batching: the accounts, categories, splits, transfer legs, balances and budget

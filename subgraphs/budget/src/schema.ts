@@ -1,24 +1,23 @@
 import { requireUser } from '@analytica/auth';
 import { buildFederatedSchema, userReference } from '@analytica/subgraph';
 import { isUuid, notFoundAt, visibleOrNotFound } from './access.js';
-import { BudgetRecord } from './budgets.js';
-import { RuleRecord } from './rules.js';
-import { ScheduleRecord } from './schedules.js';
-import { AccountResolver, loadVisibleAccount, UserAccountsResolver } from './schema-accounts.js';
-import { BudgetResolver, UserBudgetsResolver } from './schema-budgets.js';
-import { CategoryResolver, UserCategoriesResolver } from './schema-categories.js';
-import { ImportLineResolver, ImportResolver } from './schema-imports.js';
-import { RuleResolver, UserRulesResolver } from './schema-rules.js';
-import { ScheduleResolver, UserSchedulesResolver } from './schema-schedules.js';
-import {
-  TransactionConnectionResolver,
-  TransactionResolver,
-  TransactionSplitResolver,
-  UserTransactionsResolver,
-} from './schema-transactions.js';
-import { BudgetLiveSubscription, budgetOverspentReference, BudgetOverspentResolver } from './schema-live.js';
-import { TransferResolver } from './schema-transfers.js';
-import { User, type BudgetContext } from './schema-user.js';
+import { BudgetRecord } from './budgets/budget.entity.js';
+import { RuleRecord } from './rules/rule.entity.js';
+import { ScheduleRecord } from './schedules/schedule.entity.js';
+import type { BudgetContext } from './context.js';
+// The order of these imports is the order in which type-graphql meets the types and fields, and so
+// the order of the printed SDL (schema/subgraphs/budget.graphql): keep it, or run schema:print.
+import { AccountResolver, loadVisibleAccount, UserAccountsResolver } from './accounts/accounts.graphql.js';
+import { BudgetResolver, UserBudgetsResolver } from './budgets/budgets.graphql.js';
+import { CategoryResolver, UserCategoriesResolver } from './categories/categories.graphql.js';
+import { ImportLineResolver, ImportResolver } from './imports/imports.graphql.js';
+import { ExchangeRateResolver } from './exchange-rates/exchange-rates.graphql.js';
+import { RuleResolver, UserRulesResolver } from './rules/rules.graphql.js';
+import { ScheduleResolver, UserSchedulesResolver } from './schedules/schedules.graphql.js';
+import { TransactionConnectionResolver, TransactionResolver, TransactionSplitResolver, UserTransactionsResolver } from './transactions/transactions.graphql.js';
+import { BudgetLiveSubscription, budgetOverspentReference, BudgetOverspentResolver } from './live/live.graphql.js';
+import { TransferResolver } from './transfers/transfers.graphql.js';
+import { User } from './user/user.graphql.js';
 
 /**
  * `_entities` lookups are reads by id: another user's object answers NOT_FOUND, exactly like one
@@ -49,6 +48,7 @@ export function buildBudgetSchema() {
       UserSchedulesResolver,
       ImportResolver,
       ImportLineResolver,
+      ExchangeRateResolver,
       BudgetLiveSubscription,
       BudgetOverspentResolver,
     ],
@@ -68,23 +68,19 @@ export function buildBudgetSchema() {
         __resolveReference: (ref: { id: string }, ctx: BudgetContext) => loadVisibleAccount(ctx, ref.id),
       },
       Category: {
-        __resolveReference: (ref: { id: string }, ctx: BudgetContext) =>
-          findVisible(ctx, 'Category', ref.id, () => ctx.loaders.category.load(ref.id)),
+        __resolveReference: (ref: { id: string }, ctx: BudgetContext) => findVisible(ctx, 'Category', ref.id, () => ctx.loaders.category.load(ref.id)),
       },
       Transaction: {
-        __resolveReference: (ref: { id: string }, ctx: BudgetContext) =>
-          findVisible(ctx, 'Transaction', ref.id, () => ctx.loaders.transaction.load(ref.id)),
+        __resolveReference: (ref: { id: string }, ctx: BudgetContext) => findVisible(ctx, 'Transaction', ref.id, () => ctx.loaders.transaction.load(ref.id)),
       },
       Budget: {
-        __resolveReference: (ref: { id: string }, ctx: BudgetContext) =>
-          findVisible(ctx, 'Budget', ref.id, () => ctx.em.findOne(BudgetRecord, { id: ref.id })),
+        __resolveReference: (ref: { id: string }, ctx: BudgetContext) => findVisible(ctx, 'Budget', ref.id, () => ctx.em.findOne(BudgetRecord, { id: ref.id })),
       },
       Rule: {
         __resolveReference: (ref: { id: string }, ctx: BudgetContext) => findVisible(ctx, 'Rule', ref.id, () => ctx.em.findOne(RuleRecord, { id: ref.id })),
       },
       Schedule: {
-        __resolveReference: (ref: { id: string }, ctx: BudgetContext) =>
-          findVisible(ctx, 'Schedule', ref.id, () => ctx.em.findOne(ScheduleRecord, { id: ref.id })),
+        __resolveReference: (ref: { id: string }, ctx: BudgetContext) => findVisible(ctx, 'Schedule', ref.id, () => ctx.em.findOne(ScheduleRecord, { id: ref.id })),
       },
       BudgetOverspent: { __resolveReference: budgetOverspentReference },
     },

@@ -6,15 +6,18 @@ import { createRedis, type Redis } from '@analytica/redis';
 import { createLivePublisher } from '@analytica/redis/live';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
+import { insightContext, type InsightContext } from './context.js';
 import type { InsightEnv } from './environment.js';
-import { InsightSchema } from './insights.js';
-import { insightsAnnouncer } from './live.js';
+import { InsightSchema } from './insights/insight.entity.js';
+import { insightsAnnouncer } from './insights/live.js';
 import { migrations } from './migrations.js';
-import { ReportLineSchema, ReportSchema } from './reports.js';
-import { buildInsightSchema, insightContext, type InsightContext } from './schema.js';
-import { applyRecordedTransaction, SPENDING_CONSUMER } from './spending.js';
+import { ReportLineSchema, ReportSchema } from './reports/report.entity.js';
+import { buildInsightSchema } from './schema.js';
+import { applyRecordedTransaction, SPENDING_CONSUMER } from './spending/spending.js';
 
 export { insightEnvShape, parseInsightEnv, type InsightEnv } from './environment.js';
+/** The subgraph's schema, for tests that compose it with others behind a gateway. */
+export { buildInsightSchema } from './schema.js';
 
 export interface Dependencies {
   /** The embedded runner passes its local event bus; otherwise Kafka is used. */
@@ -41,7 +44,13 @@ export async function startInsightService(env: InsightEnv, deps: Dependencies = 
       }),
     (d) => d.close(),
   );
-  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'insight', logger), (b) => b.close()));
+  const bus =
+    deps.bus ??
+    (await resources.open(
+      'kafka',
+      () => busFromEnv(env, 'insight', logger),
+      (b) => b.close(),
+    ));
   await resources.open(
     'spending consumer',
     () =>

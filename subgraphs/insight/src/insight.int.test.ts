@@ -129,10 +129,9 @@ describe('transactions.recorded.v1 consumer', () => {
     await publish(transaction(ada.id, -300, '2025-05-10T09:00:00Z', null));
     await publish(transaction(ada.id, -200, '2025-05-10T19:00:00Z', null));
     const rows = await eventually(async () => {
-      const found = await sql<{ total_minor: string; count: number }>(
-        `select total_minor, count from spending where user_id = ? and day = '2025-05-10' and category_id is null`,
-        [ada.id],
-      );
+      const found = await sql<{ total_minor: string; count: number }>(`select total_minor, count from spending where user_id = ? and day = '2025-05-10' and category_id is null`, [
+        ada.id,
+      ]);
       return found[0]?.count === 2 ? found : undefined;
     }, 20_000);
     expect(rows).toEqual([{ total_minor: '500', count: 2 }]);
@@ -194,9 +193,7 @@ describe('reports', () => {
       { flow: 'SPENDING', categoryId: 'groceries', total: money(5000), count: 1 },
       { flow: 'SPENDING', categoryId: 'travel', total: money(1100), count: 1 },
     ]);
-    expect(result.data.generateReport.totals).toEqual([
-      { currency: 'EUR', income: { amountMinor: 0 }, spending: { amountMinor: 6100 }, net: { amountMinor: -6100 } },
-    ]);
+    expect(result.data.generateReport.totals).toEqual([{ currency: 'EUR', income: { amountMinor: 0 }, spending: { amountMinor: 6100 }, net: { amountMinor: -6100 } }]);
   });
 
   it('derives insights against the month before: a groceries spike, an overspending warning and a saving suggestion', async () => {
@@ -279,13 +276,13 @@ describe('isolation between users', () => {
     adaInsight = insight!.id;
   });
 
-  it('builds a second user\'s report from their own transactions only', async () => {
+  it("builds a second user's report from their own transactions only", async () => {
     const result = await gql(url, GENERATE, { token: bobToken, variables: { period: 'MONTHLY', startsOn: '2025-03-01' } });
     expect(result.data.generateReport.id).not.toBe(adaReport);
     expect(result.data.generateReport.lines).toEqual([{ flow: 'SPENDING', categoryId: 'groceries', total: money(4200), count: 1 }]);
   });
 
-  it('answers another user\'s report with NOT_FOUND and does not let them dismiss their insights', async () => {
+  it("answers another user's report with NOT_FOUND and does not let them dismiss their insights", async () => {
     const read = await gql(url, `query($id: ID!) { report(id: $id) { id lines { count } } }`, { token: bobToken, variables: { id: adaReport } });
     expect(read.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(read.data?.report).toBeNull();
@@ -295,7 +292,7 @@ describe('isolation between users', () => {
     expect(row?.dismissed_at).toBeNull();
   });
 
-  it('refuses another user\'s objects through _entities: reports and insights NOT_FOUND, the user FORBIDDEN', async () => {
+  it("refuses another user's objects through _entities: reports and insights NOT_FOUND, the user FORBIDDEN", async () => {
     const report = await gql(url, ENTITIES, { token: bobToken, variables: { r: [{ __typename: 'Report', id: adaReport }] } });
     expect(report.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(report.data?._entities?.[0] ?? null).toBeNull();
@@ -310,10 +307,18 @@ describe('isolation between users', () => {
   it('gives the owner their objects through _entities', async () => {
     const own = await gql(url, ENTITIES, {
       token: adaToken,
-      variables: { r: [{ __typename: 'Report', id: adaReport }, { __typename: 'Insight', id: adaInsight }] },
+      variables: {
+        r: [
+          { __typename: 'Report', id: adaReport },
+          { __typename: 'Insight', id: adaInsight },
+        ],
+      },
     });
     expect(own.errors).toBeUndefined();
-    expect(own.data._entities).toEqual([{ id: adaReport, startsOn: '2025-03-01' }, { id: adaInsight, title: expect.any(String) }]);
+    expect(own.data._entities).toEqual([
+      { id: adaReport, startsOn: '2025-03-01' },
+      { id: adaInsight, title: expect.any(String) },
+    ]);
   });
 
   it('refuses requests without a token, _entities included', async () => {

@@ -1,22 +1,25 @@
 import { verifierFromEnv } from '@analytica/auth';
 import { createDynamo } from '@analytica/dynamo';
 import type { EventBus } from '@analytica/events';
+import { readReferenceFile } from '@analytica/instruments';
 import { createLogger } from '@analytica/logger';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
+import { syncAlertIndex } from './alerts/alerts.js';
+import type { MarketContext } from './context.js';
 import type { MarketEnv } from './environment.js';
-import { priceAlertsTable, syncAlertIndex } from './alerts.js';
-import { candlesTable } from './candles.js';
-import { createCatalogue, instrumentsTable, loadReferenceInstruments, readInstruments, readReferenceFile } from './instruments.js';
-import { seedMissingQuotes } from './quotes.js';
-import { buildMarketSchema, quoteLoader, type MarketContext } from './schema.js';
-import { marketTables } from './tables.js';
-import { watchlistsTable } from './watchlists.js';
+import { createCatalogue, instrumentsTable, loadReferenceInstruments, readInstruments } from './instruments/instruments.js';
+import { quoteLoader, seedMissingQuotes } from './quotes/quotes.js';
+import { buildMarketSchema } from './schema.js';
+import { priceAlertsTable } from './store/alerts.js';
+import { candlesTable } from './store/candles.js';
+import { marketTables } from './store/tables.js';
+import { watchlistsTable } from './watchlists/watchlists.js';
 
+// @analytica/market-subgraph: the market service. Its ingest worker shares market data at rest and
+// on the wire through the other face, @analytica/market-subgraph/store (store/index.ts).
 export { marketEnvShape, parseMarketEnv, type MarketEnv } from './environment.js';
-export { readReferenceFile, REGIONS, type Instrument, type Region } from './instruments.js';
-export { quoteKey, type Quote } from './quotes.js';
 export { buildMarketSchema } from './schema.js';
 
 export interface Dependencies {
@@ -37,7 +40,11 @@ export async function startMarketService(env: MarketEnv, deps: Dependencies = {}
       () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'market', onError: (err) => logger.warn({ err }, 'redis connection error') }),
       (r) => r.quit().catch(() => r.disconnect()),
     ));
-  const dynamo = await resources.open('dynamodb', () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }), (d) => d.close());
+  const dynamo = await resources.open(
+    'dynamodb',
+    () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }),
+    (d) => d.close(),
+  );
   const tables = marketTables(env.DYNAMODB_TABLE_PREFIX);
 
   const instruments = await resources.run('reference data', async () => {

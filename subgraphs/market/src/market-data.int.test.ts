@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchWrite, createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createRedis, type Redis } from '@analytica/redis';
 import { createTcpProxy, createTestAuth, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
-import { alertIndexKey } from './alerts.js';
-import { candleKey } from './candles.js';
+import { venueStatus } from '@analytica/instruments';
 import { parseMarketEnv, startMarketService } from './index.js';
-import { moversKey, quoteKey } from './quotes.js';
-import { venueStatus } from './venues.js';
+import { candleKey } from './store/candles.js';
+import { alertIndexKey, moversKey, quoteKey } from './store/redis-keys.js';
 
 const keyPrefix = `${uniqueName('market_data')}:`;
 const tablePrefix = `${uniqueName('market_data')}_`;
@@ -106,7 +105,13 @@ describe('candles', () => {
 
 describe('movers', () => {
   beforeAll(async () => {
-    const quotes: [string, number][] = [['SAP.DE', 2.5], ['ASML.AS', -3.1], ['SIE.DE', 1.2], ['NESN.SW', -0.4], ['HSBA.L', 0]];
+    const quotes: [string, number][] = [
+      ['SAP.DE', 2.5],
+      ['ASML.AS', -3.1],
+      ['SIE.DE', 1.2],
+      ['NESN.SW', -0.4],
+      ['HSBA.L', 0],
+    ];
     for (const [symbol, pct] of quotes) {
       await redis.hset(quoteKey('EU', symbol), { last: String(100 + pct), previousClose: '100', marketState: 'OPEN' });
       await redis.zadd(moversKey('EU'), pct, symbol);
@@ -116,7 +121,10 @@ describe('movers', () => {
   it('ranks the gainers and the losers of a region from its sorted set, each with its quote', async () => {
     const gainers = await asAlice('{ movers(region: "eu", limit: 5) { symbol changePercent } }');
     expect(gainers.errors).toBeUndefined();
-    expect(gainers.data.movers).toEqual([{ symbol: 'SAP.DE', changePercent: 2.5 }, { symbol: 'SIE.DE', changePercent: 1.2 }]);
+    expect(gainers.data.movers).toEqual([
+      { symbol: 'SAP.DE', changePercent: 2.5 },
+      { symbol: 'SIE.DE', changePercent: 1.2 },
+    ]);
     const losers = await asAlice('{ movers(region: "EU", direction: LOSERS, limit: 1) { symbol changePercent } }');
     expect(losers.data.movers).toEqual([{ symbol: 'ASML.AS', changePercent: -3.1 }]);
   });
@@ -177,7 +185,15 @@ describe('price alerts', () => {
     const [entry] = Object.keys(await redis.hgetall(alertIndexKey('EU', 'SAP.DE')));
     await redis.del(alertIndexKey('EU', 'SAP.DE'));
     const second = await startMarketService(
-      parseMarketEnv({ PORT: '0', LOG_LEVEL: 'silent', ...auth.env, REDIS_URL: services.redisUrl, REDIS_KEY_PREFIX: keyPrefix, DYNAMODB_ENDPOINT: services.dynamoEndpoint, DYNAMODB_TABLE_PREFIX: tablePrefix }),
+      parseMarketEnv({
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        ...auth.env,
+        REDIS_URL: services.redisUrl,
+        REDIS_KEY_PREFIX: keyPrefix,
+        DYNAMODB_ENDPOINT: services.dynamoEndpoint,
+        DYNAMODB_TABLE_PREFIX: tablePrefix,
+      }),
     );
     await second.stop();
     expect(Object.keys(await redis.hgetall(alertIndexKey('EU', 'SAP.DE')))).toEqual([entry]);
@@ -206,7 +222,22 @@ describe('with Redis down', () => {
     const daily = candleKey('EU', 'SAP.DE', '1d');
     await batchWrite(dynamo, `${tablePrefix}candles`, [
       candle(daily, '2026-10-30T00:00:00.000Z', 230, 233, 229, 232, 1_000_000, 10),
-      { PutRequest: { Item: { pk: daily, bucket: minute('2026-11-02T00:00:00.000Z'), open: 232.5, high: 236, low: 231, close: 235.2, volume: 400_000, trades: 900, lastSeq: 20, lastTime: '2026-11-02T16:29:59.500Z' } } },
+      {
+        PutRequest: {
+          Item: {
+            pk: daily,
+            bucket: minute('2026-11-02T00:00:00.000Z'),
+            open: 232.5,
+            high: 236,
+            low: 231,
+            close: 235.2,
+            volume: 400_000,
+            trades: 900,
+            lastSeq: 20,
+            lastTime: '2026-11-02T16:29:59.500Z',
+          },
+        },
+      },
     ]);
     await redis.hset(quoteKey('EU', 'SAP.DE'), { last: '240', previousClose: '235.2', marketState: 'OPEN' });
     const query = '{ quotes(symbols: ["SAP.DE", "AAPL", "BTC-USD"]) { symbol last open high low previousClose change changePercent volume time marketState stale } }';
@@ -220,8 +251,18 @@ describe('with Redis down', () => {
       expect(stale.errors).toBeUndefined();
       // Nothing live says whether a venue trades: its state is the scheduled one.
       expect(stale.data.quotes[0]).toEqual({
-        symbol: 'SAP.DE', last: 235.2, open: 232.5, high: 236, low: 231, previousClose: 232, change: 3.2, changePercent: 1.3793,
-        volume: 400_000, time: '2026-11-02T16:29:59.500Z', marketState: venueStatus('XETR', new Date()).state, stale: true,
+        symbol: 'SAP.DE',
+        last: 235.2,
+        open: 232.5,
+        high: 236,
+        low: 231,
+        previousClose: 232,
+        change: 3.2,
+        changePercent: 1.3793,
+        volume: 400_000,
+        time: '2026-11-02T16:29:59.500Z',
+        marketState: venueStatus('XETR', new Date()).state,
+        stale: true,
       });
       // No candle at all: the reference price, still marked stale, and no trade time.
       expect(stale.data.quotes[1]).toMatchObject({ symbol: 'AAPL', last: 228.5, change: 0, time: null, stale: true });

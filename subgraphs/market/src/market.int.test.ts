@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchWriteCommand, GetCommand, createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createRedis, Redis } from '@analytica/redis';
 import { createTestAuth, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
-import { parseMarketEnv, readReferenceFile, startMarketService } from './index.js';
-import { quoteKey } from './quotes.js';
-import { nextOpen, venueStatus } from './venues.js';
+import { nextOpen, readReferenceFile, venueStatus } from '@analytica/instruments';
+import { parseMarketEnv, startMarketService } from './index.js';
+import { quoteKey } from './store/redis-keys.js';
 
 const keyPrefix = `${uniqueName('market')}:`;
 const tablePrefix = `${uniqueName('market')}_`;
@@ -115,7 +115,19 @@ describe('market service', () => {
       expect(writes).toBe(1);
       // The one write carried a read of every distinct symbol: nothing is served from a cache.
       await expect.poll(() => seen.length).toBe(9);
-      expect(new Set(seen)).toEqual(new Set(['quote:{US:AAPL}', 'quote:{US:MSFT}', 'quote:{EU:SAP.DE}', 'quote:{APAC:7203.T}', 'quote:{APAC:0700.HK}', 'quote:{EU:HSBA.L}', 'quote:{EU:NESN.SW}', 'quote:{APAC:BHP.AX}', 'quote:{US:NVDA}']));
+      expect(new Set(seen)).toEqual(
+        new Set([
+          'quote:{US:AAPL}',
+          'quote:{US:MSFT}',
+          'quote:{EU:SAP.DE}',
+          'quote:{APAC:7203.T}',
+          'quote:{APAC:0700.HK}',
+          'quote:{EU:HSBA.L}',
+          'quote:{EU:NESN.SW}',
+          'quote:{APAC:BHP.AX}',
+          'quote:{US:NVDA}',
+        ]),
+      );
     } finally {
       monitor.disconnect();
     }
@@ -140,7 +152,12 @@ describe('market service', () => {
   it('finds instruments by symbol, name, region and sector, with their quotes', async () => {
     const byName = await asAlice('{ searchInstruments(query: "toyota") { symbol exchange region currency sector quote { last } } }');
     expect(byName.data.searchInstruments[0]).toEqual({
-      symbol: '7203.T', exchange: 'XTKS', region: 'APAC', currency: 'JPY', sector: 'Consumer Discretionary', quote: { last: 2850 },
+      symbol: '7203.T',
+      exchange: 'XTKS',
+      region: 'APAC',
+      currency: 'JPY',
+      sector: 'Consumer Discretionary',
+      quote: { last: 2850 },
     });
     const filtered = await asAlice('{ searchInstruments(region: EU, sector: "Utilities", first: 3) { region sector } }');
     expect(filtered.data.searchInstruments).toHaveLength(3);

@@ -4,10 +4,11 @@ import type { EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
-import { articlesTable, ingestArticleBundle, readArticleBundle, type ArticleStore } from './articles.js';
+import { articlesTable, ingestArticleBundle, readArticleBundle, type ArticleStore } from './articles/articles.js';
+import { newsContext, type NewsContext } from './context.js';
 import type { NewsEnv } from './environment.js';
-import { userArticlesTable } from './interactions.js';
-import { buildNewsSchema, newsContext, type NewsContext } from './schema.js';
+import { userArticlesTable } from './interactions/interactions.js';
+import { buildNewsSchema } from './schema.js';
 
 export { newsEnvShape, parseNewsEnv, type NewsEnv } from './environment.js';
 
@@ -20,7 +21,11 @@ export interface Dependencies {
 export async function startNewsService(env: NewsEnv, _deps: Dependencies = {}) {
   const logger = createLogger('news', env.LOG_LEVEL);
   const resources = lifecycle(logger);
-  const dynamo = await resources.open('dynamodb', () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }), (d) => d.close());
+  const dynamo = await resources.open(
+    'dynamodb',
+    () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }),
+    (d) => d.close(),
+  );
   const store: ArticleStore = {
     dynamo,
     articlesTable: `${env.DYNAMODB_TABLE_PREFIX}articles`,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createTestAuth, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
-import { ingestArticleBundle, readArticleBundle, type ArticleBundle } from './articles.js';
+import { ingestArticleBundle, readArticleBundle, type ArticleBundle } from './articles/articles.js';
 import { parseNewsEnv, startNewsService } from './index.js';
 
 const tablePrefix = `${uniqueName('news')}_`;
@@ -15,8 +15,7 @@ let url: string;
 const dynamo = createDynamo({ endpoint: services.dynamoEndpoint, region: 'eu-west-1' });
 const store = { dynamo, articlesTable: `${tablePrefix}articles`, userArticlesTable: `${tablePrefix}user_articles` };
 
-const envFor = () =>
-  parseNewsEnv({ PORT: '0', LOG_LEVEL: 'silent', ...auth.env, DYNAMODB_ENDPOINT: services.dynamoEndpoint, DYNAMODB_TABLE_PREFIX: tablePrefix });
+const envFor = () => parseNewsEnv({ PORT: '0', LOG_LEVEL: 'silent', ...auth.env, DYNAMODB_ENDPOINT: services.dynamoEndpoint, DYNAMODB_TABLE_PREFIX: tablePrefix });
 
 beforeAll(async () => {
   auth = await createTestAuth();
@@ -176,7 +175,10 @@ describe('news service', () => {
   it('resolves Article entities for a signed-in caller, with their own state', async () => {
     const [saved] = (await savedIds(alice, alice)).ids!;
     const result = await asAlice(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Article { id savedByMe } } }`, {
-      r: [{ __typename: 'Article', id: saved }, { __typename: 'Article', id: 'no-such-article' }],
+      r: [
+        { __typename: 'Article', id: saved },
+        { __typename: 'Article', id: 'no-such-article' },
+      ],
     });
     expect(result.errors).toBeUndefined();
     expect(result.data._entities).toEqual([{ id: saved, savedByMe: true }, null]);

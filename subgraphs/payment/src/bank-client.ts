@@ -28,9 +28,7 @@ export interface PaymentOrder {
   reference: string;
 }
 
-export type PaymentOutcome =
-  | { status: 'EXECUTED'; bankPaymentId: string; bookedAt: string }
-  | { status: 'REJECTED'; bankPaymentId: string | null; code: string; message: string };
+export type PaymentOutcome = { status: 'EXECUTED'; bankPaymentId: string; bookedAt: string } | { status: 'REJECTED'; bankPaymentId: string | null; code: string; message: string };
 
 /** The provider could not answer now; the same call may work later. */
 export class BankUnavailable extends Error {
@@ -90,8 +88,7 @@ export function createBankClient(options: { baseUrl: string; timeoutMs: number; 
     return { status: response.status, body };
   }
 
-  const refusal = (status: number, body: Record<string, unknown>) =>
-    new BankRefusal(String(body.code ?? `HTTP_${status}`), String(body.message ?? `the bank answered ${status}`));
+  const refusal = (status: number, body: Record<string, unknown>) => new BankRefusal(String(body.code ?? `HTTP_${status}`), String(body.message ?? `the bank answered ${status}`));
 
   const outcomeOf = (body: Record<string, unknown>): PaymentOutcome =>
     body.status === 'EXECUTED'

@@ -1,55 +1,19 @@
 import { verifierFromEnv } from '@analytica/auth';
-import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type EventBus } from '@analytica/events';
+import { busFromEnv, startConsumerWithRetries, startOutboxRelay, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { openDatabase } from '@analytica/postgres';
 import { createRedis, type Redis } from '@analytica/redis';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import { createBankClient, type BankClient } from './bank-client.js';
-import { BankAccountSchema, BankConnectionSchema } from './bank-accounts.js';
-import { DeadLetterSchema, startDeadLetterIntake } from './dead-letters.js';
-import { startConsumerWithRetries } from './kafka-start.js';
+import { paymentContext, type PaymentContext } from './context.js';
+import { startDeadLetterIntake } from './dead-letters/dead-letters.js';
+import { migrations, paymentEntities, publishPaymentStatus } from './domain.js';
 import type { PaymentEnv } from './environment.js';
-import { LedgerEntrySchema } from './ledger.js';
-import { migrations } from './migrations.js';
-import { PayeeSchema } from './payees.js';
-import { PaymentSchema, PaymentStatusChangeSchema, publishPaymentStatus, type PaymentSettings } from './payments.js';
-import { buildPaymentSchema, paymentContext, type PaymentContext } from './schema.js';
+import type { PaymentSettings } from './payments/payments.js';
+import { buildPaymentSchema } from './schema.js';
 
-export { bankEnv, parsePaymentEnv, paymentEnvShape, type PaymentEnv } from './environment.js';
-export { migrations } from './migrations.js';
-export { BankUnavailable, BankRefusal, createBankClient, type BankClient, type PaymentOutcome } from './bank-client.js';
-export { BankAccountRecord, BankAccountSchema, BankConnectionSchema, providerLink } from './bank-accounts.js';
-export { DeadLetterSchema } from './dead-letters.js';
-export { startConsumerWithRetries } from './kafka-start.js';
-export { LedgerEntryRecord, LedgerEntrySchema, ledgerTotals } from './ledger.js';
-export { PayeeSchema } from './payees.js';
-export {
-  beginProcessing,
-  cancelUnconfirmedPayments,
-  paymentSnapshot,
-  PaymentRecord,
-  PaymentSchema,
-  PaymentStatusChangeSchema,
-  publishPaymentStatus,
-  settlePayment,
-  stuckPayments,
-  type PaymentStatus,
-  type Settlement,
-} from './payments.js';
-
-/** Every table of the payment schema, for a process that works on it (the service, the payments worker). */
-export const paymentEntities = [
-  BankConnectionSchema,
-  BankAccountSchema,
-  PaymentSchema,
-  PaymentStatusChangeSchema,
-  PayeeSchema,
-  LedgerEntrySchema,
-  DeadLetterSchema,
-  OutboxMessageSchema,
-  ProcessedEventSchema,
-];
+export { parsePaymentEnv, paymentEnvShape, type PaymentEnv } from './environment.js';
 
 export interface Dependencies {
   /** The embedded runner passes its local event bus; otherwise Kafka is used. It is not closed here. */
@@ -72,7 +36,13 @@ export async function startPaymentService(env: PaymentEnv, deps: Dependencies = 
     () => openDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, entities: paymentEntities, migrations }),
     (d) => d.close(),
   );
-  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'payment', logger), (b) => b.close()));
+  const bus =
+    deps.bus ??
+    (await resources.open(
+      'kafka',
+      () => busFromEnv(env, 'payment', logger),
+      (b) => b.close(),
+    ));
   const redis =
     deps.redis ??
     (await resources.open(
@@ -81,7 +51,11 @@ export async function startPaymentService(env: PaymentEnv, deps: Dependencies = 
       (r) => r.quit().catch(() => r.disconnect()),
     ));
   const bank = deps.bank ?? createBankClient({ baseUrl: env.BANK_API_URL, timeoutMs: env.BANK_TIMEOUT_MS });
-  const relay = await resources.open('outbox relay', () => startOutboxRelay({ db, bus, logger }), (r) => r.stop());
+  const relay = await resources.open(
+    'outbox relay',
+    () => startOutboxRelay({ db, bus, logger }),
+    (r) => r.stop(),
+  );
   await resources.open(
     'dead-letter intake',
     () => startConsumerWithRetries('dead-letter intake', logger, () => startDeadLetterIntake({ db, bus, logger })),

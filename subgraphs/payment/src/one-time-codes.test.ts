@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { codeHash, codeMatches, newOneTimeCode } from './one-time-codes.js';
-import { payeeKey } from './payees.js';
 
 const secret = 'a-test-secret-that-is-at-least-32-characters';
 
@@ -24,13 +23,5 @@ describe('one-time codes', () => {
 
   it('are never stored in a form that contains the code', () => {
     expect(codeHash(secret, 'payment', 'p1', '424242')).not.toContain('424242');
-  });
-});
-
-describe('payees', () => {
-  it('are one payee however the name is spaced or capitalised', () => {
-    expect(payeeKey('  ACME   Corp ')).toBe(payeeKey('acme corp'));
-    expect(payeeKey('Ｃｏｆｆｅｅ')).toBe('coffee');
-    expect(payeeKey('Acme Corp')).not.toBe(payeeKey('Acme Corporation'));
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBankEnv, startBankSimulator } from '@analytica/bank-simulator';
-import { createKafkaBus, deadLetterTopic, HEADER, runConsumer, type Event } from '@analytica/events';
+import { createKafkaBus, deadLetterTopic, HEADER, PAYMENT_STATUSES, runConsumer, type Event } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { createRedis } from '@analytica/redis';
 import { createTestAuth, dropSchema, eventually, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
@@ -83,10 +83,9 @@ const ENTITIES = `query($representations: [_Any!]!) {
 
 /** The last one-time code emailed (through the outbox) about a bank account or a payment. */
 async function emailedCode(subjectId: string): Promise<string> {
-  const rows = await sql<{ value: string }>(
-    `select value from outbox where topic = 'notifications.email.v1' and value like ? order by created_at desc limit 1`,
-    [`%${subjectId}%`],
-  );
+  const rows = await sql<{ value: string }>(`select value from outbox where topic = 'notifications.email.v1' and value like ? order by created_at desc limit 1`, [
+    `%${subjectId}%`,
+  ]);
   if (!rows[0]) throw new Error(`no code emailed for ${subjectId}`);
   return JSON.parse(rows[0].value).data.code as string;
 }
@@ -140,7 +139,7 @@ describe('bank accounts', () => {
   let connectionId: string;
   let currentOffer: string;
 
-  it('connects a bank by consent and lists the user\'s accounts there, masked', async () => {
+  it("connects a bank by consent and lists the user's accounts there, masked", async () => {
     const connection = await connect(adaToken);
     connectionId = connection.id;
     expect(connection.accounts.map((a) => [a.name, a.currency, a.open])).toEqual([
@@ -166,7 +165,11 @@ describe('bank accounts', () => {
     const [email] = await sql<{ key: string; value: string }>(`select key, value from outbox where topic = 'notifications.email.v1' and value like ?`, [`%${adaAccount}%`]);
     const message = JSON.parse(email!.value);
     expect(email!.key).toBe(ada.id);
-    expect(message).toMatchObject({ userId: ada.id, template: 'one-time-code', data: { purpose: 'bank-account', code: expect.stringMatching(/^\d{6}$/), accountNumber: row?.account_number } });
+    expect(message).toMatchObject({
+      userId: ada.id,
+      template: 'one-time-code',
+      data: { purpose: 'bank-account', code: expect.stringMatching(/^\d{6}$/), accountNumber: row?.account_number },
+    });
     expect(message.to).toBeUndefined();
     expect(row?.verification_code_hash).not.toContain(message.data.code);
   });
@@ -227,7 +230,7 @@ describe('bank accounts', () => {
     expect(result.data._entities[0].availableBalance).toEqual({ amountMinor: 1_000_000, currency: 'EUR' });
   });
 
-  it('lists the user\'s linked accounts on User.bankAccounts', async () => {
+  it("lists the user's linked accounts on User.bankAccounts", async () => {
     const result = await gql(url, ENTITIES, { token: adaToken, variables: { representations: [{ __typename: 'User', id: ada.id }] } });
     expect(result.errors).toBeUndefined();
     expect(result.data._entities[0].bankAccounts[0]).toEqual({ id: adaAccount });
@@ -252,7 +255,7 @@ describe('payments', () => {
     expect(JSON.parse(event!.value)).toMatchObject({ paymentId: id, status: 'QUEUED', previousStatus: null, amountMinor: '95000', reference: 'Rent March' });
   });
 
-  it('lists the user\'s payments newest first', async () => {
+  it("lists the user's payments newest first", async () => {
     const first = await initiate(adaToken, { bankAccountId: adaAccount, payeeName: 'Older', amount: { amountMinor: 500, currency: 'EUR' } });
     const second = await initiate(adaToken, { bankAccountId: adaAccount, payeeName: 'Newer', amount: { amountMinor: 500, currency: 'EUR' } });
     const result = await gql(url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { payments(first: 2) { id payeeName } } } }`, {
@@ -288,9 +291,7 @@ describe('payments', () => {
   it('turns 10 concurrent identical requests with one key into exactly one payment and one outbox event', async () => {
     const key = `burst-${randomUUID()}`;
     const before = await counts(ada.id);
-    const results = await Promise.all(
-      Array.from({ length: 10 }, () => initiate(adaToken, { bankAccountId: adaAccount, amount: { amountMinor: 777, currency: 'EUR' } }, key)),
-    );
+    const results = await Promise.all(Array.from({ length: 10 }, () => initiate(adaToken, { bankAccountId: adaAccount, amount: { amountMinor: 777, currency: 'EUR' } }, key)));
     expect(results.map((r) => r.errors)).toEqual(Array(10).fill(undefined));
     expect(new Set(results.map((r) => r.data.initiatePayment.id)).size).toBe(1);
     expect(await counts(ada.id)).toEqual({ payments: before.payments + 1, history: before.history + 1, outbox: before.outbox + 1 });
@@ -496,14 +497,24 @@ describe('dead letters', () => {
   it('lists payment dead letters with reason and payload for an admin, and replays one once, keeping its event id', async () => {
     const eventId = randomUUID();
     await bus.publish(deadLetterTopic('payments.requested.v1'), [
-      { key: ada.id, value: '{"paymentId": 42}', headers: { [HEADER.id]: eventId, [HEADER.reason]: 'malformed message: paymentId expected string', [HEADER.attempt]: '0', [HEADER.sourceTopic]: 'payments.requested.v1' } },
+      {
+        key: ada.id,
+        value: '{"paymentId": 42}',
+        headers: { [HEADER.id]: eventId, [HEADER.reason]: 'malformed message: paymentId expected string', [HEADER.attempt]: '0', [HEADER.sourceTopic]: 'payments.requested.v1' },
+      },
     ]);
     const adminToken = auth.tokenFor(admin);
     const listed = await eventually(async () => {
       const result = await gql(url, LIST, { token: adminToken });
       return result.data?.paymentDeadLetters?.find((l: { eventId: string }) => l.eventId === eventId);
     }, 20_000);
-    expect(listed).toMatchObject({ sourceTopic: 'payments.requested.v1', reason: 'malformed message: paymentId expected string', payload: '{"paymentId": 42}', key: ada.id, replayedAt: null });
+    expect(listed).toMatchObject({
+      sourceTopic: 'payments.requested.v1',
+      reason: 'malformed message: paymentId expected string',
+      payload: '{"paymentId": 42}',
+      key: ada.id,
+      replayedAt: null,
+    });
 
     const REPLAY = `mutation($id: ID!) { replayPaymentDeadLetter(id: $id) { id replayedAt } }`;
     const replayed = await gql(url, REPLAY, { token: adminToken, variables: { id: listed.id } });
@@ -536,7 +547,7 @@ describe('isolation between users', () => {
     adaPayment = created.data.initiatePayment.id;
   });
 
-  it('answers another user\'s payment with NOT_FOUND, and does not let them cancel or confirm it', async () => {
+  it("answers another user's payment with NOT_FOUND, and does not let them cancel or confirm it", async () => {
     const read = await gql(url, PAYMENT, { token: bobToken, variables: { id: adaPayment } });
     expect(read.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(read.data?.payment).toBeNull();
@@ -548,7 +559,7 @@ describe('isolation between users', () => {
     expect(after.data.payment.status).toBe('QUEUED');
   });
 
-  it('does not let another user pay from, verify, unlink or link through the first user\'s accounts and connections', async () => {
+  it("does not let another user pay from, verify, unlink or link through the first user's accounts and connections", async () => {
     const before = await counts(bob.id);
     const pay = await initiate(bobToken, { bankAccountId: adaAccount });
     expect(pay.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
@@ -564,7 +575,7 @@ describe('isolation between users', () => {
     expect(row?.status).toBe('VERIFIED');
   });
 
-  it('refuses another user\'s objects through _entities: payments and accounts NOT_FOUND, the user FORBIDDEN', async () => {
+  it("refuses another user's objects through _entities: payments and accounts NOT_FOUND, the user FORBIDDEN", async () => {
     const payment = await gql(url, ENTITIES, { token: bobToken, variables: { representations: [{ __typename: 'Payment', id: adaPayment }] } });
     expect(payment.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(payment.data?._entities?.[0] ?? null).toBeNull();
@@ -578,7 +589,7 @@ describe('isolation between users', () => {
     expect(garbage.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
-  it('gives the owner their objects through _entities, and an admin anyone\'s', async () => {
+  it("gives the owner their objects through _entities, and an admin anyone's", async () => {
     const representations = [
       { __typename: 'Payment', id: adaPayment },
       { __typename: 'BankAccount', id: adaAccount },
@@ -612,5 +623,18 @@ describe('operations', () => {
     const ready = await fetch(`${service.url}/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ checks: { postgres: 'ok' } });
+  });
+
+  it('lets the payments table hold exactly the statuses of the event contract', async () => {
+    // The migration spells the list out (a migration is history and must not move with the code);
+    // this ties it to the one list: a new status needs a migration that widens the check.
+    const rows = await sql<{ def: string }>(
+      `select pg_get_constraintdef(c.oid) as def from pg_constraint c
+         join pg_class t on t.oid = c.conrelid join pg_namespace n on n.oid = t.relnamespace
+        where n.nspname = ? and t.relname = 'payments' and c.contype = 'c' and pg_get_constraintdef(c.oid) like '%status%'`,
+      [schema],
+    );
+    expect(rows).toHaveLength(1);
+    expect([...rows[0]!.def.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1])).toEqual([...PAYMENT_STATUSES]);
   });
 });

@@ -113,7 +113,9 @@ describe('the first administrator', () => {
     adminSecret = secret;
     expect((await call('{ users { edges { node { email } } } }', { token: adminToken })).data.users.edges).toContainEqual({ node: { email: ADMIN.email } });
     // The refresh token of the enrolment-only sign-in no longer works.
-    expect((await call('mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }', { variables: { r: first.data.login.refreshToken } })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(
+      (await call('mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }', { variables: { r: first.data.login.refreshToken } })).errors?.[0]?.extensions?.code,
+    ).toBe('UNAUTHENTICATED');
   });
 
   it('signs in afterwards only with a current code, and each code works once', async () => {
@@ -190,7 +192,12 @@ describe('admin functions', () => {
       f: { userId: bob.user.id, actions: ['USER_DISABLED', 'USER_ENABLED', 'ROLE_CHANGED', 'SESSIONS_REVOKED', 'LOGIN_REFUSED_DISABLED'] },
     });
     expect(log.data.auditLog.edges.map((e: { node: { action: string } }) => e.node.action)).toEqual([
-      'SESSIONS_REVOKED', 'ROLE_CHANGED', 'ROLE_CHANGED', 'USER_ENABLED', 'LOGIN_REFUSED_DISABLED', 'USER_DISABLED',
+      'SESSIONS_REVOKED',
+      'ROLE_CHANGED',
+      'ROLE_CHANGED',
+      'USER_ENABLED',
+      'LOGIN_REFUSED_DISABLED',
+      'USER_DISABLED',
     ]);
     const future = await asAdmin('query($f: AuditLogFilter) { auditLog(filter: $f) { edges { node { action } } } }', { f: { from: new Date(Date.now() + 60_000).toISOString() } });
     expect(future.data.auditLog.edges).toEqual([]);

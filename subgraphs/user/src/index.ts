@@ -6,16 +6,18 @@ import { openDatabase } from '@analytica/postgres';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
-import { AuditSchema } from './audit.js';
+import { AuditSchema } from './audit/audit.entity.js';
 import type { UserEnv } from './environment.js';
 import { createLoginLimits } from './limits.js';
 import { migrations } from './migrations.js';
-import { buildUserSchema, type UserContext } from './schema.js';
-import { RefreshTokenSchema, SessionSchema } from './sessions.js';
-import { EmailVerificationSchema, ensureAdmin, UserSchema } from './users.js';
+import { buildUserSchema } from './schema.js';
+import type { UserContext } from './context.js';
+import { RefreshTokenSchema, SessionSchema } from './sessions/session.entity.js';
+import { EmailVerificationSchema, UserSchema } from './users/user.entity.js';
+import { ensureAdmin } from './users/users.js';
 
 export { parseUserEnv, userEnvShape, type UserEnv } from './environment.js';
-export { registerUser } from './users.js';
+export { registerUser } from './users/users.js';
 export { buildUserSchema } from './schema.js';
 
 export interface Dependencies {
@@ -63,8 +65,18 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     lockoutMaxSeconds: env.LOGIN_LOCKOUT_MAX_SECONDS,
     registrationsPerIpPerHour: env.REGISTRATIONS_PER_IP_PER_HOUR,
   });
-  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'user', logger), (b) => b.close()));
-  await resources.open('outbox relay', () => startOutboxRelay({ db, bus, logger }), (r) => r.stop());
+  const bus =
+    deps.bus ??
+    (await resources.open(
+      'kafka',
+      () => busFromEnv(env, 'user', logger),
+      (b) => b.close(),
+    ));
+  await resources.open(
+    'outbox relay',
+    () => startOutboxRelay({ db, bus, logger }),
+    (r) => r.stop(),
+  );
   const tokens = createTokenIssuer(env.JWT_PRIVATE_KEY, {
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,

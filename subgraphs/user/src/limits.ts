@@ -33,8 +33,7 @@ export function rateLimited(retryAfterSeconds: number, message: string) {
  * Accounts are keyed by a hash of the email, the same whether or not the account exists.
  */
 export function createLoginLimits(redis: Redis, settings: LoginLimitSettings) {
-  const limiter = (keyPrefix: string, points: number, duration: number) =>
-    new RateLimiterRedis({ storeClient: redis, keyPrefix: `limits:${keyPrefix}`, points, duration });
+  const limiter = (keyPrefix: string, points: number, duration: number) => new RateLimiterRedis({ storeClient: redis, keyPrefix: `limits:${keyPrefix}`, points, duration });
   const accountFailures = limiter('login-failures:account', settings.maxFailuresPerAccount, settings.windowSeconds);
   const ipFailures = limiter('login-failures:ip', settings.maxFailuresPerIp, settings.windowSeconds);
   const accountLockouts = limiter('login-lockouts:account', Number.MAX_SAFE_INTEGER, 86_400);

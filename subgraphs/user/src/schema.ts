@@ -1,14 +1,12 @@
 import { assertOwnerOrAdmin } from '@analytica/auth';
 import { buildFederatedSchema } from '@analytica/subgraph';
-import { AdminResolver } from './schema-admin.js';
-import { SessionResolver } from './schema-sessions.js';
-import { TotpResolver } from './schema-totp.js';
-import { UserResolver, type UserContext } from './schema-user.js';
-import { UserRecord } from './users.js';
-
-export type { UserContext } from './schema-user.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '@analytica/subgraph/access';
+import { AdminResolver } from './admin/admin.graphql.js';
+import { SessionResolver } from './sessions/sessions.graphql.js';
+import { TotpResolver } from './totp/totp.graphql.js';
+import { UserResolver } from './users/users.graphql.js';
+import type { UserContext } from './context.js';
+import { UserRecord } from './users/user.entity.js';
 
 export function buildUserSchema() {
   return buildFederatedSchema({
@@ -18,7 +16,7 @@ export function buildUserSchema() {
         // The gateway asks for users by id on behalf of a caller: only that caller or an admin gets one.
         async __resolveReference(reference: { id: string }, ctx: UserContext) {
           assertOwnerOrAdmin(ctx, reference.id);
-          return UUID.test(reference.id) ? ctx.em.findOne(UserRecord, { id: reference.id }) : null;
+          return isUuid(reference.id) ? ctx.em.findOne(UserRecord, { id: reference.id }) : null;
         },
       },
     },

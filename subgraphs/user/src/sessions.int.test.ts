@@ -63,7 +63,11 @@ const login = async (email: string, password: string): Promise<Pair> =>
   (await gql(url, `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { ${PAIR} } }`, { variables: { e: email, p: password } })).data?.login ?? null;
 const refresh = (refreshToken: string) => gql(url, `mutation($r: String!) { refreshSession(refreshToken: $r) { ${PAIR} } }`, { variables: { r: refreshToken } });
 const me = (token: string) => gql(url, '{ me { id } }', { token });
-const acceptedElsewhere = (token: string) => elsewhere.verify(token).then(() => true, () => false);
+const acceptedElsewhere = (token: string) =>
+  elsewhere.verify(token).then(
+    () => true,
+    () => false,
+  );
 
 describe('refresh tokens', () => {
   it('are opaque, stored only as a hash, and rotate on every use', async () => {
@@ -105,8 +109,14 @@ describe('refresh tokens', () => {
     const results = await Promise.all([refresh(user.refreshToken), refresh(user.refreshToken)]);
     const won = results.filter((r) => r.data?.refreshSession);
     const lost = results.filter((r) => !r.data?.refreshSession);
-    expect(won.map((r) => r.errors), 'exactly one success').toEqual([undefined]);
-    expect(lost.map((r) => r.errors?.[0]?.extensions?.code), 'exactly one refusal').toEqual(['UNAUTHENTICATED']);
+    expect(
+      won.map((r) => r.errors),
+      'exactly one success',
+    ).toEqual([undefined]);
+    expect(
+      lost.map((r) => r.errors?.[0]?.extensions?.code),
+      'exactly one refusal',
+    ).toEqual(['UNAUTHENTICATED']);
     const winner = won[0]!.data.refreshSession as Pair;
     expect(winner.refreshToken).not.toBe(user.refreshToken);
     // The loser presented a token that had just been used, which is what a copy looks like: as the
@@ -114,10 +124,7 @@ describe('refresh tokens', () => {
     expect((await me(winner.accessToken)).status).toBe(401);
     expect(await acceptedElsewhere(winner.accessToken)).toBe(false);
     expect((await refresh(winner.refreshToken)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    const audited = await service.db
-      .fork()
-      .getConnection()
-      .execute(`select action from audit_log where action = 'session.refresh_token_reused' and subject_id = ?`, [user.id]);
+    const audited = await service.db.fork().getConnection().execute(`select action from audit_log where action = 'session.refresh_token_reused' and subject_id = ?`, [user.id]);
     expect(audited).toEqual([{ action: 'session.refresh_token_reused' }]);
   });
 
@@ -192,13 +199,20 @@ describe('key rotation', () => {
     const rotated = await start({ JWT_PREVIOUS_PUBLIC_KEYS: previousPublicKey.replace(/\n/g, '\\n') });
     const retired = await start({});
     const verifierOf = (url: string) =>
-      verifierFromEnv({ JWKS_URL: `${url}/.well-known/jwks.json`, JWT_ISSUER: 'analytica', JWT_AUDIENCE: 'analytica-api', REDIS_URL: services.redisUrl, REDIS_KEY_PREFIX: redisPrefix });
+      verifierFromEnv({
+        JWKS_URL: `${url}/.well-known/jwks.json`,
+        JWT_ISSUER: 'analytica',
+        JWT_AUDIENCE: 'analytica-api',
+        REDIS_URL: services.redisUrl,
+        REDIS_KEY_PREFIX: redisPrefix,
+      });
     const throughRotated = verifierOf(rotated.url);
     const throughRetired = verifierOf(retired.url);
     try {
       const jwks = (await (await fetch(`${rotated.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
       expect(jwks.keys).toHaveLength(2);
-      const newToken = (await gql(`${rotated.url}/graphql`, `mutation { login(email: "${user.email}", password: "${user.password}") { accessToken } }`)).data.login.accessToken as string;
+      const newToken = (await gql(`${rotated.url}/graphql`, `mutation { login(email: "${user.email}", password: "${user.password}") { accessToken } }`)).data.login
+        .accessToken as string;
       const kid = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string;
       expect(kid(newToken)).toBe(jwks.keys[0]!.kid);
       expect(kid(oldToken)).toBe(jwks.keys[1]!.kid);

@@ -3,7 +3,17 @@ import { candleSlots, createSlotWalker, emptyEntry, isDirty, mergeTrade } from '
 import type { Tick } from './ticks.js';
 
 const tick = (seq: number, last: number, size: number, at = '2026-11-02T15:00:30Z'): Tick => ({
-  symbol: 'SAP.DE', region: 'EU', bid: last, ask: last, last, size, seq, exchangeTime: at, timeMs: Date.parse(at), marketState: 'OPEN', sessionDate: '2026-11-02',
+  symbol: 'SAP.DE',
+  region: 'EU',
+  bid: last,
+  ask: last,
+  last,
+  size,
+  seq,
+  exchangeTime: at,
+  timeMs: Date.parse(at),
+  marketState: 'OPEN',
+  sessionDate: '2026-11-02',
 });
 
 describe('candles', () => {

@@ -1,4 +1,4 @@
-import { bucketStart, CANDLE_INTERVALS, candleKey, type CandleItem } from '@analytica/market-subgraph/candles';
+import { bucketStart, CANDLE_INTERVALS, candleKey, type CandleItem } from '@analytica/market-subgraph/store';
 import type { Tick } from './ticks.js';
 
 /**

@@ -74,7 +74,11 @@ function expectedCandles(ticks: TickPayload[]): Map<string, Expected> {
   for (const t of ticks) if (t.size > 0) distinct.set(`${t.symbol}/${t.seq}`, t);
   const sorted = [...distinct.values()].sort((a, b) => a.seq - b.seq);
   const candles = new Map<string, Expected>();
-  const spans: [string, number][] = [['1m', 60_000], ['5m', 300_000], ['1h', 3_600_000]];
+  const spans: [string, number][] = [
+    ['1m', 60_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+  ];
   for (const t of sorted) {
     const ms = Date.parse(t.exchangeTime);
     const keys = spans.map(([name, span]) => `${t.region}#${t.symbol}#${name}|${Math.floor(ms / span) * span}`);
@@ -97,7 +101,9 @@ function expectedCandles(ticks: TickPayload[]): Map<string, Expected> {
 async function storedCandles(partitionKeys: string[]): Promise<Map<string, Expected>> {
   const stored = new Map<string, Expected>();
   for (const pk of partitionKeys) {
-    const page = await dynamo.doc.send(new QueryCommand({ TableName: `${tablePrefix}candles`, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }));
+    const page = await dynamo.doc.send(
+      new QueryCommand({ TableName: `${tablePrefix}candles`, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }),
+    );
     for (const item of page.Items ?? []) {
       stored.set(`${pk}|${item.bucket}`, { open: item.open, high: item.high, low: item.low, close: item.close, volume: item.volume, trades: item.trades });
     }
@@ -140,7 +146,10 @@ describe('candles', () => {
     withDuplicates.forEach((t, n) => order.splice(Math.min(order.length, ticks.indexOf(t) + 40 + n), 0, t));
     const bus = createKafkaBus({ brokers: [services.kafkaBrokers], clientId: 'candles-test', prefix: topicPrefix, logger: createLogger('test', 'silent') });
     for (let n = 0; n < order.length; n += 500) {
-      await bus.publish('market.ticks.v1', order.slice(n, n + 500).map((t) => encodeEvent('market.ticks.v1', t.symbol, t)));
+      await bus.publish(
+        'market.ticks.v1',
+        order.slice(n, n + 500).map((t) => encodeEvent('market.ticks.v1', t.symbol, t)),
+      );
     }
     await bus.close();
 
@@ -173,8 +182,14 @@ describe('candles', () => {
 
     // A crash after the quotes reached Redis but before the candles were written: Redis is ahead
     // of DynamoDB. The redelivered ticks change no quote, yet every candle is written again.
-    const items = await dynamo.doc.send(new ScanCommand({ TableName: `${tablePrefix}candles`, ProjectionExpression: 'pk, #bucket', ExpressionAttributeNames: { '#bucket': 'bucket' } }));
-    await batchWrite(dynamo, `${tablePrefix}candles`, (items.Items ?? []).map((Key) => ({ DeleteRequest: { Key } })));
+    const items = await dynamo.doc.send(
+      new ScanCommand({ TableName: `${tablePrefix}candles`, ProjectionExpression: 'pk, #bucket', ExpressionAttributeNames: { '#bucket': 'bucket' } }),
+    );
+    await batchWrite(
+      dynamo,
+      `${tablePrefix}candles`,
+      (items.Items ?? []).map((Key) => ({ DeleteRequest: { Key } })),
+    );
     expect((await storedCandles(partitionKeys)).size).toBe(0);
     const again = kafka.admin();
     await again.connect();

@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type EachBatchPayload } from 'kafkajs';
 import { deadLetterTopic, HEADER, type BusMessage, type EventBus } from '@analytica/events';
 import type { Logger } from '@analytica/logger';
-import type { Instrument } from '@analytica/market-subgraph/instruments';
+import type { Instrument } from '@analytica/instruments';
 import { BatchAbandoned, WriterConflict, type BatchOutcome, type Ingest } from './ingest.js';
 import { parseTick, TICKS_TOPIC, type Tick } from './ticks.js';
 
@@ -70,10 +70,12 @@ export async function consumeTicksFromKafka(
     connectionTimeout: 3000,
     retry: { retries: 8, initialRetryTime: 200 },
     logLevel: logLevel.WARN,
-    logCreator: () => ({ namespace, level, log }) => {
-      const { message, ...extra } = log;
-      logger[level <= logLevel.ERROR ? 'error' : 'warn']({ namespace, ...extra }, `kafka: ${message}`);
-    },
+    logCreator:
+      () =>
+      ({ namespace, level, log }) => {
+        const { message, ...extra } = log;
+        logger[level <= logLevel.ERROR ? 'error' : 'warn']({ namespace, ...extra }, `kafka: ${message}`);
+      },
   });
   const admin = kafka.admin();
   await admin.connect();

@@ -8,7 +8,10 @@ export const marketIngestEnvShape = {
   REDIS_KEY_PREFIX: redisEnv.REDIS_KEY_PREFIX.refine((v) => !/[{}]/.test(v), { message: 'must not contain { or }' }),
   ...dynamoEnv,
   /** Consumer group of the ingest workers; instances of one group share the topic's partitions. */
-  INGEST_GROUP_ID: z.string().regex(/^[\w.-]+$/, 'must be letters, digits, ".", "_" or "-"').default('market-ingest'),
+  INGEST_GROUP_ID: z
+    .string()
+    .regex(/^[\w.-]+$/, 'must be letters, digits, ".", "_" or "-"')
+    .default('market-ingest'),
   /**
    * How often candles are written to DynamoDB and the Kafka offsets committed after them. Quotes
    * go to Redis with every batch. Each flush writes every candle that moved (up to four per

@@ -2,10 +2,8 @@ import client from 'prom-client';
 import { createDynamo } from '@analytica/dynamo';
 import { busFromEnv, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
-import { priceAlertsTable } from '@analytica/market-subgraph/alerts';
-import { candlesTable } from '@analytica/market-subgraph/candles';
-import { readReferenceFile } from '@analytica/market-subgraph/instruments';
-import { marketTables } from '@analytica/market-subgraph/tables';
+import { readReferenceFile } from '@analytica/instruments';
+import { candlesTable, marketTables, priceAlertsTable } from '@analytica/market-subgraph/store';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
 import { createHttpService, lifecycle } from '@analytica/service';
 import { consumeTicksFromBus, consumeTicksFromKafka, type TickConsumer } from './consumer.js';
@@ -41,11 +39,25 @@ export async function startMarketIngest(env: MarketIngestEnv, deps: Dependencies
       () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'market-ingest', onError: (err) => logger.warn({ err }, 'redis connection error') }),
       (r) => r.quit().catch(() => r.disconnect()),
     ));
-  const dynamo = await resources.open('dynamodb', () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }), (d) => d.close());
-  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'market-ingest', logger), (b) => b.close()));
+  const dynamo = await resources.open(
+    'dynamodb',
+    () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }),
+    (d) => d.close(),
+  );
+  const bus =
+    deps.bus ??
+    (await resources.open(
+      'kafka',
+      () => busFromEnv(env, 'market-ingest', logger),
+      (b) => b.close(),
+    ));
   const tables = marketTables(env.DYNAMODB_TABLE_PREFIX);
   let consumer: TickConsumer | undefined;
-  const movers = await resources.open('movers publisher', () => createMoversPublisher({ redis, channelPrefix: env.REDIS_KEY_PREFIX, logger }), (m) => m.stop());
+  const movers = await resources.open(
+    'movers publisher',
+    () => createMoversPublisher({ redis, channelPrefix: env.REDIS_KEY_PREFIX, logger }),
+    (m) => m.stop(),
+  );
 
   const service = createHttpService({
     name: 'market-ingest',

@@ -1,13 +1,27 @@
 import { createHash } from 'node:crypto';
 import { batchGet, PutCommand, type Dynamo } from '@analytica/dynamo';
 import { encodeEvent, type BusMessage, type EventBus } from '@analytica/events';
+import type { Instrument, Region } from '@analytica/instruments';
 import type { Logger } from '@analytica/logger';
-import { alertIndexKey, ALERTS_VERSION_KEY, crossedAlerts, decodeRules, markTriggered, type AlertRule } from '@analytica/market-subgraph/alerts';
-import type { Instrument, Region } from '@analytica/market-subgraph/instruments';
-import { moversKey, quoteChannel, quoteKey, quoteMessage } from '@analytica/market-subgraph/quotes';
+import {
+  alertIndexKey,
+  ALERTS_VERSION_KEY,
+  crossedAlerts,
+  decodeQuote,
+  decodeRules,
+  encodeQuote,
+  markTriggered,
+  moversKey,
+  quoteChannel,
+  quoteKey,
+  quoteMessage,
+  toQuote,
+  type AlertRule,
+  type StoredQuote,
+} from '@analytica/market-subgraph/store';
 import type { Redis } from '@analytica/redis';
 import { createSlotWalker, emptyEntry, entryId, isDirty, mergeTrade, type CandleEntry } from './candle-state.js';
-import { applyTick, stateFromHash, stateToHash, stateToQuote, type QuoteState } from './quote-state.js';
+import { applyTick } from './quote-state.js';
 import type { FiredAlert } from './live.js';
 import type { Tick } from './ticks.js';
 
@@ -70,7 +84,7 @@ export interface BatchOutcome {
 }
 
 interface CachedQuote {
-  state: QuoteState;
+  state: StoredQuote;
   /** The `seq` field Redis holds ('' for none): the next write is conditional on it. */
   stored: string;
 }
@@ -129,7 +143,7 @@ export function createIngest(deps: IngestDeps) {
     // Quotes are worked on copies, taken into the cache only once Redis has them: a batch that fails
     // comes again and must find them as they were.
     const outcome: BatchOutcome = { applied: 0, duplicates: 0, alerts: 0, quoteTimes: [] };
-    const changed: { instrument: Instrument; next: QuoteState; stored: string }[] = [];
+    const changed: { instrument: Instrument; next: StoredQuote; stored: string }[] = [];
     const fired: { rule: AlertRule; tick: Tick }[] = [];
     for (const [symbol, list] of bySymbol) {
       const instrument = deps.instruments.get(symbol)!;
@@ -158,7 +172,10 @@ export function createIngest(deps: IngestDeps) {
     // so the notifications consumer drops it) rather than losing one.
     let liveAlerts: Promise<void> | undefined;
     if (fired.length) {
-      await deps.bus.publish('market.price-alert.v1', fired.map(({ rule, tick }) => alertMessage(rule, tick)));
+      await deps.bus.publish(
+        'market.price-alert.v1',
+        fired.map(({ rule, tick }) => alertMessage(rule, tick)),
+      );
       outcome.alerts = fired.length;
       liveAlerts = deps.live?.alertsFired(fired);
     }
@@ -222,7 +239,7 @@ export function createIngest(deps: IngestDeps) {
       reads.forEach(({ symbol, kind }, n) => {
         const fields = results[n + 1]![1] as Record<string, string>;
         if (kind === 'rules') rules.set(symbol, { version, list: decodeRules(fields) });
-        else if (!quotes.has(symbol)) quotes.set(symbol, { state: stateFromHash(deps.instruments.get(symbol)!, fields), stored: fields.seq ?? '' });
+        else if (!quotes.has(symbol)) quotes.set(symbol, { state: decodeQuote(deps.instruments.get(symbol)!, fields), stored: fields.seq ?? '' });
       });
       return version;
     };
@@ -265,12 +282,12 @@ export function createIngest(deps: IngestDeps) {
     return entry;
   }
 
-  async function writeQuotes(changed: { instrument: Instrument; next: QuoteState; stored: string }[]) {
+  async function writeQuotes(changed: { instrument: Instrument; next: StoredQuote; stored: string }[]) {
     const pipeline = deps.redis.pipeline();
     const movers = new Map<Region, (string | number)[]>();
     for (const { instrument, next, stored } of changed) {
-      const hash = stateToHash(next);
-      const message = quoteMessage(stateToQuote(instrument, next));
+      const hash = encodeQuote(next);
+      const message = quoteMessage(toQuote(instrument, next));
       (pipeline as unknown as QuoteWriter).marketQuoteWrite(
         quoteKey(instrument.region, instrument.symbol),
         stored,

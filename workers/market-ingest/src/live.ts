@@ -1,10 +1,8 @@
 import type { Logger } from '@analytica/logger';
-import { priceAlertTriggerPayload, type AlertRule } from '@analytica/market-subgraph/alerts';
-import type { Region } from '@analytica/market-subgraph/instruments';
-import { MAX_MOVERS, publishedMoversKey } from '@analytica/market-subgraph/movers';
-import { moversKey } from '@analytica/market-subgraph/quotes';
+import type { Region } from '@analytica/instruments';
+import { MAX_MOVERS, moversChannel, moversKey, priceAlertTriggerPayload, publishedMoversKey, type AlertRule } from '@analytica/market-subgraph/store';
 import type { Redis } from '@analytica/redis';
-import { createLivePublisher, entityChannel } from '@analytica/redis/live';
+import { createLivePublisher } from '@analytica/redis/live';
 import type { Tick } from './ticks.js';
 
 /** An alert a batch fired, and the tick that crossed its threshold. */
@@ -55,7 +53,6 @@ return -1`;
 
 /** The once-an-interval gate of a region's movers events; the same hash tag as its movers set. */
 export const moversGateKey = (region: Region) => `movers-gate:{${region}}`;
-
 
 interface MoversWriter {
   marketMoversPublish(moversKey: string, publishedKey: string, gateKey: string, depth: number, gapMs: number, channel: string, message: string): Promise<number>;
@@ -112,7 +109,7 @@ export function createMoversPublisher(deps: { redis: Redis; channelPrefix: strin
         // Deep enough for any `gainers(limit)` / `losers(limit)` a client may ask for.
         MAX_MOVERS,
         intervalMs,
-        deps.channelPrefix + entityChannel('Movers', region),
+        deps.channelPrefix + moversChannel(region),
         JSON.stringify({ __typename: 'Movers', region }),
       );
       // Another worker published within the interval: look again once its gate is over.

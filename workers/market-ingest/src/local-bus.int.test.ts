@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createLocalBus, deadLetterTopic, encodeEvent, HEADER, type ReceivedMessage } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
-import { quoteKey } from '@analytica/market-subgraph/quotes';
+import { quoteKey } from '@analytica/market-subgraph/store';
 import { createRedis } from '@analytica/redis';
 import { dropSchema, eventually, services, uniqueName } from '@analytica/testing';
 import { parseMarketIngestEnv, startMarketIngest } from './index.js';
@@ -39,18 +39,26 @@ describe('market ingest on the embedded event log', () => {
         { key: 'SAP.DE', value: '{"symbol":"SAP.DE"}', headers: {} },
         encodeEvent('market.ticks.v1', 'SAP.DE', { symbol: 'SAP.DE', region: 'EU', last: 240.5, bid: 240.4, ask: 240.6, size: 25, exchangeTime: at, seq: 1 }),
       ]);
-      const quote = await eventually(async () => {
-        const fields = await redis.hgetall(quoteKey('EU', 'SAP.DE'));
-        return fields.last === '240.5' ? fields : undefined;
-      }, 10_000, 50);
+      const quote = await eventually(
+        async () => {
+          const fields = await redis.hgetall(quoteKey('EU', 'SAP.DE'));
+          return fields.last === '240.5' ? fields : undefined;
+        },
+        10_000,
+        50,
+      );
       expect(quote).toMatchObject({ previousClose: '232.4', volume: '25', marketState: 'OPEN', seq: '1' });
       await eventually(async () => (dead.length === 1 ? true : undefined), 10_000, 50);
       expect(dead[0]!.headers[HEADER.reason]).toMatch(/^malformed message: region: /);
       // The quote is in Redis before the tick's candles are written (then the log commits it).
-      await eventually(async () => {
-        const metrics = await (await fetch(`${worker.url}/metrics`)).text();
-        return /market_ingest_candle_writes_total\{service="market-ingest"\} 4\b/.test(metrics) ? true : undefined;
-      }, 10_000, 50);
+      await eventually(
+        async () => {
+          const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+          return /market_ingest_candle_writes_total\{service="market-ingest"\} 4\b/.test(metrics) ? true : undefined;
+        },
+        10_000,
+        50,
+      );
       expect(await (await fetch(`${worker.url}/ready`)).json()).toMatchObject({ checks: { events: 'ok' } });
     } finally {
       await watcher.stop();

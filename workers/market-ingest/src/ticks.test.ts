@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Instrument } from '@analytica/market-subgraph/instruments';
+import type { Instrument } from '@analytica/instruments';
 import { parseTick } from './ticks.js';
 
 const instruments = new Map<string, Instrument>([

@@ -1,6 +1,5 @@
 import { contracts } from '@analytica/events';
-import type { Instrument, Region } from '@analytica/market-subgraph/instruments';
-import type { MarketState } from '@analytica/market-subgraph/quotes';
+import type { Instrument, MarketState, Region } from '@analytica/instruments';
 
 export const TICKS_TOPIC = 'market.ticks.v1';
 

@@ -83,7 +83,11 @@ export async function deliverEmail(
     return 'sent';
   } catch (error) {
     if (error instanceof DeliveryUncertain) {
-      await run(em, `update sent_emails set state = 'UNCERTAIN', message_id = ?, detail = ?, finished_at = now() where event_id = ?`, [messageId, error.message.slice(0, 500), event.id]);
+      await run(em, `update sent_emails set state = 'UNCERTAIN', message_id = ?, detail = ?, finished_at = now() where event_id = ?`, [
+        messageId,
+        error.message.slice(0, 500),
+        event.id,
+      ]);
       deps.logger.error({ eventId: event.id, messageId, err: error }, 'email may or may not have been delivered; not retried');
       return 'uncertain';
     }

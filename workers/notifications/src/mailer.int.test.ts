@@ -72,7 +72,7 @@ async function failureOf(promise: Promise<unknown>) {
 }
 
 describe('the mailer', () => {
-  it('sends over one reused connection and answers the server\'s acceptance', async () => {
+  it("sends over one reused connection and answers the server's acceptance", async () => {
     const { server, mailer } = await mailerFor('accept');
     expect(await mailer.send(email)).toMatch(/^250/);
     expect(await mailer.send({ ...email, messageId: '<e2@analytica>' })).toMatch(/^250/);

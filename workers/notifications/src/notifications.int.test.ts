@@ -101,14 +101,19 @@ describe('the notifications worker', () => {
     const user = await register();
     await publish('payments.status-changed.v1', user.id, settled({ userId: user.id, status: 'PROCESSING', previousStatus: 'QUEUED' }));
     await publish('payments.status-changed.v1', user.id, settled({ userId: user.id }));
-    await publish('payments.status-changed.v1', user.id, settled({ userId: user.id, status: 'FAILED', reason: 'The bank declined the payment (INSUFFICIENT_FUNDS)', amountMinor: '999' }));
+    await publish(
+      'payments.status-changed.v1',
+      user.id,
+      settled({ userId: user.id, status: 'FAILED', reason: 'The bank declined the payment (INSUFFICIENT_FUNDS)', amountMinor: '999' }),
+    );
     const mail = await mailTo(user.email, 3);
     await new Promise((r) => setTimeout(r, 500));
-    expect(catcher.messages().filter((m) => m.to.includes(user.email)).map((m) => m.subject)).toEqual([
-      'Welcome to Analytica',
-      'Payment of 42.00 EUR to Corner Shop sent',
-      'Payment of 9.99 EUR to Corner Shop failed',
-    ]);
+    expect(
+      catcher
+        .messages()
+        .filter((m) => m.to.includes(user.email))
+        .map((m) => m.subject),
+    ).toEqual(['Welcome to Analytica', 'Payment of 42.00 EUR to Corner Shop sent', 'Payment of 9.99 EUR to Corner Shop failed']);
     expect(mail[2]!.text).toContain('Reason: The bank declined the payment (INSUFFICIENT_FUNDS).');
     expect(mail[1]!.headers['list-unsubscribe']).toMatch(/^<http:\/\/127\.0\.0\.1:4022\/unsubscribe\?u=/);
     expect(mail[1]!.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
@@ -127,7 +132,15 @@ describe('the notifications worker', () => {
       currency: 'EUR',
       crossedAt: new Date().toISOString(),
     });
-    await publish('market.price-alert.v1', user.id, { userId: user.id, alertId: randomUUID(), symbol: 'AAPL', direction: 'BELOW', threshold: 180, price: 179.5, triggeredAt: new Date().toISOString() });
+    await publish('market.price-alert.v1', user.id, {
+      userId: user.id,
+      alertId: randomUUID(),
+      symbol: 'AAPL',
+      direction: 'BELOW',
+      threshold: 180,
+      price: 179.5,
+      triggeredAt: new Date().toISOString(),
+    });
     const mail = await mailTo(user.email, 3);
     expect(mail.map((m) => m.subject).sort()).toEqual(['AAPL has fallen below 180', 'Welcome to Analytica', 'You have gone over a monthly budget']);
   });
@@ -139,19 +152,26 @@ describe('the notifications worker', () => {
     await publish('payments.status-changed.v1', user.id, payment, domainId);
     await publish('payments.status-changed.v1', user.id, payment, domainId);
     const requestId = randomUUID();
-    const request = { userId: user.id, template: 'one-time-code' as const, data: { purpose: 'payment', code: '123456', expiresAt: new Date().toISOString(), payeeName: 'X', amountMinor: 1, currency: 'EUR' } };
+    const request = {
+      userId: user.id,
+      template: 'one-time-code' as const,
+      data: { purpose: 'payment', code: '123456', expiresAt: new Date().toISOString(), payeeName: 'X', amountMinor: 1, currency: 'EUR' },
+    };
     await publish('notifications.email.v1', user.id, request, requestId);
     await publish('notifications.email.v1', user.id, request, requestId);
     await mailTo(user.email, 3);
     await new Promise((r) => setTimeout(r, 1500));
     // Exactly one of each; the topics are consumed independently, so their order is not asserted.
-    expect(catcher.messages().filter((m) => m.to.includes(user.email)).map((m) => m.subject).sort()).toEqual(
-      ['Welcome to Analytica', 'Payment of 42.00 EUR to Twice Ltd sent', 'Confirm your payment of 0.01 EUR'].sort(),
-    );
-    const [row] = await worker.db.orm.em.getConnection().execute<{ state: string; message_id: string }[]>(
-      'select state, message_id from sent_emails where event_id = ?',
-      [requestId],
-    );
+    expect(
+      catcher
+        .messages()
+        .filter((m) => m.to.includes(user.email))
+        .map((m) => m.subject)
+        .sort(),
+    ).toEqual(['Welcome to Analytica', 'Payment of 42.00 EUR to Twice Ltd sent', 'Confirm your payment of 0.01 EUR'].sort());
+    const [row] = await worker.db.orm.em
+      .getConnection()
+      .execute<{ state: string; message_id: string }[]>('select state, message_id from sent_emails where event_id = ?', [requestId]);
     expect(row).toEqual({ state: 'SENT', message_id: `<${requestId}@analytica>` });
   });
 
@@ -181,14 +201,19 @@ describe('the notifications worker', () => {
     expect(await done.text()).toContain('You will no longer get payment results');
 
     await publish('payments.status-changed.v1', user.id, settled({ userId: user.id, payeeName: 'Suppressed' }));
-    await publish('notifications.email.v1', user.id, { userId: user.id, template: 'one-time-code', data: { purpose: 'bank-account', code: '654321', expiresAt: new Date().toISOString(), accountNumber: '•••• 1234' } });
+    await publish('notifications.email.v1', user.id, {
+      userId: user.id,
+      template: 'one-time-code',
+      data: { purpose: 'bank-account', code: '654321', expiresAt: new Date().toISOString(), accountNumber: '•••• 1234' },
+    });
     await mailTo(user.email, 3);
     await new Promise((r) => setTimeout(r, 1000));
-    expect(catcher.messages().filter((m) => m.to.includes(user.email)).map((m) => m.subject)).toEqual([
-      'Welcome to Analytica',
-      'Payment of 42.00 EUR to Before sent',
-      'Your code to verify •••• 1234',
-    ]);
+    expect(
+      catcher
+        .messages()
+        .filter((m) => m.to.includes(user.email))
+        .map((m) => m.subject),
+    ).toEqual(['Welcome to Analytica', 'Payment of 42.00 EUR to Before sent', 'Your code to verify •••• 1234']);
 
     await fetch(link.replace('/unsubscribe', '/resubscribe'), { method: 'POST' });
     await publish('payments.status-changed.v1', user.id, settled({ userId: user.id, payeeName: 'Again' }));

@@ -15,7 +15,7 @@ export const TEMPLATE_CATEGORY = {
 } as const;
 export type Template = keyof typeof TEMPLATE_CATEGORY;
 export type Category = (typeof TEMPLATE_CATEGORY)[Template];
-export const OPTIONAL_CATEGORIES: readonly Category[] = ['payments', 'budget', 'market', 'insights'];
+const OPTIONAL_CATEGORIES: readonly Category[] = ['payments', 'budget', 'market', 'insights'];
 
 export const CATEGORY_NAMES: Record<Category, string> = {
   account: 'account emails',

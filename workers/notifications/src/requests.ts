@@ -9,7 +9,7 @@ type EmailRequest = EventPayload<'notifications.email.v1'>;
  * transaction that claims the event, so one event gives one email request, however often it is
  * delivered.
  */
-export const EMAIL_SOURCES = {
+const EMAIL_SOURCES = {
   async 'user.registered.v1'(tx: EntityManager, e: Event<'user.registered.v1'>): Promise<EmailRequest | null> {
     const p = e.payload;
     await upsertRecipient(tx, { userId: p.userId, email: p.email, displayName: p.displayName, registeredAt: new Date(p.registeredAt) });

@@ -5,7 +5,7 @@ import { renderEmail, TemplateDataError } from './templates.js';
 const ctx = { displayName: 'Ada <Admin>', appUrl: 'https://app.example', unsubscribeUrl: 'https://n.example/unsubscribe?u=1&c=payments&s=x' };
 
 describe('email templates', () => {
-  it('renders a payment result in both parts, with the amount in the currency\'s minor units', () => {
+  it("renders a payment result in both parts, with the amount in the currency's minor units", () => {
     const email = renderEmail(
       'payment-result',
       { status: 'SUCCEEDED', paymentId: 'p1', amountMinor: '123456', currency: 'EUR', payeeName: 'Landlord & Sons', reference: 'Rent' },
@@ -26,7 +26,11 @@ describe('email templates', () => {
   });
 
   it('shows a one-time code large in HTML and on its own line in text, with its expiry', () => {
-    const email = renderEmail('one-time-code', { purpose: 'bank-account', code: '042424', expiresAt: '2026-03-01T10:15:00.000Z', bankName: 'Sandbox Bank', accountNumber: '•••• 1234' }, { ...ctx, unsubscribeUrl: null });
+    const email = renderEmail(
+      'one-time-code',
+      { purpose: 'bank-account', code: '042424', expiresAt: '2026-03-01T10:15:00.000Z', bankName: 'Sandbox Bank', accountNumber: '•••• 1234' },
+      { ...ctx, unsubscribeUrl: null },
+    );
     expect(email.subject).toBe('Your code to verify •••• 1234');
     expect(email.text).toContain('\n    042424\n');
     expect(email.text).toContain('until 2026-03-01 10:15 UTC');
@@ -69,7 +73,7 @@ describe('unsubscribe links', () => {
     expect(signatureIsValid(secret, 'u1', 'payments', signature.slice(1))).toBe(false);
   });
 
-  it('point at the worker\'s public address', () => {
+  it("point at the worker's public address", () => {
     const link = new URL(unsubscribeUrl('https://n.example/base', secret, 'u1', 'budget'));
     expect(link.origin + link.pathname).toBe('https://n.example/unsubscribe');
     expect(Object.fromEntries(link.searchParams)).toEqual({ u: 'u1', c: 'budget', s: unsubscribeSignature(secret, 'u1', 'budget') });

@@ -1,4 +1,5 @@
 import { z } from '@analytica/config';
+import { PAYMENT_STATUSES } from '@analytica/events';
 import { formatMinorUnits } from '@analytica/money';
 import type { Template } from './preferences.js';
 
@@ -20,8 +21,7 @@ export class TemplateDataError extends Error {
   override name = 'TemplateDataError';
 }
 
-const escape = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 const money = (amountMinor: string | number, currency: string) => `${formatMinorUnits(Number(amountMinor), currency)} ${currency}`;
 const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
@@ -54,7 +54,9 @@ ${blocks
     (b) =>
       `<p>${escape(b.text)}</p>` +
       (b.code ? `\n<p style="font:600 2rem/1.2 ui-monospace,monospace;letter-spacing:.3rem">${escape(b.code)}</p>` : '') +
-      (b.link ? `\n<p><a href="${escape(b.link.href)}" style="background:#0b57d0;color:#fff;padding:.6rem 1rem;border-radius:.3rem;text-decoration:none">${escape(b.link.label)}</a></p>` : ''),
+      (b.link
+        ? `\n<p><a href="${escape(b.link.href)}" style="background:#0b57d0;color:#fff;padding:.6rem 1rem;border-radius:.3rem;text-decoration:none">${escape(b.link.label)}</a></p>`
+        : ''),
   )
   .join('\n')}
 <p>— Analytica</p>
@@ -80,7 +82,8 @@ const schemas = {
     currency: z.string().optional(),
   }),
   'payment-result': z.object({
-    status: z.enum(['SUCCEEDED', 'FAILED']),
+    // The final statuses that end in an email; named from the event contract's list, so a rename there fails here.
+    status: z.enum(PAYMENT_STATUSES).extract(['SUCCEEDED', 'FAILED']),
     paymentId: z.string(),
     amountMinor: z.union([z.number(), z.string()]),
     currency: z.string(),

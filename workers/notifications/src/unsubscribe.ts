@@ -33,12 +33,14 @@ export function unsubscribeRoutes(app: Express, options: { db: Database; secret:
     if (!link) return;
     try {
       await setSubscribed(options.db.fork(), link.userId, link.category, false);
-      res.type('html').send(
-        page(
-          `You will no longer get ${link.name}`,
-          `<p>Changed your mind?</p><form method="post" action="/resubscribe?${link.query}"><button type="submit">Turn ${link.name} back on</button></form>`,
-        ),
-      );
+      res
+        .type('html')
+        .send(
+          page(
+            `You will no longer get ${link.name}`,
+            `<p>Changed your mind?</p><form method="post" action="/resubscribe?${link.query}"><button type="submit">Turn ${link.name} back on</button></form>`,
+          ),
+        );
     } catch (error) {
       next(error);
     }

@@ -1,5 +1,5 @@
 import { kafkaEnv, list, parseEnv, postgresEnv, redisEnv, serviceEnv, z } from '@analytica/config';
-import { bankEnv } from '@analytica/payment-subgraph';
+import { bankEnv } from '@analytica/payment-subgraph/domain';
 
 const millis = (fallback: number, min = 10) => z.coerce.number().int().min(min).max(86_400_000).default(fallback);
 
@@ -12,7 +12,10 @@ export const paymentsWorkerEnvShape = {
   ...redisEnv,
   ...bankEnv,
   /** Consumer group of the payments workers; instances of one group share the partitions. */
-  PAYMENTS_GROUP_ID: z.string().regex(/^[\w.-]+$/, 'must be letters, digits, ".", "_" or "-"').default('payments-worker'),
+  PAYMENTS_GROUP_ID: z
+    .string()
+    .regex(/^[\w.-]+$/, 'must be letters, digits, ".", "_" or "-"')
+    .default('payments-worker'),
   /** One retry tier per delay (payments.requested.v1.retry.<delay>); after the last, the dead-letter topic. */
   PAYMENT_RETRY_DELAYS_MS: list
     .default(['1000', '10000', '60000'])

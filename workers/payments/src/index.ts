@@ -1,18 +1,10 @@
 import client from 'prom-client';
-import { busFromEnv, runConsumer, startOutboxRelay, type EventBus } from '@analytica/events';
+import { busFromEnv, runConsumer, startConsumerWithRetries, startOutboxRelay, type EventBus } from '@analytica/events';
 import { createLogger, type Logger } from '@analytica/logger';
 import { openDatabase, type Database } from '@analytica/postgres';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
 import { createHttpService, lifecycle } from '@analytica/service';
-import {
-  createBankClient,
-  migrations,
-  paymentEntities,
-  publishPaymentStatus,
-  startConsumerWithRetries,
-  type BankClient,
-  type PaymentRecord,
-} from '@analytica/payment-subgraph';
+import { createBankClient, migrations, paymentEntities, publishPaymentStatus, type BankClient, type PaymentRecord } from '@analytica/payment-subgraph/domain';
 import type { PaymentsWorkerEnv } from './environment.js';
 import { processPayment, reconcilePayment, type ProcessingDeps, type ProcessingResult } from './processing.js';
 import { startReconciler } from './reconciler.js';
@@ -53,8 +45,18 @@ async function openPaymentDatabase(env: PaymentsWorkerEnv, logger: Logger): Prom
 export async function startPaymentsWorker(env: PaymentsWorkerEnv, deps: Dependencies = {}) {
   const logger = createLogger('payments-worker', env.LOG_LEVEL);
   const resources = lifecycle(logger);
-  const db = await resources.open('postgres', () => openPaymentDatabase(env, logger), (d) => d.close());
-  const bus = deps.bus ?? (await resources.open('kafka', () => busFromEnv(env, 'payments-worker', logger), (b) => b.close()));
+  const db = await resources.open(
+    'postgres',
+    () => openPaymentDatabase(env, logger),
+    (d) => d.close(),
+  );
+  const bus =
+    deps.bus ??
+    (await resources.open(
+      'kafka',
+      () => busFromEnv(env, 'payments-worker', logger),
+      (b) => b.close(),
+    ));
   const redis =
     deps.redis ??
     (await resources.open(
@@ -64,10 +66,19 @@ export async function startPaymentsWorker(env: PaymentsWorkerEnv, deps: Dependen
     ));
   const bank = deps.bank ?? createBankClient({ baseUrl: env.BANK_API_URL, timeoutMs: env.BANK_TIMEOUT_MS });
   // The worker's status events sit in the same outbox as the service's; both relays may publish it.
-  const relay = await resources.open('outbox relay', () => startOutboxRelay({ db, bus, logger }), (r) => r.stop());
+  const relay = await resources.open(
+    'outbox relay',
+    () => startOutboxRelay({ db, bus, logger }),
+    (r) => r.stop(),
+  );
 
   const registry = new client.Registry();
-  const settled = new client.Counter({ name: 'payments_settled_total', help: 'Payments ended by this worker, by status and path', labelNames: ['status', 'path'], registers: [registry] });
+  const settled = new client.Counter({
+    name: 'payments_settled_total',
+    help: 'Payments ended by this worker, by status and path',
+    labelNames: ['status', 'path'],
+    registers: [registry],
+  });
   const attempts = new client.Counter({ name: 'payments_processing_attempts_total', help: 'Processing attempts by outcome', labelNames: ['outcome'], registers: [registry] });
 
   const processing: ProcessingDeps = {
@@ -85,24 +96,27 @@ export async function startPaymentsWorker(env: PaymentsWorkerEnv, deps: Dependen
 
   await resources.open(
     'payments consumer',
-    () => startConsumerWithRetries('payments consumer', logger, () => runConsumer({
-      bus,
-      logger,
-      groupId: env.PAYMENTS_GROUP_ID,
-      topic: 'payments.requested.v1',
-      retryDelaysMs: env.PAYMENT_RETRY_DELAYS_MS,
-      async handle(event) {
-        try {
-          const result = await processPayment(processing, event.payload.paymentId);
-          count('consumer')(result);
-          attempts.inc({ outcome: result });
-        } catch (error) {
-          attempts.inc({ outcome: 'error' });
-          logger.warn({ paymentId: event.payload.paymentId, eventId: event.id, err: error }, 'payment attempt failed');
-          throw error;
-        }
-      },
-    })),
+    () =>
+      startConsumerWithRetries('payments consumer', logger, () =>
+        runConsumer({
+          bus,
+          logger,
+          groupId: env.PAYMENTS_GROUP_ID,
+          topic: 'payments.requested.v1',
+          retryDelaysMs: env.PAYMENT_RETRY_DELAYS_MS,
+          async handle(event) {
+            try {
+              const result = await processPayment(processing, event.payload.paymentId);
+              count('consumer')(result);
+              attempts.inc({ outcome: result });
+            } catch (error) {
+              attempts.inc({ outcome: 'error' });
+              logger.warn({ paymentId: event.payload.paymentId, eventId: event.id, err: error }, 'payment attempt failed');
+              throw error;
+            }
+          },
+        }),
+      ),
     (consumer) => consumer.stop(),
   );
   await resources.open(

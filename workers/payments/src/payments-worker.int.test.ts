@@ -36,11 +36,11 @@ beforeAll(async () => {
     BANK_API_URL: bank.url,
     BANK_TIMEOUT_MS: '400',
   };
-  service = await startPaymentService(parsePaymentEnv({ ...auth.env, ...shared, BANK_FINGERPRINT_SECRET: 'test-fingerprint-secret-0123456789abcdef', PAYMENT_VELOCITY_MAX: '100' }));
-  url = `${service.url}/graphql`;
-  worker = await startPaymentsWorker(
-    parsePaymentsWorkerEnv({ ...shared, PAYMENT_RETRY_DELAYS_MS: '50,100,200', RECONCILE_INTERVAL_MS: '200', RECONCILE_AFTER_MS: '2500' }),
+  service = await startPaymentService(
+    parsePaymentEnv({ ...auth.env, ...shared, BANK_FINGERPRINT_SECRET: 'test-fingerprint-secret-0123456789abcdef', PAYMENT_VELOCITY_MAX: '100' }),
   );
+  url = `${service.url}/graphql`;
+  worker = await startPaymentsWorker(parsePaymentsWorkerEnv({ ...shared, PAYMENT_RETRY_DELAYS_MS: '50,100,200', RECONCILE_INTERVAL_MS: '200', RECONCILE_AFTER_MS: '2500' }));
   bus = createKafkaBus({ brokers: [services.kafkaBrokers], clientId: 'payments-worker-test', prefix, logger });
   dlqConsumer = await bus.consume({ groupId: 'dlq-watch', topics: [deadLetterTopic('payments.requested.v1')], handle: async (m) => void deadLetters.push(m) });
 });
@@ -60,7 +60,11 @@ async function sql<T = Record<string, unknown>>(query: string, params: unknown[]
 }
 
 async function sandbox(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${bank.url}/sandbox${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${bank.url}/sandbox${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return response.json() as Promise<any>;
 }
 
@@ -80,7 +84,10 @@ async function payer(accountName = 'Current account') {
   });
   const id = linked.data.linkBankAccount.id as string;
   const [email] = await sql<{ value: string }>(`select value from outbox where topic = 'notifications.email.v1' and value like ?`, [`%${id}%`]);
-  await gql(url, `mutation($id: ID!, $code: String!) { verifyBankAccount(id: $id, code: $code) { status } }`, { token, variables: { id, code: JSON.parse(email!.value).data.code } });
+  await gql(url, `mutation($id: ID!, $code: String!) { verifyBankAccount(id: $id, code: $code) { status } }`, {
+    token,
+    variables: { id, code: JSON.parse(email!.value).data.code },
+  });
   return { user, token, accountId: id, providerAccountId: offer.accountId as string };
 }
 
@@ -137,7 +144,7 @@ describe('the payments worker', () => {
     }
   });
 
-  it('ends a declined payment FAILED with the bank\'s reason: insufficient funds, then a closed account', async () => {
+  it("ends a declined payment FAILED with the bank's reason: insufficient funds, then a closed account", async () => {
     const bob = await payer('Pocket money');
     const poor = await pay(bob, 5_001);
     const failed = await finalStatus(poor);
@@ -223,7 +230,9 @@ describe('the payments worker', () => {
       [canceled, `k-${canceled}`, row!.id],
     );
     const before = (await sandbox('GET', '/stats')).submissions;
-    expect(await processPayment({ db: worker.db, bank: { submitPayment: () => Promise.reject(new Error('must not be called')) } as never, logger, onChange: async () => {} }, canceled)).toBe('skipped');
+    expect(
+      await processPayment({ db: worker.db, bank: { submitPayment: () => Promise.reject(new Error('must not be called')) } as never, logger, onChange: async () => {} }, canceled),
+    ).toBe('skipped');
     expect((await sandbox('GET', '/stats')).submissions).toBe(before);
   });
 

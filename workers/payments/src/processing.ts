@@ -11,7 +11,7 @@ import {
   type PaymentOutcome,
   type PaymentRecord,
   type Settlement,
-} from '@analytica/payment-subgraph';
+} from '@analytica/payment-subgraph/domain';
 
 export interface ProcessingDeps {
   db: Database;

@@ -1,6 +1,6 @@
 import type { Logger } from '@analytica/logger';
 import type { Database } from '@analytica/postgres';
-import { cancelUnconfirmedPayments, stuckPayments, type PaymentRecord } from '@analytica/payment-subgraph';
+import { cancelUnconfirmedPayments, stuckPayments, type PaymentRecord } from '@analytica/payment-subgraph/domain';
 import type { ProcessingResult } from './processing.js';
 
 /**

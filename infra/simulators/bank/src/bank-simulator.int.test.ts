@@ -34,10 +34,15 @@ async function linkedCustomer() {
 }
 
 const pay = (consentId: string, key: string, debtorAccountId: string, amountMinor: number) =>
-  call('POST', '/payments', { debtorAccountId, amount: { amountMinor, currency: 'EUR' }, creditorName: 'Landlord Ltd', reference: 'Rent' }, { 'idempotency-key': key, 'consent-id': consentId });
+  call(
+    'POST',
+    '/payments',
+    { debtorAccountId, amount: { amountMinor, currency: 'EUR' }, creditorName: 'Landlord Ltd', reference: 'Rent' },
+    { 'idempotency-key': key, 'consent-id': consentId },
+  );
 
 describe('the bank simulator over HTTP', () => {
-  it('links by consent, answering the customer\'s accounts, and serves their balances under the consent', async () => {
+  it("links by consent, answering the customer's accounts, and serves their balances under the consent", async () => {
     const { consentId, accountId, consent } = await linkedCustomer();
     expect(consent.status).toBe(201);
     expect(consent.body).toMatchObject({ status: 'AUTHORISED', bankName: 'Sandbox Bank' });
@@ -148,7 +153,9 @@ describe('bank simulator with a state file', () => {
     const env = parseBankEnv({ PORT: '0', LOG_LEVEL: 'silent', BANK_LATENCY_MEDIAN_MS: '0', BANK_STATE_FILE: path.join(dir, 'bank.json') });
     try {
       const before = await startBankSimulator(env);
-      const consent = (await (await fetch(`${before.url}/v1/consents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'ada' }) })).json()) as {
+      const consent = (await (
+        await fetch(`${before.url}/v1/consents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'ada' }) })
+      ).json()) as {
         consentId: string;
         accounts: { accountId: string }[];
       };

@@ -130,7 +130,7 @@ describe('the simulated behaviour', () => {
   });
 });
 
-describe('the bank\'s books across a restart', () => {
+describe("the bank's books across a restart", () => {
   it('keeps customers, consents, idempotency keys and bookings in a snapshot', () => {
     const { bank, consentId, order } = bankWithCustomer();
     const first = bank.submitPayment('key-keep-0001', consentId, order(100));

@@ -115,9 +115,7 @@ export function createBank(options: { defaultBalanceMinor: number; now?: () => D
   const initial = options.snapshot;
   const customers = new Map<string, { name: string; accountIds: string[] }>(initial?.customers ?? []);
   const accounts = new Map<string, Account>((initial?.accounts ?? []).map((a) => [a.accountId, a]));
-  const consents = new Map<string, Consent>(
-    (initial?.consents ?? []).map((c) => [c.consentId, { ...c, createdAt: new Date(c.createdAt), expiresAt: new Date(c.expiresAt) }]),
-  );
+  const consents = new Map<string, Consent>((initial?.consents ?? []).map((c) => [c.consentId, { ...c, createdAt: new Date(c.createdAt), expiresAt: new Date(c.expiresAt) }]));
   const orders = new Map<string, { fingerprint: string; result: PaymentResult; at: number }>(initial?.orders ?? []);
   const bookings: Booking[] = [...(initial?.bookings ?? [])];
   const counts = { submissions: 0, replays: 0, conflicts: 0, executed: 0, rejected: 0 };

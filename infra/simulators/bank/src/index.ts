@@ -159,7 +159,9 @@ export async function startBankSimulator(env: BankEnv) {
       handle((req, res) => {
         const { name, accounts } = (req.body ?? {}) as { name?: string; accounts?: AccountSpec[] };
         if (!Array.isArray(accounts)) throw new BankError(400, 'ACCOUNTS_REQUIRED', 'Send { name, accounts: [{ name, currency, balanceMinor, status? }] }.');
-        res.json({ accounts: bank.setCustomer(String(req.params.customerId), name ?? 'Sandbox Customer', accounts).map((a) => ({ ...publicAccount(a), balanceMinor: a.balanceMinor })) });
+        res.json({
+          accounts: bank.setCustomer(String(req.params.customerId), name ?? 'Sandbox Customer', accounts).map((a) => ({ ...publicAccount(a), balanceMinor: a.balanceMinor })),
+        });
       }),
     );
     sandbox.patch(
@@ -218,11 +220,13 @@ async function stateFile(file: string, logger: Logger) {
   const write = () => {
     timer = undefined;
     const text = JSON.stringify(bank?.snapshot());
-    writing = writing.then(async () => {
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(`${file}.tmp`, text);
-      await rename(`${file}.tmp`, file);
-    }).catch((error: unknown) => logger.error({ err: error, file }, 'could not save the bank state'));
+    writing = writing
+      .then(async () => {
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(`${file}.tmp`, text);
+        await rename(`${file}.tmp`, file);
+      })
+      .catch((error: unknown) => logger.error({ err: error, file }, 'could not save the bank state'));
   };
   return {
     snapshot,

@@ -1,9 +1,9 @@
-import { venueStatus, type VenueStatus } from '@analytica/market-subgraph/venues';
+import { venueStatus, type VenueStatus } from '@analytica/instruments';
 
-// The venue calendar lives with the reference instruments, so that the subgraph's marketState and
-// nextOpen and the launchers' banners answer from the same hours the feed trades by.
-export { ALWAYS_OPEN_VENUE, neverCloses, TRADING_HOURS, venueStatus, type VenueStatus } from '@analytica/market-subgraph/venues';
-export type { MarketState } from '@analytica/market-subgraph/quotes';
+// The venue calendar lives with the reference instruments (@analytica/instruments), so that the
+// subgraph's marketState and nextOpen and the launchers' banners answer from the same hours the
+// feed trades by.
+export { ALWAYS_OPEN_VENUE, neverCloses, TRADING_HOURS, venueStatus, type MarketState, type VenueStatus } from '@analytica/instruments';
 
 /** venueStatus, remembered for a second: the feed asks for every tick. */
 export function createVenueClock(alwaysOpen: boolean) {

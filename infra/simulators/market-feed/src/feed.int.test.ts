@@ -20,7 +20,15 @@ describe('market feed simulator', () => {
     const bus = createKafkaBus({ brokers: [services.kafkaBrokers], clientId: 'feed-test', prefix, logger });
     const watch = await watchTicks(bus);
     const feed = await startMarketFeed(
-      parseMarketFeedEnv({ PORT: '0', LOG_LEVEL: 'silent', KAFKA_BROKERS: services.kafkaBrokers, KAFKA_TOPIC_PREFIX: prefix, FEED_ALWAYS_OPEN: 'true', FEED_TICKS_PER_SECOND: '200', FEED_SYMBOLS: 'AAPL,MSFT,SAP.DE' }),
+      parseMarketFeedEnv({
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        KAFKA_BROKERS: services.kafkaBrokers,
+        KAFKA_TOPIC_PREFIX: prefix,
+        FEED_ALWAYS_OPEN: 'true',
+        FEED_TICKS_PER_SECOND: '200',
+        FEED_SYMBOLS: 'AAPL,MSFT,SAP.DE',
+      }),
     );
     try {
       await new Promise((r) => setTimeout(r, 3000));
@@ -57,8 +65,14 @@ describe('market feed simulator', () => {
     // 30 minutes of bars at 600 times real time: three seconds.
     const feed = await startMarketFeed(
       parseMarketFeedEnv({
-        PORT: '0', LOG_LEVEL: 'silent', KAFKA_BROKERS: services.kafkaBrokers, KAFKA_TOPIC_PREFIX: prefix,
-        FEED_MODE: 'replay', FEED_REPLAY_FILE: SAMPLE_BARS, FEED_REPLAY_SPEED: '600', FEED_REPLAY_LOOP: 'false',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        KAFKA_BROKERS: services.kafkaBrokers,
+        KAFKA_TOPIC_PREFIX: prefix,
+        FEED_MODE: 'replay',
+        FEED_REPLAY_FILE: SAMPLE_BARS,
+        FEED_REPLAY_SPEED: '600',
+        FEED_REPLAY_LOOP: 'false',
       }),
     );
     try {
@@ -80,19 +94,32 @@ describe('market feed simulator', () => {
   it('buffers while Kafka cannot be reached, drops the oldest ticks beyond its bound, and says so', async () => {
     const feed = await startMarketFeed(
       parseMarketFeedEnv({
-        PORT: '0', LOG_LEVEL: 'silent', KAFKA_BROKERS: `127.0.0.1:${await freePort()}`, FEED_ALWAYS_OPEN: 'true', FEED_TICKS_PER_SECOND: '500', FEED_BUFFER_MAX: '100',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
+        FEED_ALWAYS_OPEN: 'true',
+        FEED_TICKS_PER_SECOND: '500',
+        FEED_BUFFER_MAX: '100',
       }),
     );
     try {
-      const ready = await eventually(async () => {
-        const response = await fetch(`${feed.url}/ready`);
-        return response.status === 503 ? ((await response.json()) as { checks: { kafka: string } }) : undefined;
-      }, 20_000, 200);
+      const ready = await eventually(
+        async () => {
+          const response = await fetch(`${feed.url}/ready`);
+          return response.status === 503 ? ((await response.json()) as { checks: { kafka: string } }) : undefined;
+        },
+        20_000,
+        200,
+      );
       expect(ready.checks.kafka).toMatch(/^unavailable: publishing has failed for \d+ s .*; \d+ ticks buffered$/);
-      await eventually(async () => {
-        const metrics = await (await fetch(`${feed.url}/metrics`)).text();
-        return metric(metrics, 'feed_ticks_dropped_total') > 0 && metric(metrics, 'feed_buffer_ticks') === 100 ? true : undefined;
-      }, 10_000, 200);
+      await eventually(
+        async () => {
+          const metrics = await (await fetch(`${feed.url}/metrics`)).text();
+          return metric(metrics, 'feed_ticks_dropped_total') > 0 && metric(metrics, 'feed_buffer_ticks') === 100 ? true : undefined;
+        },
+        10_000,
+        200,
+      );
     } finally {
       await feed.stop();
     }

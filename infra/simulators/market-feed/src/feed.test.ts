@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contracts } from '@analytica/events';
-import { readReferenceFile } from '@analytica/market-subgraph/instruments';
+import { readReferenceFile } from '@analytica/instruments';
 import { createLiveFeed } from './feed.js';
 import type { TickPayload } from './ticks.js';
 

@@ -1,4 +1,4 @@
-import { REGIONS, type Instrument, type Region } from '@analytica/market-subgraph/instruments';
+import { REGIONS, type Instrument, type Region } from '@analytica/instruments';
 import { createVenueClock, type MarketState } from './exchanges.js';
 import { createRandom, nextPrice, priceProfile, quoteAround, stepRegime, type PriceProfile, type Random, type RegionRegime } from './prices.js';
 import { createSequences, type TickPayload } from './ticks.js';

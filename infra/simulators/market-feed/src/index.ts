@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import client from 'prom-client';
 import { ConfigError } from '@analytica/config';
 import { busFromEnv, encodeEvent, type BusMessage, type EventBus } from '@analytica/events';
+import { readReferenceFile, type Instrument } from '@analytica/instruments';
 import { createLogger } from '@analytica/logger';
-import { readReferenceFile, type Instrument } from '@analytica/market-subgraph/instruments';
 import { createHttpService } from '@analytica/service';
 import { createTickBuffer } from './buffer.js';
 import type { MarketFeedEnv } from './environment.js';
@@ -16,6 +16,9 @@ import { createReplay, readReplayFile } from './replay.js';
 import { TICKS_TOPIC, type TickPayload } from './ticks.js';
 
 export { marketFeedEnvShape, parseMarketFeedEnv, type MarketFeedEnv } from './environment.js';
+// The live price model without a service around it, for benchmarks that make realistic ticks.
+export { createLiveFeed, type LiveFeedOptions, type SavedFeedState } from './feed.js';
+export type { TickPayload } from './ticks.js';
 
 export const SAMPLE_TICKS = fileURLToPath(new URL('../data/sample-ticks.csv', import.meta.url));
 export const SAMPLE_BARS = fileURLToPath(new URL('../data/sample-bars.csv', import.meta.url));
@@ -54,8 +57,23 @@ export async function startMarketFeed(env: MarketFeedEnv, deps: Dependencies = {
   const generated = new client.Counter({ name: 'feed_ticks_generated_total', help: 'Ticks made, by kind: trade or status', labelNames: ['kind'], registers: [service.registry] });
   const published = new client.Counter({ name: 'feed_ticks_published_total', help: 'Ticks the broker acknowledged', registers: [service.registry] });
   const failures = new client.Counter({ name: 'feed_publish_failures_total', help: 'Sends that failed (the ticks stay buffered)', registers: [service.registry] });
-  new client.Gauge({ name: 'feed_buffer_ticks', help: 'Ticks waiting to be published', registers: [service.registry], collect() { this.set(buffer.size); } });
-  new client.Counter({ name: 'feed_ticks_dropped_total', help: 'Oldest ticks dropped because the buffer was full', registers: [service.registry], collect() { this.reset(); this.inc(buffer.dropped); } });
+  new client.Gauge({
+    name: 'feed_buffer_ticks',
+    help: 'Ticks waiting to be published',
+    registers: [service.registry],
+    collect() {
+      this.set(buffer.size);
+    },
+  });
+  new client.Counter({
+    name: 'feed_ticks_dropped_total',
+    help: 'Oldest ticks dropped because the buffer was full',
+    registers: [service.registry],
+    collect() {
+      this.reset();
+      this.inc(buffer.dropped);
+    },
+  });
 
   const emit = (tick: TickPayload) => {
     buffer.push(encodeEvent(TICKS_TOPIC, tick.symbol, tick));

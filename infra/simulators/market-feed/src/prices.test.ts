@@ -41,7 +41,7 @@ describe('price paths', () => {
     expect(roundToTick(7.12345, 0.001)).toBe(7.123);
   });
 
-  it('spread a pair\'s volatility over the whole year: crypto swings about three times as much as a share, a currency a third', () => {
+  it("spread a pair's volatility over the whole year: crypto swings about three times as much as a share, a currency a third", () => {
     const dailyDeviation = (sector: string, seed: number) => {
       const profile = priceProfile({ sector, currency: 'USD' });
       const random = createRandom(seed);

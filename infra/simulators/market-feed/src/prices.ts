@@ -107,13 +107,7 @@ export function roundToTick(value: number, step: number): number {
 }
 
 /** Bid and ask around the last price: a few basis points wide, wider when the market is stressed. */
-export function quoteAround(
-  last: number,
-  currency: string,
-  regime: number,
-  random: Random,
-  step = tickSize(last, currency),
-): { bid: number; ask: number; last: number } {
+export function quoteAround(last: number, currency: string, regime: number, random: Random, step = tickSize(last, currency)): { bid: number; ask: number; last: number } {
   const halfSpread = Math.max(step, last * (0.0002 + 0.0003 * random.uniform()) * (regime === 2 ? 3 : 1));
   const rounded = Math.max(step, roundToTick(last, step));
   return { last: rounded, bid: Math.max(step, roundToTick(rounded - halfSpread, step)), ask: roundToTick(rounded + halfSpread, step) };

@@ -25,7 +25,16 @@ describe('the publisher', () => {
     const { bus, received, up } = flakyBus();
     const buffer = createTickBuffer<BusMessage>(50);
     let failures = 0;
-    const publisher = startPublisher({ bus, topic: 't', buffer, batchMax: 7, logger: createLogger('test', 'silent'), backoffMs: 10, maxBackoffMs: 20, onFailure: () => failures++ });
+    const publisher = startPublisher({
+      bus,
+      topic: 't',
+      buffer,
+      batchMax: 7,
+      logger: createLogger('test', 'silent'),
+      backoffMs: 10,
+      maxBackoffMs: 20,
+      onFailure: () => failures++,
+    });
     for (let n = 1; n <= 80; n++) buffer.push(message(n));
     publisher.notify();
     await eventually(async () => (failures >= 3 ? true : undefined));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readReferenceFile } from '@analytica/market-subgraph/instruments';
+import { readReferenceFile } from '@analytica/instruments';
 import { SAMPLE_BARS, SAMPLE_TICKS } from './index.js';
 import { createReplay, parseReplayCsv, readReplayFile } from './replay.js';
 import type { TickPayload } from './ticks.js';
@@ -17,7 +17,12 @@ describe('replay', () => {
 
   it('plays a bar as open, low, high, close inside the bar on a rising bar, with its whole volume', () => {
     const trades = parseReplayCsv('time,symbol,open,high,low,close,volume\n2026-11-02T14:30:00Z,AAPL,10,12,9,11,1001\n', instruments, 60);
-    expect(trades.map((t) => [t.offsetMs, t.last, t.size])).toEqual([[0, 10, 250], [15_000, 9, 250], [30_000, 12, 250], [45_000, 11, 251]]);
+    expect(trades.map((t) => [t.offsetMs, t.last, t.size])).toEqual([
+      [0, 10, 250],
+      [15_000, 9, 250],
+      [30_000, 12, 250],
+      [45_000, 11, 251],
+    ]);
   });
 
   it('names the line of a bad row', () => {
@@ -27,7 +32,11 @@ describe('replay', () => {
   });
 
   it('plays at the chosen speed with times rebased to now, and sequences that keep growing', () => {
-    const trades = parseReplayCsv('time,symbol,price,size\n2026-11-02T14:30:00Z,AAPL,10,100\n2026-11-02T14:31:00Z,AAPL,11,100\n2026-11-02T14:32:00Z,AAPL,12,100\n', instruments, 60);
+    const trades = parseReplayCsv(
+      'time,symbol,price,size\n2026-11-02T14:30:00Z,AAPL,10,100\n2026-11-02T14:31:00Z,AAPL,11,100\n2026-11-02T14:32:00Z,AAPL,12,100\n',
+      instruments,
+      60,
+    );
     const emitted: TickPayload[] = [];
     const replay = createReplay({ trades, instruments, speed: 60, loop: false, timestamps: 'rebase', emit: (t) => emitted.push(t) });
     const start = Date.parse('2026-11-20T15:00:00Z');

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Instrument } from '@analytica/market-subgraph/instruments';
+import type { Instrument } from '@analytica/instruments';
 import { createVenueClock } from './exchanges.js';
 import { createRandom, quoteAround } from './prices.js';
 import { createSequences, type TickPayload } from './ticks.js';

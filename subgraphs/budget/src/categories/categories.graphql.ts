@@ -1,0 +1,93 @@
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Resolver, Root, registerEnumType } from 'type-graphql';
+import { GraphQLDateTimeISO } from 'graphql-scalars';
+import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
+import type { BudgetContext } from '../context.js';
+import { User } from '../user/user.graphql.js';
+import { createCategory, listCategories, removeCategory, restoreCategory, updateCategory, type CategoryRemoval } from './categories.js';
+import type { CategoryKind, CategoryRecord } from './category.entity.js';
+
+enum CategoryKindEnum {
+  INCOME = 'INCOME',
+  EXPENSE = 'EXPENSE',
+}
+registerEnumType(CategoryKindEnum, { name: 'CategoryKind', description: 'Whether a category collects money coming in or going out.' });
+
+enum CategoryRemovalEnum {
+  DELETED = 'DELETED',
+  ARCHIVED = 'ARCHIVED',
+}
+registerEnumType(CategoryRemovalEnum, {
+  name: 'CategoryRemovalOutcome',
+  description: 'DELETED when nothing used the category; ARCHIVED when something did, so that history keeps it.',
+});
+
+@Directive('@key(fields: "id")')
+@ObjectType('Category', { description: 'What a transaction was for, e.g. Groceries in the Everyday group.' })
+export class Category {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => String, { description: 'Groups categories for reports, e.g. "Housing".' }) group!: string;
+  @Field(() => CategoryKindEnum) kind!: CategoryKind;
+  @Field(() => GraphQLDateTimeISO, { nullable: true, description: 'Set when archived: kept for history, refused for new use.' }) archivedAt!: Date | null;
+}
+
+@ObjectType('CategoryRemoval')
+class CategoryRemovalResult {
+  @Field(() => CategoryRemovalEnum) outcome!: CategoryRemoval;
+  @Field(() => Category, { description: 'The category as it was deleted, or archived.' }) category!: CategoryRecord;
+}
+
+@InputType('CreateCategoryInput')
+class CreateCategoryInput {
+  @Field(() => String, { description: '1 to 100 characters, unique among your categories.' }) name!: string;
+  @Field(() => String, { description: 'A group name such as "Housing"; a new name makes a new group.' }) group!: string;
+  @Field(() => CategoryKindEnum) kind!: CategoryKind;
+}
+
+@InputType('UpdateCategoryInput')
+class UpdateCategoryInput {
+  @Field(() => String, { nullable: true }) name?: string | null;
+  @Field(() => String, { nullable: true }) group?: string | null;
+}
+
+@Resolver(() => Category)
+export class CategoryResolver {
+  @Authorized()
+  @Mutation(() => Category, { description: 'Adds a category of your own.' })
+  createCategory(@Arg('input', () => CreateCategoryInput) input: CreateCategoryInput, @Ctx() ctx: BudgetContext): Promise<CategoryRecord> {
+    return createCategory(ctx.em, requireUser(ctx).id, input);
+  }
+
+  @Authorized()
+  @Mutation(() => Category, { description: 'Renames a category or moves it to another group.' })
+  updateCategory(@Arg('id', () => ID) id: string, @Arg('input', () => UpdateCategoryInput) input: UpdateCategoryInput, @Ctx() ctx: BudgetContext) {
+    return updateCategory(ctx.em, requireUser(ctx).id, id, input);
+  }
+
+  @Authorized()
+  @Mutation(() => CategoryRemovalResult, { description: 'Deletes a category nothing uses; archives one that is used.' })
+  deleteCategory(@Arg('id', () => ID) id: string, @Ctx() ctx: BudgetContext) {
+    return removeCategory(ctx.em, requireUser(ctx).id, id);
+  }
+
+  @Authorized()
+  @Mutation(() => Category, { description: 'Brings an archived category back into use.' })
+  restoreCategory(@Arg('id', () => ID) id: string, @Ctx() ctx: BudgetContext): Promise<CategoryRecord> {
+    return restoreCategory(ctx.em, requireUser(ctx).id, id);
+  }
+}
+
+@Resolver(() => User)
+export class UserCategoriesResolver {
+  @Authorized()
+  @FieldResolver(() => [Category], {
+    nullable: true,
+    description: 'Your categories (archived ones included), by group and name; a default set is created on first use.',
+  })
+  async categories(@Root() user: User, @Ctx() ctx: BudgetContext): Promise<CategoryRecord[]> {
+    assertOwnerOrAdmin(ctx, user.id);
+    const categories = await listCategories(ctx.em, user.id);
+    for (const category of categories) ctx.loaders.category.prime(category.id, category);
+    return categories;
+  }
+}

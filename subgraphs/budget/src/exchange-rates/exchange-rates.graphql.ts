@@ -1,0 +1,20 @@
+import { Arg, Authorized, Ctx, Int, Mutation, Resolver } from 'type-graphql';
+import type { BudgetContext } from '../context.js';
+import { parseRatesCsv, saveExchangeRates } from './exchange-rates.js';
+
+/**
+ * Exchange rates are reference data, not anyone's ledger: there is no Rate type, only the admins'
+ * way to load more. Reports, budgets and transfers read them through loadRateTable.
+ */
+@Resolver()
+export class ExchangeRateResolver {
+  @Authorized('ADMIN')
+  @Mutation(() => Int, {
+    description:
+      'Adds or replaces exchange rates from CSV text with the header "date,base,quote,rate" (1 base = rate quote); all rows or none. Admins only: rates are shared by every user.',
+  })
+  async loadExchangeRates(@Arg('csv', () => String) csv: string, @Ctx() ctx: BudgetContext): Promise<number> {
+    const rates = parseRatesCsv(csv, 'csv');
+    return ctx.em.transactional((tx) => saveExchangeRates(tx, rates));
+  }
+}

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import { badInput } from '@analytica/errors';
+import { assertCurrency, assertMinorUnits } from '@analytica/money';
+import type { EntityManager } from '@analytica/postgres';
+import { isUuid, notFoundAt, ownedOrNotFound } from '../access.js';
+import { usableCategories } from '../categories/categories.js';
+import { RULE_FIELDS, RULE_OPERATORS, RuleRecord, type RuleField, type RuleOperator } from './rule.entity.js';
+
+export interface RuleDefinition {
+  field: RuleField;
+  operator: RuleOperator;
+  pattern: string;
+  minAmount?: { amountMinor: number; currency: string } | null;
+  maxAmount?: { amountMinor: number; currency: string } | null;
+  categoryId: string;
+}
+
+/** Checks a definition; a regular expression is compiled by PostgreSQL itself, the engine that will run it. */
+async function checkDefinition(em: EntityManager, userId: string, input: RuleDefinition) {
+  if (!RULE_FIELDS.includes(input.field)) throw badInput('input.field', `Use one of ${RULE_FIELDS.join(', ')}.`);
+  if (!RULE_OPERATORS.includes(input.operator)) throw badInput('input.operator', `Use one of ${RULE_OPERATORS.join(', ')}.`);
+  const pattern = input.operator === 'CONTAINS' ? input.pattern.trim() : input.pattern;
+  if (pattern.length < 1 || pattern.length > 200) throw badInput('input.pattern', 'Give a pattern of 1 to 200 characters.');
+  if (input.operator === 'REGEX') {
+    try {
+      await em.getConnection().execute("select '' ~* ? as ok", [pattern], 'all', em.getTransactionContext());
+    } catch (error) {
+      const reason =
+        String((error as Error).message)
+          .split('\n')
+          .pop()
+          ?.replace(/^.*invalid regular expression:\s*/i, '') ?? '';
+      throw badInput('input.pattern', `"${pattern}" is not a valid regular expression (${reason.slice(0, 120)}).`);
+    }
+  }
+  let currency: string | null = null;
+  const bound = (money: RuleDefinition['minAmount'], field: string) => {
+    if (!money) return null;
+    const code = assertCurrency(money.currency, `${field}.currency`);
+    if (currency && code !== currency) throw badInput(`${field}.currency`, 'Both bounds are in the same currency.');
+    currency = code;
+    return assertMinorUnits(money.amountMinor, `${field}.amountMinor`);
+  };
+  const minAmount = bound(input.minAmount, 'input.minAmount');
+  const maxAmount = bound(input.maxAmount, 'input.maxAmount');
+  if (minAmount !== null && maxAmount !== null && minAmount > maxAmount) throw badInput('input.maxAmount', 'maxAmount must be at least minAmount.');
+  await usableCategories(em, userId, [{ id: input.categoryId, field: 'input.categoryId' }]);
+  return { field: input.field, operator: input.operator, pattern, currency, minAmount, maxAmount, categoryId: input.categoryId };
+}
+
+/** Adds a rule after the user's others. */
+export async function createRule(em: EntityManager, userId: string, input: RuleDefinition): Promise<RuleRecord> {
+  return em.transactional(async (tx) => {
+    const definition = await checkDefinition(tx, userId, input);
+    const [row] = await tx
+      .getConnection()
+      .execute<{ next: number }[]>('select coalesce(max(position), 0) + 1 as next from rules where user_id = ?', [userId], 'all', tx.getTransactionContext());
+    return tx.create(RuleRecord, { id: randomUUID(), userId, position: Number(row?.next ?? 1), ...definition, createdAt: new Date() });
+  });
+}
+
+export async function updateRule(em: EntityManager, userId: string, id: string, input: RuleDefinition): Promise<RuleRecord> {
+  if (!isUuid(id)) throw notFoundAt('id', 'Rule', id);
+  return em.transactional(async (tx) => {
+    const rule = ownedOrNotFound(userId, await tx.findOne(RuleRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'id', 'Rule', id);
+    Object.assign(rule, await checkDefinition(tx, userId, input));
+    return rule;
+  });
+}
+
+export async function deleteRule(em: EntityManager, userId: string, id: string): Promise<void> {
+  if (!isUuid(id)) throw notFoundAt('id', 'Rule', id);
+  await em.transactional(async (tx) => {
+    tx.remove(ownedOrNotFound(userId, await tx.findOne(RuleRecord, { id }), 'id', 'Rule', id));
+  });
+}
+
+/** Puts the user's rules in the order given; the list must name each of them exactly once. */
+export async function reorderRules(em: EntityManager, userId: string, ids: readonly string[]): Promise<RuleRecord[]> {
+  return em.transactional(async (tx) => {
+    const rules = await tx.find(RuleRecord, { userId }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } });
+    const byId = new Map(rules.map((r) => [r.id, r]));
+    const given = new Set(ids);
+    if (given.size !== ids.length || ids.length !== rules.length || ids.some((id) => !byId.has(id))) {
+      throw badInput('ids', `List each of your ${rules.length} rules exactly once, in the order they should run.`);
+    }
+    ids.forEach((id, i) => (byId.get(id)!.position = i + 1));
+    return ids.map((id) => byId.get(id)!);
+  });
+}
+
+const FIRST_MATCH = `select r.category_id from rules r
+   join categories c on c.user_id = r.user_id and c.id = r.category_id and c.archived_at is null
+  where r.user_id = ? and rule_matches(r, ?, ?, ?, ?)
+  order by r.position, r.created_at, r.id limit 1`;
+
+/** The category the user's first matching rule gives, or null. One statement. */
+export async function categoryByRules(em: EntityManager, userId: string, line: { payee: string; notes: string | null; amount: number; currency: string }): Promise<string | null> {
+  const rows: { category_id: string }[] = await em
+    .getConnection()
+    .execute(FIRST_MATCH, [userId, line.payee, line.notes, line.amount, line.currency], 'all', em.getTransactionContext());
+  return rows[0]?.category_id ?? null;
+}
+
+/** The same for many lines at once (an import): one statement for the whole set, in input order. */
+export async function categoriesByRules(
+  em: EntityManager,
+  userId: string,
+  currency: string,
+  lines: readonly { payee: string; notes: string | null; amount: number }[],
+): Promise<(string | null)[]> {
+  if (lines.length === 0) return [];
+  const rows: { i: number; category_id: string | null }[] = await em.getConnection().execute(
+    `select x.i, (select r.category_id from rules r
+                    join categories c on c.user_id = r.user_id and c.id = r.category_id and c.archived_at is null
+                   where r.user_id = ? and rule_matches(r, x.payee, x.notes, x.amount, ?)
+                   order by r.position, r.created_at, r.id limit 1) as category_id
+       from json_to_recordset(?::json) as x(i integer, payee text, notes text, amount bigint)
+      where exists (select 1 from rules where user_id = ?)`,
+    [userId, currency, JSON.stringify(lines.map((l, i) => ({ i, payee: l.payee, notes: l.notes, amount: l.amount }))), userId],
+    'all',
+    em.getTransactionContext(),
+  );
+  const categories: (string | null)[] = lines.map(() => null);
+  for (const row of rows) categories[row.i] = row.category_id;
+  return categories;
+}

@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import { AppError, ErrorCode, badInput } from '@analytica/errors';
+import type { Logger } from '@analytica/logger';
+import type { Database, EntityManager } from '@analytica/postgres';
+import { isUuid, notFoundAt, ownedOrNotFound } from '../access.js';
+import { AccountRecord } from '../accounts/account.entity.js';
+import { reviewBudgets } from '../budgets/budgets.js';
+import { usableCategories } from '../categories/categories.js';
+import { isoDate, parseDay } from '../days.js';
+import { categoryByRules } from '../rules/rules.js';
+import type { TransactionRecord } from '../transactions/transaction.entity.js';
+import { bookTransaction, checkAmount, checkNotes, checkPayee, checkTags, spendingLines } from '../transactions/transactions.js';
+import { FREQUENCIES, ScheduleRecord, type Frequency } from './schedule.entity.js';
+
+/** The day of occurrence `n` of a schedule (YYYY-MM-DD). */
+export function occurrenceOn(startsOn: string, frequency: Frequency, n: number): string {
+  const start = new Date(`${startsOn}T00:00:00Z`);
+  if (frequency === 'WEEKLY') return isoDate(new Date(start.getTime() + n * 7 * 86_400_000));
+  const months = frequency === 'MONTHLY' ? n : 12 * n;
+  const year = start.getUTCFullYear() + Math.floor((start.getUTCMonth() + months) / 12);
+  const month = (start.getUTCMonth() + months) % 12;
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  return isoDate(new Date(Date.UTC(year, month, Math.min(start.getUTCDate(), lastDay))));
+}
+
+/** The next `count` occurrences from `fromIndex`, stopping at the end date. */
+export function upcomingOccurrences(schedule: Pick<ScheduleRecord, 'startsOn' | 'frequency' | 'endsOn'>, fromIndex: number, count: number): string[] {
+  const days: string[] = [];
+  for (let n = fromIndex; days.length < count; n++) {
+    const day = occurrenceOn(schedule.startsOn, schedule.frequency, n);
+    if (schedule.endsOn && day > schedule.endsOn) break;
+    days.push(day);
+  }
+  return days;
+}
+
+export const today = (now = new Date()) => isoDate(now);
+
+export interface ScheduleEntry {
+  accountId: string;
+  amount: { amountMinor: number; currency: string };
+  payee: string;
+  categoryId?: string | null;
+  notes?: string | null;
+  tags?: string[] | null;
+  frequency: Frequency;
+  startsOn: string;
+  endsOn?: string | null;
+  autoPost: boolean;
+}
+
+export async function createSchedule(em: EntityManager, userId: string, input: ScheduleEntry): Promise<ScheduleRecord> {
+  const { amount, currency } = checkAmount(input.amount, 'input.amount');
+  const payee = checkPayee(input.payee, 'input.payee');
+  const notes = checkNotes(input.notes, 'input.notes');
+  const tags = checkTags(input.tags, 'input.tags');
+  if (!FREQUENCIES.includes(input.frequency)) throw badInput('input.frequency', `Use one of ${FREQUENCIES.join(', ')}.`);
+  const startsOn = isoDate(parseDay(input.startsOn, 'input.startsOn'));
+  const endsOn = input.endsOn == null ? null : isoDate(parseDay(input.endsOn, 'input.endsOn'));
+  if (endsOn && endsOn < startsOn) throw badInput('input.endsOn', 'The end date cannot be before the start date.');
+  if (!isUuid(input.accountId)) throw notFoundAt('input.accountId', 'Account', input.accountId);
+
+  return em.transactional(async (tx) => {
+    const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'input.accountId', 'Account', input.accountId);
+    if (account.currency !== currency) throw badInput('input.amount.currency', `Account "${account.name}" is kept in ${account.currency}.`);
+    if (input.categoryId) await usableCategories(tx, userId, [{ id: input.categoryId, field: 'input.categoryId' }]);
+    return tx.create(ScheduleRecord, {
+      id: randomUUID(),
+      userId,
+      accountId: account.id,
+      categoryId: input.categoryId ?? null,
+      amount,
+      currency,
+      payee,
+      notes,
+      tags,
+      frequency: input.frequency,
+      startsOn,
+      endsOn,
+      nextIndex: 0,
+      nextOn: startsOn,
+      autoPost: input.autoPost,
+      version: 1,
+      createdAt: new Date(),
+    });
+  });
+}
+
+export async function deleteSchedule(em: EntityManager, userId: string, id: string): Promise<void> {
+  if (!isUuid(id)) throw notFoundAt('id', 'Schedule', id);
+  await em.transactional(async (tx) => {
+    tx.remove(ownedOrNotFound(userId, await tx.findOne(ScheduleRecord, { id }), 'id', 'Schedule', id));
+  });
+}
+
+function advance(schedule: ScheduleRecord) {
+  schedule.nextIndex += 1;
+  const next = occurrenceOn(schedule.startsOn, schedule.frequency, schedule.nextIndex);
+  schedule.nextOn = schedule.endsOn && next > schedule.endsOn ? null : next;
+}
+
+/** Books the schedule's next occurrence (rules fill in a missing category) and moves it on. */
+async function postNext(tx: EntityManager, schedule: ScheduleRecord): Promise<TransactionRecord> {
+  const day = schedule.nextOn!;
+  const categoryId =
+    schedule.categoryId ?? (await categoryByRules(tx, schedule.userId, { payee: schedule.payee, notes: schedule.notes, amount: schedule.amount, currency: schedule.currency }));
+  const { transaction } = bookTransaction(tx, {
+    id: randomUUID(),
+    userId: schedule.userId,
+    accountId: schedule.accountId,
+    categoryId,
+    amount: schedule.amount,
+    currency: schedule.currency,
+    bookedAt: new Date(`${day}T00:00:00Z`),
+    payee: schedule.payee,
+    notes: schedule.notes,
+    tags: schedule.tags,
+    transferId: null,
+    scheduleId: schedule.id,
+    scheduledOn: day,
+    importId: null,
+    externalId: null,
+  });
+  advance(schedule);
+  return transaction;
+}
+
+/** Locks a schedule and checks that `on` is its next occurrence and is due. */
+async function lockOccurrence(tx: EntityManager, userId: string, id: string, on: string, now: Date) {
+  if (!isUuid(id)) throw notFoundAt('id', 'Schedule', id);
+  const day = isoDate(parseDay(on, 'on'));
+  const schedule = ownedOrNotFound(userId, await tx.findOne(ScheduleRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true }), 'id', 'Schedule', id);
+  if (schedule.nextOn !== day) {
+    throw new AppError(
+      ErrorCode.CONFLICT,
+      schedule.nextOn
+        ? `The next occurrence of this schedule is ${schedule.nextOn}, not ${day}: it was posted or skipped already.`
+        : 'This schedule has ended; it has no occurrence left.',
+      { field: 'on', nextOn: schedule.nextOn },
+    );
+  }
+  if (day > today(now)) throw badInput('on', `The occurrence on ${day} is not due yet.`);
+  return schedule;
+}
+
+/** Posts a due occurrence that was waiting for approval. */
+export async function approveOccurrence(em: EntityManager, userId: string, id: string, on: string, now = new Date()): Promise<TransactionRecord> {
+  return em.transactional(async (tx) => {
+    const schedule = await lockOccurrence(tx, userId, id, on, now);
+    if (schedule.categoryId) await usableCategories(tx, userId, [{ id: schedule.categoryId, field: 'id' }]);
+    const transaction = await postNext(tx, schedule);
+    await tx.flush();
+    await reviewBudgets(tx, userId, spendingLines(transaction, []));
+    return transaction;
+  });
+}
+
+/** Passes over a due occurrence without booking it. */
+export async function skipOccurrence(em: EntityManager, userId: string, id: string, on: string, now = new Date()): Promise<ScheduleRecord> {
+  return em.transactional(async (tx) => {
+    const schedule = await lockOccurrence(tx, userId, id, on, now);
+    advance(schedule);
+    return schedule;
+  });
+}
+
+/** At most this many occurrences of one schedule per pass, so that a long-past start cannot hold a transaction open. */
+const CATCH_UP = 100;
+
+/**
+ * Posts every due occurrence of auto-posting schedules, each schedule in its own database
+ * transaction. Rows are claimed with SKIP LOCKED, so several replicas can run this side by side
+ * and an occurrence is still booked once (the (schedule, day) unique index is the last guard).
+ */
+export async function postDueSchedules(db: Database, now = new Date(), logger?: Logger): Promise<number> {
+  const day = today(now);
+  let posted = 0;
+  const ids: { id: string }[] = await db.fork().getConnection().execute('select id from schedules where auto_post and next_on <= ? order by next_on limit 500', [day]);
+  for (const { id } of ids) {
+    try {
+      posted += await db.fork().transactional(async (tx) => {
+        const [locked] = await tx
+          .getConnection()
+          .execute<{ id: string }[]>('select id from schedules where id = ? and auto_post and next_on <= ? for update skip locked', [id, day], 'all', tx.getTransactionContext());
+        if (!locked) return 0;
+        const schedule = await tx.findOneOrFail(ScheduleRecord, { id }, { refresh: true });
+        const booked: TransactionRecord[] = [];
+        while (schedule.nextOn && schedule.nextOn <= day && booked.length < CATCH_UP) booked.push(await postNext(tx, schedule));
+        await tx.flush();
+        await reviewBudgets(
+          tx,
+          schedule.userId,
+          booked.flatMap((t) => spendingLines(t, [])),
+        );
+        return booked.length;
+      });
+    } catch (error) {
+      logger?.error({ err: error, scheduleId: id }, 'posting a due schedule failed; it stays due');
+    }
+  }
+  return posted;
+}
+
+/** Runs postDueSchedules every `intervalMs` until stopped. */
+export function startSchedulePoster(options: { db: Database; logger: Logger; intervalMs: number; onPosted: () => void }) {
+  let running = true;
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<void> = Promise.resolve();
+  const tick = () => {
+    pass = postDueSchedules(options.db, new Date(), options.logger)
+      .then((posted) => {
+        if (posted > 0) {
+          options.logger.info({ posted }, 'scheduled transactions posted');
+          options.onPosted();
+        }
+      })
+      .catch((error: unknown) => options.logger.error({ err: error }, 'schedule pass failed'))
+      .finally(() => {
+        if (running) timer = setTimeout(tick, options.intervalMs);
+      });
+  };
+  tick();
+  return {
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      await pass;
+    },
+  };
+}

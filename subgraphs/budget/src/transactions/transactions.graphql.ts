@@ -1,0 +1,333 @@
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, registerEnumType } from 'type-graphql';
+import { GraphQLDateTimeISO, GraphQLSafeInt } from 'graphql-scalars';
+import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
+import { Money, MoneyInput, PageInfo } from '@analytica/subgraph';
+import { isUuid, visibleOrNotFound } from '../access.js';
+import type { AccountRecord } from '../accounts/account.entity.js';
+import { Account } from '../accounts/accounts.graphql.js';
+import { Category } from '../categories/categories.graphql.js';
+import type { CategoryRecord } from '../categories/category.entity.js';
+import type { BudgetContext } from '../context.js';
+import { checkHomeCurrency, convertedTotals } from '../reports/reports.js';
+import { User } from '../user/user.graphql.js';
+import { SplitRecord, TransactionRecord } from './transaction.entity.js';
+import {
+  checkPageSize,
+  deleteTransaction,
+  encodeCursor,
+  pageTransactions,
+  recategorizeTransactions,
+  recordTransaction,
+  selectTransactions,
+  totalTransactions,
+  TRANSACTION_SORTS,
+  updateTransaction,
+  type Selection,
+  type TransactionSort,
+} from './transactions.js';
+
+const TransactionSortEnum = Object.fromEntries(TRANSACTION_SORTS.map((s) => [s, s])) as { [K in TransactionSort]: K };
+registerEnumType(TransactionSortEnum, { name: 'TransactionSort', description: 'Order of a transaction list; ties are broken by id.' });
+
+@Directive('@key(fields: "id")')
+@ObjectType('Transaction', { description: 'Money that moved in or out of one account.' })
+export class Transaction {
+  @Field(() => ID) id!: string;
+  @Field(() => GraphQLDateTimeISO, { description: 'When the bank booked it (UTC).' }) bookedAt!: Date;
+  @Field(() => String) payee!: string;
+  @Field(() => String, { nullable: true }) notes!: string | null;
+  @Field(() => [String], { description: 'Lower-case labels.' }) tags!: string[];
+  @Field(() => Int, { description: 'Increases with every change; send it back when editing, to avoid overwriting a newer change.' })
+  version!: number;
+  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
+  @Field(() => GraphQLDateTimeISO) updatedAt!: Date;
+  @Field(() => ID, { nullable: true, description: 'Shared by the two legs of a transfer between your accounts.' }) transferId!: string | null;
+  @Field(() => String, { nullable: true, description: 'The schedule occurrence (YYYY-MM-DD) this transaction posted.' }) scheduledOn!: string | null;
+}
+
+@ObjectType('TransactionSplit', { description: 'One part of a split transaction; the parts sum to the transaction.' })
+class TransactionSplit {
+  @Field(() => Int) position!: number;
+  @Field(() => String, { nullable: true }) notes!: string | null;
+}
+
+/** A part as shown: in its transaction's currency. */
+type SplitView = SplitRecord & { currency: string };
+
+@ObjectType('TransactionEdge')
+class TransactionEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => Transaction) node!: TransactionRecord;
+}
+
+@ObjectType('CurrencyTotals', { description: 'Sums of a set of transactions in one currency.' })
+export class CurrencyTotals {
+  @Field(() => String) currency!: string;
+  @Field(() => Int) count!: number;
+  @Field(() => Money, { description: 'Money in: the sum of positive amounts.' }) inflow!: Money;
+  @Field(() => Money, { description: 'Money out: the sum of negative amounts (negative).' }) outflow!: Money;
+  @Field(() => Money) net!: Money;
+}
+
+@ObjectType('TransactionConnection', { description: 'A page of transactions in the requested order.' })
+class TransactionConnection {
+  @Field(() => [TransactionEdge]) edges!: TransactionEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+  /** What totalCount and totals count: the filter without the cursor. */
+  selection!: Selection;
+  /** Both totalCount and totals come from one statement, run once per connection when asked for. */
+  summary?: Promise<Awaited<ReturnType<typeof totalTransactions>>>;
+}
+
+const summaryOf = (connection: TransactionConnection, ctx: BudgetContext) => (connection.summary ??= totalTransactions(ctx.em, connection.selection));
+
+@InputType('TransactionFilter')
+export class TransactionFilterInput {
+  @Field(() => ID, { nullable: true }) accountId?: string | null;
+  @Field(() => ID, { nullable: true, description: 'In this category, or with a part in it.' }) categoryId?: string | null;
+  @Field(() => String, { nullable: true, description: 'In a category of this group (e.g. "Housing").' }) group?: string | null;
+  @Field(() => GraphQLDateTimeISO, { nullable: true, description: 'Booked at or after this time.' }) from?: Date | null;
+  @Field(() => GraphQLDateTimeISO, { nullable: true, description: 'Booked before this time.' }) to?: Date | null;
+  @Field(() => GraphQLSafeInt, { nullable: true, description: 'Signed minor units, inclusive (negative is money out).' }) minAmount?: number | null;
+  @Field(() => GraphQLSafeInt, { nullable: true, description: 'Signed minor units, inclusive.' }) maxAmount?: number | null;
+  @Field(() => String, { nullable: true, description: 'Payee contains this, ignoring case.' }) payee?: string | null;
+  @Field(() => String, { nullable: true, description: 'Notes contain this, ignoring case.' }) notes?: string | null;
+  @Field(() => String, { nullable: true, description: 'Payee or notes contain this, ignoring case.' }) search?: string | null;
+  @Field(() => [String], { nullable: true, description: 'Has every one of these tags.' }) tags?: string[] | null;
+  @Field(() => Boolean, { nullable: true, description: 'true: no category, no parts, not a transfer; false: all others.' }) uncategorized?: boolean | null;
+}
+
+@InputType('SplitInput')
+class SplitInput {
+  @Field(() => MoneyInput, { description: "In the transaction's currency; the parts sum to its amount." }) amount!: MoneyInput;
+  @Field(() => ID, { nullable: true }) categoryId?: string | null;
+  @Field(() => String, { nullable: true }) notes?: string | null;
+}
+
+@InputType('RecordTransactionInput')
+class RecordTransactionInput {
+  @Field(() => ID) accountId!: string;
+  @Field(() => MoneyInput, { description: "Negative for money out. Must be in the account's currency." }) amount!: MoneyInput;
+  @Field(() => GraphQLDateTimeISO) bookedAt!: Date;
+  @Field(() => String, { description: '1 to 200 characters.' }) payee!: string;
+  @Field(() => ID, { nullable: true, description: "When omitted (and not split), your first matching rule's category." }) categoryId?: string | null;
+  @Field(() => String, { nullable: true }) notes?: string | null;
+  @Field(() => [String], { nullable: true, description: 'Up to 20 tags of 1 to 40 characters; stored lower-case.' }) tags?: string[] | null;
+  @Field(() => [SplitInput], { nullable: true, description: '2 to 50 parts that sum to amount, each with its own category.' }) splits?: SplitInput[] | null;
+}
+
+@InputType('UpdateTransactionInput', { description: 'Only the fields sent change; null clears categoryId, notes and splits.' })
+class UpdateTransactionInput {
+  @Field(() => ID, { nullable: true }) accountId?: string | null;
+  @Field(() => MoneyInput, { nullable: true }) amount?: MoneyInput | null;
+  @Field(() => GraphQLDateTimeISO, { nullable: true }) bookedAt?: Date | null;
+  @Field(() => String, { nullable: true }) payee?: string | null;
+  @Field(() => ID, { nullable: true }) categoryId?: string | null;
+  @Field(() => String, { nullable: true }) notes?: string | null;
+  @Field(() => [String], { nullable: true }) tags?: string[] | null;
+  @Field(() => [SplitInput], { nullable: true, description: 'The new parts; null or [] merges them back into one.' }) splits?: SplitInput[] | null;
+}
+
+@ObjectType('TransactionTotals', { description: 'A set of transactions summed in your home currency, each at the rate of its day.' })
+class TransactionTotals {
+  @Field(() => Int) count!: number;
+  @Field(() => Money) inflow!: Money;
+  @Field(() => Money) outflow!: Money;
+  @Field(() => Money) net!: Money;
+}
+
+@Resolver(() => Transaction)
+export class TransactionResolver {
+  @Authorized()
+  @Query(() => Transaction, { nullable: true, description: 'One of your transactions. Any id that is not yours answers NOT_FOUND.' })
+  async transaction(@Arg('id', () => ID) id: string, @Ctx() ctx: BudgetContext): Promise<TransactionRecord> {
+    requireUser(ctx);
+    const transaction = isUuid(id) ? await ctx.em.findOne(TransactionRecord, { id }) : null;
+    return visibleOrNotFound(ctx, transaction, 'Transaction', id);
+  }
+
+  @Authorized()
+  @Mutation(() => Transaction, { description: 'Records money in (positive) or out (negative) of one of your accounts.' })
+  async recordTransaction(@Arg('input', () => RecordTransactionInput) input: RecordTransactionInput, @Ctx() ctx: BudgetContext): Promise<TransactionRecord> {
+    const { id: userId } = requireUser(ctx);
+    const transaction = await recordTransaction(ctx.em, userId, input);
+    ctx.eventsRecorded();
+    ctx.loaders.balance.clear(transaction.accountId);
+    ctx.loaders.spent.clearAll();
+    return transaction;
+  }
+
+  @Authorized()
+  @Mutation(() => Transaction, {
+    description: 'Changes one of your transactions if it is still at expectedVersion; otherwise CONFLICT, and nothing changes.',
+  })
+  async updateTransaction(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedVersion', () => Int) expectedVersion: number,
+    @Arg('input', () => UpdateTransactionInput) input: UpdateTransactionInput,
+    @Ctx() ctx: BudgetContext,
+  ): Promise<TransactionRecord> {
+    const { id: userId } = requireUser(ctx);
+    const transaction = await updateTransaction(ctx.em, userId, id, expectedVersion, input);
+    ctx.eventsRecorded();
+    ctx.loaders.balance.clearAll();
+    ctx.loaders.spent.clearAll();
+    ctx.loaders.splits.clear(id);
+    return transaction;
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, {
+    description: 'Removes one of your transactions (both legs of a transfer); with expectedVersion, only if nobody changed it since.',
+  })
+  async deleteTransaction(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: BudgetContext,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion?: number | null,
+  ): Promise<boolean> {
+    const { id: userId } = requireUser(ctx);
+    await deleteTransaction(ctx.em, userId, id, expectedVersion);
+    ctx.eventsRecorded();
+    ctx.loaders.balance.clearAll();
+    ctx.loaders.spent.clearAll();
+    return true;
+  }
+
+  @Authorized()
+  @Mutation(() => [Transaction], { description: 'Gives up to 1000 of your transactions one category (or none, with null), all or nothing.' })
+  async recategorizeTransactions(
+    @Arg('ids', () => [ID]) ids: string[],
+    @Arg('categoryId', () => ID, { nullable: true }) categoryId: string | null,
+    @Ctx() ctx: BudgetContext,
+  ): Promise<TransactionRecord[]> {
+    const { id: userId } = requireUser(ctx);
+    const transactions = await recategorizeTransactions(ctx.em, userId, ids, categoryId ?? null);
+    ctx.eventsRecorded();
+    ctx.loaders.spent.clearAll();
+    return transactions;
+  }
+
+  @FieldResolver(() => Money)
+  amount(@Root() transaction: TransactionRecord, @Ctx() ctx: BudgetContext): Money {
+    assertOwnerOrAdmin(ctx, transaction.userId);
+    return Money.of(transaction.amount, transaction.currency);
+  }
+
+  @FieldResolver(() => Account)
+  async account(@Root() transaction: TransactionRecord, @Ctx() ctx: BudgetContext): Promise<AccountRecord> {
+    assertOwnerOrAdmin(ctx, transaction.userId);
+    const account = await ctx.loaders.account.load(transaction.accountId);
+    if (!account) throw new Error(`account ${transaction.accountId} of transaction ${transaction.id} is missing`);
+    return account;
+  }
+
+  @FieldResolver(() => Category, { nullable: true, description: 'Null when uncategorised, split (see splits) or a transfer.' })
+  async category(@Root() transaction: TransactionRecord, @Ctx() ctx: BudgetContext): Promise<CategoryRecord | null> {
+    assertOwnerOrAdmin(ctx, transaction.userId);
+    if (!transaction.categoryId) return null;
+    return (await ctx.loaders.category.load(transaction.categoryId)) ?? null;
+  }
+
+  @FieldResolver(() => [TransactionSplit], { description: 'The parts of a split transaction, empty otherwise.' })
+  async splits(@Root() transaction: TransactionRecord, @Ctx() ctx: BudgetContext): Promise<SplitView[]> {
+    assertOwnerOrAdmin(ctx, transaction.userId);
+    return (await ctx.loaders.splits.load(transaction.id)).map((split) => ({ ...split, currency: transaction.currency }));
+  }
+
+  @FieldResolver(() => Transaction, { nullable: true, description: 'The other leg of a transfer.' })
+  async counterpart(@Root() transaction: TransactionRecord, @Ctx() ctx: BudgetContext): Promise<TransactionRecord | null> {
+    assertOwnerOrAdmin(ctx, transaction.userId);
+    if (!transaction.transferId) return null;
+    const legs = await ctx.loaders.transferLegs.load(transaction.transferId);
+    return legs.find((leg) => leg.id !== transaction.id) ?? null;
+  }
+}
+
+@Resolver(() => TransactionSplit)
+export class TransactionSplitResolver {
+  @FieldResolver(() => Money)
+  amount(@Root() split: SplitView, @Ctx() ctx: BudgetContext): Money {
+    assertOwnerOrAdmin(ctx, split.userId);
+    return Money.of(split.amount, split.currency);
+  }
+
+  @FieldResolver(() => Category, { nullable: true })
+  async category(@Root() split: SplitView, @Ctx() ctx: BudgetContext): Promise<CategoryRecord | null> {
+    assertOwnerOrAdmin(ctx, split.userId);
+    return split.categoryId ? ((await ctx.loaders.category.load(split.categoryId)) ?? null) : null;
+  }
+}
+
+@Resolver(() => TransactionConnection)
+export class TransactionConnectionResolver {
+  @FieldResolver(() => Int, { description: 'How many transactions match the filter, across all pages.' })
+  async totalCount(@Root() connection: TransactionConnection, @Ctx() ctx: BudgetContext): Promise<number> {
+    return (await summaryOf(connection, ctx)).reduce((sum, t) => sum + t.count, 0);
+  }
+
+  @FieldResolver(() => [CurrencyTotals], { description: 'Sums of every transaction that matches the filter (all pages), per currency.' })
+  async totals(@Root() connection: TransactionConnection, @Ctx() ctx: BudgetContext): Promise<CurrencyTotals[]> {
+    return (await summaryOf(connection, ctx)).map((t) =>
+      Object.assign(new CurrencyTotals(), {
+        currency: t.currency,
+        count: t.count,
+        inflow: Money.of(t.inflow, t.currency),
+        outflow: Money.of(t.outflow, t.currency),
+        net: Money.of(t.net, t.currency),
+      }),
+    );
+  }
+}
+
+@Resolver(() => User)
+export class UserTransactionsResolver {
+  @Authorized()
+  @FieldResolver(() => TransactionConnection, { nullable: true, description: 'Your transactions, a page at a time, newest booking first unless sorted.' })
+  async transactions(
+    @Root() user: User,
+    @Ctx() ctx: BudgetContext,
+    @Arg('filter', () => TransactionFilterInput, { nullable: true }) filter?: TransactionFilterInput | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: '1 to 200.' }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page (in the same sort).' }) after?: string | null,
+    @Arg('sort', () => TransactionSortEnum, { nullable: true, defaultValue: 'BOOKED_AT_DESC' }) sort?: TransactionSort | null,
+  ): Promise<TransactionConnection> {
+    assertOwnerOrAdmin(ctx, user.id);
+    const size = checkPageSize(first);
+    const order = sort ?? 'BOOKED_AT_DESC';
+    const selection = selectTransactions(user.id, filter ?? {});
+    const page = await pageTransactions(ctx.em, selection, order, size, after);
+    const edges = page.nodes.map((node) => ({ cursor: encodeCursor(order, node), node }));
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: page.hasNextPage,
+        hasPreviousPage: false,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
+      selection,
+    };
+  }
+
+  @Authorized()
+  @Directive('@requires(fields: "homeCurrency")')
+  @FieldResolver(() => TransactionTotals, {
+    nullable: true,
+    description: "Every transaction matching the filter, summed in your home currency at the rate of each transaction's day.",
+  })
+  async transactionTotals(
+    @Root() user: User,
+    @Ctx() ctx: BudgetContext,
+    @Arg('filter', () => TransactionFilterInput, { nullable: true }) filter?: TransactionFilterInput | null,
+  ): Promise<TransactionTotals> {
+    assertOwnerOrAdmin(ctx, user.id);
+    const currency = checkHomeCurrency(user.homeCurrency);
+    const totals = await convertedTotals(ctx.em, selectTransactions(user.id, filter ?? {}), currency);
+    return {
+      count: totals.count,
+      inflow: Money.of(totals.inflow, currency),
+      outflow: Money.of(totals.outflow, currency),
+      net: Money.of(totals.net, currency),
+    };
+  }
+}

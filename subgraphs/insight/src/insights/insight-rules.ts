@@ -1,0 +1,111 @@
+import { formatMinorUnits } from '@analytica/money';
+import { describePeriod, formatDay, type ReportPeriod } from '../periods.js';
+
+export type CashFlow = 'INCOME' | 'SPENDING';
+export type InsightKind = 'SPENDING_SPIKE' | 'SAVING_SUGGESTION' | 'RISK_WARNING';
+
+/** One aggregate of a period: money in or out, per category and currency, in positive minor units. */
+export interface FlowLine {
+  flow: CashFlow;
+  categoryId: string | null;
+  currency: string;
+  totalMinor: number;
+  count: number;
+}
+
+export interface CurrencyTotals {
+  currency: string;
+  incomeMinor: number;
+  spendingMinor: number;
+}
+
+export interface DerivedInsight {
+  kind: InsightKind;
+  /** Names what the insight is about, so regenerating a report updates it rather than adding another. */
+  subject: string;
+  categoryId: string | null;
+  title: string;
+  body: string;
+}
+
+/** A category's spending must rise by more than this share over the previous period to be a spike. */
+const SPIKE_PERCENT = 30;
+/** Income left over, as a share of income, from which a saving suggestion is made. */
+const SURPLUS_PERCENT = 10;
+
+export function totalsByCurrency(lines: FlowLine[]): CurrencyTotals[] {
+  const totals = new Map<string, CurrencyTotals>();
+  for (const line of lines) {
+    const total = totals.get(line.currency) ?? { currency: line.currency, incomeMinor: 0, spendingMinor: 0 };
+    if (line.flow === 'INCOME') total.incomeMinor += line.totalMinor;
+    else total.spendingMinor += line.totalMinor;
+    totals.set(line.currency, total);
+  }
+  return [...totals.values()].sort((a, b) => a.currency.localeCompare(b.currency));
+}
+
+const money = (minor: number, currency: string) => `${formatMinorUnits(minor, currency)} ${currency}`;
+const categoryLabel = (categoryId: string | null) => (categoryId === null ? 'uncategorised spending' : `category ${categoryId}`);
+/** Whole percent, rounded half up, computed on integers so that large amounts stay exact. */
+const percentOf = (part: number, whole: number) => Number((BigInt(part) * 200n + BigInt(whole)) / (BigInt(whole) * 2n));
+
+/**
+ * Rule-based insights for one period, compared with the period before it:
+ * - SPENDING_SPIKE: a category (per currency) on which spending rose by more than 30%.
+ * - RISK_WARNING: a currency in which spending exceeded income.
+ * - SAVING_SUGGESTION: a currency in which at least 10% of income was left over.
+ * Currencies are never mixed: there is no exchange rate here, and a total of EUR and USD means nothing.
+ */
+export function deriveInsights(period: ReportPeriod, start: Date, current: FlowLine[], previous: FlowLine[]): DerivedInsight[] {
+  const insights: DerivedInsight[] = [];
+  const when = describePeriod(period, start);
+  const before = period === 'MONTHLY' ? 'the month before' : 'the week before';
+  const key = (line: FlowLine) => `${line.currency}:${line.categoryId ?? ''}`;
+  const previousSpending = new Map(previous.filter((l) => l.flow === 'SPENDING').map((l) => [key(l), l.totalMinor]));
+
+  for (const line of current.filter((l) => l.flow === 'SPENDING')) {
+    const earlier = previousSpending.get(key(line)) ?? 0;
+    if (earlier <= 0) continue;
+    if (BigInt(line.totalMinor) * 100n <= BigInt(earlier) * BigInt(100 + SPIKE_PERCENT)) continue;
+    const rise = percentOf(line.totalMinor - earlier, earlier);
+    const label = categoryLabel(line.categoryId);
+    insights.push({
+      kind: 'SPENDING_SPIKE',
+      subject: `SPENDING_SPIKE:${period}:${formatDay(start)}:${line.currency}:${line.categoryId ?? '-'}`,
+      categoryId: line.categoryId,
+      title: `${label[0]!.toUpperCase()}${label.slice(1)} rose ${rise}%`,
+      body: `You spent ${money(line.totalMinor, line.currency)} on ${label} in ${when}, ` + `up from ${money(earlier, line.currency)} in ${before} (+${rise}%).`,
+    });
+  }
+
+  for (const total of totalsByCurrency(current)) {
+    const { currency, incomeMinor, spendingMinor } = total;
+    if (incomeMinor <= 0) continue;
+    if (spendingMinor > incomeMinor) {
+      insights.push({
+        kind: 'RISK_WARNING',
+        subject: `RISK_WARNING:${period}:${formatDay(start)}:${currency}`,
+        categoryId: null,
+        title: `You spent more than you earned in ${currency}`,
+        body:
+          `In ${when} you spent ${money(spendingMinor, currency)} against an income of ${money(incomeMinor, currency)}: ` +
+          `${money(spendingMinor - incomeMinor, currency)} more than came in.`,
+      });
+      continue;
+    }
+    const surplus = incomeMinor - spendingMinor;
+    if (BigInt(surplus) * 100n >= BigInt(incomeMinor) * BigInt(SURPLUS_PERCENT)) {
+      insights.push({
+        kind: 'SAVING_SUGGESTION',
+        subject: `SAVING_SUGGESTION:${period}:${formatDay(start)}:${currency}`,
+        categoryId: null,
+        title: `${money(surplus, currency)} left over to save`,
+        body:
+          `In ${when} your income was ${money(incomeMinor, currency)} and you spent ${money(spendingMinor, currency)}, ` +
+          `leaving ${money(surplus, currency)} (${percentOf(surplus, incomeMinor)}% of income). ` +
+          'Moving part of it to savings now keeps it from being spent.',
+      });
+    }
+  }
+  return insights;
+}

@@ -1,0 +1,66 @@
+import { Arg, Authorized, Ctx, Directive, Field, Int, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
+import { requireUser } from '@analytica/auth';
+import { badInput } from '@analytica/errors';
+import type { Instrument, Region } from '@analytica/instruments';
+import type { MarketContext } from '../context.js';
+import { requireInstrument, searchInstruments } from './instruments.js';
+
+// An instrument's live side (its quote, whether its venue trades now, when it opens next) is
+// resolved in quotes.graphql.ts.
+
+const MAX_SEARCH_RESULTS = 100;
+
+export enum RegionEnum {
+  US = 'US',
+  EU = 'EU',
+  APAC = 'APAC',
+  GLOBAL = 'GLOBAL',
+}
+registerEnumType(RegionEnum, {
+  name: 'Region',
+  description: 'Where an instrument is listed; market data is sharded by it.',
+  valuesConfig: { GLOBAL: { description: 'Crypto and currency pairs: traded over the counter around the clock, in no one region.' } },
+});
+
+@Directive('@key(fields: "symbol")')
+@Directive('@tag(name: "public")')
+@ObjectType('Instrument', { description: 'A listed security that can be quoted and watched.' })
+export class InstrumentType {
+  @Field(() => String, { description: 'As the venue lists it, with its suffix outside the US: AAPL, SAP.DE, 7203.T.' }) symbol!: string;
+  @Field(() => String) name!: string;
+  @Field(() => String, { description: 'ISO 10383 market identifier code of the listing venue, e.g. XNAS; XOFF (over the counter) for crypto and currency pairs.' })
+  exchange!: string;
+  @Field(() => RegionEnum) region!: Region;
+  @Field(() => String, { description: 'ISO 4217 code of the quote currency.' }) currency!: string;
+  @Field(() => String, { description: 'GICS sector, e.g. Information Technology; Cryptocurrency or Currency for the pairs.' }) sector!: string;
+}
+
+@Resolver(() => InstrumentType)
+export class InstrumentResolver {
+  @Authorized()
+  @Query(() => InstrumentType, { description: 'One instrument; an unknown symbol is BAD_USER_INPUT.' })
+  instrument(@Arg('symbol', () => String) symbol: string, @Ctx() ctx: MarketContext): Instrument {
+    return requireInstrument(ctx.catalogue, symbol, 'symbol');
+  }
+
+  @Authorized()
+  @Query(() => [InstrumentType], { description: 'Instruments whose symbol or name matches, best matches first.' })
+  searchInstruments(
+    @Arg('query', () => String, { nullable: true, description: 'Part of a symbol or name; omit to list by filters only.' }) query: string | undefined,
+    @Arg('region', () => RegionEnum, { nullable: true }) region: Region | undefined,
+    @Arg('sector', () => String, { nullable: true, description: 'GICS sector name, any letter case.' }) sector: string | undefined,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Ctx() ctx: MarketContext,
+  ): Instrument[] {
+    if (first < 1 || first > MAX_SEARCH_RESULTS) throw badInput('first', `Ask for 1 to ${MAX_SEARCH_RESULTS} results.`);
+    if (query && query.length > 100) throw badInput('query', 'Search with at most 100 characters.');
+    return searchInstruments(ctx.catalogue, { query, region, sector, first });
+  }
+}
+
+/** `_entities` for an Instrument: market data is not private, but like everything else it is for signed-in callers only. */
+export function instrumentReference(reference: { symbol: string }, ctx: MarketContext): Instrument {
+  requireUser(ctx);
+  // The same refusal as the instrument query's: a subscription to an unknown symbol is told so in the same words.
+  return requireInstrument(ctx.catalogue, reference.symbol, 'symbol');
+}

@@ -1,0 +1,114 @@
+import { batchGet, DeleteCommand, PutCommand, QueryCommand, type Dynamo } from '@analytica/dynamo';
+import { adjustLikeCount, type ArticleStore } from '../articles/articles.js';
+
+/**
+ * What one user did with articles: `SAVED#<articleId>` and `LIKED#<articleId>` under their
+ * userId, so "did I save or like these 20 articles" is one BatchGetItem. Saved items also carry
+ * `savedSort` (savedAt#articleId), a sparse local index that lists them newest first with a
+ * strongly consistent Query: an article saved a moment ago is already in the list.
+ */
+export function userArticlesTable(name: string): Parameters<Dynamo['ensureTable']>[0] {
+  return {
+    TableName: name,
+    AttributeDefinitions: [
+      { AttributeName: 'userId', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'savedSort', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'userId', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    LocalSecondaryIndexes: [
+      {
+        IndexName: SAVED_INDEX,
+        KeySchema: [
+          { AttributeName: 'userId', KeyType: 'HASH' },
+          { AttributeName: 'savedSort', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
+  };
+}
+
+const SAVED_INDEX = 'bySavedAt';
+const savedKey = (articleId: string) => `SAVED#${articleId}`;
+const likedKey = (articleId: string) => `LIKED#${articleId}`;
+
+export interface Interactions {
+  saved: boolean;
+  liked: boolean;
+}
+
+/** Whether the user saved and liked each article, in the order asked. */
+export async function readInteractions(store: ArticleStore, userId: string, articleIds: readonly string[]): Promise<Interactions[]> {
+  const keys = [...new Set(articleIds)].flatMap((id) => [
+    { userId, sk: savedKey(id) },
+    { userId, sk: likedKey(id) },
+  ]);
+  const present = new Set((await batchGet(store.dynamo, store.userArticlesTable, keys)).map((item) => String(item.sk)));
+  return articleIds.map((id) => ({ saved: present.has(savedKey(id)), liked: present.has(likedKey(id)) }));
+}
+
+/** Ids of the user's saved articles, the most recently saved first. */
+export async function savedArticleIds(store: ArticleStore, userId: string, first: number): Promise<string[]> {
+  const result = await store.dynamo.doc.send(
+    new QueryCommand({
+      TableName: store.userArticlesTable,
+      IndexName: SAVED_INDEX,
+      KeyConditionExpression: 'userId = :userId',
+      ExpressionAttributeValues: { ':userId': userId },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+      Limit: first,
+    }),
+  );
+  return (result.Items ?? []).map((item) => String(item.sk).slice('SAVED#'.length));
+}
+
+/** Records the change only if it changes something; true when it did. */
+async function putOnce(store: ArticleStore, item: Record<string, unknown>): Promise<boolean> {
+  try {
+    await store.dynamo.doc.send(new PutCommand({ TableName: store.userArticlesTable, Item: item, ConditionExpression: 'attribute_not_exists(sk)' }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+async function deleteOnce(store: ArticleStore, userId: string, sk: string): Promise<boolean> {
+  try {
+    await store.dynamo.doc.send(new DeleteCommand({ TableName: store.userArticlesTable, Key: { userId, sk }, ConditionExpression: 'attribute_exists(sk)' }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+/** Saving again keeps the first save's place in the list. */
+export async function saveArticle(store: ArticleStore, userId: string, articleId: string): Promise<void> {
+  const savedAt = new Date().toISOString();
+  await putOnce(store, { userId, sk: savedKey(articleId), articleId, savedAt, savedSort: `${savedAt}#${articleId}` });
+}
+
+export async function unsaveArticle(store: ArticleStore, userId: string, articleId: string): Promise<void> {
+  await deleteOnce(store, userId, savedKey(articleId));
+}
+
+/**
+ * A like counts once per user: only the request whose conditional put creates the LIKED item
+ * adds to the count, however many arrive at once. Without transactions the two writes are not
+ * atomic; in this order a crash between them can only under-count by one, never double-count.
+ */
+export async function likeArticle(store: ArticleStore, userId: string, articleId: string): Promise<void> {
+  if (await putOnce(store, { userId, sk: likedKey(articleId), articleId, likedAt: new Date().toISOString() })) {
+    await adjustLikeCount(store, articleId, 1);
+  }
+}
+
+export async function unlikeArticle(store: ArticleStore, userId: string, articleId: string): Promise<void> {
+  if (await deleteOnce(store, userId, likedKey(articleId))) await adjustLikeCount(store, articleId, -1);
+}

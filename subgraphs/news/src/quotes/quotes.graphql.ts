@@ -1,0 +1,31 @@
+import { Authorized, Ctx, Directive, Field, FieldResolver, ObjectType, Resolver, Root } from 'type-graphql';
+import { listArticles, type ArticleRecord } from '../articles/articles.js';
+import { Article } from '../articles/articles.graphql.js';
+import type { NewsContext } from '../context.js';
+
+/** The market's Quote, extended with the news about its instrument. */
+@Directive('@key(fields: "symbol")')
+@ObjectType('Quote')
+export class Quote {
+  @Field(() => String) symbol!: string;
+}
+
+// Headlines change far less often than quotes tick: a short cache spares DynamoDB one query per tick.
+const HEADLINE_TTL_MS = 5000;
+const headlineCache = new Map<string, { at: number; article: ArticleRecord | null }>();
+
+@Resolver(() => Quote)
+export class QuoteHeadlineResolver {
+  @Authorized()
+  @Directive('@tag(name: "public")')
+  @FieldResolver(() => Article, { nullable: true, description: 'The newest article that mentions this instrument.' })
+  async latestHeadline(@Root() quote: Quote, @Ctx() ctx: NewsContext): Promise<ArticleRecord | null> {
+    const cached = headlineCache.get(quote.symbol);
+    if (cached && Date.now() - cached.at < HEADLINE_TTL_MS) return cached.article;
+    const page = await listArticles(ctx.store, { symbol: quote.symbol.toUpperCase(), first: 1 });
+    const article = page.articles[0]?.article ?? null;
+    if (headlineCache.size > 10_000) headlineCache.clear();
+    headlineCache.set(quote.symbol, { at: Date.now(), article });
+    return article;
+  }
+}

@@ -1,0 +1,149 @@
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
+import { GraphQLDateTimeISO } from 'graphql-scalars';
+import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
+import { PAYMENT_STATUSES, type PaymentStatus } from '@analytica/events';
+import { Money, MoneyInput, subscribeThroughGateway } from '@analytica/subgraph';
+import type { BankAccountRecord } from '../bank-accounts/bank-account.entity.js';
+import { BankAccount } from '../bank-accounts/bank-accounts.graphql.js';
+import type { PaymentContext } from '../context.js';
+import { cancelPayment, confirmPayment, findPayment, initiatePayment } from './payments.js';
+import type { PaymentRecord, PaymentStatusChangeRecord } from './payment.entity.js';
+
+/** The GraphQL enum of the statuses in the event contract, in their order. */
+const PaymentStatusEnum = Object.fromEntries(PAYMENT_STATUSES.map((status) => [status, status])) as { [S in PaymentStatus]: S };
+registerEnumType(PaymentStatusEnum, {
+  name: 'PaymentStatus',
+  description: 'QUEUED until the bank takes it (PROCESSING), then SUCCEEDED or FAILED. REQUIRES_ACTION waits for the payer.',
+});
+
+@ObjectType('PaymentStatusChange', { description: "One step in a payment's life, oldest first." })
+class PaymentStatusChange {
+  @Field(() => PaymentStatusEnum) status!: PaymentStatus;
+  @Field(() => String, { nullable: true, description: 'Why the payment moved, when there is more to say than the status.' }) reason!: string | null;
+  @Field(() => GraphQLDateTimeISO) at!: Date;
+}
+
+@Directive('@key(fields: "id")')
+@ObjectType('Payment', { description: "A transfer from one of the user's bank accounts to a payee." })
+export class Payment {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) userId!: string;
+  @Field(() => String) payeeName!: string;
+  @Field(() => String) reference!: string;
+  @Field(() => PaymentStatusEnum) status!: PaymentStatus;
+  @Field(() => String, { nullable: true, description: 'Why the payment FAILED (a bank decline, a confirmation that went wrong).' }) failureReason!: string | null;
+  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
+  @Field(() => GraphQLDateTimeISO) updatedAt!: Date;
+}
+
+@InputType('InitiatePaymentInput')
+class InitiatePaymentInput {
+  @Field(() => ID, { description: 'A VERIFIED bank account of yours, in the currency of the amount.' }) bankAccountId!: string;
+  @Field(() => MoneyInput, { description: 'Greater than zero.' }) amount!: MoneyInput;
+  @Field(() => String, { description: '1 to 70 characters.' }) payeeName!: string;
+  @Field(() => String, { description: 'Shown to the payee; up to 140 characters.' }) reference!: string;
+}
+
+@Resolver(() => Payment)
+export class PaymentResolver {
+  @Authorized()
+  @Query(() => Payment, { nullable: true, description: "One of your payments. Another user's id is NOT_FOUND." })
+  async payment(@Arg('id', () => ID) id: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
+    return findPayment(ctx.em, requireUser(ctx), id);
+  }
+
+  @Authorized()
+  @Mutation(() => Payment, {
+    description:
+      'Queues a payment. Send a fresh idempotency key per payment and the same key on a retry: a retry with the same request ' +
+      'returns the same payment, and the same key with a different request is a CONFLICT.',
+  })
+  async initiatePayment(
+    @Arg('input', () => InitiatePaymentInput) input: InitiatePaymentInput,
+    @Arg('idempotencyKey', () => String, { description: '8 to 100 characters of letters, digits, "-" or "_".' }) idempotencyKey: string,
+    @Ctx() ctx: PaymentContext,
+  ): Promise<PaymentRecord> {
+    const user = requireUser(ctx);
+    const payment = await initiatePayment(
+      ctx.em,
+      user.id,
+      {
+        bankAccountId: input.bankAccountId,
+        amountMinor: input.amount.amountMinor,
+        currency: input.amount.currency,
+        payeeName: input.payeeName,
+        reference: input.reference,
+      },
+      idempotencyKey,
+      ctx.settings,
+    );
+    ctx.pokeOutbox();
+    return payment;
+  }
+
+  @Authorized()
+  @Mutation(() => Payment, {
+    description:
+      'Confirms a payment that REQUIRES_ACTION with the six-digit code we emailed; it is then QUEUED. ' + 'The fifth wrong code fails the payment, and an expired code cancels it.',
+  })
+  async confirmPayment(@Arg('id', () => ID) id: string, @Arg('code', () => String) code: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
+    const { payment, moved, refusal } = await confirmPayment(ctx.em, requireUser(ctx).id, id, code, ctx.settings);
+    // A refused code can still have ended the payment (expired, last try): subscribers hear of it.
+    if (moved) {
+      ctx.pokeOutbox();
+      await ctx.publishStatus(payment);
+    }
+    if (refusal) throw refusal;
+    return payment;
+  }
+
+  @Authorized()
+  @Mutation(() => Payment, { description: 'Cancels a payment that is still QUEUED or REQUIRES_ACTION; any other status is a CONFLICT.' })
+  async cancelPayment(@Arg('id', () => ID) id: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
+    const payment = await cancelPayment(ctx.em, requireUser(ctx).id, id);
+    ctx.pokeOutbox();
+    await ctx.publishStatus(payment);
+    return payment;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "The bank's reference for the order, once the bank has answered." })
+  bankReference(@Root() payment: PaymentRecord): string | null {
+    return payment.providerReference;
+  }
+
+  @Authorized()
+  @FieldResolver(() => Money)
+  amount(@Root() payment: PaymentRecord, @Ctx() ctx: PaymentContext): Money {
+    assertOwnerOrAdmin(ctx, payment.userId);
+    return Money.of(payment.amountMinor, payment.currency);
+  }
+
+  @Authorized()
+  @FieldResolver(() => [PaymentStatusChange], { description: 'Every status the payment has had, oldest first.' })
+  async history(@Root() payment: PaymentRecord, @Ctx() ctx: PaymentContext): Promise<PaymentStatusChangeRecord[]> {
+    assertOwnerOrAdmin(ctx, payment.userId);
+    return ctx.loaders.history.load(payment.id);
+  }
+
+  @Authorized()
+  @FieldResolver(() => BankAccount, { description: 'The account the payment is sent from, also when it has since been unlinked.' })
+  async bankAccount(@Root() payment: PaymentRecord, @Ctx() ctx: PaymentContext): Promise<BankAccountRecord> {
+    assertOwnerOrAdmin(ctx, payment.userId);
+    const account = await ctx.loaders.bankAccount.load(payment.bankAccountId);
+    // The foreign key guarantees the row; a miss here is a bug, not a user error.
+    if (!account) throw new Error(`bank account ${payment.bankAccountId} of payment ${payment.id} is missing`);
+    return account;
+  }
+}
+
+@Resolver()
+export class PaymentStatusSubscription {
+  /**
+   * Served by the gateway: every status change of payment X is published on Redis channel
+   * `Payment.X` with the payment's fields; only the payment's owner may subscribe.
+   */
+  @Subscription(() => Payment, { subscribe: subscribeThroughGateway, description: 'The payment each time its status changes (yours only).' })
+  paymentStatus(@Arg('paymentId', () => ID) _paymentId: string, @Root() payment: PaymentRecord): PaymentRecord {
+    return payment;
+  }
+}

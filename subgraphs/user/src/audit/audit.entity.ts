@@ -1,0 +1,54 @@
+import { EntitySchema } from '@mikro-orm/core';
+
+/** Everything security-relevant the user service records. Stored as the dotted value. */
+export enum AuditAction {
+  USER_REGISTERED = 'user.registered',
+  REGISTRATION_RATE_LIMITED = 'registration.rate_limited',
+  EMAIL_VERIFIED = 'email.verified',
+  LOGIN_SUCCEEDED = 'login.succeeded',
+  LOGIN_FAILED = 'login.failed',
+  LOGIN_RATE_LIMITED = 'login.rate_limited',
+  ACCOUNT_LOCKED = 'login.locked',
+  LOGIN_REFUSED_DISABLED = 'login.refused_disabled',
+  REFRESH_TOKEN_REUSED = 'session.refresh_token_reused',
+  LOGGED_OUT = 'session.logged_out',
+  LOGGED_OUT_EVERYWHERE = 'session.logged_out_everywhere',
+  PASSWORD_CHANGED = 'password.changed',
+  PASSWORD_CHANGE_REFUSED = 'password.change_refused',
+  TOTP_ENABLED = 'totp.enabled',
+  TOTP_DISABLED = 'totp.disabled',
+  ROLE_CHANGED = 'admin.role_changed',
+  USER_DISABLED = 'admin.user_disabled',
+  USER_ENABLED = 'admin.user_enabled',
+  SESSIONS_REVOKED = 'admin.sessions_revoked',
+  USERS_LISTED = 'admin.users_listed',
+  USER_VIEWED = 'admin.user_viewed',
+  AUDIT_LOG_READ = 'admin.audit_log_read',
+}
+
+export class AuditRecord {
+  id!: string;
+  at!: Date;
+  action!: AuditAction;
+  actorId: string | null = null;
+  subjectId: string | null = null;
+  email: string | null = null;
+  ip: string | null = null;
+  sessionId: string | null = null;
+  detail: Record<string, unknown> = {};
+}
+export const AuditSchema = new EntitySchema<AuditRecord>({
+  class: AuditRecord,
+  tableName: 'audit_log',
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    at: { type: 'Date' },
+    action: { type: 'string' },
+    actorId: { type: 'uuid', fieldName: 'actor_id', nullable: true },
+    subjectId: { type: 'uuid', fieldName: 'subject_id', nullable: true },
+    email: { type: 'string', nullable: true },
+    ip: { type: 'string', nullable: true },
+    sessionId: { type: 'uuid', fieldName: 'session_id', nullable: true },
+    detail: { type: 'json' },
+  },
+});
