@@ -1,6 +1,7 @@
 import { requireUser } from '@analytica/auth';
 import { buildFederatedSchema, userReference } from '@analytica/subgraph';
-import { isUuid, notFoundAt, visibleOrNotFound } from './access.js';
+import { isUuid, visibleOrNotFound } from '@analytica/subgraph/access';
+import { notFound } from '@analytica/errors';
 import { BudgetRecord } from './budgets/budget.entity.js';
 import { RuleRecord } from './rules/rule.entity.js';
 import { ScheduleRecord } from './schedules/schedule.entity.js';
@@ -25,7 +26,7 @@ import { User } from './user/user.graphql.js';
  */
 async function findVisible<T extends { userId: string }>(ctx: BudgetContext, what: string, id: string, find: () => Promise<T | null | undefined>) {
   requireUser(ctx);
-  return visibleOrNotFound(ctx, isUuid(id) ? await find() : null, what, id);
+  return visibleOrNotFound(requireUser(ctx), isUuid(id) ? await find() : null, what, id);
 }
 
 export function buildBudgetSchema() {
@@ -59,7 +60,7 @@ export function buildBudgetSchema() {
         __resolveReference: async (ref: { id: string; homeCurrency?: string }, ctx: BudgetContext) => {
           const user = await userReference().__resolveReference(ref, ctx);
           // Only an admin gets here with someone else's id; a malformed one names nobody.
-          if (!isUuid(ref.id)) throw notFoundAt(undefined, 'User', ref.id);
+          if (!isUuid(ref.id)) throw notFound('User', ref.id);
           // Present when the gateway resolves a field that @requires it (reports).
           return { ...user, homeCurrency: ref.homeCurrency };
         },

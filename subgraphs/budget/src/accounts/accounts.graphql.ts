@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, M
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
 import { Money, MoneyInput } from '@analytica/subgraph';
-import { isUuid, visibleOrNotFound } from '../access.js';
+import { isUuid, visibleOrNotFound } from '@analytica/subgraph/access';
 import { ensureDefaultCategories } from '../categories/categories.js';
 import type { BudgetContext } from '../context.js';
 import { User } from '../user/user.graphql.js';
@@ -42,7 +42,7 @@ class OpenAccountInput {
 export async function loadVisibleAccount(ctx: BudgetContext, id: string): Promise<AccountRecord> {
   requireUser(ctx);
   const account = isUuid(id) ? await ctx.loaders.account.load(id) : undefined;
-  return visibleOrNotFound(ctx, account, 'Account', id);
+  return visibleOrNotFound(requireUser(ctx), account, 'Account', id);
 }
 
 @Resolver(() => Account)

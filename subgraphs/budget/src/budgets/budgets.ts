@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { badInput } from '@analytica/errors';
+import { badInput, notFound } from '@analytica/errors';
 import { recordEvent } from '@analytica/events';
 import { assertCurrency, assertMinorUnits } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
-import { isUuid, minorUnitsFromSql, notFoundAt } from '../access.js';
+import { isUuid } from '@analytica/subgraph/access';
+import { minorUnitsFromSql } from '../access.js';
 import { usableCategories } from '../categories/categories.js';
 import { DAY_MS, isoDate, parseDay } from '../days.js';
 import { loadRateTable } from '../exchange-rates/exchange-rates.js';
@@ -50,7 +51,7 @@ export async function setBudget(em: EntityManager, userId: string, input: Budget
   const day = input.startsOn == null ? now : parseDay(input.startsOn, 'input.startsOn');
   const startsOn = periodStart(day, input.period);
   if (input.rollover != null && !ROLLOVERS.includes(input.rollover)) throw badInput('input.rollover', `Use one of ${ROLLOVERS.join(', ')}.`);
-  if (!isUuid(input.categoryId)) throw notFoundAt('input.categoryId', 'Category', input.categoryId);
+  if (!isUuid(input.categoryId)) throw notFound('Category', input.categoryId, 'input.categoryId');
 
   return em.transactional(async (tx) => {
     const category = (await usableCategories(tx, userId, [{ id: input.categoryId, field: 'input.categoryId' }])).get(input.categoryId)!;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { badInput } from '@analytica/errors';
+import { badInput, notFound } from '@analytica/errors';
 import type { EntityManager } from '@analytica/postgres';
-import { isUuid, notFoundAt, ownedOrNotFound } from '../access.js';
+import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
 import { CategoryRecord, type CategoryKind } from './category.entity.js';
 
 /** What a new user starts with, so that the first transaction can be categorised straight away. */
@@ -76,11 +76,11 @@ export async function createCategory(em: EntityManager, userId: string, input: C
 
 /** Renames a category or moves it to another group; its kind stays, since its history was booked as such. */
 export async function updateCategory(em: EntityManager, userId: string, id: string, input: { name?: string | null; group?: string | null }) {
-  if (!isUuid(id)) throw notFoundAt('id', 'Category', id);
+  if (!isUuid(id)) throw notFound('Category', id, 'id');
   const name = input.name == null ? undefined : checkName(input.name, 'input.name', 'category');
   const group = input.group == null ? undefined : checkName(input.group, 'input.group', 'group');
   return em.transactional(async (tx) => {
-    const category = ownedOrNotFound(userId, await tx.findOne(CategoryRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'id', 'Category', id);
+    const category = ownedOrNotFound(userId, await tx.findOne(CategoryRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'Category', id, 'id');
     if (name !== undefined && name !== category.name) {
       await refuseTakenName(tx, userId, name, id);
       category.name = name;
@@ -97,9 +97,9 @@ export type CategoryRemoval = 'DELETED' | 'ARCHIVED';
  * use is archived instead, so that history keeps its meaning. Archived categories take no new use.
  */
 export async function removeCategory(em: EntityManager, userId: string, id: string): Promise<{ outcome: CategoryRemoval; category: CategoryRecord }> {
-  if (!isUuid(id)) throw notFoundAt('id', 'Category', id);
+  if (!isUuid(id)) throw notFound('Category', id, 'id');
   return em.transactional(async (tx) => {
-    const category = ownedOrNotFound(userId, await tx.findOne(CategoryRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'id', 'Category', id);
+    const category = ownedOrNotFound(userId, await tx.findOne(CategoryRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'Category', id, 'id');
     const [usage] = await tx.getConnection().execute<{ used: boolean }[]>(
       `select exists (select 1 from transactions where user_id = ? and category_id = ?)
            or exists (select 1 from transaction_splits where user_id = ? and category_id = ?)
@@ -120,9 +120,9 @@ export async function removeCategory(em: EntityManager, userId: string, id: stri
 }
 
 export async function restoreCategory(em: EntityManager, userId: string, id: string): Promise<CategoryRecord> {
-  if (!isUuid(id)) throw notFoundAt('id', 'Category', id);
+  if (!isUuid(id)) throw notFound('Category', id, 'id');
   return em.transactional(async (tx) => {
-    const category = ownedOrNotFound(userId, await tx.findOne(CategoryRecord, { id }), 'id', 'Category', id);
+    const category = ownedOrNotFound(userId, await tx.findOne(CategoryRecord, { id }), 'Category', id, 'id');
     category.archivedAt = null;
     return category;
   });
@@ -133,12 +133,12 @@ export async function restoreCategory(em: EntityManager, userId: string, id: str
  * found, so ids cannot be probed) or an archived one, naming the input field of each.
  */
 export async function usableCategories(em: EntityManager, userId: string, refs: { id: string; field: string }[]): Promise<Map<string, CategoryRecord>> {
-  for (const ref of refs) if (!isUuid(ref.id)) throw notFoundAt(ref.field, 'Category', ref.id);
+  for (const ref of refs) if (!isUuid(ref.id)) throw notFound('Category', ref.id, ref.field);
   const ids = [...new Set(refs.map((r) => r.id))];
   const found = ids.length ? await em.find(CategoryRecord, { id: { $in: ids } }) : [];
   const byId = new Map(found.map((c) => [c.id, c]));
   for (const ref of refs) {
-    const category = ownedOrNotFound(userId, byId.get(ref.id), ref.field, 'Category', ref.id);
+    const category = ownedOrNotFound(userId, byId.get(ref.id), 'Category', ref.id, ref.field);
     if (category.archivedAt) throw badInput(ref.field, `"${category.name}" is archived; restore it or pick another category.`);
   }
   return byId;

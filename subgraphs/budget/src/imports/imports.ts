@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, ErrorCode, badInput } from '@analytica/errors';
+import { AppError, ErrorCode, badInput, notFound } from '@analytica/errors';
 import { encodeEvent } from '@analytica/events';
 import { parseDecimal } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
-import { isUuid, notFoundAt, ownedOrNotFound } from '../access.js';
+import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
 import { AccountRecord } from '../accounts/account.entity.js';
 import { reviewBudgets } from '../budgets/budgets.js';
 import { categoriesByRules } from '../rules/rules.js';
@@ -139,14 +139,14 @@ async function insertJson(tx: EntityManager, sql: string, params: unknown[], row
  */
 export async function importStatement(em: EntityManager, userId: string, input: ImportRequest): Promise<ImportOutcome> {
   if (!IMPORT_FORMATS.includes(input.format)) throw badInput('input.format', `Use one of ${IMPORT_FORMATS.join(', ')}.`);
-  if (!isUuid(input.accountId)) throw notFoundAt('input.accountId', 'Account', input.accountId);
+  if (!isUuid(input.accountId)) throw notFound('Account', input.accountId, 'input.accountId');
   const windowDays = input.duplicateWindowDays ?? 3;
   if (!Number.isInteger(windowDays) || windowDays < 0 || windowDays > 31) throw badInput('input.duplicateWindowDays', 'Give 0 to 31 days.');
   if (input.format === 'CSV' && !input.csv) throw badInput('input.csv', 'A CSV import needs the column mapping.');
   const dryRun = input.dryRun ?? false;
 
   return em.transactional(async (tx) => {
-    const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'input.accountId', 'Account', input.accountId);
+    const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'Account', input.accountId, 'input.accountId');
     const statement = input.format === 'CSV' ? readCsvStatement(input.content, input.csv!, account.currency) : readOfxStatement(input.content, account.currency);
 
     const times = statement.map((l) => l.bookedAt.getTime());

@@ -2,7 +2,8 @@ import { Arg, Ctx, Directive, Field, FieldResolver, ID, ObjectType, Resolver, Ro
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { requireUser } from '@analytica/auth';
 import { Money, subscribeThroughGateway } from '@analytica/subgraph';
-import { isUuid, notFoundAt, visibleOrNotFound } from '../access.js';
+import { isUuid, visibleOrNotFound } from '@analytica/subgraph/access';
+import { notFound } from '@analytica/errors';
 import type { AccountRecord } from '../accounts/account.entity.js';
 import { Account } from '../accounts/accounts.graphql.js';
 import { BudgetRecord, type BudgetPeriod } from '../budgets/budget.entity.js';
@@ -40,7 +41,7 @@ export class BudgetOverspent {
 export class BudgetOverspentResolver {
   @FieldResolver(() => Budget, { description: 'The budget as it is now.' })
   async budget(@Root() event: BudgetOverspent, @Ctx() ctx: BudgetContext): Promise<BudgetRecord> {
-    return visibleOrNotFound(ctx, isUuid(event.budgetId) ? await ctx.em.findOne(BudgetRecord, { id: event.budgetId }) : null, 'Budget', event.budgetId);
+    return visibleOrNotFound(requireUser(ctx), isUuid(event.budgetId) ? await ctx.em.findOne(BudgetRecord, { id: event.budgetId }) : null, 'Budget', event.budgetId);
   }
 
   @FieldResolver(() => Category, { nullable: true, description: "The budget's category as it is now." })
@@ -58,8 +59,8 @@ export async function budgetOverspentReference(reference: { id: string }, ctx: B
   requireUser(ctx);
   const id = String(reference.id);
   const event = decodeBudgetOverspentId(id);
-  if (!event) throw notFoundAt(undefined, 'Budget overspending', id);
-  const budget = visibleOrNotFound(ctx, isUuid(event.budgetId) ? await ctx.em.findOne(BudgetRecord, { id: event.budgetId }) : null, 'Budget overspending', id);
+  if (!event) throw notFound('Budget overspending', id);
+  const budget = visibleOrNotFound(requireUser(ctx), isUuid(event.budgetId) ? await ctx.em.findOne(BudgetRecord, { id: event.budgetId }) : null, 'Budget overspending', id);
   return {
     id,
     budgetId: budget.id,

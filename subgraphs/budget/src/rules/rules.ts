@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { badInput } from '@analytica/errors';
+import { badInput, notFound } from '@analytica/errors';
 import { assertCurrency, assertMinorUnits } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
-import { isUuid, notFoundAt, ownedOrNotFound } from '../access.js';
+import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
 import { usableCategories } from '../categories/categories.js';
 import { RULE_FIELDS, RULE_OPERATORS, RuleRecord, type RuleField, type RuleOperator } from './rule.entity.js';
 
@@ -61,18 +61,18 @@ export async function createRule(em: EntityManager, userId: string, input: RuleD
 }
 
 export async function updateRule(em: EntityManager, userId: string, id: string, input: RuleDefinition): Promise<RuleRecord> {
-  if (!isUuid(id)) throw notFoundAt('id', 'Rule', id);
+  if (!isUuid(id)) throw notFound('Rule', id, 'id');
   return em.transactional(async (tx) => {
-    const rule = ownedOrNotFound(userId, await tx.findOne(RuleRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'id', 'Rule', id);
+    const rule = ownedOrNotFound(userId, await tx.findOne(RuleRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'Rule', id, 'id');
     Object.assign(rule, await checkDefinition(tx, userId, input));
     return rule;
   });
 }
 
 export async function deleteRule(em: EntityManager, userId: string, id: string): Promise<void> {
-  if (!isUuid(id)) throw notFoundAt('id', 'Rule', id);
+  if (!isUuid(id)) throw notFound('Rule', id, 'id');
   await em.transactional(async (tx) => {
-    tx.remove(ownedOrNotFound(userId, await tx.findOne(RuleRecord, { id }), 'id', 'Rule', id));
+    tx.remove(ownedOrNotFound(userId, await tx.findOne(RuleRecord, { id }), 'Rule', id, 'id'));
   });
 }
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { AppError, ErrorCode, badInput } from '@analytica/errors';
+import { AppError, ErrorCode, badInput, notFound } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
 import type { Database, EntityManager } from '@analytica/postgres';
-import { isUuid, notFoundAt, ownedOrNotFound } from '../access.js';
+import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
 import { AccountRecord } from '../accounts/account.entity.js';
 import { reviewBudgets } from '../budgets/budgets.js';
 import { usableCategories } from '../categories/categories.js';
@@ -59,10 +59,10 @@ export async function createSchedule(em: EntityManager, userId: string, input: S
   const startsOn = isoDate(parseDay(input.startsOn, 'input.startsOn'));
   const endsOn = input.endsOn == null ? null : isoDate(parseDay(input.endsOn, 'input.endsOn'));
   if (endsOn && endsOn < startsOn) throw badInput('input.endsOn', 'The end date cannot be before the start date.');
-  if (!isUuid(input.accountId)) throw notFoundAt('input.accountId', 'Account', input.accountId);
+  if (!isUuid(input.accountId)) throw notFound('Account', input.accountId, 'input.accountId');
 
   return em.transactional(async (tx) => {
-    const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'input.accountId', 'Account', input.accountId);
+    const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'Account', input.accountId, 'input.accountId');
     if (account.currency !== currency) throw badInput('input.amount.currency', `Account "${account.name}" is kept in ${account.currency}.`);
     if (input.categoryId) await usableCategories(tx, userId, [{ id: input.categoryId, field: 'input.categoryId' }]);
     return tx.create(ScheduleRecord, {
@@ -88,9 +88,9 @@ export async function createSchedule(em: EntityManager, userId: string, input: S
 }
 
 export async function deleteSchedule(em: EntityManager, userId: string, id: string): Promise<void> {
-  if (!isUuid(id)) throw notFoundAt('id', 'Schedule', id);
+  if (!isUuid(id)) throw notFound('Schedule', id, 'id');
   await em.transactional(async (tx) => {
-    tx.remove(ownedOrNotFound(userId, await tx.findOne(ScheduleRecord, { id }), 'id', 'Schedule', id));
+    tx.remove(ownedOrNotFound(userId, await tx.findOne(ScheduleRecord, { id }), 'Schedule', id, 'id'));
   });
 }
 
@@ -128,9 +128,9 @@ async function postNext(tx: EntityManager, schedule: ScheduleRecord): Promise<Tr
 
 /** Locks a schedule and checks that `on` is its next occurrence and is due. */
 async function lockOccurrence(tx: EntityManager, userId: string, id: string, on: string, now: Date) {
-  if (!isUuid(id)) throw notFoundAt('id', 'Schedule', id);
+  if (!isUuid(id)) throw notFound('Schedule', id, 'id');
   const day = isoDate(parseDay(on, 'on'));
-  const schedule = ownedOrNotFound(userId, await tx.findOne(ScheduleRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true }), 'id', 'Schedule', id);
+  const schedule = ownedOrNotFound(userId, await tx.findOne(ScheduleRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true }), 'Schedule', id, 'id');
   if (schedule.nextOn !== day) {
     throw new AppError(
       ErrorCode.CONFLICT,

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, I
 import { GraphQLDateTimeISO, GraphQLSafeInt } from 'graphql-scalars';
 import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
 import { Money, MoneyInput, PageInfo } from '@analytica/subgraph';
-import { isUuid, visibleOrNotFound } from '../access.js';
+import { isUuid, visibleOrNotFound } from '@analytica/subgraph/access';
 import type { AccountRecord } from '../accounts/account.entity.js';
 import { Account } from '../accounts/accounts.graphql.js';
 import { Category } from '../categories/categories.graphql.js';
@@ -143,7 +143,7 @@ export class TransactionResolver {
   async transaction(@Arg('id', () => ID) id: string, @Ctx() ctx: BudgetContext): Promise<TransactionRecord> {
     requireUser(ctx);
     const transaction = isUuid(id) ? await ctx.em.findOne(TransactionRecord, { id }) : null;
-    return visibleOrNotFound(ctx, transaction, 'Transaction', id);
+    return visibleOrNotFound(requireUser(ctx), transaction, 'Transaction', id);
   }
 
   @Authorized()

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { AppError, ErrorCode, badInput } from '@analytica/errors';
+import { AppError, ErrorCode, badInput, notFound } from '@analytica/errors';
 import { recordEvent, type EventPayload } from '@analytica/events';
 import { assertCurrency, assertMinorUnits } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
-import { isUuid, minorUnitsFromSql, notFoundAt, ownedOrNotFound } from '../access.js';
+import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
+import { minorUnitsFromSql } from '../access.js';
 import { AccountRecord } from '../accounts/account.entity.js';
 import { reviewBudgets, type SpendingChange } from '../budgets/budgets.js';
 import { usableCategories } from '../categories/categories.js';
@@ -139,12 +140,12 @@ export async function recordTransaction(em: EntityManager, userId: string, input
   const payee = checkPayee(input.payee, 'input.payee');
   const notes = checkNotes(input.notes, 'input.notes');
   const tags = checkTags(input.tags, 'input.tags');
-  if (!isUuid(input.accountId)) throw notFoundAt('input.accountId', 'Account', input.accountId);
+  if (!isUuid(input.accountId)) throw notFound('Account', input.accountId, 'input.accountId');
   const splits = input.splits?.length ? checkSplits(input.splits, amount, currency, 'input.splits') : [];
   if (splits.length && input.categoryId) throw badInput('input.categoryId', 'A split transaction carries its categories in its parts; leave categoryId out.');
 
   return em.transactional(async (tx) => {
-    const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'input.accountId', 'Account', input.accountId);
+    const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'Account', input.accountId, 'input.accountId');
     if (account.currency !== currency) {
       throw badInput('input.amount.currency', `Account "${account.name}" is kept in ${account.currency}; record the amount in ${account.currency}.`);
     }
@@ -182,7 +183,7 @@ export async function recordTransaction(em: EntityManager, userId: string, input
 
 /** Locks one of the user's transactions for an edit and checks the version the editor read. */
 async function lockForEdit(tx: EntityManager, userId: string, id: string, expectedVersion: number | null | undefined) {
-  const transaction = ownedOrNotFound(userId, await tx.findOne(TransactionRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true }), 'id', 'Transaction', id);
+  const transaction = ownedOrNotFound(userId, await tx.findOne(TransactionRecord, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true }), 'Transaction', id, 'id');
   if (expectedVersion != null && transaction.version !== expectedVersion) {
     throw new AppError(
       ErrorCode.CONFLICT,
@@ -213,7 +214,7 @@ export interface TransactionPatch {
  * amount, account and (lack of) category; its date moves both legs.
  */
 export async function updateTransaction(em: EntityManager, userId: string, id: string, expectedVersion: number, patch: TransactionPatch): Promise<TransactionRecord> {
-  if (!isUuid(id)) throw notFoundAt('id', 'Transaction', id);
+  if (!isUuid(id)) throw notFound('Transaction', id, 'id');
   if (!Number.isInteger(expectedVersion) || expectedVersion < 1) throw badInput('expectedVersion', 'Send the version you read (1 or more).');
   const has = (key: keyof TransactionPatch) => patch[key] !== undefined;
   const amount = patch.amount ? checkAmount(patch.amount, 'input.amount') : undefined;
@@ -221,7 +222,7 @@ export async function updateTransaction(em: EntityManager, userId: string, id: s
   const payee = patch.payee != null ? checkPayee(patch.payee, 'input.payee') : undefined;
   if (patch.payee === null) throw badInput('input.payee', 'A transaction always has a payee.');
   const tags = has('tags') ? checkTags(patch.tags, 'input.tags') : undefined;
-  if (patch.accountId != null && !isUuid(patch.accountId)) throw notFoundAt('input.accountId', 'Account', patch.accountId);
+  if (patch.accountId != null && !isUuid(patch.accountId)) throw notFound('Account', patch.accountId, 'input.accountId');
 
   return em.transactional(async (tx) => {
     const transaction = await lockForEdit(tx, userId, id, expectedVersion);
@@ -238,7 +239,7 @@ export async function updateTransaction(em: EntityManager, userId: string, id: s
     }
     let account: AccountRecord | undefined;
     if (patch.accountId != null && patch.accountId !== transaction.accountId) {
-      account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: patch.accountId }), 'input.accountId', 'Account', patch.accountId);
+      account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: patch.accountId }), 'Account', patch.accountId, 'input.accountId');
       transaction.accountId = account.id;
     }
     const currency = amount?.currency ?? transaction.currency;
@@ -318,7 +319,7 @@ export async function updateTransaction(em: EntityManager, userId: string, id: s
 
 /** Removes a transaction (both legs, for a transfer), optionally only if it is still at `expectedVersion`. */
 export async function deleteTransaction(em: EntityManager, userId: string, id: string, expectedVersion?: number | null): Promise<string[]> {
-  if (!isUuid(id)) throw notFoundAt('id', 'Transaction', id);
+  if (!isUuid(id)) throw notFound('Transaction', id, 'id');
   return em.transactional(async (tx) => {
     const transaction = await lockForEdit(tx, userId, id, expectedVersion);
     const legs = transaction.transferId
@@ -359,7 +360,7 @@ export async function recategorizeTransactions(em: EntityManager, userId: string
   if (ids.length < 1 || ids.length > MAX_BULK) throw badInput('ids', `Give 1 to ${MAX_BULK} transaction ids.`);
   const seen = new Set<string>();
   for (const [i, id] of ids.entries()) {
-    if (!isUuid(id)) throw notFoundAt(`ids[${i}]`, 'Transaction', id);
+    if (!isUuid(id)) throw notFound('Transaction', id, `ids[${i}]`);
     if (seen.has(id)) throw badInput(`ids[${i}]`, `Transaction ${id} is listed twice.`);
     seen.add(id);
   }
@@ -371,7 +372,7 @@ export async function recategorizeTransactions(em: EntityManager, userId: string
     const touched: SpendingChange[] = [];
     const now = new Date();
     const transactions = ids.map((id, i) => {
-      const transaction = ownedOrNotFound(userId, byId.get(id), `ids[${i}]`, 'Transaction', id);
+      const transaction = ownedOrNotFound(userId, byId.get(id), 'Transaction', id, `ids[${i}]`);
       if (transaction.transferId) throw badInput(`ids[${i}]`, `Transaction ${id} is a transfer leg; transfers have no category.`);
       if (withSplits.has(id)) throw badInput(`ids[${i}]`, `Transaction ${id} is split; change the categories of its parts instead.`);
       touched.push(...spendingLines(transaction, []));

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { badInput } from '@analytica/errors';
+import { badInput, notFound } from '@analytica/errors';
 import { assertCurrency, assertMinorUnits } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
-import { isUuid, notFoundAt } from '../access.js';
+import { isUuid } from '@analytica/subgraph/access';
 import { AccountRecord } from '../accounts/account.entity.js';
 import { isoDate } from '../days.js';
 import { loadRateTable } from '../exchange-rates/exchange-rates.js';
@@ -35,15 +35,15 @@ export async function transferMoney(em: EntityManager, userId: string, input: Tr
   const notes = checkNotes(input.notes, 'input.notes');
   const tags = checkTags(input.tags, 'input.tags');
   // Another user's account is NOT_FOUND, exactly like one that does not exist (ids cannot be probed).
-  if (!isUuid(input.fromAccountId)) throw notFoundAt('input.fromAccountId', 'Account', input.fromAccountId);
-  if (!isUuid(input.toAccountId)) throw notFoundAt('input.toAccountId', 'Account', input.toAccountId);
+  if (!isUuid(input.fromAccountId)) throw notFound('Account', input.fromAccountId, 'input.fromAccountId');
+  if (!isUuid(input.toAccountId)) throw notFound('Account', input.toAccountId, 'input.toAccountId');
 
   return em.transactional(async (tx) => {
     const accounts = await tx.find(AccountRecord, { id: { $in: [input.fromAccountId, input.toAccountId] } });
     const from = accounts.find((a) => a.id === input.fromAccountId && a.userId === userId);
     const to = accounts.find((a) => a.id === input.toAccountId && a.userId === userId);
-    if (!from) throw notFoundAt('input.fromAccountId', 'Account', input.fromAccountId);
-    if (!to) throw notFoundAt('input.toAccountId', 'Account', input.toAccountId);
+    if (!from) throw notFound('Account', input.fromAccountId, 'input.fromAccountId');
+    if (!to) throw notFound('Account', input.toAccountId, 'input.toAccountId');
     if (from.id === to.id) throw badInput('input.toAccountId', 'Choose two different accounts.');
     if (from.currency !== currency) throw badInput('input.amount.currency', `"${from.name}" is kept in ${from.currency}; send the amount in ${from.currency}.`);
 
