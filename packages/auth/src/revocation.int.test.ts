@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis } from '@analytica/redis';
-import { services } from '@analytica/testing';
 import { createRevocationList } from './revocation.js';
 
-const redis = createRedis(services.redisUrl, { keyPrefix: `revocation-test-${randomUUID()}:` });
+// The Redis that .ci/run and infra/up.sh provide (not through @analytica/testing, which depends on
+// this package).
+const redis = createRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', { keyPrefix: `revocation-test-${randomUUID()}:` });
 afterAll(() => redis.quit());
 
 /** Keeps the event loop busy, as a long GC or a starved process does. */
