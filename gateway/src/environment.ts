@@ -1,4 +1,4 @@
-import { bool, parseEnv, redisEnv, serviceEnv, tokenEnv, trustProxy, url, z } from '@analytica/config';
+import { bool, ConfigError, parseEnv, redisEnv, serviceEnv, tokenEnv, trustProxy, url, z } from '@analytica/config';
 
 const limit = (fallback: number) => z.coerce.number().int().min(1).max(100_000_000).default(fallback);
 
@@ -62,4 +62,15 @@ export const gatewayEnvShape = {
   SUBGRAPH_INSIGHT_URL: url(['http', 'https']).optional(),
 };
 export type GatewayEnv = z.infer<z.ZodObject<typeof gatewayEnvShape>>;
-export const parseGatewayEnv = (source: Record<string, string | undefined>) => parseEnv(gatewayEnvShape, source);
+/** parseEnv plus the rules between variables; throws ConfigError naming each bad one. */
+export function parseGatewayEnv(source: Record<string, string | undefined>): GatewayEnv {
+  const env = parseEnv(gatewayEnvShape, source);
+  const problems: string[] = [];
+  // Without a token every poll and every usage batch would be refused (401), and the gateway would
+  // serve its fallback file forever while reporting ready.
+  if (env.SUPERGRAPH_URL && !env.REGISTRY_TOKEN) problems.push('REGISTRY_TOKEN is missing: SUPERGRAPH_URL is set, and the registry answers only with a token (scope read)');
+  if (env.USAGE_REPORT_URL && !env.REGISTRY_TOKEN)
+    problems.push('REGISTRY_TOKEN is missing: USAGE_REPORT_URL is set, and the registry takes usage only with a token (scope report)');
+  if (problems.length) throw new ConfigError(problems);
+  return env;
+}

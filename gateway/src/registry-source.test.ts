@@ -99,6 +99,11 @@ describe('supergraphFromRegistry', () => {
   it('the gateway refuses a SUPERGRAPH_URL that is not http(s), naming it', () => {
     expect(() => parseGatewayEnv({ SUPERGRAPH_URL: 'ftp://registry/api/supergraph' })).toThrow(ConfigError);
     expect(() => parseGatewayEnv({ SUPERGRAPH_URL: 'ftp://registry/api/supergraph' })).toThrow(/SUPERGRAPH_URL is "ftp:/);
-    expect(parseGatewayEnv({ SUPERGRAPH_URL: 'http://127.0.0.1:4030/api/supergraph' }).SUPERGRAPH_POLL_SECONDS).toBe(10);
+    expect(parseGatewayEnv({ SUPERGRAPH_URL: 'http://127.0.0.1:4030/api/supergraph', REGISTRY_TOKEN: 'reg_token' }).SUPERGRAPH_POLL_SECONDS).toBe(10);
+  });
+
+  it('the gateway refuses a registry URL without a token, which would leave it on its fallback file for good', () => {
+    expect(() => parseGatewayEnv({ SUPERGRAPH_URL: 'http://127.0.0.1:4030/api/supergraph' })).toThrow(/REGISTRY_TOKEN is missing: SUPERGRAPH_URL is set/);
+    expect(() => parseGatewayEnv({ USAGE_REPORT_URL: 'http://127.0.0.1:4030/api/usage' })).toThrow(/REGISTRY_TOKEN is missing: USAGE_REPORT_URL is set/);
   });
 });

@@ -154,6 +154,9 @@ export interface UsageReporterOptions {
  * Batches leave on a timer, never awaited by a request; a batch the registry does not take is
  * dropped (and counted), so a registry that is down or slow costs neither latency nor errors.
  */
+/** The registry's limit on distinct operations in one batch (schema/src/registry/usage.ts). */
+const MAX_OPERATIONS_PER_BATCH = 5000;
+
 export function createUsageReporter(options: UsageReporterOptions) {
   const { logger } = options;
   const maxRows = options.maxRows ?? 20_000;
@@ -189,7 +192,9 @@ export function createUsageReporter(options: UsageReporterOptions) {
     const key = `${minute}|${info.hash}|${clientName}|${clientVersion}`;
     let row = rows.get(key);
     if (!row) {
-      if (rows.size >= maxRows) {
+      // The registry takes at most 5,000 operations and 20,000 rows in one batch: a bigger one
+      // would be refused whole, so what does not fit is counted as dropped instead.
+      if (rows.size >= maxRows || (!operations.has(info.hash) && operations.size >= MAX_OPERATIONS_PER_BATCH)) {
         dropped.inc();
         return;
       }

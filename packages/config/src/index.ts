@@ -22,10 +22,15 @@ export function parseEnv<S extends z.ZodRawShape>(shape: S, source: Record<strin
   throw new ConfigError(problems);
 }
 
-/** Validates the environment at start-up; a bad value stops the process with a message naming it. */
-export function loadEnv<S extends z.ZodRawShape>(service: string, shape: S): z.infer<z.ZodObject<S>> {
+/**
+ * Validates the environment at start-up; a bad value stops the process with a message naming it.
+ * Give the shape, or the service's own parse function when some variables depend on others.
+ */
+export function loadEnv<S extends z.ZodRawShape>(service: string, shape: S): z.infer<z.ZodObject<S>>;
+export function loadEnv<T>(service: string, parse: (source: Record<string, string | undefined>) => T): T;
+export function loadEnv(service: string, shapeOrParse: z.ZodRawShape | ((source: Record<string, string | undefined>) => unknown)): unknown {
   try {
-    return parseEnv(shape);
+    return typeof shapeOrParse === 'function' ? shapeOrParse(process.env) : parseEnv(shapeOrParse);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${service}: ${error.message}\n`);

@@ -16,7 +16,10 @@ export const registryEnvShape = {
   REGISTRY_CHECK_WINDOW_DAYS: z.coerce.number().int().min(1).max(366).default(30),
   /** How long per-minute usage is kept (at least the check window, or checks look at less than they say). */
   REGISTRY_USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3660).default(35),
-  /** A supergraph.yaml to publish every subgraph from when the registry is still empty (stack mode). */
+  /**
+   * A supergraph.yaml whose subgraphs are published at every start (stack mode, which follows the
+   * working tree): a no-op when nothing changed, a new version when the code did.
+   */
   REGISTRY_SEED_CONFIG: z.string().min(1).optional(),
 };
 export type RegistryEnv = z.infer<z.ZodObject<typeof registryEnvShape>>;
