@@ -4,9 +4,13 @@ import { describeOperation } from './usage.js';
 
 const schema = buildSchema(`
   enum Region { EU US }
-  input Filter { region: Region, text: String }
-  type Article { id: ID! title: String! body: String! }
-  type Query { articles(first: Int, filter: Filter): [Article!]! movers(region: Region!): [Article!]! }
+  enum Sentiment { POSITIVE NEGATIVE }
+  input Range { from: String, to: String }
+  input Filter { region: Region, text: String, published: Range }
+  type Article { id: ID! title: String! body: String! sentiment: Sentiment }
+  type Quote { symbol: String! }
+  union Hit = Article | Quote
+  type Query { articles(first: Int, filter: Filter): [Article!]! movers(region: Region!): [Article!]! search(text: String!): [Hit!]! }
 `);
 
 describe('usage: operation signature and schema coordinates', () => {
@@ -31,9 +35,39 @@ describe('usage: operation signature and schema coordinates', () => {
       `),
       'Movers',
     )!;
-    expect(info.coordinates).toEqual(['Article.id', 'Article.title', 'Filter', 'Query.articles', 'Query.articles.filter', 'Query.movers', 'Query.movers.region', 'Region.EU']);
+    // A variable of type Filter may carry any of its fields, nested inputs and enum values included.
+    expect(info.coordinates).toEqual([
+      'Article.id',
+      'Article.title',
+      'Filter',
+      'Filter.published',
+      'Filter.region',
+      'Filter.text',
+      'Query.articles',
+      'Query.articles.filter',
+      'Query.movers',
+      'Query.movers.region',
+      'Range.from',
+      'Range.to',
+      'Region.EU',
+      'Region.US',
+    ]);
     const literal = describeOperation(schema, parse('{ articles(filter: { region: US }) { id } }'), undefined)!;
     expect(literal.coordinates).toEqual(['Article.id', 'Filter.region', 'Query.articles', 'Query.articles.filter', 'Region.US']);
+  });
+
+  it('counts every value an enum field can return, and the union a field returns, as used', () => {
+    const info = describeOperation(schema, parse('{ articles { sentiment } search(text: "x") { ... on Quote { symbol } } }'), undefined)!;
+    expect(info.coordinates).toEqual([
+      'Article.sentiment',
+      'Hit',
+      'Query.articles',
+      'Query.search',
+      'Query.search.text',
+      'Quote.symbol',
+      'Sentiment.NEGATIVE',
+      'Sentiment.POSITIVE',
+    ]);
   });
 
   it('describes nothing when the named operation is not in the document', () => {

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestContext } from '@apollo/server';
 import {
   getNamedType,
+  isEnumType,
+  isInputObjectType,
+  isUnionType,
   Kind,
   print,
   stripIgnoredCharacters,
@@ -11,6 +14,7 @@ import {
   type ASTNode,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLNamedType,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
@@ -76,7 +80,30 @@ export function operationSignature(selected: DocumentNode): string {
   return stripIgnoredCharacters(print(normalised));
 }
 
-/** The schema coordinates an operation touches: `Type.field`, `Type.field.argument`, `Enum.VALUE`, `Input.field`, variable types. */
+/**
+ * Everything a value of this type may carry, for values the document does not spell out: every
+ * field of an input type (nested ones too) and every value of an enum. A variable can hold any of
+ * them, and a client that receives an enum may switch over all its values; counting them all as
+ * used makes the registry's check err on the side of the client.
+ */
+function reachableCoordinates(type: GraphQLNamedType, found: Set<string>, seen = new Set<string>()) {
+  if (seen.has(type.name)) return;
+  seen.add(type.name);
+  if (isEnumType(type)) for (const value of type.getValues()) found.add(`${type.name}.${value.name}`);
+  if (isInputObjectType(type)) {
+    for (const field of Object.values(type.getFields())) {
+      found.add(`${type.name}.${field.name}`);
+      reachableCoordinates(getNamedType(field.type), found, seen);
+    }
+  }
+}
+
+/**
+ * The schema coordinates an operation touches: `Type.field`, `Type.field.argument`, `Enum.VALUE`,
+ * `Input.field`, variable types; for a variable, every input field and enum value it can carry;
+ * for a field returning an enum, every value; for one returning a union, the union (whose members
+ * the client may meet).
+ */
 export function schemaCoordinates(schema: GraphQLSchema, selected: DocumentNode): string[] {
   const found = new Set<string>();
   const typeInfo = new TypeInfo(schema);
@@ -85,7 +112,12 @@ export function schemaCoordinates(schema: GraphQLSchema, selected: DocumentNode)
     visitWithTypeInfo(typeInfo, {
       Field(node) {
         const parent = typeInfo.getParentType();
-        if (parent && !node.name.value.startsWith('__')) found.add(`${parent.name}.${node.name.value}`);
+        if (!parent || node.name.value.startsWith('__')) return;
+        found.add(`${parent.name}.${node.name.value}`);
+        const returned = typeInfo.getType();
+        const named = returned ? getNamedType(returned) : undefined;
+        if (named && isEnumType(named)) reachableCoordinates(named, found);
+        if (named && isUnionType(named)) found.add(named.name);
       },
       Argument(node) {
         const parent = typeInfo.getParentType();
@@ -104,6 +136,8 @@ export function schemaCoordinates(schema: GraphQLSchema, selected: DocumentNode)
         let type = node.type;
         while (type.kind !== Kind.NAMED_TYPE) type = type.type;
         found.add(type.name.value);
+        const named = schema.getType(type.name.value);
+        if (named) reachableCoordinates(named, found);
       },
     }),
   );
