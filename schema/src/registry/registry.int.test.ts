@@ -289,6 +289,19 @@ describe('usage queries', () => {
     expect((await check()).ok).toBe(true);
   });
 
+  it('refuses a batch that names an operation twice or counts usage in the future, and stores none of it', async () => {
+    const op = { hash: 'e5'.repeat(16), name: 'Twice', coordinates: ['Article.title'] };
+    const good = usageBatch(op, ['web', '9'], 3, 1);
+    const twice = { ...good, operations: [...good.operations, ...good.operations] };
+    expect(await refusal(admin.reportUsage(twice))).toMatchObject({ code: 'BAD_USER_INPUT', body: { field: 'operations' } });
+    const future = usageBatch(op, ['web', '9'], 3, 1, Date.now() + 24 * 3600_000);
+    expect(await refusal(admin.reportUsage(future))).toMatchObject({ code: 'BAD_USER_INPUT', body: { field: 'usage' } });
+    const negative = usageBatch(op, ['web', '9'], 3, 1);
+    negative.usage[0]!.errors = -1;
+    expect(await refusal(admin.reportUsage(negative))).toMatchObject({ code: 'BAD_USER_INPUT', body: { field: 'usage' } });
+    expect((await admin.usageOperations({ client: 'web' })).operations.map((o: { name: string }) => o.name)).not.toContain('Twice');
+  });
+
   it('refuses a batch counted with other latency buckets', async () => {
     const batch = { ...usageBatch({ hash: 'd4'.repeat(16), name: 'X', coordinates: [] }, ['web', '1'], 1, 1), latencyBoundsMs: [1, 2, 3] };
     expect(await refusal(admin.reportUsage(batch))).toMatchObject({ code: 'BAD_USER_INPUT', body: { field: 'latencyBoundsMs' } });

@@ -57,23 +57,36 @@ function validateBatch(body: unknown): UsageBatch {
     ) {
       throw badInput('operations', 'Each operation is { hash (hex), name, signature, coordinates: string[] }.');
     }
+    // One upsert may touch a row once: a batch naming an operation twice is refused whole, not half-written.
+    if (hashes.has(op.hash)) throw badInput('operations', `Operation ${op.hash} is listed twice: list each operation once per batch.`);
     hashes.add(op.hash);
   }
+  // Usage from the future would count in every check window until that day comes.
+  const latest = Date.now() + 5 * 60_000;
   for (const row of batch.usage) {
     if (
       !row ||
       !hashes.has(row.hash) ||
-      !Number.isFinite(row.minute) ||
+      !Number.isSafeInteger(row.minute) ||
+      row.minute < 0 ||
+      row.minute > latest ||
       typeof row.clientName !== 'string' ||
       typeof row.clientVersion !== 'string' ||
       !Number.isInteger(row.count) ||
       row.count < 0 ||
       !Number.isInteger(row.errors) ||
+      row.errors < 0 ||
+      row.errors > row.count ||
       !Number.isFinite(row.latencySumMs) ||
+      row.latencySumMs < 0 ||
       !Array.isArray(row.buckets) ||
-      row.buckets.length !== LATENCY_BOUNDS_MS.length + 1
+      row.buckets.length !== LATENCY_BOUNDS_MS.length + 1 ||
+      !row.buckets.every((n) => Number.isInteger(n) && n >= 0)
     ) {
-      throw badInput('usage', 'Each usage row is { minute (epoch ms), hash (of an operation in the batch), clientName, clientVersion, count, errors, latencySumMs, buckets }.');
+      throw badInput(
+        'usage',
+        'Each usage row is { minute (epoch ms, not in the future), hash (of an operation in the batch), clientName, clientVersion, count, errors (0..count), latencySumMs (>= 0), buckets (counts >= 0) }.',
+      );
     }
   }
   return batch as UsageBatch;
