@@ -37,7 +37,8 @@ describe('supergraphFromRegistry', () => {
     const state = { sdl: 'v1', etag: '"1"' };
     const registry = await fakeRegistry(state);
     const updates: string[] = [];
-    const manager = supergraphFromRegistry({ url: registry.url, pollSeconds: 0.05 as number, logger });
+    // The polling is under test here, not loading: every answer "loads" at start.
+    const manager = supergraphFromRegistry({ url: registry.url, pollSeconds: 0.05 as number, logger, loads: () => undefined });
     const { supergraphSdl, cleanup } = (await manager.initialize({
       update: (sdl: string) => {
         updates.push(sdl);
@@ -86,6 +87,16 @@ describe('supergraphFromRegistry', () => {
     state.status = undefined;
     await waitFor(() => updates.length === 1);
     expect(updates).toEqual(['from registry']);
+  });
+
+  it("serves the fallback file when the registry's first answer does not load as a supergraph", async () => {
+    const registry = await fakeRegistry({ sdl: 'type Query { not: String }', etag: '"bad"' });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'registry-source-'));
+    await writeFile(path.join(dir, 'supergraph.graphql'), 'from file');
+    const manager = supergraphFromRegistry({ url: registry.url, pollSeconds: 60, logger, fallbackPath: path.join(dir, 'supergraph.graphql') });
+    const { supergraphSdl, cleanup } = (await manager.initialize({ update: () => undefined, healthCheck: async () => undefined, getDataSource: () => undefined as never }))!;
+    closers.push(() => void cleanup?.());
+    expect(supergraphSdl).toBe('from file');
   });
 
   it('without a fallback, a registry that is down at start is an error naming it', async () => {

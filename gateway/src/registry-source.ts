@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { SupergraphManager } from '@apollo/gateway';
+import { Supergraph } from '@apollo/federation-internals';
 import type { Logger } from '@analytica/logger';
 
 export interface RegistrySourceOptions {
@@ -18,6 +19,12 @@ export interface RegistrySourceOptions {
   timeoutMs?: number;
   /** Called after each swap, with the registry's version number. */
   onSwap?: (version: number | null) => void;
+  /**
+   * Throws if a supergraph would not load; checked on the registry's first answer, so that garbage
+   * at start means the fallback file rather than a gateway that does not start. Later answers are
+   * checked by the gateway's own `update`.
+   */
+  loads?: (supergraphSdl: string) => void;
 }
 
 /**
@@ -30,6 +37,7 @@ export interface RegistrySourceOptions {
 export function supergraphFromRegistry(options: RegistrySourceOptions): SupergraphManager {
   const { logger } = options;
   const timeoutMs = options.timeoutMs ?? 5000;
+  const loads = options.loads ?? ((sdl: string) => void Supergraph.build(sdl));
   let etag: string | undefined;
   let refused: string | undefined;
   let lastProblem: string | undefined;
@@ -66,6 +74,7 @@ export function supergraphFromRegistry(options: RegistrySourceOptions): Supergra
       try {
         const first = await poll();
         if (first.kind !== 'sdl') throw new Error('registry answered 304 to a first request');
+        loads(first.sdl);
         initial = first.sdl;
         etag = first.etag;
         logger.info({ url: options.url, version: first.version }, 'supergraph loaded from the registry');
