@@ -87,6 +87,11 @@ const MIGRATIONS: string[] = [
   );
   create index usage_minutes_by_minute on usage_minutes (minute);
   `,
+  `
+  -- A revoked token's name may be given to a new one: only the names of active tokens are unique.
+  alter table service_tokens drop constraint service_tokens_name_key;
+  create unique index service_tokens_active_name on service_tokens (name) where revoked_at is null;
+  `,
 ];
 
 /** Creates the schema if missing and applies pending migrations, one process at a time. */

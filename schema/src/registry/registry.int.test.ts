@@ -1,4 +1,5 @@
 // The registry against real PostgreSQL, through its HTTP API and (for publish, check, fetch) its CLI.
+import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -166,15 +167,20 @@ describe('tokens', () => {
   it('stores only hashes; each scope allows its routes; no token or a revoked one is UNAUTHENTICATED', async () => {
     const made = await admin.createToken('ci-checker', ['check', 'read']);
     const stored = await db.query(`select token_hash from "${schema}".service_tokens where name = 'ci-checker'`);
-    expect(stored.rows[0].token_hash).not.toContain(made.token);
-    expect(stored.rows[0].token_hash).toMatch(/^[0-9a-f]{64}$/);
+    // The SHA-256 of the secret, never the secret.
+    expect(stored.rows).toEqual([{ token_hash: createHash('sha256').update(made.token).digest('hex') }]);
     const checker = registryClient(registry.url, made.token);
     await expect(checker.check({ subgraph: 'news', sdl: news })).resolves.toMatchObject({ ok: true });
     expect(await refusal(checker.publish([{ name: 'news', sdl: news, url: urlOf('news') }]))).toMatchObject({ status: 403, code: 'FORBIDDEN' });
     expect(await refusal(checker.createToken('x', ['read']))).toMatchObject({ status: 403, code: 'FORBIDDEN' });
     expect(await refusal(registryClient(registry.url, 'nope').log())).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
     expect(await refusal(admin.createToken('bad', ['root']))).toMatchObject({ code: 'BAD_USER_INPUT', body: { field: 'scopes' } });
+    expect(await refusal(admin.createToken('ci-checker', ['read']))).toMatchObject({ code: 'BAD_USER_INPUT', body: { field: 'name' } });
     await admin.revokeToken('ci-checker');
+    expect(await refusal(checker.log())).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    // Once revoked, the name can be given to a new token; the old secret stays refused.
+    const renewed = registryClient(registry.url, (await admin.createToken('ci-checker', ['read'])).token);
+    await expect(renewed.log()).resolves.toBeDefined();
     expect(await refusal(checker.log())).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
   });
 });

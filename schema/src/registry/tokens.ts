@@ -49,7 +49,7 @@ export function tokenAuthority(pool: Pool, adminToken: string | undefined) {
       if (list.length === 0 || unknown.length)
         throw badInput('scopes', `Scopes must be a non-empty list of ${SCOPES.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}.`);
       const token = `reg_${randomBytes(24).toString('base64url')}`;
-      const { rowCount } = await pool.query('insert into service_tokens (name, token_hash, scopes) values ($1, $2, $3) on conflict (name) do nothing', [
+      const { rowCount } = await pool.query('insert into service_tokens (name, token_hash, scopes) values ($1, $2, $3) on conflict (name) where revoked_at is null do nothing', [
         name,
         sha256(token),
         [...new Set(list)],
