@@ -16,6 +16,7 @@ import {
   type ServiceProcess,
   type SubgraphName,
 } from './processes.js';
+import { registryClient } from '@analytica/schema/registry';
 import { freePort } from '@analytica/testing';
 
 export interface StackOptions {
@@ -110,8 +111,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     for (const name of MARKET_PROCESSES) services.set(name, spawnService(name, entryOf(name), ports[name], { ...shared, ...marketEnv[name] }, options.logDir));
     const gatewayEnv: Record<string, string> = { ...shared };
     for (const name of SUBGRAPHS) gatewayEnv[`SUBGRAPH_${name.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[name]}/graphql`;
-    // Locally the admin token stands in for a read+report service token (npm run schema -- token create).
-    Object.assign(gatewayEnv, { SUPERGRAPH_URL: `${registryUrl}/api/supergraph`, USAGE_REPORT_URL: `${registryUrl}/api/usage`, REGISTRY_TOKEN: secrets.registryAdminToken });
+    // The gateway gets a service token of its own with only what it needs (read the supergraph,
+    // report usage), made fresh at every start; the previous start's is revoked.
+    const registryAdmin = registryClient(registryUrl, secrets.registryAdminToken);
+    await registryAdmin.revokeToken('gateway').catch(() => undefined); // none yet on a first start
+    const gatewayToken = (await registryAdmin.createToken('gateway', ['read', 'report'])).token;
+    Object.assign(gatewayEnv, { SUPERGRAPH_URL: `${registryUrl}/api/supergraph`, USAGE_REPORT_URL: `${registryUrl}/api/usage`, REGISTRY_TOKEN: gatewayToken });
     const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir);
     services.set('gateway', gateway);
     extraGateways.push(...(options.extraGatewayPorts ?? []).map((port, n) => spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir)));
