@@ -7,7 +7,7 @@ import {
   ResourceNotFoundException,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, type BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, type BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 
 export * from '@aws-sdk/lib-dynamodb';
 
@@ -97,6 +97,27 @@ export async function batchGet(dynamo: Dynamo, table: string, keys: Key[]): Prom
       pending = result.UnprocessedKeys?.[table]?.Keys ?? [];
     }
   }
+  return items;
+}
+
+/** Every item of one partition (`key` = value), read consistently, page after page. */
+export async function queryPartition<Item = Record<string, unknown>>(dynamo: Dynamo, table: string, key: string, value: string): Promise<Item[]> {
+  const items: Item[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: '#key = :value',
+        ExpressionAttributeNames: { '#key': key },
+        ExpressionAttributeValues: { ':value': value },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...((page.Items ?? []) as Item[]));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
   return items;
 }
 

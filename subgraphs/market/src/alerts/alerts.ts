@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type Dynamo } from '@analytica/dynamo';
+import { DeleteCommand, GetCommand, PutCommand, queryPartition, ScanCommand, type Dynamo } from '@analytica/dynamo';
 import { badInput } from '@analytica/errors';
 import type { Instrument } from '@analytica/instruments';
 import type { Redis } from '@analytica/redis';
@@ -19,21 +19,7 @@ export interface AlertStore {
 }
 
 export async function listAlerts(store: AlertStore, userId: string): Promise<PriceAlert[]> {
-  const alerts: PriceAlert[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await store.dynamo.doc.send(
-      new QueryCommand({
-        TableName: store.table,
-        KeyConditionExpression: 'userId = :userId',
-        ExpressionAttributeValues: { ':userId': userId },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    alerts.push(...((page.Items ?? []) as PriceAlert[]));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const alerts = await queryPartition<PriceAlert>(store.dynamo, store.table, 'userId', userId);
   return alerts.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.alertId.localeCompare(b.alertId));
 }
 

@@ -1,4 +1,4 @@
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type Dynamo } from '@analytica/dynamo';
+import { DeleteCommand, PutCommand, queryPartition, UpdateCommand, type Dynamo } from '@analytica/dynamo';
 import { badInput } from '@analytica/errors';
 import { normaliseSymbol } from '../instruments/instruments.js';
 
@@ -35,23 +35,11 @@ export interface WatchlistEntry {
 
 /** The user's symbols in their chosen order. */
 export async function readWatchlist(store: WatchlistStore, userId: string): Promise<WatchlistEntry[]> {
-  const entries: WatchlistEntry[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await store.dynamo.doc.send(
-      new QueryCommand({
-        TableName: store.table,
-        KeyConditionExpression: 'userId = :userId',
-        ExpressionAttributeValues: { ':userId': userId },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      entries.push({ symbol: String(item.symbol), rank: Number(item.rank), addedAt: String(item.addedAt) });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const entries = (await queryPartition(store.dynamo, store.table, 'userId', userId)).map((item) => ({
+    symbol: String(item.symbol),
+    rank: Number(item.rank),
+    addedAt: String(item.addedAt),
+  }));
   return entries.sort(inOrder);
 }
 
