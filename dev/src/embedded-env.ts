@@ -37,6 +37,7 @@ export const SERVICE_PORTS = {
   'bank-simulator': 4020,
   'payments-worker': 4021,
   'notifications-worker': 4022,
+  registry: 4030,
 } as const;
 
 /**

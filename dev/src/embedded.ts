@@ -10,6 +10,7 @@ import { ConfigError } from '@analytica/config';
 import { createLocalBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { parseGatewayEnv, startGateway } from '@analytica/gateway';
+import { parseRegistryEnv, registryClient, startRegistry } from '@analytica/schema/registry';
 import { parseUserEnv, startUserService } from '@analytica/user-subgraph';
 import { parseBudgetEnv, startBudgetService } from '@analytica/budget-subgraph';
 import { parseMarketEnv, startMarketService } from '@analytica/market-subgraph';
@@ -160,6 +161,24 @@ try {
   );
   stops.push(() => notificationsWorker.stop());
 
+  // The schema registry, as in stack mode: partners' contracts, changelogs and trusted documents, and
+  // usage. The gateway keeps reading the supergraph file here (it reloads it as you edit a subgraph).
+  say(`Starting the schema registry (port ${portOf('registry')})...`);
+  const registry = await startRegistry(
+    parseRegistryEnv({
+      ...common,
+      PORT: port('registry'),
+      REGISTRY_ADMIN_TOKEN: secrets.registryAdminToken,
+      REGISTRY_SEED_CONFIG: path.join(repoRoot, 'supergraph.yaml'),
+      REGISTRY_CONTRACTS_CONFIG: path.join(repoRoot, 'schema/contracts.yaml'),
+      PARTNER_API_URL: `http://127.0.0.1:${gatewayPort}`,
+    }),
+  );
+  stops.push(() => registry.stop());
+  const registryAdmin = registryClient(registry.url, secrets.registryAdminToken);
+  await registryAdmin.revokeToken('gateway').catch(() => undefined); // none yet on a first start
+  const gatewayRegistryToken = (await registryAdmin.createToken('gateway', ['read', 'report'])).token;
+
   const subgraphUrl = (service: keyof typeof SERVICE_PORTS) => `http://127.0.0.1:${portOf(service)}/graphql`;
   const gateway = await startGateway(
     parseGatewayEnv({
@@ -171,6 +190,9 @@ try {
       SUBGRAPH_NEWS_URL: subgraphUrl('news'),
       SUBGRAPH_PAYMENT_URL: subgraphUrl('payment'),
       SUBGRAPH_INSIGHT_URL: subgraphUrl('insight'),
+      REGISTRY_URL: registry.url,
+      USAGE_REPORT_URL: `${registry.url}/api/usage`,
+      REGISTRY_TOKEN: gatewayRegistryToken,
     }),
   );
   stops.push(() => gateway.stop());
@@ -183,6 +205,7 @@ try {
       `Data folder:       ${shownDataDir} (delete it to start afresh)`,
       ...clusterNote,
       `Caught mail:       ${mailCatcher.url} (SMTP ${mailCatcher.smtpUrl}; one-time codes arrive here)`,
+      `Schema registry:   ${registry.url} (partners' contracts and docs; REGISTRY_TOKEN = registryAdminToken in ${shownDataDir}/secrets.json)`,
       ...feedLines(feedEnv),
     ]),
   );

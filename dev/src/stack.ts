@@ -97,6 +97,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         ...shared,
         REGISTRY_ADMIN_TOKEN: secrets.registryAdminToken,
         REGISTRY_SEED_CONFIG: path.join(repoRoot, 'supergraph.yaml'),
+        REGISTRY_CONTRACTS_CONFIG: path.join(repoRoot, 'schema/contracts.yaml'),
+        PARTNER_API_URL: `http://127.0.0.1:${ports.gateway}`,
         ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}registry` } : {}),
       },
       options.logDir,
@@ -116,7 +118,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const registryAdmin = registryClient(registryUrl, secrets.registryAdminToken);
     await registryAdmin.revokeToken('gateway').catch(() => undefined); // none yet on a first start
     const gatewayToken = (await registryAdmin.createToken('gateway', ['read', 'report'])).token;
-    Object.assign(gatewayEnv, { SUPERGRAPH_URL: `${registryUrl}/api/supergraph`, USAGE_REPORT_URL: `${registryUrl}/api/usage`, REGISTRY_TOKEN: gatewayToken });
+    Object.assign(gatewayEnv, {
+      SUPERGRAPH_URL: `${registryUrl}/api/supergraph`,
+      USAGE_REPORT_URL: `${registryUrl}/api/usage`,
+      // Partner apps' contracts and trusted documents.
+      REGISTRY_URL: registryUrl,
+      REGISTRY_TOKEN: gatewayToken,
+    });
     const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir);
     services.set('gateway', gateway);
     extraGateways.push(...(options.extraGatewayPorts ?? []).map((port, n) => spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir)));

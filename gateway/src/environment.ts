@@ -49,6 +49,16 @@ export const gatewayEnvShape = {
   REGISTRY_TOKEN: z.string().min(1).optional(),
   /** The registry's usage endpoint (`<registry>/api/usage`); unset, no usage is recorded. */
   USAGE_REPORT_URL: url(['http', 'https']).optional(),
+  /**
+   * The schema registry's base URL, for partner access: contract schemas (polled every
+   * SUPERGRAPH_POLL_SECONDS) and apps' trusted documents. Unset, every partner token is refused.
+   */
+  REGISTRY_URL: url(['http', 'https']).optional(),
+  /**
+   * Where `POST /oauth/token` (partner apps' client credentials) is forwarded: the user service's
+   * token endpoint; by default `/oauth/token` beside JWKS_URL, which the user service also serves.
+   */
+  OAUTH_TOKEN_URL: url(['http', 'https']).optional(),
   /** How often counted usage is sent (it is aggregated per minute either way). */
   USAGE_FLUSH_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
   /** Per-subgraph time limit for one fetch. */
@@ -71,6 +81,8 @@ export function parseGatewayEnv(source: Record<string, string | undefined>): Gat
   if (env.SUPERGRAPH_URL && !env.REGISTRY_TOKEN) problems.push('REGISTRY_TOKEN is missing: SUPERGRAPH_URL is set, and the registry answers only with a token (scope read)');
   if (env.USAGE_REPORT_URL && !env.REGISTRY_TOKEN)
     problems.push('REGISTRY_TOKEN is missing: USAGE_REPORT_URL is set, and the registry takes usage only with a token (scope report)');
+  if (env.REGISTRY_URL && !env.REGISTRY_TOKEN)
+    problems.push('REGISTRY_TOKEN is missing: REGISTRY_URL is set, and the registry serves contracts and trusted documents only with a token (scope read)');
   if (problems.length) throw new ConfigError(problems);
   return env;
 }

@@ -17,6 +17,8 @@ import { supergraphFromFile } from './supergraph.js';
 import { supergraphFromRegistry } from './registry-source.js';
 import { createUsageReporter } from './usage.js';
 import { createSubscriptions } from './subscriptions/index.js';
+import { startPartnerAccess } from './partners/index.js';
+import { forwardTokenRequests } from './partners/token-endpoint.js';
 import client from 'prom-client';
 
 export { gatewayEnvShape, parseGatewayEnv, type GatewayEnv } from './environment.js';
@@ -77,6 +79,20 @@ export async function startGateway(env: GatewayEnv) {
         (u) => u.stop(),
       )
     : undefined;
+  const partners = await resources.open(
+    'partner access',
+    () =>
+      startPartnerAccess({
+        registryUrl: env.REGISTRY_URL?.replace(/\/+$/, ''),
+        registryToken: env.REGISTRY_TOKEN,
+        pollSeconds: env.SUPERGRAPH_POLL_SECONDS,
+        redis,
+        logger,
+        maxTokens: env.GRAPHQL_MAX_TOKENS,
+        bodyLimitBytes: env.MAX_BODY_BYTES,
+      }),
+    (p) => p.stop(),
+  );
   const subscriptions = await resources.open(
     'subscriptions',
     () =>
@@ -92,6 +108,7 @@ export async function startGateway(env: GatewayEnv) {
         recheckMs: env.SUBSCRIPTION_RECHECK_SECONDS * 1000,
         maxBufferedBytes: env.SUBSCRIPTION_MAX_BUFFERED_BYTES,
         slowClientCloseMs: env.SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS,
+        admitPartner: partners.admit,
       }),
     (s) => s.close(),
   );
@@ -116,7 +133,10 @@ export async function startGateway(env: GatewayEnv) {
     bodyLimitBytes: env.MAX_BODY_BYTES,
     routes: (app) => {
       app.set('trust proxy', env.TRUST_PROXY);
-      app.use('/graphql', requestBudget({ redis, verifier, logger, perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE }));
+      const budget = requestBudget({ redis, verifier, logger, perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE });
+      app.use('/graphql', budget, partners.middleware);
+      // Partner apps get their tokens from the one endpoint too (the user service issues them).
+      app.post('/oauth/token', budget, ...forwardTokenRequests(env.OAUTH_TOKEN_URL ?? new URL('/oauth/token', env.JWKS_URL).toString(), logger));
       subscriptions.routes(app);
     },
     onListening: subscriptions.onListening,

@@ -42,7 +42,9 @@ export function requestBudget(options: { redis: Redis; verifier: TokenVerifier; 
       const ipWait = spend(byIp, req.ip ?? req.socket.remoteAddress ?? 'unknown');
       const authenticated = await authenticate(req.headers.authorization, options.verifier);
       (req as Request & { authenticated?: Authenticated }).authenticated = authenticated;
-      const waits = await Promise.all([ipWait, authenticated.user ? spend(byUser, authenticated.user.id) : 0]);
+      // A partner app's token spends its app's quota instead (partners/quotas.ts), never a user's budget.
+      const user = authenticated.user && !authenticated.user.partner ? authenticated.user : null;
+      const waits = await Promise.all([ipWait, user ? spend(byUser, user.id) : 0]);
       const wait = Math.max(...waits);
       if (wait > 0) return refuse(res, wait);
       next();

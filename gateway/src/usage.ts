@@ -279,10 +279,11 @@ export function createUsageReporter(options: UsageReporterOptions) {
     async requestDidStart({ request, contextValue }) {
       const started = performance.now();
       const headers = request.http?.headers;
-      // A partner (once partners exist) is the client; otherwise Apollo's client headers name it.
-      const partner = (contextValue as { partner?: { name?: string } }).partner?.name;
-      const clientName = partner ? `partner:${partner}` : (headers?.get('apollographql-client-name') ?? 'unknown');
-      const clientVersion = partner ? '' : (headers?.get('apollographql-client-version') ?? '');
+      // A partner app is the client (its partner and app from the verified token, so usage per app
+      // cannot be spoofed with headers); otherwise Apollo's client headers name it.
+      const partner = (contextValue as { user?: { partner?: { id: string; appId: string } } | null }).user?.partner;
+      const clientName = partner ? `partner:${partner.id}` : (headers?.get('apollographql-client-name') ?? 'unknown');
+      const clientVersion = partner ? partner.appId : (headers?.get('apollographql-client-version') ?? '');
       return {
         async willSendResponse(rc) {
           try {

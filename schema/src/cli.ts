@@ -25,6 +25,10 @@ const USAGE = `Usage: npm run schema -- <command> [options]
   ci-check [--base REF]                     check every subgraph whose SDL changed since REF (default HEAD~1) against
                                             the SDL committed at REF; breaking changes need schema/approved-changes.json
                                             (against a live registry, usage-aware, when REGISTRY_URL and REGISTRY_TOKEN are set)
+  contracts                                 each contract: tags, current version, approved removals
+  changelog <contract> [--limit N]          a contract's versions and their classified changes
+  deprecate <contract> <coordinate> <YYYY-MM-DD> <reason...>
+                                            approve removing a coordinate from a contract on or after a date (admin token)
   token create <name> --scopes publish,check,read,report   (admin token)
   token revoke <name>                                      (admin token)
 
@@ -180,6 +184,9 @@ async function main() {
         if (result.compositionErrors.length) lines.push('Composition errors:', ...result.compositionErrors.map((e: string) => `  - ${e}`));
         if (result.changes.length) lines.push('Changes:', ...changeLines(result.changes));
         else if (!result.compositionErrors.length) lines.push('No change to the API schema.');
+        for (const c of result.contracts ?? []) {
+          if (c.changes.length || c.error) lines.push(`Contract ${c.name}: ${c.failed ? 'FAILED' : 'passed'}`, ...(c.error ? [`  ${c.error}`] : changeLines(c.changes)));
+        }
         if (result.notes.length) lines.push('Notes:', ...result.notes.map((n: string) => `  - ${n}`));
         return lines.join('\n');
       });
@@ -274,6 +281,44 @@ async function main() {
       }
       usageError('usage needs operations or fields');
       break;
+    }
+    case 'contracts': {
+      const result = await client.contracts();
+      print(result, () =>
+        result.contracts.length
+          ? result.contracts
+              .map(
+                (c: { name: string; include: string[]; exclude: string[]; version: number | null; deprecations: { coordinate: string; removeAfter: string; reason: string }[] }) =>
+                  [
+                    `${c.name.padEnd(24)} include ${c.include.join(',') || '-'}  exclude ${c.exclude.join(',') || '-'}  version ${c.version ?? '(none)'}`,
+                    ...c.deprecations.map((d) => `    ${d.coordinate} goes on or after ${d.removeAfter}: ${d.reason}`),
+                  ].join('\n'),
+              )
+              .join('\n')
+          : 'No contract defined.',
+      );
+      return 0;
+    }
+    case 'changelog': {
+      const [name] = rest;
+      if (!name) usageError('changelog needs a contract: changelog <contract>');
+      const result = await client.contractChangelog(name, values.limit ? Number(values.limit) : undefined);
+      print(result, () =>
+        result.versions
+          .map(
+            (v: { version: number; schemaVersion: number; createdAt: string; changelog: string }) =>
+              `Version ${v.version} (schema version ${v.schemaVersion}, ${v.createdAt}):\n${v.changelog.replace(/^/gm, '  ')}`,
+          )
+          .join('\n'),
+      );
+      return 0;
+    }
+    case 'deprecate': {
+      const [name, coordinate, removeAfter, ...reason] = rest;
+      if (!name || !coordinate || !removeAfter || reason.length === 0) usageError('deprecate <contract> <coordinate> <YYYY-MM-DD> <reason...>');
+      const result = await client.deprecate(name, { coordinate, removeAfter, reason: reason.join(' ') });
+      print(result, () => `Approved: ${result.coordinate} leaves contract ${result.contract} on or after ${result.removeAfter} (marked deprecated until then).`);
+      return 0;
     }
     case 'token': {
       const [action, name] = rest;

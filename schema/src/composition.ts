@@ -60,3 +60,7 @@ export async function composeFromFiles(entries: SubgraphEntry[]): Promise<Compos
   );
   return compose(subgraphs);
 }
+
+// Contracts are pure functions of a supergraph: the registry stores them, the gateway may compute them.
+export { contractSchemaOf, ContractError, deprecationReason, hasCoordinate, tagsOf, TAG_NAME, type ContractDeprecation, type ContractFilter } from './contracts.js';
+export { apiSchemaOf } from './api-schema.js';

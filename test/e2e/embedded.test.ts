@@ -33,7 +33,7 @@ let token: string;
  * A port offset under which every port of the embedded mode is free now: the services' (moved by
  * EMBEDDED_PORT_OFFSET) and, just above them, the gateway, mail, PostgreSQL and DynamoDB ports.
  */
-const OWN_PORTS = { gateway: 4000, mail: 4025, smtp: 4026, postgres: 4030, dynamodb: 4031 };
+const OWN_PORTS = { gateway: 4000, mail: 4025, smtp: 4026, postgres: 4040, dynamodb: 4041 };
 async function freeOffset(): Promise<number> {
   const free = (port: number) =>
     new Promise<boolean>((resolve) => {

@@ -4,10 +4,10 @@
 import { createHmac, createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPem } from '@analytica/auth';
-import { eventually, type GraphQLResponse } from '@analytica/testing';
+import { eventually, signInAdmin, type GraphQLResponse } from '@analytica/testing';
 import { DEMO_ADMIN, DEMO_USER, seedDemo } from '../../dev/src/demo.js';
 import { SUBGRAPHS, type SubgraphName } from '../../dev/src/processes.js';
-import { b64, call, claims, nextTotpCode, nowSeconds, readClaims, signRs256, startSystem, type System } from './system.js';
+import { b64, call, claims, nowSeconds, readClaims, signRs256, startSystem, type System } from './system.js';
 
 let system: System;
 let gateway: string;
@@ -85,7 +85,6 @@ async function stateOf(token: string) {
 let bob: { token: string; holdings: Holdings };
 let alice: Pair;
 let adminToken: string;
-let adminSecret: string;
 let adminBeforeEnrolment: Pair;
 
 beforeAll(async () => {
@@ -559,17 +558,6 @@ describe('administration', () => {
 /** The demo administrator, enrolled in two-factor authentication on first use (the first-admin flow of the README). */
 async function admin(): Promise<string> {
   if (adminToken) return adminToken;
-  const first = (await login(DEMO_ADMIN.email, DEMO_ADMIN.password)).data.login as Pair;
-  expect(first.twoFactorEnrolmentRequired).toBe(true);
-  const begun = await call(gateway, 'mutation { beginTotpEnrolment { secret } }', { token: first.accessToken });
-  adminSecret = begun.data.beginTotpEnrolment.secret;
-  const confirmed = await call(gateway, `mutation($c: String!) { confirmTotpEnrolment(code: $c) { ${PAIR} } }`, {
-    token: first.accessToken,
-    variables: { c: await nextTotpCode(adminSecret) },
-  });
-  expect(confirmed.errors).toBeUndefined();
-  const signedIn = (await login(DEMO_ADMIN.email, DEMO_ADMIN.password, await nextTotpCode(adminSecret))).data.login as Pair;
-  expect(signedIn.twoFactorEnrolmentRequired).toBe(false);
-  adminToken = signedIn.accessToken;
+  adminToken = (await signInAdmin(gateway, DEMO_ADMIN)).accessToken;
   return adminToken;
 }

@@ -3,7 +3,6 @@
 // run's own schemas, key prefix, topic prefix, table prefix and ports.
 import { createPrivateKey, createSign, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { generate } from 'otplib';
 import pg from 'pg';
 import { keyIdOf } from '@analytica/auth';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
@@ -120,22 +119,4 @@ export function signRs256(privateKeyPem: string, payload: object, header: Record
 /** The claims inside a token (no check: the attacker reads them too). */
 export function readClaims(token: string): { sub: string; sid: string; role: string; kid?: string } {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
-}
-
-/**
- * TOTP codes in increasing time steps: the user service accepts each step once, and one step
- * either side of now, so three codes are at hand without waiting.
- */
-const lastStep = new Map<string, number>();
-export async function nextTotpCode(secret: string): Promise<string> {
-  for (;;) {
-    const now = Date.now() / 1000;
-    const current = Math.floor(now / 30);
-    const step = Math.max(current - 1, (lastStep.get(secret) ?? 0) + 1);
-    if (step <= current + 1 && 30 - (now % 30) > 3) {
-      lastStep.set(secret, step);
-      return generate({ secret, epoch: step * 30 + 15 });
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }

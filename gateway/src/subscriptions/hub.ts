@@ -3,7 +3,7 @@ import type { GraphQLDataSource } from '@apollo/gateway';
 import { GraphQLError, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import client from 'prom-client';
-import type { AuthUser } from '@analytica/auth';
+import type { AuthUser, PartnerClaim } from '@analytica/auth';
 import { ErrorCode, formatError } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
 import { createRedis } from '@analytica/redis';
@@ -29,6 +29,22 @@ export interface SubscribeRequest {
   user: AuthUser;
   requestId: string;
   subscriber: Subscriber;
+}
+
+/** The query a partner app may subscribe with (its gate: quota, trusted documents, contract), or why not. */
+export type AdmitPartner = (
+  partner: PartnerClaim,
+  params: { query?: unknown; operationName?: unknown; extensions?: unknown },
+) => Promise<{ query: string } | { errors: GraphQLError[] }>;
+
+/**
+ * Whether a revocation notice ends this caller's subscriptions: its session (a logout, a revoked
+ * partner consent), its user (disabled), its partner (suspended or deleted) or its app (deleted).
+ */
+export function revokes(notice: RevocationNotice, user: AuthUser): boolean {
+  if (notice.partnerId !== undefined) return user.partner?.id === notice.partnerId;
+  if (notice.appId !== undefined) return user.partner?.appId === notice.appId;
+  return notice.userId === user.id && (!notice.sessionIds || notice.sessionIds.includes(user.sessionId));
 }
 
 export type SubscribeOutcome = { errors: readonly GraphQLError[] } | { unsubscribe: () => void };
@@ -114,7 +130,8 @@ export function createSubscriptionHub(options: HubOptions) {
   };
 
   const revocations = pubsub.subscribe<RevocationNotice>(options.channelPrefix + SESSIONS_REVOKED_CHANNEL, (notice) => {
-    if (typeof notice !== 'object' || typeof notice?.userId !== 'string') return;
+    // A session or user ({ userId }), a partner ({ partnerId }) or one of its apps ({ appId }).
+    if (typeof notice !== 'object' || notice === null || ![notice.userId, notice.partnerId, notice.appId].some((id) => typeof id === 'string')) return;
     for (const listener of revocationListeners) listener(notice);
   });
   revocations.catch((err: unknown) => logger.error({ err }, 'could not listen for session revocations'));

@@ -4,7 +4,7 @@ import type client from 'prom-client';
 import type { TokenVerifier } from '@analytica/auth';
 import type { Logger } from '@analytica/logger';
 import { createSubgraphSource } from '../datasource.js';
-import { createSubscriptionHub } from './hub.js';
+import { createSubscriptionHub, type AdmitPartner } from './hub.js';
 import { createSseHandler } from './sse.js';
 import { attachWebSocketServer } from './websocket.js';
 
@@ -20,6 +20,8 @@ export interface SubscriptionOptions {
   recheckMs: number;
   maxBufferedBytes: number;
   slowClientCloseMs: number;
+  /** Partner apps' subscriptions pass the same gate as their HTTP requests (quota, trusted documents, contract). */
+  admitPartner?: AdmitPartner;
 }
 
 /**
@@ -35,7 +37,7 @@ export function createSubscriptions(options: SubscriptionOptions) {
     registry: options.registry,
     dataSourceFor: (name, url) => createSubgraphSource(name, url, options.subgraphTimeoutMs),
   });
-  const sse = createSseHandler({ hub, verifier: options.verifier, recheckMs: options.recheckMs });
+  const sse = createSseHandler({ hub, verifier: options.verifier, recheckMs: options.recheckMs, admitPartner: options.admitPartner });
   let websockets: ReturnType<typeof attachWebSocketServer> | undefined;
   return {
     hub,
@@ -59,6 +61,7 @@ export function createSubscriptions(options: SubscriptionOptions) {
         recheckMs: options.recheckMs,
         maxBufferedBytes: options.maxBufferedBytes,
         slowClientCloseMs: options.slowClientCloseMs,
+        admitPartner: options.admitPartner,
       });
     },
     async beforeDrain() {

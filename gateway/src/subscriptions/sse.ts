@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { GraphQLError, parse, type DocumentNode, type ExecutionResult } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/express';
 import { tokenExpiresAt, type AuthUser, type TokenVerifier } from '@analytica/auth';
-import type { SubscriptionHub } from './hub.js';
+import { revokes, type AdmitPartner, type SubscriptionHub } from './hub.js';
 
 const UNAUTHORIZED = { status: 401, statusText: 'Unauthorized', headers: { 'content-type': 'application/json; charset=utf-8' } };
 
@@ -21,7 +21,7 @@ function refusal(code: 'UNAUTHENTICATED', message: string) {
  * gateway hears every logout on Redis), and at the latest one recheck interval after a revocation
  * it did not hear. Nothing is delivered once it has ended.
  */
-export function createSseHandler(options: { hub: SubscriptionHub; verifier: TokenVerifier; recheckMs: number }) {
+export function createSseHandler(options: { hub: SubscriptionHub; verifier: TokenVerifier; recheckMs: number; admitPartner?: AdmitPartner }) {
   const users = new WeakMap<object, { user: AuthUser; authorization: string }>();
   const handler = createHandler({
     // Distinct connections only: each operation is its own authenticated request.
@@ -38,9 +38,16 @@ export function createSseHandler(options: { hub: SubscriptionHub; verifier: Toke
     },
     onSubscribe: async (req, params) => {
       const caller = users.get(req.raw)!;
+      let query = params.query;
+      if (caller.user.partner) {
+        if (!options.admitPartner) return { errors: [new GraphQLError('Partner apps cannot subscribe on this gateway.', { extensions: { code: 'FORBIDDEN' } })] };
+        const admitted = await options.admitPartner(caller.user.partner, params);
+        if ('errors' in admitted) return { errors: admitted.errors };
+        query = admitted.query;
+      }
       let document: DocumentNode;
       try {
-        document = parse(params.query);
+        document = parse(query);
       } catch (error) {
         return { errors: [new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
       }
@@ -55,7 +62,7 @@ export function createSseHandler(options: { hub: SubscriptionHub; verifier: Toke
       const { user } = caller;
       const token = caller.authorization.slice('Bearer '.length);
       const stopRevocations = options.hub.onRevocation((notice) => {
-        if (notice.userId === user.id && (!notice.sessionIds || notice.sessionIds.includes(user.sessionId))) end();
+        if (revokes(notice, user)) end();
       });
       const recheck = setInterval(() => {
         options.verifier.verify(token).catch((error: unknown) => {

@@ -6,7 +6,7 @@ import client from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { tokenExpiresAt, type AuthUser, type TokenVerifier } from '@analytica/auth';
 import type { Logger } from '@analytica/logger';
-import type { SubscriptionHub } from './hub.js';
+import { revokes, type AdmitPartner, type SubscriptionHub } from './hub.js';
 
 /** graphql-transport-ws close codes (github.com/enisdenjo/graphql-ws, PROTOCOL.md). */
 export const CloseCode = {
@@ -40,6 +40,7 @@ export interface WebSocketOptions {
   /** A connection that stays behind this long is closed. */
   slowClientCloseMs?: number;
   maxSubscriptionsPerConnection?: number;
+  admitPartner?: AdmitPartner;
 }
 
 interface Connection {
@@ -80,9 +81,8 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
   const connections = new Set<Connection>();
   const stopRevocations = hub.onRevocation((notice) => {
     for (const connection of connections) {
-      if (connection.user?.id !== notice.userId) continue;
-      if (notice.sessionIds && !notice.sessionIds.includes(connection.user.sessionId)) continue;
-      logger.info({ userId: notice.userId }, 'closed a subscription socket of a revoked session');
+      if (!connection.user || !revokes(notice, connection.user)) continue;
+      logger.info({ userId: connection.user.id, partnerId: connection.user.partner?.id }, 'closed a subscription socket of a revoked session');
       close(connection, CloseCode.Unauthorized, 'Unauthorized: the session was revoked; sign in again');
     }
   });
@@ -221,9 +221,17 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
     if (connection.subscriptions.size >= maxSubscriptions) {
       return sendErrors([new GraphQLError(`A connection may hold at most ${maxSubscriptions} subscriptions.`, { extensions: { code: 'BAD_USER_INPUT' } })]);
     }
+    let query = payload.query as string;
+    const partner = connection.user?.partner;
+    if (partner) {
+      if (!options.admitPartner) return sendErrors([new GraphQLError('Partner apps cannot subscribe on this gateway.', { extensions: { code: 'FORBIDDEN' } })]);
+      const admitted = await options.admitPartner(partner, payload);
+      if ('errors' in admitted) return sendErrors(admitted.errors);
+      query = admitted.query;
+    }
     let document: DocumentNode;
     try {
-      document = parse(payload.query as string);
+      document = parse(query);
     } catch (error) {
       return sendErrors([new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
     }

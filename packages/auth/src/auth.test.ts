@@ -2,15 +2,20 @@ import { createHmac, createPrivateKey, createPublicKey, createSign, randomUUID }
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis } from '@analytica/redis';
 import {
+  ANY_CALLER,
+  authChecker,
   authenticate,
   createRevocationList,
   createTokenIssuer,
   createTokenVerifier,
   generateSigningKeyPem,
   keyIdOf,
+  requireCaller,
   requireSignedIn,
   requireUser,
   type AuthUser,
+  type PartnerClaim,
+  type Role,
 } from './index.js';
 
 const SETTINGS = { issuer: 'analytica', audience: 'analytica-api' };
@@ -210,5 +215,131 @@ describe('key rotation', () => {
     await throttled.verify(current.issue({ id: randomUUID(), role: 'USER', sessionId: randomUUID() }, randomUUID()));
     for (let i = 0; i < 20; i++) await throttled.verify(rs256(claims(), currentPem, { kid: `made-up-${i}` })).catch(() => undefined);
     expect(fetches).toBe(1);
+  });
+});
+
+describe('partner tokens', () => {
+  const partnerClaim = (overrides: Partial<PartnerClaim> = {}): PartnerClaim => ({
+    id: randomUUID(),
+    appId: randomUUID(),
+    contract: 'market-data',
+    scopes: ['read'],
+    trustedDocumentsOnly: false,
+    ratePerMinute: 600,
+    dailyQuota: 100_000,
+    ...overrides,
+  });
+  const appToken = (partner: PartnerClaim): AuthUser => ({ id: partner.appId, role: 'PARTNER', sessionId: partner.appId, partner });
+
+  it("carries the partner claim through issuing and verifying, for an app's own token and for a consent token", async () => {
+    const partner = partnerClaim({ scopes: ['read', 'user:read'], trustedDocumentsOnly: true });
+    const app = appToken(partner);
+    expect(await verifier.verify(current.issue(app, randomUUID()))).toEqual(app);
+    const consent: AuthUser = { id: randomUUID(), role: 'USER', sessionId: randomUUID(), partner };
+    expect(await verifier.verify(current.issue(consent, randomUUID()))).toEqual(consent);
+  });
+
+  it('refuses a malformed partner claim, or one that does not fit the role, with the same UNAUTHENTICATED answer', async () => {
+    const good = partnerClaim();
+    const app = { sub: good.appId, sid: good.appId, role: 'PARTNER' };
+    const { dailyQuota: _dropped, ...missingQuota } = good;
+    const cases: Record<string, Record<string, unknown>> = {
+      'PARTNER without a claim': { ...app },
+      'PARTNER whose subject is not the app': { ...app, sub: randomUUID(), partner: good },
+      'PARTNER whose session is not the app': { ...app, sid: randomUUID(), partner: good },
+      'ADMIN with a claim': { role: 'ADMIN', partner: good },
+      'enrolment-only with a claim': { role: 'USER', scope: 'totp-enrolment', partner: good },
+      'claim not an object': { ...app, partner: 'market-data' },
+      'claim an array': { ...app, partner: [good] },
+      'field missing': { ...app, partner: missingQuota },
+      'field added': { ...app, partner: { ...good, admin: true } },
+      'partner id not a uuid': { ...app, partner: { ...good, id: 'p1' } },
+      'contract name not allowed': { ...app, partner: { ...good, contract: '../all' } },
+      'unknown scope': { ...app, partner: { ...good, scopes: ['read', 'write'] } },
+      'no scope': { ...app, partner: { ...good, scopes: [] } },
+      'scope twice': { ...app, partner: { ...good, scopes: ['read', 'read'] } },
+      'trusted documents flag not a boolean': { ...app, partner: { ...good, trustedDocumentsOnly: 'false' } },
+      'rate not an integer': { ...app, partner: { ...good, ratePerMinute: 1.5 } },
+      'rate zero': { ...app, partner: { ...good, ratePerMinute: 0 } },
+      'quota above the maximum': { ...app, partner: { ...good, dailyQuota: 100_000_001 } },
+    };
+    const messages = new Set<string>();
+    for (const [name, overrides] of Object.entries(cases)) {
+      messages.add(await refusal(rs256(claims(overrides))).catch((error: Error) => `${name}: ${error.message}`));
+    }
+    expect([...messages]).toEqual(['The access token is not valid or has expired.']);
+  });
+
+  it('requireUser and @Authorized() refuse an app token; requireCaller and @Authorized(ANY_CALLER) let it through', async () => {
+    const app = await verifier.verify(current.issue(appToken(partnerClaim()), randomUUID()));
+    const ctx = { user: app };
+    expect(() => requireUser(ctx)).toThrow(expect.objectContaining({ extensions: { code: 'FORBIDDEN' }, message: expect.stringMatching(/consenting user/) }));
+    expect(requireCaller(ctx)).toEqual(app);
+    // type-graphql calls the checker with the resolver data; only the context matters here.
+    const checker = authChecker as (data: { context: { user: AuthUser | null } }, roles: Role[]) => boolean;
+    const check = (roles: Role[], context: { user: AuthUser | null }) => () => checker({ context }, roles);
+    expect(check(ANY_CALLER, ctx)()).toBe(true);
+    expect(check([], ctx)).toThrow(expect.objectContaining({ extensions: { code: 'FORBIDDEN' } }));
+    expect(check(['ADMIN'], ctx)).toThrow(expect.objectContaining({ extensions: { code: 'FORBIDDEN' } }));
+    // A consent token acts as its user: every ownership rule applies, nothing more.
+    const consent: AuthUser = { id: randomUUID(), role: 'USER', sessionId: randomUUID(), partner: partnerClaim() };
+    expect(requireUser({ user: consent })).toBe(consent);
+    expect(check(['ADMIN'], { user: consent })).toThrow(expect.objectContaining({ extensions: { code: 'FORBIDDEN' } }));
+    // ANY_CALLER still wants a verified caller with a full token.
+    expect(check(ANY_CALLER, { user: null })).toThrow(expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } }));
+    const enrolment: AuthUser = { id: randomUUID(), role: 'ADMIN', sessionId: randomUUID(), scope: 'totp-enrolment' };
+    expect(check(ANY_CALLER, { user: enrolment })).toThrow(expect.objectContaining({ extensions: { code: 'FORBIDDEN' } }));
+  });
+
+  it('revoking a partner refuses its tokens issued up to then, app and consent tokens alike, and not the ones issued afterwards', async () => {
+    const partner = partnerClaim();
+    const other = partnerClaim();
+    const consentUser = randomUUID();
+    const consentId = randomUUID();
+    const appClaims = (partnerOf: PartnerClaim, iat: number) =>
+      claims({ sub: partnerOf.appId, sid: partnerOf.appId, role: 'PARTNER', partner: partnerOf, iat, nbf: iat, exp: iat + 900 });
+    const before = now() - 10;
+    const oldApp = rs256(appClaims(partner, before));
+    const oldConsent = rs256(claims({ sub: consentUser, sid: consentId, partner, iat: before, nbf: before, exp: before + 900 }));
+    const otherPartner = rs256(appClaims(other, before));
+    await revocations.revokePartner(partner.id);
+    const revokedAt = (await revocations.partnerRevokedAt(partner))!;
+    expect(revokedAt).toBeGreaterThanOrEqual(before + 10);
+    await refusal(oldApp);
+    await refusal(oldConsent);
+    // Issued in the very second of the revocation: it may have been issued before it, so it goes too.
+    await refusal(rs256(appClaims(partner, revokedAt)));
+    expect((await verifier.verify(otherPartner)).partner).toEqual(other);
+    // Reinstated later: tokens issued after the revocation work (iat one second later; the verifier allows a little skew).
+    expect((await verifier.verify(rs256(appClaims(partner, revokedAt + 1)))).partner).toEqual(partner);
+    expect(await revocations.partnerRevokedAt(other)).toBeNull();
+  });
+
+  it("revoking an app refuses that app's tokens only; revoking a consent refuses the tokens issued under it", async () => {
+    const partner = partnerClaim();
+    const sibling = { ...partner, appId: randomUUID() };
+    const user = randomUUID();
+    const consentId = randomUUID();
+    const app = current.issue(appToken(partner), randomUUID());
+    const siblingApp = current.issue(appToken(sibling), randomUUID());
+    const consent = current.issue({ id: user, role: 'USER', sessionId: consentId, partner }, randomUUID());
+    const siblingConsent = current.issue({ id: user, role: 'USER', sessionId: consentId, partner: sibling }, randomUUID());
+    await revocations.revokeApp(partner.appId);
+    await refusal(app);
+    await refusal(consent);
+    expect((await verifier.verify(siblingApp)).partner).toEqual(sibling);
+    expect((await verifier.verify(siblingConsent)).partner).toEqual(sibling);
+    await revocations.revokeSessions(user, [consentId]);
+    await refusal(siblingConsent);
+    expect((await verifier.verify(siblingApp)).partner).toEqual(sibling);
+  });
+
+  it('treats a partner token without an issue time as revoked once its partner has an entry (fails closed)', async () => {
+    const partner = partnerClaim();
+    const token = { id: partner.appId, sessionId: partner.appId, partner };
+    expect(await revocations.isRevoked(token)).toBe(false);
+    await revocations.revokePartner(partner.id);
+    expect(await revocations.isRevoked(token)).toBe(true);
+    expect(await revocations.isRevoked({ ...token, issuedAt: now() + 1 })).toBe(false);
   });
 });

@@ -8,7 +8,14 @@ import { createRevocationList, type RevocationList } from './revocation.js';
 
 export { createRevocationList, DEFAULT_REVOCATION_TTL_SECONDS, type RevocationList } from './revocation.js';
 
-export type Role = 'USER' | 'ADMIN';
+/**
+ * USER and ADMIN are people; PARTNER is a partner company's app acting for itself (an OAuth2 client
+ * credentials token from the user service's /oauth/token, `sub` = the app's client id). An app
+ * acting for a consenting user gets a USER token instead, with the `partner` claim beside it.
+ */
+export type Role = 'USER' | 'ADMIN' | 'PARTNER';
+/** For `@Authorized(ANY_CALLER)`: data that is the same for everyone (market data, news), partner apps included. */
+export const ANY_CALLER: Role[] = ['USER', 'ADMIN', 'PARTNER'];
 /**
  * `totp-enrolment` marks the token an administrator gets before two-factor authentication is set
  * up: it is good for enrolling an authenticator and nothing else (requireUser refuses it).
@@ -19,7 +26,62 @@ export interface AuthUser {
   role: Role;
   sessionId: string;
   scope?: TokenScope;
+  /** Present when a partner app holds the token: its own (role PARTNER) or a consenting user's (role USER). */
+  partner?: PartnerClaim;
 }
+
+/** What a partner app may do with the one GraphQL endpoint: scopes it was given, and the limits the gateway enforces. */
+export const PARTNER_SCOPES = ['read', 'user:read'] as const;
+export type PartnerScope = (typeof PARTNER_SCOPES)[number];
+/** Bounds of an app's quotas, shared by the user service (which validates them) and the verifier. */
+export const PARTNER_LIMITS = {
+  ratePerMinute: { min: 1, max: 100_000 },
+  dailyQuota: { min: 1, max: 100_000_000 },
+} as const;
+/** A contract is named like a DNS label: lower case, digits and dashes, 2 to 63 characters. */
+export const CONTRACT_NAME = /^[a-z][a-z0-9-]{1,62}$/;
+
+/**
+ * The `partner` claim of a partner app's access token: which partner and app, the contract (the
+ * filtered API schema the gateway serves it), and the quotas the gateway applies per app.
+ */
+export interface PartnerClaim {
+  /** The partner's id. */
+  id: string;
+  /** The app's OAuth2 client id. */
+  appId: string;
+  contract: string;
+  scopes: string[];
+  /** The gateway accepts only the app's registered (persisted) operations. */
+  trustedDocumentsOnly: boolean;
+  ratePerMinute: number;
+  dailyQuota: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PARTNER_CLAIM_KEYS = ['id', 'appId', 'contract', 'scopes', 'trustedDocumentsOnly', 'ratePerMinute', 'dailyQuota'].sort().join();
+const within = (value: unknown, bounds: { min: number; max: number }) => Number.isInteger(value) && (value as number) >= bounds.min && (value as number) <= bounds.max;
+
+/**
+ * The claim exactly as the user service signs it, or null: the gateway sizes quotas and picks the
+ * contract from it, so a claim with a missing, extra or out-of-range field is not guessed at.
+ */
+function partnerClaimOf(value: unknown): PartnerClaim | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const claim = value as Record<string, unknown>;
+  if (Object.keys(claim).sort().join() !== PARTNER_CLAIM_KEYS) return null;
+  const { id, appId, contract, scopes, trustedDocumentsOnly, ratePerMinute, dailyQuota } = claim;
+  if (typeof id !== 'string' || !UUID.test(id) || typeof appId !== 'string' || !UUID.test(appId)) return null;
+  if (typeof contract !== 'string' || !CONTRACT_NAME.test(contract)) return null;
+  if (!Array.isArray(scopes) || scopes.length === 0 || new Set(scopes).size !== scopes.length) return null;
+  if (!scopes.every((scope) => (PARTNER_SCOPES as readonly unknown[]).includes(scope))) return null;
+  if (typeof trustedDocumentsOnly !== 'boolean') return null;
+  if (!within(ratePerMinute, PARTNER_LIMITS.ratePerMinute) || !within(dailyQuota, PARTNER_LIMITS.dailyQuota)) return null;
+  return { id, appId, contract, scopes: [...(scopes as string[])], trustedDocumentsOnly, ratePerMinute: ratePerMinute as number, dailyQuota: dailyQuota as number };
+}
+
+/** A copy, so that nobody who is handed a verified user can change what the verifier cached. */
+const copyOf = (user: AuthUser): AuthUser => ({ ...user, ...(user.partner ? { partner: { ...user.partner, scopes: [...user.partner.scopes] } } : {}) });
 /** What every subgraph's GraphQL context carries: the verified caller, or null for anonymous. */
 export interface AuthContext {
   user: AuthUser | null;
@@ -66,7 +128,14 @@ export function createTokenIssuer(privateKeyPem: string, settings: IssuerOptions
   return {
     kid,
     issue(user: AuthUser, jti: string): string {
-      return jwt.sign({ role: user.role, sid: user.sessionId, ...(user.scope ? { scope: user.scope } : {}) }, privateKey, {
+      const claims = {
+        role: user.role,
+        sid: user.sessionId,
+        ...(user.scope ? { scope: user.scope } : {}),
+        // Field by field: the verifier refuses a claim with anything more or less.
+        ...(user.partner ? { partner: partnerClaimFields(user.partner) } : {}),
+      };
+      return jwt.sign(claims, privateKey, {
         algorithm: ALGORITHM,
         keyid: kid,
         issuer: settings.issuer,
@@ -81,6 +150,18 @@ export function createTokenIssuer(privateKeyPem: string, settings: IssuerOptions
     jwks(): { keys: JsonWebKey[] } {
       return jwks;
     },
+  };
+}
+
+function partnerClaimFields(p: PartnerClaim): PartnerClaim {
+  return {
+    id: p.id,
+    appId: p.appId,
+    contract: p.contract,
+    scopes: [...p.scopes],
+    trustedDocumentsOnly: p.trustedDocumentsOnly,
+    ratePerMinute: p.ratePerMinute,
+    dailyQuota: p.dailyQuota,
   };
 }
 
@@ -121,7 +202,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   // A client sends the same token with every request until it expires: its signature and claims
   // are checked once (keyed by the whole token, signature included, so nothing can be forged into
   // the cache). The revocation lookup still runs every time.
-  const checked = new Map<string, { user: AuthUser; exp: number }>();
+  const checked = new Map<string, { user: AuthUser; exp: number; iat: number }>();
   const CHECKED_MAX = 10_000;
 
   async function refresh() {
@@ -150,23 +231,24 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     return keys.get(kid);
   }
 
-  async function revocationChecked(user: AuthUser): Promise<AuthUser> {
-    if (!options.revocation) return { ...user };
+  async function revocationChecked(user: AuthUser, issuedAt: number): Promise<AuthUser> {
+    if (!options.revocation) return copyOf(user);
     let revoked: boolean;
     try {
-      revoked = await options.revocation.isRevoked(user);
+      // The issue time matters for partners' tokens: revoking a partner refuses those issued up to then.
+      revoked = await options.revocation.isRevoked({ id: user.id, sessionId: user.sessionId, issuedAt, ...(user.partner ? { partner: user.partner } : {}) });
     } catch {
       // Fail closed: a token whose session cannot be checked is not let through.
       throw unavailable();
     }
     if (revoked) throw unauthenticated(NOT_VALID);
-    return { ...user };
+    return copyOf(user);
   }
 
   return {
     async verify(token: string): Promise<AuthUser> {
       const cached = checked.get(token);
-      if (cached && cached.exp > Date.now() / 1000) return revocationChecked(cached.user);
+      if (cached && cached.exp > Date.now() / 1000) return revocationChecked(cached.user, cached.iat);
       let decoded: jwt.Jwt | null = null;
       try {
         decoded = jwt.decode(token, { complete: true });
@@ -183,6 +265,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       }
       if (!key) throw unauthenticated(NOT_VALID);
       let user: AuthUser;
+      let issuedAt: number;
       try {
         const claims = jwt.verify(token, key, {
           algorithms: [ALGORITHM],
@@ -194,7 +277,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
         }) as jwt.JwtPayload;
         if (
           typeof claims.sub !== 'string' ||
-          (claims.role !== 'USER' && claims.role !== 'ADMIN') ||
+          (claims.role !== 'USER' && claims.role !== 'ADMIN' && claims.role !== 'PARTNER') ||
           typeof claims.sid !== 'string' ||
           typeof claims.jti !== 'string' ||
           typeof claims.exp !== 'number' ||
@@ -205,13 +288,26 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
         ) {
           throw new Error('missing claims');
         }
-        user = { id: claims.sub, role: claims.role, sessionId: claims.sid, ...(claims.scope ? { scope: claims.scope as TokenScope } : {}) };
+        const partner = claims.partner === undefined ? undefined : partnerClaimOf(claims.partner);
+        if (partner === null) throw new Error('malformed partner claim');
+        // An app's own token names the app as subject and session; a partner never holds an admin
+        // token nor an enrolment-only one; and the PARTNER role is nothing without its claim.
+        if (claims.role === 'PARTNER' && (!partner || claims.sub !== partner.appId || claims.sid !== partner.appId)) throw new Error('bad partner token');
+        if (partner && (claims.role === 'ADMIN' || claims.scope !== undefined)) throw new Error('bad partner token');
+        user = {
+          id: claims.sub,
+          role: claims.role,
+          sessionId: claims.sid,
+          ...(claims.scope ? { scope: claims.scope as TokenScope } : {}),
+          ...(partner ? { partner } : {}),
+        };
         if (checked.size >= CHECKED_MAX) checked.delete(checked.keys().next().value!);
-        checked.set(token, { user, exp: claims.exp });
+        checked.set(token, { user, exp: claims.exp, iat: claims.iat });
+        issuedAt = claims.iat;
       } catch {
         throw unauthenticated(NOT_VALID);
       }
-      return revocationChecked(user);
+      return revocationChecked(user, issuedAt);
     },
     async close() {},
   };
@@ -244,13 +340,29 @@ async function userFromAuthorization(header: string | undefined, verifier: Token
   return verifier.verify(match[1]);
 }
 
-/** The signed-in caller with a full token; an enrolment-only token is refused with FORBIDDEN. */
-export function requireUser(ctx: AuthContext): AuthUser {
+/**
+ * Any verified caller with a full token, a partner app's own token included: for data that is the
+ * same for everyone (market data, news). An enrolment-only token is refused with FORBIDDEN.
+ */
+export function requireCaller(ctx: AuthContext): AuthUser {
   if (!ctx.user) throw unauthenticated();
   if (ctx.user.scope === 'totp-enrolment') {
     throw forbidden('Set up two-factor authentication first: this sign-in may only enrol an authenticator app (beginTotpEnrolment, then confirmTotpEnrolment).');
   }
   return ctx.user;
+}
+
+/**
+ * The signed-in user (or admin) with a full token. An enrolment-only token and a partner app's own
+ * token are refused with FORBIDDEN: an app has no data of its own, and acts for a user only with a
+ * consent token (role USER, the user's id), to which every ownership rule applies unchanged.
+ */
+export function requireUser(ctx: AuthContext): AuthUser {
+  const caller = requireCaller(ctx);
+  if (caller.role === 'PARTNER') {
+    throw forbidden("A partner app reads user data only with a token for a consenting user: ask /oauth/token with the user's user_id.");
+  }
+  return caller;
 }
 
 /** Any signed-in caller, an enrolment-only token included: only for enrolling two-factor authentication. */
@@ -266,10 +378,16 @@ export function assertOwnerOrAdmin(ctx: AuthContext, ownerId: string): AuthUser 
   return user;
 }
 
-/** type-graphql's @Authorized(): no roles means "signed in", roles limit it further. */
+/**
+ * type-graphql's @Authorized(): no roles means "signed in" (people and consent tokens), roles limit
+ * it further. A partner app's own token gets through only where the roles name PARTNER, as
+ * ANY_CALLER does for public data.
+ */
 export const authChecker: AuthChecker<AuthContext, Role> = ({ context }, roles) => {
-  const user = requireUser(context);
-  if (roles.length > 0 && !roles.includes(user.role)) throw forbidden('This needs the ADMIN role.');
+  const caller = roles.includes('PARTNER') ? requireCaller(context) : requireUser(context);
+  if (roles.length > 0 && !roles.includes(caller.role)) {
+    throw forbidden(roles.length === 1 ? `This needs the ${roles[0]} role.` : `This needs one of the roles ${roles.join(', ')}.`);
+  }
   return true;
 };
 

@@ -18,15 +18,28 @@ export const entityChannel = (typename: string, key: string | number) => `${type
 export const callerChannel = (typename: string, userId: string) => `user:${userId}:${typename}`;
 
 /**
- * A logout, an admin's revocation or a disabled user: the gateway ends that session's (or that
- * user's) open subscriptions at once instead of at the next periodic check. The message is
- * `RevocationNotice` as JSON.
+ * A logout, an admin's revocation, a disabled user, a revoked partner consent, or a suspended or
+ * deleted partner or partner app: the gateway ends the matching open subscriptions at once instead
+ * of at the next periodic check. The message is `RevocationNotice` as JSON.
  */
 export const SESSIONS_REVOKED_CHANNEL = 'auth:sessions-revoked';
+/**
+ * Exactly one of three shapes:
+ * - `{ userId, sessionIds? }`: those sessions of the user (a partner consent's id is the session of
+ *   the tokens issued under it), or every session of the user when `sessionIds` is absent;
+ * - `{ partnerId }`: every token carrying this partner's `partner` claim (app and consent tokens);
+ * - `{ appId }`: every token issued to this partner app (its client id).
+ * The fields are optional rather than a union so that a listener that knows only the first shape
+ * (it checks `userId`) keeps compiling and ignores the other two.
+ */
 export interface RevocationNotice {
-  userId: string;
+  userId?: string;
   /** The sessions revoked; absent when every session of the user ends (user disabled). */
   sessionIds?: string[];
+  /** A partner suspended or deleted: its tokens issued up to now are refused. */
+  partnerId?: string;
+  /** A partner app deleted: its tokens issued up to now are refused. */
+  appId?: string;
 }
 
 /**

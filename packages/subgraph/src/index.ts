@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { isInterfaceType, isObjectType, parse, GraphQLError, type GraphQLSchema } from 'graphql';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { buildSchema, createResolversMap, Directive, Field, InputType, ObjectType, type NonEmptyArray } from 'type-graphql';
 import { GraphQLSafeInt } from 'graphql-scalars';
 import { assertOwnerOrAdmin, authChecker, authenticate, type AuthContext, type TokenVerifier } from '@analytica/auth';
-import { badInput, formatError } from '@analytica/errors';
+import { badInput, forbidden, formatError } from '@analytica/errors';
 import { createHttpService, refuseBadTokens, type ReadinessCheck } from '@analytica/service';
 import type { Logger } from '@analytica/logger';
 
@@ -132,7 +132,7 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
               exposeDetails: options.exposeErrorDetails,
               onInternal: (error) => options.logger.error({ error }, 'internal error'),
             }),
-          plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), refuseBadTokens()],
+          plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), refuseBadTokens(), partnersReadOnly()],
         }),
       context: async (req, requestId, log) => {
         const { user, error } = await authenticate(req.headers.authorization, options.verifier);
@@ -140,6 +140,26 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
       },
     },
   });
+}
+
+/**
+ * Partner apps read; they never write. Their scopes are read scopes (`read`, `user:read`) and no
+ * contract includes a mutation, so the gateway never sends one; this refuses it in every subgraph
+ * too, for a partner token that reaches a subgraph some other way (a consent token is a USER token
+ * in every other respect, and would otherwise pass the ownership checks of the user's own writes).
+ */
+function partnersReadOnly<Ctx extends SubgraphContext>(): ApolloServerPlugin<Ctx> {
+  return {
+    async requestDidStart({ contextValue }) {
+      return {
+        async didResolveOperation({ operation }) {
+          if (contextValue.user?.partner && operation?.operation === 'mutation') {
+            throw forbidden("Partner apps may only read: changes need the user's own sign-in.");
+          }
+        },
+      };
+    },
+  };
 }
 
 /** Writes the subgraph's SDL to schema/subgraphs/<name>.graphql for composition and review. */
@@ -154,8 +174,11 @@ export async function writeSchema(name: string, schema: GraphQLSchema) {
 /**
  * Money as every subgraph shows it: an integer of minor units with its ISO 4217 currency.
  * SafeInt keeps amounts exact up to 2^53 minor units. Shareable, so several subgraphs return it.
+ * In the `consent` contract tag, so that a consenting user's amounts can be read; a plain value
+ * type, it reaches a contract only through fields that are in it.
  */
 @Directive('@shareable')
+@Directive('@tag(name: "consent")')
 @ObjectType('Money', { description: 'An exact amount: integer minor units (cents) and an ISO 4217 currency.' })
 export class Money {
   @Field(() => GraphQLSafeInt, { description: 'Whole minor units, e.g. 1234 for 12.34 EUR.' }) amountMinor!: number;
@@ -185,8 +208,9 @@ export function userReference() {
   };
 }
 
-/** Relay's PageInfo, shared by every subgraph that pages a list. */
+/** Relay's PageInfo, shared by every subgraph that pages a list; public, so contracts keep paging. */
 @Directive('@shareable')
+@Directive('@tag(name: "public")')
 @ObjectType('PageInfo', { description: 'Relay cursor pagination: pass endCursor as `after` for the next page.' })
 export class PageInfo {
   @Field(() => Boolean) hasNextPage!: boolean;

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { generate } from 'otplib';
 import pg from 'pg';
 import { createTokenIssuer, generateSigningKeyPem, type Role } from '@analytica/auth';
 
@@ -157,15 +158,73 @@ export async function createTcpProxy(target: { host: string; port: number }) {
   };
 }
 
-/** A TCP port nothing listens on right now. */
+/**
+ * A TCP port nothing listens on right now, and not handed out before in this process: the kernel
+ * may give a port just closed to the next bind(0), so two services of one test stack, each asking
+ * in turn, could otherwise be told the same port.
+ */
+const handedOut = new Set<number>();
 export async function freePort(): Promise<number> {
   const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
     });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+/**
+ * TOTP codes in increasing time steps: the user service accepts each step once, and one step
+ * either side of now, so three codes are at hand without waiting.
+ */
+const lastStep = new Map<string, number>();
+export async function nextTotpCode(secret: string): Promise<string> {
+  for (;;) {
+    const now = Date.now() / 1000;
+    const current = Math.floor(now / 30);
+    const step = Math.max(current - 1, (lastStep.get(secret) ?? 0) + 1);
+    if (step <= current + 1 && 30 - (now % 30) > 3) {
+      lastStep.set(secret, step);
+      return generate({ secret, epoch: step * 30 + 15 });
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * The demo administrator signed in with two-factor authentication, enrolling an authenticator on
+ * the first sign-in (the README's first-administrator flow). Returns the access token and the TOTP
+ * secret, for later codes.
+ */
+export async function signInAdmin(gateway: string, admin: { email: string; password: string }): Promise<{ accessToken: string; totpSecret: string }> {
+  const login = async (totpCode?: string) => {
+    const response = await gql(
+      gateway,
+      'mutation($e: String!, $p: String!, $t: String) { login(email: $e, password: $p, totpCode: $t) { accessToken twoFactorEnrolmentRequired } }',
+      {
+        variables: { e: admin.email, p: admin.password, t: totpCode },
+      },
+    );
+    if (response.errors) throw new Error(`admin sign-in failed: ${JSON.stringify(response.errors)}`);
+    return response.data.login as { accessToken: string; twoFactorEnrolmentRequired: boolean };
+  };
+  const first = await login();
+  if (!first.twoFactorEnrolmentRequired) throw new Error('the administrator is already enrolled: use a fresh system');
+  const begun = await gql(gateway, 'mutation { beginTotpEnrolment { secret } }', { token: first.accessToken });
+  const totpSecret = begun.data.beginTotpEnrolment.secret as string;
+  const confirmed = await gql(gateway, 'mutation($c: String!) { confirmTotpEnrolment(code: $c) { accessToken } }', {
+    token: first.accessToken,
+    variables: { c: await nextTotpCode(totpSecret) },
   });
+  if (confirmed.errors) throw new Error(`TOTP enrolment failed: ${JSON.stringify(confirmed.errors)}`);
+  const signedIn = await login(await nextTotpCode(totpSecret));
+  return { accessToken: signedIn.accessToken, totpSecret };
 }

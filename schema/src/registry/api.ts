@@ -1,6 +1,9 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { PartnerClaim } from '@analytica/auth';
 import type { Logger } from '@analytica/logger';
+import type { ContractStore } from './contract-store.js';
 import { RegistryError } from './errors.js';
+import { partnerDocsPage, type partnerAuthenticator } from './partners.js';
 import type { Registry } from './registry.js';
 import type { Caller, Scope, TokenAuthority } from './tokens.js';
 import type { UsageStore } from './usage.js';
@@ -8,9 +11,21 @@ import type { UsageStore } from './usage.js';
 /**
  * The HTTP API publishers, CI, the gateway and operators use. Every route needs a service token
  * with the route's scope; every refusal is JSON `{ error: { code, message, field?, details? } }`.
+ * Partner apps' routes (/api/partner/*) take the partner's access token instead.
  */
-export function registryRoutes(app: Express, deps: { registry: Registry; usage: UsageStore; tokens: TokenAuthority; logger: Logger }) {
-  const { registry, usage, tokens, logger } = deps;
+export function registryRoutes(
+  app: Express,
+  deps: {
+    registry: Registry;
+    usage: UsageStore;
+    tokens: TokenAuthority;
+    contracts: ContractStore;
+    partners: ReturnType<typeof partnerAuthenticator>;
+    partnerApiUrl: string;
+    logger: Logger;
+  },
+) {
+  const { registry, usage, tokens, contracts, partners, logger } = deps;
   const api = express.Router();
   api.use(express.json({ limit: '10mb' }));
 
@@ -18,6 +33,11 @@ export function registryRoutes(app: Express, deps: { registry: Registry; usage: 
     const caller = await tokens.authenticate(req.headers.authorization);
     tokens.require(caller, scope);
     const body = await handler(req, res, caller);
+    if (body !== undefined && !res.headersSent) res.json(body);
+  };
+  const partnerRoute = (handler: (req: Request, res: Response, partner: PartnerClaim) => Promise<unknown>) => async (req: Request, res: Response) => {
+    const partner = await partners(req.headers.authorization);
+    const body = await handler(req, res, partner);
     if (body !== undefined && !res.headersSent) res.json(body);
   };
   const q = (req: Request, name: string) => (req.query[name] === undefined ? undefined : String(req.query[name]));
@@ -105,6 +125,87 @@ export function registryRoutes(app: Express, deps: { registry: Registry; usage: 
   api.get(
     '/usage/fields',
     route('read', (req) => usage.fields({ from: q(req, 'from'), to: q(req, 'to'), client: q(req, 'client'), coordinate: q(req, 'coordinate') })),
+  );
+  // Contracts: filtered API schemas for partners (docs/partners.md section 2).
+  api.get(
+    '/contracts',
+    route('read', () => contracts.list()),
+  );
+  // The gateway polls this like /supergraph: an unchanged set of contract schemas costs a 304.
+  api.get(
+    '/contracts/schemas',
+    route('read', async (req, res) => {
+      const { contracts: list, hash } = await contracts.schemas();
+      const etag = `"${hash}"`;
+      res.setHeader('etag', etag);
+      res.setHeader('cache-control', 'no-cache');
+      if (req.headers['if-none-match'] === etag) {
+        res.status(304).end();
+        return;
+      }
+      return { contracts: list.map(({ name, version, schemaVersion, sdl }) => ({ name, version, schemaVersion, sdl })) };
+    }),
+  );
+  api.put(
+    '/contracts/:name',
+    route('admin', async (req, res, caller) => {
+      const result = await contracts.put(req.params.name, req.body);
+      logger.info({ contract: req.params.name, by: caller.name, created: result.created }, 'contract defined');
+      res.status(result.created ? 201 : 200);
+      return result;
+    }),
+  );
+  api.get(
+    '/contracts/:name/changelog',
+    route('read', (req) => contracts.changelog(String(req.params.name), q(req, 'limit'))),
+  );
+  api.post(
+    '/contracts/:name/deprecations',
+    route('admin', async (req, res, caller) => {
+      const result = await contracts.deprecate(String(req.params.name), req.body, caller.name);
+      logger.info({ contract: result.contract, coordinate: result.coordinate, removeAfter: result.removeAfter, by: caller.name }, 'removal approved');
+      res.status(201);
+      return result;
+    }),
+  );
+  api.get(
+    '/apps/:appId/documents/:hash',
+    route('read', (req) => contracts.document(String(req.params.appId), String(req.params.hash))),
+  );
+  // Partner apps, with their access token: their contract, its changelog, their trusted documents, a docs page.
+  api.get(
+    '/partner/contract',
+    partnerRoute(async (_req, res, partner) => {
+      const current = await contracts.current(partner.contract);
+      res.setHeader('x-contract-version', String(current.id));
+      res.type('text/plain').send(current.api_schema);
+    }),
+  );
+  api.get(
+    '/partner/changelog',
+    partnerRoute((req, _res, partner) => contracts.changelog(partner.contract, q(req, 'limit'))),
+  );
+  api.put(
+    '/partner/manifest',
+    partnerRoute(async (req, _res, partner) => {
+      const result = await contracts.storeManifest(partner.appId, partner.contract, req.body);
+      logger.info({ partner: partner.id, app: partner.appId, stored: result.stored }, 'trusted documents stored');
+      return result;
+    }),
+  );
+  api.get(
+    '/partner/docs',
+    partnerRoute(async (_req, res, partner) => {
+      const current = await contracts.current(partner.contract);
+      const { versions } = await contracts.changelog(partner.contract, 50);
+      // The page shows partner text (descriptions, reasons) escaped; it needs no script and loads nothing.
+      res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
+      res
+        .type('text/html')
+        .send(
+          partnerDocsPage({ partner, apiUrl: deps.partnerApiUrl, contract: { name: partner.contract, version: Number(current.id), sdl: current.api_schema }, changelog: versions }),
+        );
+    }),
   );
   api.post(
     '/tokens',

@@ -61,6 +61,20 @@ export function registryClient(baseUrl: string, token: string, options: { timeou
     reportUsage: (batch: unknown) => request('POST', '/usage', batch),
     createToken: (name: string, scopes: string[]) => request('POST', '/tokens', { name, scopes }) as Promise<{ name: string; scopes: string[]; token: string }>,
     revokeToken: (name: string) => request('DELETE', `/tokens/${encodeURIComponent(name)}`),
+    // Contracts (docs/partners.md section 2).
+    contracts: () => request('GET', '/contracts'),
+    putContract: (name: string, definition: { description?: string; include: string[]; exclude: string[] }) => request('PUT', `/contracts/${encodeURIComponent(name)}`, definition),
+    contractSchemas: () => request('GET', '/contracts/schemas') as Promise<{ contracts: { name: string; version: number; schemaVersion: number; sdl: string }[] }>,
+    contractChangelog: (name: string, limit?: number) => request('GET', `/contracts/${encodeURIComponent(name)}/changelog${qs({ limit })}`),
+    deprecate: (name: string, approval: { coordinate: string; reason: string; removeAfter: string }) =>
+      request('POST', `/contracts/${encodeURIComponent(name)}/deprecations`, approval),
+    appDocument: (appId: string, hash: string) =>
+      request('GET', `/apps/${encodeURIComponent(appId)}/documents/${encodeURIComponent(hash)}`) as Promise<{ appId: string; hash: string; document: string; contract: string }>,
+    // Partner routes: `token` is then the partner app's access token.
+    partnerContract: () => request('GET', '/partner/contract', undefined, 'text') as Promise<{ text: string }>,
+    partnerChangelog: () => request('GET', '/partner/changelog'),
+    partnerManifest: (operations: Record<string, string>) => request('PUT', '/partner/manifest', { operations }),
+    partnerDocs: () => request('GET', '/partner/docs', undefined, 'text') as Promise<{ text: string }>,
   };
 }
 export type RegistryClient = ReturnType<typeof registryClient>;

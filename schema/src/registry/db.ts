@@ -92,6 +92,50 @@ const MIGRATIONS: string[] = [
   alter table service_tokens drop constraint service_tokens_name_key;
   create unique index service_tokens_active_name on service_tokens (name) where revoked_at is null;
   `,
+  `
+  -- Contracts (issue 12): named include/exclude @tag sets that filter the API schema for partners.
+  create table contracts (
+    name text primary key,
+    description text not null default '',
+    include_tags text[] not null,
+    exclude_tags text[] not null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+  );
+  -- Each distinct API schema a contract has had, with the classified changes from the one before
+  -- (the contract's changelog). Immutable, like schema_versions.
+  create table contract_versions (
+    id bigserial primary key,
+    contract text not null references contracts(name),
+    schema_version bigint not null references schema_versions(id),
+    api_schema text not null,
+    hash text not null,
+    changes jsonb not null,
+    created_at timestamptz not null default now()
+  );
+  create index contract_versions_by_contract on contract_versions (contract, id desc);
+  create trigger contract_versions_immutable before update or delete on contract_versions
+    for each row execute function refuse_change();
+  -- Approved removals: the coordinate stays (marked deprecated) until remove_after, then may go.
+  create table contract_deprecations (
+    contract text not null references contracts(name),
+    coordinate text not null,
+    reason text not null,
+    remove_after date not null,
+    approved_by text not null,
+    created_at timestamptz not null default now(),
+    primary key (contract, coordinate)
+  );
+  -- Trusted documents of partner apps, by the SHA-256 of the document text.
+  create table app_documents (
+    app_id uuid not null,
+    hash text not null,
+    document text not null,
+    contract text not null,
+    created_at timestamptz not null default now(),
+    primary key (app_id, hash)
+  );
+  `,
 ];
 
 /** Creates the schema if missing and applies pending migrations, one process at a time. */

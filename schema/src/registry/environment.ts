@@ -1,4 +1,4 @@
-import { ConfigError, list, parseEnv, postgresEnv, serviceEnv, z } from '@analytica/config';
+import { ConfigError, list, parseEnv, postgresEnv, serviceEnv, tokenEnv, url, z } from '@analytica/config';
 
 export const DEFAULT_SUBGRAPHS = ['user', 'budget', 'market', 'news', 'payment', 'insight'];
 
@@ -21,6 +21,23 @@ export const registryEnvShape = {
    * working tree): a no-op when nothing changed, a new version when the code did.
    */
   REGISTRY_SEED_CONFIG: z.string().min(1).optional(),
+  /**
+   * A contracts.yaml (schema/contracts.yaml) whose contracts are created or updated at every start;
+   * a file that does not read or names a bad contract stops the registry.
+   */
+  REGISTRY_CONTRACTS_CONFIG: z.string().min(1).optional(),
+  /**
+   * Partner routes (/api/partner/*) take the partner's access token, verified like every service
+   * does (keys from JWKS_URL, revocations in Redis). Without JWKS_URL they refuse every call: the
+   * registry then needs neither the user service nor Redis (CI's throwaway registry).
+   */
+  JWKS_URL: url(['http', 'https']).optional(),
+  JWT_ISSUER: tokenEnv.JWT_ISSUER,
+  JWT_AUDIENCE: tokenEnv.JWT_AUDIENCE,
+  REDIS_URL: tokenEnv.REDIS_URL,
+  REDIS_KEY_PREFIX: tokenEnv.REDIS_KEY_PREFIX,
+  /** Where partners reach the graph (the gateway's public origin): shown on the partner docs page. */
+  PARTNER_API_URL: url(['http', 'https']).default('http://127.0.0.1:4000'),
 };
 export type RegistryEnv = z.infer<z.ZodObject<typeof registryEnvShape>>;
 

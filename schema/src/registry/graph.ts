@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Supergraph } from '@apollo/federation-internals';
 import { diff as inspectorDiff, CriticalityLevel, type Change } from '@graphql-inspector/core';
-import { buildSchema, GraphQLError, parse, printSchema } from 'graphql';
+import { buildSchema, GraphQLError, parse } from 'graphql';
+import { apiSchemaOf } from '../api-schema.js';
 import { compose } from '../composition.js';
 import { badInput } from './errors.js';
 
@@ -41,9 +41,7 @@ export function composeGraph(subgraphs: { name: string; url: string; sdl: string
   return { ok: true, supergraphSdl: result.supergraphSdl, apiSdl: apiSchemaOf(result.supergraphSdl), hints: result.hints };
 }
 
-export function apiSchemaOf(supergraphSdl: string): string {
-  return `${printSchema(Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema()).trim()}\n`;
-}
+export { apiSchemaOf };
 
 export type Level = 'BREAKING' | 'DANGEROUS' | 'SAFE';
 export interface ClassifiedChange {

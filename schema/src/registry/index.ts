@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import { verifierFromEnv } from '@analytica/auth';
 import { createLogger } from '@analytica/logger';
 import { createHttpService, lifecycle } from '@analytica/service';
 import { readSupergraphConfig } from '../composition.js';
 import { registryRoutes } from './api.js';
+import { createContractStore, readContractsConfig } from './contract-store.js';
 import { migrate, openPool } from './db.js';
 import type { RegistryEnv } from './environment.js';
 import { RegistryError } from './errors.js';
+import { partnerAuthenticator } from './partners.js';
 import { createRegistry } from './registry.js';
 import { tokenAuthority } from './tokens.js';
 import { createUsageStore } from './usage.js';
@@ -15,6 +18,7 @@ export { RegistryError } from './errors.js';
 export { apiSchemaOf, classify, composeGraph, type ClassifiedChange } from './graph.js';
 export { LATENCY_BOUNDS_MS, quantile } from './usage.js';
 export { registryClient, type RegistryClient } from './client.js';
+export { readContractsConfig, type ContractCheck, type ContractDefinition } from './contract-store.js';
 
 /**
  * The schema registry service: immutable subgraph and schema versions in its own PostgreSQL
@@ -31,8 +35,23 @@ export async function startRegistry(env: RegistryEnv) {
   );
   await resources.run('migrations', () => migrate(pool, env.DATABASE_SCHEMA));
   const usage = createUsageStore(pool);
-  const registry = createRegistry(pool, usage, { checkWindowDays: env.REGISTRY_CHECK_WINDOW_DAYS });
+  const contracts = createContractStore(pool);
+  const registry = createRegistry(pool, usage, contracts, { checkWindowDays: env.REGISTRY_CHECK_WINDOW_DAYS });
   await resources.run('subgraphs', () => registry.declareSubgraphs(env.REGISTRY_SUBGRAPHS));
+  if (env.REGISTRY_CONTRACTS_CONFIG) {
+    // Contracts are code (schema/contracts.yaml): created or updated at every start, before the SDL
+    // seed, so that a publish of changed SDL shows in each contract's changelog. A bad file stops the
+    // registry: serving partners a contract other than the one committed would be worse.
+    const contractsPath = env.REGISTRY_CONTRACTS_CONFIG;
+    await resources.run('contracts', async () => {
+      try {
+        const seeded = await contracts.seed(await readContractsConfig(contractsPath));
+        logger.info({ contracts: seeded.map((c) => c.name), from: contractsPath }, 'contracts defined');
+      } catch (error) {
+        throw new Error(`REGISTRY_CONTRACTS_CONFIG: ${(error as Error).message}`);
+      }
+    });
+  }
   if (!env.REGISTRY_ADMIN_TOKEN) logger.warn('REGISTRY_ADMIN_TOKEN is not set: no token can be made, only existing service tokens work');
   if (env.REGISTRY_SEED_CONFIG) {
     // Publishes the repository's SDL at every start: a no-op when nothing changed, a new version when
@@ -64,16 +83,25 @@ export async function startRegistry(env: RegistryEnv) {
     (timer) => clearInterval(timer),
   );
   const tokens = tokenAuthority(pool, env.REGISTRY_ADMIN_TOKEN);
+  // Partner routes verify partners' access tokens; without JWKS_URL they refuse every call, and the
+  // registry opens no Redis connection (CI's throwaway registry has no user service).
+  const verifier = env.JWKS_URL
+    ? await resources.open(
+        'token verifier',
+        () => verifierFromEnv({ ...env, JWKS_URL: env.JWKS_URL! }),
+        (v) => v.close(),
+      )
+    : undefined;
   const service = createHttpService({
     name: 'registry',
     host: env.HOST,
     port: env.PORT,
     logger,
     readiness: { postgres: () => pool.query('select 1') },
-    routes: (app) => registryRoutes(app, { registry, usage, tokens, logger }),
+    routes: (app) => registryRoutes(app, { registry, usage, tokens, contracts, partners: partnerAuthenticator(verifier), partnerApiUrl: env.PARTNER_API_URL, logger }),
     onStop: resources.closeAll,
   });
   const running = await resources.run('http server', () => service.start());
-  return { ...running, registry, usage, tokens };
+  return { ...running, registry, usage, tokens, contracts };
 }
 export type RunningRegistry = Awaited<ReturnType<typeof startRegistry>>;

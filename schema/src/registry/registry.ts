@@ -1,3 +1,4 @@
+import type { ContractCheck, ContractStore } from './contract-store.js';
 import type { Client, Pool } from './db.js';
 import { transaction } from './db.js';
 import { RegistryError, badInput, notFound } from './errors.js';
@@ -76,9 +77,11 @@ const cleanText = (value: unknown, field: string) => {
 
 /**
  * The registry's rules: which subgraphs exist, immutable subgraph and schema versions, publishing
- * only what composes, checks weighed against recorded usage, rollbacks as new versions.
+ * only what composes, checks weighed against recorded usage, rollbacks as new versions. Every new
+ * schema version also records each contract's API schema (in the same transaction), and a check
+ * weighs each contract's breaking changes against its approved removals.
  */
-export function createRegistry(pool: Pool, usage: UsageStore, options: { checkWindowDays: number }) {
+export function createRegistry(pool: Pool, usage: UsageStore, contracts: ContractStore, options: { checkWindowDays: number }) {
   async function latest(db: Pool | Client = pool): Promise<SchemaVersionRow | undefined> {
     const { rows } = await db.query<SchemaVersionRow>('select * from schema_versions order by id desc limit 1');
     return rows[0];
@@ -213,7 +216,15 @@ export function createRegistry(pool: Pool, usage: UsageStore, options: { checkWi
               JSON.stringify(changes),
             ],
           );
-          return { changed: true as const, version: Number(created[0]!.id), supergraphHash: created[0]!.supergraph_hash, changes, changelog: changelog(changes) };
+          const contractVersions = await contracts.afterSchemaVersion(db, created[0]!);
+          return {
+            changed: true as const,
+            version: Number(created[0]!.id),
+            supergraphHash: created[0]!.supergraph_hash,
+            changes,
+            changelog: changelog(changes),
+            contracts: contractVersions,
+          };
         },
         PUBLISH_LOCK,
       );
@@ -246,6 +257,7 @@ export function createRegistry(pool: Pool, usage: UsageStore, options: { checkWi
           compositionErrors: composed.errors,
           changes: [],
           notes: [] as string[],
+          contracts: [] as ContractCheck[],
         };
       }
       const changes = await classify(current?.api_sdl ?? null, composed.apiSdl);
@@ -273,7 +285,21 @@ export function createRegistry(pool: Pool, usage: UsageStore, options: { checkWi
         }
         return { ...c, usage: used, approved: isApproved, verdict: isApproved ? 'APPROVED' : used.length === 0 ? 'UNUSED' : 'FAILS' };
       });
-      return { ok, subgraph: subgraph!.name, baseVersion: current ? Number(current.id) : null, windowDays, compositionErrors: [] as string[], changes: weighed, notes };
+      // Partners have no usage to weigh and no release of ours to follow: a breaking change to a
+      // contract needs an approved removal whose date has come, whatever the usage says.
+      const contractChecks = await contracts.check(composed.supergraphSdl);
+      for (const c of contractChecks) notes.push(...c.notes);
+      if (contractChecks.some((c) => c.failed)) ok = false;
+      return {
+        ok,
+        subgraph: subgraph!.name,
+        baseVersion: current ? Number(current.id) : null,
+        windowDays,
+        compositionErrors: [] as string[],
+        changes: weighed,
+        notes,
+        contracts: contractChecks,
+      };
     },
 
     /** Makes the graph of an earlier version current again, as a new version (history never changes). */
@@ -297,10 +323,12 @@ export function createRegistry(pool: Pool, usage: UsageStore, options: { checkWi
              values ($1, $2, $3, $4, 'rollback', $5, $6, $7, $8) returning *`,
             [JSON.stringify(target.subgraph_versions), target.supergraph_sdl, target.supergraph_hash, target.api_sdl, changed, commit, author, JSON.stringify(changes)],
           );
+          const contractVersions = await contracts.afterSchemaVersion(db, rows[0]!);
           return {
             changed: true as const,
             version: Number(rows[0]!.id),
             rolledBackTo: Number(target.id),
+            contracts: contractVersions,
             supergraphHash: rows[0]!.supergraph_hash,
             changes,
             changelog: changelog(changes),

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenIssuer } from '@analytica/auth';
 import { BatchWriteCommand, GetCommand, createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createRedis, Redis } from '@analytica/redis';
-import { createTestAuth, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
+import { AUDIENCE, createTestAuth, gql, ISSUER, services, uniqueName, type TestAuth } from '@analytica/testing';
 import { nextOpen, readReferenceFile, venueStatus } from '@analytica/instruments';
 import { parseMarketEnv, startMarketService } from './index.js';
 import { quoteKey } from './store/redis-keys.js';
@@ -267,5 +269,40 @@ describe('market service', () => {
     const ready = await fetch(`${service.url}/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ checks: { redis: 'ok', dynamodb: 'ok' } });
+  });
+});
+
+describe('partner apps', () => {
+  /** An app's own token, as the user service's /oauth/token issues it (role PARTNER, the partner claim). */
+  const appToken = () => {
+    const appId = randomUUID();
+    const partner = { id: randomUUID(), appId, contract: 'market-data', scopes: ['read'], trustedDocumentsOnly: false, ratePerMinute: 600, dailyQuota: 100_000 };
+    return createTokenIssuer(auth.privateKeyPem, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 900 }).issue(
+      { id: appId, role: 'PARTNER', sessionId: appId, partner },
+      randomUUID(),
+    );
+  };
+
+  it('read public market data with their own token, but nothing of a user', async () => {
+    const token = appToken();
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const data = await gql(
+      url,
+      `{ quote(symbol: "AAPL") { symbol instrument { name marketState } } quotes(symbols: ["MSFT"]) { symbol } instrument(symbol: "SAP.DE") { quote { symbol } }
+        searchInstruments(query: "toyota") { symbol } movers(region: "US") { symbol } candles(symbol: "AAPL", interval: "1h", from: "${from}") { start } }`,
+      { token },
+    );
+    expect(data.errors).toBeUndefined();
+    expect(data.data).toMatchObject({ quote: { symbol: 'AAPL' }, quotes: [{ symbol: 'MSFT' }], instrument: { quote: { symbol: 'SAP.DE' } } });
+    const entities = await gql(
+      url,
+      '{ _entities(representations: [{ __typename: "Quote", symbol: "AAPL" }, { __typename: "Instrument", symbol: "AAPL" }]) { ... on Quote { last } ... on Instrument { name } } }',
+      { token },
+    );
+    expect(entities.errors).toBeUndefined();
+    for (const query of [WATCHLIST, 'mutation { addToWatchlist(symbol: "AAPL") { symbol } }']) {
+      const refused = await gql(url, query, { token, variables: { id: alice.id } });
+      expect(refused.errors?.[0]?.extensions?.code, query).toBe('FORBIDDEN');
+    }
   });
 });

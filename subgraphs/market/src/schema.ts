@@ -28,7 +28,7 @@ export function buildMarketSchema() {
     orphanedTypes: [User],
     referenceResolvers: {
       User: userReference(),
-      // Market data is not private, but like everything else it is for signed-in callers only.
+      // Market data is not private, but it is for verified callers only (people and partner apps).
       Instrument: { __resolveReference: instrumentReference },
       Quote: { __resolveReference: quoteReference },
       PriceAlert: { __resolveReference: priceAlertReference },

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenIssuer } from '@analytica/auth';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
-import { createTestAuth, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
+import { AUDIENCE, createTestAuth, gql, ISSUER, services, uniqueName, type TestAuth } from '@analytica/testing';
 import { ingestArticleBundle, readArticleBundle, type ArticleBundle } from './articles/articles.js';
 import { parseNewsEnv, startNewsService } from './index.js';
 
@@ -208,5 +210,31 @@ describe('news service', () => {
     const ready = await fetch(`${service.url}/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ checks: { dynamodb: 'ok' } });
+  });
+});
+
+describe('partner apps', () => {
+  it("read articles and headlines with their own token, but nobody's saves or likes", async () => {
+    const appId = randomUUID();
+    const partner = { id: randomUUID(), appId, contract: 'market-data', scopes: ['read'], trustedDocumentsOnly: false, ratePerMinute: 600, dailyQuota: 100_000 };
+    const token = createTokenIssuer(auth.privateKeyPem, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 900 }).issue(
+      { id: appId, role: 'PARTNER', sessionId: appId, partner },
+      randomUUID(),
+    );
+    const page = await gql(url, '{ articles(first: 2) { edges { node { id title } } } }', { token });
+    expect(page.errors).toBeUndefined();
+    const id = page.data.articles.edges[0].node.id as string;
+    const one = await gql(url, 'query($id: ID!) { article(id: $id) { id } }', { token, variables: { id } });
+    expect(one.data.article).toEqual({ id });
+    const headline = await gql(url, '{ _entities(representations: [{ __typename: "Quote", symbol: "AAPL" }]) { ... on Quote { latestHeadline { id } } } }', { token });
+    expect(headline.errors).toBeUndefined();
+    for (const [query, variables] of [
+      ['query($id: ID!) { article(id: $id) { savedByMe } }', { id }],
+      ['mutation($id: ID!) { saveArticle(id: $id) { id } }', { id }],
+      [SAVED, { id: alice.id }],
+    ] as const) {
+      const refused = await gql(url, query, { token, variables });
+      expect(refused.errors?.[0]?.extensions?.code, query).toBe('FORBIDDEN');
+    }
   });
 });

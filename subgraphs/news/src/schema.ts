@@ -1,4 +1,4 @@
-import { requireUser } from '@analytica/auth';
+import { requireCaller } from '@analytica/auth';
 import { buildFederatedSchema, userReference } from '@analytica/subgraph';
 import { ArticleResolver } from './articles/articles.graphql.js';
 import type { NewsContext } from './context.js';
@@ -12,17 +12,17 @@ export function buildNewsSchema() {
     orphanedTypes: [User, Quote],
     referenceResolvers: {
       User: userReference(),
-      // Articles are not private, but like everything else they are for signed-in callers only.
+      // Articles and headlines are not private, but they are for verified callers only (people and partner apps).
       Article: {
         // Async, so that a refusal fails only this entry of an _entities list.
         async __resolveReference(reference: { id: string }, ctx: NewsContext) {
-          requireUser(ctx);
+          requireCaller(ctx);
           return reference.id.length <= 200 ? ctx.articles.load(reference.id) : null;
         },
       },
       Quote: {
         async __resolveReference(reference: { symbol: string }, ctx: NewsContext) {
-          requireUser(ctx);
+          requireCaller(ctx);
           return { symbol: reference.symbol };
         },
       },

@@ -10,6 +10,8 @@ import { AuditSchema } from './audit/audit.entity.js';
 import type { UserEnv } from './environment.js';
 import { createLoginLimits } from './limits.js';
 import { migrations } from './migrations.js';
+import { createTokenEndpoint } from './partners/oauth.js';
+import { partnerSchemas } from './partners/partner.entity.js';
 import { buildUserSchema } from './schema.js';
 import type { UserContext } from './context.js';
 import { RefreshTokenSchema, SessionSchema } from './sessions/session.entity.js';
@@ -37,7 +39,7 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
       openDatabase({
         url: env.DATABASE_URL,
         schema: env.DATABASE_SCHEMA,
-        entities: [UserSchema, SessionSchema, RefreshTokenSchema, EmailVerificationSchema, AuditSchema, OutboxMessageSchema, ProcessedEventSchema],
+        entities: [UserSchema, SessionSchema, RefreshTokenSchema, EmailVerificationSchema, AuditSchema, ...partnerSchemas, OutboxMessageSchema, ProcessedEventSchema],
         migrations,
       }),
     (d) => d.close(),
@@ -107,6 +109,8 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
         res.setHeader('cache-control', 'public, max-age=300');
         res.json(tokens.jwks());
       });
+      // Partner apps' OAuth2 client credentials grant (docs/partners.md); the gateway forwards it here.
+      app.post('/oauth/token', createTokenEndpoint({ db, issue: tokens.issue, ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS, revocations, limits, logger }));
     },
     context: (base) => ({
       ...base,

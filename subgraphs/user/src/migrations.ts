@@ -88,7 +88,59 @@ class Sessions extends Migration {
   }
 }
 
+/**
+ * Partner access: partners, their apps (OAuth2 clients) and the apps' secrets (SHA-256 only), and
+ * users' consents. The database keeps the invariants the code relies on: one live partner per
+ * name, one current secret per app, one active consent per user and partner, and quotas in range.
+ */
+class Partners extends Migration {
+  override async up() {
+    this.addSql(`create table partners (
+      id uuid primary key,
+      name text not null,
+      contract text not null,
+      status text not null check (status in ('ACTIVE', 'SUSPENDED')),
+      created_at timestamptz not null,
+      suspended_at timestamptz null,
+      deleted_at timestamptz null
+    )`);
+    this.addSql('create unique index partners_live_name on partners (lower(name)) where deleted_at is null');
+    this.addSql(`create table partner_apps (
+      id uuid primary key,
+      partner_id uuid not null references partners (id),
+      name text not null,
+      scopes text[] not null,
+      trusted_documents_only boolean not null default false,
+      rate_per_minute integer not null check (rate_per_minute between 1 and 100000),
+      daily_quota integer not null check (daily_quota between 1 and 100000000),
+      created_at timestamptz not null,
+      deleted_at timestamptz null
+    )`);
+    this.addSql('create index partner_apps_partner on partner_apps (partner_id)');
+    this.addSql(`create table partner_app_secrets (
+      id uuid primary key,
+      app_id uuid not null references partner_apps (id),
+      secret_hash text not null unique,
+      created_at timestamptz not null,
+      expires_at timestamptz null
+    )`);
+    this.addSql('create index partner_app_secrets_app on partner_app_secrets (app_id)');
+    this.addSql('create unique index partner_app_secrets_current on partner_app_secrets (app_id) where expires_at is null');
+    this.addSql(`create table partner_consents (
+      id uuid primary key,
+      user_id uuid not null references users (id),
+      partner_id uuid not null references partners (id),
+      scopes text[] not null,
+      created_at timestamptz not null,
+      revoked_at timestamptz null
+    )`);
+    this.addSql('create unique index partner_consents_active on partner_consents (user_id, partner_id) where revoked_at is null');
+    this.addSql('create index partner_consents_partner on partner_consents (partner_id) where revoked_at is null');
+  }
+}
+
 export const migrations = [
   { name: '0001-create-users', class: CreateUsers },
   { name: '0002-sessions-two-factor-audit', class: Sessions },
+  { name: '0003-partners', class: Partners },
 ];

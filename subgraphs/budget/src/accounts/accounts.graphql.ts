@@ -21,10 +21,20 @@ registerEnumType(AccountTypeEnum, { name: 'AccountType', description: 'What kind
 @Directive('@key(fields: "id")')
 @ObjectType('Account', { description: 'A place money is kept: a bank account, a card, a wallet. One currency per account.' })
 export class Account {
-  @Field(() => ID) id!: string;
-  @Field(() => String) name!: string;
-  @Field(() => AccountTypeEnum) type!: AccountType;
-  @Field(() => String, { description: 'ISO 4217 code; every transaction of the account is in it.' }) currency!: string;
+  // What a partner app reading a consenting user's transactions needs to know of their account
+  // (the budget-with-consent contract); balances and the rest stay out of it.
+  @Directive('@tag(name: "consent")')
+  @Field(() => ID)
+  id!: string;
+  @Directive('@tag(name: "consent")')
+  @Field(() => String)
+  name!: string;
+  @Directive('@tag(name: "consent")')
+  @Field(() => AccountTypeEnum)
+  type!: AccountType;
+  @Directive('@tag(name: "consent")')
+  @Field(() => String, { description: 'ISO 4217 code; every transaction of the account is in it.' })
+  currency!: string;
   @Field(() => GraphQLDateTimeISO) createdAt!: Date;
   @Field(() => GraphQLDateTimeISO, { nullable: true, description: 'Set when the account was closed; its history stays.' }) archivedAt!: Date | null;
 }

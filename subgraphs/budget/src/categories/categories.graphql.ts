@@ -24,9 +24,17 @@ registerEnumType(CategoryRemovalEnum, {
 @Directive('@key(fields: "id")')
 @ObjectType('Category', { description: 'What a transaction was for, e.g. Groceries in the Everyday group.' })
 export class Category {
-  @Field(() => ID) id!: string;
-  @Field(() => String) name!: string;
-  @Field(() => String, { description: 'Groups categories for reports, e.g. "Housing".' }) group!: string;
+  // A transaction's category as a partner app reading it for a consenting user sees it (the
+  // budget-with-consent contract).
+  @Directive('@tag(name: "consent")')
+  @Field(() => ID)
+  id!: string;
+  @Directive('@tag(name: "consent")')
+  @Field(() => String)
+  name!: string;
+  @Directive('@tag(name: "consent")')
+  @Field(() => String, { description: 'Groups categories for reports, e.g. "Housing".' })
+  group!: string;
   @Field(() => CategoryKindEnum) kind!: CategoryKind;
   @Field(() => GraphQLDateTimeISO, { nullable: true, description: 'Set when archived: kept for history, refused for new use.' }) archivedAt!: Date | null;
 }

@@ -29,7 +29,11 @@ import {
 const TransactionSortEnum = Object.fromEntries(TRANSACTION_SORTS.map((s) => [s, s])) as { [K in TransactionSort]: K };
 registerEnumType(TransactionSortEnum, { name: 'TransactionSort', description: 'Order of a transaction list; ties are broken by id.' });
 
+// Transactions, their pages, parts and totals are tagged `consent`: the budget-with-consent contract
+// lets a partner app read them for a user who consented (the consent token is that user's; every
+// ownership check applies). Nothing that changes them is tagged.
 @Directive('@key(fields: "id")')
+@Directive('@tag(name: "consent")')
 @ObjectType('Transaction', { description: 'Money that moved in or out of one account.' })
 export class Transaction {
   @Field(() => ID) id!: string;
@@ -45,6 +49,7 @@ export class Transaction {
   @Field(() => String, { nullable: true, description: 'The schedule occurrence (YYYY-MM-DD) this transaction posted.' }) scheduledOn!: string | null;
 }
 
+@Directive('@tag(name: "consent")')
 @ObjectType('TransactionSplit', { description: 'One part of a split transaction; the parts sum to the transaction.' })
 class TransactionSplit {
   @Field(() => Int) position!: number;
@@ -54,12 +59,14 @@ class TransactionSplit {
 /** A part as shown: in its transaction's currency. */
 type SplitView = SplitRecord & { currency: string };
 
+@Directive('@tag(name: "consent")')
 @ObjectType('TransactionEdge')
 class TransactionEdge {
   @Field(() => String) cursor!: string;
   @Field(() => Transaction) node!: TransactionRecord;
 }
 
+@Directive('@tag(name: "consent")')
 @ObjectType('CurrencyTotals', { description: 'Sums of a set of transactions in one currency.' })
 export class CurrencyTotals {
   @Field(() => String) currency!: string;
@@ -69,6 +76,7 @@ export class CurrencyTotals {
   @Field(() => Money) net!: Money;
 }
 
+@Directive('@tag(name: "consent")')
 @ObjectType('TransactionConnection', { description: 'A page of transactions in the requested order.' })
 class TransactionConnection {
   @Field(() => [TransactionEdge]) edges!: TransactionEdge[];
@@ -282,6 +290,7 @@ export class TransactionConnectionResolver {
 @Resolver(() => User)
 export class UserTransactionsResolver {
   @Authorized()
+  @Directive('@tag(name: "consent")')
   @FieldResolver(() => TransactionConnection, { nullable: true, description: 'Your transactions, a page at a time, newest booking first unless sorted.' })
   async transactions(
     @Root() user: User,

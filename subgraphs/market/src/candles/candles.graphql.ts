@@ -1,5 +1,6 @@
 import { Arg, Authorized, Ctx, Directive, Field, Float, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { GraphQLDateTimeISO, GraphQLSafeInt } from 'graphql-scalars';
+import { ANY_CALLER } from '@analytica/auth';
 import type { MarketContext } from '../context.js';
 import { requireInstrument } from '../instruments/instruments.js';
 import type { CandleInterval } from '../store/candles.js';
@@ -24,7 +25,8 @@ class CandleType {
 
 @Resolver(() => CandleType)
 export class CandleResolver {
-  @Authorized()
+  @Authorized(ANY_CALLER)
+  @Directive('@tag(name: "public")')
   @Query(() => [CandleType], {
     description:
       'Candles of one instrument, oldest first, whose bucket starts between from and to (the bucket holding from included). At most 24 hours of 1m, 7 days of 5m, 90 days of 1h or 5 years of 1d candles per request.',

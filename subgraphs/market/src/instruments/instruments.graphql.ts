@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Directive, Field, Int, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
-import { requireUser } from '@analytica/auth';
+import { ANY_CALLER, requireCaller } from '@analytica/auth';
 import { badInput } from '@analytica/errors';
 import type { Instrument, Region } from '@analytica/instruments';
 import type { MarketContext } from '../context.js';
@@ -37,13 +37,15 @@ export class InstrumentType {
 
 @Resolver(() => InstrumentType)
 export class InstrumentResolver {
-  @Authorized()
+  @Authorized(ANY_CALLER)
+  @Directive('@tag(name: "public")')
   @Query(() => InstrumentType, { description: 'One instrument; an unknown symbol is BAD_USER_INPUT.' })
   instrument(@Arg('symbol', () => String) symbol: string, @Ctx() ctx: MarketContext): Instrument {
     return requireInstrument(ctx.catalogue, symbol, 'symbol');
   }
 
-  @Authorized()
+  @Authorized(ANY_CALLER)
+  @Directive('@tag(name: "public")')
   @Query(() => [InstrumentType], { description: 'Instruments whose symbol or name matches, best matches first.' })
   searchInstruments(
     @Arg('query', () => String, { nullable: true, description: 'Part of a symbol or name; omit to list by filters only.' }) query: string | undefined,
@@ -58,9 +60,9 @@ export class InstrumentResolver {
   }
 }
 
-/** `_entities` for an Instrument: market data is not private, but like everything else it is for signed-in callers only. */
+/** `_entities` for an Instrument: market data is not private, but it is for verified callers only (people and partner apps). */
 export function instrumentReference(reference: { symbol: string }, ctx: MarketContext): Instrument {
-  requireUser(ctx);
+  requireCaller(ctx);
   // The same refusal as the instrument query's: a subscription to an unknown symbol is told so in the same words.
   return requireInstrument(ctx.catalogue, reference.symbol, 'symbol');
 }

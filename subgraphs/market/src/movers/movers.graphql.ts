@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, Int, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
-import { requireUser } from '@analytica/auth';
+import { ANY_CALLER, requireCaller } from '@analytica/auth';
 import type { Region } from '@analytica/instruments';
 import { subscribeThroughGateway } from '@analytica/subgraph';
 import type { MarketContext } from '../context.js';
@@ -25,7 +25,8 @@ registerEnumType(MoverDirectionEnum, { name: 'MoverDirection', description: 'Big
 
 @Resolver()
 export class MoversQuery {
-  @Authorized()
+  @Authorized(ANY_CALLER)
+  @Directive('@tag(name: "public")')
   @Query(() => [QuoteType], {
     description: `The instruments of a region that rose (GAINERS) or fell (LOSERS) most since their previous close, at most ${MAX_MOVERS}.`,
   })
@@ -86,7 +87,7 @@ export class MoversResolver {
  * on the intermediate one.
  */
 export async function moversReference(reference: { region: string }, ctx: MarketContext): Promise<MoversRecord> {
-  requireUser(ctx);
+  requireCaller(ctx);
   const region = requireRegion(String(reference.region), 'region');
   let published: PublishedRanking | null;
   try {

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, Float, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
 import { GraphQLDateTimeISO, GraphQLSafeInt } from 'graphql-scalars';
-import { requireUser } from '@analytica/auth';
+import { ANY_CALLER, requireCaller } from '@analytica/auth';
 import { badInput } from '@analytica/errors';
 import { nextOpen, venueStatus, type Instrument, type MarketState } from '@analytica/instruments';
 import { subscribeThroughGateway } from '@analytica/subgraph';
@@ -59,13 +59,13 @@ export class QuoteType {
 /** An instrument's live side: its quote, and whether its venue trades now or when it opens next. */
 @Resolver(() => InstrumentType)
 export class InstrumentMarketResolver {
-  @Authorized()
+  @Authorized(ANY_CALLER)
   @FieldResolver(() => QuoteType, { nullable: true, description: 'Null only while no price has been seen for it.' })
   quote(@Root() instrument: Instrument, @Ctx() ctx: MarketContext): Promise<Quote | null> {
     return ctx.quotes.load(instrument.symbol);
   }
 
-  @Authorized()
+  @Authorized(ANY_CALLER)
   @FieldResolver(() => MarketStateEnum, {
     description: "Whether the venue's regular session is on now, by its published hours (weekends closed, public holidays not modelled).",
   })
@@ -73,7 +73,7 @@ export class InstrumentMarketResolver {
     return venueStatus(instrument.exchange, new Date()).state;
   }
 
-  @Authorized()
+  @Authorized(ANY_CALLER)
   @FieldResolver(() => GraphQLDateTimeISO, {
     nullable: true,
     description: "When the closed venue opens next, a lunch break's end included (UTC); null while it is open, and always for a pair that trades around the clock.",
@@ -83,15 +83,18 @@ export class InstrumentMarketResolver {
   }
 }
 
+// Public market data: any verified caller, partner apps' own tokens included.
 @Resolver(() => QuoteType)
 export class QuoteResolver {
-  @Authorized()
+  @Authorized(ANY_CALLER)
+  @Directive('@tag(name: "public")')
   @Query(() => QuoteType, { nullable: true, description: 'The latest quote; an unknown symbol is BAD_USER_INPUT.' })
   quote(@Arg('symbol', () => String) symbol: string, @Ctx() ctx: MarketContext): Promise<Quote | null> {
     return ctx.quotes.load(requireInstrument(ctx.catalogue, symbol, 'symbol').symbol);
   }
 
-  @Authorized()
+  @Authorized(ANY_CALLER)
+  @Directive('@tag(name: "public")')
   @Query(() => [QuoteType], {
     nullable: 'items',
     description: `Latest quotes in the order asked (at most ${MAX_QUOTES_PER_REQUEST} symbols), read in one round trip.`,
@@ -143,8 +146,8 @@ export class QuoteSubscription {
   }
 }
 
-/** `_entities` for a Quote: public market data, for signed-in callers; an unknown symbol is BAD_USER_INPUT. */
+/** `_entities` for a Quote: public market data, for any verified caller (partner apps too); an unknown symbol is BAD_USER_INPUT. */
 export function quoteReference(reference: { symbol: string }, ctx: MarketContext): Promise<Quote | null> {
-  requireUser(ctx);
+  requireCaller(ctx);
   return ctx.quotes.load(requireInstrument(ctx.catalogue, reference.symbol, 'symbol').symbol);
 }

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
-import { requireUser } from '@analytica/auth';
+import { ANY_CALLER, requireUser } from '@analytica/auth';
 import { badInput, notFound } from '@analytica/errors';
 import { PageInfo } from '@analytica/subgraph';
 import type { NewsContext } from '../context.js';
@@ -26,12 +26,14 @@ export class Article {
   @Field(() => Int, { description: 'Readers who like it; each reader counts once.' }) likeCount!: number;
 }
 
+@Directive('@tag(name: "public")')
 @ObjectType('ArticleEdge')
 class ArticleEdge {
   @Field(() => String) cursor!: string;
   @Field(() => Article) node!: ArticleRecord;
 }
 
+@Directive('@tag(name: "public")')
 @ObjectType('ArticleConnection', { description: 'A page of articles, newest first.' })
 class ArticleConnection {
   @Field(() => [ArticleEdge]) edges!: ArticleEdge[];
@@ -59,7 +61,9 @@ function reloaded(ctx: NewsContext, id: string): Promise<ArticleRecord> {
 
 @Resolver(() => Article)
 export class ArticleResolver {
-  @Authorized()
+  // Public like the articles themselves: any verified caller, partner apps' own tokens included.
+  @Authorized(ANY_CALLER)
+  @Directive('@tag(name: "public")')
   @Query(() => ArticleConnection, { description: 'Articles newest first, optionally about one topic and/or one symbol.' })
   async articles(
     @Arg('topic', () => String, { nullable: true, description: 'e.g. markets, economy, earnings, crypto, personal-finance.' }) topic: string | null | undefined,
@@ -88,7 +92,8 @@ export class ArticleResolver {
     };
   }
 
-  @Authorized()
+  @Authorized(ANY_CALLER)
+  @Directive('@tag(name: "public")')
   @Query(() => Article, { nullable: true, description: 'One article; an unknown id is NOT_FOUND.' })
   article(@Arg('id', () => ID) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     return requireArticle(ctx, id);

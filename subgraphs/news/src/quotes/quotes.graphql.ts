@@ -1,4 +1,5 @@
 import { Authorized, Ctx, Directive, Field, FieldResolver, ObjectType, Resolver, Root } from 'type-graphql';
+import { ANY_CALLER } from '@analytica/auth';
 import { listArticles, type ArticleRecord } from '../articles/articles.js';
 import { Article } from '../articles/articles.graphql.js';
 import type { NewsContext } from '../context.js';
@@ -16,7 +17,7 @@ const headlineCache = new Map<string, { at: number; article: ArticleRecord | nul
 
 @Resolver(() => Quote)
 export class QuoteHeadlineResolver {
-  @Authorized()
+  @Authorized(ANY_CALLER)
   @Directive('@tag(name: "public")')
   @FieldResolver(() => Article, { nullable: true, description: 'The newest article that mentions this instrument.' })
   async latestHeadline(@Root() quote: Quote, @Ctx() ctx: NewsContext): Promise<ArticleRecord | null> {

@@ -24,6 +24,19 @@ export enum AuditAction {
   USERS_LISTED = 'admin.users_listed',
   USER_VIEWED = 'admin.user_viewed',
   AUDIT_LOG_READ = 'admin.audit_log_read',
+  PARTNERS_LISTED = 'admin.partners_listed',
+  PARTNER_CREATED = 'admin.partner_created',
+  PARTNER_SUSPENDED = 'admin.partner_suspended',
+  PARTNER_REINSTATED = 'admin.partner_reinstated',
+  PARTNER_DELETED = 'admin.partner_deleted',
+  PARTNER_APP_CREATED = 'admin.partner_app_created',
+  PARTNER_APP_SECRET_ROTATED = 'admin.partner_app_secret_rotated',
+  PARTNER_APP_DELETED = 'admin.partner_app_deleted',
+  PARTNER_CONSENT_GRANTED = 'partner.consent_granted',
+  PARTNER_CONSENT_REVOKED = 'partner.consent_revoked',
+  /** A consent token was handed to a partner app: someone else now reads the user's data. */
+  PARTNER_CONSENT_TOKEN_ISSUED = 'partner.consent_token_issued',
+  PARTNER_CLIENT_AUTH_FAILED = 'partner.client_auth_failed',
 }
 
 export class AuditRecord {

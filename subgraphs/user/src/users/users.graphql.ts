@@ -16,7 +16,11 @@ registerEnumType(RoleEnum, { name: 'Role', description: 'What a signed-in person
 @Directive('@key(fields: "id")')
 @ObjectType('User', { description: 'A person using Analytica. Owned by the user service; other services add fields to it.' })
 export class User {
-  @Field(() => ID) id!: string;
+  // Tagged `consent` (like Query.me): the budget-with-consent contract shows a partner app, acting
+  // for a consenting user, who that user is and (in budget) their transactions, and nothing else.
+  @Directive('@tag(name: "consent")')
+  @Field(() => ID)
+  id!: string;
   @Field(() => String) email!: string;
   @Field(() => String) displayName!: string;
   @Field(() => RoleEnum) role!: Role;
@@ -54,6 +58,7 @@ class UpdateProfileInput {
 @Resolver(() => User)
 export class UserResolver {
   @Authorized()
+  @Directive('@tag(name: "consent")')
   @Query(() => User, { nullable: true, description: 'The signed-in user (null only when the user service cannot answer).' })
   async me(@Ctx() ctx: UserContext): Promise<UserRecord> {
     const { id } = requireUser(ctx);
