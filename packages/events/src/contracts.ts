@@ -76,6 +76,39 @@ export const contracts = {
     splits: transactionSplits,
     deletedAt: isoTime,
   }),
+  /**
+   * A category suggested by the inference worker for a transaction the user's rules left
+   * uncategorised. `category` is a name from the model's taxonomy (the user's own categories are
+   * matched by name by whoever shows it); `transactionVersion` lets a consumer keep the newest.
+   */
+  'transactions.categorised.v1': z.object({
+    userId: id,
+    transactionId: id,
+    transactionVersion: z.number().int().positive(),
+    category: z.string().min(1),
+    confidence: z.number().min(0).max(1),
+    alternatives: z.array(z.object({ category: z.string().min(1), confidence: z.number().min(0).max(1) })),
+    model: z.string().min(1),
+    modelVersion: z.string().min(1),
+    suggestedAt: isoTime,
+  }),
+  /** A spending transaction the anomaly model scored at or above its alert threshold. */
+  'transactions.anomalous.v1': z.object({
+    userId: id,
+    transactionId: id,
+    accountId: id,
+    amountMinor: minorUnits,
+    currency,
+    payee: z.string(),
+    bookedAt: isoTime,
+    score: z.number().min(0).max(1),
+    threshold: z.number().min(0).max(1),
+    kind: z.enum(['DUPLICATE', 'AMOUNT', 'PAYEE', 'TIMING']),
+    reason: z.string().min(1),
+    model: z.string().min(1),
+    modelVersion: z.string().min(1),
+    detectedAt: isoTime,
+  }),
   'payments.requested.v1': z.object({
     userId: id,
     paymentId: id,
