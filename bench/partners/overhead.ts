@@ -9,12 +9,16 @@
 //   BENCH_RATE=500 BENCH_SECONDS=20 BENCH_ROUNDS=3 npx tsx bench/partners/overhead.ts
 import { gql, signInAdmin } from '@analytica/testing';
 import { DEMO_ADMIN, DEMO_USER } from '@analytica/dev/demo';
+import { machineBusySeconds, treeCpuSeconds } from '../market/lib.js';
+import { startProfiling, summariseProfile } from '../subscriptions/profile.js';
 import { benchSymbols, createEnvironment, provenance, removeData, removeScratch, startBenchStack } from '../subscriptions/services.js';
 import { openLoop, type OpenLoopResult } from './open-loop.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** BENCH_PROFILE=1: a V8 CPU profile of the gateway over each caller's last round, summarised (the profiler costs the gateway some CPU). */
+const PROFILE = process.env.BENCH_PROFILE === '1';
 const QUERY = 'query Quotes($symbols: [String!]!) { quotes(symbols: $symbols) { symbol last changePercent time } }';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -91,30 +95,42 @@ async function main() {
     say(`warming up (${RATE} req/s for 5 s each)...`);
     await run(userToken, 5);
     await run(partnerToken, 5);
-    const results: { caller: 'user' | 'partner'; result: OpenLoopResult }[] = [];
+    // CPU per request of the gateway and of the subgraph the query reaches (market): what each
+    // caller costs, whatever else the machine is doing meanwhile.
+    const pids = { gateway: bench.pids.gateway!, market: bench.pids.market! };
+    type Round = { caller: 'user' | 'partner'; result: OpenLoopResult; gatewayCpuMs: number; marketCpuMs: number };
+    const results: Round[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const caller of ['user', 'partner'] as const) {
+        const before = { gateway: treeCpuSeconds(pids.gateway), market: treeCpuSeconds(pids.market), machine: machineBusySeconds(), at: performance.now() };
+        const profiler = PROFILE && round === ROUNDS ? await startProfiling(pids.gateway) : undefined;
         const result = await run(caller === 'user' ? userToken : partnerToken, SECONDS);
-        results.push({ caller, result });
+        if (profiler) say(`\ngateway profile, ${caller}:\n${summariseProfile(await profiler.stop(), 25)}\n`);
+        const perRequest = (pid: number, was: number) => ((treeCpuSeconds(pid) - was) * 1000) / result.sent;
+        const gatewayCpuMs = perRequest(pids.gateway, before.gateway);
+        const marketCpuMs = perRequest(pids.market, before.market);
+        const machineBusy = ((machineBusySeconds() - before.machine) / ((performance.now() - before.at) / 1000)) * 100;
+        results.push({ caller, result, gatewayCpuMs, marketCpuMs });
         say(
           `round ${round} ${caller.padEnd(7)} target ${result.targetRate}/s achieved ${result.achievedRate.toFixed(1)}/s ok ${result.ok}/${result.sent} ` +
-            `p50 ${result.p50.toFixed(2)} p90 ${result.p90.toFixed(2)} p99 ${result.p99.toFixed(2)} max ${result.max.toFixed(1)} ms (send lag ≤ ${result.worstSendLagMs.toFixed(1)} ms)`,
+            `p50 ${result.p50.toFixed(2)} p90 ${result.p90.toFixed(2)} p99 ${result.p99.toFixed(2)} max ${result.max.toFixed(1)} ms (send lag ≤ ${result.worstSendLagMs.toFixed(1)} ms); ` +
+            `CPU gateway ${gatewayCpuMs.toFixed(3)} ms/req, market ${marketCpuMs.toFixed(3)} ms/req; machine busy ${machineBusy.toFixed(0)} % of 200`,
         );
       }
     }
-    const median = (caller: 'user' | 'partner', key: 'p50' | 'p90' | 'p99') => {
-      const values = results
-        .filter((r) => r.caller === caller)
-        .map((r) => r.result[key])
-        .sort((a, b) => a - b);
-      return values[Math.floor(values.length / 2)]!;
+    const middle = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const median = (caller: Round['caller'], pick: (r: Round) => number) => middle(results.filter((r) => r.caller === caller).map(pick));
+    const line = (label: string, pick: (r: Round) => number, digits: number) => {
+      const user = median('user', pick);
+      const partnerValue = median('partner', pick);
+      say(
+        `${label.padEnd(26)}${user.toFixed(digits).padStart(8)}  ${partnerValue.toFixed(digits).padStart(8)}  ${(((partnerValue - user) / user) * 100).toFixed(1).padStart(6)} %`,
+      );
     };
-    say('\nmedian over rounds (ms)   user    partner  partner overhead');
-    for (const key of ['p50', 'p90', 'p99'] as const) {
-      const user = median('user', key);
-      const partnerMs = median('partner', key);
-      say(`${key.padEnd(26)}${user.toFixed(2).padStart(6)}  ${partnerMs.toFixed(2).padStart(8)}  ${(((partnerMs - user) / user) * 100).toFixed(1).padStart(6)} %`);
-    }
+    say('\nmedian over rounds            user   partner  partner overhead');
+    line('gateway CPU ms/request', (r) => r.gatewayCpuMs, 3);
+    line('market CPU ms/request', (r) => r.marketCpuMs, 3);
+    for (const key of ['p50', 'p90', 'p99'] as const) line(`${key} latency ms`, (r) => r.result[key], 2);
     const failures = results.reduce((n, r) => n + r.result.failed, 0);
     if (failures) say(`FAILED answers: ${failures} (the figures above include them)`);
   } finally {

@@ -20,6 +20,9 @@ describe('partner quotas in Redis', () => {
     expect(outcomes[0]!.headers).toMatchObject({ 'ratelimit-limit': '3', 'ratelimit-reset': '40', 'x-quota-limit': '100', 'x-quota-reset': String(14 * 3600 - 20) });
     expect(outcomes.slice(0, 3).every((o) => o.refused === undefined)).toBe(true);
     expect(outcomes[3]!.refused).toEqual({ retryAfterSeconds: 40, limit: 'rate' });
+    // Each window's key expires on its own: nothing is left behind in Redis.
+    await expect.poll(() => redis.ttl(`limits:partner:minute:${app.appId}:${Math.floor(now / 60_000)}`)).toBeGreaterThan(60);
+    await expect.poll(() => redis.ttl(`limits:partner:day:${app.appId}:2026-12-05`)).toBeGreaterThan(86_400);
     // The next minute starts afresh; the day does not.
     const later = await quotas.spend(app, now + 60_000);
     expect(later.refused).toBeUndefined();

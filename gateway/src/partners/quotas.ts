@@ -25,6 +25,8 @@ export interface QuotaOutcome {
  * minute; `X-Quota-Limit`, `X-Quota-Remaining`, `X-Quota-Reset` (seconds to UTC midnight) for the day.
  */
 export function partnerQuotas(redis: Redis, logger: Logger) {
+  const expireLater = (key: string, seconds: number) =>
+    void redis.expire(key, seconds).catch((error: unknown) => logger.warn({ err: error, key }, 'could not set the expiry of a quota window'));
   return {
     async spend(holder: QuotaHolder, now = Date.now()): Promise<QuotaOutcome> {
       const minute = Math.floor(now / 60_000);
@@ -36,17 +38,11 @@ export function partnerQuotas(redis: Redis, logger: Logger) {
       let usedThisMinute: number;
       let usedToday: number;
       try {
-        const results = await redis
-          .multi()
-          .incr(minuteKey)
-          .expire(minuteKey, 120)
-          .incr(dayKey)
-          .expire(dayKey, 2 * 86_400)
-          .exec();
-        const failed = results?.find(([error]) => error);
-        if (!results || failed) throw failed?.[0] ?? new Error('quota update was discarded');
-        usedThisMinute = Number(results[0]![1]);
-        usedToday = Number(results[2]![1]);
+        // Two INCRs written together on the one connection: one round trip, and no pipeline object
+        // built per request. A window's key gets its expiry from the request that created it.
+        [usedThisMinute, usedToday] = await Promise.all([redis.incr(minuteKey), redis.incr(dayKey)]);
+        if (usedThisMinute === 1) expireLater(minuteKey, 120);
+        if (usedToday === 1) expireLater(dayKey, 2 * 86_400);
       } catch (error) {
         // As for users' request budget: Redis away means the limits are not enforced for a while
         // (tokens still fail closed in the verifier), rather than every partner refused.

@@ -72,16 +72,12 @@ export function createRevocationList(redis: Redis, options: { ttlSeconds?: numbe
   // A later revocation only moves the time forward, which refuses a superset of what an earlier one did.
   const writeTime = (key: string, notice: RevocationNotice) => exec(redis.multi().set(key, String(nowSeconds()), 'EX', ttlSeconds).publish(channel, JSON.stringify(notice)));
 
-  /** One round trip: whatever `extra` queues first (the user's hash fields), then the partner's and the app's revocation times. */
-  async function partnerTimes(partner: { id: string; appId: string }, extra?: (pipeline: ReturnType<Redis['pipeline']>) => void) {
-    const pipeline = redis.pipeline();
-    extra?.(pipeline);
-    pipeline.mget(partnerKey(partner.id), appKey(partner.appId));
-    const results = await withTimeout(pipeline.exec(), timeoutMs);
-    const failed = results?.find(([error]) => error);
-    if (!results || failed) throw failed?.[0] ?? new Error('revocation check was discarded');
-    return results.map(([, value]) => value);
-  }
+  /**
+   * The partner's and the app's revocation times (seconds), read with one MGET. Sent beside the
+   * user's HMGET, both go out in the same write on the one connection (one round trip) without the
+   * cost of building an ioredis pipeline for every request.
+   */
+  const partnerTimes = (partner: { id: string; appId: string }) => redis.mget(partnerKey(partner.id), appKey(partner.appId));
 
   return {
     async isRevoked(token) {
@@ -90,11 +86,13 @@ export function createRevocationList(redis: Redis, options: { ttlSeconds?: numbe
         const [disabled, session] = await withTimeout(redis.hmget(keyOf(token.id), DISABLED, sessionField(token.sessionId)), timeoutMs);
         return disabled !== null || session !== null;
       }
-      const [userFields, times] = await partnerTimes(token.partner, (pipeline) => pipeline.hmget(keyOf(token.id), DISABLED, sessionField(token.sessionId)));
-      const [disabled, session] = userFields as (string | null)[];
+      const [[disabled, session], times] = await withTimeout(
+        Promise.all([redis.hmget(keyOf(token.id), DISABLED, sessionField(token.sessionId)), partnerTimes(token.partner)]),
+        timeoutMs,
+      );
       if (disabled !== null || session !== null) return true;
       const issuedAt = token.issuedAt ?? Number.NEGATIVE_INFINITY;
-      return (times as (string | null)[]).some((time) => time !== null && issuedAt <= Number(time));
+      return times.some((time) => time !== null && issuedAt <= Number(time));
     },
     async revokeSessions(userId, sessionIds) {
       if (sessionIds.length === 0) return;
@@ -114,8 +112,8 @@ export function createRevocationList(redis: Redis, options: { ttlSeconds?: numbe
       await writeTime(appKey(appId), { appId });
     },
     async partnerRevokedAt(partner) {
-      const [times] = await partnerTimes(partner);
-      const seconds = (times as (string | null)[]).filter((time) => time !== null).map(Number);
+      const times = await withTimeout(partnerTimes(partner), timeoutMs);
+      const seconds = times.filter((time) => time !== null).map(Number);
       return seconds.length ? Math.max(...seconds) : null;
     },
   };
