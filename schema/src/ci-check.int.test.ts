@@ -54,6 +54,43 @@ describe('ci-check', () => {
     await rm(path.join(root, 'schema/approved-changes.json'));
   }, 60_000);
 
+  it("fails a change that breaks a partner contract until its removal's deprecation period has passed", async () => {
+    await cp(path.join(repoRoot, 'schema/contracts.yaml'), path.join(root, 'schema/contracts.yaml'));
+    const approvals = (contract: { removeAfter: string; approvedOn: string } | null) =>
+      writeFile(
+        path.join(root, 'schema/approved-changes.json'),
+        JSON.stringify({
+          approved: [
+            { coordinate: 'Article.body', reason: 'moved to Article.content' },
+            ...(contract ? ['market-data', 'budget-with-consent'].map((name) => ({ contract: name, coordinate: 'Article.body', reason: 'use Article.content', ...contract })) : []),
+          ],
+        }),
+      );
+    try {
+      await writeFile(newsFile(), news.replace('  body: String!\n', ''));
+      // Approved for the API, but Article is public: both contracts lose a field partners may use.
+      await approvals(null);
+      const unapproved = await check();
+      expect(unapproved.ok).toBe(false);
+      const marketData = unapproved.checked[0]!.result.contracts.find((c) => c.name === 'market-data')!;
+      expect(marketData).toMatchObject({ failed: true });
+      expect(marketData.changes).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'Article.body', verdict: 'UNAPPROVED' })]));
+
+      await approvals({ approvedOn: '2026-01-05', removeAfter: '2099-01-01' });
+      const notYetDue = await check();
+      expect(notYetDue.ok).toBe(false);
+      expect(notYetDue.checked[0]!.result.contracts[0]!.changes).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'Article.body', verdict: 'NOT_YET_DUE' })]));
+
+      await approvals({ approvedOn: '2026-01-05', removeAfter: '2026-03-01' });
+      const due = await check();
+      expect(due.ok).toBe(true);
+    } finally {
+      await rm(path.join(root, 'schema/approved-changes.json'), { force: true });
+      await rm(path.join(root, 'schema/contracts.yaml'), { force: true });
+      await writeFile(newsFile(), news);
+    }
+  }, 120_000);
+
   it('fails a change that does not compose', async () => {
     await writeFile(newsFile(), news.replace('type User\n  @key(fields: "id")\n{\n  id: ID!', 'type User\n  @key(fields: "id")\n{\n  id: Int!'));
     const result = await check();

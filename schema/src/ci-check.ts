@@ -2,6 +2,7 @@
 // commit is checked against the registry state the repository records: the subgraph SDL committed
 // at the base (the graph stack mode seeds its registry with and deployments publish).
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -31,20 +32,51 @@ export interface CiCheckResult {
   checked: { subgraph: string; result: CheckResult }[];
 }
 
-/** Approved breaking changes, by schema coordinate, with a reason each: schema/approved-changes.json. */
-export async function readApprovals(root: string): Promise<string[]> {
+/**
+ * A removal from a partner contract approved in the repository: recorded in CI's throwaway registry
+ * as if approved on `approvedOn`, so it passes the check once `removeAfter` has come, as it would
+ * in the live registry.
+ */
+export interface ContractApproval {
+  contract: string;
+  coordinate: string;
+  reason: string;
+  removeAfter: string;
+  approvedOn: string;
+}
+
+export interface Approvals {
+  /** Coordinates of the client-facing API whose breaking change is approved. */
+  coordinates: string[];
+  contracts: ContractApproval[];
+}
+
+/**
+ * Approved breaking changes, with a reason each: schema/approved-changes.json. An entry with a
+ * `contract` is a deprecation approval for that partner contract (`removeAfter` and `approvedOn`
+ * dates); one without is an approval for the whole API.
+ */
+export async function readApprovals(root: string): Promise<Approvals> {
   const file = path.join(root, 'schema/approved-changes.json');
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    return [];
+    return { coordinates: [], contracts: [] };
   }
-  const parsed = JSON.parse(text) as { approved?: { coordinate?: string; reason?: string }[] };
-  return (parsed.approved ?? []).map((a, i) => {
+  type Entry = { coordinate?: string; reason?: string; contract?: string; removeAfter?: string; approvedOn?: string };
+  const parsed = JSON.parse(text) as { approved?: Entry[] };
+  const approvals: Approvals = { coordinates: [], contracts: [] };
+  (parsed.approved ?? []).forEach((a, i) => {
     if (!a.coordinate || !a.reason) throw new Error(`${file}: approved[${i}] needs "coordinate" (e.g. "Article.body") and "reason"`);
-    return a.coordinate;
+    if (a.contract === undefined) return void approvals.coordinates.push(a.coordinate);
+    const date = /^\d{4}-\d{2}-\d{2}$/;
+    if (!a.removeAfter || !date.test(a.removeAfter) || !a.approvedOn || !date.test(a.approvedOn)) {
+      throw new Error(`${file}: approved[${i}] is for contract "${a.contract}": it needs "removeAfter" and "approvedOn" dates (YYYY-MM-DD)`);
+    }
+    approvals.contracts.push({ contract: a.contract, coordinate: a.coordinate, reason: a.reason, removeAfter: a.removeAfter, approvedOn: a.approvedOn });
   });
+  return approvals;
 }
 
 export async function ciCheck(options: CiCheckOptions): Promise<CiCheckResult> {
@@ -71,6 +103,7 @@ export async function ciCheck(options: CiCheckOptions): Promise<CiCheckResult> {
     return { ok: true, base, checked: [] };
   }
   const approved = await readApprovals(options.root);
+  const contractsFile = path.join(options.root, 'schema/contracts.yaml');
 
   let client: RegistryClient;
   let close = async () => {};
@@ -87,6 +120,9 @@ export async function ciCheck(options: CiCheckOptions): Promise<CiCheckResult> {
         PORT: '0',
         LOG_LEVEL: 'warn',
         REGISTRY_SUBGRAPHS: entries.map((e) => e.name).join(','),
+        // The partner contracts as committed: a change that breaks one fails like one that breaks
+        // the API, unless its removal was approved with a deprecation period that has passed.
+        ...(existsSync(contractsFile) ? { REGISTRY_CONTRACTS_CONFIG: contractsFile } : {}),
       }),
     );
     close = async () => {
@@ -98,12 +134,15 @@ export async function ciCheck(options: CiCheckOptions): Promise<CiCheckResult> {
     client = registryClient(registry.url, token);
     const recorded = subgraphs.filter((s) => s.baseSdl !== undefined).map((s) => ({ name: s.name, url: s.url, sdl: s.baseSdl! }));
     if (recorded.length) await client.publish(recorded, { commit: base, author: 'ci-check' });
+    for (const a of approved.contracts) {
+      await registry.contracts.deprecate(a.contract, a, 'schema/approved-changes.json', new Date(`${a.approvedOn}T12:00:00Z`));
+    }
   }
   try {
     const checked: CiCheckResult['checked'] = [];
     for (const s of changed) {
       // Without a live registry there is no usage to go by: every breaking change needs an approval.
-      const result = await client.check({ subgraph: s.name, sdl: s.sdl, url: s.url, approved, strict: !options.remote });
+      const result = await client.check({ subgraph: s.name, sdl: s.sdl, url: s.url, approved: approved.coordinates, strict: !options.remote });
       checked.push({ subgraph: s.name, result });
     }
     return { ok: checked.every((c) => c.result.ok), base, checked };
