@@ -43,6 +43,8 @@ export const contracts = {
     // categoryId null and its categories here; the two legs of a transfer share a transferId.
     splits: transactionSplits.optional(),
     transferId: id.nullable().optional(),
+    /** The name of categoryId when it was recorded (for messages that show it, e.g. anomaly insights). */
+    categoryName: z.string().nullable().optional(),
   }),
   /** A transaction after an edit, with what it was before, so that aggregates can move the amount. */
   'transactions.updated.v1': z.object({
@@ -105,6 +107,13 @@ export const contracts = {
     threshold: z.number().min(0).max(1),
     kind: z.enum(['DUPLICATE', 'AMOUNT', 'PAYEE', 'TIMING']),
     reason: z.string().min(1),
+    /**
+     * The category it was judged under, by name: the user's own (categoryName of the recorded
+     * event), else the model's suggestion; null for a split or when unknown. Optional: added later.
+     */
+    category: z.string().nullable().optional(),
+    /** True when `category` is the model's suggestion, not the user's category. */
+    categorySuggested: z.boolean().optional(),
     model: z.string().min(1),
     modelVersion: z.string().min(1),
     detectedAt: isoTime,
@@ -175,6 +184,27 @@ export const contracts = {
     triggeredAt: isoTime,
   }),
   /**
+   * An article from the news sources, as news-ingest last read it: one story stored once however
+   * many feeds carry it (deduplicated by canonical URL and content hash), with every source that
+   * does. Key: the article id. A new source or changed text is a new event with a higher
+   * `revision`; consumers keep the highest.
+   */
+  'news.published.v1': z.object({
+    articleId: z.string().regex(/^[a-z0-9][a-z0-9-]{2,119}$/),
+    revision: z.number().int().positive(),
+    canonicalUrl: z.url({ protocol: /^https?$/ }),
+    url: z.url({ protocol: /^https?$/ }),
+    title: z.string().min(1).max(500),
+    summary: z.string().min(1).max(1000),
+    body: z.string().min(1).max(50_000),
+    sources: z.array(z.string().min(1).max(100)).min(1),
+    topics: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/)).max(10),
+    symbols: z.array(z.string().regex(/^[A-Z0-9][A-Z0-9.-]{0,19}$/)).max(20),
+    publishedAt: isoTime,
+    updatedAt: isoTime,
+    contentHash: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+  /**
    * One email to send. Without `to`, the notifications worker sends it to the user's registered
    * address (services other than user do not know it). `one-time-code` carries a code the user
    * types back (bank account verification, payment confirmation); it ignores preferences.
@@ -182,7 +212,7 @@ export const contracts = {
   'notifications.email.v1': z.object({
     userId: id,
     to: z.email().optional(),
-    template: z.enum(['welcome', 'payment-result', 'budget-overspent', 'price-alert', 'anomaly', 'one-time-code']),
+    template: z.enum(['welcome', 'payment-result', 'budget-overspent', 'price-alert', 'anomaly', 'one-time-code', 'registration-attempt']),
     data: z.record(z.string(), z.unknown()),
   }),
 } as const;

@@ -1,24 +1,33 @@
 import { verifierFromEnv } from '@analytica/auth';
 import { createDynamo } from '@analytica/dynamo';
-import type { EventBus } from '@analytica/events';
+import { busFromEnv, startConsumerWithRetries, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
+import { createRedis, type Redis } from '@analytica/redis';
+import { createLivePublisher } from '@analytica/redis/live';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import { articlesTable, ingestArticleBundle, readArticleBundle, type ArticleStore } from './articles/articles.js';
 import { newsContext, type NewsContext } from './context.js';
 import type { NewsEnv } from './environment.js';
+import { consumePublishedArticles } from './ingest/published.js';
 import { userArticlesTable } from './interactions/interactions.js';
+import { forgetHeadlines } from './quotes/quotes.graphql.js';
 import { buildNewsSchema } from './schema.js';
 
 export { newsEnvShape, parseNewsEnv, type NewsEnv } from './environment.js';
 
 export interface Dependencies {
-  /** Accepted from the embedded runner for the interaction events of a later issue; nothing is published yet. */
+  /** The embedded runner's local event log instead of Kafka (for `news.published.v1`); not closed here. */
   bus?: EventBus;
+  /** A client for the live notices; not closed here. */
+  redis?: Redis;
 }
 
-/** Starts the news service: articles by topic and symbol, and each reader's saves and likes. */
-export async function startNewsService(env: NewsEnv, _deps: Dependencies = {}) {
+/**
+ * Starts the news service: articles by topic and symbol, and each reader's saves and likes; with
+ * NEWS_CONSUME_PUBLISHED, the articles news-ingest publishes too, announced on `Quote.<symbol>`.
+ */
+export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
   const logger = createLogger('news', env.LOG_LEVEL);
   const resources = lifecycle(logger);
   const dynamo = await resources.open(
@@ -39,10 +48,44 @@ export async function startNewsService(env: NewsEnv, _deps: Dependencies = {}) {
     logger.info({ version: bundle.version, outcome, articles: bundle.articles.length }, 'bundled articles ready');
   });
 
+  if (env.NEWS_CONSUME_PUBLISHED) {
+    const bus =
+      deps.bus ??
+      (await resources.open(
+        'kafka',
+        () => busFromEnv(env, 'news', logger),
+        (b) => b.close(),
+      ));
+    const redis =
+      deps.redis ??
+      (await resources.open(
+        'redis',
+        () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'news', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+        (r) => r.quit().catch(() => r.disconnect()),
+      ));
+    await resources.open(
+      'published articles consumer',
+      () =>
+        startConsumerWithRetries('news.published.v1 consumer', logger, () =>
+          consumePublishedArticles({
+            bus,
+            store,
+            groupId: env.NEWS_CONSUMER_GROUP,
+            logger,
+            live: createLivePublisher(redis, env.REDIS_KEY_PREFIX),
+            onStored: forgetHeadlines,
+          }),
+        ),
+      (c) => c.stop(),
+    );
+  }
+
   const service = createSubgraphService<NewsContext>({
     name: 'news',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     schema: await resources.run('schema', buildNewsSchema),
     verifier: verifierFromEnv(env),

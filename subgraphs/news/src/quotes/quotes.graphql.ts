@@ -15,6 +15,11 @@ export class Quote {
 const HEADLINE_TTL_MS = 5000;
 const headlineCache = new Map<string, { at: number; article: ArticleRecord | null }>();
 
+/** Drops the cached headlines of these symbols (an article about them was just stored by this process). */
+export function forgetHeadlines(symbols: readonly string[]): void {
+  for (const symbol of symbols) headlineCache.delete(symbol);
+}
+
 @Resolver(() => Quote)
 export class QuoteHeadlineResolver {
   @Authorized(ANY_CALLER)

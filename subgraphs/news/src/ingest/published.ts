@@ -1,0 +1,99 @@
+import { batchWrite, QueryCommand, UpdateCommand } from '@analytica/dynamo';
+import { runConsumer, type Consumer, type EventBus, type EventPayload } from '@analytica/events';
+import type { Logger } from '@analytica/logger';
+import type { LivePublisher } from '@analytica/redis/live';
+import { feedsOf, type ArticleStore } from '../articles/articles.js';
+
+export type PublishedArticle = EventPayload<'news.published.v1'>;
+
+/**
+ * Stores an article from `news.published.v1` beside the bundled ones (the same `ARTICLE` item and
+ * feed items, so `articles(...)` and `latestHeadline` list it), unless a higher revision is
+ * already in: redeliveries and late events change nothing, and a like count is never reset.
+ * Returns whether it changed the article.
+ */
+export async function storePublishedArticle(store: ArticleStore, article: PublishedArticle): Promise<boolean> {
+  const { dynamo, articlesTable: table } = store;
+  const id = article.articleId;
+  try {
+    await dynamo.doc.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id, entry: 'ARTICLE' },
+        UpdateExpression:
+          'SET title = :title, summary = :summary, body = :body, #source = :source, sources = :sources, #url = :url, canonicalUrl = :canonical, ' +
+          'topics = :topics, symbols = :symbols, publishedAt = :publishedAt, updatedAt = :updatedAt, revision = :revision, likeCount = if_not_exists(likeCount, :zero)',
+        ConditionExpression: 'attribute_not_exists(revision) OR revision < :revision',
+        ExpressionAttributeNames: { '#source': 'source', '#url': 'url' },
+        ExpressionAttributeValues: {
+          ':title': article.title,
+          ':summary': article.summary,
+          ':body': article.body,
+          ':source': article.sources.join(', '),
+          ':sources': article.sources,
+          ':url': article.url,
+          ':canonical': article.canonicalUrl,
+          ':topics': article.topics,
+          ':symbols': article.symbols,
+          ':publishedAt': article.publishedAt,
+          ':updatedAt': article.updatedAt,
+          ':revision': article.revision,
+          ':zero': 0,
+        },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+  const wanted = feedsOf(article);
+  const existing = await dynamo.doc.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: 'id = :id AND begins_with(entry, :feed)',
+      ExpressionAttributeValues: { ':id': id, ':feed': 'FEED#' },
+      ProjectionExpression: 'entry',
+      ConsistentRead: true,
+    }),
+  );
+  const stale = (existing.Items ?? []).map((i) => String(i.entry)).filter((entry) => !wanted.includes(entry.slice('FEED#'.length)));
+  await batchWrite(dynamo, table, [
+    ...wanted.map((feed) => ({
+      PutRequest: { Item: { id, entry: `FEED#${feed}`, feed, feedSort: `${article.publishedAt}#${id}`, topics: article.topics } },
+    })),
+    ...stale.map((entry) => ({ DeleteRequest: { Key: { id, entry } } })),
+  ]);
+  return true;
+}
+
+/**
+ * Consumes `news.published.v1`: stores each article, then tells the subscribers of each symbol it
+ * mentions (`Quote.<symbol>`, the key only: the gateway fetches `latestHeadline` and the market's
+ * fields per event). The live notice is best effort, after the write.
+ */
+export function consumePublishedArticles(deps: {
+  bus: EventBus;
+  store: ArticleStore;
+  groupId: string;
+  logger: Logger;
+  live?: LivePublisher;
+  /** Called with the symbols of a stored article before subscribers are told (drops cached headlines). */
+  onStored?: (symbols: readonly string[]) => void;
+}): Promise<Consumer> {
+  return runConsumer({
+    bus: deps.bus,
+    groupId: deps.groupId,
+    topic: 'news.published.v1',
+    logger: deps.logger,
+    async handle(event) {
+      const changed = await storePublishedArticle(deps.store, event.payload);
+      if (!changed) return;
+      deps.onStored?.(event.payload.symbols);
+      const live = deps.live;
+      if (!live) return;
+      const results = await Promise.allSettled(event.payload.symbols.map((symbol) => live.entity('Quote', symbol, { symbol })));
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) deps.logger.warn({ err: failure.reason, articleId: event.payload.articleId }, 'could not publish the headline change live');
+    },
+  });
+}

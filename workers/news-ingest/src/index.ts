@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import client from 'prom-client';
+import { createDynamo } from '@analytica/dynamo';
+import { busFromEnv, encodeEvent, HEADER, type EventBus } from '@analytica/events';
+import { readReferenceFile } from '@analytica/instruments';
+import { createLogger } from '@analytica/logger';
+import { createHttpService, lifecycle } from '@analytica/service';
+import type { NewsIngestEnv, SourceConfig } from './environment.js';
+import type { FeedItem, ParsedFeed } from './parse.js';
+import { startPoller, type PollOutcome } from './poller.js';
+import { markPublished, recordItem, storiesTable } from './store.js';
+
+export { newsIngestEnvShape, parseNewsIngestEnv, type NewsIngestEnv, type SourceConfig } from './environment.js';
+export { canonicalUrl, contentHash } from './store.js';
+
+export const NEWS_TOPIC = 'news.published.v1';
+/** Feed items that could not be read: one message per item, keyed and headed by the source's name. */
+export const NEWS_DLQ_TOPIC = 'news.ingest.dlq';
+export const SOURCE_HEADER = 'news-source';
+
+export interface Dependencies {
+  /** The embedded runner's local event log instead of Kafka; not closed here. */
+  bus?: EventBus;
+}
+
+/** Symbols an item is about: the tickers its feed gives and `(SYMBOL)` mentions in its title and summary, among the listed instruments. */
+export function symbolsOf(item: Pick<FeedItem, 'tickers' | 'title' | 'summary'>, listed: ReadonlySet<string>): string[] {
+  const mentioned = [...`${item.title} ${item.summary}`.matchAll(/\(([A-Z0-9][A-Z0-9.-]{0,19})\)/g)].map((m) => m[1]!);
+  return [...new Set([...item.tickers, ...mentioned])].filter((s) => listed.has(s)).slice(0, 20);
+}
+
+/**
+ * Starts the news ingest worker: each configured source polled on its own schedule, items
+ * deduplicated by canonical URL and content hash into one article with every source that carries
+ * it, each new or changed article published as `news.published.v1` (key: article id), and each
+ * malformed item sent to `news.ingest.dlq` naming its source while the rest of the feed is applied.
+ */
+export async function startNewsIngest(env: NewsIngestEnv, deps: Dependencies = {}) {
+  const logger = createLogger('news-ingest', env.LOG_LEVEL);
+  const resources = lifecycle(logger);
+  const dynamo = await resources.open(
+    'dynamodb',
+    () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }),
+    (d) => d.close(),
+  );
+  const bus =
+    deps.bus ??
+    (await resources.open(
+      'kafka',
+      () => busFromEnv(env, 'news-ingest', logger),
+      (b) => b.close(),
+    ));
+  const table = `${env.DYNAMODB_TABLE_PREFIX}news_ingest_stories`;
+  const pollers: ReturnType<typeof startPoller>[] = [];
+
+  const service = createHttpService({
+    name: 'news-ingest',
+    host: env.HOST,
+    port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
+    logger,
+    readiness: { dynamodb: dynamo.ping, [deps.bus ? 'events' : 'kafka']: () => bus.ping() },
+    beforeDrain: async () => {
+      await Promise.all(pollers.map((p) => p.stop()));
+    },
+    onStop: resources.closeAll,
+  });
+  const metrics = ingestMetrics(service.registry, env.NEWS_SOURCES);
+
+  await resources.run('sources', async () => {
+    await dynamo.ensureTable(storiesTable(table));
+    const listed = new Set((await readReferenceFile()).instruments.map((i) => i.symbol));
+    // Malformed items already dead-lettered (a changed feed is read again in full); bounded.
+    const deadLettered = new Set<string>();
+
+    async function apply(source: SourceConfig, feed: ParsedFeed) {
+      const sourceTitle = source.title ?? source.name;
+      for (const bad of feed.malformed) {
+        const id = createHash('sha256').update(`${source.name}\n${bad.raw}`).digest('hex');
+        if (deadLettered.has(id)) continue;
+        await bus.publish(NEWS_DLQ_TOPIC, [
+          {
+            key: source.name,
+            value: JSON.stringify({ source: source.name, feedUrl: source.url, reason: bad.reason, item: bad.raw, seenAt: new Date().toISOString() }),
+            headers: { [HEADER.id]: id, [HEADER.reason]: bad.reason.slice(0, 1000), [SOURCE_HEADER]: source.name, [HEADER.occurredAt]: new Date().toISOString() },
+          },
+        ]);
+        if (deadLettered.size >= 10_000) deadLettered.clear();
+        deadLettered.add(id);
+        metrics.items.inc({ source: source.name, outcome: 'malformed' });
+      }
+      // Oldest first, so that an article's revisions follow the feed's order.
+      for (const item of [...feed.items].reverse()) {
+        const { outcome, article } = await recordItem(dynamo, table, sourceTitle, { ...item, symbols: symbolsOf(item, listed) });
+        metrics.items.inc({ source: source.name, outcome });
+        if (!article) continue;
+        const { articleId, ...rest } = article;
+        await bus.publish(NEWS_TOPIC, [encodeEvent(NEWS_TOPIC, articleId, { articleId, ...rest })]);
+        await markPublished(dynamo, table, articleId, article.revision);
+        metrics.published.inc({ source: source.name });
+      }
+    }
+
+    for (const source of env.NEWS_SOURCES) {
+      pollers.push(
+        startPoller({
+          source,
+          timeoutMs: env.NEWS_FETCH_TIMEOUT_MS,
+          maxBackoffMs: env.NEWS_MAX_BACKOFF_MS,
+          maxBytes: env.NEWS_MAX_FEED_BYTES,
+          logger,
+          apply: (feed) => apply(source, feed),
+          observe: (outcome, seconds, failures) => metrics.polled(source.name, outcome, seconds, failures),
+        }),
+      );
+    }
+    logger.info({ sources: env.NEWS_SOURCES.map((s) => s.name), transport: deps.bus ? deps.bus.kind : 'kafka' }, 'polling news sources');
+  });
+  return resources.run('http server', () => service.start());
+}
+
+function ingestMetrics(registry: client.Registry, sources: SourceConfig[]) {
+  const polls = new client.Counter({
+    name: 'news_ingest_polls_total',
+    help: 'Polls per source by outcome: ok, not_modified (304), http_error, timeout, garbage (no feed), too_large, network, apply_failed',
+    labelNames: ['source', 'outcome'],
+    registers: [registry],
+  });
+  const items = new client.Counter({
+    name: 'news_ingest_items_total',
+    help: 'Feed items per source by outcome: new, updated, duplicate (a story another source already gave), unchanged, malformed (dead-lettered)',
+    labelNames: ['source', 'outcome'],
+    registers: [registry],
+  });
+  const published = new client.Counter({ name: 'news_ingest_published_total', help: 'news.published.v1 events per source', labelNames: ['source'], registers: [registry] });
+  const failures = new client.Gauge({
+    name: 'news_ingest_source_consecutive_failures',
+    help: 'Failed polls in a row per source (0 when it answers)',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  const lastSuccess = new client.Gauge({
+    name: 'news_ingest_source_last_success_seconds',
+    help: 'Unix time of the last poll that answered',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  const duration = new client.Histogram({
+    name: 'news_ingest_poll_seconds',
+    help: 'Time per poll (fetch, parse and apply)',
+    labelNames: ['source'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  // Every source's series exist from the start; the names come from configuration, never from a caller.
+  for (const { name } of sources) {
+    failures.set({ source: name }, 0);
+    for (const outcome of ['ok', 'not_modified', 'http_error', 'timeout', 'garbage']) polls.inc({ source: name, outcome }, 0);
+    for (const outcome of ['new', 'updated', 'duplicate', 'unchanged', 'malformed']) items.inc({ source: name, outcome }, 0);
+  }
+  return {
+    items,
+    published,
+    polled(source: string, outcome: PollOutcome, seconds: number, consecutiveFailures: number) {
+      polls.inc({ source, outcome });
+      duration.observe({ source }, seconds);
+      failures.set({ source }, consecutiveFailures);
+      if (outcome === 'ok' || outcome === 'not_modified') lastSuccess.set({ source }, Date.now() / 1000);
+    },
+  };
+}
