@@ -121,20 +121,20 @@ async function drain() {
 
   const worker = await startWorker(env);
   const meter = cpuMeter({ worker: worker.pid, ...backingServicePids(), bench: process.pid });
-  const before = await scrape(worker.url);
+  const before = await scrape(worker.metricsUrl);
   started = Date.now();
   // Timed from the first scrape that sees ticks applied, counting only those applied after it.
   let first: { at: number; done: number } | undefined;
   let done = 0;
   while (done < TICKS) {
     await new Promise((r) => setTimeout(r, 50));
-    done = ingested(await scrape(worker.url));
+    done = ingested(await scrape(worker.metricsUrl));
     if (done > 0 && first === undefined) first = { at: Date.now(), done };
     if (Date.now() - started > 600_000) throw new Error(`drain stalled at ${done} ticks`);
   }
   const seconds = (Date.now() - first!.at) / 1000;
   const cpu = meter();
-  const after = await scrape(worker.url);
+  const after = await scrape(worker.metricsUrl);
   say(`  RESULT drain: ${fmt((TICKS - first!.done) / seconds)} ticks/s (${fmt(TICKS - first!.done)} ticks in ${fmt(seconds, 1)} s)`);
   printCpu(cpu, seconds);
   printStages(before, after, TICKS);
@@ -160,20 +160,20 @@ async function sustained() {
   await waitReady(feed);
   await new Promise((r) => setTimeout(r, 5000)); // warm up: JIT, caches, the first candle reads
   const meter = cpuMeter({ worker: worker.pid, simulator: feed.pid, ...backingServicePids(), bench: process.pid });
-  const workerBefore = await scrape(worker.url);
-  const feedBefore = await scrape(feed.url);
+  const workerBefore = await scrape(worker.metricsUrl);
+  const feedBefore = await scrape(feed.metricsUrl);
   const started = Date.now();
   const samples: number[] = [];
   while (Date.now() - started < SECONDS * 1000) {
     await new Promise((r) => setTimeout(r, 1000));
-    const m = await scrape(feed.url);
-    const w = await scrape(worker.url);
+    const m = await scrape(feed.metricsUrl);
+    const w = await scrape(worker.metricsUrl);
     samples.push((m.get('feed_ticks_published_total') ?? 0) - ingested(w));
   }
   const seconds = (Date.now() - started) / 1000;
   const cpu = meter();
-  const workerAfter = await scrape(worker.url);
-  const feedAfter = await scrape(feed.url);
+  const workerAfter = await scrape(worker.metricsUrl);
+  const feedAfter = await scrape(feed.metricsUrl);
   const published = (feedAfter.get('feed_ticks_published_total') ?? 0) - (feedBefore.get('feed_ticks_published_total') ?? 0);
   const generated = (feedAfter.get('feed_ticks_generated_total{kind="trade"}') ?? 0) - (feedBefore.get('feed_ticks_generated_total{kind="trade"}') ?? 0);
   const applied = ingested(workerAfter) - ingested(workerBefore);

@@ -9,6 +9,8 @@ export const say = (line = '') => process.stdout.write(`${line}\n`);
 export interface Child {
   name: string;
   url: string;
+  /** The private listener of GET /metrics. */
+  metricsUrl: string;
   pid: number;
   process: ChildProcess;
   stop(): Promise<void>;
@@ -17,10 +19,12 @@ export interface Child {
 /** Runs a service's main.ts as its own process (as stack mode does), its log in `logDir`. */
 export function startProcess(name: string, entry: string, port: number, env: Record<string, string>, logDir: string, nodeArgs: string[] = []): Child {
   mkdirSync(logDir, { recursive: true });
+  // /metrics is on a private listener of its own (METRICS_PORT), never the public port.
+  const metricsPort = env.METRICS_PORT ?? String(port + 5000 <= 65535 ? port + 5000 : port - 5000);
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(repoRoot, entry)], {
     cwd: repoRoot,
     // Production mode, as deployed: graphql-js skips its development-time checks.
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env, PORT: String(port), METRICS_PORT: metricsPort },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(path.join(logDir, `${name}.log`));
@@ -30,6 +34,7 @@ export function startProcess(name: string, entry: string, port: number, env: Rec
   return {
     name,
     url: `http://127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     pid: child.pid!,
     process: child,
     async stop() {

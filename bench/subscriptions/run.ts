@@ -205,7 +205,7 @@ export async function startRun(bench: Bench, clients: number): Promise<Run> {
     const stats = await openClients(bench, stack, load, tokens);
     const rampListenOverflows = listenOverflows() - overflowsBefore;
     if (rampListenOverflows > 0) log(`  the kernel dropped ${rampListenOverflows} connection attempts during the ramp (TCP listen queue overflows, machine-wide)`);
-    const subscribed = await waitForSubscriptions(stack.gatewayUrl, stats.subscribed);
+    const subscribed = await waitForSubscriptions(stack.gatewayMetricsUrl, stats.subscribed);
     const rampUsage = sampler.stop().usage;
     const cpu = (name: string) => rampUsage[name]?.cpuPercent.toFixed(0) ?? '-';
     log(`  during the ramp: gateway ${cpu('gateway')} %, market ${cpu('market')} %, load ${cpu('load')} % CPU`);
@@ -260,11 +260,11 @@ async function rampWithDeadline(load: LoadProcess, deadlineMs: number, ackTimeou
 }
 
 /** The protocol has no "subscribed" answer: the gateway's gauge says when every one is set up (or gone). */
-async function waitForSubscriptions(gatewayUrl: string, expected: number, direction: 'up' | 'down' = 'up'): Promise<number> {
+async function waitForSubscriptions(metricsUrl: string, expected: number, direction: 'up' | 'down' = 'up'): Promise<number> {
   const deadline = Date.now() + 30_000;
   let active = 0;
   while (Date.now() < deadline) {
-    active = metric(await readMetricsOrEmpty(gatewayUrl), 'subscriptions_active');
+    active = metric(await readMetricsOrEmpty(metricsUrl), 'subscriptions_active');
     if (direction === 'up' ? active >= expected : active <= expected) break;
     await sleep(500);
   }
@@ -285,12 +285,12 @@ export async function measure(bench: Bench, run: Run, seconds: number): Promise<
   const to = from + seconds * 1000;
   run.load.send({ type: 'measure-start', from, to });
   await sleep(from - Date.now());
-  const before = await readMetricsOrEmpty(run.stack.gatewayUrl);
+  const before = await readMetricsOrEmpty(run.stack.gatewayMetricsUrl);
   const sampler = startSampler(pidsOf(bench, run.stack, run.load));
   await sleep(to - Date.now());
   const { usage, machineBusyPercent } = sampler.stop();
   const profile = await profiler?.stop();
-  const after = await readMetricsOrEmpty(run.stack.gatewayUrl);
+  const after = await readMetricsOrEmpty(run.stack.gatewayMetricsUrl);
   const loadAverage = readLoadAverage();
   const graceEnd = to + bench.options.grace * 1000;
   const counterCaughtUp = await bench.counter!.caughtUp(to, Math.max(graceEnd - Date.now(), 0) + 15_000);
@@ -342,7 +342,7 @@ export async function endRun(run: RunProcesses) {
 export async function finishRun(bench: Bench, run: Run) {
   await endRun({ stack: run.stack, load: run.load, keepStack: bench.options.oneStack });
   // With one stack for every run, the gateway's connections drain before the next run starts.
-  if (bench.options.oneStack) await waitForSubscriptions(run.stack.gatewayUrl, 0, 'down');
+  if (bench.options.oneStack) await waitForSubscriptions(run.stack.gatewayMetricsUrl, 0, 'down');
   for (const processes of bench.active) if (processes.stack === run.stack) bench.active.delete(processes);
 }
 

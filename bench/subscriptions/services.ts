@@ -83,8 +83,10 @@ export function feedEnv(symbols: string[], weighted = false): Record<string, str
 export interface BenchStack {
   stack: RunningStack;
   gateway: ServiceProcess;
-  /** http://127.0.0.1:<port>: /metrics and /ready. */
+  /** http://127.0.0.1:<port>: /ready. */
   gatewayUrl: string;
+  /** The gateway's private listener of /metrics (METRICS_PORT). */
+  gatewayMetricsUrl: string;
   /** The GraphQL endpoint over HTTP and WebSocket. */
   graphqlUrl: string;
   wsUrl: string;
@@ -116,6 +118,7 @@ export async function startBenchStack(env: BenchEnvironment, feed: Record<string
     stack,
     gateway,
     gatewayUrl: gateway.url,
+    gatewayMetricsUrl: gateway.metricsUrl,
     graphqlUrl: stack.gatewayUrl,
     wsUrl: `${gateway.url.replace('http', 'ws')}/graphql`,
     pids,

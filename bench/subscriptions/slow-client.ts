@@ -34,7 +34,7 @@ function trackGateway(run: Run) {
   let tracking = true;
   const done = (async () => {
     while (tracking) {
-      const m = await readMetricsOrEmpty(run.stack.gatewayUrl);
+      const m = await readMetricsOrEmpty(run.stack.gatewayMetricsUrl);
       points.push({
         at: Date.now(),
         rssMb: rssMb(run.stack.gateway.child.pid!),

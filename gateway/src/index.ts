@@ -12,7 +12,8 @@ import { createRedis } from '@analytica/redis';
 import { createHttpService, lifecycle, refuseBadTokens } from '@analytica/service';
 import type { GatewayEnv } from './environment.js';
 import { queryLimits } from './query-limits.js';
-import { authenticationOf, requestBudget, retryAfterFromErrors } from './request-budget.js';
+import { numericLiteralLimits } from './input-limits.js';
+import { authenticationOf, createRequestBudget, retryAfterFromErrors } from './request-budget.js';
 import { supergraphFromFile } from './supergraph.js';
 import { supergraphFromRegistry } from './registry-source.js';
 import { createUsageReporter } from './usage.js';
@@ -47,6 +48,8 @@ export async function startGateway(env: GatewayEnv) {
   );
   const verifier = verifierFromEnv(env, { redis });
   const limits = queryLimits(env);
+  // One request budget for HTTP, SSE and WebSocket operations alike.
+  const budget = createRequestBudget({ redis, verifier, logger, perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE });
   const overrides: Record<string, string | undefined> = {
     user: env.SUBGRAPH_USER_URL,
     budget: env.SUBGRAPH_BUDGET_URL,
@@ -109,6 +112,9 @@ export async function startGateway(env: GatewayEnv) {
         maxBufferedBytes: env.SUBSCRIPTION_MAX_BUFFERED_BYTES,
         slowClientCloseMs: env.SUBSCRIPTION_SLOW_CLIENT_CLOSE_MS,
         admitPartner: partners.admit,
+        // Depth, cost, aliases, directives, tokens and body size: the same limits as over HTTP.
+        limits: { validationRules: limits.validationRules, maxTokens: env.GRAPHQL_MAX_TOKENS, hideSuggestions: production, bodyLimitBytes: env.MAX_BODY_BYTES },
+        spendBudget: budget.spendFor,
       }),
     (s) => s.close(),
   );
@@ -122,6 +128,8 @@ export async function startGateway(env: GatewayEnv) {
     name: 'gateway',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     registry,
     readiness: {
@@ -133,10 +141,9 @@ export async function startGateway(env: GatewayEnv) {
     bodyLimitBytes: env.MAX_BODY_BYTES,
     routes: (app) => {
       app.set('trust proxy', env.TRUST_PROXY);
-      const budget = requestBudget({ redis, verifier, logger, perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE });
-      app.use('/graphql', budget, partners.middleware);
+      app.use('/graphql', budget.middleware, partners.middleware);
       // Partner apps get their tokens from the one endpoint too (the user service issues them).
-      app.post('/oauth/token', budget, ...forwardTokenRequests(env.OAUTH_TOKEN_URL ?? new URL('/oauth/token', env.JWKS_URL).toString(), logger));
+      app.post('/oauth/token', budget.middleware, ...forwardTokenRequests(env.OAUTH_TOKEN_URL ?? new URL('/oauth/token', env.JWKS_URL).toString(), logger));
       subscriptions.routes(app);
     },
     onListening: subscriptions.onListening,
@@ -153,15 +160,17 @@ export async function startGateway(env: GatewayEnv) {
           hideSchemaDetailsFromClientErrors: production,
           validationRules: limits.validationRules,
           parseOptions: limits.parseOptions,
-          formatError: (formatted) =>
+          // Unexpected errors are generic with the request id in every environment (packages/errors).
+          formatError: (formatted, cause) =>
             formatError(formatted, {
-              exposeDetails: env.NODE_ENV === 'development',
-              onInternal: (error) => logger.error({ error }, 'internal error'),
+              cause,
+              onInternal: (error, { requestId }) => logger.error({ err: cause, requestId, path: error.path }, 'internal error'),
             }),
           plugins: [
             ...plugins,
             ...(limits.plugins as ApolloServerPlugin<GatewayContext>[]),
             refuseBadTokens(),
+            numericLiteralLimits(),
             retryAfterFromErrors,
             ...(usage ? [usage.plugin as ApolloServerPlugin<GatewayContext>] : []),
             ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),

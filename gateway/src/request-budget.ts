@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { authenticate, type AuthUser, type TokenVerifier } from '@analytica/auth';
 import { ErrorCode } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
@@ -15,12 +15,28 @@ export interface Authenticated {
 /** What the budget middleware leaves on the request: the verified caller, so that the context does not verify again. */
 export const authenticationOf = (req: Request): Authenticated | undefined => (req as Request & { authenticated?: Authenticated }).authenticated;
 
+export interface RequestBudget {
+  /** For HTTP requests (and SSE subscriptions, which are HTTP requests). */
+  middleware: RequestHandler;
+  /**
+   * Spends one request of a signed-in user's budget for an operation that arrives another way (a
+   * subscribe message over a WebSocket); 0 when within budget, else the seconds to wait. A partner
+   * app's token spends its app's quota in its own gate instead, so it costs nothing here.
+   */
+  spendFor(user: AuthUser): Promise<number>;
+}
+
 /**
  * A request budget per signed-in user and per address, in Redis (rate-limiter-flexible) so that
  * every gateway instance spends from the same one. Every request counts for its address; a
  * signed-in one counts for its user too. Over budget: 429, RATE_LIMITED, Retry-After.
  */
 export function requestBudget(options: { redis: Redis; verifier: TokenVerifier; logger: Logger; perUserPerMinute: number; perIpPerMinute: number }): RequestHandler {
+  return createRequestBudget(options).middleware;
+}
+
+/** The request budget for every transport: one budget per user, whether operations come over HTTP, SSE or a WebSocket. */
+export function createRequestBudget(options: { redis: Redis; verifier: TokenVerifier; logger: Logger; perUserPerMinute: number; perIpPerMinute: number }): RequestBudget {
   const byUser = new RateLimiterRedis({ storeClient: options.redis, keyPrefix: 'limits:gateway:user', points: options.perUserPerMinute, duration: 60 });
   const byIp = new RateLimiterRedis({ storeClient: options.redis, keyPrefix: 'limits:gateway:ip', points: options.perIpPerMinute, duration: 60 });
 
@@ -36,7 +52,7 @@ export function requestBudget(options: { redis: Redis; verifier: TokenVerifier; 
     }
   }
 
-  return async (req, res, next) => {
+  const middleware: RequestHandler = async (req, res, next) => {
     try {
       // The address's budget is spent while the token is checked; the user's once it is known to be genuine.
       const ipWait = spend(byIp, req.ip ?? req.socket.remoteAddress ?? 'unknown');
@@ -52,18 +68,17 @@ export function requestBudget(options: { redis: Redis; verifier: TokenVerifier; 
       next(error);
     }
   };
+  return { middleware, spendFor: (user) => (user.partner ? Promise.resolve(0) : spend(byUser, user.id)) };
+}
+
+/** The refusal of an operation over budget, the same on every transport. */
+export function overBudget(retryAfterSeconds: number): GraphQLError {
+  return new GraphQLError(`Too many requests; try again in ${retryAfterSeconds} s.`, { extensions: { code: ErrorCode.RATE_LIMITED, retryAfterSeconds } });
 }
 
 function refuse(res: Response, retryAfterSeconds: number) {
   res.setHeader('retry-after', String(retryAfterSeconds));
-  res.status(429).json({
-    errors: [
-      {
-        message: `Too many requests; try again in ${retryAfterSeconds} s.`,
-        extensions: { code: ErrorCode.RATE_LIMITED, retryAfterSeconds },
-      },
-    ],
-  });
+  res.status(429).json({ errors: [overBudget(retryAfterSeconds).toJSON()] });
 }
 
 /**

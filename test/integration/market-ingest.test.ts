@@ -227,7 +227,7 @@ describe('market ingest', () => {
   it('serves /health, /ready and its metrics', async () => {
     expect((await fetch(`${h.worker.url}/health`)).status).toBe(200);
     expect(await (await fetch(`${h.worker.url}/ready`)).json()).toMatchObject({ status: 'ready', checks: { redis: 'ok', dynamodb: 'ok', kafka: 'ok' } });
-    const metrics = await (await fetch(`${h.worker.url}/metrics`)).text();
+    const metrics = await (await fetch(`${h.worker.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/market_ingest_ticks_total\{outcome="applied",service="market-ingest"\} \d+/);
     expect(metrics).toMatch(/market_ingest_ticks_total\{outcome="dead_letter",service="market-ingest"\} 2/);
   });

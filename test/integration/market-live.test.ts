@@ -133,7 +133,7 @@ describe('movers', () => {
       await eventually(async () => (sees.results.length ? true : undefined), 5000, 10);
       expect(sees.results[0]!.data.movers).toMatchObject({ region: 'EU', gainers: [], losers: [{ symbol: 'DTE.DE' }] });
       // Public: a second subscriber of the same selection shares the execution, and gets its latest result at once.
-      const executions = async () => Number(/subscription_executions_active\{[^}]*\} (\d+)/.exec(await (await fetch(`${h.gateway.url}/metrics`)).text())?.[1]);
+      const executions = async () => Number(/subscription_executions_active\{[^}]*\} (\d+)/.exec(await (await fetch(`${h.gateway.metricsUrl}/metrics`)).text())?.[1]);
       const shared = await executions();
       const alsoSees = subscribe(h.auth.tokenFor(bob), MOVERS);
       await eventually(async () => (alsoSees.results.length ? true : undefined), 5000, 10);

@@ -7,7 +7,7 @@ import { generateSigningKeyPem } from '@analytica/auth';
 import { eventually, signInAdmin, type GraphQLResponse } from '@analytica/testing';
 import { DEMO_ADMIN, DEMO_USER, seedDemo } from '../../dev/src/demo.js';
 import { SUBGRAPHS, type SubgraphName } from '../../dev/src/processes.js';
-import { b64, call, claims, nowSeconds, readClaims, signRs256, startSystem, type System } from './system.js';
+import { b64, call, claims, errorAnswers, leaksIn, nowSeconds, readClaims, signRs256, startSystem, type System } from './system.js';
 
 let system: System;
 let gateway: string;
@@ -213,16 +213,17 @@ describe('bad tokens are UNAUTHENTICATED, with nothing that helps an attacker', 
 });
 
 describe('bad registration input is BAD_USER_INPUT naming the field', () => {
-  it('weak password, duplicate email, malformed email', async () => {
+  it('weak password, malformed email, unknown home currency', async () => {
     const attempt = (email: string, password: string) =>
       call(gateway, 'mutation($i: RegisterInput!) { register(input: $i) { accessToken } }', { variables: { i: { email, password, displayName: 'Mallory' } } });
     for (const password of ['short', 'password1234', 'zzzzzzzzzzzzzzzz', 'x'.repeat(300)]) {
       expect((await attempt('mallory@attacker.example', password)).errors?.[0]?.extensions, password).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.password' });
     }
-    expect((await attempt(` ${DEMO_USER.email.toUpperCase()} `, 'a perfectly fine password')).errors?.[0]?.extensions).toMatchObject({
-      code: 'BAD_USER_INPUT',
-      field: 'input.email',
+    const zzz = await call(gateway, 'mutation($i: RegisterInput!) { register(input: $i) { accessToken } }', {
+      variables: { i: { email: 'zzz@attacker.example', password: 'a perfectly fine password', displayName: 'Z', homeCurrency: 'ZZZ' } },
     });
+    expect(zzz.status).toBe(200);
+    expect(zzz.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.homeCurrency' });
     for (const email of ['not-an-email', 'a@b', 'two@@example.com', `${'x'.repeat(250)}@example.com`]) {
       expect((await attempt(email, 'a perfectly fine password')).errors?.[0]?.extensions, email).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.email' });
     }
@@ -552,6 +553,252 @@ describe('administration', () => {
       variables: { r: [{ __typename: 'User', id: bob.holdings.userId }] },
     });
     expect(asAdmin.data._entities[0].accounts.map((a: { id: string }) => a.id)).toEqual(bob.holdings.accounts);
+  });
+});
+
+describe('input the database would refuse is BAD_USER_INPUT naming the field, before anything is written', () => {
+  const NUL = 'a\u0000b';
+  let account: string;
+  const fieldOf = (response: GraphQLResponse) => response.errors?.[0]?.extensions?.field as string | undefined;
+  const RECORD = 'mutation($i: RecordTransactionInput!) { recordTransaction(input: $i) { id } }';
+  const entry = (overrides: Record<string, unknown> = {}) => ({
+    accountId: account,
+    amount: { amountMinor: -1250, currency: 'EUR' },
+    bookedAt: '2025-03-01T12:00:00Z',
+    payee: 'Bakery',
+    ...overrides,
+  });
+  const transactionCount = async () =>
+    ((await call(gateway, '{ me { transactions(first: 200) { edges { node { id } } } } }', { token: alice.accessToken })).data.me.transactions.edges as unknown[]).length;
+
+  beforeAll(async () => {
+    const opened = await call(gateway, 'mutation { openAccount(input: { name: "Alice checking", type: CHECKING, currency: "EUR" }) { id } }', { token: alice.accessToken });
+    expect(opened.errors).toBeUndefined();
+    account = opened.data.openAccount.id;
+  });
+
+  it('a NUL (or other control character) in any string: payee, category, display name, bank name, search, CSV content, cursor, entity id', async () => {
+    const cases: [string, string, Record<string, unknown>, string, string?][] = [
+      ['payee', RECORD, { i: entry({ payee: NUL }) }, 'input.payee'],
+      ['notes (a bell)', RECORD, { i: entry({ notes: 'ring \u0007' }) }, 'input.notes'],
+      ['category name', 'mutation($n: String!) { createCategory(input: { name: $n, group: "Food", kind: EXPENSE }) { id } }', { n: NUL }, 'input.name'],
+      ['display name', 'mutation($n: String!) { updateProfile(input: { displayName: $n }) { id } }', { n: NUL }, 'input.displayName'],
+      ['bank name', 'mutation($n: String!) { connectBank(input: { bankName: $n }) { id } }', { n: NUL }, 'input.bankName'],
+      ['search text', 'query($s: String!) { me { transactions(filter: { search: $s }) { edges { node { id } } } } }', { s: NUL }, 'filter.search'],
+      ['cursor', 'query($c: String!) { me { transactions(after: $c) { edges { node { id } } } } }', { c: NUL }, 'after'],
+      [
+        'cursor carrying a NUL payee',
+        'query($c: String!) { me { transactions(sort: PAYEE_ASC, after: $c) { edges { node { id } } } } }',
+        { c: Buffer.from(JSON.stringify(['PAYEE_ASC', NUL, randomUUID()])).toString('base64url') },
+        'after',
+      ],
+      [
+        'CSV content',
+        'mutation($a: ID!, $c: String!) { importTransactions(input: { accountId: $a, format: CSV, content: $c, csv: { date: "date", amount: "amount", payee: "payee" } }) { imported } }',
+        { a: '', c: `date,amount,payee\n2025-03-01,-1.00,${NUL}\n` },
+        'input.content',
+      ],
+    ];
+    const before = await transactionCount();
+    for (const [what, query, variables, field] of cases) {
+      if ('a' in variables) variables.a = account;
+      const response = await call(gateway, query, { token: alice.accessToken, variables });
+      expect(response.status, what).toBe(200);
+      expect(codeOf(response), `${what}: ${JSON.stringify(response.errors)}`).toBe('BAD_USER_INPUT');
+      expect(fieldOf(response), what).toBe(field);
+      expect(response.errors?.[0]?.message, what).toMatch(/control character|This cursor is not one/);
+    }
+    expect(await transactionCount()).toBe(before);
+    // Straight to a subgraph, in an `_entities` representation.
+    const direct = await call(system.subgraph.budget, 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Account { id } } }', {
+      token: alice.accessToken,
+      variables: { r: [{ __typename: 'Account', id: NUL }] },
+    });
+    expect(codeOf(direct)).toBe('BAD_USER_INPUT');
+    expect(fieldOf(direct)).toBe('representations.0.id');
+  });
+
+  it('a date outside the years 1 to 9999: bookedAt in year 0000, a cursor dated year 0000', async () => {
+    const before = await transactionCount();
+    const year0 = await call(gateway, RECORD, { token: alice.accessToken, variables: { i: entry({ bookedAt: '0000-01-01T00:00:00Z' }) } });
+    expect(year0.status).toBe(200);
+    expect(codeOf(year0), JSON.stringify(year0.errors)).toBe('BAD_USER_INPUT');
+    expect(fieldOf(year0)).toBe('input.bookedAt');
+    const cursor = Buffer.from(JSON.stringify(['BOOKED_AT_DESC', '0000-01-01T00:00:00.000Z', randomUUID()])).toString('base64url');
+    const paged = await call(gateway, 'query($c: String!) { me { transactions(after: $c) { edges { node { id } } } } }', { token: alice.accessToken, variables: { c: cursor } });
+    expect(codeOf(paged)).toBe('BAD_USER_INPUT');
+    expect(fieldOf(paged)).toBe('after');
+    expect(await transactionCount()).toBe(before);
+  });
+
+  it('amounts beyond the exact range: 1e400 written in the query or sent as a variable, a price alert at 1e400 or 1e300', async () => {
+    const literal = await call(
+      gateway,
+      `mutation { recordTransaction(input: { accountId: "${account}", amount: { amountMinor: 1e400, currency: "EUR" }, bookedAt: "2025-03-01T12:00:00Z", payee: "x" }) { id } }`,
+      { token: alice.accessToken },
+    );
+    expect(literal.status).toBe(400);
+    expect(codeOf(literal)).toBe('BAD_USER_INPUT');
+    expect(fieldOf(literal)).toBe('input.amount.amountMinor');
+    // 1e400 as JSON text (JavaScript would send Infinity as null).
+    const variable = await fetch(gateway, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.accessToken}` },
+      body: JSON.stringify({ query: RECORD, variables: { i: entry() } }).replace('"amountMinor":-1250', '"amountMinor":1e400'),
+    });
+    // A variable graphql-js cannot coerce: the gateway answers it as every variable refusal, 200.
+    expect(variable.status).toBe(200);
+    const refusal = (await variable.json()) as { errors: { extensions: { code: string } }[] };
+    expect(refusal.errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    const alert = await call(gateway, 'mutation { createPriceAlert(input: { symbol: "AAPL", direction: ABOVE, threshold: 1e400 }) { id } }', { token: alice.accessToken });
+    expect(alert.status).toBe(400);
+    expect(codeOf(alert)).toBe('BAD_USER_INPUT');
+    expect(fieldOf(alert)).toBe('input.threshold');
+    const huge = await call(gateway, 'mutation($t: Float!) { createPriceAlert(input: { symbol: "AAPL", direction: ABOVE, threshold: $t }) { id } }', {
+      token: alice.accessToken,
+      variables: { t: 1e300 },
+    });
+    expect(huge.status).toBe(200);
+    expect(codeOf(huge)).toBe('BAD_USER_INPUT');
+    expect(fieldOf(huge)).toBe('input.threshold');
+  });
+
+  it('a write that would take a balance beyond 2^53 - 1: two writes of 9007199254740991, the second refused; the balance stays readable', async () => {
+    const opened = await call(gateway, 'mutation { openAccount(input: { name: "Alice big", type: SAVINGS, currency: "EUR" }) { id } }', { token: alice.accessToken });
+    const big = opened.data.openAccount.id as string;
+    const write = () =>
+      call(gateway, RECORD, { token: alice.accessToken, variables: { i: entry({ accountId: big, amount: { amountMinor: Number.MAX_SAFE_INTEGER, currency: 'EUR' } }) } });
+    expect((await write()).errors).toBeUndefined();
+    const second = await write();
+    expect(second.status).toBe(200);
+    expect(codeOf(second)).toBe('BAD_USER_INPUT');
+    expect(fieldOf(second)).toBe('input.amount.amountMinor');
+    const balance = await call(gateway, 'query($id: ID!) { account(id: $id) { balance { amountMinor } } }', { token: alice.accessToken, variables: { id: big } });
+    expect(balance.errors).toBeUndefined();
+    expect(balance.data.account.balance.amountMinor).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('an unknown ISO 4217 code: homeCurrency "ZZZ"', async () => {
+    const response = await call(gateway, 'mutation { updateProfile(input: { homeCurrency: "ZZZ" }) { homeCurrency } }', { token: alice.accessToken });
+    expect(response.status).toBe(200);
+    expect(codeOf(response)).toBe('BAD_USER_INPUT');
+    expect(fieldOf(response)).toBe('input.homeCurrency');
+    expect((await call(gateway, '{ me { homeCurrency } }', { token: alice.accessToken })).data.me.homeCurrency).toBe('EUR');
+  });
+});
+
+describe('metrics are private', () => {
+  const operationSeries = (text: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith('graphql_operations_total{'))
+      .map((line) => line.slice(0, line.lastIndexOf(' ')))
+      .sort();
+
+  it('GET /metrics on the public port of every service is 404; the private listener answers it', async () => {
+    expect(system.stack.services.size).toBeGreaterThan(10);
+    for (const [name, service] of system.stack.services) {
+      const open = await fetch(`${service.url}/metrics`);
+      expect(open.status, name).toBe(404);
+      expect(await open.text(), name).not.toMatch(/# HELP|# TYPE/);
+      const scraped = await fetch(`${service.metricsUrl}/metrics`);
+      expect(scraped.status, name).toBe(200);
+      expect(await scraped.text(), name).toContain('# TYPE http_request_duration_seconds');
+    }
+  });
+
+  it('an operation name the caller chose never becomes a label: 10 KB names leave the series unchanged', async () => {
+    for (const name of ['gateway', 'budget'] as const) {
+      const service = system.stack.services.get(name)!;
+      const url = name === 'gateway' ? gateway : system.subgraph.budget;
+      const scrape = async () => (await fetch(`${service.metricsUrl}/metrics`)).text();
+      await call(url, 'query Warm { __typename }', { token: alice.accessToken });
+      const before = await scrape();
+      for (let i = 0; i < 5; i++) {
+        const response = await call(url, `query ${'N'.repeat(10_240)}${i} { __typename }`, { token: alice.accessToken });
+        expect(response.errors, name).toBeUndefined();
+      }
+      const after = await scrape();
+      expect(operationSeries(after), name).toEqual(operationSeries(before));
+      expect(after, name).not.toContain('N'.repeat(65));
+      expect(after.length - before.length, name).toBeLessThan(200);
+    }
+  });
+});
+
+describe('security headers on every HTTP answer', () => {
+  it('nosniff, no referrer and a Content-Security-Policy on GraphQL, health, 404 and error answers of every service; a strict one on the IDE page', async () => {
+    const answers: [string, Response][] = [];
+    for (const [name, service] of system.stack.services) {
+      answers.push([`${name} /health`, await fetch(`${service.url}/health`)]);
+      answers.push([`${name} /nothing`, await fetch(`${service.url}/nothing-here`)]);
+    }
+    answers.push(['gateway POST', await fetch(gateway, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' })]);
+    answers.push(['gateway bad JSON', await fetch(gateway, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' })]);
+    answers.push(['budget POST', await fetch(system.subgraph.budget, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' })]);
+    for (const [what, response] of answers) {
+      expect(response.headers.get('x-content-type-options'), what).toBe('nosniff');
+      expect(response.headers.get('referrer-policy'), what).toBe('no-referrer');
+      expect(response.headers.get('content-security-policy'), what).toMatch(/default-src 'none'/);
+    }
+    const ide = await fetch(gateway, { headers: { accept: 'text/html' } });
+    expect(ide.headers.get('content-type')).toMatch(/text\/html/);
+    const csp = ide.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).toMatch(/frame-ancestors 'none'/);
+    expect(csp).not.toMatch(/unsafe-eval|\*/);
+  });
+});
+
+describe('register does not tell which addresses have accounts', () => {
+  const REGISTER = `mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken twoFactorEnrolmentRequired expiresAt refreshExpiresAt user { id email displayName homeCurrency emailVerified } } }`;
+  // Straight to the user service, from addresses of their own (it believes X-Forwarded-For from the gateway's network).
+  const attempt = (email: string, from: string) =>
+    call(system.subgraph.user, REGISTER, { variables: { i: { email, password: 'a perfectly fine password', displayName: 'Mallory' } }, headers: { 'x-forwarded-for': from } });
+  const shape = (response: GraphQLResponse) =>
+    JSON.parse(JSON.stringify(response, (key, value) => (['accessToken', 'refreshToken', 'id', 'expiresAt', 'refreshExpiresAt'].includes(key) ? typeof value : value)));
+
+  it('an existing address gets the answer a new one gets, and its owner an email about the attempt', async () => {
+    const fresh = await attempt('mallory-new@attacker.example', '203.0.113.10');
+    const taken = await attempt(` ${DEMO_USER.email.toUpperCase()} `, '203.0.113.10');
+    expect(taken.status).toBe(fresh.status);
+    expect(taken.errors).toBeUndefined();
+    expect(shape(taken)).toEqual({ ...shape(fresh), data: { register: { ...shape(fresh).data.register, user: { ...shape(fresh).data.register.user, email: DEMO_USER.email } } } });
+    expect(taken.data.register.user.id).not.toBe(bob.holdings.userId);
+    // The token of the answer opens nothing of Bob's.
+    const his = await call(gateway, '{ me { accounts { id } } }', { token: taken.data.register.accessToken });
+    expect(JSON.stringify(his.data ?? null)).not.toContain(bob.holdings.accounts[0]);
+    const mails = (await system.outbox('user')).filter((m) => m.topic.endsWith('notifications.email.v1')).map((m) => JSON.parse(m.value));
+    expect(mails.map((m) => JSON.stringify(m)).filter((m) => m.includes('registration-attempt') && m.includes(DEMO_USER.email))).toHaveLength(1);
+  });
+
+  it('attempts with existing addresses count against the per-address limit', async () => {
+    let allowed = 0;
+    let refused: GraphQLResponse | undefined;
+    for (let i = 0; i < 30 && !refused; i++) {
+      const response = await attempt(DEMO_USER.email, '203.0.113.20');
+      if (response.errors) refused = response;
+      else allowed++;
+    }
+    expect(allowed).toBe(20);
+    expect(refused?.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
+  });
+});
+
+describe('errors never leak internals', () => {
+  it('no error answer this suite received carries SQL, a schema or table name, or a stack trace', () => {
+    expect(errorAnswers.length).toBeGreaterThan(50);
+    const leaking = errorAnswers.map((answer) => ({ ...answer, leaks: leaksIn(answer.body) })).filter((answer) => answer.leaks.length > 0);
+    expect(leaking).toEqual([]);
+    for (const answer of errorAnswers) {
+      const errors: unknown = JSON.parse(answer.body);
+      for (const error of (Array.isArray(errors) ? errors : []) as { extensions?: { code?: string; requestId?: string }; message?: string }[]) {
+        if (error?.extensions?.code === 'INTERNAL_SERVER_ERROR') {
+          expect(error.message).toMatch(/^Something went wrong on our side/);
+          expect(error.extensions.requestId).toBeTruthy();
+        }
+      }
+    }
   });
 });
 

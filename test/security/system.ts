@@ -81,14 +81,43 @@ export async function startSystem(): Promise<System> {
   };
 }
 
-/** One GraphQL call; `token` goes as a bearer token, `authorization` as the raw header. */
-export function call(url: string, query: string, options: { token?: string; authorization?: string; variables?: Record<string, unknown> } = {}): Promise<GraphQLResponse> {
-  return gql(url, query, {
+/** Every answer with errors (or an error status) the suite received through `call`: none may leak internals. */
+export const errorAnswers: { url: string; query: string; status: number; body: string }[] = [];
+
+/** One GraphQL call; `token` goes as a bearer token, `authorization` as the raw header. Error answers are kept in `errorAnswers`. */
+export async function call(
+  url: string,
+  query: string,
+  options: { token?: string; authorization?: string; variables?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): Promise<GraphQLResponse> {
+  const response = await gql(url, query, {
     token: options.token,
     variables: options.variables,
-    headers: options.authorization !== undefined ? { authorization: options.authorization } : {},
+    headers: { ...options.headers, ...(options.authorization !== undefined ? { authorization: options.authorization } : {}) },
   });
+  if (response.errors?.length || response.status >= 400) errorAnswers.push({ url, query, status: response.status, body: JSON.stringify(response.errors ?? response) });
+  return response;
 }
+
+/**
+ * What an answer must never carry: SQL, PostgreSQL's own words, schema or table names (this run's
+ * schemas are `sec_..._<service>`), driver or ORM names, file paths, stack frames.
+ */
+export const LEAKS: RegExp[] = [
+  /\bselect\b[^.]{0,300}\bfrom\s+"?\w/i,
+  /\binsert\s+into\s+"?\w/i,
+  /\bupdate\s+"?\w+"?(\."?\w+"?)?\s+set\b/i,
+  /\bdelete\s+from\s+"?\w/i,
+  /\b(relation|column|constraint|schema|table) \\?"[^"\\]+\\?"/i,
+  /violates|duplicate key|syntax error at or near|invalid byte sequence|out of range for type|date\/time field value|numeric field overflow|invalid input syntax/i,
+  /\bsec_[a-z0-9]+_[a-z0-9]+_[a-z]+/,
+  /\b(users|budget|payment|insight|notifications|registry)\.(accounts|transactions|users|sessions|outbox|audit_log|categories|bank_accounts|bank_connections|payments|schedules|rules|imports|splits)\b/,
+  /\bat\s+[\w.<>]+\s+\(|\bat\s+\S+\.(ts|js|mjs|cjs):\d+|\\n\s+at\s/,
+  /node_modules|\/work\/|MikroORM|DriverException|QueryFailedError|ECONNREFUSED|TypeError|RangeError|ReferenceError/i,
+];
+
+/** The patterns of LEAKS that `text` matches (none for a clean answer). */
+export const leaksIn = (text: string) => LEAKS.filter((pattern) => pattern.test(text)).map(String);
 
 export const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 export const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -10,7 +10,7 @@ import { createRedis } from '@analytica/redis';
 import { SESSIONS_REVOKED_CHANNEL, type RevocationNotice } from '@analytica/redis/live';
 import { createEntityBatcher } from './entity-batcher.js';
 import { createEventExecutor, type EventExecutor } from './executor.js';
-import { channelsFor, createSupergraphView, rootFieldOf, type PreparedSubscription, type SupergraphView } from './planner.js';
+import { channelsFor, createSupergraphView, rootFieldOf, type OperationLimits, type PreparedSubscription, type SupergraphView } from './planner.js';
 
 /** One client subscription, as the protocol layers (WebSocket, SSE) see it. */
 export interface Subscriber {
@@ -77,6 +77,8 @@ export interface HubOptions {
   registry: client.Registry;
   dataSourceFor: (name: string, url: string) => GraphQLDataSource;
   maxChannelsPerSubscription?: number;
+  /** Validation limits every subscription operation must pass (the gateway's HTTP ones). */
+  limits?: OperationLimits;
 }
 
 /** Refusals an owner gives for one entity that the caller may read as they are (the same as over HTTP). */
@@ -327,7 +329,7 @@ export function createSubscriptionHub(options: HubOptions) {
     metrics,
     /** Loads (or reloads) the supergraph. Open subscriptions end: their plans may no longer hold. */
     setSupergraph(supergraphSdl: string, urlOverrides: Record<string, string | undefined>) {
-      const next = createSupergraphView(supergraphSdl);
+      const next = createSupergraphView(supergraphSdl, options.limits);
       dataSources = new Map(
         [...next.subgraphUrls()].map(([name, url]) => {
           const source = options.dataSourceFor(name, urlOverrides[name] ?? url);

@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
-import type { Express } from 'express';
+import express, { type Express } from 'express';
+import type { ValidationRule } from 'graphql';
+import type { AuthUser } from '@analytica/auth';
 import type client from 'prom-client';
 import type { TokenVerifier } from '@analytica/auth';
 import type { Logger } from '@analytica/logger';
@@ -22,6 +24,14 @@ export interface SubscriptionOptions {
   slowClientCloseMs: number;
   /** Partner apps' subscriptions pass the same gate as their HTTP requests (quota, trusted documents, contract). */
   admitPartner?: AdmitPartner;
+  /**
+   * The limits of an HTTP request, for every subscription on every transport: the gateway's
+   * validation rules (depth, cost, aliases, directives), the token limit of the parser, and the
+   * body limit (an SSE request is an HTTP request). Unset: graphql-js's rules alone.
+   */
+  limits?: { validationRules: readonly ValidationRule[]; maxTokens: number; hideSuggestions: boolean; bodyLimitBytes: number };
+  /** Spends a subscribe operation of the user's request budget (0, or seconds to wait); WebSocket subscribes pay it here, SSE requests in the HTTP budget. */
+  spendBudget?: (user: AuthUser) => Promise<number>;
 }
 
 /**
@@ -36,8 +46,12 @@ export function createSubscriptions(options: SubscriptionOptions) {
     logger: options.logger,
     registry: options.registry,
     dataSourceFor: (name, url) => createSubgraphSource(name, url, options.subgraphTimeoutMs),
+    limits: options.limits && { validationRules: options.limits.validationRules, hideSuggestions: options.limits.hideSuggestions },
   });
-  const sse = createSseHandler({ hub, verifier: options.verifier, recheckMs: options.recheckMs, admitPartner: options.admitPartner });
+  const maxTokens = options.limits?.maxTokens;
+  const sse = createSseHandler({ hub, verifier: options.verifier, recheckMs: options.recheckMs, admitPartner: options.admitPartner, maxTokens });
+  // The HTTP body limit holds for an event stream's request too (413 BAD_REQUEST, as on /graphql).
+  const parseBody = express.json({ limit: options.limits?.bodyLimitBytes ?? 1024 * 1024 });
   let websockets: ReturnType<typeof attachWebSocketServer> | undefined;
   return {
     hub,
@@ -47,8 +61,13 @@ export function createSubscriptions(options: SubscriptionOptions) {
     },
     routes(app: Express) {
       app.use(options.path, (req, res, next) => {
-        if (req.headers.accept?.includes('text/event-stream')) void sse(req, res);
-        else next();
+        if (!req.headers.accept?.includes('text/event-stream')) return next();
+        if (req.method !== 'POST') return void sse(req, res);
+        parseBody(req, res, (error?: unknown) => {
+          // Refusals of the body parser go to the same handler as on /graphql (413 or 400, BAD_REQUEST).
+          if (error) return next(error);
+          void sse(req, res);
+        });
       });
     },
     onListening(server: Server) {
@@ -62,6 +81,8 @@ export function createSubscriptions(options: SubscriptionOptions) {
         maxBufferedBytes: options.maxBufferedBytes,
         slowClientCloseMs: options.slowClientCloseMs,
         admitPartner: options.admitPartner,
+        maxTokens,
+        spendBudget: options.spendBudget,
       });
     },
     async beforeDrain() {

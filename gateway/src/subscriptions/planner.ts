@@ -15,6 +15,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  type ValidationRule,
 } from 'graphql';
 import { ErrorCode } from '@analytica/errors';
 import { callerChannel, entityChannel } from '@analytica/redis/live';
@@ -76,7 +77,14 @@ function badRequest(message: string): GraphQLError {
  * contract between the subgraph that publishes events and this engine: a new subscription field
  * needs no gateway code.
  */
-export function createSupergraphView(supergraphSdl: string): SupergraphView {
+export interface OperationLimits {
+  /** The gateway's query limits (GraphQL Armor: depth, cost, aliases, directives), as over HTTP. */
+  validationRules?: readonly ValidationRule[];
+  /** Production: no "Did you mean ...?" in validation errors, as over HTTP. */
+  hideSuggestions?: boolean;
+}
+
+export function createSupergraphView(supergraphSdl: string, limits: OperationLimits = {}): SupergraphView {
   const supergraph = Supergraph.build(supergraphSdl);
   const apiSchema = supergraph.apiSchema().toGraphQLJSSchema();
   const supergraphSchema = supergraph.schema.toGraphQLJSSchema();
@@ -117,8 +125,17 @@ export function createSupergraphView(supergraphSdl: string): SupergraphView {
   }
 
   function prepareUncached(document: DocumentNode, operationName: string | undefined): PreparedSubscription | readonly GraphQLError[] {
-    const errors = validate(apiSchema, document, specifiedRules);
-    if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+    // The same rules as an HTTP request: graphql-js's and the gateway's limits.
+    const errors = validate(apiSchema, document, [...specifiedRules, ...(limits.validationRules ?? [])]);
+    if (errors.length) {
+      return errors.map(
+        (e) =>
+          new GraphQLError(limits.hideSuggestions ? e.message.replace(/ ?Did you mean .*\?$/, '') : e.message, {
+            nodes: e.nodes,
+            extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+          }),
+      );
+    }
     const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
     if (!operation) return [badRequest(operationName ? `No operation named "${operationName}".` : 'Name the operation to run (operationName).')];

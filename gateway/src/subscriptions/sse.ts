@@ -1,14 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { GraphQLError, parse, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { Response as SseResponse } from 'graphql-sse';
 import { createHandler } from 'graphql-sse/lib/use/express';
 import { tokenExpiresAt, type AuthUser, type TokenVerifier } from '@analytica/auth';
 import { revokes, type AdmitPartner, type SubscriptionHub } from './hub.js';
 
-const UNAUTHORIZED = { status: 401, statusText: 'Unauthorized', headers: { 'content-type': 'application/json; charset=utf-8' } };
+const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
+const UNAUTHORIZED = { status: 401, statusText: 'Unauthorized', headers: JSON_TYPE };
 
 function refusal(code: 'UNAUTHENTICATED', message: string) {
   return [JSON.stringify({ errors: [{ message, extensions: { code } }] }), UNAUTHORIZED] as const;
+}
+
+/** Refusals of the request itself, answered with the HTTP status /graphql gives them; other errors are the stream's only event. */
+const REQUEST_STATUS: Record<string, [number, string]> = {
+  GRAPHQL_PARSE_FAILED: [400, 'Bad Request'],
+  GRAPHQL_VALIDATION_FAILED: [400, 'Bad Request'],
+  BAD_REQUEST: [400, 'Bad Request'],
+  UNAUTHENTICATED: [401, 'Unauthorized'],
+  FORBIDDEN: [403, 'Forbidden'],
+  RATE_LIMITED: [429, 'Too Many Requests'],
+};
+
+/** Every refusal carries its extensions.code, over SSE as over HTTP and WebSocket. */
+function refuse(errors: readonly GraphQLError[]) {
+  const code = String(errors[0]?.extensions?.code ?? '');
+  const status = REQUEST_STATUS[code];
+  if (!status) return { data: null, errors: [...errors] };
+  const retryAfter = errors[0]?.extensions?.retryAfterSeconds;
+  const headers = { ...JSON_TYPE, ...(typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {}) };
+  const response: SseResponse = [JSON.stringify({ errors: errors.map((e) => e.toJSON()) }), { status: status[0], statusText: status[1], headers }];
+  return response;
+}
+
+function badRequest(res: Response, status: number, message: string) {
+  res.status(status).json({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
 }
 
 /**
@@ -21,7 +48,7 @@ function refusal(code: 'UNAUTHENTICATED', message: string) {
  * gateway hears every logout on Redis), and at the latest one recheck interval after a revocation
  * it did not hear. Nothing is delivered once it has ended.
  */
-export function createSseHandler(options: { hub: SubscriptionHub; verifier: TokenVerifier; recheckMs: number; admitPartner?: AdmitPartner }) {
+export function createSseHandler(options: { hub: SubscriptionHub; verifier: TokenVerifier; recheckMs: number; admitPartner?: AdmitPartner; maxTokens?: number }) {
   const users = new WeakMap<object, { user: AuthUser; authorization: string }>();
   const handler = createHandler({
     // Distinct connections only: each operation is its own authenticated request.
@@ -40,16 +67,17 @@ export function createSseHandler(options: { hub: SubscriptionHub; verifier: Toke
       const caller = users.get(req.raw)!;
       let query = params.query;
       if (caller.user.partner) {
-        if (!options.admitPartner) return { errors: [new GraphQLError('Partner apps cannot subscribe on this gateway.', { extensions: { code: 'FORBIDDEN' } })] };
+        if (!options.admitPartner) return refuse([new GraphQLError('Partner apps cannot subscribe on this gateway.', { extensions: { code: 'FORBIDDEN' } })]);
         const admitted = await options.admitPartner(caller.user.partner, params);
-        if ('errors' in admitted) return { errors: admitted.errors };
+        if ('errors' in admitted) return refuse(admitted.errors);
         query = admitted.query;
       }
       let document: DocumentNode;
       try {
-        document = parse(query);
+        // The token limit of an HTTP request.
+        document = parse(query, options.maxTokens ? { maxTokens: options.maxTokens } : undefined);
       } catch (error) {
-        return { errors: [new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+        return refuse([new GraphQLError((error as Error).message.replace(/^Syntax Error: /, ''), { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
       }
       const queue: ExecutionResult[] = [];
       let wake: (() => void) | undefined;
@@ -97,7 +125,7 @@ export function createSseHandler(options: { hub: SubscriptionHub; verifier: Toke
       });
       if ('errors' in outcome) {
         release();
-        return { errors: [...outcome.errors] };
+        return refuse(outcome.errors);
       }
       const { unsubscribe } = outcome;
       async function* results(): AsyncGenerator<ExecutionResult> {
@@ -119,5 +147,27 @@ export function createSseHandler(options: { hub: SubscriptionHub; verifier: Toke
       return results();
     },
   });
-  return (req: Request, res: Response) => handler(req, res);
+  return (req: Request, res: Response) => {
+    // What graphql-sse would refuse without a code, refused here with one.
+    if (req.method === 'POST') {
+      if (!req.is('application/json')) return badRequest(res, 415, 'Send the operation as JSON (content-type: application/json).');
+      const body = req.body as { query?: unknown; variables?: unknown } | undefined;
+      const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+      if (!isObject(body) || typeof body!.query !== 'string' || (body!.variables != null && !isObject(body!.variables))) {
+        return badRequest(res, 400, 'Send a JSON object with "query" (a string) and optionally "variables" (an object) and "operationName".');
+      }
+    } else if (req.method === 'GET') {
+      if (typeof req.query.query !== 'string') return badRequest(res, 400, 'Give the operation as the "query" parameter.');
+      if (req.query.variables !== undefined) {
+        try {
+          JSON.parse(String(req.query.variables));
+        } catch {
+          return badRequest(res, 400, 'The "variables" parameter is not JSON.');
+        }
+      }
+    } else return badRequest(res, 405, 'Subscribe with POST (or GET).');
+    // graphql-sse serves "distinct connections" only for exactly this Accept header.
+    req.headers.accept = 'text/event-stream';
+    return handler(req, res);
+  };
 }

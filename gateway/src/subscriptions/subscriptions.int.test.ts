@@ -264,7 +264,7 @@ describe('subscriptions over graphql-ws', () => {
       await eventually(async () => (subs.every((s) => s.results.length === 3) ? true : undefined));
       expect(requests.news - before).toBe(2);
       expect(subs[57]!.results[2].data.quote).toEqual({ symbol: 'EEE', last: 2, headline: 'News about EEE' });
-      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      const metrics = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
       expect(metrics).toMatch(/subscription_executions_active\{[^}]*\} 1\n/);
     } finally {
       await Promise.all(clients.map((c) => c.dispose()));
@@ -306,7 +306,7 @@ describe('subscriptions over graphql-ws', () => {
       await eventually(async () => (subs.every((s) => s.results.length === 2) ? true : undefined));
       expect(requests.news - before).toBe(1);
       symbols.forEach((symbol, i) => expect(subs[i]!.results[1].data.quotes).toEqual({ symbol, last: 100 + i, headline: `News about ${symbol}` }));
-      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      const metrics = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
       // The six events went as one request of six entities: the histogram saw a batch above 5.
       const bucket = (le: string) => Number(new RegExp(`subscription_entity_batch_size_bucket\\{[^}]*le="${le}"[^}]*subgraph="news"[^}]*\\} (\\d+)`).exec(metrics)?.[1]);
       expect(bucket('10')).toBeGreaterThan(bucket('5'));
@@ -433,7 +433,7 @@ describe('subscriptions over graphql-ws', () => {
     );
     try {
       await eventually(async () => {
-        const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+        const metrics = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
         return /subscriptions_active\{[^}]*\} 101\n/.test(metrics) ? true : undefined;
       });
       (slow as unknown as { _socket: { pause(): void } })._socket.pause(); // reads nothing from now on
@@ -446,7 +446,7 @@ describe('subscriptions over graphql-ws', () => {
       try {
         await eventually(
           async () => {
-            const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+            const metrics = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
             return /subscription_slow_clients_closed_total\{[^}]*\} 1\n/.test(metrics) ? true : undefined;
           },
           30_000,

@@ -6,6 +6,7 @@ import client from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { tokenExpiresAt, type AuthUser, type TokenVerifier } from '@analytica/auth';
 import type { Logger } from '@analytica/logger';
+import { overBudget } from '../request-budget.js';
 import { revokes, type AdmitPartner, type SubscriptionHub } from './hub.js';
 
 /** graphql-transport-ws close codes (github.com/enisdenjo/graphql-ws, PROTOCOL.md). */
@@ -41,6 +42,10 @@ export interface WebSocketOptions {
   slowClientCloseMs?: number;
   maxSubscriptionsPerConnection?: number;
   admitPartner?: AdmitPartner;
+  /** The parser's token limit, as over HTTP. */
+  maxTokens?: number;
+  /** Each subscribe spends one request of the user's budget (0, or seconds to wait: RATE_LIMITED). */
+  spendBudget?: (user: AuthUser) => Promise<number>;
 }
 
 interface Connection {
@@ -143,6 +148,8 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
             return close(connection, CloseCode.BadRequest, 'Invalid message received');
           }
           if (connection.subscriptions.has(message.id)) return close(connection, CloseCode.SubscriberAlreadyExists, `Subscriber for ${message.id} already exists`);
+          // Held from now on, so that a `complete` sent while it is being set up ends it.
+          connection.subscriptions.set(message.id, 'pending');
           void subscribe(connection, message.id, message.payload);
           return;
         }
@@ -217,10 +224,17 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
   }
 
   async function subscribe(connection: Connection, id: string, payload: Record<string, unknown>) {
-    const sendErrors = (errors: readonly GraphQLError[]) => send(connection, JSON.stringify({ id, type: 'error', payload: errors.map((e) => e.toJSON()) }));
-    if (connection.subscriptions.size >= maxSubscriptions) {
+    const sendErrors = (errors: readonly GraphQLError[]) => {
+      if (connection.subscriptions.get(id) === 'pending') connection.subscriptions.delete(id);
+      send(connection, JSON.stringify({ id, type: 'error', payload: errors.map((e) => e.toJSON()) }));
+    };
+    // This one is already held (pending): more than the maximum refuses it.
+    if (connection.subscriptions.size > maxSubscriptions) {
       return sendErrors([new GraphQLError(`A connection may hold at most ${maxSubscriptions} subscriptions.`, { extensions: { code: 'BAD_USER_INPUT' } })]);
     }
+    // A subscribe is a request: it spends the user's request budget as an HTTP request does.
+    const wait = options.spendBudget ? await options.spendBudget(connection.user!) : 0;
+    if (wait > 0) return sendErrors([overBudget(wait)]);
     let query = payload.query as string;
     const partner = connection.user?.partner;
     if (partner) {
@@ -231,11 +245,11 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
     }
     let document: DocumentNode;
     try {
-      document = parse(query);
+      // The token limit of an HTTP request.
+      document = parse(query, options.maxTokens ? { maxTokens: options.maxTokens } : undefined);
     } catch (error) {
-      return sendErrors([new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
+      return sendErrors([new GraphQLError((error as Error).message.replace(/^Syntax Error: /, ''), { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
     }
-    connection.subscriptions.set(id, 'pending');
     const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
     const outcome = await hub.subscribe({
       document,
@@ -251,10 +265,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
         authorization: () => connection.authorization!,
       },
     });
-    if ('errors' in outcome) {
-      connection.subscriptions.delete(id);
-      return sendErrors(outcome.errors);
-    }
+    if ('errors' in outcome) return sendErrors(outcome.errors);
     if (connection.subscriptions.get(id) !== 'pending') {
       // The client completed it (or left) while it was being set up.
       outcome.unsubscribe();

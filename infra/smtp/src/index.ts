@@ -144,6 +144,8 @@ ${match(url)
     name: 'smtp-catcher',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     registry,
     readiness: {
@@ -165,6 +167,7 @@ ${match(url)
   return {
     url: running.url,
     port: running.port,
+    metricsUrl: running.metricsUrl,
     smtpPort,
     smtpUrl: `smtp://${env.HOST}:${smtpPort}`,
     messages: () => [...messages],

@@ -4,7 +4,10 @@ import { ConfigError, kafkaEnv, parseEnv, pem, port, postgresEnv, url } from './
 describe('parseEnv', () => {
   it('applies defaults and coerces types', () => {
     const env = parseEnv({ PORT: port(4002), ...postgresEnv('budget'), ...kafkaEnv }, {});
-    expect(env).toMatchObject({ PORT: 4002, DATABASE_SCHEMA: 'budget', KAFKA_BROKERS: ['127.0.0.1:9092'] });
+    expect(env).toMatchObject({ PORT: 4002, DATABASE_SCHEMA: 'budget', KAFKA_BROKERS: ['127.0.0.1:9092'], DATABASE_STATEMENT_TIMEOUT_MS: 5000, DATABASE_LOCK_TIMEOUT_MS: 2000 });
+    expect(parseEnv(postgresEnv('budget'), { DATABASE_STATEMENT_TIMEOUT_MS: '30000' }).DATABASE_STATEMENT_TIMEOUT_MS).toBe(30_000);
+    // No "0 = no limit", nothing above ten minutes, nothing that is not a whole number.
+    for (const bad of ['0', '600001', '1.5', 'soon']) expect(() => parseEnv(postgresEnv('budget'), { DATABASE_LOCK_TIMEOUT_MS: bad }), bad).toThrow(/DATABASE_LOCK_TIMEOUT_MS/);
     expect(parseEnv({ PORT: port(1) }, { PORT: '8080' }).PORT).toBe(8080);
     expect(parseEnv({ ...kafkaEnv }, { KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
   });

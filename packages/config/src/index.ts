@@ -12,7 +12,13 @@ export class ConfigError extends Error {
 
 export function parseEnv<S extends z.ZodRawShape>(shape: S, source: Record<string, string | undefined> = process.env): z.infer<z.ZodObject<S>> {
   const result = z.object(shape).safeParse(source);
-  if (result.success) return result.data;
+  if (result.success) {
+    if ('METRICS_PORT' in shape) {
+      const problem = resolveMetricsPort(result.data as Record<string, unknown>);
+      if (problem) throw new ConfigError([problem]);
+    }
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.');
     const given = source[name];
@@ -38,6 +44,26 @@ export function loadEnv(service: string, shapeOrParse: z.ZodRawShape | ((source:
     }
     throw error;
   }
+}
+
+/** How far the private metrics listener sits from the public one when METRICS_PORT is not set. */
+export const METRICS_PORT_OFFSET = 5000;
+
+/**
+ * METRICS_PORT defaults to PORT + 5000 (the gateway's 4000 -> 9000), or to 0 (a free port) when
+ * PORT is 0; it must be a port and must differ from PORT, since /metrics never shares the public
+ * listener. Fills the default in; answers the problem, if any.
+ */
+function resolveMetricsPort(env: Record<string, unknown>): string | undefined {
+  const port = typeof env.PORT === 'number' ? env.PORT : 0;
+  if (env.METRICS_PORT === undefined) {
+    const derived = port === 0 ? 0 : port + METRICS_PORT_OFFSET;
+    if (derived > 65535) return `METRICS_PORT is missing: its default, PORT + ${METRICS_PORT_OFFSET} = ${derived}, is not a port; set METRICS_PORT`;
+    env.METRICS_PORT = derived;
+  } else if (env.METRICS_PORT !== 0 && env.METRICS_PORT === port) {
+    return `METRICS_PORT is "${env.METRICS_PORT}": must differ from PORT (/metrics is never served on the public listener)`;
+  }
+  return undefined;
 }
 
 function redact(name: string, value: string) {
@@ -97,6 +123,9 @@ export const serviceEnv = (defaultPort: number) => ({
   LOG_LEVEL: logLevel,
   HOST: z.string().default('127.0.0.1'),
   PORT: port(defaultPort),
+  /** The private listener of GET /metrics: PORT + 5000 by default (0 when PORT is 0), never PORT. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
 });
 export const redisEnv = {
   REDIS_URL: url(['redis', 'rediss', 'memory']).default('redis://127.0.0.1:6379'),
@@ -113,9 +142,15 @@ export const tokenEnv = {
   JWT_AUDIENCE: z.string().min(1).default('analytica-api'),
   ...redisEnv,
 };
+/** A PostgreSQL timeout in milliseconds: 1 ms to 10 minutes (0, "no limit", is not accepted). */
+const pgTimeoutMs = (fallback: number) => z.coerce.number().int().min(1).max(600_000).default(fallback);
 export const postgresEnv = (defaultSchema: string) => ({
   DATABASE_URL: url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   DATABASE_SCHEMA: identifier.default(defaultSchema),
+  /** PostgreSQL cancels a statement of the service's pool that runs longer (statement_timeout). */
+  DATABASE_STATEMENT_TIMEOUT_MS: pgTimeoutMs(5_000),
+  /** ... and one that waits longer than this for a lock (lock_timeout). */
+  DATABASE_LOCK_TIMEOUT_MS: pgTimeoutMs(2_000),
 });
 export const kafkaEnv = {
   KAFKA_BROKERS: list.default(['127.0.0.1:9092']),

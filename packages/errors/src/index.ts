@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 /**
@@ -49,20 +50,58 @@ const KNOWN_CODES = new Set<string>([
 ]);
 
 /**
- * Shapes every error leaving a server: known codes keep their message, anything else becomes
- * a generic INTERNAL_SERVER_ERROR so that no stack trace, SQL or driver message reaches a client.
+ * The request id of the request being served, for errors and logs that are made far from the
+ * request (Apollo's formatError gets no context). packages/service runs every request in it.
  */
-export function formatError(formatted: GraphQLFormattedError, opts: { exposeDetails?: boolean; onInternal?: (error: GraphQLFormattedError) => void } = {}): GraphQLFormattedError {
+const requestScope = new AsyncLocalStorage<{ requestId: string }>();
+
+/** Runs `fn` (and everything it awaits) as part of the request `requestId`. */
+export function withRequestId<T>(requestId: string, fn: () => T): T {
+  return requestScope.run({ requestId }, fn);
+}
+
+/** The id of the request being served, if any. */
+export function currentRequestId(): string | undefined {
+  return requestScope.getStore()?.requestId;
+}
+
+/** What a client reads for an unexpected error: nothing of the cause, only the id to quote. */
+export function internalErrorMessage(requestId?: string): string {
+  return requestId
+    ? `Something went wrong on our side. The error was logged under request id ${requestId}; please try again, and quote that id if it persists.`
+    : 'Something went wrong on our side. The error was logged; please try again.';
+}
+
+/**
+ * Shapes every error leaving a server, in every environment: known codes keep their message (they
+ * are written for the client), and anything else, INTERNAL_SERVER_ERROR included, becomes the
+ * generic INTERNAL_SERVER_ERROR with the request id (extensions.requestId), so that no stack trace,
+ * SQL, parameter or driver message reaches a client. `onInternal` logs the cause, with that id.
+ * Stack traces and exception details never leave, whatever the options.
+ */
+export function formatError(
+  formatted: GraphQLFormattedError,
+  opts: {
+    /** Kept for callers of the previous version; details are never exposed. */
+    exposeDetails?: boolean;
+    onInternal?: (error: GraphQLFormattedError, details: { requestId?: string; cause?: unknown }) => void;
+    /** The original error (Apollo's second formatError argument), for the log. */
+    cause?: unknown;
+    /** Defaults to the request being served (withRequestId). */
+    requestId?: string;
+  } = {},
+): GraphQLFormattedError {
   const { stacktrace: _stacktrace, exception: _exception, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
   const code = typeof extensions.code === 'string' ? extensions.code : undefined;
-  if (code && KNOWN_CODES.has(code)) {
-    return { ...formatted, extensions: opts.exposeDetails ? formatted.extensions : extensions };
+  if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR && KNOWN_CODES.has(code)) {
+    return { ...formatted, extensions };
   }
-  opts.onInternal?.(formatted);
+  const requestId = opts.requestId ?? currentRequestId();
+  opts.onInternal?.(formatted, { requestId, cause: opts.cause });
   return {
-    message: 'Something went wrong on our side. The error was logged; please try again.',
+    message: internalErrorMessage(requestId),
     ...(formatted.path ? { path: formatted.path } : {}),
     ...(formatted.locations ? { locations: formatted.locations } : {}),
-    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(requestId ? { requestId } : {}) },
   };
 }

@@ -10,7 +10,8 @@ import type { BusMessage, ConsumeOptions, Consumer, EventBus } from './bus.js';
  */
 export async function createLocalBus(options: { databaseUrl: string; schema?: string; logger: Logger; pollMs?: number }): Promise<EventBus> {
   const schema = options.schema ?? 'event_log';
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
+  // Bounded like every service pool (packages/postgres): no statement here runs long or waits on a lock.
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4, options: '-c statement_timeout=5000 -c lock_timeout=2000' });
   // An idle connection can drop (the server restarts, or stops first on Ctrl-C); the pool replaces it.
   pool.on('error', (error) => options.logger.warn({ err: error }, 'local bus connection lost'));
   await pool.query(`

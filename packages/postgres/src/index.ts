@@ -14,8 +14,45 @@ export interface DatabaseOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- MikroORM constructs migrations with its own arguments
   migrations: { name: string; class: new (...args: any[]) => Migration }[];
   poolMax?: number;
+  /**
+   * Longest a statement may run before PostgreSQL cancels it (`statement_timeout`), and longest it
+   * may wait for a lock (`lock_timeout`), on every pooled connection: a hostile or runaway statement
+   * gives its backend and pool connection back instead of holding them after the caller gave up.
+   * Defaults: DEFAULT_STATEMENT_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS. A transaction that is meant to
+   * run longer says so with allowLongerStatements; migrations run under MIGRATION_TIMEOUTS.
+   */
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
   /** Called with each SQL statement; tests count statements with it. */
   onQuery?: (sql: string) => void;
+}
+
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
+export const DEFAULT_LOCK_TIMEOUT_MS = 2_000;
+/** Migrations may rewrite whole tables: they get longer, still finite, limits. */
+export const MIGRATION_TIMEOUTS = { statementTimeoutMs: 600_000, lockTimeoutMs: 60_000 } as const;
+
+/** The largest value PostgreSQL takes for a timeout (ms); 0 (no limit) is never used. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+function timeout(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) throw new Error(`${name} must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, not ${value}`);
+  return value;
+}
+
+/**
+ * Lets the statements of the current transaction run up to these limits instead of the pool's
+ * (`SET LOCAL`: it ends with the transaction, so the connection goes back to the pool unchanged).
+ * For work that is meant to take longer than a request's statement, e.g. a statement import.
+ * Throws when `em` is not inside a transaction, where SET LOCAL would change nothing.
+ */
+export async function allowLongerStatements(em: EntityManager, limits: { statementTimeoutMs: number; lockTimeoutMs?: number }): Promise<void> {
+  const ctx = em.getTransactionContext();
+  if (!ctx) throw new Error('allowLongerStatements needs a transaction (em.transactional)');
+  const statement = timeout(limits.statementTimeoutMs, 'statementTimeoutMs');
+  const lock = limits.lockTimeoutMs === undefined ? undefined : timeout(limits.lockTimeoutMs, 'lockTimeoutMs');
+  await em.getConnection().execute(`set local statement_timeout = ${statement}`, [], 'run', ctx);
+  if (lock !== undefined) await em.getConnection().execute(`set local lock_timeout = ${lock}`, [], 'run', ctx);
 }
 
 export interface Database {
@@ -33,6 +70,8 @@ export interface Database {
  * which is how tests get a schema of their own.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const statementTimeoutMs = timeout(options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, 'statementTimeoutMs');
+  const lockTimeoutMs = timeout(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, 'lockTimeoutMs');
   const config: Options = {
     clientUrl: options.url,
     schema: options.schema,
@@ -40,7 +79,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: false },
     pool: { min: 0, max: options.poolMax ?? 10 },
-    driverOptions: { connection: { options: `-c search_path=${options.schema}` } },
+    // Set per connection at start-up, so every pooled connection has them from its first statement.
+    driverOptions: {
+      connection: { options: `-c search_path=${options.schema} -c statement_timeout=${statementTimeoutMs} -c lock_timeout=${lockTimeoutMs}` },
+    },
     migrations: {
       tableName: 'mikro_orm_migrations',
       migrationsList: options.migrations,
@@ -57,7 +99,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const orm = await MikroORM.init(config);
   try {
     await orm.em.getConnection().execute(`create schema if not exists "${options.schema}"`);
-    await orm.getMigrator().up();
+    // All pending migrations in one transaction, under the migration limits rather than a request's.
+    await orm.em.fork().transactional(async (em) => {
+      await allowLongerStatements(em, MIGRATION_TIMEOUTS);
+      await orm.getMigrator().up({ transaction: em.getTransactionContext() });
+    });
   } catch (error) {
     await orm.close(true);
     throw error;

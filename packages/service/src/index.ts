@@ -7,6 +7,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import client from 'prom-client';
 import type { GraphQLError } from 'graphql';
+import { internalErrorMessage, withRequestId } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
 
 export { lifecycle, type Lifecycle } from './lifecycle.js';
@@ -39,12 +40,67 @@ export interface ServiceOptions<Ctx extends BaseContext> {
   registry?: client.Registry;
   /** Largest JSON body /graphql accepts; a larger one is refused with 413 before it is parsed. */
   bodyLimitBytes?: number;
+  /**
+   * The private listener that alone answers GET /metrics (never the public port): METRICS_PORT,
+   * 0 for a free one (the default here; services pass their configured port).
+   */
+  metricsPort?: number;
+  /** METRICS_HOST: 127.0.0.1 unless the scraper is on another host. */
+  metricsHost?: string;
 }
 
 export interface RunningService {
   url: string;
   port: number;
+  /** http://<METRICS_HOST>:<METRICS_PORT>: the private listener with GET /metrics. */
+  metricsUrl: string;
   stop(): Promise<void>;
+}
+
+/** Distinct operation names kept as labels; later new names go to `OTHER_OPERATION`. */
+export const MAX_OPERATION_LABELS = 200;
+/** The label of every operation whose name is not kept: unnamed-but-odd, too long, or over the limit. */
+export const OTHER_OPERATION = 'other';
+const OPERATION_TYPES = ['query', 'mutation', 'subscription', 'unknown'] as const;
+
+/**
+ * Content-Security-Policy of every answer: nothing may load, except inline styles (the few HTML
+ * pages: unsubscribe links, the mail catcher) and forms posting back to the same origin.
+ */
+export const DEFAULT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/**
+ * The GraphQL IDE page Apollo Server shows in development (GET /graphql from a browser): its own
+ * meta policy pins inline scripts and styles to a per-page nonce; this header adds the rest (only
+ * Apollo's CDNs and frames, nothing else, never framed itself). Both policies apply.
+ */
+export const IDE_CSP = [
+  "default-src 'none'",
+  "script-src 'self' 'unsafe-inline' https://apollo-server-landing-page.cdn.apollographql.com https://embeddable-sandbox.cdn.apollographql.com https://embeddable-explorer.cdn.apollographql.com",
+  "style-src 'unsafe-inline' https://apollo-server-landing-page.cdn.apollographql.com https://embeddable-sandbox.cdn.apollographql.com https://embeddable-explorer.cdn.apollographql.com https://fonts.googleapis.com",
+  'font-src https://fonts.gstatic.com',
+  'img-src https://apollo-server-landing-page.cdn.apollographql.com',
+  'manifest-src https://apollo-server-landing-page.cdn.apollographql.com',
+  'frame-src https://explorer.embed.apollographql.com https://sandbox.embed.apollographql.com',
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+/**
+ * The operation label of graphql_operations_total: never what a caller chose beyond a bounded set.
+ * A valid GraphQL name of at most 64 characters keeps its name while fewer than
+ * MAX_OPERATION_LABELS names are known; anything else is `other`.
+ */
+export function operationLabeller(max = MAX_OPERATION_LABELS) {
+  const known = new Set<string>();
+  return (name: string | null | undefined): string => {
+    if (!name) return 'anonymous';
+    if (known.has(name)) return name;
+    if (name.length > 64 || !/^[_A-Za-z][_0-9A-Za-z]*$/.test(name) || known.size >= max) return OTHER_OPERATION;
+    known.add(name);
+    return name;
+  };
 }
 
 /**
@@ -70,6 +126,9 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
     labelNames: ['operation', 'type', 'outcome'],
     registers: [registry],
   });
+  // The bucket of unknown names exists from the start, so that folding one in adds no series.
+  for (const type of OPERATION_TYPES) for (const outcome of ['ok', 'error']) operations.inc({ operation: OTHER_OPERATION, type, outcome }, 0);
+  const operationLabel = operationLabeller();
 
   const app = express();
   app.disable('x-powered-by');
@@ -83,17 +142,22 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
     const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
     (req as RequestWithId).requestId = requestId;
+    // On every answer of every service; a route that serves HTML of its own may set a CSP of its own.
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('referrer-policy', 'no-referrer');
+    res.setHeader('content-security-policy', req.method === 'GET' && req.path === '/graphql' && req.accepts(['json', 'html']) === 'html' ? IDE_CSP : DEFAULT_CSP);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const path = req.originalUrl.split('?')[0] ?? '';
-      const route = ['/graphql', '/health', '/ready', '/metrics', '/.well-known/jwks.json'].includes(path) ? path : 'other';
-      httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
-      if (!['/health', '/ready', '/metrics'].includes(path)) {
-        logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      const route = ['/graphql', '/health', '/ready', '/.well-known/jwks.json'].includes(path) ? path : 'other';
+      const method = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'].includes(req.method) ? req.method : 'other';
+      httpDuration.observe({ method, route, status: String(res.statusCode) }, seconds);
+      if (!['/health', '/ready'].includes(path)) {
+        logger.info({ requestId, method: req.method, path: path.slice(0, 200), status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
       }
     });
-    next();
+    withRequestId(requestId, next);
   });
 
   app.get('/health', (_req, res) => {
@@ -117,11 +181,26 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
     const ready = results.every(([, status]) => status === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', service: options.name, checks: Object.fromEntries(results) });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('content-type', registry.contentType);
-    res.send(await registry.metrics());
-  });
+  // /metrics is not on this (public) listener: see the metrics server below.
   options.routes?.(app);
+
+  // The private listener: GET /metrics only, on METRICS_HOST:METRICS_PORT (127.0.0.1 by default).
+  const metricsServer = http.createServer((req, res) => {
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('referrer-policy', 'no-referrer');
+    res.setHeader('content-security-policy', DEFAULT_CSP);
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Only GET /metrics is served here.' } }));
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => {
+        logger.error({ err: error }, 'metrics failed');
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'INTERNAL_SERVER_ERROR', message: internalErrorMessage() } }));
+      },
+    );
+  });
 
   let apollo: ApolloServer<Ctx> | undefined;
   const metricsPlugin: ApolloServerPlugin<Ctx> = {
@@ -129,7 +208,7 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
       return {
         async willSendResponse(rc) {
           operations.inc({
-            operation: rc.operationName ?? 'anonymous',
+            operation: operationLabel(rc.operationName),
             type: rc.operation?.operation ?? 'unknown',
             outcome: rc.errors?.length ? 'error' : 'ok',
           });
@@ -149,6 +228,8 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
         app.use(
           '/graphql',
           express.json({ limit: options.bodyLimitBytes ?? 1024 * 1024 }),
+          // The body parser's callbacks run outside the request's async context: enter it again.
+          (req: Request, _res: express.Response, next: express.NextFunction) => withRequestId((req as RequestWithId).requestId, next),
           expressMiddleware(apollo, {
             context: async ({ req }) => {
               const requestId = (req as RequestWithId).requestId;
@@ -167,8 +248,39 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
           }
         });
       }
+      // Last: anything a route threw becomes a JSON answer without its cause (logged with the request id).
+      app.use((error: unknown, req: Request, res: express.Response, next: express.NextFunction) => {
+        if (res.headersSent) {
+          next(error);
+          return;
+        }
+        const requestId = (req as RequestWithId).requestId;
+        const status = (error as { status?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
+        if (typeof status === 'number' && status >= 400 && status < 500) {
+          const message =
+            status === 413
+              ? 'The request body is too large.'
+              : (error as { type?: string }).type === 'entity.parse.failed'
+                ? 'The request body is not valid JSON.'
+                : 'The request cannot be served.';
+          res.status(status).json({ error: { code: 'BAD_REQUEST', message, requestId } });
+          return;
+        }
+        logger.error({ err: error, requestId, method: req.method, path: req.path.slice(0, 200) }, 'internal error');
+        res.status(500).json({ error: { code: 'INTERNAL_SERVER_ERROR', message: internalErrorMessage(requestId), requestId } });
+      });
+      const metricsHost = options.metricsHost ?? '127.0.0.1';
       await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
+        metricsServer.once('error', reject);
+        metricsServer.listen({ port: options.metricsPort ?? 0, host: metricsHost }, () => {
+          metricsServer.off('error', reject);
+          resolve();
+        });
+      });
+      const metricsUrl = `http://${metricsHost}:${(metricsServer.address() as AddressInfo).port}`;
+      const closeMetrics = () => new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', (error) => void closeMetrics().then(() => reject(error)));
         // A burst of connections (thousands of WebSocket clients reconnecting after a gateway
         // restart) waits in the kernel's accept queue while the event loop is busy. Node asks for
         // 511 places; the kernel grants up to net.core.somaxconn (4096 on most systems).
@@ -177,10 +289,11 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
       options.onListening?.(httpServer);
       const { port } = httpServer.address() as AddressInfo;
       const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
-      logger.info({ url }, `${options.name} listening`);
+      logger.info({ url, metricsUrl }, `${options.name} listening`);
       return {
         url,
         port,
+        metricsUrl,
         async stop() {
           if (stopping) return;
           stopping = true;
@@ -192,6 +305,8 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
           if (apollo) await apollo.stop();
           await closed;
           clearTimeout(timer);
+          metricsServer.closeAllConnections();
+          await closeMetrics();
           await options.onStop?.();
           logger.info('stopped');
         },

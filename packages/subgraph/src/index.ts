@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { isInterfaceType, isObjectType, parse, GraphQLError, type GraphQLSchema } from 'graphql';
+import { defaultFieldResolver, isInterfaceType, isObjectType, parse, GraphQLError, type GraphQLSchema } from 'graphql';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
@@ -52,7 +52,73 @@ export async function buildFederatedSchema(options: SubgraphSchemaOptions): Prom
       __resolveReference: async (...args: Parameters<typeof resolveReference>) => resolveReference(...args),
     };
   }
-  return guardEntities(buildSubgraphSchema([{ typeDefs, resolvers }]));
+  return guardInput(guardEntities(buildSubgraphSchema([{ typeDefs, resolvers }])));
+}
+
+// C0 controls other than tab, line feed and carriage return, and DEL: PostgreSQL refuses NUL in
+// text, and none of them belongs in a name, a payee, a note, a search or a cursor.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const ISO_DATE = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/;
+
+/** The years PostgreSQL, JavaScript and ISO 8601 without an extended year all agree on. */
+function isDayInRange(year: number, month: number, day: number): boolean {
+  if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1) return false;
+  const date = new Date(Date.UTC(2000, month - 1, day));
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/**
+ * The one check every argument of every field passes before its resolver runs (so before anything
+ * is written): what the database would refuse with an internal error is BAD_USER_INPUT naming the
+ * field (`input.payee`, `representations.0.id`). Refused: control characters in any string (or
+ * object key), numbers that are not finite or beyond ±Number.MAX_SAFE_INTEGER, dates (and strings
+ * that are wholly an ISO date) outside the years 1 to 9999 or not on the calendar.
+ */
+export function checkArgumentValue(value: unknown, path: string): void {
+  // Iterative: a JSON argument (`_Any`) may be nested deeper than the stack.
+  const pending: [unknown, string][] = [[value, path]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [current, at] = next;
+    if (typeof current === 'string') {
+      if (CONTROL_CHARACTER.test(current)) throw badInput(at, `${at} contains a control character (such as NUL); remove it.`);
+      const date = current.length <= 40 ? ISO_DATE.exec(current) : null;
+      if (date && !isDayInRange(Number(date[1]), Number(date[2]), Number(date[3]))) {
+        throw badInput(at, `${at} is not a date between the years 0001 and 9999.`);
+      }
+    } else if (typeof current === 'number') {
+      if (!Number.isFinite(current) || Math.abs(current) > Number.MAX_SAFE_INTEGER) {
+        throw badInput(at, `${at} is beyond the exact range (at most ${Number.MAX_SAFE_INTEGER} in size).`);
+      }
+    } else if (current instanceof Date) {
+      const year = current.getUTCFullYear();
+      if (Number.isNaN(current.getTime()) || year < 1 || year > 9999) throw badInput(at, `${at} is not a date between the years 0001 and 9999.`);
+    } else if (Array.isArray(current)) {
+      current.forEach((item, index) => pending.push([item, `${at}.${index}`]));
+    } else if (current !== null && typeof current === 'object') {
+      for (const [key, item] of Object.entries(current)) {
+        if (CONTROL_CHARACTER.test(key)) throw badInput(at, `${at} has a key with a control character (such as NUL); remove it.`);
+        pending.push([item, `${at}.${key}`]);
+      }
+    }
+  }
+}
+
+/** Wraps the resolver of every field that takes arguments with checkArgumentValue. */
+function guardInput(schema: GraphQLSchema): GraphQLSchema {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      if (field.args.length === 0) continue;
+      const resolve = field.resolve ?? defaultFieldResolver;
+      field.resolve = (source, args: Record<string, unknown>, context, info) => {
+        for (const [name, value] of Object.entries(args)) checkArgumentValue(value, name);
+        return resolve(source, args, context, info);
+      };
+    }
+  }
+  return schema;
 }
 
 /**
@@ -99,8 +165,12 @@ export interface SubgraphServiceOptions<Ctx extends SubgraphContext> {
   /** Adds the service's own per-request state (an EntityManager fork, DataLoaders). */
   context: (base: SubgraphContext) => Ctx;
   onStop?: () => Promise<void>;
+  /** No longer used: unexpected errors are generic in every environment (kept for callers). */
   exposeErrorDetails?: boolean;
   routes?: Parameters<typeof createHttpService>[0]['routes'];
+  /** METRICS_PORT and METRICS_HOST: the private listener of GET /metrics. */
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 /**
@@ -112,6 +182,8 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
     name: options.name,
     port: options.port,
     host: options.host,
+    metricsPort: options.metricsPort,
+    metricsHost: options.metricsHost,
     logger: options.logger,
     readiness: options.readiness,
     onStop: async () => {
@@ -127,10 +199,10 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
           includeStacktraceInErrorResponses: false,
           // Shutdown is ours (stopOnSignals): drain, then close pools and consumers.
           stopOnTerminationSignals: false,
-          formatError: (formatted) =>
+          formatError: (formatted, cause) =>
             formatError(formatted, {
-              exposeDetails: options.exposeErrorDetails,
-              onInternal: (error) => options.logger.error({ error }, 'internal error'),
+              cause,
+              onInternal: (error, { requestId }) => options.logger.error({ err: cause, requestId, path: error.path }, 'internal error'),
             }),
           plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), refuseBadTokens(), partnersReadOnly()],
         }),

@@ -55,7 +55,8 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 /**
  * The contract every service and worker process keeps, written once (as apollo-server's
  * integration-testsuite is for its integrations): it starts on a valid configuration and answers
- * /health, /ready naming each dependency, and /metrics; on SIGTERM it finishes what is in flight
+ * /health, /ready naming each dependency, and /metrics on its private METRICS_PORT only (404 on
+ * the public port), with the security headers on every answer; on SIGTERM it finishes what is in flight
  * and exits 0; on a malformed variable it exits 78 naming the variable. Call it at the top level
  * of a service's `src/main.int.test.ts`.
  */
@@ -96,11 +97,13 @@ export function describeServiceProcess(spec: ServiceProcessSpec) {
     describe('on a valid configuration', () => {
       let run: ReturnType<typeof startProcess>;
       let url: string;
+      let metricsUrl: string;
 
       beforeAll(async () => {
-        const port = await freePort();
-        run = startProcess(spec.entry, { ...validEnv, PORT: String(port) });
+        const [port, metricsPort] = [await freePort(), await freePort()];
+        run = startProcess(spec.entry, { ...validEnv, PORT: String(port), METRICS_PORT: String(metricsPort) });
         url = `http://127.0.0.1:${port}`;
+        metricsUrl = `http://127.0.0.1:${metricsPort}`;
         const deadline = Date.now() + readyTimeoutMs;
         let last = 'no answer';
         while (Date.now() < deadline) {
@@ -134,8 +137,18 @@ export function describeServiceProcess(spec: ServiceProcessSpec) {
         expect(body.checks ?? {}).toEqual(Object.fromEntries(spec.dependencies.map((d) => [d, 'ok'])));
       });
 
-      it('answers /metrics in the Prometheus text format, labelled with the service', async () => {
-        const response = await fetch(`${url}/metrics`);
+      it('answers every request with nosniff, no referrer and a Content-Security-Policy', async () => {
+        for (const path of ['/health', '/ready', '/no-such-path']) {
+          const response = await fetch(`${url}${path}`);
+          expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+          expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+          expect(response.headers.get('content-security-policy'), path).toMatch(/default-src 'none'/);
+        }
+      });
+
+      it('answers /metrics only on its private METRICS_PORT, in the Prometheus text format, labelled with the service', async () => {
+        expect((await fetch(`${url}/metrics`)).status).toBe(404);
+        const response = await fetch(`${metricsUrl}/metrics`);
         expect(response.status).toBe(200);
         expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
         const text = await response.text();

@@ -8,9 +8,18 @@ import pg from 'pg';
 export type Pool = pg.Pool;
 export type Client = pg.PoolClient;
 
-export function openPool(url: string, schema: string, max = 10): Pool {
-  return new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema}` });
+/**
+ * `timeouts`: PostgreSQL's statement_timeout and lock_timeout on every connection (the
+ * DATABASE_*_TIMEOUT_MS variables); migrations and the publish lock's wait get longer ones.
+ */
+export function openPool(url: string, schema: string, max = 10, timeouts = { statementTimeoutMs: 5_000, lockTimeoutMs: 2_000 }): Pool {
+  const { statementTimeoutMs, lockTimeoutMs } = timeouts;
+  return new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema} -c statement_timeout=${statementTimeoutMs} -c lock_timeout=${lockTimeoutMs}` });
 }
+
+/** Waits that are meant to be long (migrations, a publish queued behind another): SET LOCAL, for one transaction. */
+const LONG_STATEMENT_MS = 600_000;
+const LONG_LOCK_WAIT_MS = 60_000;
 
 // Each entry runs once, in order, inside one transaction; the list only ever grows.
 const MIGRATIONS: string[] = [
@@ -136,6 +145,22 @@ const MIGRATIONS: string[] = [
     primary key (app_id, hash)
   );
   `,
+  `
+  -- Partners' webhooks (one per partner): new versions of the partner's contract are POSTed to it,
+  -- signed with its secret; last_version is the last contract version it acknowledged.
+  create table partner_webhooks (
+    partner_id uuid primary key,
+    contract text not null references contracts(name),
+    url text not null,
+    secret text not null,
+    last_version bigint not null,
+    failures int not null default 0,
+    last_error text null,
+    next_attempt_at timestamptz not null default now(),
+    created_at timestamptz not null default now()
+  );
+  create index partner_webhooks_due on partner_webhooks (next_attempt_at);
+  `,
 ];
 
 /** Creates the schema if missing and applies pending migrations, one process at a time. */
@@ -143,6 +168,7 @@ export async function migrate(pool: Pool, schema: string) {
   const client = await pool.connect();
   try {
     await client.query('begin');
+    await client.query(`set local statement_timeout = ${LONG_STATEMENT_MS}; set local lock_timeout = ${LONG_LOCK_WAIT_MS}`);
     // Two registry instances starting together must not both migrate.
     await client.query('select pg_advisory_xact_lock(hashtext($1))', [`registry-migrate:${schema}`]);
     await client.query(`create schema if not exists "${schema}"`);
@@ -168,7 +194,12 @@ export async function transaction<T>(pool: Pool, work: (client: Client) => Promi
   const client = await pool.connect();
   try {
     await client.query('begin');
-    if (lock) await client.query('select pg_advisory_xact_lock(hashtext($1))', [lock]);
+    if (lock) {
+      // A publish waits its turn behind another (which composes while holding the lock): the wait
+      // is one statement, so both limits are raised for this transaction.
+      await client.query(`set local statement_timeout = ${LONG_STATEMENT_MS}; set local lock_timeout = ${LONG_LOCK_WAIT_MS}`);
+      await client.query('select pg_advisory_xact_lock(hashtext($1))', [lock]);
+    }
     const result = await work(client);
     await client.query('commit');
     return result;

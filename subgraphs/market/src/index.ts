@@ -68,6 +68,8 @@ export async function startMarketService(env: MarketEnv, deps: Dependencies = {}
     name: 'market',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     schema: await resources.run('schema', buildMarketSchema),
     verifier: verifierFromEnv(env),

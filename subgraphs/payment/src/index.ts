@@ -33,7 +33,15 @@ export async function startPaymentService(env: PaymentEnv, deps: Dependencies = 
   const resources = lifecycle(logger);
   const db = await resources.open(
     'postgres',
-    () => openDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, entities: paymentEntities, migrations }),
+    () =>
+      openDatabase({
+        url: env.DATABASE_URL,
+        schema: env.DATABASE_SCHEMA,
+        entities: paymentEntities,
+        migrations,
+        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+      }),
     (d) => d.close(),
   );
   const bus =
@@ -83,6 +91,8 @@ export async function startPaymentService(env: PaymentEnv, deps: Dependencies = 
     name: 'payment',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     schema: await resources.run('schema', buildPaymentSchema),
     verifier: verifierFromEnv(env),

@@ -41,6 +41,8 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
         schema: env.DATABASE_SCHEMA,
         entities: [UserSchema, SessionSchema, RefreshTokenSchema, EmailVerificationSchema, AuditSchema, ...partnerSchemas, OutboxMessageSchema, ProcessedEventSchema],
         migrations,
+        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
       }),
     (d) => d.close(),
   );
@@ -97,6 +99,8 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     name: 'user',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     schema: await resources.run('schema', buildUserSchema),
     verifier,

@@ -171,7 +171,7 @@ describe('candles', () => {
     const second = await startMarketIngest(env);
     try {
       await drained(groupId, topic);
-      const metrics = await (await fetch(`${second.url}/metrics`)).text();
+      const metrics = await (await fetch(`${second.metricsUrl}/metrics`)).text();
       // Every tick came again and every one was recognised as held already.
       expect(metrics).toMatch(new RegExp(`market_ingest_ticks_total\\{outcome="duplicate",service="market-ingest"\\} ${order.length}\\b`));
       expect(metrics).toMatch(/market_ingest_candle_writes_total\{service="market-ingest"\} 0\b/);
@@ -198,7 +198,7 @@ describe('candles', () => {
     const third = await startMarketIngest(env);
     try {
       await drained(groupId, topic);
-      const metrics = await (await fetch(`${third.url}/metrics`)).text();
+      const metrics = await (await fetch(`${third.metricsUrl}/metrics`)).text();
       expect(metrics).toMatch(new RegExp(`market_ingest_ticks_total\\{outcome="duplicate",service="market-ingest"\\} ${order.length}\\b`));
     } finally {
       await third.stop();

@@ -63,6 +63,8 @@ export async function startMarketIngest(env: MarketIngestEnv, deps: Dependencies
     name: 'market-ingest',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     readiness: {
       redis: () => pingRedis(redis),

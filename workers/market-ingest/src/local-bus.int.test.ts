@@ -53,7 +53,7 @@ describe('market ingest on the embedded event log', () => {
       // The quote is in Redis before the tick's candles are written (then the log commits it).
       await eventually(
         async () => {
-          const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+          const metrics = await (await fetch(`${worker.metricsUrl}/metrics`)).text();
           return /market_ingest_candle_writes_total\{service="market-ingest"\} 4\b/.test(metrics) ? true : undefined;
         },
         10_000,

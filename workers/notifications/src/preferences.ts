@@ -8,6 +8,7 @@ import type { EntityManager } from '@analytica/postgres';
 export const TEMPLATE_CATEGORY = {
   welcome: 'account',
   'one-time-code': 'security',
+  'registration-attempt': 'security',
   'payment-result': 'payments',
   'budget-overspent': 'budget',
   'price-alert': 'market',

@@ -106,6 +106,7 @@ const schemas = {
     triggeredAt: z.string(),
   }),
   anomaly: z.object({ title: z.string(), detail: z.string() }),
+  'registration-attempt': z.object({ attemptedAt: z.string() }),
 } satisfies Record<Template, z.ZodType>;
 
 type Data<T extends Template> = z.infer<(typeof schemas)[T]>;
@@ -168,6 +169,18 @@ const templates: { [T in Template]: (data: Data<T>, ctx: RenderContext) => Rende
     const moved = data.direction === 'ABOVE' ? 'risen above' : 'fallen below';
     return compose(`${data.symbol} has ${moved} ${data.threshold}`, ctx, [
       { text: `${data.symbol} traded at ${data.price} at ${when(data.triggeredAt)}, having ${moved} your alert level of ${data.threshold}.` },
+    ]);
+  },
+
+  'registration-attempt'(data, ctx) {
+    return compose('Someone tried to register with your address', ctx, [
+      {
+        text: `Someone tried to create an Analytica account with this email address at ${when(data.attemptedAt)}. Your address already has an account, so no new account was made and nothing changed.`,
+      },
+      {
+        text: 'If that was you, sign in instead; if you forgot your password, change it after signing in. If it was not you, you can ignore this email.',
+        link: { label: 'Sign in', href: `${ctx.appUrl}/login` },
+      },
     ]);
   },
 

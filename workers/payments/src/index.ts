@@ -28,7 +28,15 @@ export interface Dependencies {
 async function openPaymentDatabase(env: PaymentsWorkerEnv, logger: Logger): Promise<Database> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, entities: paymentEntities, migrations, poolMax: 5 });
+      return await openDatabase({
+        url: env.DATABASE_URL,
+        schema: env.DATABASE_SCHEMA,
+        entities: paymentEntities,
+        migrations,
+        poolMax: 5,
+        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+      });
     } catch (error) {
       if (attempt >= 5) throw error;
       logger.warn({ err: error, attempt }, 'could not open the payment schema yet; trying again');
@@ -138,6 +146,8 @@ export async function startPaymentsWorker(env: PaymentsWorkerEnv, deps: Dependen
     name: 'payments-worker',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     registry,
     readiness: { postgres: db.ping, kafka: bus.ping, redis: () => pingRedis(redis) },

@@ -262,7 +262,7 @@ describe('the payments worker', () => {
     expect((await fetch(`${worker.url}/health`)).status).toBe(200);
     const ready = await fetch(`${worker.url}/ready`);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { postgres: 'ok', kafka: 'ok', redis: 'ok' } });
-    const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+    const metrics = await (await fetch(`${worker.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/payments_settled_total\{status="SUCCEEDED",path="consumer",service="payments-worker"\} \d+/);
   });
 });

@@ -132,7 +132,7 @@ describe('the bank simulator over HTTP', () => {
   it('answers /health, /ready and /metrics', async () => {
     expect((await fetch(`${simulator.url}/health`)).status).toBe(200);
     expect((await fetch(`${simulator.url}/ready`)).status).toBe(200);
-    expect(await (await fetch(`${simulator.url}/metrics`)).text()).toContain('service="bank-simulator"');
+    expect(await (await fetch(`${simulator.metricsUrl}/metrics`)).text()).toContain('service="bank-simulator"');
   });
 });
 

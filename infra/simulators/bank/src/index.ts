@@ -189,6 +189,8 @@ export async function startBankSimulator(env: BankEnv) {
     name: 'bank-simulator',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     readiness: {},
     routes,

@@ -32,7 +32,7 @@ describe('market feed simulator', () => {
     );
     try {
       await new Promise((r) => setTimeout(r, 3000));
-      const metrics = await (await fetch(`${feed.url}/metrics`)).text();
+      const metrics = await (await fetch(`${feed.metricsUrl}/metrics`)).text();
       const generated = (kind: string) => Number(new RegExp(`^feed_ticks_generated_total\\{[^}]*kind="${kind}"[^}]*\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
       const trades = generated('trade');
       expect(trades).toBeGreaterThan(450);
@@ -114,7 +114,7 @@ describe('market feed simulator', () => {
       expect(ready.checks.kafka).toMatch(/^unavailable: publishing has failed for \d+ s .*; \d+ ticks buffered$/);
       await eventually(
         async () => {
-          const metrics = await (await fetch(`${feed.url}/metrics`)).text();
+          const metrics = await (await fetch(`${feed.metricsUrl}/metrics`)).text();
           return metric(metrics, 'feed_ticks_dropped_total') > 0 && metric(metrics, 'feed_buffer_ticks') === 100 ? true : undefined;
         },
         10_000,

@@ -44,6 +44,8 @@ export async function startMarketFeed(env: MarketFeedEnv, deps: Dependencies = {
     name: 'market-feed',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     readiness: { [deps.bus ? 'events' : 'kafka']: async () => publisher.check() },
     onStop: async () => {

@@ -4,6 +4,7 @@ import { assertCurrency, assertMinorUnits } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
 import { minorUnitsFromSql } from '../access.js';
 import { ACCOUNT_TYPES, AccountRecord, type AccountType } from './account.entity.js';
+import { queueOnRowLocks } from '../locks.js';
 
 export interface AccountOpening {
   name: string;
@@ -45,4 +46,38 @@ export async function accountBalances(em: EntityManager, accountIds: readonly st
     em.getTransactionContext(),
   );
   return new Map(rows.map((r) => [r.id, minorUnitsFromSql(r.balance)]));
+}
+
+/**
+ * Refuses a write that would take an account's balance (opening balance plus every transaction)
+ * beyond ±Number.MAX_SAFE_INTEGER minor units, which no client could read back exactly: call it
+ * inside the write's database transaction, after its rows are flushed, so that a refusal writes
+ * nothing. The accounts are locked first (in id order), and the sum is a statement of its own, so
+ * that it sees every write committed before the lock was granted.
+ */
+export async function assertBalancesExact(em: EntityManager, accountIds: readonly string[], field: string): Promise<void> {
+  const ids = [...new Set(accountIds)].sort();
+  if (!ids.length) return;
+  const list = ids.map(() => '?').join(', ');
+  const connection = em.getConnection();
+  await queueOnRowLocks(em);
+  // Writers of one account take turns for the check (the sum below then sees what the one before
+  // committed). FOR NO KEY UPDATE, not FOR UPDATE: the rows this transaction already inserted hold
+  // a FOR KEY SHARE lock on their account (the foreign key), which FOR UPDATE would wait on in
+  // another writer, and two writers would deadlock; FOR NO KEY UPDATE does not conflict with it.
+  await connection.execute(`select id from accounts where id in (${list}) order by id for no key update`, ids, 'all', em.getTransactionContext());
+  const beyond: { id: string }[] = await connection.execute(
+    `select a.id
+       from accounts a
+       left join transactions t on t.user_id = a.user_id and t.account_id = a.id
+      where a.id in (${list})
+      group by a.id, a.opening_balance
+     having abs(a.opening_balance + coalesce(sum(t.amount), 0)) > ${Number.MAX_SAFE_INTEGER}`,
+    ids,
+    'all',
+    em.getTransactionContext(),
+  );
+  if (beyond.length) {
+    throw badInput(field, `This would take the account's balance beyond ${Number.MAX_SAFE_INTEGER} minor units, more than can be kept exactly; nothing was written.`);
+  }
 }

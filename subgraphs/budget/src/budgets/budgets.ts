@@ -10,6 +10,7 @@ import { usableCategories } from '../categories/categories.js';
 import { DAY_MS, isoDate, parseDay } from '../days.js';
 import { loadRateTable } from '../exchange-rates/exchange-rates.js';
 import { BUDGET_PERIODS, BudgetRecord, ROLLOVERS, type BudgetPeriod, type Rollover } from './budget.entity.js';
+import { queueOnRowLocks } from '../locks.js';
 
 /** The first day of the period that contains `day`: the 1st of its month, or the Monday of its ISO week. */
 export function periodStart(day: Date, period: BudgetPeriod): string {
@@ -168,6 +169,7 @@ export async function reviewBudgets(tx: EntityManager, userId: string, changes: 
     }
   }
   if (keys.size === 0) return;
+  await queueOnRowLocks(tx);
   const budgets = await tx.find(BudgetRecord, { userId, $or: [...keys.values()] }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' }, refresh: true });
   await settleOverspending(tx, budgets, field);
 }

@@ -1,6 +1,6 @@
-import { parse } from 'csv-parse/sync';
 import { AppError, ErrorCode, badInput } from '@analytica/errors';
 import { parseDecimal } from '@analytica/money';
+import { CsvSyntaxError, parseCsv } from './csv.js';
 
 /** One line of a bank statement, ready to be checked for duplicates and booked. */
 export interface StatementLine {
@@ -116,17 +116,18 @@ export function readCsvStatement(content: string, mapping: CsvMapping, currency:
     throw badInput('input.csv.amount', 'Map either one signed amount column, or both a debit and a credit column.');
   }
 
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parse(content, { delimiter, bom: true, skip_empty_lines: true, trim: true, info: true }) as never;
-  } catch (error) {
-    const line = Number((error as { lines?: number }).lines ?? 0);
-    throw rowError(line, null, `this is not readable CSV (${String((error as Error).message).replace(/^Invalid Record Length: /, '')}).`);
-  }
   const hasHeader = mapping.hasHeader ?? true;
+  let records: { record: string[]; line: number }[];
+  try {
+    // Linear in the content, and stops at the line limit rather than reading on.
+    records = parseCsv(content, { delimiter, maxRecords: MAX_STATEMENT_LINES + (hasHeader ? 1 : 0) }).map((r) => ({ record: r.cells, line: r.line }));
+  } catch (error) {
+    if (!(error instanceof CsvSyntaxError)) throw error;
+    if (error.kind === 'limit') throw badInput('input.content', `Import at most ${MAX_STATEMENT_LINES} lines at once.`);
+    throw rowError(error.line, null, `this is not readable CSV (${error.message}).`);
+  }
   const header = hasHeader ? records.shift()?.record : undefined;
   if (records.length === 0) throw badInput('input.content', 'The file has no transactions.');
-  if (records.length > MAX_STATEMENT_LINES) throw badInput('input.content', `Import at most ${MAX_STATEMENT_LINES} lines at once.`);
   const width = header?.length ?? records[0]!.record.length;
 
   const column = (name: string | null | undefined, key: string): { index: number; label: string } | null => {
@@ -148,8 +149,7 @@ export function readCsvStatement(content: string, mapping: CsvMapping, currency:
   const credit = column(mapping.credit, 'credit');
   const sign = mapping.sign === 'INVERTED' ? -1 : 1;
 
-  return records.map(({ record, info }) => {
-    const row = info.lines;
+  return records.map(({ record, line: row }) => {
     const cell = (c: { index: number }) => record[c.index] ?? '';
     const bookedAt = readDate(cell(date));
     if (!bookedAt) throw rowError(row, date.label, `"${cell(date)}" is not a date in the format ${mapping.dateFormat ?? 'YYYY-MM-DD'}.`);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, ErrorCode, badInput, notFound } from '@analytica/errors';
 import { encodeEvent } from '@analytica/events';
 import { parseDecimal } from '@analytica/money';
-import type { EntityManager } from '@analytica/postgres';
+import { allowLongerStatements, type EntityManager } from '@analytica/postgres';
 import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
 import { AccountRecord } from '../accounts/account.entity.js';
 import { reviewBudgets } from '../budgets/budgets.js';
@@ -83,6 +83,8 @@ export function readOfxStatement(content: string, currency: string): StatementLi
 }
 
 const DAY_MS = 86_400_000;
+/** The statement_timeout of an import's transaction (the pool's default is for one request's statements). */
+export const IMPORT_STATEMENT_TIMEOUT_MS = 30_000;
 
 /**
  * Pairs each line with at most one booked transaction of the account that has the same bank id,
@@ -146,6 +148,9 @@ export async function importStatement(em: EntityManager, userId: string, input: 
   const dryRun = input.dryRun ?? false;
 
   return em.transactional(async (tx) => {
+    // Set-based statements over a whole file (rule matching, inserts of up to 5,000 rows) may
+    // outrun a request's statement_timeout; this transaction, and only it, gets longer.
+    await allowLongerStatements(tx, { statementTimeoutMs: IMPORT_STATEMENT_TIMEOUT_MS });
     const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'Account', input.accountId, 'input.accountId');
     const statement = input.format === 'CSV' ? readCsvStatement(input.content, input.csv!, account.currency) : readOfxStatement(input.content, account.currency);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OfxError, parseOfx, parseOfxDate, parseOfxTree } from './ofx.js';
+import { OFX_MAX_DEPTH, OFX_MAX_ELEMENTS, OfxError, parseOfx, parseOfxDate, parseOfxTree } from './ofx.js';
 import { ofxSgml, ofxXml, type SampleLine } from './statement-samples.js';
 
 const lines: SampleLine[] = [
@@ -77,5 +77,44 @@ describe('OFX dates', () => {
 
   it('refuses dates that do not exist or are not OFX dates', () => {
     for (const text of ['20250229', '20251301', '2025-03-01', '20250301250000', 'yesterday', '']) expect(parseOfxDate(text), text).toBeNull();
+  });
+});
+
+describe('hostile OFX is read in time linear in its size, within bounds on nesting and elements', () => {
+  const MB = 1024 * 1024;
+  const flat = (text: string) => JSON.parse(JSON.stringify(text)) as string;
+  const timed = (text: string) => {
+    const started = performance.now();
+    let error: unknown;
+    try {
+      parseOfxTree(text);
+    } catch (e) {
+      error = e;
+    }
+    return { ms: performance.now() - started, error: error as Error | undefined };
+  };
+
+  it('refuses deep nesting at once, and unmatched end tags cost nothing', () => {
+    // <A> x n + </B> x n was quadratic: each end tag searched the whole stack.
+    const n = Math.floor((82 * 1024 - 5) / 7);
+    const deep = timed(flat(`<OFX>${'<A>'.repeat(n)}${'</B>'.repeat(n)}`));
+    expect(deep.error?.message).toBe(`Elements are nested more than ${OFX_MAX_DEPTH} deep (at <A>).`);
+    expect(deep.ms).toBeLessThan(100);
+    const shallow = `<OFX>${'<A>'.repeat(OFX_MAX_DEPTH - 2)}`;
+    const wide = timed(flat(`${shallow}${'</B>'.repeat(MB / 4)}`));
+    expect(wide.error?.message).toMatch(/cut short/);
+    expect(wide.ms).toBeLessThan(1000);
+  });
+
+  it('refuses unterminated comments and instructions after one look, and too many elements', () => {
+    const comments = timed(flat(`<OFX>${'<!--'.repeat(MB / 4)}`));
+    expect(comments.error?.message).toBe('A comment (<!--) is never closed.');
+    expect(comments.ms).toBeLessThan(1000);
+    const instructions = timed(flat(`<OFX><!-- a --><?x ?>${'<?'.repeat(MB / 2)}`));
+    expect(instructions.error?.message).toBe('A processing instruction (<?) is never closed.');
+    expect(instructions.ms).toBeLessThan(1000);
+    const many = timed(flat(`<OFX>${'<A/>'.repeat(OFX_MAX_ELEMENTS + 1)}</OFX>`));
+    expect(many.error?.message).toBe(`The file has more than ${OFX_MAX_ELEMENTS} elements.`);
+    expect(many.ms).toBeLessThan(1000);
   });
 });

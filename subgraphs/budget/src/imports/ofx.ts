@@ -52,20 +52,55 @@ function decodeEntities(text: string): string {
   });
 }
 
+/** Nesting deeper than this is refused (a statement nests about 8 deep). */
+export const OFX_MAX_DEPTH = 32;
+/** Elements in one file (a transaction has about 10). */
+export const OFX_MAX_ELEMENTS = 300_000;
+
+/**
+ * The file without comments (<!-- -->) and processing instructions (<? ?>), in one pass: each kind's
+ * next opening is looked up once and kept until passed, so the work is linear in the text. A
+ * comment or instruction that is never closed is refused.
+ */
+function withoutMarkup(text: string): string {
+  const kept: string[] = [];
+  let at = 0;
+  let comment = text.indexOf('<!--');
+  let instruction = text.indexOf('<?');
+  while (comment !== -1 || instruction !== -1) {
+    const isComment = comment !== -1 && (instruction === -1 || comment < instruction);
+    const open = isComment ? comment : instruction;
+    const close = isComment ? text.indexOf('-->', open + 4) : text.indexOf('?>', open + 2);
+    if (close === -1) throw new OfxError(isComment ? 'A comment (<!--) is never closed.' : 'A processing instruction (<?) is never closed.');
+    kept.push(text.slice(at, open));
+    at = close + (isComment ? 3 : 2);
+    if (comment !== -1 && comment < at) comment = text.indexOf('<!--', at);
+    if (instruction !== -1 && instruction < at) instruction = text.indexOf('<?', at);
+  }
+  kept.push(text.slice(at));
+  return kept.join('');
+}
+
 /**
  * Parses the body of an OFX file into a tree. A leaf element is one followed by text: in SGML its
  * end tag is optional, so it ends at the next tag; an aggregate ends at its end tag, and an end tag
- * with no open element of that name (a leaf's optional one) is ignored.
+ * with no open element of that name (a leaf's optional one) is ignored. Linear in the text: the
+ * open elements are counted by name, so an end tag is matched without searching the stack, and
+ * nesting and element count are bounded (OFX_MAX_DEPTH, OFX_MAX_ELEMENTS).
  */
 export function parseOfxTree(text: string): OfxElement {
   const start = text.search(/<OFX>/i);
   if (start === -1) throw new OfxError('This is not an OFX file: it has no <OFX> element.');
-  const body = text
-    .slice(start)
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/<\?[\s\S]*?\?>/g, '');
+  const body = withoutMarkup(text.slice(start));
   const root: OfxElement = { name: '#root', children: [] };
   const stack: OfxElement[] = [root];
+  /** How many elements of each name are open (on the stack). */
+  const open = new Map<string, number>();
+  const pop = () => {
+    const element = stack.pop()!;
+    open.set(element.name, open.get(element.name)! - 1);
+  };
+  let elements = 0;
   const tag = /<(\/?)([A-Za-z0-9_.]+)\s*(\/?)>|([^<]+)/g;
   let match: RegExpExecArray | null;
   while ((match = tag.exec(body))) {
@@ -77,20 +112,24 @@ export function parseOfxTree(text: string): OfxElement {
       if (top === root) throw new OfxError('Text outside the <OFX> element.');
       top.text = decodeEntities(value);
       // An element with text is a leaf: nothing nests in it, so it closes here (SGML omits the end tag).
-      stack.pop();
+      pop();
       continue;
     }
     const upper = name!.toUpperCase();
     if (closing) {
-      const at = stack.map((e) => e.name).lastIndexOf(upper);
-      if (at > 0) stack.length = at;
+      if (open.get(upper)) while (stack[stack.length - 1]!.name !== upper) pop();
+      if (open.get(upper)) pop();
       continue;
     }
+    if (++elements > OFX_MAX_ELEMENTS) throw new OfxError(`The file has more than ${OFX_MAX_ELEMENTS} elements.`);
     const element: OfxElement = { name: upper, children: [] };
     top.children.push(element);
-    if (!selfClosing) stack.push(element);
+    if (selfClosing) continue;
+    if (stack.length > OFX_MAX_DEPTH) throw new OfxError(`Elements are nested more than ${OFX_MAX_DEPTH} deep (at <${upper}>).`);
+    stack.push(element);
+    open.set(upper, (open.get(upper) ?? 0) + 1);
   }
-  if (stack.length > 1 && stack.some((e) => e.name === 'OFX')) throw new OfxError(`The file ends inside <${stack[stack.length - 1]!.name}>; it is cut short.`);
+  if (stack.length > 1 && open.get('OFX')) throw new OfxError(`The file ends inside <${stack[stack.length - 1]!.name}>; it is cut short.`);
   const ofx = root.children.find((e) => e.name === 'OFX');
   if (!ofx) throw new OfxError('This is not an OFX file: it has no <OFX> element.');
   return ofx;

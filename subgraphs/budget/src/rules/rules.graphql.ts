@@ -21,7 +21,7 @@ enum RuleOperatorEnum {
 }
 registerEnumType(RuleOperatorEnum, {
   name: 'RuleOperator',
-  description: 'CONTAINS ignores case; REGEX is a POSIX regular expression (PostgreSQL flavour), also ignoring case.',
+  description: 'CONTAINS ignores case; REGEX is a POSIX regular expression (PostgreSQL flavour), also ignoring case, without back references, lookahead or lookbehind.',
 });
 
 @Directive('@key(fields: "id")')
@@ -48,7 +48,7 @@ class RuleInput {
 @Resolver(() => Rule)
 export class RuleResolver {
   @Authorized()
-  @Mutation(() => Rule, { description: 'Adds a rule after your others.' })
+  @Mutation(() => Rule, { description: 'Adds a rule after your others (at most 200 rules).' })
   createRule(@Arg('input', () => RuleInput) input: RuleInput, @Ctx() ctx: BudgetContext): Promise<RuleRecord> {
     return createRule(ctx.em, requireUser(ctx).id, input);
   }

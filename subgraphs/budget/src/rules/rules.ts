@@ -6,6 +6,10 @@ import type { EntityManager } from '@analytica/postgres';
 import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
 import { usableCategories } from '../categories/categories.js';
 import { RULE_FIELDS, RULE_OPERATORS, RuleRecord, type RuleField, type RuleOperator } from './rule.entity.js';
+import { MAX_PATTERN_LENGTH, unsafeRegexReason } from './regex-safety.js';
+
+/** Every rule runs on every new transaction: a user keeps at most this many. */
+export const MAX_RULES_PER_USER = 200;
 
 export interface RuleDefinition {
   field: RuleField;
@@ -21,8 +25,11 @@ async function checkDefinition(em: EntityManager, userId: string, input: RuleDef
   if (!RULE_FIELDS.includes(input.field)) throw badInput('input.field', `Use one of ${RULE_FIELDS.join(', ')}.`);
   if (!RULE_OPERATORS.includes(input.operator)) throw badInput('input.operator', `Use one of ${RULE_OPERATORS.join(', ')}.`);
   const pattern = input.operator === 'CONTAINS' ? input.pattern.trim() : input.pattern;
-  if (pattern.length < 1 || pattern.length > 200) throw badInput('input.pattern', 'Give a pattern of 1 to 200 characters.');
+  if (pattern.length < 1 || pattern.length > MAX_PATTERN_LENGTH) throw badInput('input.pattern', `Give a pattern of 1 to ${MAX_PATTERN_LENGTH} characters.`);
   if (input.operator === 'REGEX') {
+    // Checked before it is stored: a pattern that can make matching explode is refused (see regex-safety.ts).
+    const unsafe = unsafeRegexReason(pattern);
+    if (unsafe) throw badInput('input.pattern', `This regular expression cannot be used: ${unsafe}.`);
     try {
       await em.getConnection().execute("select '' ~* ? as ok", [pattern], 'all', em.getTransactionContext());
     } catch (error) {
@@ -55,7 +62,13 @@ export async function createRule(em: EntityManager, userId: string, input: RuleD
     const definition = await checkDefinition(tx, userId, input);
     const [row] = await tx
       .getConnection()
-      .execute<{ next: number }[]>('select coalesce(max(position), 0) + 1 as next from rules where user_id = ?', [userId], 'all', tx.getTransactionContext());
+      .execute<{ next: number; count: number }[]>(
+        'select coalesce(max(position), 0) + 1 as next, count(*)::int as count from rules where user_id = ?',
+        [userId],
+        'all',
+        tx.getTransactionContext(),
+      );
+    if (Number(row?.count ?? 0) >= MAX_RULES_PER_USER) throw badInput('input', `You have ${MAX_RULES_PER_USER} rules, the most one may keep; delete one first.`);
     return tx.create(RuleRecord, { id: randomUUID(), userId, position: Number(row?.next ?? 1), ...definition, createdAt: new Date() });
   });
 }

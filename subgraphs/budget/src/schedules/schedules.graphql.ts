@@ -45,7 +45,11 @@ class CreateScheduleInput {
   @Field(() => String, { nullable: true }) notes?: string | null;
   @Field(() => [String], { nullable: true }) tags?: string[] | null;
   @Field(() => FrequencyEnum) frequency!: Frequency;
-  @Field(() => String, { description: 'The first occurrence, YYYY-MM-DD; months and years count from its day.' }) startsOn!: string;
+  @Field(() => String, {
+    description:
+      'The first occurrence, YYYY-MM-DD; months and years count from its day. Occurrences due more than 366 days ago are passed over (a start further back catches up a year at most); none falls after 9999-12-31.',
+  })
+  startsOn!: string;
   @Field(() => String, { nullable: true, description: 'No occurrence after this day.' }) endsOn?: string | null;
   @Field(() => Boolean) autoPost!: boolean;
 }

@@ -13,26 +13,69 @@ import type { TransactionRecord } from '../transactions/transaction.entity.js';
 import { bookTransaction, checkAmount, checkNotes, checkPayee, checkTags, spendingLines } from '../transactions/transactions.js';
 import { FREQUENCIES, ScheduleRecord, type Frequency } from './schedule.entity.js';
 
-/** The day of occurrence `n` of a schedule (YYYY-MM-DD). */
-export function occurrenceOn(startsOn: string, frequency: Frequency, n: number): string {
+/** No occurrence falls after this day: the ledger's dates have four-digit years. */
+export const LAST_DAY = '9999-12-31';
+
+/** The day of occurrence `n` of a schedule (YYYY-MM-DD), or null when it would fall after LAST_DAY. */
+export function occurrenceOn(startsOn: string, frequency: Frequency, n: number): string | null {
   const start = new Date(`${startsOn}T00:00:00Z`);
-  if (frequency === 'WEEKLY') return isoDate(new Date(start.getTime() + n * 7 * 86_400_000));
-  const months = frequency === 'MONTHLY' ? n : 12 * n;
-  const year = start.getUTCFullYear() + Math.floor((start.getUTCMonth() + months) / 12);
-  const month = (start.getUTCMonth() + months) % 12;
-  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-  return isoDate(new Date(Date.UTC(year, month, Math.min(start.getUTCDate(), lastDay))));
+  let day: Date;
+  if (frequency === 'WEEKLY') day = new Date(start.getTime() + n * 7 * 86_400_000);
+  else {
+    const months = frequency === 'MONTHLY' ? n : 12 * n;
+    const year = start.getUTCFullYear() + Math.floor((start.getUTCMonth() + months) / 12);
+    const month = (start.getUTCMonth() + months) % 12;
+    const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+    day = new Date(Date.UTC(year, month, Math.min(start.getUTCDate(), lastDay)));
+  }
+  return Number.isNaN(day.getTime()) || day.getUTCFullYear() > 9999 ? null : isoDate(day);
 }
 
-/** The next `count` occurrences from `fromIndex`, stopping at the end date. */
+/** The first occurrence on or after `day` (its index; its day is null past LAST_DAY), without walking the ones before. */
+export function firstOccurrenceFrom(startsOn: string, frequency: Frequency, day: string): { index: number; on: string | null } {
+  const start = new Date(`${startsOn}T00:00:00Z`);
+  const target = new Date(`${day}T00:00:00Z`);
+  let index = 0;
+  if (target > start) {
+    const months = (target.getUTCFullYear() - start.getUTCFullYear()) * 12 + target.getUTCMonth() - start.getUTCMonth();
+    const estimate =
+      frequency === 'WEEKLY' ? Math.floor((target.getTime() - start.getTime()) / (7 * 86_400_000)) : frequency === 'MONTHLY' ? months - 1 : Math.floor(months / 12) - 1;
+    index = Math.max(0, estimate);
+  }
+  let on = occurrenceOn(startsOn, frequency, index);
+  // The estimate is at most a step or two short.
+  while (on !== null && on < day) on = occurrenceOn(startsOn, frequency, ++index);
+  return { index, on };
+}
+
+/** The next `count` occurrences from `fromIndex`, stopping at the end date (and at LAST_DAY). */
 export function upcomingOccurrences(schedule: Pick<ScheduleRecord, 'startsOn' | 'frequency' | 'endsOn'>, fromIndex: number, count: number): string[] {
   const days: string[] = [];
   for (let n = fromIndex; days.length < count; n++) {
     const day = occurrenceOn(schedule.startsOn, schedule.frequency, n);
-    if (schedule.endsOn && day > schedule.endsOn) break;
+    if (day === null || (schedule.endsOn && day > schedule.endsOn)) break;
     days.push(day);
   }
   return days;
+}
+
+/**
+ * How far back a schedule catches up: occurrences that fell due more than this many days ago are
+ * passed over, never booked, so one schedule (e.g. weekly from 1900 with autoPost) books at most a
+ * year of occurrences (53 weekly) instead of thousands.
+ */
+export const CATCH_UP_DAYS = 366;
+
+/** The first day whose occurrence is still booked (or offered for approval) when it is due. */
+export const catchUpFrom = (now: Date) => isoDate(new Date(now.getTime() - CATCH_UP_DAYS * 86_400_000));
+
+/** Moves a schedule whose next occurrence is older than the catch-up window to its first occurrence within it. */
+function skipToWindow(schedule: Pick<ScheduleRecord, 'startsOn' | 'frequency' | 'endsOn' | 'nextIndex' | 'nextOn'>, now: Date) {
+  const from = catchUpFrom(now);
+  if (schedule.nextOn === null || schedule.nextOn >= from) return;
+  const next = firstOccurrenceFrom(schedule.startsOn, schedule.frequency, from);
+  schedule.nextIndex = next.index;
+  schedule.nextOn = next.on === null || (schedule.endsOn && next.on > schedule.endsOn) ? null : next.on;
 }
 
 export const today = (now = new Date()) => isoDate(now);
@@ -50,7 +93,7 @@ export interface ScheduleEntry {
   autoPost: boolean;
 }
 
-export async function createSchedule(em: EntityManager, userId: string, input: ScheduleEntry): Promise<ScheduleRecord> {
+export async function createSchedule(em: EntityManager, userId: string, input: ScheduleEntry, now = new Date()): Promise<ScheduleRecord> {
   const { amount, currency } = checkAmount(input.amount, 'input.amount');
   const payee = checkPayee(input.payee, 'input.payee');
   const notes = checkNotes(input.notes, 'input.notes');
@@ -65,6 +108,9 @@ export async function createSchedule(em: EntityManager, userId: string, input: S
     const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'Account', input.accountId, 'input.accountId');
     if (account.currency !== currency) throw badInput('input.amount.currency', `Account "${account.name}" is kept in ${account.currency}.`);
     if (input.categoryId) await usableCategories(tx, userId, [{ id: input.categoryId, field: 'input.categoryId' }]);
+    // A start long ago catches up within the window only (CATCH_UP_DAYS).
+    const first = { startsOn, frequency: input.frequency, endsOn, nextIndex: 0, nextOn: startsOn as string | null };
+    skipToWindow(first, now);
     return tx.create(ScheduleRecord, {
       id: randomUUID(),
       userId,
@@ -78,8 +124,8 @@ export async function createSchedule(em: EntityManager, userId: string, input: S
       frequency: input.frequency,
       startsOn,
       endsOn,
-      nextIndex: 0,
-      nextOn: startsOn,
+      nextIndex: first.nextIndex,
+      nextOn: first.nextOn,
       autoPost: input.autoPost,
       version: 1,
       createdAt: new Date(),
@@ -97,7 +143,7 @@ export async function deleteSchedule(em: EntityManager, userId: string, id: stri
 function advance(schedule: ScheduleRecord) {
   schedule.nextIndex += 1;
   const next = occurrenceOn(schedule.startsOn, schedule.frequency, schedule.nextIndex);
-  schedule.nextOn = schedule.endsOn && next > schedule.endsOn ? null : next;
+  schedule.nextOn = next === null || (schedule.endsOn && next > schedule.endsOn) ? null : next;
 }
 
 /** Books the schedule's next occurrence (rules fill in a missing category) and moves it on. */
@@ -185,6 +231,8 @@ export async function postDueSchedules(db: Database, now = new Date(), logger?: 
           .execute<{ id: string }[]>('select id from schedules where id = ? and auto_post and next_on <= ? for update skip locked', [id, day], 'all', tx.getTransactionContext());
         if (!locked) return 0;
         const schedule = await tx.findOneOrFail(ScheduleRecord, { id }, { refresh: true });
+        // Schedules stored before the catch-up window existed may lag further behind.
+        skipToWindow(schedule, now);
         const booked: TransactionRecord[] = [];
         while (schedule.nextOn && schedule.nextOn <= day && booked.length < CATCH_UP) booked.push(await postNext(tx, schedule));
         await tx.flush();

@@ -4,6 +4,7 @@ import { assertCurrency, assertMinorUnits } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
 import { isUuid } from '@analytica/subgraph/access';
 import { AccountRecord } from '../accounts/account.entity.js';
+import { assertBalancesExact } from '../accounts/accounts.js';
 import { isoDate } from '../days.js';
 import { loadRateTable } from '../exchange-rates/exchange-rates.js';
 import type { TransactionRecord } from '../transactions/transaction.entity.js';
@@ -82,6 +83,8 @@ export async function transferMoney(em: EntityManager, userId: string, input: Tr
       }).transaction;
     const out = leg(from, -sent, `Transfer to ${to.name}`);
     const into = leg(to, received, `Transfer from ${from.name}`);
+    await tx.flush();
+    await assertBalancesExact(tx, [from.id, to.id], 'input.amount.amountMinor');
     return { id: transferId, from: out, to: into };
   });
 }

@@ -4,7 +4,7 @@ import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { AuthUser } from '@analytica/auth';
 import { AppError, badInput, conflict, notFound } from '@analytica/errors';
 import { recordEvent } from '@analytica/events';
-import type { EntityManager } from '@analytica/postgres';
+import { allowLongerStatements, type EntityManager } from '@analytica/postgres';
 import { isUuid, ownedOrNotFound, visibleOrNotFound } from '@analytica/subgraph/access';
 import { BankAccountRecord } from '../bank-accounts/bank-account.entity.js';
 import { codeHash, codeMatches, MAX_CODE_ATTEMPTS, newOneTimeCode } from '../one-time-codes.js';
@@ -73,6 +73,9 @@ export async function initiatePayment(em: EntityManager, userId: string, input: 
 
   try {
     return await em.transactional(async (tx) => {
+      // A user's payments queue here on purpose: this transaction may wait longer than the pool's
+      // lock_timeout (and the wait is one statement, under statement_timeout too).
+      await allowLongerStatements(tx, { statementTimeoutMs: 15_000, lockTimeoutMs: 10_000 });
       await tx.getConnection().execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`payments:${userId}`], 'all', tx.getTransactionContext());
       // A duplicate that waited on the lock finds the winner here, before the limits count it.
       const winner = await tx.findOne(PaymentRecord, { userId, idempotencyKey });

@@ -1,3 +1,4 @@
+import { checkArgumentValue } from '@analytica/subgraph';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { Role, RevocationList } from '@analytica/auth';
 import { badInput, notFound } from '@analytica/errors';
@@ -21,6 +22,7 @@ function decodeCursor(cursor: string): [Date, string] {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
     const date = new Date(at);
     if (Number.isNaN(date.getTime()) || !isUuid(id)) throw new Error('bad cursor');
+    checkArgumentValue(date, 'after');
     return [date, id];
   } catch {
     throw badInput('after', 'Pass the endCursor of the previous page.');

@@ -4,6 +4,8 @@ import { EntitySchema } from '@mikro-orm/core';
 export enum AuditAction {
   USER_REGISTERED = 'user.registered',
   REGISTRATION_RATE_LIMITED = 'registration.rate_limited',
+  /** `register` with an address that has an account: answered as for a new one, the owner emailed. */
+  REGISTRATION_EXISTING_EMAIL = 'registration.existing_email',
   EMAIL_VERIFIED = 'email.verified',
   LOGIN_SUCCEEDED = 'login.succeeded',
   LOGIN_FAILED = 'login.failed',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Arg, Authorized, Ctx, Field, InputType, Int, Mutation, Resolver } from 'type-graphql';
 import { requireSignedIn, requireUser } from '@analytica/auth';
 import { AppError, badInput, ErrorCode, unauthenticated } from '@analytica/errors';
@@ -5,8 +6,9 @@ import { audit } from '../audit/audit.js';
 import { AuditAction } from '../audit/audit.entity.js';
 import { rateLimited } from '../limits.js';
 import { handleRefreshTokenReuse, openSession, revokeSessions, rotateRefreshToken } from './sessions.js';
+import { SessionRecord } from './session.entity.js';
 import { acceptTotpCode } from '../totp/totp.js';
-import { changePassword, passwordMatches, registerUser, verifyEmail } from '../users/users.js';
+import { changePassword, newToken, passwordMatches, registerUser, verifyEmail } from '../users/users.js';
 import { UserRecord } from '../users/user.entity.js';
 import { AuthPayload, authPayload, User } from '../users/users.graphql.js';
 import { metaOf, type UserContext } from '../context.js';
@@ -20,6 +22,27 @@ class RegisterInput {
 }
 
 const WRONG_CREDENTIALS = 'The email or password is not correct.';
+
+/**
+ * The answer to `register` with an address that already has an account: shaped exactly as a new
+ * account's (a signed access token, a refresh token, the user as given), but for an account and a
+ * session that exist nowhere, so it opens nothing: the token reaches no data, the refresh token is
+ * unknown. The address's owner was emailed instead (registerUser).
+ */
+function decoyPayload(ctx: UserContext, input: RegisterInput): AuthPayload {
+  const now = new Date();
+  const user = Object.assign(new UserRecord(), {
+    id: randomUUID(),
+    email: input.email.trim().toLowerCase(),
+    passwordHash: '',
+    displayName: input.displayName.trim(),
+    role: 'USER' as const,
+    homeCurrency: input.homeCurrency ?? 'EUR',
+    createdAt: now,
+  });
+  const session = Object.assign(new SessionRecord(), { id: randomUUID(), userId: user.id, createdAt: now, lastUsedAt: now, ip: ctx.clientIp });
+  return authPayload(ctx, user, session, { refreshToken: newToken(), refreshExpiresAt: new Date(now.getTime() + ctx.settings.refreshTokenTtlSeconds * 1000) });
+}
 const totpNeeded = (message: string) => new AppError(ErrorCode.UNAUTHENTICATED, message, { totpRequired: true });
 
 @Resolver(() => User)
@@ -32,14 +55,18 @@ export class SessionResolver {
       await audit(ctx.em, AuditAction.REGISTRATION_RATE_LIMITED, meta, { email: input.email.trim().toLowerCase().slice(0, 254) });
       throw rateLimited(wait, `Too many accounts were created from this address; try again in ${wait} s.`);
     }
-    const user = await registerUser(ctx.em, input, {
+    const registered = await registerUser(ctx.em, input, {
       verificationTtlSeconds: ctx.settings.emailVerificationTtlSeconds,
       meta,
       fieldPrefix: 'input.',
+      existing: 'answer',
     });
+    // Every attempt that got this far counts, whether it made an account or not, so that the
+    // per-address limit also bounds how many addresses one can try.
     await ctx.limits.registered(ctx.clientIp);
-    const { session, ...issued } = await openSession(ctx.em, user, { ip: ctx.clientIp, totpVerified: false, refreshTtlSeconds: ctx.settings.refreshTokenTtlSeconds });
-    return authPayload(ctx, user, session, issued);
+    if ('existing' in registered) return decoyPayload(ctx, input);
+    const { session, ...issued } = await openSession(ctx.em, registered, { ip: ctx.clientIp, totpVerified: false, refreshTtlSeconds: ctx.settings.refreshTokenTtlSeconds });
+    return authPayload(ctx, registered, session, issued);
   }
 
   @Mutation(() => AuthPayload, {

@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, M
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { requireUser, type Role } from '@analytica/auth';
 import { badInput, notFound } from '@analytica/errors';
+import { assertCurrency } from '@analytica/money';
 import type { UserContext } from '../context.js';
 import type { IssuedRefreshToken } from '../sessions/sessions.js';
 import type { SessionRecord } from '../sessions/session.entity.js';
@@ -79,8 +80,8 @@ export class UserResolver {
         user.displayName = name;
       }
       if (input.homeCurrency !== undefined) {
-        if (!/^[A-Z]{3}$/.test(input.homeCurrency)) throw badInput('input.homeCurrency', 'Use an ISO 4217 currency code such as EUR.');
-        user.homeCurrency = input.homeCurrency;
+        // A known ISO 4217 code (packages/money's list): reports convert into it later.
+        user.homeCurrency = assertCurrency(input.homeCurrency, 'input.homeCurrency');
       }
       return user;
     });

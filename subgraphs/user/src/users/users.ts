@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { recordEvent } from '@analytica/events';
 import { badInput } from '@analytica/errors';
+import { assertCurrency } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
 import type { Role } from '@analytica/auth';
 import { audit, type RequestMeta } from '../audit/audit.js';
@@ -68,24 +69,42 @@ export interface Registration {
 /**
  * Creates the user, a single-use email verification token, the `user.registered.v1` event (which
  * carries the token to the notifications worker) and the audit entry, in one transaction.
+ *
+ * An address that already has an account is not told apart (that would let anyone test which
+ * addresses have accounts): with `existing: 'answer'`, nothing is created, the address's owner gets
+ * a "someone tried to register with your address" email (a `notifications.email.v1` request), the
+ * attempt is audited, and the answer is `{ existing }`, after the same password hashing as a new
+ * account costs. Without it (the first administrator), an existing address is BAD_USER_INPUT.
  */
 export async function registerUser(
   em: EntityManager,
   input: Registration,
-  options: { verificationTtlSeconds: number; meta: RequestMeta; fieldPrefix?: string },
-): Promise<UserRecord> {
+  options: { verificationTtlSeconds: number; meta: RequestMeta; fieldPrefix?: string; existing?: 'answer' },
+): Promise<UserRecord | { existing: UserRecord }> {
   const at = (field: string) => `${options.fieldPrefix ?? ''}${field}`;
   const email = normaliseEmail(input.email, at('email'));
   checkPasswordPolicy(input.password, email, at('password'));
   const displayName = input.displayName.trim();
   if (displayName.length < 1 || displayName.length > 80) throw badInput(at('displayName'), 'Give a display name of 1 to 80 characters.');
-  const homeCurrency = input.homeCurrency ?? 'EUR';
-  if (!/^[A-Z]{3}$/.test(homeCurrency)) throw badInput(at('homeCurrency'), 'Use an ISO 4217 currency code such as EUR or USD.');
+  // A known ISO 4217 code (packages/money's list): reports convert into it later.
+  const homeCurrency = assertCurrency(input.homeCurrency ?? 'EUR', at('homeCurrency'));
   const passwordHash = await hash(input.password, ARGON2);
   const verificationToken = newToken();
   return em.transactional(async (tx) => {
-    if (await tx.count(UserRecord, { email })) throw badInput(at('email'), 'An account with this email already exists; sign in instead.');
     const now = new Date();
+    const existing = await tx.findOne(UserRecord, { email });
+    if (existing && options.existing !== 'answer') throw badInput(at('email'), 'An account with this email already exists; sign in instead.');
+    if (existing) {
+      recordEvent(tx, 'notifications.email.v1', existing.id, {
+        userId: existing.id,
+        to: existing.email,
+        template: 'registration-attempt',
+        data: { attemptedAt: now.toISOString() },
+      });
+      await tx.flush();
+      await audit(tx, AuditAction.REGISTRATION_EXISTING_EMAIL, options.meta, { subjectId: existing.id, email });
+      return { existing };
+    }
     const user = tx.create(UserRecord, {
       id: randomUUID(),
       email,
@@ -147,6 +166,7 @@ export async function verifyEmail(em: EntityManager, token: string, meta: Reques
 /** Creates the first administrator from ADMIN_EMAIL / ADMIN_PASSWORD unless the account exists. */
 export async function ensureAdmin(em: EntityManager, email: string, password: string, verificationTtlSeconds: number): Promise<'created' | 'exists'> {
   if (await em.count(UserRecord, { email: normaliseEmail(email) })) return 'exists';
+  // Never `existing: 'answer'`: a lost race with another instance is an error here, not a decoy.
   await registerUser(em, { email, password, displayName: 'Administrator', role: 'ADMIN' }, { verificationTtlSeconds, meta: { ip: null } });
   return 'created';
 }
