@@ -14,7 +14,7 @@ export const embeddedEnvShape = {
   /** The gateway. */
   PORT: port(4000),
   /**
-   * Added to the ports of the services behind the gateway (user 4001 ... notifications worker 4022),
+   * Added to the ports of the services behind the gateway (user 4001 ... inference worker 4023),
    * so that a second copy (the end-to-end test) can run beside the first.
    */
   EMBEDDED_PORT_OFFSET: z.coerce.number().int().min(0).max(60_000).default(0),
@@ -37,6 +37,7 @@ export const SERVICE_PORTS = {
   'bank-simulator': 4020,
   'payments-worker': 4021,
   'notifications-worker': 4022,
+  'inference-worker': 4023,
   registry: 4030,
 } as const;
 

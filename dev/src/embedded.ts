@@ -23,6 +23,7 @@ import { parseBankEnv, startBankSimulator } from '@analytica/bank-simulator';
 import { parseSmtpCatcherEnv, startSmtpCatcher } from '@analytica/smtp-catcher';
 import { parsePaymentsWorkerEnv, startPaymentsWorker } from '@analytica/payments-worker';
 import { parseNotificationsEnv, startNotificationsWorker } from '@analytica/notifications-worker';
+import { parseInferenceEnv, startInferenceWorker } from '@analytica/inference-worker';
 import { banner, DEMO_ADMIN, seedDemo, venueLines } from './demo.js';
 import { embeddedFeedEnv, parseEmbeddedEnv, SERVICE_PORTS, type EmbeddedEnv } from './embedded-env.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
@@ -161,6 +162,11 @@ try {
   );
   stops.push(() => notificationsWorker.stop());
 
+  // Model inference on the local event log: category suggestions and anomalies from the committed ml/artefacts.
+  say(`Starting the inference worker (port ${portOf('inference-worker')})...`);
+  const inferenceWorker = await startInferenceWorker(parseInferenceEnv({ ...common, PORT: port('inference-worker') }), { bus });
+  stops.push(() => inferenceWorker.stop());
+
   // The schema registry, as in stack mode: partners' contracts, changelogs and trusted documents, and
   // usage. The gateway keeps reading the supergraph file here (it reloads it as you edit a subgraph).
   say(`Starting the schema registry (port ${portOf('registry')})...`);
@@ -172,6 +178,8 @@ try {
       REGISTRY_SEED_CONFIG: path.join(repoRoot, 'supergraph.yaml'),
       REGISTRY_CONTRACTS_CONFIG: path.join(repoRoot, 'schema/contracts.yaml'),
       PARTNER_API_URL: `http://127.0.0.1:${gatewayPort}`,
+      // Partners trying their webhook on this machine point it at localhost.
+      REGISTRY_WEBHOOK_ALLOW_PRIVATE: 'true',
     }),
   );
   stops.push(() => registry.stop());

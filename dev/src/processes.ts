@@ -13,7 +13,11 @@ export type PaymentProcessName = (typeof PAYMENT_PROCESSES)[number];
 /** The market data processes, started after the subgraphs: the ingest worker and the feed simulator. */
 export const MARKET_PROCESSES = ['market-ingest', 'market-feed'] as const;
 export type MarketProcessName = (typeof MARKET_PROCESSES)[number];
-export const DEFAULT_PORTS: Record<SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName, number> = {
+/** The model processes, started last: the inference worker (issue 13). */
+export const MODEL_PROCESSES = ['inference-worker'] as const;
+export type ModelProcessName = (typeof MODEL_PROCESSES)[number];
+export type ProcessName = SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName | ModelProcessName;
+export const DEFAULT_PORTS: Record<ProcessName, number> = {
   gateway: 4000,
   user: 4001,
   budget: 4002,
@@ -24,6 +28,7 @@ export const DEFAULT_PORTS: Record<SubgraphName | 'gateway' | PaymentProcessName
   'bank-simulator': 4020,
   'payments-worker': 4021,
   'notifications-worker': 4022,
+  'inference-worker': 4023,
   'market-ingest': 4011,
   'market-feed': 4012,
 };
@@ -39,27 +44,39 @@ const MARKET_ENTRIES: Record<MarketProcessName, string> = {
   'market-feed': 'infra/simulators/market-feed/src/main.ts',
 };
 
-export function entryOf(name: SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName): string {
+const MODEL_ENTRIES: Record<ModelProcessName, string> = {
+  'inference-worker': 'workers/inference/src/main.ts',
+};
+
+export function entryOf(name: ProcessName): string {
   if (name in PAYMENT_ENTRIES) return path.join(repoRoot, PAYMENT_ENTRIES[name as PaymentProcessName]);
   if (name in MARKET_ENTRIES) return path.join(repoRoot, MARKET_ENTRIES[name as MarketProcessName]);
+  if (name in MODEL_ENTRIES) return path.join(repoRoot, MODEL_ENTRIES[name as ModelProcessName]);
   return path.join(repoRoot, name === 'gateway' ? 'gateway/src/main.ts' : `subgraphs/${name}/src/main.ts`);
 }
 
 export interface ServiceProcess {
   name: string;
   url: string;
+  /** The private listener of GET /metrics (METRICS_PORT; never the public port). */
+  metricsUrl: string;
   child: ChildProcess;
   exited: Promise<number | null>;
 }
 
+/** Where a service's /metrics listens when the caller names no METRICS_PORT: the services' own default. */
+export const defaultMetricsPort = (port: number) => port + 5000;
+
 /**
  * Runs one service as its own Node process (TypeScript through tsx). Output goes to the console
- * with a name prefix, or to `<logDir>/<name>.log`.
+ * with a name prefix, or to `<logDir>/<name>.log`. Its /metrics listens on `env.METRICS_PORT`, or
+ * on PORT + 5000 (never on a METRICS_PORT this process inherited, which every service would share).
  */
 export function spawnService(name: string, entry: string, port: number, env: Record<string, string>, logDir?: string): ServiceProcess {
+  const metricsPort = env.METRICS_PORT ?? String(defaultMetricsPort(port));
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: repoRoot,
-    env: { ...process.env, ...env, PORT: String(port) },
+    env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: metricsPort },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (logDir) {
@@ -74,7 +91,7 @@ export function spawnService(name: string, entry: string, port: number, env: Rec
     child.stderr?.on('data', relay(process.stderr));
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { name, url: `http://127.0.0.1:${port}`, child, exited };
+  return { name, url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}`, child, exited };
 }
 
 /** Resolves once GET /ready answers 200; rejects if the process exits or time runs out. */

@@ -7,11 +7,13 @@ import {
   entryOf,
   MARKET_PROCESSES,
   repoRoot,
-  spawnService,
+  defaultMetricsPort,
+  spawnService as spawnProcess,
   stopProcess,
   SUBGRAPHS,
   waitUntilReady,
   type MarketProcessName,
+  type ModelProcessName,
   type PaymentProcessName,
   type ServiceProcess,
   type SubgraphName,
@@ -33,12 +35,14 @@ export interface StackOptions {
   registryPort?: number;
 }
 
-type StackProcessName = SubgraphName | 'gateway' | 'registry' | PaymentProcessName | MarketProcessName;
+type StackProcessName = SubgraphName | 'gateway' | 'registry' | PaymentProcessName | MarketProcessName | ModelProcessName;
 
 export interface RunningStack {
   gatewayUrl: string;
   /** Every gateway's endpoint, the first one's first. */
   gatewayUrls: string[];
+  /** Every gateway's private /metrics listener, in the order of gatewayUrls. */
+  gatewayMetricsUrls: string[];
   services: Map<StackProcessName, ServiceProcess>;
   stopService(name: StackProcessName): Promise<void>;
   /** The schema registry (the gateway's supergraph source) and its admin token. */
@@ -73,6 +77,14 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const registryPort = options.registryPort ?? (options.ports ? await freePort() : 4030);
   const registryUrl = `http://127.0.0.1:${registryPort}`;
   const extraGateways: ServiceProcess[] = [];
+  // Each process's private /metrics listener: PORT + 5000 (gateway 9000), or free ports when the
+  // ports are chosen (tests), since PORT + 5000 of a free port need not be free nor a port.
+  const metricsPorts = new Map<number, string>();
+  for (const port of [...Object.values(ports), registryPort, ...(options.extraGatewayPorts ?? [])]) {
+    metricsPorts.set(port, String(options.ports ? await freePort() : defaultMetricsPort(port)));
+  }
+  const spawnService = (name: string, entry: string, port: number, env: Record<string, string>, logDir?: string) =>
+    spawnProcess(name, entry, port, { ...env, METRICS_PORT: metricsPorts.get(port)! }, logDir);
   const stop = async () => {
     await Promise.all([...services.values(), ...extraGateways].map((s) => stopProcess(s)));
   };
@@ -99,6 +111,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         REGISTRY_SEED_CONFIG: path.join(repoRoot, 'supergraph.yaml'),
         REGISTRY_CONTRACTS_CONFIG: path.join(repoRoot, 'schema/contracts.yaml'),
         PARTNER_API_URL: `http://127.0.0.1:${ports.gateway}`,
+        // Partners trying their webhook on this machine point it at localhost.
+        REGISTRY_WEBHOOK_ALLOW_PRIVATE: 'true',
         ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}registry` } : {}),
       },
       options.logDir,
@@ -129,9 +143,10 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     services.set('gateway', gateway);
     extraGateways.push(...(options.extraGatewayPorts ?? []).map((port, n) => spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir)));
     await Promise.all([gateway, ...extraGateways, ...MARKET_PROCESSES.map((name) => services.get(name)!)].map((service) => waitUntilReady(service)));
-    // The payment workers: the payments worker works on the payment schema beside the service; the
-    // notifications worker has a schema of its own and mails through SMTP_URL (default: infra:up's catcher).
-    const workerEnv: Record<Exclude<PaymentProcessName, 'bank-simulator'>, Record<string, string>> = {
+    // The workers: the payments worker works on the payment schema beside the service; the
+    // notifications worker has a schema of its own and mails through SMTP_URL (default: infra:up's
+    // catcher); the inference worker has a schema of its own and serves the committed ml/artefacts.
+    const workerEnv: Record<Exclude<PaymentProcessName, 'bank-simulator'> | ModelProcessName, Record<string, string>> = {
       'payments-worker': { BANK_API_URL: `http://127.0.0.1:${ports['bank-simulator']}`, ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}payment` } : {}) },
       'notifications-worker': {
         UNSUBSCRIBE_SECRET: createHmac('sha256', secrets.bankFingerprintSecret).update('unsubscribe-links').digest('hex'),
@@ -139,6 +154,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         APP_URL: `http://127.0.0.1:${ports.gateway}`,
         ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}notifications` } : {}),
       },
+      'inference-worker': schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}inference` } : {},
     };
     for (const [name, env] of Object.entries(workerEnv) as [keyof typeof workerEnv, Record<string, string>][]) {
       services.set(name, spawnService(name, entryOf(name), ports[name], { ...shared, ...env }, options.logDir));
@@ -151,6 +167,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   return {
     gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`,
     gatewayUrls: [ports.gateway, ...(options.extraGatewayPorts ?? [])].map((port) => `http://127.0.0.1:${port}/graphql`),
+    gatewayMetricsUrls: [ports.gateway, ...(options.extraGatewayPorts ?? [])].map((port) => `http://127.0.0.1:${metricsPorts.get(port)}`),
     services,
     registry: { url: registryUrl, adminToken: secrets.registryAdminToken },
     async stopService(name) {

@@ -53,7 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  for (const name of [...SUBGRAPHS, 'notifications', 'registry']) await dropSchema(`${run}_${name}`);
+  for (const name of [...SUBGRAPHS, 'notifications', 'inference', 'registry']) await dropSchema(`${run}_${name}`);
 });
 
 const wsUrlOf = (gatewayUrl: string) => gatewayUrl.replace('http', 'ws');
@@ -61,7 +61,9 @@ const tokenOf = (userId: string) => issuer.issue({ id: userId, role: 'USER', ses
 
 /** The gateway's Prometheus counters and gauges: `value("name")` or `value("name", { label: "value" })`, summed over other labels. */
 async function metrics(gatewayUrl: string): Promise<(name: string, labels?: Record<string, string>) => number> {
-  const text = await (await fetch(gatewayUrl.replace(/\/graphql$/, '/metrics'))).text();
+  // Each gateway's /metrics is on its private listener (METRICS_PORT), found by its place in the stack.
+  const metricsUrl = stack.gatewayMetricsUrls[stack.gatewayUrls.indexOf(gatewayUrl)];
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
   const samples = text
     .split('\n')
     .filter((line) => line && !line.startsWith('#'))

@@ -38,7 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await catcher?.stop();
-  for (const name of [...SUBGRAPHS, 'notifications', 'registry']) await dropSchema(`${run}_${name}`);
+  for (const name of [...SUBGRAPHS, 'notifications', 'inference', 'registry']) await dropSchema(`${run}_${name}`);
 });
 
 async function call(query: string, variables: Record<string, unknown> = {}, token?: string) {

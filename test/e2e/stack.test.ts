@@ -30,7 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  for (const name of [...SUBGRAPHS, 'notifications', 'registry']) await dropSchema(`${run}_${name}`);
+  for (const name of [...SUBGRAPHS, 'notifications', 'inference', 'registry']) await dropSchema(`${run}_${name}`);
 });
 
 describe('the supergraph through the gateway', () => {
@@ -77,7 +77,7 @@ describe('the supergraph through the gateway', () => {
       expect(health.status, `${name} /health`).toBe(200);
       const ready = await fetch(`${service.url}/ready`);
       expect(ready.status, `${name} /ready`).toBe(200);
-      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      const metrics = await (await fetch(`${service.metricsUrl}/metrics`)).text();
       expect(metrics, `${name} /metrics`).toContain('http_request_duration_seconds');
       expect(metrics).toContain(`service="${name}"`);
     }

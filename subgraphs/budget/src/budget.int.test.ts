@@ -289,6 +289,9 @@ describe('transactions', () => {
         transactionId: transaction.id,
         accountId,
         categoryId: categories.Groceries,
+        // The name beside the id: consumers without the federated Category (the inference worker's
+        // anomaly titles) read it from the event.
+        categoryName: 'Groceries',
         amountMinor: '-4250',
         currency: 'EUR',
         payee: 'Corner Market',

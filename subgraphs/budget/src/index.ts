@@ -19,6 +19,7 @@ import { startPaymentConsumer } from './payment-consumer/payment-consumer.js';
 import { RuleSchema } from './rules/rule.entity.js';
 import { ScheduleSchema } from './schedules/schedule.entity.js';
 import { startSchedulePoster } from './schedules/schedules.js';
+import { startSuggestionConsumer } from './suggestions/suggestions.js';
 import { buildBudgetSchema } from './schema.js';
 import { SplitSchema, TransactionSchema } from './transactions/transaction.entity.js';
 
@@ -46,6 +47,8 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
         schema: env.DATABASE_SCHEMA,
         entities: [AccountSchema, CategorySchema, TransactionSchema, SplitSchema, BudgetSchema, RuleSchema, ScheduleSchema, OutboxMessageSchema, ProcessedEventSchema],
         migrations,
+        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
         onQuery: deps.onQuery,
       }),
     (d) => d.close(),
@@ -83,6 +86,12 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
     () => startPaymentConsumer({ db, bus, logger, onBooked: () => relay.poke() }),
     (c) => c.stop(),
   );
+  // The inference worker's category suggestions, stored (or applied, where the user opted in) once each.
+  await resources.open(
+    'suggestion consumer',
+    () => startSuggestionConsumer({ db, bus, logger, onApplied: () => relay.poke() }),
+    (c) => c.stop(),
+  );
   if (env.SCHEDULE_INTERVAL_MS > 0) {
     await resources.open(
       'schedule poster',
@@ -94,6 +103,8 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
     name: 'budget',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     schema: await resources.run('schema', buildBudgetSchema),
     verifier: verifierFromEnv(env, { redis: deps.redis }),

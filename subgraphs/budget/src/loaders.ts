@@ -5,6 +5,7 @@ import { accountBalances } from './accounts/accounts.js';
 import type { BudgetRecord } from './budgets/budget.entity.js';
 import { budgetSpending, carriedIn, earlierBudgets } from './budgets/budgets.js';
 import { CategoryRecord } from './categories/category.entity.js';
+import { openSuggestions, type StoredSuggestion } from './suggestions/suggestions.js';
 import { SplitRecord, TransactionRecord } from './transactions/transaction.entity.js';
 
 /**
@@ -39,6 +40,8 @@ export function createLoaders(em: EntityManager) {
     splits: new DataLoader<string, SplitRecord[]>(async (ids) =>
       groupBy(await em.find(SplitRecord, { transactionId: { $in: [...ids] } }, { orderBy: { position: 'asc' } }), ids, (s) => s.transactionId),
     ),
+    /** The open (PENDING) category suggestion of each transaction. */
+    suggestion: new DataLoader<string, StoredSuggestion | undefined>((ids) => openSuggestions(em, ids)),
     /** Both legs of each transfer. */
     transferLegs: new DataLoader<string, TransactionRecord[]>(async (ids) =>
       groupBy(await em.find(TransactionRecord, { transferId: { $in: [...ids] } }), ids, (t) => t.transferId!),

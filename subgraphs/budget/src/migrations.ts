@@ -221,7 +221,65 @@ class CreateLedgerTables extends Migration {
   }
 }
 
+/**
+ * The inference worker's category suggestions (issue 13): the newest per transaction, what the
+ * user did with it (labels for training), and each user's choice to apply confident ones at once.
+ */
+class CreateSuggestionTables extends Migration {
+  override async up() {
+    // One row per transaction: the newest suggestion (by transaction version). label is the model's
+    // category name; category_id the user's category of that name (or an alias), when there is one.
+    this.addSql(`create table category_suggestions (
+      user_id uuid not null,
+      transaction_id uuid not null,
+      transaction_version integer not null,
+      label text not null,
+      category_id uuid null,
+      confidence double precision not null check (confidence between 0 and 1),
+      model text not null,
+      model_version text not null,
+      event_id text not null,
+      suggested_at timestamptz not null,
+      status text not null default 'PENDING' check (status in ('PENDING', 'ACCEPTED', 'CORRECTED', 'AUTO_APPLIED')),
+      resolved_at timestamptz null,
+      primary key (user_id, transaction_id),
+      foreign key (user_id, transaction_id) references transactions (user_id, id) on delete cascade,
+      foreign key (user_id, category_id) references categories (user_id, id)
+    )`);
+    // What the user said the category is, where the model had suggested one: ACCEPTED (the
+    // suggestion, by acceptSuggestedCategory or by choosing the same category) or CORRECTED
+    // (another one). The transaction's fields as they were then, for the next training run.
+    this.addSql(`create table category_labels (
+      id uuid primary key,
+      user_id uuid not null,
+      transaction_id uuid not null,
+      source text not null check (source in ('ACCEPTED', 'CORRECTED')),
+      category_id uuid not null,
+      category_name text not null,
+      suggested_label text not null,
+      suggested_confidence double precision not null,
+      model_version text not null,
+      payee text not null,
+      amount bigint not null,
+      currency char(3) not null,
+      booked_at timestamptz not null,
+      created_at timestamptz not null default now(),
+      foreign key (user_id, transaction_id) references transactions (user_id, id) on delete cascade,
+      foreign key (user_id, category_id) references categories (user_id, id)
+    )`);
+    this.addSql('create index category_labels_user on category_labels (user_id, created_at)');
+    this.addSql('create index category_labels_created on category_labels (created_at)');
+    this.addSql(`create table suggestion_preferences (
+      user_id uuid primary key,
+      auto_apply boolean not null default false,
+      min_confidence double precision not null default 0.9 check (min_confidence between 0.5 and 1),
+      updated_at timestamptz not null default now()
+    )`);
+  }
+}
+
 export const migrations = [
   { name: '0001-create-budget-tables', class: CreateBudgetTables },
   { name: '0002-create-ledger-tables', class: CreateLedgerTables },
+  { name: '0003-create-suggestion-tables', class: CreateSuggestionTables },
 ];

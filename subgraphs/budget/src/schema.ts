@@ -16,6 +16,7 @@ import { ExchangeRateResolver } from './exchange-rates/exchange-rates.graphql.js
 import { RuleResolver, UserRulesResolver } from './rules/rules.graphql.js';
 import { ScheduleResolver, UserSchedulesResolver } from './schedules/schedules.graphql.js';
 import { TransactionConnectionResolver, TransactionResolver, TransactionSplitResolver, UserTransactionsResolver } from './transactions/transactions.graphql.js';
+import { SuggestedCategoryResolver, TransactionSuggestionResolver, UserSuggestionPreferencesResolver } from './suggestions/suggestions.graphql.js';
 import { BudgetLiveSubscription, budgetOverspentReference, BudgetOverspentResolver } from './live/live.graphql.js';
 import { TransferResolver } from './transfers/transfers.graphql.js';
 import { User } from './user/user.graphql.js';
@@ -40,6 +41,9 @@ export function buildBudgetSchema() {
       TransactionSplitResolver,
       TransactionConnectionResolver,
       UserTransactionsResolver,
+      TransactionSuggestionResolver,
+      SuggestedCategoryResolver,
+      UserSuggestionPreferencesResolver,
       TransferResolver,
       BudgetResolver,
       UserBudgetsResolver,

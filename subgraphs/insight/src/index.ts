@@ -1,5 +1,5 @@
 import { verifierFromEnv } from '@analytica/auth';
-import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, runConsumer, type EventBus } from '@analytica/events';
+import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, runConsumer, startConsumerWithRetries, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { openDatabase } from '@analytica/postgres';
 import { createRedis, type Redis } from '@analytica/redis';
@@ -14,6 +14,7 @@ import { migrations } from './migrations.js';
 import { ReportLineSchema, ReportSchema } from './reports/report.entity.js';
 import { buildInsightSchema } from './schema.js';
 import { applyRecordedTransaction, SPENDING_CONSUMER } from './spending/spending.js';
+import { ANOMALY_CONSUMER, recordAnomaly } from './anomalies/anomalies.js';
 
 export { insightEnvShape, parseInsightEnv, type InsightEnv } from './environment.js';
 /** The subgraph's schema, for tests that compose it with others behind a gateway. */
@@ -41,6 +42,8 @@ export async function startInsightService(env: InsightEnv, deps: Dependencies = 
         schema: env.DATABASE_SCHEMA,
         entities: [ReportSchema, ReportLineSchema, InsightSchema, OutboxMessageSchema, ProcessedEventSchema],
         migrations,
+        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
       }),
     (d) => d.close(),
   );
@@ -73,10 +76,30 @@ export async function startInsightService(env: InsightEnv, deps: Dependencies = 
       (r) => r.quit().catch(() => r.disconnect()),
     ));
   const announce = insightsAnnouncer(createLivePublisher(redis, env.REDIS_KEY_PREFIX), logger);
+  // The inference worker's anomalies become ANOMALY insights, once each, told live to their owner.
+  await resources.open(
+    'anomaly consumer',
+    () =>
+      startConsumerWithRetries('transactions.anomalous.v1 consumer', logger, () =>
+        runConsumer({
+          bus,
+          logger,
+          groupId: ANOMALY_CONSUMER,
+          topic: 'transactions.anomalous.v1',
+          handle: async (event) => {
+            const insight = await recordAnomaly(db.fork(), event);
+            if (insight) await announce([insight]);
+          },
+        }),
+      ),
+    (c) => c.stop(),
+  );
   const service = createSubgraphService<InsightContext>({
     name: 'insight',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     schema: await resources.run('schema', buildInsightSchema),
     verifier: verifierFromEnv(env),

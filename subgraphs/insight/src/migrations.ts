@@ -60,4 +60,15 @@ class CreateInsights extends Migration {
   }
 }
 
-export const migrations = [{ name: '0001-create-insights', class: CreateInsights }];
+/** Insights of the inference worker (issue 13): ANOMALY, one per unusual transaction (subject `anomaly:<transaction id>`). */
+class AddAnomalyInsights extends Migration {
+  override async up() {
+    this.addSql(`alter table insights drop constraint insights_kind_check,
+      add constraint insights_kind_check check (kind in ('SPENDING_SPIKE', 'SAVING_SUGGESTION', 'RISK_WARNING', 'ANOMALY'))`);
+  }
+}
+
+export const migrations = [
+  { name: '0001-create-insights', class: CreateInsights },
+  { name: '0002-add-anomaly-insights', class: AddAnomalyInsights },
+];

@@ -51,7 +51,16 @@ export async function startInferenceWorker(env: InferenceEnv, deps: Dependencies
   const models = await resources.run('models', () => loadModels(store, logger));
   const db = await resources.open(
     'postgres',
-    () => openDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, entities: [OutboxMessageSchema, ProcessedEventSchema], migrations, poolMax: 5 }),
+    () =>
+      openDatabase({
+        url: env.DATABASE_URL,
+        schema: env.DATABASE_SCHEMA,
+        entities: [OutboxMessageSchema, ProcessedEventSchema],
+        migrations,
+        poolMax: 5,
+        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+      }),
     (d) => d.close(),
   );
   const bus =
@@ -138,6 +147,8 @@ export async function startInferenceWorker(env: InferenceEnv, deps: Dependencies
     name: 'inference-worker',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     registry,
     readiness: { postgres: db.ping, kafka: bus.ping },

@@ -184,7 +184,7 @@ describe('the inference worker', () => {
     const bad = await fetch(`${worker.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payee: 'X', amountMinor: 0 }) });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: unknown }).error).toMatchObject({ code: 'BAD_USER_INPUT', field: 'amountMinor' });
-    const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+    const metrics = await (await fetch(`${worker.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/inference_latency_seconds_bucket{.*model="categoriser"/);
     expect(metrics).toContain(`inference_model_info{model="anomaly",version="${worker.models.anomaly.version}"`);
     expect(metrics).toContain('inference_events_per_second');
@@ -193,7 +193,7 @@ describe('the inference worker', () => {
 
 /** Sums the samples of a counter whose line starts with `selector` (labels may follow). */
 async function metric(selector: string): Promise<number> {
-  const text = await (await fetch(`${worker.url}/metrics`)).text();
+  const text = await (await fetch(`${worker.metricsUrl}/metrics`)).text();
   return text
     .split('\n')
     .filter((line) => line.startsWith(selector))

@@ -41,6 +41,16 @@ export function categoryKey(p: { categoryId: string | null; splits?: unknown[] |
   return `${category}/${p.currency}`;
 }
 
+/** The category an anomaly is shown under: the user's (by the name budget recorded), else the model's suggestion. */
+export function anomalyCategory(
+  p: { categoryId: string | null; categoryName?: string | null | undefined; splits?: unknown[] | undefined },
+  suggestion: CategorySuggestion,
+): { category: string | null; categorySuggested: boolean } {
+  if (p.categoryId !== null) return { category: p.categoryName ?? null, categorySuggested: false };
+  if (p.splits?.length) return { category: null, categorySuggested: false };
+  return { category: suggestion.category, categorySuggested: true };
+}
+
 async function lockProfile(tx: EntityManager, userId: string): Promise<Profile> {
   const connection = tx.getConnection();
   const context = tx.getTransactionContext();
@@ -113,6 +123,7 @@ export async function inferRecorded(db: Database, models: Models, settings: Infe
           threshold: anomaly.threshold,
           kind: anomaly.kind,
           reason: anomaly.reason,
+          ...anomalyCategory(p, suggestion),
           model: 'anomaly',
           modelVersion: models.anomaly.version,
           detectedAt: new Date().toISOString(),

@@ -245,7 +245,7 @@ describe('the notifications worker', () => {
   it('answers /ready with PostgreSQL, Kafka and SMTP, and counts emails in /metrics', async () => {
     const ready = await fetch(`${worker.url}/ready`);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { postgres: 'ok', kafka: 'ok', smtp: 'ok' } });
-    const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+    const metrics = await (await fetch(`${worker.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/emails_total\{template="welcome",outcome="sent",service="notifications-worker"\} \d+/);
     expect(metrics).toMatch(/emails_total\{template="payment-result",outcome="suppressed"/);
   });

@@ -1,4 +1,5 @@
 import { claimEvent, recordEvent, type Event, type EventPayload, type Topic } from '@analytica/events';
+import { formatMinorUnits } from '@analytica/money';
 import type { Database, EntityManager } from '@analytica/postgres';
 import { upsertRecipient } from './recipients.js';
 
@@ -43,6 +44,22 @@ const EMAIL_SOURCES = {
       userId: p.userId,
       template: 'price-alert',
       data: { symbol: p.symbol, direction: p.direction, threshold: p.threshold, price: p.price, triggeredAt: p.triggeredAt },
+    };
+  },
+  /** An unusual transaction (the inference worker): the `anomaly` email, which honours the insights opt-out. */
+  async 'transactions.anomalous.v1'(_tx: EntityManager, e: Event<'transactions.anomalous.v1'>): Promise<EmailRequest | null> {
+    const p = e.payload;
+    const amount = `${formatMinorUnits(Math.abs(Number(p.amountMinor)), p.currency)} ${p.currency}`;
+    const category = p.category ? `${p.category}${p.categorySuggested ? ' (suggested)' : ''}` : 'uncategorised';
+    return {
+      userId: p.userId,
+      template: 'anomaly',
+      data: {
+        title: `Unusual ${category} payment: ${amount} to ${p.payee}`,
+        detail:
+          `${p.reason}. ${amount} to ${p.payee} on ${p.bookedAt.slice(0, 16).replace('T', ' ')} UTC, in ${category}; ` +
+          `our model scored it ${p.score.toFixed(2)} (alert threshold ${p.threshold.toFixed(2)}). If you do not recognise it, contact your bank.`,
+      },
     };
   },
 } as const;

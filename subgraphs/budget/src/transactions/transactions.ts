@@ -1,3 +1,4 @@
+import { checkArgumentValue } from '@analytica/subgraph';
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import { AppError, ErrorCode, badInput, notFound } from '@analytica/errors';
@@ -7,9 +8,12 @@ import type { EntityManager } from '@analytica/postgres';
 import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
 import { minorUnitsFromSql } from '../access.js';
 import { AccountRecord } from '../accounts/account.entity.js';
+import { assertBalancesExact } from '../accounts/accounts.js';
 import { reviewBudgets, type SpendingChange } from '../budgets/budgets.js';
 import { usableCategories } from '../categories/categories.js';
+import { CategoryRecord } from '../categories/category.entity.js';
 import { categoryByRules } from '../rules/rules.js';
+import { settleSuggestions } from '../suggestions/labels.js';
 import { SplitRecord, TransactionRecord } from './transaction.entity.js';
 
 interface MoneyEntry {
@@ -94,7 +98,11 @@ export type CheckedSplit = ReturnType<typeof checkSplits>[number];
 
 const splitPayload = (splits: readonly { categoryId: string | null; amount: number }[]) => splits.map((s) => ({ categoryId: s.categoryId, amountMinor: String(s.amount) }));
 
-export function recordedPayload(t: TransactionRecord, splits: readonly { categoryId: string | null; amount: number }[]): EventPayload<'transactions.recorded.v1'> {
+export function recordedPayload(
+  t: TransactionRecord,
+  splits: readonly { categoryId: string | null; amount: number }[],
+  categoryName?: string | null,
+): EventPayload<'transactions.recorded.v1'> {
   return {
     userId: t.userId,
     transactionId: t.id,
@@ -106,6 +114,7 @@ export function recordedPayload(t: TransactionRecord, splits: readonly { categor
     bookedAt: t.bookedAt.toISOString(),
     splits: splitPayload(splits),
     transferId: t.transferId,
+    ...(categoryName !== undefined ? { categoryName } : {}),
   };
 }
 
@@ -117,14 +126,23 @@ export function spendingLines(t: Pick<TransactionRecord, 'categoryId' | 'bookedA
 
 // --- Writes ---
 
-/** Adds a transaction, its parts and its event to the unit of work; flushed with the caller's transaction. */
-export function bookTransaction(tx: EntityManager, fields: Omit<TransactionRecord, 'version' | 'createdAt' | 'updatedAt'>, splits: readonly CheckedSplit[] = []) {
+/**
+ * Adds a transaction, its parts and its event to the unit of work; flushed with the caller's
+ * transaction. `categoryName` (the name of fields.categoryId, when the caller has it) travels in
+ * the event for consumers that show it.
+ */
+export function bookTransaction(
+  tx: EntityManager,
+  fields: Omit<TransactionRecord, 'version' | 'createdAt' | 'updatedAt'>,
+  splits: readonly CheckedSplit[] = [],
+  categoryName?: string | null,
+) {
   const now = new Date();
   const transaction = tx.create(TransactionRecord, { ...fields, version: 1, createdAt: now, updatedAt: now });
   const parts = splits.map((s) =>
     tx.create(SplitRecord, { id: randomUUID(), userId: fields.userId, transactionId: fields.id, position: s.position, categoryId: s.categoryId, amount: s.amount, notes: s.notes }),
   );
-  recordEvent(tx, 'transactions.recorded.v1', fields.userId, recordedPayload(transaction, parts));
+  recordEvent(tx, 'transactions.recorded.v1', fields.userId, recordedPayload(transaction, parts, categoryName));
   return { transaction, parts };
 }
 
@@ -154,6 +172,7 @@ export async function recordTransaction(em: EntityManager, userId: string, input
       ...splits.flatMap((s, i) => (s.categoryId ? [{ id: s.categoryId, field: `input.splits[${i}].categoryId` }] : [])),
     ]);
     const categoryId = input.categoryId ?? (splits.length ? null : await categoryByRules(tx, userId, { payee, notes, amount, currency }));
+    const categoryName = categoryId ? ((await tx.findOne(CategoryRecord, { id: categoryId, userId }))?.name ?? null) : null;
     const { transaction, parts } = bookTransaction(
       tx,
       {
@@ -174,8 +193,10 @@ export async function recordTransaction(em: EntityManager, userId: string, input
         externalId: null,
       },
       splits,
+      categoryName,
     );
     await tx.flush();
+    await assertBalancesExact(tx, [account.id], 'input.amount.amountMinor');
     await reviewBudgets(tx, userId, spendingLines(transaction, parts));
     return transaction;
   });
@@ -312,6 +333,9 @@ export async function updateTransaction(em: EntityManager, userId: string, id: s
       });
     }
     await tx.flush();
+    await assertBalancesExact(tx, [before.accountId, ...legs.map((l) => l.accountId)], 'input.amount.amountMinor');
+    // A category the user chose where the model had suggested one: a label for training.
+    if (patch.categoryId && patch.categoryId !== before.categoryId) await settleSuggestions(tx, userId, [{ transactionId: id, categoryId: patch.categoryId }]);
     await reviewBudgets(tx, userId, [...spendingLines(before, before.splits), ...spendingLines(transaction, parts)]);
     return transaction;
   });
@@ -345,6 +369,11 @@ export async function deleteTransaction(em: EntityManager, userId: string, id: s
       tx.remove(leg);
     }
     await tx.flush();
+    await assertBalancesExact(
+      tx,
+      legs.map((l) => l.accountId),
+      'id',
+    );
     await reviewBudgets(tx, userId, touched);
     return legs.map((l) => l.id);
   });
@@ -399,6 +428,10 @@ export async function recategorizeTransactions(em: EntityManager, userId: string
       });
     }
     await tx.flush();
+    if (categoryId !== null) {
+      const changed = transactions.filter((t) => t.previous !== categoryId).map((t) => ({ transactionId: t.transaction.id, categoryId }));
+      if (changed.length) await settleSuggestions(tx, userId, changed);
+    }
     await reviewBudgets(tx, userId, touched);
     return transactions.map((t) => t.transaction);
   });
@@ -536,6 +569,8 @@ export function encodeCursor(sort: TransactionSort, transaction: TransactionReco
 export function decodeCursor(cursor: string, sort: TransactionSort, field = 'after'): { key: string | number | Date; id: string } {
   try {
     const [cursorSort, key, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    // What the cursor carries goes into SQL: the same checks as any argument (no NUL, years 1-9999).
+    checkArgumentValue(key, field);
     if (cursorSort === sort && typeof id === 'string' && isUuid(id)) {
       if (sort.startsWith('AMOUNT') && Number.isSafeInteger(key)) return { key: key as number, id };
       if (sort.startsWith('PAYEE') && typeof key === 'string') return { key, id };

@@ -2,7 +2,8 @@ import { formatMinorUnits } from '@analytica/money';
 import { describePeriod, formatDay, type ReportPeriod } from '../periods.js';
 
 export type CashFlow = 'INCOME' | 'SPENDING';
-export type InsightKind = 'SPENDING_SPIKE' | 'SAVING_SUGGESTION' | 'RISK_WARNING';
+/** ANOMALY comes from the inference worker's transactions.anomalous.v1, not from a report. */
+export type InsightKind = 'SPENDING_SPIKE' | 'SAVING_SUGGESTION' | 'RISK_WARNING' | 'ANOMALY';
 
 /** One aggregate of a period: money in or out, per category and currency, in positive minor units. */
 export interface FlowLine {

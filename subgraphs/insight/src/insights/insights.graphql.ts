@@ -11,6 +11,7 @@ enum InsightKindEnum {
   SPENDING_SPIKE = 'SPENDING_SPIKE',
   SAVING_SUGGESTION = 'SAVING_SUGGESTION',
   RISK_WARNING = 'RISK_WARNING',
+  ANOMALY = 'ANOMALY',
 }
 registerEnumType(InsightKindEnum, { name: 'InsightKind' });
 
@@ -41,7 +42,8 @@ export class InsightResolver {
 export class InsightSubscription {
   @Subscription(() => Insight, {
     subscribe: subscribeThroughGateway,
-    description: 'Your insights as they are created (yours only), e.g. by generateReport; one found again when a report is regenerated is not new.',
+    description:
+      'Your insights as they are created (yours only), e.g. by generateReport or an unusual transaction (ANOMALY); one found again when a report is regenerated is not new.',
   })
   insightCreated(@Root() insight: InsightRecord): InsightRecord {
     return insight;
