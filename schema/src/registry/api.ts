@@ -7,6 +7,7 @@ import { partnerDocsPage, type partnerAuthenticator } from './partners.js';
 import type { Registry } from './registry.js';
 import type { Caller, Scope, TokenAuthority } from './tokens.js';
 import type { UsageStore } from './usage.js';
+import type { Webhooks } from './webhooks.js';
 
 /**
  * The HTTP API publishers, CI, the gateway and operators use. Every route needs a service token
@@ -20,12 +21,13 @@ export function registryRoutes(
     usage: UsageStore;
     tokens: TokenAuthority;
     contracts: ContractStore;
+    webhooks: Webhooks;
     partners: ReturnType<typeof partnerAuthenticator>;
     partnerApiUrl: string;
     logger: Logger;
   },
 ) {
-  const { registry, usage, tokens, contracts, partners, logger } = deps;
+  const { registry, usage, tokens, contracts, webhooks, partners, logger } = deps;
   const api = express.Router();
   api.use(express.json({ limit: '10mb' }));
 
@@ -192,6 +194,22 @@ export function registryRoutes(
       logger.info({ partner: partner.id, app: partner.appId, stored: result.stored }, 'trusted documents stored');
       return result;
     }),
+  );
+  // A partner's webhook: new versions of its contract are POSTed to it, signed (x-analytica-signature).
+  api.put(
+    '/partner/webhook',
+    partnerRoute((req, res, partner) => {
+      res.status(201);
+      return webhooks.register(partner, req.body);
+    }),
+  );
+  api.get(
+    '/partner/webhook',
+    partnerRoute((_req, _res, partner) => webhooks.get(partner)),
+  );
+  api.delete(
+    '/partner/webhook',
+    partnerRoute((_req, _res, partner) => webhooks.remove(partner)),
   );
   api.get(
     '/partner/docs',

@@ -1,4 +1,4 @@
-import { ConfigError, list, parseEnv, postgresEnv, serviceEnv, tokenEnv, url, z } from '@analytica/config';
+import { bool, ConfigError, list, parseEnv, postgresEnv, serviceEnv, tokenEnv, url, z } from '@analytica/config';
 
 export const DEFAULT_SUBGRAPHS = ['user', 'budget', 'market', 'news', 'payment', 'insight'];
 
@@ -36,6 +36,13 @@ export const registryEnvShape = {
   JWT_AUDIENCE: tokenEnv.JWT_AUDIENCE,
   REDIS_URL: tokenEnv.REDIS_URL,
   REDIS_KEY_PREFIX: tokenEnv.REDIS_KEY_PREFIX,
+  /**
+   * Partners' webhooks may point at loopback and private addresses, over plain http (development
+   * and tests). Off, only https to public addresses (the registry must not reach its own network).
+   */
+  REGISTRY_WEBHOOK_ALLOW_PRIVATE: bool(false),
+  /** How often due webhook deliveries (new contract versions) are sent. */
+  REGISTRY_WEBHOOK_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   /** Where partners reach the graph (the gateway's public origin): shown on the partner docs page. */
   PARTNER_API_URL: url(['http', 'https']).default('http://127.0.0.1:4000'),
 };

@@ -11,6 +11,7 @@ import { RegistryError } from './errors.js';
 import { partnerAuthenticator } from './partners.js';
 import { createRegistry } from './registry.js';
 import { tokenAuthority } from './tokens.js';
+import { createWebhooks } from './webhooks.js';
 import { createUsageStore } from './usage.js';
 
 export { parseRegistryEnv, registryEnvShape, type RegistryEnv } from './environment.js';
@@ -30,7 +31,7 @@ export async function startRegistry(env: RegistryEnv) {
   const resources = lifecycle(logger);
   const pool = await resources.open(
     'postgres',
-    () => openPool(env.DATABASE_URL, env.DATABASE_SCHEMA),
+    () => openPool(env.DATABASE_URL, env.DATABASE_SCHEMA, 10, { statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS, lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS }),
     (p) => p.end(),
   );
   await resources.run('migrations', () => migrate(pool, env.DATABASE_SCHEMA));
@@ -92,16 +93,28 @@ export async function startRegistry(env: RegistryEnv) {
         (v) => v.close(),
       )
     : undefined;
+  // Partners' webhooks: new contract versions, delivered in the background (durable, at least once).
+  const webhooks = await resources.open(
+    'webhook deliveries',
+    () => {
+      const w = createWebhooks(pool, { logger, allowPrivate: env.REGISTRY_WEBHOOK_ALLOW_PRIVATE, intervalMs: env.REGISTRY_WEBHOOK_INTERVAL_SECONDS * 1000 });
+      w.start();
+      return w;
+    },
+    (w) => w.stop(),
+  );
   const service = createHttpService({
     name: 'registry',
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     logger,
     readiness: { postgres: () => pool.query('select 1') },
-    routes: (app) => registryRoutes(app, { registry, usage, tokens, contracts, partners: partnerAuthenticator(verifier), partnerApiUrl: env.PARTNER_API_URL, logger }),
+    routes: (app) => registryRoutes(app, { registry, usage, tokens, contracts, webhooks, partners: partnerAuthenticator(verifier), partnerApiUrl: env.PARTNER_API_URL, logger }),
     onStop: resources.closeAll,
   });
   const running = await resources.run('http server', () => service.start());
-  return { ...running, registry, usage, tokens, contracts };
+  return { ...running, registry, usage, tokens, contracts, webhooks };
 }
 export type RunningRegistry = Awaited<ReturnType<typeof startRegistry>>;
