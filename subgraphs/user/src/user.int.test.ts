@@ -83,7 +83,7 @@ describe('user service', () => {
     }
   });
 
-  it('refuses a weak password, a malformed email and a taken email, naming the field', async () => {
+  it('refuses a weak password and a malformed email, naming the field, and answers a taken email as a new one', async () => {
     const register = (email: string, password: string) => gql(url, REGISTER, { variables: { input: { email, password, displayName: 'X' } } });
     const weak = await register('x@example.com', 'short');
     expect(weak.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.password' });
@@ -93,8 +93,15 @@ describe('user service', () => {
     }
     const malformed = await register('not-an-email', 'long enough password');
     expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.email' });
+    // An address in use is not revealed (its owner is mailed instead): the answer has the shape of
+    // a new account's, and the account that exists is left as it was.
     const taken = await register('ADA@example.com', 'long enough password');
-    expect(taken.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.email' });
+    expect(taken.errors).toBeUndefined();
+    expect(Object.keys(taken.data.register).sort()).toEqual(Object.keys((await register(`new-${Date.now()}@example.com`, 'long enough password')).data.register).sort());
+    const original = await gql(url, `mutation { login(email: "ada@example.com", password: "correct horse battery") { accessToken } }`);
+    expect(original.errors).toBeUndefined();
+    const hijack = await gql(url, `mutation { login(email: "ada@example.com", password: "long enough password") { accessToken } }`);
+    expect(hijack.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
   it('answers a wrong password and an unknown email with the same UNAUTHENTICATED error', async () => {
