@@ -95,7 +95,8 @@ function validationError(message: string, source?: GraphQLError): GraphQLError {
   return new GraphQLError(message, { nodes: source?.nodes, source: source?.source, positions: source?.positions, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
 }
 
-function pickOperation(document: DocumentNode, operationName: string | undefined): OperationDefinitionNode | undefined {
+/** The operation a request runs: the named one, or the only one. */
+export function pickOperation(document: DocumentNode, operationName: string | undefined): OperationDefinitionNode | undefined {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   if (operationName) return operations.find((o) => o.name?.value === operationName);
   return operations.length === 1 ? operations[0] : undefined;

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import { GraphQLError, type DocumentNode } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { PartnerClaim } from '@analytica/auth';
 import { ErrorCode } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
 import { authenticationOf } from '../request-budget.js';
-import { introspect, type Contract, type createContractChecker } from './contract-check.js';
+import { introspect, pickOperation, type Contract, type createContractChecker } from './contract-check.js';
 import type { ContractSource } from './contracts.js';
 import type { TrustedDocuments } from './documents.js';
 import type { partnerQuotas } from './quotas.js';
@@ -39,6 +39,7 @@ class Refusal extends GraphQLError {
 }
 
 const PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND';
+const operationNameOf = (params: OperationParams) => (typeof params.operationName === 'string' ? params.operationName : undefined);
 const SHA256_HEX = /^[0-9a-f]{64}$/i;
 
 /**
@@ -111,7 +112,7 @@ export function createPartnerGate(deps: PartnerGateDeps) {
     const contract = contractOf(partner);
     const query = await documentOf(partner, params);
     if (query === undefined) return { query, contract, verdict: { kind: 'unparsed' as const } };
-    const operationName = typeof params.operationName === 'string' ? params.operationName : undefined;
+    const operationName = operationNameOf(params);
     return { query, contract, verdict: checker.check(contract, query, operationName) };
   }
 
@@ -138,14 +139,14 @@ export function createPartnerGate(deps: PartnerGateDeps) {
       if (verdict.kind === 'invalid') return send(res, 400, verdict.errors);
       if (verdict.kind === 'introspection') {
         const variables = typeof params.variables === 'object' && params.variables !== null ? (params.variables as Record<string, unknown>) : undefined;
-        return void res.json(await introspect(contract, verdict.document, typeof params.operationName === 'string' ? params.operationName : undefined, variables));
+        return void res.json(await introspect(contract, verdict.document, operationNameOf(params), variables));
       }
       // From here on the server runs the document that was checked: a registered one replaces the
       // hash, and the hash goes (the server's own persisted-query cache must not stand in for it).
       const { persistedQuery: _checked, ...extensions } = (params.extensions ?? {}) as Record<string, unknown>;
       req.body = { ...params, query, extensions };
       if (req.method === 'GET') {
-        if (verdict.kind === 'valid' && isNotQuery(verdict.document, params.operationName)) {
+        if (verdict.kind === 'valid' && (pickOperation(verdict.document, operationNameOf(params))?.operation ?? 'query') !== 'query') {
           res.setHeader('allow', 'POST');
           return send(res, 405, [new Refusal(405, 'BAD_REQUEST', 'GET requests run only queries; send mutations with POST.')]);
         }
@@ -217,10 +218,4 @@ function paramsFromUrl(req: Request): OperationParams {
     }
   };
   return { query: search.get('query') ?? undefined, operationName: search.get('operationName') ?? undefined, variables: json('variables'), extensions: json('extensions') };
-}
-
-function isNotQuery(document: DocumentNode, operationName: unknown): boolean {
-  const operations = document.definitions.filter((d) => d.kind === 'OperationDefinition');
-  const chosen = typeof operationName === 'string' ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
-  return chosen !== undefined && chosen.operation !== 'query';
 }

@@ -27,6 +27,22 @@ export interface DatabaseOptions {
   onQuery?: (sql: string) => void;
 }
 
+/** The variables of `postgresEnv` (packages/config) that say where and how a service connects. */
+export interface PostgresEnv {
+  DATABASE_URL: string;
+  DATABASE_SCHEMA: string;
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  DATABASE_LOCK_TIMEOUT_MS: number;
+}
+
+/**
+ * The connection part of DatabaseOptions from a service's environment: every service passes its
+ * timeouts the same way, so none falls back to the defaults while its operator set others.
+ */
+export function connectionFromEnv(env: PostgresEnv): Pick<DatabaseOptions, 'url' | 'schema' | 'statementTimeoutMs' | 'lockTimeoutMs'> {
+  return { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS, lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS };
+}
+
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
 export const DEFAULT_LOCK_TIMEOUT_MS = 2_000;
 /** Migrations may rewrite whole tables: they get longer, still finite, limits. */

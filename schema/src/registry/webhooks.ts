@@ -88,11 +88,8 @@ export function createWebhooks(pool: Pool, options: WebhookOptions) {
     const schemes = options.allowPrivate ? ['https:', 'http:'] : ['https:'];
     if (!schemes.includes(url.protocol)) throw badInput('url', `url must use ${schemes.join(' or ')}.`);
     if (url.username || url.password) throw badInput('url', 'url must not carry credentials: verify the signature header instead.');
-    if (
-      !options.allowPrivate &&
-      net.isIP(url.hostname.replace(/^\[|\]$/g, '')) &&
-      NOT_PUBLIC.check(url.hostname.replace(/^\[|\]$/g, ''), net.isIPv6(url.hostname.replace(/^\[|\]$/g, '')) ? 'ipv6' : 'ipv4')
-    ) {
+    const host = url.hostname.replace(/^\[|\]$/g, ''); // an IPv6 literal comes in brackets
+    if (!options.allowPrivate && net.isIP(host) && NOT_PUBLIC.check(host, net.isIPv6(host) ? 'ipv6' : 'ipv4')) {
       throw badInput('url', 'url must be a public address.');
     }
     return url;

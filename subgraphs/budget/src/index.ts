@@ -1,7 +1,7 @@
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type EventBus } from '@analytica/events';
 import { verifierFromEnv } from '@analytica/auth';
 import { createLogger } from '@analytica/logger';
-import { openDatabase } from '@analytica/postgres';
+import { openDatabase, connectionFromEnv } from '@analytica/postgres';
 import { createRedis, type Redis } from '@analytica/redis';
 import { createLivePublisher } from '@analytica/redis/live';
 import { lifecycle } from '@analytica/service';
@@ -43,12 +43,9 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
     'postgres',
     () =>
       openDatabase({
-        url: env.DATABASE_URL,
-        schema: env.DATABASE_SCHEMA,
+        ...connectionFromEnv(env),
         entities: [AccountSchema, CategorySchema, TransactionSchema, SplitSchema, BudgetSchema, RuleSchema, ScheduleSchema, OutboxMessageSchema, ProcessedEventSchema],
         migrations,
-        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
-        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
         onQuery: deps.onQuery,
       }),
     (d) => d.close(),

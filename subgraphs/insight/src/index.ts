@@ -1,7 +1,7 @@
 import { verifierFromEnv } from '@analytica/auth';
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, runConsumer, startConsumerWithRetries, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
-import { openDatabase } from '@analytica/postgres';
+import { openDatabase, connectionFromEnv } from '@analytica/postgres';
 import { createRedis, type Redis } from '@analytica/redis';
 import { createLivePublisher } from '@analytica/redis/live';
 import { lifecycle } from '@analytica/service';
@@ -38,12 +38,9 @@ export async function startInsightService(env: InsightEnv, deps: Dependencies = 
     'postgres',
     () =>
       openDatabase({
-        url: env.DATABASE_URL,
-        schema: env.DATABASE_SCHEMA,
+        ...connectionFromEnv(env),
         entities: [ReportSchema, ReportLineSchema, InsightSchema, OutboxMessageSchema, ProcessedEventSchema],
         migrations,
-        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
-        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
       }),
     (d) => d.close(),
   );

@@ -1,7 +1,7 @@
 import { verifierFromEnv } from '@analytica/auth';
 import { busFromEnv, startConsumerWithRetries, startOutboxRelay, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
-import { openDatabase } from '@analytica/postgres';
+import { openDatabase, connectionFromEnv } from '@analytica/postgres';
 import { createRedis, type Redis } from '@analytica/redis';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
@@ -35,12 +35,9 @@ export async function startPaymentService(env: PaymentEnv, deps: Dependencies = 
     'postgres',
     () =>
       openDatabase({
-        url: env.DATABASE_URL,
-        schema: env.DATABASE_SCHEMA,
+        ...connectionFromEnv(env),
         entities: paymentEntities,
         migrations,
-        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
-        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
       }),
     (d) => d.close(),
   );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRevocationList, createTokenIssuer, createTokenVerifier } from '@analytica/auth';
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
-import { openDatabase } from '@analytica/postgres';
+import { openDatabase, connectionFromEnv } from '@analytica/postgres';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
@@ -37,12 +37,9 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     'postgres',
     () =>
       openDatabase({
-        url: env.DATABASE_URL,
-        schema: env.DATABASE_SCHEMA,
+        ...connectionFromEnv(env),
         entities: [UserSchema, SessionSchema, RefreshTokenSchema, EmailVerificationSchema, AuditSchema, ...partnerSchemas, OutboxMessageSchema, ProcessedEventSchema],
         migrations,
-        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
-        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
       }),
     (d) => d.close(),
   );

@@ -1,7 +1,7 @@
 import client from 'prom-client';
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, runConsumer, startConsumerWithRetries, startOutboxRelay, type Consumer, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
-import { openDatabase } from '@analytica/postgres';
+import { openDatabase, connectionFromEnv } from '@analytica/postgres';
 import { createHttpService, lifecycle } from '@analytica/service';
 import type { InferenceEnv } from './environment.js';
 import { inferRecorded, inferUpdated, type InferenceSettings, type Outcome } from './inference.js';
@@ -53,13 +53,10 @@ export async function startInferenceWorker(env: InferenceEnv, deps: Dependencies
     'postgres',
     () =>
       openDatabase({
-        url: env.DATABASE_URL,
-        schema: env.DATABASE_SCHEMA,
+        ...connectionFromEnv(env),
         entities: [OutboxMessageSchema, ProcessedEventSchema],
         migrations,
         poolMax: 5,
-        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
-        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
       }),
     (d) => d.close(),
   );

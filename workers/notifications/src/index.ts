@@ -1,7 +1,7 @@
 import client from 'prom-client';
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, runConsumer, startConsumerWithRetries, startOutboxRelay, type Consumer, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
-import { openDatabase } from '@analytica/postgres';
+import { openDatabase, connectionFromEnv } from '@analytica/postgres';
 import { createHttpService, lifecycle } from '@analytica/service';
 import { deliverEmail } from './delivery.js';
 import type { NotificationsEnv } from './environment.js';
@@ -30,13 +30,10 @@ export async function startNotificationsWorker(env: NotificationsEnv, deps: Depe
     'postgres',
     () =>
       openDatabase({
-        url: env.DATABASE_URL,
-        schema: env.DATABASE_SCHEMA,
+        ...connectionFromEnv(env),
         entities: [OutboxMessageSchema, ProcessedEventSchema],
         migrations,
         poolMax: 5,
-        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
-        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
       }),
     (d) => d.close(),
   );

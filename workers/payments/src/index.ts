@@ -1,7 +1,7 @@
 import client from 'prom-client';
 import { busFromEnv, runConsumer, startConsumerWithRetries, startOutboxRelay, type EventBus } from '@analytica/events';
 import { createLogger, type Logger } from '@analytica/logger';
-import { openDatabase, type Database } from '@analytica/postgres';
+import { openDatabase, type Database, connectionFromEnv } from '@analytica/postgres';
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
 import { createHttpService, lifecycle } from '@analytica/service';
 import { createBankClient, migrations, paymentEntities, publishPaymentStatus, type BankClient, type PaymentRecord } from '@analytica/payment-subgraph/domain';
@@ -29,13 +29,10 @@ async function openPaymentDatabase(env: PaymentsWorkerEnv, logger: Logger): Prom
   for (let attempt = 1; ; attempt++) {
     try {
       return await openDatabase({
-        url: env.DATABASE_URL,
-        schema: env.DATABASE_SCHEMA,
+        ...connectionFromEnv(env),
         entities: paymentEntities,
         migrations,
         poolMax: 5,
-        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
-        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
       });
     } catch (error) {
       if (attempt >= 5) throw error;
