@@ -22,6 +22,9 @@ beforeAll(async () => {
       switch (req.headers['x-answer']) {
         case 'hang':
           return; // never answers
+        case 'slow':
+          // Answers after 100 ms with the token it was called with: concurrent callers overlap.
+          return void setTimeout(() => json(200, { data: { caller: req.headers.authorization ?? null, call: seen.length } }), 100);
         case 'refusal':
           return json(400, { errors: [{ message: 'Variable "$symbol" got an invalid value.', extensions: { code: 'BAD_USER_INPUT', field: 'symbol' } }] });
         case 'revoked':
@@ -103,5 +106,51 @@ describe('the gateway client of a subgraph', () => {
 
   it('refuses a success status whose body is not a GraphQL result', async () => {
     await expect(call('html')).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: 'news' } });
+  });
+
+  describe('identical queries in flight', () => {
+    const slow = (query: string) => ({ query, http: { headers: new Map([['x-answer', 'slow']]) } });
+    const process = (source: ReturnType<typeof createSubgraphSource>, query: string, authorization?: string, requestId = 'r') =>
+      source.process({ kind: 'incoming operation', request: slow(query), context: { authorization, requestId } } as never);
+
+    it('share one subgraph call when the same caller sends them at once, each getting its own copy', async () => {
+      const shared: number[] = [];
+      const source = createSubgraphSource('news', url, 2000, { onShared: () => shared.push(1) });
+      const before = seen.length;
+      const answers = await Promise.all([process(source, 'query { me { id } }', 'Bearer alice', 'r1'), process(source, 'query { me { id } }', 'Bearer alice', 'r2')]);
+      expect(seen.length - before).toBe(1);
+      expect(shared).toHaveLength(1);
+      expect(answers[0]).toEqual(answers[1]);
+      expect(answers[0]).not.toBe(answers[1]); // the executor merges into what it gets: never one object for two requests
+      expect(answers[0]?.data).toMatchObject({ caller: 'Bearer alice' });
+    });
+
+    it('are never shared between two tokens: each user gets the answer made for them', async () => {
+      const source = createSubgraphSource('news', url, 2000);
+      const before = seen.length;
+      const [alice, bob] = await Promise.all([process(source, 'query { me { id } }', 'Bearer alice'), process(source, 'query { me { id } }', 'Bearer bob')]);
+      expect(seen.length - before).toBe(2);
+      expect(alice?.data).toMatchObject({ caller: 'Bearer alice' });
+      expect(bob?.data).toMatchObject({ caller: 'Bearer bob' });
+    });
+
+    it('never share a mutation, and share nothing when the setting is off', async () => {
+      const on = createSubgraphSource('news', url, 2000);
+      const off = createSubgraphSource('news', url, 2000, { deduplicate: false });
+      let before = seen.length;
+      await Promise.all([process(on, 'mutation { pay }', 'Bearer alice'), process(on, 'mutation { pay }', 'Bearer alice')]);
+      expect(seen.length - before).toBe(2);
+      before = seen.length;
+      await Promise.all([process(off, '{ quotes }'), process(off, '{ quotes }')]);
+      expect(seen.length - before).toBe(2);
+    });
+
+    it('start a new call once the shared one has answered', async () => {
+      const source = createSubgraphSource('news', url, 2000);
+      const before = seen.length;
+      await process(source, '{ quotes }');
+      await process(source, '{ quotes }');
+      expect(seen.length - before).toBe(2);
+    });
   });
 });

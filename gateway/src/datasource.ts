@@ -12,6 +12,16 @@ export interface ForwardedContext {
   clientIp?: string;
 }
 
+interface SubgraphAnswer {
+  status: number;
+  statusText: string;
+  contentType: string;
+  text: string;
+}
+
+/** Only a query can be shared between callers; the executor prints each fetch with its keyword (or `{`). */
+const isQuery = (document: string) => /^\s*(query\b|\{)/.test(document);
+
 interface SubgraphResponseBody {
   data?: Record<string, unknown> | null;
   errors?: GraphQLFormattedError[];
@@ -31,8 +41,16 @@ interface SubgraphResponseBody {
  * client with its code, and a subgraph that cannot be reached or does not answer in time leaves its
  * fields null with SERVICE_UNAVAILABLE naming it.
  */
-export function createSubgraphSource(serviceName: string, url: string, timeoutMs: number): GraphQLDataSource<ForwardedContext> {
+export function createSubgraphSource(
+  serviceName: string,
+  url: string,
+  timeoutMs: number,
+  options: { deduplicate?: boolean; onShared?: () => void } = {},
+): GraphQLDataSource<ForwardedContext> {
   const target = new URL(url);
+  const deduplicate = options.deduplicate ?? true;
+  /** Queries in flight to this subgraph, by caller and body: see `shared` below. */
+  const inFlight = new Map<string, Promise<SubgraphAnswer>>();
   const transport = target.protocol === 'https:' ? https : http;
   // Connections stay open between calls; under load the pool grows to what is in flight.
   const agent = new transport.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 64 });
@@ -44,7 +62,7 @@ export function createSubgraphSource(serviceName: string, url: string, timeoutMs
       { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, serviceName } },
     );
 
-  function post(body: string, headers: Record<string, string>): Promise<{ status: number; statusText: string; contentType: string; text: string }> {
+  function post(body: string, headers: Record<string, string>): Promise<SubgraphAnswer> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (error: GraphQLError) => {
@@ -82,6 +100,29 @@ export function createSubgraphSource(serviceName: string, url: string, timeoutMs
     });
   }
 
+  /**
+   * Identical queries in flight at the same time share one subgraph call: the same document and
+   * variables, sent with the same Authorization, address and extra headers. The Authorization
+   * header is part of the key, so a response is only ever shared between requests of the same
+   * token (one session of one user, or anonymous callers, who see only public data); it is never
+   * shared across users. Only the request id differs between the callers: the subgraph logs the
+   * first one. Each caller parses the shared text itself, because the executor merges into the
+   * objects it is given. Mutations are never shared (each one must run).
+   */
+  function shared(body: string, headers: Record<string, string>): Promise<SubgraphAnswer> {
+    const { 'x-request-id': _requestId, ...scope } = headers;
+    let key = body;
+    for (const name of Object.keys(scope).sort()) key += `\n${name}: ${scope[name]}`;
+    const pending = inFlight.get(key);
+    if (pending) {
+      options.onShared?.();
+      return pending;
+    }
+    const call = post(body, headers).finally(() => inFlight.delete(key));
+    inFlight.set(key, call);
+    return call;
+  }
+
   return {
     async process(options: GraphQLDataSourceProcessOptions<ForwardedContext>) {
       const { request, context } = options;
@@ -94,7 +135,7 @@ export function createSubgraphSource(serviceName: string, url: string, timeoutMs
       // Replaces whatever the client sent: only the address the gateway saw (or trusted) goes on.
       if (context?.clientIp) headers['x-forwarded-for'] = context.clientIp;
       const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
-      const response = await post(body, headers);
+      const response = deduplicate && isQuery(request.query) ? await shared(body, headers) : await post(body, headers);
       const json = /^application\/(graphql-response\+)?json/.test(response.contentType) ? parseJson(response.text) : undefined;
       if (response.status < 200 || response.status > 299) throw errorFromResponse(response, json);
       if (!json || typeof json !== 'object' || Array.isArray(json)) {

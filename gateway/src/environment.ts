@@ -61,6 +61,11 @@ export const gatewayEnvShape = {
   OAUTH_TOKEN_URL: url(['http', 'https']).optional(),
   /** How often counted usage is sent (it is aggregated per minute either way). */
   USAGE_FLUSH_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
+  /**
+   * Identical queries in flight at once share one subgraph call, only ever between requests with the
+   * same Authorization (never across users): see gateway/src/datasource.ts. Off for measuring.
+   */
+  GATEWAY_DEDUPLICATE_FETCHES: bool(true),
   /** Per-subgraph time limit for one fetch. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Where each subgraph runs, overriding the supergraph's routing URL (other ports, other hosts).

@@ -140,4 +140,29 @@ describe('gateway', () => {
     expect(after.data.me).toEqual({ email: 'gw@example.com', nickname: 'Ace' });
     await nickname.stop();
   });
+
+  it("shares identical in-flight subgraph calls only within one caller: two users' same query at once each get their own data", async () => {
+    const url = `${gateway.url}/graphql`;
+    const tokenOf = async (email: string) => {
+      const registered = await gql(url, `mutation { register(input: { email: "${email}", password: "long enough password", displayName: "Twin" }) { accessToken } }`);
+      return registered.data.register.accessToken as string;
+    };
+    const callers = [
+      { email: 'twin-a@example.com', token: await tokenOf('twin-a@example.com') },
+      { email: 'twin-b@example.com', token: await tokenOf('twin-b@example.com') },
+    ];
+    const sharedSoFar = async () => {
+      const text = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
+      return Number(/gateway_subgraph_fetches_shared_total\{subgraph="user"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await sharedSoFar();
+    // Rounds of 20 identical queries sent together, alternating the two users, until the gateway
+    // has shared calls: every answer must still be its own caller's.
+    await eventually(async () => {
+      const round = Array.from({ length: 20 }, (_, i) => callers[i % 2]!);
+      const answers = await Promise.all(round.map((caller) => gql(url, '{ me { email } }', { token: caller.token })));
+      answers.forEach((answer, i) => expect(answer.data?.me).toEqual({ email: round[i]!.email }));
+      return (await sharedSoFar()) > before ? true : undefined;
+    }, 15_000);
+  });
 });

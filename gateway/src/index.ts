@@ -59,6 +59,13 @@ export async function startGateway(env: GatewayEnv) {
     insight: env.SUBGRAPH_INSIGHT_URL,
   };
   const timeoutMs = env.SUBGRAPH_TIMEOUT_MS;
+  const registry = new client.Registry();
+  const sharedFetches = new client.Counter({
+    name: 'gateway_subgraph_fetches_shared_total',
+    help: 'Subgraph queries answered by an identical call already in flight for the same caller, by subgraph',
+    labelNames: ['subgraph'],
+    registers: [registry],
+  });
   const production = env.NODE_ENV === 'production';
   const gateway = new ApolloGateway({
     // From the schema registry when SUPERGRAPH_URL is set (the file is then the fallback at start).
@@ -71,10 +78,13 @@ export async function startGateway(env: GatewayEnv) {
           logger,
         })
       : supergraphFromFile(path.resolve(repoRoot, env.SUPERGRAPH_PATH), { watch: env.SUPERGRAPH_WATCH, logger }),
-    buildService: ({ name, url }) => createSubgraphSource(name, overrides[name] ?? url ?? '', timeoutMs),
+    buildService: ({ name, url }) =>
+      createSubgraphSource(name, overrides[name] ?? url ?? '', timeoutMs, {
+        deduplicate: env.GATEWAY_DEDUPLICATE_FETCHES,
+        onShared: () => sharedFetches.inc({ subgraph: name }),
+      }),
     logger,
   });
-  const registry = new client.Registry();
   const usage = env.USAGE_REPORT_URL
     ? await resources.open(
         'usage reporting',
