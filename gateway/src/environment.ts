@@ -62,10 +62,11 @@ export const gatewayEnvShape = {
   /** How often counted usage is sent (it is aggregated per minute either way). */
   USAGE_FLUSH_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
   /**
-   * Identical queries in flight at once share one subgraph call, only ever between requests with the
-   * same Authorization (never across users): see gateway/src/datasource.ts. Off for measuring.
+   * Identical queries in flight at once are executed once, and identical subgraph queries fetched
+   * once, only ever between requests with the same Authorization (never across users): see
+   * gateway/src/share-queries.ts and datasource.ts. Off, every request executes and fetches alone.
    */
-  GATEWAY_DEDUPLICATE_FETCHES: bool(true),
+  GATEWAY_DEDUPLICATE: bool(true),
   /** Per-subgraph time limit for one fetch. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Where each subgraph runs, overriding the supergraph's routing URL (other ports, other hosts).

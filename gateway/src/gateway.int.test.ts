@@ -141,7 +141,7 @@ describe('gateway', () => {
     await nickname.stop();
   });
 
-  it("shares identical in-flight subgraph calls only within one caller: two users' same query at once each get their own data", async () => {
+  it("shares identical in-flight executions and subgraph calls only within one caller: two users' same queries at once each get their own data", async () => {
     const url = `${gateway.url}/graphql`;
     const tokenOf = async (email: string) => {
       const registered = await gql(url, `mutation { register(input: { email: "${email}", password: "long enough password", displayName: "Twin" }) { accessToken } }`);
@@ -151,18 +151,25 @@ describe('gateway', () => {
       { email: 'twin-a@example.com', token: await tokenOf('twin-a@example.com') },
       { email: 'twin-b@example.com', token: await tokenOf('twin-b@example.com') },
     ];
-    const sharedSoFar = async () => {
+    const counters = async () => {
       const text = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
-      return Number(/gateway_subgraph_fetches_shared_total\{subgraph="user"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+      const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+      return {
+        executions: value(/^gateway_executions_shared_total(?:\{[^}]*\})? (\d+)/m),
+        fetches: value(/^gateway_subgraph_fetches_shared_total\{subgraph="user"[^}]*\} (\d+)/m),
+      };
     };
-    const before = await sharedSoFar();
-    // Rounds of 20 identical queries sent together, alternating the two users, until the gateway
-    // has shared calls: every answer must still be its own caller's.
+    const before = await counters();
+    // Rounds of 40 queries sent together: both users, each with two documents that differ for the
+    // gateway (no shared execution between them) but need the same fetch from the user service.
+    // Every answer must be its own caller's, however much the gateway shared.
+    const documents = ['{ me { email } }', '{ me { email } __typename }'];
     await eventually(async () => {
-      const round = Array.from({ length: 20 }, (_, i) => callers[i % 2]!);
-      const answers = await Promise.all(round.map((caller) => gql(url, '{ me { email } }', { token: caller.token })));
-      answers.forEach((answer, i) => expect(answer.data?.me).toEqual({ email: round[i]!.email }));
-      return (await sharedSoFar()) > before ? true : undefined;
+      const round = Array.from({ length: 40 }, (_, i) => ({ caller: callers[i % 2]!, document: documents[Math.floor(i / 2) % 2]! }));
+      const answers = await Promise.all(round.map(({ caller, document }) => gql(url, document, { token: caller.token })));
+      answers.forEach((answer, i) => expect(answer.data?.me).toEqual({ email: round[i]!.caller.email }));
+      const now = await counters();
+      return now.executions > before.executions && now.fetches > before.fetches ? true : undefined;
     }, 15_000);
   });
 });

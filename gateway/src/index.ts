@@ -15,6 +15,7 @@ import { queryLimits } from './query-limits.js';
 import { numericLiteralLimits } from './input-limits.js';
 import { authenticationOf, createRequestBudget, retryAfterFromErrors } from './request-budget.js';
 import { supergraphFromFile } from './supergraph.js';
+import { shareIdenticalQueries } from './share-queries.js';
 import { supergraphFromRegistry } from './registry-source.js';
 import { createUsageReporter } from './usage.js';
 import { createSubscriptions } from './subscriptions/index.js';
@@ -60,6 +61,11 @@ export async function startGateway(env: GatewayEnv) {
   };
   const timeoutMs = env.SUBGRAPH_TIMEOUT_MS;
   const registry = new client.Registry();
+  const sharedExecutions = new client.Counter({
+    name: 'gateway_executions_shared_total',
+    help: 'Queries answered by an identical execution already in flight for the same caller (GATEWAY_DEDUPLICATE)',
+    registers: [registry],
+  });
   const sharedFetches = new client.Counter({
     name: 'gateway_subgraph_fetches_shared_total',
     help: 'Subgraph queries answered by an identical call already in flight for the same caller, by subgraph',
@@ -80,7 +86,7 @@ export async function startGateway(env: GatewayEnv) {
       : supergraphFromFile(path.resolve(repoRoot, env.SUPERGRAPH_PATH), { watch: env.SUPERGRAPH_WATCH, logger }),
     buildService: ({ name, url }) =>
       createSubgraphSource(name, overrides[name] ?? url ?? '', timeoutMs, {
-        deduplicate: env.GATEWAY_DEDUPLICATE_FETCHES,
+        deduplicate: env.GATEWAY_DEDUPLICATE,
         onShared: () => sharedFetches.inc({ subgraph: name }),
       }),
     logger,
@@ -162,7 +168,7 @@ export async function startGateway(env: GatewayEnv) {
     graphql: {
       server: (plugins) =>
         new ApolloServer<GatewayContext>({
-          gateway,
+          gateway: env.GATEWAY_DEDUPLICATE ? shareIdenticalQueries(gateway, { onShared: () => sharedExecutions.inc() }) : gateway,
           introspection: !production,
           includeStacktraceInErrorResponses: false,
           stopOnTerminationSignals: false,
