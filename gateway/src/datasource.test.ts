@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, parse, type FieldNode, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSubgraphSource } from './datasource.js';
 
@@ -22,6 +22,15 @@ beforeAll(async () => {
       switch (req.headers['x-answer']) {
         case 'hang':
           return; // never answers
+        case 'fields': {
+          // Each root field answers with its response key and the variables it was sent.
+          const { query, variables } = JSON.parse(body) as { query: string; variables?: Record<string, unknown> };
+          const operation = parse(query).definitions[0] as OperationDefinitionNode;
+          const data: Record<string, unknown> = {};
+          for (const field of operation.selectionSet.selections as FieldNode[])
+            data[field.alias?.value ?? field.name.value] = { key: field.alias?.value ?? field.name.value, variables };
+          return json(200, { data });
+        }
         case 'slow':
           // Answers after 100 ms with the token it was called with: concurrent callers overlap.
           return void setTimeout(() => json(200, { data: { caller: req.headers.authorization ?? null, call: seen.length } }), 100);
@@ -150,6 +159,41 @@ describe('the gateway client of a subgraph', () => {
       const before = seen.length;
       await process(source, '{ quotes }');
       await process(source, '{ quotes }');
+      expect(seen.length - before).toBe(2);
+    });
+  });
+
+  describe("one request's queries to a subgraph in the same turn", () => {
+    const fields = (query: string, variables?: Record<string, unknown>) => ({ query, variables, http: { headers: new Map([['x-answer', 'fields']]) } });
+
+    it('go as one query, and each gets its own part of the answer', async () => {
+      const merged: number[] = [];
+      const source = createSubgraphSource('news', url, 2000, { onMerged: (n) => merged.push(n) });
+      const context = { authorization: 'Bearer alice' };
+      const before = seen.length;
+      const [a, b] = await Promise.all([
+        source.process({ kind: 'incoming operation', request: fields('query($n: Int) { a }', { n: 1 }), context } as never),
+        source.process({ kind: 'incoming operation', request: fields('query($n: Int) { b }', { n: 2 }), context } as never),
+      ]);
+      expect(seen.length - before).toBe(1);
+      expect(merged).toEqual([2]);
+      expect(a?.data).toEqual({ a: { key: '_0_a', variables: { n_0: 1, n_1: 2 } } });
+      expect(b?.data).toEqual({ b: { key: '_1_b', variables: { n_0: 1, n_1: 2 } } });
+    });
+
+    it('go separately for two requests, for mutations, and when merging is off', async () => {
+      const on = createSubgraphSource('news', url, 2000);
+      const off = createSubgraphSource('news', url, 2000, { merge: false });
+      const context = { authorization: 'Bearer alice' };
+      const run = (source: typeof on, query: string, ctx: object) => source.process({ kind: 'incoming operation', request: fields(query), context: ctx } as never);
+      let before = seen.length;
+      await Promise.all([run(on, '{ a }', context), run(on, '{ b }', { ...context })]);
+      expect(seen.length - before).toBe(2);
+      before = seen.length;
+      await Promise.all([run(on, 'mutation { a }', context), run(on, 'mutation { b }', context)]);
+      expect(seen.length - before).toBe(2);
+      before = seen.length;
+      await Promise.all([run(off, '{ a }', context), run(off, '{ b }', context)]);
       expect(seen.length - before).toBe(2);
     });
   });

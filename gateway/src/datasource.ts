@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '@analytica/errors';
+import { mergeFetches, type PlannedFetch } from './merge-fetches.js';
 
 /** What the gateway passes to a subgraph fetch: the caller's token and the request id. */
 export interface ForwardedContext {
@@ -45,10 +46,11 @@ export function createSubgraphSource(
   serviceName: string,
   url: string,
   timeoutMs: number,
-  options: { deduplicate?: boolean; onShared?: () => void } = {},
+  options: { deduplicate?: boolean; onShared?: () => void; merge?: boolean; onMerged?: (fetches: number) => void } = {},
 ): GraphQLDataSource<ForwardedContext> {
   const target = new URL(url);
   const deduplicate = options.deduplicate ?? true;
+  const merge = options.merge ?? true;
   /** Queries in flight to this subgraph, by caller and body: see `shared` below. */
   const inFlight = new Map<string, Promise<SubgraphAnswer>>();
   const transport = target.protocol === 'https:' ? https : http;
@@ -123,6 +125,54 @@ export function createSubgraphSource(
     return call;
   }
 
+  /** Sends one query (shared with an identical one in flight when allowed) and reads its answer. */
+  async function send(body: string, headers: Record<string, string>, shareable: boolean): Promise<SubgraphResponseBody> {
+    const response = deduplicate && shareable ? await shared(body, headers) : await post(body, headers);
+    const json = /^application\/(graphql-response\+)?json/.test(response.contentType) ? parseJson(response.text) : undefined;
+    if (response.status < 200 || response.status > 299) throw errorFromResponse(response, json);
+    if (!json || typeof json !== 'object' || Array.isArray(json)) {
+      throw new GraphQLError(`The ${serviceName} service sent a response that is not a GraphQL result.`, {
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, serviceName },
+      });
+    }
+    return json as SubgraphResponseBody;
+  }
+
+  /**
+   * The queries one request sends this subgraph in the same turn of the event loop, waiting to go
+   * as one (merge-fetches.ts). Keyed by the request's context object: queries of different
+   * requests are never merged, so nothing of one caller's answer can reach another.
+   */
+  const waiting = new WeakMap<object, Waiting[]>();
+  function enqueue(context: object, fetch: PlannedFetch, headers: Record<string, string>): Promise<SubgraphResponseBody> {
+    return new Promise((resolve, reject) => {
+      const batch = waiting.get(context);
+      if (batch) return void batch.push({ fetch, headers, resolve, reject });
+      waiting.set(context, [{ fetch, headers, resolve, reject }]);
+      // setImmediate, not a microtask: the fetches of a plan's parallel branches, and the ones that
+      // become ready when answers arrive in the same poll phase, all join before it runs.
+      setImmediate(() => {
+        const queued = waiting.get(context) ?? [];
+        waiting.delete(context);
+        void flush(queued);
+      });
+    });
+  }
+  async function flush(queued: Waiting[]) {
+    const merged = queued.length > 1 ? mergeFetches(queued.map((q) => q.fetch)) : undefined;
+    if (!merged) {
+      for (const q of queued) send(bodyOf(q.fetch), q.headers, true).then(q.resolve, q.reject);
+      return;
+    }
+    options.onMerged?.(queued.length);
+    try {
+      const result = await send(JSON.stringify({ query: merged.query, variables: merged.variables, operationName: merged.operationName }), queued[0]!.headers, true);
+      merged.split(result).forEach((part, i) => queued[i]!.resolve(part));
+    } catch (error) {
+      for (const q of queued) q.reject(error);
+    }
+  }
+
   return {
     async process(options: GraphQLDataSourceProcessOptions<ForwardedContext>) {
       const { request, context } = options;
@@ -134,19 +184,28 @@ export function createSubgraphSource(
       if (context?.requestId) headers['x-request-id'] = context.requestId;
       // Replaces whatever the client sent: only the address the gateway saw (or trusted) goes on.
       if (context?.clientIp) headers['x-forwarded-for'] = context.clientIp;
-      const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
-      const response = deduplicate && isQuery(request.query) ? await shared(body, headers) : await post(body, headers);
-      const json = /^application\/(graphql-response\+)?json/.test(response.contentType) ? parseJson(response.text) : undefined;
-      if (response.status < 200 || response.status > 299) throw errorFromResponse(response, json);
-      if (!json || typeof json !== 'object' || Array.isArray(json)) {
-        throw new GraphQLError(`The ${serviceName} service sent a response that is not a GraphQL result.`, {
-          extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, serviceName },
-        });
-      }
-      return json as SubgraphResponseBody as never;
+      const fetch: PlannedFetch & { operationName?: string; extensions?: Record<string, unknown> } = {
+        query: request.query,
+        variables: request.variables,
+        operationName: request.operationName,
+        extensions: request.extensions,
+      };
+      const query = isQuery(request.query);
+      // Only queries are merged (mutations run one after another, in order) and only fetches of one request.
+      const answer = merge && query && context && !request.extensions ? await enqueue(context, fetch, headers) : await send(bodyOf(fetch), headers, query);
+      return answer as never;
     },
   };
 }
+
+interface Waiting {
+  fetch: PlannedFetch & { operationName?: string; extensions?: Record<string, unknown> };
+  headers: Record<string, string>;
+  resolve(result: SubgraphResponseBody): void;
+  reject(error: unknown): void;
+}
+
+const bodyOf = (fetch: Waiting['fetch']) => JSON.stringify({ query: fetch.query, variables: fetch.variables, operationName: fetch.operationName, extensions: fetch.extensions });
 
 function parseJson(text: string): unknown {
   try {

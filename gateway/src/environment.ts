@@ -67,6 +67,11 @@ export const gatewayEnvShape = {
    * gateway/src/share-queries.ts and datasource.ts. Off, every request executes and fetches alone.
    */
   GATEWAY_DEDUPLICATE: bool(true),
+  /**
+   * The queries one request sends a subgraph in the same turn of the event loop go as one query
+   * (gateway/src/merge-fetches.ts): fewer round trips, the same answers. Off, one fetch per plan node.
+   */
+  GATEWAY_MERGE_FETCHES: bool(true),
   /** Per-subgraph time limit for one fetch. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Where each subgraph runs, overriding the supergraph's routing URL (other ports, other hosts).

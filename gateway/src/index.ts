@@ -66,6 +66,12 @@ export async function startGateway(env: GatewayEnv) {
     help: 'Queries answered by an identical execution already in flight for the same caller (GATEWAY_DEDUPLICATE)',
     registers: [registry],
   });
+  const mergedFetches = new client.Counter({
+    name: 'gateway_subgraph_fetches_merged_total',
+    help: 'Subgraph queries of one request sent together as one query (GATEWAY_MERGE_FETCHES), by subgraph',
+    labelNames: ['subgraph'],
+    registers: [registry],
+  });
   const sharedFetches = new client.Counter({
     name: 'gateway_subgraph_fetches_shared_total',
     help: 'Subgraph queries answered by an identical call already in flight for the same caller, by subgraph',
@@ -88,6 +94,8 @@ export async function startGateway(env: GatewayEnv) {
       createSubgraphSource(name, overrides[name] ?? url ?? '', timeoutMs, {
         deduplicate: env.GATEWAY_DEDUPLICATE,
         onShared: () => sharedFetches.inc({ subgraph: name }),
+        merge: env.GATEWAY_MERGE_FETCHES,
+        onMerged: (fetches) => mergedFetches.inc({ subgraph: name }, fetches),
       }),
     logger,
   });
