@@ -141,7 +141,7 @@ describe('gateway', () => {
     await nickname.stop();
   });
 
-  it("shares identical in-flight executions and subgraph calls only within one caller: two users' same queries at once each get their own data", async () => {
+  it("shares identical in-flight requests, executions and subgraph calls only within one caller: two users' same queries at once each get their own data", async () => {
     const url = `${gateway.url}/graphql`;
     const tokenOf = async (email: string) => {
       const registered = await gql(url, `mutation { register(input: { email: "${email}", password: "long enough password", displayName: "Twin" }) { accessToken } }`);
@@ -155,21 +155,27 @@ describe('gateway', () => {
       const text = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
       const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
       return {
+        requests: value(/^gateway_requests_shared_total(?:\{[^}]*\})? (\d+)/m),
         executions: value(/^gateway_executions_shared_total(?:\{[^}]*\})? (\d+)/m),
         fetches: value(/^gateway_subgraph_fetches_shared_total\{subgraph="user"[^}]*\} (\d+)/m),
       };
     };
     const before = await counters();
-    // Rounds of 40 queries sent together: both users, each with two documents that differ for the
-    // gateway (no shared execution between them) but need the same fetch from the user service.
-    // Every answer must be its own caller's, however much the gateway shared.
-    const documents = ['{ me { email } }', '{ me { email } __typename }'];
+    // Rounds of requests sent together by both users: the same body and headers (shared as a
+    // request), the same body with another Accept header (shared as an execution), and another
+    // document needing the same fetch from the user service (shared as a fetch). Every answer must
+    // be its own caller's, however much the gateway shared.
+    const variants = [
+      { query: '{ me { email } }', accept: 'application/json' },
+      { query: '{ me { email } }', accept: 'application/graphql-response+json, application/json' },
+      { query: '{ me { email } __typename }', accept: 'application/json' },
+    ];
     await eventually(async () => {
-      const round = Array.from({ length: 40 }, (_, i) => ({ caller: callers[i % 2]!, document: documents[Math.floor(i / 2) % 2]! }));
-      const answers = await Promise.all(round.map(({ caller, document }) => gql(url, document, { token: caller.token })));
+      const round = Array.from({ length: 48 }, (_, i) => ({ caller: callers[i % 2]!, variant: variants[Math.floor(i / 2) % 3]! }));
+      const answers = await Promise.all(round.map(({ caller, variant }) => gql(url, variant.query, { token: caller.token, headers: { accept: variant.accept } })));
       answers.forEach((answer, i) => expect(answer.data?.me).toEqual({ email: round[i]!.caller.email }));
       const now = await counters();
-      return now.executions > before.executions && now.fetches > before.fetches ? true : undefined;
+      return now.requests > before.requests && now.executions > before.executions && now.fetches > before.fetches ? true : undefined;
     }, 15_000);
   });
 });

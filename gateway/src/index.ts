@@ -15,7 +15,7 @@ import { queryLimits } from './query-limits.js';
 import { numericLiteralLimits } from './input-limits.js';
 import { authenticationOf, createRequestBudget, retryAfterFromErrors } from './request-budget.js';
 import { supergraphFromFile } from './supergraph.js';
-import { shareIdenticalQueries } from './share-queries.js';
+import { answerNotesOf, shareIdenticalQueries, shareIdenticalRequests, type AnswerNotes } from './share-queries.js';
 import { supergraphFromRegistry } from './registry-source.js';
 import { createUsageReporter } from './usage.js';
 import { createSubscriptions } from './subscriptions/index.js';
@@ -36,6 +36,8 @@ export interface GatewayContext {
   authError?: GraphQLError;
   /** The caller's address (TRUST_PROXY decides whether X-Forwarded-For is believed); forwarded to subgraphs. */
   clientIp: string;
+  /** Set when identical requests wait for this one's answer (share-queries.ts). */
+  answerNotes?: AnswerNotes;
 }
 
 export async function startGateway(env: GatewayEnv) {
@@ -61,6 +63,11 @@ export async function startGateway(env: GatewayEnv) {
   };
   const timeoutMs = env.SUBGRAPH_TIMEOUT_MS;
   const registry = new client.Registry();
+  const sharedRequests = new client.Counter({
+    name: 'gateway_requests_shared_total',
+    help: 'Requests answered with the answer of an identical request already in flight for the same caller (GATEWAY_DEDUPLICATE)',
+    registers: [registry],
+  });
   const sharedExecutions = new client.Counter({
     name: 'gateway_executions_shared_total',
     help: 'Queries answered by an identical execution already in flight for the same caller (GATEWAY_DEDUPLICATE)',
@@ -166,6 +173,18 @@ export async function startGateway(env: GatewayEnv) {
     routes: (app) => {
       app.set('trust proxy', env.TRUST_PROXY);
       app.use('/graphql', budget.middleware, partners.middleware);
+      if (env.GATEWAY_DEDUPLICATE) {
+        app.use(
+          '/graphql',
+          shareIdenticalRequests({
+            bodyLimitBytes: env.MAX_BODY_BYTES,
+            onShared: (req, notes, startedAt) => {
+              sharedRequests.inc();
+              usage?.recordShared({ user: authenticationOf(req)?.user }, (name) => req.get(name), notes, performance.now() - startedAt);
+            },
+          }),
+        );
+      }
       // Partner apps get their tokens from the one endpoint too (the user service issues them).
       app.post('/oauth/token', budget.middleware, ...forwardTokenRequests(env.OAUTH_TOKEN_URL ?? new URL('/oauth/token', env.JWKS_URL).toString(), logger));
       subscriptions.routes(app);
@@ -203,7 +222,7 @@ export async function startGateway(env: GatewayEnv) {
       context: async (req, requestId, log) => {
         const authorization = req.headers.authorization;
         const { user, error } = authenticationOf(req) ?? (await authenticate(authorization, verifier));
-        return { user, authorization, requestId, log, authError: error, clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown' };
+        return { user, authorization, requestId, log, authError: error, clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown', answerNotes: answerNotesOf(req) };
       },
     },
   });

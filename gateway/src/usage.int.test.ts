@@ -90,6 +90,27 @@ describe('usage reporting', () => {
     expect(check.changes[0]).toMatchObject({ path: 'Query.world', verdict: 'FAILS', usage: [{ name: 'Count', clients: [{ name: 'android', version: '3.1', count: 10 }] }] });
   }, 60_000);
 
+  it('counts every request for its own client when identical requests in flight share one answer', async () => {
+    const gateway = await startRegistryGateway(registry.url, token, { USAGE_REPORT_URL: `${registry.url}/api/usage`, USAGE_FLUSH_SECONDS: '1' });
+    stops.push(gateway.stop);
+    const url = `${gateway.url}/graphql`;
+    // 12 requests at once with one body (the subgraph takes 300 ms): the gateway executes one.
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => gql(url, 'query Shared { wait(ms: 300) }', i % 3 ? as('web', '1.4') : as('ios', '2.0'))));
+    expect(answers.map((a) => a.data?.wait)).toEqual(Array(12).fill(300));
+    const metrics = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
+    expect(Number(/^gateway_requests_shared_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    const shared = await eventually(
+      async () => {
+        const answer = await admin.usageOperations({});
+        const rows = answer.operations.filter((o: { name: string }) => o.name === 'Shared');
+        return rows.reduce((n: number, o: { count: number }) => n + o.count, 0) === 12 ? rows : undefined;
+      },
+      15_000,
+      250,
+    );
+    expect(Object.fromEntries(shared.map((o: { client: { name: string }; count: number }) => [o.client.name, o.count]))).toEqual({ web: 8, ios: 4 });
+  });
+
   it('a registry that never answers costs requests neither errors nor latency', async () => {
     // Accepts connections and never answers: the worst a registry can do to a reporter.
     const sockets: net.Socket[] = [];

@@ -19,6 +19,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import client from 'prom-client';
+import type { AnswerNotes } from './share-queries.js';
 import type { Logger } from '@analytica/logger';
 
 /**
@@ -191,6 +192,22 @@ export interface UsageReporterOptions {
 /** The registry's limit on distinct operations in one batch (schema/src/registry/usage.ts). */
 const MAX_OPERATIONS_PER_BATCH = 5000;
 
+interface UsageContext {
+  user?: { partner?: { id: string; appId: string } } | null;
+  answerNotes?: AnswerNotes;
+}
+
+/**
+ * Who a request is counted for: a partner app (its partner and app from the verified token, so
+ * usage per app cannot be spoofed with headers), otherwise what Apollo's client headers name.
+ */
+function clientOf(context: UsageContext, header: (name: string) => string | undefined) {
+  const partner = context.user?.partner;
+  const clientName = partner ? `partner:${partner.id}` : (header('apollographql-client-name') ?? 'unknown');
+  const clientVersion = partner ? partner.appId : (header('apollographql-client-version') ?? '');
+  return { clientName: clientName.slice(0, 100), clientVersion: clientVersion.slice(0, 50) };
+}
+
 export function createUsageReporter(options: UsageReporterOptions) {
   const { logger } = options;
   const maxRows = options.maxRows ?? 20_000;
@@ -278,12 +295,7 @@ export function createUsageReporter(options: UsageReporterOptions) {
   const plugin: ApolloServerPlugin<BaseContext> = {
     async requestDidStart({ request, contextValue }) {
       const started = performance.now();
-      const headers = request.http?.headers;
-      // A partner app is the client (its partner and app from the verified token, so usage per app
-      // cannot be spoofed with headers); otherwise Apollo's client headers name it.
-      const partner = (contextValue as { user?: { partner?: { id: string; appId: string } } | null }).user?.partner;
-      const clientName = partner ? `partner:${partner.id}` : (headers?.get('apollographql-client-name') ?? 'unknown');
-      const clientVersion = partner ? partner.appId : (headers?.get('apollographql-client-version') ?? '');
+      const { clientName, clientVersion } = clientOf(contextValue as UsageContext, (name) => request.http?.headers.get(name) ?? undefined);
       return {
         async willSendResponse(rc) {
           try {
@@ -291,7 +303,10 @@ export function createUsageReporter(options: UsageReporterOptions) {
             if (!info) return;
             const body = rc.response.body;
             const failed = !!rc.errors?.length || (body.kind === 'single' && !!body.singleResult.errors?.length);
-            record(info, clientName.slice(0, 100), clientVersion.slice(0, 50), failed, performance.now() - started);
+            record(info, clientName, clientVersion, failed, performance.now() - started);
+            // Requests that share this answer (share-queries.ts) are counted from the same record.
+            const notes = (contextValue as UsageContext).answerNotes;
+            if (notes) notes.usage = { info, failed };
           } catch (error) {
             // Counting must never fail a request.
             dropped.inc();
@@ -304,6 +319,13 @@ export function createUsageReporter(options: UsageReporterOptions) {
 
   return {
     plugin,
+    /** Counts a request that got the answer of an identical one in flight (share-queries.ts). */
+    recordShared(context: UsageContext, header: (name: string) => string | undefined, notes: AnswerNotes, ms: number) {
+      const usage = notes.usage as { info: OperationInfo; failed: boolean } | undefined;
+      if (!usage) return;
+      const { clientName, clientVersion } = clientOf(context, header);
+      record(usage.info, clientName, clientVersion, usage.failed, ms);
+    },
     /** Sends what is counted now (tests, shutdown). */
     flush: () => (flushing = flushing.then(flush)),
     async stop() {
