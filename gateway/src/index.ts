@@ -8,7 +8,7 @@ import type { GraphQLError } from 'graphql';
 import { authenticate, verifierFromEnv, type AuthUser } from '@analytica/auth';
 import { formatError } from '@analytica/errors';
 import { createLogger, type Logger } from '@analytica/logger';
-import { createRedis } from '@analytica/redis';
+import { createRedis, redisBudgetFromEnv } from '@analytica/redis';
 import { createHttpService, lifecycle, refuseBadTokens } from '@analytica/service';
 import type { GatewayEnv } from './environment.js';
 import { queryLimits } from './query-limits.js';
@@ -43,10 +43,18 @@ export interface GatewayContext {
 export async function startGateway(env: GatewayEnv) {
   const logger = createLogger('gateway', env.LOG_LEVEL);
   const resources = lifecycle(logger);
-  // One connection for revocation checks and the request budget.
+  // One connection for revocation checks, the request budget and partner quotas, all within the
+  // Redis budget (timeouts, circuit breaker: docs/ARCHITECTURE.md, "Dependency outages").
   const redis = await resources.open(
     'redis',
-    () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'gateway', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+    () =>
+      createRedis(env.REDIS_URL, {
+        keyPrefix: env.REDIS_KEY_PREFIX,
+        name: 'gateway',
+        budget: redisBudgetFromEnv(env),
+        onError: (err) => logger.warn({ err }, 'redis connection error'),
+        onCircuit: (change) => logger.warn(change.state === 'open' ? { err: change.cause } : { openForMs: change.openForMs }, `redis circuit ${change.state}`),
+      }),
     (r) => r.quit().catch(() => r.disconnect()),
   );
   const verifier = verifierFromEnv(env, { redis });

@@ -1,5 +1,5 @@
 import type { Logger } from '@analytica/logger';
-import type { Redis } from '@analytica/redis';
+import { redisGuard, type Redis } from '@analytica/redis';
 
 /** The part of a partner token that quotas are about. */
 export interface QuotaHolder {
@@ -25,6 +25,9 @@ export interface QuotaOutcome {
  * minute; `X-Quota-Limit`, `X-Quota-Remaining`, `X-Quota-Reset` (seconds to UTC midnight) for the day.
  */
 export function partnerQuotas(redis: Redis, logger: Logger) {
+  // The connection's guard: a Redis that does not answer costs a request at most the command
+  // timeout, and nothing once the circuit is open.
+  const guard = redisGuard(redis);
   const expireLater = (key: string, seconds: number) =>
     void redis.expire(key, seconds).catch((error: unknown) => logger.warn({ err: error, key }, 'could not set the expiry of a quota window'));
   return {
@@ -40,12 +43,13 @@ export function partnerQuotas(redis: Redis, logger: Logger) {
       try {
         // Two INCRs written together on the one connection: one round trip, and no pipeline object
         // built per request. A window's key gets its expiry from the request that created it.
-        [usedThisMinute, usedToday] = await Promise.all([redis.incr(minuteKey), redis.incr(dayKey)]);
+        [usedThisMinute, usedToday] = await guard.run(() => Promise.all([redis.incr(minuteKey), redis.incr(dayKey)]));
         if (usedThisMinute === 1) expireLater(minuteKey, 120);
         if (usedToday === 1) expireLater(dayKey, 2 * 86_400);
       } catch (error) {
-        // As for users' request budget: Redis away means the limits are not enforced for a while
-        // (tokens still fail closed in the verifier), rather than every partner refused.
+        // Redis away means the app's quotas are not enforced for a while, rather than every partner
+        // refused; the gateway's per-address budget still holds (in memory while Redis is away),
+        // and tokens follow the verifier's outage rule.
         logger.warn({ err: error }, 'partner quotas unavailable');
         return { headers: {} };
       }

@@ -132,21 +132,92 @@ describe('access token verification', () => {
     await refusal(token);
   });
 
-  it('refuses a token whose revocation cannot be checked (fails closed)', async () => {
-    const broken = verifierFor(() => current.jwks(), {
-      revocation: { ...revocations, isRevoked: () => Promise.reject(new Error('redis down')) },
-    });
-    await expect(broken.verify(current.issue({ id: randomUUID(), role: 'USER', sessionId: randomUUID() }, randomUUID()))).rejects.toMatchObject({
-      extensions: { code: 'UNAUTHENTICATED' },
-    });
-  });
-
   it('ignores keys in the set that are not RSA signing keys', async () => {
     const kid = kidOf(currentPem);
     const withSecret = verifierFor(() => ({ keys: [{ kty: 'oct', k: Buffer.from('secret').toString('base64url'), kid, alg: 'HS256' }] }));
     const input = `${b64({ alg: 'HS256', kid })}.${b64(claims())}`;
     await expect(withSecret.verify(`${input}.${createHmac('sha256', 'secret').update(input).digest('base64url')}`)).rejects.toThrow();
     await expect(withSecret.verify(rs256(claims()))).rejects.toThrow();
+  });
+});
+
+describe('when the revocation list cannot answer (Redis down or slow)', () => {
+  /** A revocation list whose reads work until `down` is set, then reject as the Redis guard does. */
+  function switchable() {
+    const state = { down: false };
+    const list = {
+      ...revocations,
+      isRevoked: (token: Parameters<typeof revocations.isRevoked>[0]) =>
+        state.down ? Promise.reject(Object.assign(new Error('Redis is not answering (circuit open); not asked.'), { retryAfterSeconds: 2 })) : revocations.isRevoked(token),
+    };
+    return { state, list };
+  }
+  const unavailable = {
+    message: 'The access token could not be checked right now: the revocation list (Redis) is not answering. Keep the token and try again in 2 s.',
+    extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: 'redis', retryAfterSeconds: 2, transient: true },
+  };
+  const someone = (): AuthUser => ({ id: randomUUID(), role: 'USER', sessionId: randomUUID() });
+
+  it('lets a session seen not revoked within the grace window through, and refuses one never seen with SERVICE_UNAVAILABLE, not UNAUTHENTICATED', async () => {
+    const { state, list } = switchable();
+    const graceful = verifierFor(() => current.jwks(), { revocation: list, revocationGraceSeconds: 60 });
+    const seen = someone();
+    const seenToken = current.issue(seen, randomUUID());
+    expect(await graceful.verify(seenToken)).toEqual(seen);
+    state.down = true;
+    expect(await graceful.verify(seenToken)).toEqual(seen);
+    // Another token of the same session (a refresh) is the same session: also let through.
+    expect(await graceful.verify(current.issue(seen, randomUUID()))).toEqual(seen);
+    await expect(graceful.verify(current.issue(someone(), randomUUID()))).rejects.toMatchObject(unavailable);
+  });
+
+  it('keeps refusing a session seen revoked within the window with UNAUTHENTICATED', async () => {
+    const { state, list } = switchable();
+    const graceful = verifierFor(() => current.jwks(), { revocation: list, revocationGraceSeconds: 60 });
+    const user = someone();
+    const token = current.issue(user, randomUUID());
+    await revocations.revokeSessions(user.id, [user.sessionId]);
+    await expect(graceful.verify(token)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    state.down = true;
+    await expect(graceful.verify(token)).rejects.toMatchObject({ message: 'The access token is not valid or has expired.', extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('fails closed once the last verdict is older than the grace window, and at once with a window of 0', async () => {
+    const { state, list } = switchable();
+    const closed = verifierFor(() => current.jwks(), { revocation: list, revocationGraceSeconds: 0 });
+    const user = someone();
+    const token = current.issue(user, randomUUID());
+    expect(await closed.verify(token)).toEqual(user);
+    // An old "revoked" is no verdict either (the user may have been enabled again since).
+    const disabled = someone();
+    const disabledToken = current.issue(disabled, randomUUID());
+    await revocations.disableUser(disabled.id);
+    await expect(closed.verify(disabledToken)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    state.down = true;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await expect(closed.verify(token)).rejects.toMatchObject(unavailable);
+    await expect(closed.verify(disabledToken)).rejects.toMatchObject(unavailable);
+  });
+
+  it('still refuses a forged token with UNAUTHENTICATED: the signature is checked before Redis is asked', async () => {
+    const { state, list } = switchable();
+    state.down = true;
+    const graceful = verifierFor(() => current.jwks(), { revocation: list, revocationGraceSeconds: 60 });
+    await expect(graceful.verify(rs256(claims(), strangerPem))).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('makes authenticate answer 503 with Retry-After for an outage, 401 for a bad token', async () => {
+    const { state, list } = switchable();
+    state.down = true;
+    const graceful = verifierFor(() => current.jwks(), { revocation: list });
+    const { user, error } = await authenticate(`Bearer ${current.issue(someone(), randomUUID())}`, graceful);
+    expect(user).toBeNull();
+    expect(error?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', serviceName: 'redis', http: { status: 503, headers: new Map([['retry-after', '2']]) } });
+  });
+
+  it('answers SERVICE_UNAVAILABLE naming the key set when the JWKS cannot be fetched', async () => {
+    const keyless = createTokenVerifier({ jwksUrl: 'test', ...SETTINGS, fetchJwks: () => Promise.reject(new Error('connection refused')), revocation: revocations });
+    await expect(keyless.verify(rs256(claims()))).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: 'jwks', retryAfterSeconds: 5 } });
   });
 });
 

@@ -2,8 +2,8 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import jwt from 'jsonwebtoken';
 import { GraphQLError } from 'graphql';
 import type { AuthChecker } from 'type-graphql';
-import { forbidden, unauthenticated } from '@analytica/errors';
-import { createRedis, type Redis } from '@analytica/redis';
+import { AppError, ErrorCode, forbidden, unauthenticated } from '@analytica/errors';
+import { applyRedisBudget, createRedis, redisBudgetFromEnv, type Redis } from '@analytica/redis';
 import { createRevocationList, type RevocationList } from './revocation.js';
 
 export { createRevocationList, DEFAULT_REVOCATION_TTL_SECONDS, type RevocationList } from './revocation.js';
@@ -174,6 +174,12 @@ export interface VerifierOptions extends TokenSettings {
   fetchJwks?: (url: string) => Promise<{ keys: JsonWebKey[] }>;
   /** Checked after the signature: a revoked session or a disabled user is refused. */
   revocation?: RevocationList;
+  /**
+   * The outage rule (AUTH_REVOCATION_GRACE_SECONDS, default 60): when the revocation list cannot
+   * answer, a token whose session this verifier saw not revoked within this many seconds is let
+   * through; otherwise SERVICE_UNAVAILABLE. 0 fails closed at once.
+   */
+  revocationGraceSeconds?: number;
 }
 
 export interface TokenVerifier {
@@ -231,18 +237,43 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     return keys.get(kid);
   }
 
+  const graceMs = (options.revocationGraceSeconds ?? DEFAULT_REVOCATION_GRACE_SECONDS) * 1000;
+  // The last verdict Redis gave per session (and partner token), kept only for the outage rule:
+  // while Redis answers, every request is still checked there, so a revocation takes effect at once.
+  const verdicts = new Map<string, { revoked: boolean; at: number }>();
+  const VERDICTS_MAX = 50_000;
+
   async function revocationChecked(user: AuthUser, issuedAt: number): Promise<AuthUser> {
     if (!options.revocation) return copyOf(user);
+    // A partner's token is refused by its issue time, so its verdict is per token rather than per session.
+    const key = user.partner ? `${user.id}\0${user.sessionId}\0${user.partner.id}\0${user.partner.appId}\0${issuedAt}` : `${user.id}\0${user.sessionId}`;
     let revoked: boolean;
     try {
       // The issue time matters for partners' tokens: revoking a partner refuses those issued up to then.
       revoked = await options.revocation.isRevoked({ id: user.id, sessionId: user.sessionId, issuedAt, ...(user.partner ? { partner: user.partner } : {}) });
-    } catch {
-      // Fail closed: a token whose session cannot be checked is not let through.
-      throw unavailable();
+    } catch (error) {
+      // "Cannot tell" is no verdict on the token. Within the grace window the last verdict stands:
+      // a session seen not revoked is let through, so a short Redis outage does not sign everyone
+      // out, and one seen revoked stays refused. Anything else is refused as an outage (503),
+      // never as a bad token (401), which would make clients drop the session. An old "revoked"
+      // is not trusted either: a disabled user may have been enabled again since.
+      const known = verdicts.get(key);
+      if (known && Date.now() - known.at <= graceMs) {
+        if (known.revoked) throw unauthenticated(NOT_VALID);
+        return copyOf(user);
+      }
+      throw unavailable('redis', retryAfterOf(error));
     }
+    remember(key, revoked);
     if (revoked) throw unauthenticated(NOT_VALID);
     return copyOf(user);
+  }
+
+  function remember(key: string, revoked: boolean) {
+    // Re-inserted so that the Map's order is the order of last use: the oldest goes first when full.
+    verdicts.delete(key);
+    if (verdicts.size >= VERDICTS_MAX) verdicts.delete(verdicts.keys().next().value!);
+    verdicts.set(key, { revoked, at: Date.now() });
   }
 
   return {
@@ -261,7 +292,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       try {
         key = await keyFor(kid);
       } catch {
-        throw unavailable();
+        throw unavailable('jwks', 5);
       }
       if (!key) throw unauthenticated(NOT_VALID);
       let user: AuthUser;
@@ -397,6 +428,13 @@ export interface TokenEnv {
   JWT_AUDIENCE: string;
   REDIS_URL: string;
   REDIS_KEY_PREFIX: string;
+  /** packages/config tokenEnv; absent: the defaults. */
+  AUTH_REVOCATION_GRACE_SECONDS?: number;
+  REDIS_COMMAND_TIMEOUT_MS?: number;
+  REDIS_BREAKER_FAILURES?: number;
+  REDIS_BREAKER_OPEN_MS?: number;
+  REDIS_MAX_PENDING?: number;
+  REDIS_RECONNECT_MAX_DELAY_MS?: number;
 }
 
 /**
@@ -404,12 +442,17 @@ export interface TokenEnv {
  * from Redis (its own connection unless one is passed; close() releases it).
  */
 export function verifierFromEnv(env: TokenEnv, deps: { redis?: Redis } = {}): TokenVerifier {
-  const redis = deps.redis ?? createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'token-revocation' });
+  // Every token check is on a request path: a connection of its own is made with the Redis budget;
+  // a given one keeps its own (createRedis's `budget`), or is put on this one if it was made without.
+  const budget = redisBudgetFromEnv(env);
+  const redis = deps.redis ?? createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'token-revocation', budget });
+  applyRedisBudget(redis, budget);
   const verifier = createTokenVerifier({
     jwksUrl: env.JWKS_URL,
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
     revocation: createRevocationList(redis),
+    revocationGraceSeconds: env.AUTH_REVOCATION_GRACE_SECONDS,
   });
   return {
     verify: verifier.verify,
@@ -428,15 +471,34 @@ export async function authenticate(header: string | undefined, verifier: TokenVe
     return { user: await userFromAuthorization(header, verifier) };
   } catch (error) {
     const refusal = error instanceof GraphQLError ? error : unauthenticated('The access token is not valid.');
-    refusal.extensions.http = { status: 401 };
+    if (refusal.extensions.code === ErrorCode.SERVICE_UNAVAILABLE) {
+      // An outage of what checks tokens: 503 with Retry-After, so that clients keep the token and retry.
+      refusal.extensions.http = { status: 503, headers: new Map([['retry-after', String(refusal.extensions.retryAfterSeconds ?? 1)]]) };
+    } else {
+      refusal.extensions.http = { status: 401 };
+    }
     return { user: null, error: refusal };
   }
 }
 
-/** The check itself could not run (Redis or the JWKS unreachable): not a verdict on the token. */
-const CHECK_UNAVAILABLE = 'The access token could not be checked right now; try again.';
-function unavailable() {
-  const error = unauthenticated(CHECK_UNAVAILABLE);
-  error.extensions.transient = true;
-  return error;
+/** AUTH_REVOCATION_GRACE_SECONDS' default: see VerifierOptions.revocationGraceSeconds. */
+export const DEFAULT_REVOCATION_GRACE_SECONDS = 60;
+
+const retryAfterOf = (error: unknown) => {
+  const seconds = (error as { retryAfterSeconds?: unknown } | null | undefined)?.retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 1 ? Math.ceil(seconds) : 1;
+};
+
+/**
+ * The check itself could not run (Redis or the JWKS unreachable): not a verdict on the token, so
+ * SERVICE_UNAVAILABLE naming what is down, with when to try again, and never UNAUTHENTICATED.
+ * `transient` tells the gateway's subscriptions to keep a socket open and check again later.
+ */
+function unavailable(serviceName: 'redis' | 'jwks', retryAfterSeconds: number) {
+  const what = serviceName === 'redis' ? 'the revocation list (Redis) is not answering' : 'the signing keys (JWKS) cannot be fetched';
+  return new AppError(ErrorCode.SERVICE_UNAVAILABLE, `The access token could not be checked right now: ${what}. Keep the token and try again in ${retryAfterSeconds} s.`, {
+    serviceName,
+    retryAfterSeconds,
+    transient: true,
+  });
 }

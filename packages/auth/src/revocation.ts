@@ -1,4 +1,4 @@
-import type { Redis } from '@analytica/redis';
+import { redisGuard, type Redis } from '@analytica/redis';
 import { SESSIONS_REVOKED_CHANNEL, type RevocationNotice } from '@analytica/redis/live';
 
 /**
@@ -53,9 +53,15 @@ const partnerKey = (partnerId: string) => `auth:revoked-partner:${partnerId}`;
 const appKey = (appId: string) => `auth:revoked-app:${appId}`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
+/**
+ * Reads go through the connection's guard (packages/redis redisGuard): each waits at most the
+ * budget's command timeout (or `timeoutMs`), and a Redis that keeps failing is not asked at all
+ * for a while (circuit open). Either way the read rejects with RedisUnavailableError: "cannot
+ * tell", which the verifier answers by its outage rule, never as "revoked".
+ */
 export function createRevocationList(redis: Redis, options: { ttlSeconds?: number; timeoutMs?: number } = {}): RevocationList {
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_REVOCATION_TTL_SECONDS;
-  const timeoutMs = options.timeoutMs ?? 1000;
+  const guard = redisGuard(redis, options.timeoutMs === undefined ? {} : { commandTimeoutMs: options.timeoutMs });
 
   // Pub/sub channels take no key prefix from the client: the deployment's prefix is added by hand, as every publisher does.
   const channel = ((redis.options as { keyPrefix?: string } | undefined)?.keyPrefix ?? '') + SESSIONS_REVOKED_CHANNEL;
@@ -83,12 +89,11 @@ export function createRevocationList(redis: Redis, options: { ttlSeconds?: numbe
     async isRevoked(token) {
       if (!token.partner) {
         // The common case stays one command, as it always was.
-        const [disabled, session] = await withTimeout(redis.hmget(keyOf(token.id), DISABLED, sessionField(token.sessionId)), timeoutMs);
+        const [disabled, session] = await guard.run(() => redis.hmget(keyOf(token.id), DISABLED, sessionField(token.sessionId)));
         return disabled !== null || session !== null;
       }
-      const [[disabled, session], times] = await withTimeout(
-        Promise.all([redis.hmget(keyOf(token.id), DISABLED, sessionField(token.sessionId)), partnerTimes(token.partner)]),
-        timeoutMs,
+      const [[disabled, session], times] = await guard.run(() =>
+        Promise.all([redis.hmget(keyOf(token.id), DISABLED, sessionField(token.sessionId)), partnerTimes(token.partner!)]),
       );
       if (disabled !== null || session !== null) return true;
       const issuedAt = token.issuedAt ?? Number.NEGATIVE_INFINITY;
@@ -112,28 +117,9 @@ export function createRevocationList(redis: Redis, options: { ttlSeconds?: numbe
       await writeTime(appKey(appId), { appId });
     },
     async partnerRevokedAt(partner) {
-      const times = await withTimeout(partnerTimes(partner), timeoutMs);
+      const times = await guard.run(() => partnerTimes(partner));
       const seconds = times.filter((time) => time !== null).map(Number);
       return seconds.length ? Math.max(...seconds) : null;
     },
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    // Timers run before the loop reads its sockets: after a stall longer than `ms` (a busy
-    // machine, a long GC) the timer would fire although Redis's answer is already waiting to be
-    // read. Give the loop's I/O phase one turn first, so only a real silence counts as a timeout.
-    const timer = setTimeout(() => setImmediate(() => reject(new Error(`Redis did not answer within ${ms} ms`))), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

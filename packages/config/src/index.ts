@@ -130,6 +130,17 @@ export const serviceEnv = (defaultPort: number) => ({
 export const redisEnv = {
   REDIS_URL: url(['redis', 'rediss', 'memory']).default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().default(''),
+  // The Redis budget of request paths (token checks, rate limits, quotas): docs/ARCHITECTURE.md, "Dependency outages".
+  /** A Redis call on a request path not answered within this is given up (the caller answers as for an outage). */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(500),
+  /** Failures in a row after which calls to Redis fail at once (circuit open) instead of each waiting the timeout. */
+  REDIS_BREAKER_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
+  /** How long an open circuit fails calls before one probe goes through; also bounds the recovery time. */
+  REDIS_BREAKER_OPEN_MS: z.coerce.number().int().min(100).max(60_000).default(500),
+  /** Calls waiting for Redis at once beyond which new ones fail at once, so a dead Redis cannot pile up work. */
+  REDIS_MAX_PENDING: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Longest wait between two reconnection attempts to a Redis that went away. */
+  REDIS_RECONNECT_MAX_DELAY_MS: z.coerce.number().int().min(10).max(60_000).default(250),
 };
 /**
  * Every service verifies access tokens: the keys come from JWKS_URL, and revoked sessions and
@@ -140,6 +151,12 @@ export const tokenEnv = {
   JWKS_URL: url(['http', 'https']).default('http://127.0.0.1:4001/.well-known/jwks.json'),
   JWT_ISSUER: z.string().min(1).default('analytica'),
   JWT_AUDIENCE: z.string().min(1).default('analytica-api'),
+  /**
+   * While Redis cannot answer, a correctly signed, unexpired token whose session this process saw
+   * not revoked within this many seconds is still let through; any other token is refused with
+   * SERVICE_UNAVAILABLE (503). 0 fails closed at once. docs/ARCHITECTURE.md, "Dependency outages".
+   */
+  AUTH_REVOCATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   ...redisEnv,
 };
 /** A PostgreSQL timeout in milliseconds: 1 ms to 10 minutes (0, "no limit", is not accepted). */

@@ -3,7 +3,7 @@ import { createRevocationList, createTokenIssuer, createTokenVerifier } from '@a
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { openDatabase, connectionFromEnv } from '@analytica/postgres';
-import { createRedis, pingRedis, type Redis } from '@analytica/redis';
+import { createRedis, pingRedis, redisBudgetFromEnv, type Redis } from '@analytica/redis';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import { AuditSchema } from './audit/audit.entity.js';
@@ -54,7 +54,15 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     deps.redis ??
     (await resources.open(
       'redis',
-      () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'user', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+      () =>
+        createRedis(env.REDIS_URL, {
+          keyPrefix: env.REDIS_KEY_PREFIX,
+          name: 'user',
+          // Its token checks are on every request: the Redis budget (docs/ARCHITECTURE.md, "Dependency outages").
+          budget: redisBudgetFromEnv(env),
+          onError: (err) => logger.warn({ err }, 'redis connection error'),
+          onCircuit: (change) => logger.warn(change.state === 'open' ? { err: change.cause } : { openForMs: change.openForMs }, `redis circuit ${change.state}`),
+        }),
       (r) => r.quit().catch(() => r.disconnect()),
     ));
   const revocations = createRevocationList(redis, { ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS + 60 });
@@ -91,6 +99,7 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     audience: env.JWT_AUDIENCE,
     fetchJwks: async () => tokens.jwks(),
     revocation: revocations,
+    revocationGraceSeconds: env.AUTH_REVOCATION_GRACE_SECONDS,
   });
   const service = createSubgraphService<UserContext>({
     name: 'user',

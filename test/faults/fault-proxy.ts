@@ -1,0 +1,84 @@
+import net, { type AddressInfo } from 'node:net';
+
+/**
+ * A TCP proxy in front of a real server (here the machine's shared Redis, which other tests use at
+ * the same time and so must never be paused itself), which a fault test can break in two ways:
+ *
+ * - pause(): connections stay open but no byte goes through, in either direction, and new
+ *   connections are accepted and held the same way: what `CLIENT PAUSE ... ALL` or a hung host
+ *   behind a live TCP connection looks like to a client. resume() delivers what was held, in
+ *   order, and forwards again.
+ * - kill(): every connection is reset and new ones are refused (reset at once): a crashed or
+ *   unreachable server. resume() accepts again.
+ */
+export async function startFaultProxy(target: { host: string; port: number }) {
+  type Pair = { client: net.Socket; upstream?: net.Socket; toUpstream: Buffer[]; toClient: Buffer[] };
+  const pairs = new Set<Pair>();
+  let mode: 'forwarding' | 'paused' | 'killed' = 'forwarding';
+
+  const flush = (pair: Pair) => {
+    if (mode !== 'forwarding' || !pair.upstream) return;
+    for (const chunk of pair.toUpstream.splice(0)) pair.upstream.write(chunk);
+    for (const chunk of pair.toClient.splice(0)) pair.client.write(chunk);
+  };
+  const drop = (pair: Pair) => {
+    pairs.delete(pair);
+    pair.client.destroy();
+    pair.upstream?.destroy();
+  };
+
+  const server = net.createServer((client) => {
+    if (mode === 'killed') {
+      client.on('error', () => {});
+      client.resetAndDestroy();
+      return;
+    }
+    const pair: Pair = { client, toUpstream: [], toClient: [] };
+    pairs.add(pair);
+    client.on('error', () => drop(pair));
+    client.on('close', () => drop(pair));
+    client.on('data', (chunk: Buffer) => {
+      pair.toUpstream.push(chunk);
+      flush(pair);
+    });
+    const upstream = net.connect(target.port, target.host, () => {
+      pair.upstream = upstream;
+      flush(pair);
+    });
+    upstream.on('error', () => drop(pair));
+    upstream.on('close', () => drop(pair));
+    upstream.on('data', (chunk: Buffer) => {
+      pair.toClient.push(chunk);
+      flush(pair);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    /** Holds every byte, both ways, on open and new connections, until resume(). */
+    pause() {
+      mode = 'paused';
+    },
+    /** Resets every connection and refuses new ones until resume(). */
+    kill() {
+      mode = 'killed';
+      for (const pair of [...pairs]) {
+        pair.client.resetAndDestroy();
+        drop(pair);
+      }
+    },
+    /** Forwards again, delivering first what a pause held. */
+    resume() {
+      mode = 'forwarding';
+      for (const pair of pairs) flush(pair);
+    },
+    connections: () => pairs.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const pair of [...pairs]) drop(pair);
+        server.close(() => resolve());
+      }),
+  };
+}
