@@ -453,10 +453,17 @@ function clientError(error: unknown) {
  * key argument, the fragments, and any other variables.
  */
 function selectionKey(prepared: PreparedSubscription, variables: Record<string, unknown>): string {
-  const root = rootFieldOf(prepared);
-  const keyArgument = root.arguments?.find((a) => a.name.value === prepared.keyArgument);
-  const keyVariable = keyArgument?.value.kind === Kind.VARIABLE ? keyArgument.value.name.value : undefined;
-  const fragments = prepared.document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => print(d));
-  const otherVariables = Object.entries(variables).filter(([name]) => name !== keyVariable);
-  return `${print({ ...root, arguments: [] })}\u0000${fragments.join('\u0000')}\u0000${JSON.stringify(otherVariables)}`;
+  let selection = selections.get(prepared);
+  if (!selection) {
+    const root = rootFieldOf(prepared);
+    const keyArgument = root.arguments?.find((a) => a.name.value === prepared.keyArgument);
+    const keyVariable = keyArgument?.value.kind === Kind.VARIABLE ? keyArgument.value.name.value : undefined;
+    const fragments = prepared.document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => print(d));
+    selection = { text: `${print({ ...root, arguments: [] })}\u0000${fragments.join('\u0000')}`, keyVariable };
+    selections.set(prepared, selection);
+  }
+  const otherVariables = Object.entries(variables).filter(([name]) => name !== selection.keyVariable);
+  return `${selection.text}\u0000${JSON.stringify(otherVariables)}`;
 }
+/** The printed part of selectionKey per plan: the same for every subscriber of that plan. */
+const selections = new WeakMap<PreparedSubscription, { text: string; keyVariable: string | undefined }>();

@@ -90,6 +90,7 @@ export function createSupergraphView(supergraphSdl: string, limits: OperationLim
   const supergraphSchema = supergraph.schema.toGraphQLJSSchema();
   const planner = new QueryPlanner(supergraph);
   const cache = new Map<string, PreparedSubscription | readonly GraphQLError[]>();
+  const byDocument = new WeakMap<DocumentNode, Map<string | undefined, PreparedSubscription | readonly GraphQLError[]>>();
 
   function isPublic(typeName: string, fieldName: string): boolean {
     const type = supergraph.schema.type(typeName);
@@ -200,6 +201,10 @@ export function createSupergraphView(supergraphSdl: string, limits: OperationLim
     apiSchema,
     supergraphSchema,
     prepare(document, operationName) {
+      // The same document object (the WebSocket layer parses each text once) skips printing it.
+      const byName = byDocument.get(document);
+      const known = byName?.get(operationName);
+      if (known) return known;
       const cacheKey = `${operationName ?? ''}\u0000${print(document)}`;
       let prepared = cache.get(cacheKey);
       if (!prepared) {
@@ -207,6 +212,8 @@ export function createSupergraphView(supergraphSdl: string, limits: OperationLim
         if (cache.size > 5000) cache.clear();
         cache.set(cacheKey, prepared);
       }
+      if (byName) byName.set(operationName, prepared);
+      else byDocument.set(document, new Map([[operationName, prepared]]));
       return prepared;
     },
     subgraphUrls() {

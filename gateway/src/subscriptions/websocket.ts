@@ -26,6 +26,7 @@ export const CloseCode = {
 } as const;
 
 const PROTOCOL = 'graphql-transport-ws';
+const MAX_CACHED_DOCUMENTS = 1000;
 
 export interface WebSocketOptions {
   path: string;
@@ -55,8 +56,11 @@ interface Connection {
   /** Closes the connection when its token expires; replaced when the client renews the token. */
   expiryTimer?: NodeJS.Timeout;
   subscriptions: Map<string, { unsubscribe(): void } | 'pending'>;
-  /** Latest undelivered message per subscription id while the socket is behind. */
-  conflated: Map<string, string>;
+  /** Latest undelivered message (a whole frame) per subscription id while the socket is behind. */
+  conflated: Map<string, Buffer>;
+  /** Frames of this loop turn not yet written: written together, in one system call, at its end. */
+  queue: Buffer[];
+  queuedBytes: number;
   behindTimer?: NodeJS.Timeout;
   timers: NodeJS.Timeout[];
 }
@@ -83,7 +87,14 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
   const connectionsGauge = new client.Gauge({ name: 'subscription_connections', help: 'Open WebSocket connections', registers });
   const dropped = new client.Counter({ name: 'subscription_messages_dropped_total', help: 'Results replaced by a newer one at a slow client', registers });
   const slowClosed = new client.Counter({ name: 'subscription_slow_clients_closed_total', help: 'Connections closed for staying behind', registers });
+  const writes = new client.Counter({
+    name: 'subscription_socket_writes_total',
+    help: 'Writes to WebSocket connections (each carries every message of its connection from one loop turn)',
+    registers,
+  });
+  const framesOut = new client.Counter({ name: 'subscription_socket_frames_total', help: 'Messages written to WebSocket connections', registers });
   const connections = new Set<Connection>();
+  const documents = new Map<string, DocumentNode>();
   const stopRevocations = hub.onRevocation((notice) => {
     for (const connection of connections) {
       if (!connection.user || !revokes(notice, connection.user)) continue;
@@ -100,8 +111,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
   });
 
   const onUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer) => {
-    const pathname = new URL(request.url ?? '/', 'http://gateway').pathname;
-    if (pathname !== options.path) {
+    if (!isPath(request.url ?? '/', options.path)) {
       socket.destroy();
       return;
     }
@@ -114,7 +124,16 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
       socket.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
       return;
     }
-    const connection: Connection = { socket, user: null, authorization: null, subscriptions: new Map(), conflated: new Map(), timers: [] };
+    const connection: Connection = {
+      socket,
+      user: null,
+      authorization: null,
+      subscriptions: new Map(),
+      conflated: new Map(),
+      queue: [],
+      queuedBytes: 0,
+      timers: [],
+    };
     connections.add(connection);
     connectionsGauge.set(connections.size);
     const initTimer = setTimeout(() => close(connection, CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout'), options.initTimeoutMs ?? 5000);
@@ -243,14 +262,21 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
       if ('errors' in admitted) return sendErrors(admitted.errors);
       query = admitted.query;
     }
-    let document: DocumentNode;
-    try {
-      // The token limit of an HTTP request.
-      document = parse(query, options.maxTokens ? { maxTokens: options.maxTokens } : undefined);
-    } catch (error) {
-      return sendErrors([new GraphQLError((error as Error).message.replace(/^Syntax Error: /, ''), { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
+    let document = documents.get(query);
+    if (!document) {
+      try {
+        // The token limit of an HTTP request.
+        document = parse(query, options.maxTokens ? { maxTokens: options.maxTokens } : undefined);
+      } catch (error) {
+        return sendErrors([new GraphQLError((error as Error).message.replace(/^Syntax Error: /, ''), { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
+      }
+      // Clients of one app send the same few operations: each text is parsed once (and the hub's
+      // plan cache then finds the same document object).
+      if (documents.size >= MAX_CACHED_DOCUMENTS) documents.delete(documents.keys().next().value!);
+      documents.set(query, document);
     }
-    const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+    // Encoded once per subscription; the payload once per result for all of its subscribers.
+    const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
     const outcome = await hub.subscribe({
       document,
       operationName: typeof payload.operationName === 'string' ? payload.operationName : undefined,
@@ -259,7 +285,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
       requestId: randomUUID(),
       subscriber: {
         deliver: (json) => {
-          if (connection.subscriptions.has(id)) deliver(connection, id, `${prefix}${json}}`);
+          if (connection.subscriptions.has(id)) deliver(connection, id, nextFrame(prefix, encoded(json)));
         },
         end: (reason) => close(connection, CloseCode.ServiceRestart, reason),
         authorization: () => connection.authorization!,
@@ -274,16 +300,54 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
     connection.subscriptions.set(id, outcome);
   }
 
-  function deliver(connection: Connection, id: string, message: string) {
+  /**
+   * The UTF-8 bytes of a result: every subscriber of an execution is handed the same string one
+   * after another, so it is encoded once, not once per subscriber.
+   */
+  let lastJson: string | undefined;
+  let lastBytes = Buffer.alloc(0);
+  function encoded(json: string): Buffer {
+    if (json !== lastJson) {
+      lastBytes = Buffer.from(json);
+      lastJson = json;
+    }
+    return lastBytes;
+  }
+
+  function deliver(connection: Connection, id: string, frame: Buffer) {
     const { socket } = connection;
     if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > maxBuffered || connection.conflated.size > 0) {
+    if (socket.bufferedAmount + connection.queuedBytes > maxBuffered || connection.conflated.size > 0) {
       if (connection.conflated.has(id)) dropped.inc();
-      connection.conflated.set(id, message);
+      connection.conflated.set(id, frame);
       fallBehind(connection);
       return;
     }
-    socket.send(message);
+    write(connection, frame);
+  }
+
+  /**
+   * Queues a frame; the frames a connection gets in one loop turn (e.g. the current values of all
+   * its symbols, or results of executions that finished together) go out in one write. Written to
+   * the TCP socket directly: the frames are built here, so `ws` has nothing to add (no extension
+   * is negotiated), and its bufferedAmount still counts what Node holds.
+   */
+  function write(connection: Connection, frame: Buffer) {
+    if (connection.queue.length === 0) process.nextTick(flush, connection);
+    connection.queue.push(frame);
+    connection.queuedBytes += frame.length;
+  }
+
+  function flush(connection: Connection) {
+    const { queue, queuedBytes, socket } = connection;
+    if (queue.length === 0) return;
+    connection.queue = [];
+    connection.queuedBytes = 0;
+    const raw = (socket as unknown as { _socket?: Socket })._socket;
+    if (socket.readyState !== socket.OPEN || !raw) return;
+    writes.inc();
+    framesOut.inc(queue.length);
+    raw.write(queue.length === 1 ? queue[0]! : Buffer.concat(queue, queuedBytes));
   }
 
   /** A socket that cannot keep up gets the latest result per subscription once it drains. */
@@ -300,20 +364,23 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
         raw?.once('drain', flush);
         return;
       }
-      const messages = [...connection.conflated.values()];
+      const frames = [...connection.conflated.values()];
       connection.conflated.clear();
       clearTimeout(connection.behindTimer);
       connection.behindTimer = undefined;
-      for (const message of messages) connection.socket.send(message);
+      for (const frame of frames) write(connection, frame);
     };
     raw?.once('drain', flush);
   }
 
+  /** Every message the gateway sends goes through the same queue, so they keep their order. */
   function send(connection: Connection, message: string) {
-    if (connection.socket.readyState === connection.socket.OPEN) connection.socket.send(message);
+    if (connection.socket.readyState === connection.socket.OPEN) write(connection, textFrame(Buffer.from(message)));
   }
 
   function close(connection: Connection, code: number, reason: string) {
+    // What was sent before the close goes before the close frame.
+    flush(connection);
     release(connection);
     if (connection.socket.readyState === connection.socket.OPEN || connection.socket.readyState === connection.socket.CONNECTING) {
       connection.socket.close(code, reason);
@@ -340,6 +407,52 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** A server's (unmasked) final text frame: FIN and opcode 1, then the length in 1, 3 or 9 bytes (RFC 6455, 5.2). */
+function frameHeader(frame: Buffer, length: number): number {
+  frame[0] = 0x81;
+  if (length < 126) {
+    frame[1] = length;
+    return 2;
+  }
+  if (length < 65536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+    return 4;
+  }
+  frame[1] = 127;
+  frame.writeUInt32BE(0, 2);
+  frame.writeUInt32BE(length, 6);
+  return 10;
+}
+
+const headerLength = (length: number) => (length < 126 ? 2 : length < 65536 ? 4 : 10);
+
+/** One text frame carrying `payload`. */
+export function textFrame(payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(headerLength(payload.length) + payload.length);
+  payload.copy(frame, frameHeader(frame, payload.length));
+  return frame;
+}
+
+const CLOSING_BRACE = 0x7d;
+
+/** The frame of a `next` message: the subscription's encoded prefix, the shared payload, and "}". */
+export function nextFrame(prefix: Buffer, payload: Buffer): Buffer {
+  const length = prefix.length + payload.length + 1;
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  const at = frameHeader(frame, length);
+  prefix.copy(frame, at);
+  payload.copy(frame, at + prefix.length);
+  frame[at + length - 1] = CLOSING_BRACE;
+  return frame;
+}
+
+/** Whether a request's target names `path`: the plain forms without parsing a URL (once per connection), any other through URL. */
+function isPath(target: string, path: string): boolean {
+  if (target === path || (target.startsWith(path) && target.charCodeAt(path.length) === 0x3f)) return true;
+  return new URL(target, 'http://gateway').pathname === path;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -3,6 +3,7 @@ import { EntitySchema } from '@mikro-orm/core';
 import type { EntityManager } from '@analytica/postgres';
 import type { Database } from '@analytica/postgres';
 import type { Logger } from '@analytica/logger';
+import pg from 'pg';
 import type { EventBus } from './bus.js';
 import { encodeEvent } from './consumer.js';
 import type { EventPayload, Topic } from './contracts.js';
@@ -109,15 +110,48 @@ export interface RelayedMessage {
   headers: Record<string, string>;
 }
 
+/** The channel a service's outbox announces new rows on: one per schema (NOTIFY channels are at most 63 bytes). */
+export function outboxChannel(schema: string): string {
+  return `outbox.${schema}`.slice(0, 63);
+}
+
+/**
+ * Makes every insert into the schema's `outbox` announce itself: a statement-level trigger calls
+ * `pg_notify(outboxChannel(schema))`, which PostgreSQL delivers when (and only if) the inserting
+ * transaction commits, and folds repeats within one transaction. Idempotent; replicas starting
+ * together take turns under an advisory lock.
+ */
+export const outboxNotifySql = [
+  `select pg_advisory_xact_lock(hashtext('analytica.outbox_notify'))`,
+  `create or replace function outbox_notify() returns trigger language plpgsql as $$
+     begin
+       perform pg_notify(left('outbox.' || tg_table_schema, 63), '');
+       return null;
+     end $$`,
+  `do $$ begin
+     if not exists (select 1 from pg_trigger where tgrelid = 'outbox'::regclass and tgname = 'outbox_notify') then
+       create trigger outbox_notify after insert on outbox for each statement execute function outbox_notify();
+     end if;
+   end $$`,
+];
+
 /**
  * Publishes committed outbox rows in order. Several replicas can run it: rows are claimed with
  * SKIP LOCKED, and a row is marked published only after the bus acknowledged it (at least once).
+ *
+ * It passes when told to: a commit that inserted outbox rows NOTIFYs the relay (a trigger on the
+ * table, installed at start), and `poke()` asks directly. It keeps a slow poll beside that
+ * (`fallbackIntervalMs`), and polls every `intervalMs` whenever it is not listening (the
+ * listening connection failed and is being re-opened, or the trigger could not be installed).
  */
 export function startOutboxRelay(options: {
   db: Database;
   bus: EventBus;
   logger: Logger;
+  /** Poll interval while not listening for notifications. */
   intervalMs?: number;
+  /** Poll interval while listening: a safety net only. */
+  fallbackIntervalMs?: number;
   batchSize?: number;
   /**
    * Sees each batch once it is on the bus and marked published: events of committed changes only,
@@ -129,6 +163,12 @@ export function startOutboxRelay(options: {
   const { db, bus, logger } = options;
   let running = true;
   let wake: (() => void) | undefined;
+  /** Set by a notification or a poke; a pass that starts clears it, so one arriving during a pass is not lost. */
+  let wanted = false;
+  const wakeUp = () => {
+    wanted = true;
+    wake?.();
+  };
 
   async function relayBatch(): Promise<number> {
     const em = db.fork();
@@ -167,8 +207,11 @@ export function startOutboxRelay(options: {
     return relayed.length;
   }
 
+  const listener = listenForOutbox(db, logger, wakeUp);
+
   const done = (async () => {
     while (running) {
+      wanted = false;
       let sent = 0;
       try {
         sent = await relayBatch();
@@ -176,11 +219,16 @@ export function startOutboxRelay(options: {
         logger.error({ err: error }, 'outbox relay failed; retrying');
         await new Promise((r) => setTimeout(r, 1000));
       }
-      if (sent === 0 && running) {
+      if (sent === 0 && running && !wanted) {
+        const ms = listener.listening() ? (options.fallbackIntervalMs ?? 5000) : (options.intervalMs ?? 200);
         await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, options.intervalMs ?? 200);
+          const timer = setTimeout(resolve, ms);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
         });
+        wake = undefined;
       }
     }
   })();
@@ -188,12 +236,98 @@ export function startOutboxRelay(options: {
   return {
     /** Ask for an immediate pass (after a commit that wrote events). */
     poke() {
-      wake?.();
+      wakeUp();
     },
     async stop() {
       running = false;
       wake?.();
-      await done;
+      await Promise.all([done, listener.stop()]);
+    },
+  };
+}
+
+/**
+ * A connection of its own that LISTENs on the schema's outbox channel and calls `notify` for each
+ * notification, and once each time it (re)starts listening (what was committed meanwhile). It is
+ * re-opened after an error, 1 s later and then up to every 5 s.
+ */
+function listenForOutbox(db: Database, logger: Logger, notify: () => void) {
+  const schema = db.orm.config.get('schema') ?? 'public';
+  const url = db.orm.config.get('clientUrl');
+  const channel = outboxChannel(schema);
+  let client: pg.Client | undefined;
+  let listening = false;
+  let stopped = false;
+  let retryMs = 1000;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let installed = false;
+
+  async function install() {
+    if (installed) return;
+    await db.fork().transactional(async (tx) => {
+      for (const sql of outboxNotifySql) await tx.getConnection().execute(sql, [], 'run', tx.getTransactionContext());
+    });
+    installed = true;
+  }
+
+  function retry() {
+    listening = false;
+    if (stopped || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void connect();
+    }, retryMs);
+    retryMs = Math.min(retryMs * 2, 5000);
+  }
+
+  async function connect() {
+    const next = new pg.Client({ connectionString: url, application_name: 'outbox-relay' });
+    client = next;
+    next.on('notification', (message) => {
+      if (message.channel === channel) notify();
+    });
+    const lost = (error: unknown) => {
+      if (client !== next) return;
+      logger.warn({ err: error }, 'outbox relay: the notification connection failed; polling until it is back');
+      client = undefined;
+      next.end().catch(() => {});
+      retry();
+      // A pass now, and polling at intervalMs until listening again.
+      notify();
+    };
+    next.on('error', lost);
+    next.on('end', () => lost(new Error('the connection ended')));
+    try {
+      await install();
+      await next.connect();
+      await next.query(`listen "${channel.replaceAll('"', '""')}"`);
+      if (stopped || client !== next) {
+        await next.end().catch(() => {});
+        return;
+      }
+      listening = true;
+      retryMs = 1000;
+      // Whatever was committed while not listening.
+      notify();
+    } catch (error) {
+      if (client !== next) return;
+      logger.warn({ err: error }, 'outbox relay: could not listen for notifications; polling until it can');
+      client = undefined;
+      await next.end().catch(() => {});
+      retry();
+    }
+  }
+  void connect();
+
+  return {
+    listening: () => listening,
+    async stop() {
+      stopped = true;
+      listening = false;
+      clearTimeout(retryTimer);
+      const current = client;
+      client = undefined;
+      await current?.end().catch(() => {});
     },
   };
 }
