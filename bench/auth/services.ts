@@ -75,7 +75,14 @@ export async function startAuthServices() {
       variables: { i: { ...USER, displayName: 'Bench' } },
     });
     if (registered.errors) throw new Error(JSON.stringify(registered.errors));
-    return { userUrl: `${user.url}/graphql`, gatewayUrl: `${gateway.url}/graphql`, token: registered.data.register.accessToken as string, keyPrefix: `${run}:`, stop };
+    return {
+      userUrl: `${user.url}/graphql`,
+      gatewayUrl: `${gateway.url}/graphql`,
+      gatewayPid: gateway.child.pid!,
+      token: registered.data.register.accessToken as string,
+      keyPrefix: `${run}:`,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

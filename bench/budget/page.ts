@@ -5,12 +5,13 @@
 // Starts, in this process, the budget service on its own PostgreSQL schema, a stand-in user
 // subgraph (me, homeCurrency) and the real gateway composed over both; seeds one user with
 // --transactions transactions over three accounts (imported, categorised by rules, a third of them
-// tagged). Then, for each rate, autocannon sends the same filtered page query at that fixed rate
-// (overallRate) for --duration seconds and the latencies are printed: p50, p90, p99 and max, with
-// the rate achieved and any errors. Everything started is stopped and the schema dropped.
+// tagged). Then, for each rate, the open-loop generator (bench/lib/open-loop.ts) sends the same
+// filtered page query at that fixed rate, on a schedule, over up to --connections kept-alive
+// connections, for --duration seconds, and the latencies from each request's scheduled time are
+// printed: p50, p90, p99 and max, with target and achieved rates and any errors. Everything started
+// is stopped and the schema dropped.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { openAccount } from '@analytica/budget-subgraph/accounts';
 import { listCategories } from '@analytica/budget-subgraph/categories';
 import { importStatement } from '@analytica/budget-subgraph/imports';
@@ -19,6 +20,7 @@ import { csvExport } from '@analytica/budget-subgraph/statement-samples';
 import { gql } from '@analytica/testing';
 // The harness the budget's gateway tests use (it starts the gateway, so it lives in the root test/).
 import { startHarness } from '../../test/integration/budget-harness.js';
+import { runLoad } from '../lib/open-loop.js';
 
 const { values } = parseArgs({
   options: {
@@ -88,30 +90,29 @@ try {
   );
 
   const body = JSON.stringify({ query, variables, operationName: 'Page' });
-  // overallRate (requests per second over all connections) is missing from autocannon's type declarations.
-  const run = (overallRate: number, seconds: number) =>
-    autocannon({
+  const run = (rate: number, seconds: number) =>
+    runLoad({
       url: harness.gatewayUrl,
-      method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ada.token}` },
       body,
       connections: Number(values.connections),
-      overallRate,
-      duration: seconds,
-    } as Parameters<typeof autocannon>[0]);
+      rate,
+      seconds,
+    });
   const loadAtStart = os.loadavg()[0]!;
   await run(10, 3); // warm up the gateway's query plan cache, the pools and the JIT
   for (const rate of rates) {
     const result = await run(rate, duration);
     rows.push({
       'target req/s': String(rate),
-      'achieved req/s': result.requests.average.toFixed(1),
-      requests: String(result.requests.total),
-      'p50 ms': String(result.latency.p50),
-      'p90 ms': String(result.latency.p90),
-      'p99 ms': String(result.latency.p99),
-      'max ms': String(result.latency.max),
-      'errors/non-2xx/timeouts': `${result.errors}/${result.non2xx}/${result.timeouts}`,
+      'achieved req/s': result.achievedRate.toFixed(1),
+      requests: String(result.answered),
+      'p50 ms': result.latency.p50.toFixed(1),
+      'p90 ms': result.latency.p90.toFixed(1),
+      'p99 ms': result.latency.p99.toFixed(1),
+      'max ms': result.latency.max.toFixed(1),
+      errors: `${result.errors}${result.errors ? ` ${JSON.stringify(result.errorReasons)}` : ''}`,
+      'load gen CPU % / loop p99 ms': `${result.generator.cpuPercent.toFixed(0)} / ${result.generator.loopDelayP99Ms.toFixed(1)}`,
     });
   }
   const after = await gql(harness.gatewayUrl, query, { token: ada.token, variables });
@@ -122,7 +123,9 @@ try {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
   process.stdout.write(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.map((r) => line(header.map((h) => r[h]!))).join('\n')}\n`);
   const cpus = `${os.cpus().length} CPUs, 1-minute load average ${loadAtStart.toFixed(1)} before the runs and ${os.loadavg()[0]!.toFixed(1)} after`;
-  process.stdout.write(`\n${duration} s per rate, ${values.connections} connections; gateway, both subgraphs and load generator in this one process; ${cpus}.\n`);
+  process.stdout.write(
+    `\n${duration} s per rate, open loop over up to ${values.connections} connections, latency from each request's scheduled time; gateway, both subgraphs and load generator in this one process; ${cpus}.\n`,
+  );
 } finally {
   await harness.stop();
 }

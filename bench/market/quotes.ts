@@ -1,13 +1,14 @@
 // Latency of `quotes(symbols: [20 symbols])` through the gateway at a fixed request rate, with
 // the market subgraph and the gateway in their own processes (as in stack mode) and, unless
 // BENCH_FEED=0, the feed simulator and the ingest worker writing quotes meanwhile.
-// autocannon sends at BENCH_RATE requests/s (overallRate; latencies corrected for coordinated
-// omission) for BENCH_SECONDS after a warm-up; the figures are printed and everything stops.
+// The open-loop generator (bench/lib/open-loop.ts) sends at BENCH_RATE requests/s on a fixed
+// schedule over up to BENCH_CONNECTIONS kept-alive connections, latency from each request's
+// scheduled time (coordinated omission corrected), for BENCH_SECONDS after a warm-up; target and
+// achieved rates and the figures are printed and everything stops.
 //
 //   npx tsx bench/market/quotes.ts
 //   BENCH_RATE=500 BENCH_SECONDS=30 BENCH_FEED=1 BENCH_CONNECTIONS=25 npx tsx bench/market/quotes.ts
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -17,43 +18,14 @@ import { createRedis } from '@analytica/redis';
 import { compose } from '@analytica/schema';
 import { printSdl } from '@analytica/subgraph';
 import { createTestAuth, freePort, uniqueName } from '@analytica/testing';
+import { describeLoad, runLoad } from '../lib/open-loop.js';
 import { backingServicePids, cpuSeconds, fmt, machineBusySeconds, say, startProcess, treeCpuSeconds, waitReady, type Child } from './lib.js';
-
-interface Histogram {
-  average: number;
-  max: number;
-  total: number;
-  p50: number;
-  p90: number;
-  p99: number;
-}
-interface Result {
-  duration: number;
-  requests: Histogram & { sent: number };
-  latency: Histogram;
-  errors: number;
-  timeouts: number;
-  mismatches: number;
-  non2xx: number;
-}
-interface Options {
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  body: string;
-  connections: number;
-  duration: number;
-  overallRate: number;
-  timeout?: number;
-  verifyBody?: (body: string) => boolean;
-}
-// autocannon ships no types; only this much of its API is used.
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: Options) => Promise<Result>;
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const WITH_FEED = process.env.BENCH_FEED !== '0';
-// Enough connections that the rate, not the number of requests in flight, sets the pace.
+// The pool: enough connections that the rate, not the number of requests in flight, sets the pace
+// (a request due while all are busy waits, and its wait counts).
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 25);
 const SYMBOLS = [
   'AAPL',
@@ -132,36 +104,42 @@ async function run() {
   });
   const request = {
     url: `${gateway.url}/graphql`,
-    method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${auth.tokenFor({ id: 'b3c0c1d2-0000-4000-8000-00000000b001' })}` },
     body,
   };
   const sample = (await (await fetch(request.url, { method: 'POST', headers: request.headers, body })).json()) as { data?: { quotes: { symbol: string }[] }; errors?: unknown };
   if (sample.errors || sample.data?.quotes.length !== 20) throw new Error(`unexpected answer: ${JSON.stringify(sample).slice(0, 300)}`);
-  const verifyBody = (text: string) => text.startsWith('{"data":{"quotes":[') && !text.includes('"errors"');
+  const prefixBytes = Buffer.from('{"data":{"quotes":[');
+  const validate = (text: Buffer) => (text.subarray(0, prefixBytes.length).equals(prefixBytes) ? undefined : 'not a quotes answer');
 
   say(`warm-up: 5 s at ${RATE} requests/s`);
-  await autocannon({ ...request, connections: CONNECTIONS, overallRate: RATE, duration: 5 });
+  say(`  ${describeLoad(await runLoad({ ...request, connections: CONNECTIONS, rate: RATE, seconds: 5 }))}`);
 
-  const pids = { gateway: gateway.pid, market: market.pid, ...(worker ? { worker: worker.pid, simulator: feed!.pid } : {}), ...backingServicePids(), autocannon: process.pid };
-  const read = () => Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, !pid ? NaN : n === 'autocannon' ? cpuSeconds(pid) : treeCpuSeconds(pid)]));
+  const pids = {
+    gateway: gateway.pid,
+    market: market.pid,
+    ...(worker ? { worker: worker.pid, simulator: feed!.pid } : {}),
+    ...backingServicePids(),
+    'load generator': process.pid,
+  };
+  const read = () => Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, !pid ? NaN : n === 'load generator' ? cpuSeconds(pid) : treeCpuSeconds(pid)]));
   const cpuBefore = read();
   const busyBefore = machineBusySeconds();
   say(`measuring: ${SECONDS} s at ${RATE} requests/s, 20 symbols per request${WITH_FEED ? ', feed at 1 tick/s for each of 241 symbols' : ''}`);
-  const result = await autocannon({ ...request, connections: CONNECTIONS, overallRate: RATE, duration: SECONDS, timeout: 10, verifyBody });
+  const result = await runLoad({ ...request, connections: CONNECTIONS, rate: RATE, seconds: SECONDS, timeoutMs: 10_000, validate });
   const cpuAfter = read();
   const busy = machineBusySeconds() - busyBefore;
 
   say(
-    `  RESULT quotes(20 symbols) through the gateway at ${RATE} req/s: p50 ${fmt(result.latency.p50, 1)} ms, p90 ${fmt(result.latency.p90, 1)} ms, p99 ${fmt(result.latency.p99, 1)} ms, max ${fmt(result.latency.max)} ms`,
+    `  RESULT quotes(20 symbols) through the gateway, target ${RATE} req/s, achieved ${fmt(result.achievedRate, 1)} req/s (${fmt((result.achievedRate / RATE) * 100, 1)} %): ` +
+      `p50 ${fmt(result.latency.p50, 1)} ms, p90 ${fmt(result.latency.p90, 1)} ms, p99 ${fmt(result.latency.p99, 1)} ms, max ${fmt(result.latency.max)} ms (from each request's scheduled time)`,
   );
-  say(
-    `  sent ${fmt(result.requests.sent)}, answered ${fmt(result.requests.total)} (${fmt(result.requests.total / result.duration)} req/s); non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}, wrong bodies ${result.mismatches}`,
-  );
+  say(`  sent ${fmt(result.sent)}, answered ${fmt(result.answered)}, errors ${result.errors}${result.errors ? ` (${JSON.stringify(result.errorReasons)})` : ''}`);
+  say(`  ${describeLoad(result)}`);
   const cpu = Object.entries(cpuAfter)
     .filter(([, v]) => Number.isFinite(v))
-    .map(([n, v]) => `${n} ${fmt(((v - cpuBefore[n]!) / result.duration) * 100)}%`);
-  say(`  CPU (100% = one core; the machine has ${os.cpus().length}): ${cpu.join(', ')}; whole machine ${fmt((busy / result.duration) * 100)}%`);
+    .map(([n, v]) => `${n} ${fmt(((v - cpuBefore[n]!) / result.seconds) * 100)}%`);
+  say(`  CPU (100% = one core; the machine has ${os.cpus().length}): ${cpu.join(', ')}; whole machine ${fmt((busy / result.seconds) * 100)}%`);
 }
 
 async function cleanUp() {

@@ -12,7 +12,7 @@ import { DEMO_ADMIN, DEMO_USER } from '@analytica/dev/demo';
 import { machineBusySeconds, treeCpuSeconds } from '../market/lib.js';
 import { startProfiling, summariseProfile } from '../subscriptions/profile.js';
 import { benchSymbols, createEnvironment, provenance, removeData, removeScratch, startBenchStack } from '../subscriptions/services.js';
-import { openLoop, type OpenLoopResult } from './open-loop.js';
+import { describeLoad, runLoad, type LoadResult } from '../lib/open-loop.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -78,14 +78,15 @@ async function main() {
     if (!partnerToken) throw new Error(`no partner token: ${tokenAnswer.status}`);
 
     const body = JSON.stringify({ query: QUERY, variables: { symbols } });
+    // Open loop (bench/lib/open-loop.ts): up to 256 kept-alive connections, as before; a 200 without `"errors"` is an answer.
     const run = (token: string, seconds: number) =>
-      openLoop({
+      runLoad({
         url,
         rate: RATE,
         seconds,
+        connections: 256,
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body,
-        ok: (status, text) => status === 200 && !text.includes('"errors"'),
       });
     // Both callers' answers must be the same data before anything is timed.
     for (const token of [userToken, partnerToken]) {
@@ -98,7 +99,7 @@ async function main() {
     // CPU per request of the gateway and of the subgraph the query reaches (market): what each
     // caller costs, whatever else the machine is doing meanwhile.
     const pids = { gateway: bench.pids.gateway!, market: bench.pids.market! };
-    type Round = { caller: 'user' | 'partner'; result: OpenLoopResult; gatewayCpuMs: number; marketCpuMs: number };
+    type Round = { caller: 'user' | 'partner'; result: LoadResult; gatewayCpuMs: number; marketCpuMs: number };
     const results: Round[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const caller of ['user', 'partner'] as const) {
@@ -113,8 +114,8 @@ async function main() {
         results.push({ caller, result, gatewayCpuMs, marketCpuMs });
         say(
           `round ${round} ${caller.padEnd(7)} target ${result.targetRate}/s achieved ${result.achievedRate.toFixed(1)}/s ok ${result.ok}/${result.sent} ` +
-            `p50 ${result.p50.toFixed(2)} p90 ${result.p90.toFixed(2)} p99 ${result.p99.toFixed(2)} max ${result.max.toFixed(1)} ms (send lag ≤ ${result.worstSendLagMs.toFixed(1)} ms); ` +
-            `CPU gateway ${gatewayCpuMs.toFixed(3)} ms/req, market ${marketCpuMs.toFixed(3)} ms/req; machine busy ${machineBusy.toFixed(0)} % of 200`,
+            `p50 ${result.latency.p50.toFixed(2)} p90 ${result.latency.p90.toFixed(2)} p99 ${result.latency.p99.toFixed(2)} max ${result.latency.max.toFixed(1)} ms (send lag ≤ ${result.generator.worstSendLagMs.toFixed(1)} ms); ` +
+            `CPU gateway ${gatewayCpuMs.toFixed(3)} ms/req, market ${marketCpuMs.toFixed(3)} ms/req; machine busy ${machineBusy.toFixed(0)} % of 200\n    ${describeLoad(result)}`,
         );
       }
     }
@@ -130,8 +131,8 @@ async function main() {
     say('\nmedian over rounds            user   partner  partner overhead');
     line('gateway CPU ms/request', (r) => r.gatewayCpuMs, 3);
     line('market CPU ms/request', (r) => r.marketCpuMs, 3);
-    for (const key of ['p50', 'p90', 'p99'] as const) line(`${key} latency ms`, (r) => r.result[key], 2);
-    const failures = results.reduce((n, r) => n + r.result.failed, 0);
+    for (const key of ['p50', 'p90', 'p99'] as const) line(`${key} latency ms`, (r) => r.result.latency[key], 2);
+    const failures = results.reduce((n, r) => n + r.result.errors, 0);
     if (failures) say(`FAILED answers: ${failures} (the figures above include them)`);
   } finally {
     await bench.stack.stop();

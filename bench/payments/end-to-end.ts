@@ -22,6 +22,7 @@ import { createRedis } from '@analytica/redis';
 import { parseSmtpCatcherEnv, startSmtpCatcher } from '@analytica/smtp-catcher';
 import { createTestAuth, dropSchema, freePort, gql, uniqueName } from '@analytica/testing';
 import { repoRoot, spawnService, stopProcess, waitUntilReady, type ServiceProcess } from '@analytica/dev/processes';
+import { describeLoad, runLoad } from '../lib/open-loop.js';
 
 const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 20);
@@ -216,20 +217,44 @@ try {
   report('burst', burst, burstApi);
   say(`  payment-result emails: ${caught - mailBefore} caught, the last ${((mailed - done) / 1000).toFixed(1)} s after the last SUCCEEDED`);
 
-  // 2. Latency without a backlog: RATE payments a second, sent on a clock, for SECONDS.
+  // 2. Latency without a backlog: RATE payments a second on a fixed schedule (the open-loop
+  // generator, bench/lib/open-loop.ts), each timed from its scheduled send, for SECONDS.
   const steady = new Map<string, number>();
   const steadyApi: number[] = [];
-  const sends: Promise<void>[] = [];
-  const clock = performance.now();
-  for (let i = 0; i < RATE * SECONDS; i++) {
-    const due = clock + (i * 1000) / RATE;
-    await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
-    sends.push(initiate(steady, steadyApi));
-  }
-  await Promise.all(sends);
+  const mutation = 'mutation($input: InitiatePaymentInput!, $key: String!) { initiatePayment(input: $input, idempotencyKey: $key) { id } }';
+  const steadyLoad = await runLoad({
+    url,
+    rate: RATE,
+    seconds: SECONDS,
+    connections: CONCURRENCY,
+    headers: { 'content-type': 'application/json' },
+    request: (i) => {
+      const n = sequence++;
+      const payer = payers[n % USERS]!;
+      return {
+        headers: { authorization: `Bearer ${payer.token}` },
+        body: JSON.stringify({
+          query: mutation,
+          variables: {
+            input: { bankAccountId: payer.accountId, amount: { amountMinor: 100 + (n % 900), currency: 'EUR' }, payeeName: `Shop ${n % 50}`, reference: `Bench ${n} ${i}` },
+            key: randomUUID(),
+          },
+        }),
+      };
+    },
+    onAnswer: (_i, body, from) => {
+      const id = (JSON.parse(body.toString()) as { data?: { initiatePayment?: { id: string } } }).data?.initiatePayment?.id;
+      if (id) {
+        steady.set(id, from);
+        steadyApi.push(performance.now() - from);
+      }
+    },
+  });
+  if (steadyLoad.errors) throw new Error(`steady payments failed: ${describeLoad(steadyLoad)}`);
   await waitFor(steady.keys(), 120_000);
   say('');
-  say(`Latency at a steady ${RATE} payments/s for ${SECONDS} s:`);
+  say(`Latency at a steady ${RATE} payments/s for ${SECONDS} s (target ${RATE}/s, achieved ${steadyLoad.achievedRate.toFixed(1)}/s accepted):`);
+  say(`  ${describeLoad(steadyLoad)}`);
   report('steady', steady, steadyApi);
   await subscriber.quit();
 
