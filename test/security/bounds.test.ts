@@ -100,6 +100,10 @@ describe('budget rules: regular expressions are checked before they are stored',
       const { ms, value } = await timed(() => record('Trap', `${'a'.repeat(399)}x`));
       expect(value.errors?.length).toBeGreaterThan(0);
       expect(value.data?.recordTransaction ?? null).toBeNull();
+      // A passing condition, not a fault: the client is told to try again, with the id to quote.
+      expect(codeOf(value)).toBe('SERVICE_UNAVAILABLE');
+      expect(value.errors?.[0]?.message).toMatch(/try again/);
+      expect(value.errors?.[0]?.extensions?.requestId).toBeTruthy();
       expect(ms).toBeGreaterThan(4_000);
       expect(ms).toBeLessThan(9_000);
       const running = await db.query("select count(*)::int as n from pg_stat_activity where state = 'active' and query like '%rule_matches%' and pid <> pg_backend_pid()");

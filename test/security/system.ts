@@ -99,25 +99,8 @@ export async function call(
   return response;
 }
 
-/**
- * What an answer must never carry: SQL, PostgreSQL's own words, schema or table names (this run's
- * schemas are `sec_..._<service>`), driver or ORM names, file paths, stack frames.
- */
-export const LEAKS: RegExp[] = [
-  /\bselect\b[^.]{0,300}\bfrom\s+"?\w/i,
-  /\binsert\s+into\s+"?\w/i,
-  /\bupdate\s+"?\w+"?(\."?\w+"?)?\s+set\b/i,
-  /\bdelete\s+from\s+"?\w/i,
-  /\b(relation|column|constraint|schema|table) \\?"[^"\\]+\\?"/i,
-  /violates|duplicate key|syntax error at or near|invalid byte sequence|out of range for type|date\/time field value|numeric field overflow|invalid input syntax/i,
-  /\bsec_[a-z0-9]+_[a-z0-9]+_[a-z]+/,
-  /\b(users|budget|payment|insight|notifications|registry)\.(accounts|transactions|users|sessions|outbox|audit_log|categories|bank_accounts|bank_connections|payments|schedules|rules|imports|splits)\b/,
-  /\bat\s+[\w.<>]+\s+\(|\bat\s+\S+\.(ts|js|mjs|cjs):\d+|\\n\s+at\s/,
-  /node_modules|\/work\/|MikroORM|DriverException|QueryFailedError|ECONNREFUSED|TypeError|RangeError|ReferenceError/i,
-];
-
-/** The patterns of LEAKS that `text` matches (none for a clean answer). */
-export const leaksIn = (text: string) => LEAKS.filter((pattern) => pattern.test(text)).map(String);
+// What an answer must never carry: one list for this suite and for every test (no-leaks.setup.ts).
+export { LEAKS, leaksIn } from './leaks.js';
 
 export const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 export const nowSeconds = () => Math.floor(Date.now() / 1000);

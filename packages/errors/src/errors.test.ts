@@ -28,4 +28,30 @@ describe('formatError', () => {
     });
     expect(formatted).toEqual({ message: 'Give a payee.', extensions: { code: 'BAD_USER_INPUT', field: 'input.payee' } });
   });
+
+  it('answers a statement the database cancelled for its statement or lock timeout as SERVICE_UNAVAILABLE saying to retry, without the SQL', () => {
+    for (const [code, text] of [
+      ['57014', 'canceling statement due to statement timeout'],
+      ['55P03', 'canceling statement due to lock timeout'],
+    ]) {
+      // As Apollo hands it over: a GraphQLError around the driver's error, which carries PostgreSQL's code.
+      const driver = Object.assign(new Error(`select * from "budget"."accounts" for update - ${text}`), { code });
+      const cause = new GraphQLError(driver.message, { originalError: driver });
+      const logged: unknown[] = [];
+      const formatted = withRequestId('req-2', () =>
+        formatError(
+          { message: driver.message, path: ['recordTransaction'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+          { cause, onInternal: (_e, details) => logged.push(details.requestId) },
+        ),
+      );
+      expect(formatted.extensions, code).toEqual({ code: 'SERVICE_UNAVAILABLE', requestId: 'req-2' });
+      expect(formatted.message, code).toMatch(/try again/);
+      expect(formatted.path).toEqual(['recordTransaction']);
+      expect(JSON.stringify(formatted), code).not.toMatch(/select|budget|accounts|canceling/);
+      expect(logged, code).toEqual(['req-2']);
+    }
+    // Any other driver error stays the generic internal one.
+    const other = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    expect(formatError({ message: other.message }, { cause: new GraphQLError(other.message, { originalError: other }) }).extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+  });
 });

@@ -73,10 +73,35 @@ export function internalErrorMessage(requestId?: string): string {
 }
 
 /**
+ * PostgreSQL's codes for a statement it cancelled because it ran longer than `statement_timeout`
+ * (query_canceled) or waited longer than `lock_timeout` for a lock (lock_not_available); see
+ * packages/postgres. The driver puts them in `code`, and MikroORM's DriverException copies it.
+ */
+const DATABASE_TIMEOUT_CODES = new Set(['57014', '55P03']);
+
+/** Whether `error`, or an error it wraps (GraphQL's originalError, `cause`), is a database timeout. */
+export function cancelledByTimeout(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    const { code, originalError, cause } = current as { code?: unknown; originalError?: unknown; cause?: unknown };
+    if (typeof code === 'string' && DATABASE_TIMEOUT_CODES.has(code)) return true;
+    current = originalError ?? cause;
+  }
+  return false;
+}
+
+/** What a client reads when the database gave up on its request: a passing condition, so try again. */
+export function databaseTimeoutMessage(requestId?: string): string {
+  return `The service is busy and could not finish this in time, so it was cancelled; please try again in a moment.${requestId ? ` (request id ${requestId})` : ''}`;
+}
+
+/**
  * Shapes every error leaving a server, in every environment: known codes keep their message (they
  * are written for the client), and anything else, INTERNAL_SERVER_ERROR included, becomes the
  * generic INTERNAL_SERVER_ERROR with the request id (extensions.requestId), so that no stack trace,
- * SQL, parameter or driver message reaches a client. `onInternal` logs the cause, with that id.
+ * SQL, parameter or driver message reaches a client; a statement the database cancelled for its
+ * statement or lock timeout is SERVICE_UNAVAILABLE, with a message saying to try again and the
+ * same id. `onInternal` logs the cause, with that id.
  * Stack traces and exception details never leave, whatever the options.
  */
 export function formatError(
@@ -98,6 +123,16 @@ export function formatError(
   }
   const requestId = opts.requestId ?? currentRequestId();
   opts.onInternal?.(formatted, { requestId, cause: opts.cause });
+  if (cancelledByTimeout(opts.cause)) {
+    // Nothing is wrong with the request or the code: the database was busy (or the row locked)
+    // longer than the service waits. The client can do something about it: try again.
+    return {
+      message: databaseTimeoutMessage(requestId),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, ...(requestId ? { requestId } : {}) },
+    };
+  }
   return {
     message: internalErrorMessage(requestId),
     ...(formatted.path ? { path: formatted.path } : {}),

@@ -71,6 +71,24 @@ export async function allowLongerStatements(em: EntityManager, limits: { stateme
   if (lock !== undefined) await em.getConnection().execute(`set local lock_timeout = ${lock}`, [], 'run', ctx);
 }
 
+/**
+ * Runs `sql` in `em`'s transaction (if any) with its `?` placeholders sent to PostgreSQL as bind
+ * parameters, and answers its rows. MikroORM's `execute` first writes every parameter into the SQL
+ * text, escaping it character by character on the event loop: for a large value (a statement
+ * import's rows as one JSON parameter, megabytes) that holds the whole service for seconds.
+ * Here the driver sends the values apart from the text, as they are.
+ */
+export async function executeWithBoundParameters<T = Record<string, unknown>>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<T[]> {
+  const query = em
+    .getConnection()
+    .getKnex()
+    .raw(sql, params as never);
+  const ctx = em.getTransactionContext();
+  if (ctx) query.transacting(ctx);
+  const result = (await query) as { rows: T[] };
+  return result.rows;
+}
+
 export interface Database {
   orm: MikroORM;
   /** A fresh identity map per unit of work: call it once per request or per message. */

@@ -331,6 +331,32 @@ describe('isolation between users', () => {
   });
 });
 
+describe('totals beyond the exact range', () => {
+  it('refuses a report whose totals pass 2^53 - 1 minor units, or even int64, as BAD_USER_INPUT on startsOn, and stores nothing', async () => {
+    const carol = { id: randomUUID() };
+    const token = auth.tokenFor(carol);
+    const max = BigInt(Number.MAX_SAFE_INTEGER);
+    // Daily totals as the consumer keeps them (each day within bigint), straight into the aggregate.
+    const days = async (month: string, amounts: bigint[]) => {
+      for (const [i, amount] of amounts.entries()) {
+        await sql(`insert into spending (user_id, day, category_id, currency, flow, total_minor, count) values (?, ?, 'big', 'EUR', 'SPENDING', ?, 1)`, [
+          carol.id,
+          `${month}-${String(i + 1).padStart(2, '0')}`,
+          amount.toString(),
+        ]);
+      }
+    };
+    await days('2025-01', [max, 1n]); // past 2^53 - 1
+    await days('2025-02', [4n * 10n ** 18n, 4n * 10n ** 18n, 4n * 10n ** 18n]); // past 2^63 - 1 too
+    for (const startsOn of ['2025-01-01', '2025-02-01']) {
+      const result = await gql(url, GENERATE, { token, variables: { period: 'MONTHLY', startsOn } });
+      expect(result.errors?.[0]?.extensions, startsOn).toEqual({ code: 'BAD_USER_INPUT', field: 'startsOn' });
+      expect(result.errors?.[0]?.message, startsOn).toMatch(/beyond 9007199254740991 minor units.*report a shorter period/);
+    }
+    expect(await sql('select id from reports where user_id = ?', [carol.id])).toEqual([]);
+  });
+});
+
 describe('operations', () => {
   it('reports ready while PostgreSQL answers', async () => {
     const ready = await fetch(`${service.url}/ready`);

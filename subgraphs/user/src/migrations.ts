@@ -139,8 +139,23 @@ class Partners extends Migration {
   }
 }
 
+/**
+ * `register` with an address that already has an account answers like a new registration (issue
+ * 21): it makes a decoy, a user row of its own marked `decoy_of` the account it stands beside, so
+ * that its tokens behave as a new account's do. The address stays unique among real accounts only.
+ */
+class RegistrationDecoys extends Migration {
+  override async up() {
+    this.addSql('alter table users add column decoy_of uuid null references users (id)');
+    this.addSql('alter table users drop constraint users_email_key');
+    this.addSql('create unique index users_email on users (email) where decoy_of is null');
+    this.addSql('create index users_decoys on users (email, created_at) where decoy_of is not null');
+  }
+}
+
 export const migrations = [
   { name: '0001-create-users', class: CreateUsers },
   { name: '0002-sessions-two-factor-audit', class: Sessions },
   { name: '0003-partners', class: Partners },
+  { name: '0004-registration-decoys', class: RegistrationDecoys },
 ];

@@ -35,6 +35,8 @@ afterAll(async () => {
 });
 
 const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id email role emailVerified } } }`;
+const REGISTER_FULLY = `mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken expiresAt refreshExpiresAt twoFactorEnrolmentRequired user { id email displayName homeCurrency role emailVerified twoFactorEnabled disabled } } }`;
+const registerAs = (email: string, password: string) => gql(url, REGISTER_FULLY, { variables: { input: { email, password, displayName: 'Registrant' } } });
 
 async function deleteRedisKeys(keyPrefix: string) {
   const redis = createRedis(services.redisUrl);
@@ -100,8 +102,78 @@ describe('user service', () => {
     expect(Object.keys(taken.data.register).sort()).toEqual(Object.keys((await register(`new-${Date.now()}@example.com`, 'long enough password')).data.register).sort());
     const original = await gql(url, `mutation { login(email: "ada@example.com", password: "correct horse battery") { accessToken } }`);
     expect(original.errors).toBeUndefined();
+    const originalId = (await gql(url, '{ me { id } }', { token: original.data.login.accessToken })).data.me.id;
+    // The registrant's password signs in to what they registered (as with a new address), never to Ada.
     const hijack = await gql(url, `mutation { login(email: "ada@example.com", password: "long enough password") { accessToken } }`);
-    expect(hijack.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const hijacked = await gql(url, '{ me { id } }', { token: hijack.data?.login?.accessToken });
+    expect(hijacked.data?.me?.id).not.toBe(originalId);
+    expect(hijacked.data?.me?.id).toBe(taken.data.register.user.id);
+  });
+
+  it('answers a taken address exactly as a new one through everything its tokens do, leaves the account as it was and mails its owner', async () => {
+    const SESSION = 'accessToken refreshToken user { id email displayName homeCurrency role emailVerified twoFactorEnabled disabled }';
+    const ME = '{ me { id email displayName homeCurrency role emailVerified twoFactorEnabled disabled } }';
+    const password = 'a registrant password';
+    const owner = await gql(url, `mutation { login(email: "ada@example.com", password: "correct horse battery") { accessToken } }`);
+    const ownerBefore = await gql(url, ME, { token: owner.data.login.accessToken });
+    const [fresh, taken] = [await registerAs(`fresh-${Date.now()}@example.com`, password), await registerAs(' Ada@Example.com ', password)];
+    // What the registrant can see and do, the same way for both; ids, tokens and times aside.
+    async function journey(registered: typeof fresh, email: string) {
+      const steps: Record<string, unknown> = { register: registered };
+      const { accessToken, refreshToken, user } = registered.data.register;
+      steps.me = await gql(url, ME, { token: accessToken });
+      const refreshed = await gql(url, `mutation($r: String!) { refreshSession(refreshToken: $r) { ${SESSION} } }`, { variables: { r: refreshToken } });
+      steps.refreshed = refreshed;
+      steps.meAfterRefresh = await gql(url, ME, { token: refreshed.data?.refreshSession?.accessToken });
+      steps.reused = await gql(url, `mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }`, { variables: { r: refreshToken } });
+      const login = await gql(url, `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { ${SESSION} } }`, { variables: { e: email, p: password } });
+      steps.login = login;
+      const token = login.data?.login?.accessToken;
+      steps.wrongPassword = await gql(url, `mutation($e: String!) { login(email: $e, password: "not the password!") { accessToken } }`, { variables: { e: email } });
+      steps.profile = await gql(url, 'mutation { updateProfile(input: { displayName: "Renamed", homeCurrency: "USD" }) { id displayName homeCurrency } }', { token });
+      steps.meAfterProfile = await gql(url, ME, { token });
+      steps.logout = await gql(url, 'mutation { logout }', { token });
+      steps.ids = [steps.me, steps.meAfterRefresh, steps.meAfterProfile].map((r) => (r as { data?: { me?: { id?: string } } }).data?.me?.id === user.id);
+      return JSON.parse(
+        JSON.stringify(steps, (key, value) =>
+          ['accessToken', 'refreshToken', 'id'].includes(key)
+            ? typeof value
+            : key === 'email'
+              ? 'the address'
+              : typeof value === 'string' && /^\d{4}-\d\d-\d\dT/.test(value)
+                ? 'a time'
+                : value,
+        ),
+      );
+    }
+    const freshJourney = await journey(fresh, fresh.data.register.user.email);
+    expect(freshJourney.ids).toEqual([true, true, true]);
+    expect(freshJourney.me.data.me).toMatchObject({ emailVerified: false, role: 'USER' });
+    expect(await journey(taken, 'ada@example.com')).toEqual(freshJourney);
+
+    // Ada's account: the same as before, and hers alone.
+    expect(taken.data.register.user.id).not.toBe(ownerBefore.data.me.id);
+    const ownerAfter = await gql(url, `mutation { login(email: "ada@example.com", password: "correct horse battery") { accessToken } }`);
+    expect(await gql(url, ME, { token: ownerAfter.data.login.accessToken })).toEqual(ownerBefore);
+    const [hash] = await service.db.fork().getConnection().execute<{ n: number }[]>(`select count(*)::int as n from users where email = 'ada@example.com' and decoy_of is null`);
+    expect(hash!.n).toBe(1);
+    // Her owner is told of the attempt; the registrant gets no verification link for her address.
+    const outbox = await service.db.fork().getConnection().execute<{ topic: string; value: string }[]>('select topic, value from outbox');
+    const mails = outbox.filter((m) => m.topic.endsWith('notifications.email.v1') && m.value.includes('registration-attempt') && m.value.includes(ownerBefore.data.me.id));
+    expect(mails.length).toBeGreaterThanOrEqual(1);
+    expect(outbox.filter((m) => m.topic.endsWith('user.registered.v1') && m.value.includes(taken.data.register.user.id))).toEqual([]);
+  });
+
+  it("does not let a decoy's sign-in clear the failure count that locks the account", async () => {
+    const address = `eve-${Date.now()}@example.com`;
+    expect((await registerAs(address, 'eve has a password')).errors).toBeUndefined();
+    expect((await registerAs(address, 'the registrant password')).errors).toBeUndefined(); // a decoy
+    const login = (password: string) =>
+      gql(url, `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, { variables: { e: address, p: password } });
+    for (let i = 0; i < 4; i++) expect((await login('a wrong guess!!')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await login('the registrant password')).errors).toBeUndefined();
+    expect((await login('a wrong guess!!')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED'); // the fifth
+    expect((await login('eve has a password')).errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 
   it('answers a wrong password and an unknown email with the same UNAUTHENTICATED error', async () => {

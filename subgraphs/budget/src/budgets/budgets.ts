@@ -5,7 +5,7 @@ import { recordEvent } from '@analytica/events';
 import { assertCurrency, assertMinorUnits } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
 import { isUuid } from '@analytica/subgraph/access';
-import { minorUnitsFromSql } from '../access.js';
+import { addExact, sumFromSql } from '../access.js';
 import { usableCategories } from '../categories/categories.js';
 import { DAY_MS, isoDate, parseDay } from '../days.js';
 import { loadRateTable } from '../exchange-rates/exchange-rates.js';
@@ -140,9 +140,11 @@ export async function budgetSpending(em: EntityManager, budgets: readonly Budget
   const spent = new Map(budgets.map((b) => [b.id, 0]));
   for (const row of rows) {
     const budget = byId.get(row.id)!;
-    const amount = minorUnitsFromSql(row.amount);
+    const what = `The spending of budget ${budget.id} in its period from ${budget.startsOn}`;
+    const fix = 'keep the amounts of one category and period within that range.';
+    const amount = sumFromSql(row.amount, field, what, fix);
     const converted = rates ? rates.convert(amount, row.currency.trim(), budget.currency, row.day, field) : amount;
-    spent.set(row.id, spent.get(row.id)! - converted);
+    spent.set(row.id, addExact(spent.get(row.id)!, -converted, field, what, fix));
   }
   return spent;
 }

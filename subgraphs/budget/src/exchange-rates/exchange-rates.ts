@@ -111,7 +111,7 @@ export class RateTable {
     const shift = (CURRENCY_DIGITS[to] ?? 2) - (CURRENCY_DIGITS[from] ?? 2);
     const num = BigInt(amount) * ratio.num * 10n ** BigInt(Math.max(0, shift));
     const den = ratio.den * 10n ** BigInt(Math.max(0, -shift));
-    return toSafeNumber(divideRounded(num, den));
+    return toSafeNumber(divideRounded(num, den), from, to, field);
   }
 
   canConvert(from: string, to: string): boolean {
@@ -128,9 +128,10 @@ export function divideRounded(num: bigint, den: bigint): bigint {
   return quotient;
 }
 
-function toSafeNumber(value: bigint): number {
+/** A converted amount beyond the exact range is the caller's to narrow (BAD_USER_INPUT), not an internal error. */
+function toSafeNumber(value: bigint, from: string, to: string, field: string): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new Error(`converted amount ${value} is beyond the exact range`);
+    throw badInput(field, `An amount in ${from} converts to ${value} minor units of ${to}, beyond the exact range (${Number.MAX_SAFE_INTEGER}); it cannot be counted in ${to}.`);
   }
   return Number(value);
 }

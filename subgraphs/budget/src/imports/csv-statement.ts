@@ -105,6 +105,20 @@ export function readAmount(text: string, currency: string, decimalSeparator: str
  * the column.
  */
 export function readCsvStatement(content: string, mapping: CsvMapping, currency: string): StatementLine[] {
+  const { records, line } = csvStatementReader(content, mapping, currency);
+  return records.map(line);
+}
+
+/**
+ * readCsvStatement in two steps: the file read into records and the mapping checked (one linear
+ * pass), then `line` for each record, so that a caller may convert the records a slice at a time
+ * and let other work run in between (importStatement). The same checks, in the same order.
+ */
+export function csvStatementReader(
+  content: string,
+  mapping: CsvMapping,
+  currency: string,
+): { records: { record: string[]; line: number }[]; line: (record: { record: string[]; line: number }) => StatementLine } {
   const delimiter = mapping.delimiter ?? ',';
   if (delimiter.length !== 1 || /[\r\n"]/.test(delimiter)) throw badInput('input.csv.delimiter', 'Give one character, e.g. "," or ";" or a tab.');
   const decimalSeparator = mapping.decimalSeparator ?? '.';
@@ -149,7 +163,7 @@ export function readCsvStatement(content: string, mapping: CsvMapping, currency:
   const credit = column(mapping.credit, 'credit');
   const sign = mapping.sign === 'INVERTED' ? -1 : 1;
 
-  return records.map(({ record, line: row }) => {
+  const line = ({ record, line: row }: { record: string[]; line: number }): StatementLine => {
     const cell = (c: { index: number }) => record[c.index] ?? '';
     const bookedAt = readDate(cell(date));
     if (!bookedAt) throw rowError(row, date.label, `"${cell(date)}" is not a date in the format ${mapping.dateFormat ?? 'YYYY-MM-DD'}.`);
@@ -173,5 +187,6 @@ export function readCsvStatement(content: string, mapping: CsvMapping, currency:
     const note = notes ? cell(notes).trim() || null : null;
     if (note && note.length > 2000) throw rowError(row, notes!.label, 'notes are at most 2000 characters.');
     return { row, bookedAt, amount: sign * value, payee: name, notes: note, externalId: null };
-  });
+  };
+  return { records, line };
 }

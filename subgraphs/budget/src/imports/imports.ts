@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { AppError, ErrorCode, badInput, notFound } from '@analytica/errors';
 import { encodeEvent } from '@analytica/events';
 import { parseDecimal } from '@analytica/money';
-import { allowLongerStatements, type EntityManager } from '@analytica/postgres';
+import { allowLongerStatements, executeWithBoundParameters, type EntityManager } from '@analytica/postgres';
 import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
 import { AccountRecord } from '../accounts/account.entity.js';
+import { assertBalancesExact } from '../accounts/accounts.js';
 import { reviewBudgets } from '../budgets/budgets.js';
 import { categoriesByRules } from '../rules/rules.js';
-import { MAX_STATEMENT_LINES, readCsvStatement, type CsvMapping, type StatementLine } from './csv-statement.js';
+import { csvStatementReader, MAX_STATEMENT_LINES, readCsvStatement, type CsvMapping, type StatementLine } from './csv-statement.js';
 import { OfxError, parseOfx } from './ofx.js';
 
 // This module is the package's "./imports" face: reading a statement belongs to it as much as
@@ -46,6 +47,14 @@ export interface ImportOutcome {
 
 /** Reads an OFX/QFX statement into lines in the account's currency. */
 export function readOfxStatement(content: string, currency: string): StatementLine[] {
+  const { records, line } = ofxStatementReader(content, currency);
+  return records.map(line);
+}
+
+type OfxTransaction = ReturnType<typeof parseOfx>['transactions'][number];
+
+/** readOfxStatement in two steps, as csvStatementReader: the file parsed and checked, then `line` per transaction. */
+function ofxStatementReader(content: string, currency: string): { records: OfxTransaction[]; line: (t: OfxTransaction) => StatementLine } {
   let statement;
   try {
     statement = parseOfx(content);
@@ -60,7 +69,7 @@ export function readOfxStatement(content: string, currency: string): StatementLi
   }
   if (statement.transactions.length === 0) throw badInput('input.content', 'The statement has no transactions.');
   if (statement.transactions.length > MAX_STATEMENT_LINES) throw badInput('input.content', `Import at most ${MAX_STATEMENT_LINES} transactions at once.`);
-  return statement.transactions.map((t) => {
+  const line = (t: OfxTransaction): StatementLine => {
     const fail = (message: string) =>
       new AppError(ErrorCode.BAD_USER_INPUT, `Transaction ${t.index}${t.fitId ? ` (FITID ${t.fitId})` : ''}: ${message} Nothing was imported.`, {
         field: 'input.content',
@@ -79,7 +88,37 @@ export function readOfxStatement(content: string, currency: string): StatementLi
     const memo = t.memo?.trim() || null;
     if (t.fitId && t.fitId.length > 255) throw fail('FITID is longer than 255 characters.');
     return { row: t.index, bookedAt: t.postedAt, amount, payee, notes: memo && memo !== payee ? memo.slice(0, 2000) : null, externalId: t.fitId };
-  });
+  };
+  return { records: statement.transactions, line };
+}
+
+/**
+ * Imports run on the request path's event loop, so work per line (converting, encoding events)
+ * is done this many lines at a time, letting other requests in between: a statement of the
+ * largest size (a 1 MB body, some 16,000 lines) holds the loop for tens of milliseconds at a
+ * time, not for the whole import. Reading the file itself is one linear pass over at most 1 MB.
+ */
+const IMPORT_SLICE = 2_000;
+
+/** Lets whatever else is waiting (other requests, timers) run before the import goes on. */
+const letOthersRun = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A statement's lines from its reader (csvStatementReader, ofxStatementReader), a slice at a time. */
+async function readInSlices<T>(reader: { records: T[]; line: (record: T) => StatementLine }): Promise<StatementLine[]> {
+  await letOthersRun();
+  const lines = await mapInSlices(reader.records, reader.line);
+  await letOthersRun();
+  return lines;
+}
+
+/** items.map(fn), IMPORT_SLICE items at a time with letOthersRun in between. */
+async function mapInSlices<T, R>(items: readonly T[], fn: (item: T) => R, slice = IMPORT_SLICE): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += slice) {
+    if (i > 0) await letOthersRun();
+    for (const item of items.slice(i, i + slice)) out.push(fn(item));
+  }
+  return out;
 }
 
 const DAY_MS = 86_400_000;
@@ -126,10 +165,14 @@ export function findDuplicates(
 
 const INSERT_BATCH = 5_000;
 
-/** Inserts rows handed over as one JSON parameter per batch (the last placeholder of `sql`). */
+/**
+ * Inserts rows handed over as one JSON parameter per batch (the last placeholder of `sql`), bound
+ * rather than written into the SQL text (executeWithBoundParameters): a batch is megabytes.
+ */
 async function insertJson(tx: EntityManager, sql: string, params: unknown[], rows: readonly object[]) {
   for (let i = 0; i < rows.length; i += INSERT_BATCH) {
-    await tx.getConnection().execute(sql, [...params, JSON.stringify(rows.slice(i, i + INSERT_BATCH))], 'run', tx.getTransactionContext());
+    if (i > 0) await letOthersRun();
+    await executeWithBoundParameters(tx, sql, [...params, JSON.stringify(rows.slice(i, i + INSERT_BATCH))]);
   }
 }
 
@@ -152,7 +195,10 @@ export async function importStatement(em: EntityManager, userId: string, input: 
     // outrun a request's statement_timeout; this transaction, and only it, gets longer.
     await allowLongerStatements(tx, { statementTimeoutMs: IMPORT_STATEMENT_TIMEOUT_MS });
     const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'Account', input.accountId, 'input.accountId');
-    const statement = input.format === 'CSV' ? readCsvStatement(input.content, input.csv!, account.currency) : readOfxStatement(input.content, account.currency);
+    const statement =
+      input.format === 'CSV'
+        ? await readInSlices(csvStatementReader(input.content, input.csv!, account.currency))
+        : await readInSlices(ofxStatementReader(input.content, account.currency));
 
     const times = statement.map((l) => l.bookedAt.getTime());
     const earliest = new Date(times.reduce((a, b) => Math.min(a, b)) - windowDays * DAY_MS);
@@ -169,6 +215,7 @@ export async function importStatement(em: EntityManager, userId: string, input: 
       booked.map((b) => ({ id: b.id, amount: Number(b.amount), payee: b.payee, bookedAt: new Date(b.booked_at), externalId: b.external_id })),
       windowDays,
     );
+    await letOthersRun();
     const fresh = statement.filter((_, i) => duplicates[i] === null);
     const externalIds = new Set<string>();
     for (const line of fresh) {
@@ -203,9 +250,9 @@ export async function importStatement(em: EntityManager, userId: string, input: 
       );
     const now = new Date();
     // Plain rows rather than entities: the ORM does not see them, and 100,000 stay cheap.
-    const rows = lines
-      .filter((line) => !line.duplicateOf)
-      .map((line) => {
+    const rows = await mapInSlices(
+      lines.filter((line) => !line.duplicateOf),
+      (line) => {
         line.transactionId = randomUUID();
         return {
           id: line.transactionId,
@@ -216,7 +263,8 @@ export async function importStatement(em: EntityManager, userId: string, input: 
           notes: line.notes,
           external_id: line.externalId,
         };
-      });
+      },
+    );
     await insertJson(
       tx,
       `insert into transactions (id, user_id, account_id, category_id, amount, currency, booked_at, payee, notes, import_id, external_id, created_at, updated_at)
@@ -225,12 +273,15 @@ export async function importStatement(em: EntityManager, userId: string, input: 
       [userId, account.id, account.currency, importId, now, now],
       rows,
     );
+    // The same guard as recordTransaction: a statement that would take the balance beyond the
+    // exact range is refused whole, and this transaction rolls back every row written above.
+    await assertBalancesExact(tx, [account.id], 'input.content');
     await insertJson(
       tx,
       `insert into outbox (id, topic, key, value, headers, created_at)
        select id, topic, key, value, headers, ? from json_to_recordset(?::json) as x(id uuid, topic text, key text, value text, headers jsonb)`,
       [now],
-      rows.map((r) => {
+      await mapInSlices(rows, (r) => {
         const id = randomUUID();
         const message = encodeEvent(
           'transactions.recorded.v1',

@@ -1,13 +1,13 @@
 import { badInput } from '@analytica/errors';
 import { isCurrency } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
-import { minorUnitsFromSql } from '../access.js';
+import { addExact, sumFromSql } from '../access.js';
 import { BudgetRecord, type BudgetPeriod } from '../budgets/budget.entity.js';
 import { periodEnd, periodStart } from '../budgets/budgets.js';
 import { CategoryRecord } from '../categories/category.entity.js';
 import { parseDay } from '../days.js';
 import { loadRateTable } from '../exchange-rates/exchange-rates.js';
-import { dailyTotals, type Selection } from '../transactions/transactions.js';
+import { dailyTotals, NARROW_THE_FILTER, type Selection } from '../transactions/transactions.js';
 
 /**
  * Reports in the user's home currency. Every transaction counts at the rate of its own UTC day
@@ -60,9 +60,12 @@ export async function budgetReport(em: EntityManager, userId: string, currency: 
   ]);
   const rates = await loadRateTable(em, [currency, ...rows.map((r) => r.currency.trim()), ...budgets.map((b) => b.currency)], startsOn, end);
   const actual = new Map<string | null, number>();
+  const what = `A category's net for the ${period.toLowerCase()} period from ${startsOn}`;
+  const fix = 'split the spending over more categories or accounts to report it.';
   for (const row of rows) {
-    const converted = rates.convert(minorUnitsFromSql(row.amount), row.currency.trim(), currency, row.day, 'homeCurrency');
-    actual.set(row.category_id, (actual.get(row.category_id) ?? 0) + converted);
+    const amount = sumFromSql(row.amount, 'on', what, fix);
+    const converted = rates.convert(amount, row.currency.trim(), currency, row.day, 'homeCurrency');
+    actual.set(row.category_id, addExact(actual.get(row.category_id) ?? 0, converted, 'on', what, fix));
   }
   const budgetOf = new Map(budgets.map((b) => [b.categoryId, b]));
   const lines = categories
@@ -94,11 +97,13 @@ export async function convertedTotals(em: EntityManager, selection: Selection, c
   const rates = days.some((d) => d.currency !== currency) ? await loadRateTable(em, [currency, ...days.map((d) => d.currency)], sorted[0]!, sorted.at(-1)!) : undefined;
   const convert = (amount: number, from: string, day: string) => (rates ? rates.convert(amount, from, currency, day, 'homeCurrency') : amount);
   const totals = { currency, count: 0, inflow: 0, outflow: 0, net: 0 };
+  const add = (sum: number, amount: number, what: string) => addExact(sum, amount, 'filter', `The ${what} of these transactions in ${currency}`, NARROW_THE_FILTER);
   for (const d of days) {
     totals.count += d.count;
-    totals.inflow += convert(d.inflow, d.currency, d.day);
-    totals.outflow += convert(d.outflow, d.currency, d.day);
+    totals.inflow = add(totals.inflow, convert(d.inflow, d.currency, d.day), 'inflow');
+    totals.outflow = add(totals.outflow, convert(d.outflow, d.currency, d.day), 'outflow');
   }
+  // Inflow is positive and outflow negative, each within the range: their sum is too.
   totals.net = totals.inflow + totals.outflow;
   return totals;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import { badInput, notFound } from '@analytica/errors';
 import { assertCurrency, assertMinorUnits } from '@analytica/money';
-import type { EntityManager } from '@analytica/postgres';
+import { executeWithBoundParameters, type EntityManager } from '@analytica/postgres';
 import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
 import { usableCategories } from '../categories/categories.js';
 import { RULE_FIELDS, RULE_OPERATORS, RuleRecord, type RuleField, type RuleOperator } from './rule.entity.js';
@@ -124,7 +124,9 @@ export async function categoriesByRules(
   lines: readonly { payee: string; notes: string | null; amount: number }[],
 ): Promise<(string | null)[]> {
   if (lines.length === 0) return [];
-  const rows: { i: number; category_id: string | null }[] = await em.getConnection().execute(
+  // The lines go as one bound JSON parameter (executeWithBoundParameters): a statement's worth is megabytes.
+  const rows = await executeWithBoundParameters<{ i: number; category_id: string | null }>(
+    em,
     `select x.i, (select r.category_id from rules r
                     join categories c on c.user_id = r.user_id and c.id = r.category_id and c.archived_at is null
                    where r.user_id = ? and rule_matches(r, x.payee, x.notes, x.amount, ?)
@@ -132,8 +134,6 @@ export async function categoriesByRules(
        from json_to_recordset(?::json) as x(i integer, payee text, notes text, amount bigint)
       where exists (select 1 from rules where user_id = ?)`,
     [userId, currency, JSON.stringify(lines.map((l, i) => ({ i, payee: l.payee, notes: l.notes, amount: l.amount }))), userId],
-    'all',
-    em.getTransactionContext(),
   );
   const categories: (string | null)[] = lines.map(() => null);
   for (const row of rows) categories[row.i] = row.category_id;

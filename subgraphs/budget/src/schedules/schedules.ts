@@ -5,6 +5,7 @@ import type { Logger } from '@analytica/logger';
 import type { Database, EntityManager } from '@analytica/postgres';
 import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
 import { AccountRecord } from '../accounts/account.entity.js';
+import { assertBalancesExact } from '../accounts/accounts.js';
 import { reviewBudgets } from '../budgets/budgets.js';
 import { usableCategories } from '../categories/categories.js';
 import { isoDate, parseDay } from '../days.js';
@@ -197,6 +198,7 @@ export async function approveOccurrence(em: EntityManager, userId: string, id: s
     if (schedule.categoryId) await usableCategories(tx, userId, [{ id: schedule.categoryId, field: 'id' }]);
     const transaction = await postNext(tx, schedule);
     await tx.flush();
+    await assertBalancesExact(tx, [schedule.accountId], 'id');
     await reviewBudgets(tx, userId, spendingLines(transaction, []));
     return transaction;
   });
@@ -236,6 +238,9 @@ export async function postDueSchedules(db: Database, now = new Date(), logger?: 
         const booked: TransactionRecord[] = [];
         while (schedule.nextOn && schedule.nextOn <= day && booked.length < CATCH_UP) booked.push(await postNext(tx, schedule));
         await tx.flush();
+        // Occurrences that would take the balance beyond the exact range are not booked (the
+        // whole pass of this schedule rolls back) and the schedule stays due, as for any failure.
+        await assertBalancesExact(tx, [schedule.accountId], 'amount');
         await reviewBudgets(
           tx,
           schedule.userId,
@@ -244,7 +249,10 @@ export async function postDueSchedules(db: Database, now = new Date(), logger?: 
         return booked.length;
       });
     } catch (error) {
-      logger?.error({ err: error, scheduleId: id }, 'posting a due schedule failed; it stays due');
+      // A refusal of the schedule's own data (its amounts beyond the exact range) is not a fault here.
+      if (error instanceof AppError && error.extensions.code === ErrorCode.BAD_USER_INPUT)
+        logger?.warn({ scheduleId: id, reason: error.message }, 'a due schedule was not posted; it stays due');
+      else logger?.error({ err: error, scheduleId: id }, 'posting a due schedule failed; it stays due');
     }
   }
   return posted;

@@ -19,7 +19,9 @@ import {
   recategorizeTransactions,
   recordTransaction,
   selectTransactions,
-  totalTransactions,
+  exactTotals,
+  summariseTransactions,
+  type SummaryRow,
   TRANSACTION_SORTS,
   updateTransaction,
   type Selection,
@@ -84,10 +86,10 @@ class TransactionConnection {
   /** What totalCount and totals count: the filter without the cursor. */
   selection!: Selection;
   /** Both totalCount and totals come from one statement, run once per connection when asked for. */
-  summary?: Promise<Awaited<ReturnType<typeof totalTransactions>>>;
+  summary?: Promise<SummaryRow[]>;
 }
 
-const summaryOf = (connection: TransactionConnection, ctx: BudgetContext) => (connection.summary ??= totalTransactions(ctx.em, connection.selection));
+const summaryOf = (connection: TransactionConnection, ctx: BudgetContext) => (connection.summary ??= summariseTransactions(ctx.em, connection.selection));
 
 @InputType('TransactionFilter')
 export class TransactionFilterInput {
@@ -275,7 +277,7 @@ export class TransactionConnectionResolver {
 
   @FieldResolver(() => [CurrencyTotals], { description: 'Sums of every transaction that matches the filter (all pages), per currency.' })
   async totals(@Root() connection: TransactionConnection, @Ctx() ctx: BudgetContext): Promise<CurrencyTotals[]> {
-    return (await summaryOf(connection, ctx)).map((t) =>
+    return (await summaryOf(connection, ctx)).map(exactTotals).map((t) =>
       Object.assign(new CurrencyTotals(), {
         currency: t.currency,
         count: t.count,

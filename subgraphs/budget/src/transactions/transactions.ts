@@ -6,7 +6,7 @@ import { recordEvent, type EventPayload } from '@analytica/events';
 import { assertCurrency, assertMinorUnits } from '@analytica/money';
 import type { EntityManager } from '@analytica/postgres';
 import { isUuid, ownedOrNotFound } from '@analytica/subgraph/access';
-import { minorUnitsFromSql } from '../access.js';
+import { sumFromSql } from '../access.js';
 import { AccountRecord } from '../accounts/account.entity.js';
 import { assertBalancesExact } from '../accounts/accounts.js';
 import { reviewBudgets, type SpendingChange } from '../budgets/budgets.js';
@@ -625,8 +625,21 @@ export interface CurrencyTotals {
   net: number;
 }
 
-/** Totals of the whole filtered set (all pages), per currency, summed exactly in SQL. */
-export async function totalTransactions(em: EntityManager, selection: Selection): Promise<CurrencyTotals[]> {
+/** Counts and sums of the filtered set per currency, as PostgreSQL computed them (exact, as text). */
+export interface SummaryRow {
+  currency: string;
+  count: number;
+  inflow: string;
+  outflow: string;
+  net: string;
+}
+
+/**
+ * The whole filtered set (all pages) counted and summed per currency in SQL, in one statement.
+ * Counts are always usable; the sums go through exactTotals, which refuses one beyond the exact
+ * range, so that totalCount still answers when only the totals cannot.
+ */
+export async function summariseTransactions(em: EntityManager, selection: Selection): Promise<SummaryRow[]> {
   const rows: { currency: string; count: string; inflow: string; outflow: string; net: string }[] = await em.getConnection().execute(
     `select t.currency, count(*) as count,
             coalesce(sum(t.amount) filter (where t.amount > 0), 0)::text as inflow,
@@ -638,14 +651,22 @@ export async function totalTransactions(em: EntityManager, selection: Selection)
     'all',
     em.getTransactionContext(),
   );
-  return rows.map((r) => ({
-    currency: r.currency.trim(),
-    count: Number(r.count),
-    inflow: minorUnitsFromSql(r.inflow),
-    outflow: minorUnitsFromSql(r.outflow),
-    net: minorUnitsFromSql(r.net),
-  }));
+  return rows.map((r) => ({ currency: r.currency.trim(), count: Number(r.count), inflow: r.inflow, outflow: r.outflow, net: r.net }));
 }
+
+/** One currency's sums as numbers, or BAD_USER_INPUT on `filter` for a sum beyond the exact range. */
+export function exactTotals(row: SummaryRow): CurrencyTotals {
+  const exact = (value: string, what: string) => sumFromSql(value, 'filter', `The ${what} of these ${row.currency} transactions`, NARROW_THE_FILTER);
+  return { currency: row.currency, count: row.count, inflow: exact(row.inflow, 'inflow'), outflow: exact(row.outflow, 'outflow'), net: exact(row.net, 'net') };
+}
+
+/** Totals of the whole filtered set (all pages), per currency, summed exactly in SQL. */
+export async function totalTransactions(em: EntityManager, selection: Selection): Promise<CurrencyTotals[]> {
+  return (await summariseTransactions(em, selection)).map(exactTotals);
+}
+
+/** What to do about totals beyond the exact range (see sumFromSql). */
+export const NARROW_THE_FILTER = 'narrow the filter (one account, a shorter time window) so that its totals fit.';
 
 /** The filtered set summed per currency and UTC day, for conversion at each day's rate. */
 export async function dailyTotals(em: EntityManager, selection: Selection): Promise<{ currency: string; day: string; inflow: number; outflow: number; count: number }[]> {
@@ -659,5 +680,11 @@ export async function dailyTotals(em: EntityManager, selection: Selection): Prom
     'all',
     em.getTransactionContext(),
   );
-  return rows.map((r) => ({ currency: r.currency.trim(), day: r.day, count: Number(r.count), inflow: minorUnitsFromSql(r.inflow), outflow: minorUnitsFromSql(r.outflow) }));
+  return rows.map((r) => ({
+    currency: r.currency.trim(),
+    day: r.day,
+    count: Number(r.count),
+    inflow: sumFromSql(r.inflow, 'filter', `The inflow of these ${r.currency.trim()} transactions on ${r.day}`, NARROW_THE_FILTER),
+    outflow: sumFromSql(r.outflow, 'filter', `The outflow of these ${r.currency.trim()} transactions on ${r.day}`, NARROW_THE_FILTER),
+  }));
 }

@@ -46,4 +46,15 @@ describe('insight rules', () => {
       { currency: 'USD', incomeMinor: 0, spendingMinor: 3 },
     ]);
   });
+
+  it('refuses a currency total beyond 2^53 - 1 minor units (BAD_USER_INPUT on startsOn) rather than rounding it', () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    expect(totalsByCurrency([spend('a', max - 1), spend('b', 1)])).toEqual([{ currency: 'EUR', incomeMinor: 0, spendingMinor: max }]);
+    expect(() => totalsByCurrency([spend('a', max), spend('b', 1)])).toThrowError(
+      expect.objectContaining({
+        message: expect.stringMatching(/spending in EUR .* is beyond 9007199254740991 minor units/),
+        extensions: { code: 'BAD_USER_INPUT', field: 'startsOn' },
+      }),
+    );
+  });
 });

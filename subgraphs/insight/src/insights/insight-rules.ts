@@ -1,3 +1,4 @@
+import { badInput } from '@analytica/errors';
 import { formatMinorUnits } from '@analytica/money';
 import { describePeriod, formatDay, type ReportPeriod } from '../periods.js';
 
@@ -40,6 +41,13 @@ export function totalsByCurrency(lines: FlowLine[]): CurrencyTotals[] {
     const total = totals.get(line.currency) ?? { currency: line.currency, incomeMinor: 0, spendingMinor: 0 };
     if (line.flow === 'INCOME') total.incomeMinor += line.totalMinor;
     else total.spendingMinor += line.totalMinor;
+    // Each line is exact; a sum beyond the safe range would be rounded, so it is refused instead.
+    if (!Number.isSafeInteger(total.incomeMinor) || !Number.isSafeInteger(total.spendingMinor)) {
+      throw badInput(
+        'startsOn',
+        `The ${line.flow.toLowerCase()} in ${line.currency} in this period is beyond ${Number.MAX_SAFE_INTEGER} minor units, more than can be reported exactly; report a shorter period.`,
+      );
+    }
     totals.set(line.currency, total);
   }
   return [...totals.values()].sort((a, b) => a.currency.localeCompare(b.currency));

@@ -1,3 +1,4 @@
+import { badInput } from '@analytica/errors';
 import { claimEvent, PermanentFailure, type Event } from '@analytica/events';
 import type { EntityManager } from '@analytica/postgres';
 import type { CashFlow, FlowLine } from '../insights/insight-rules.js';
@@ -39,7 +40,9 @@ export async function applyRecordedTransaction(em: EntityManager, event: Event<'
 /** The user's totals over [from, to) per direction, category and currency, from the daily aggregate. */
 export async function flowsBetween(em: EntityManager, userId: string, from: Date, to: Date): Promise<FlowLine[]> {
   const rows: { flow: CashFlow; category_id: string | null; currency: string; total_minor: string; count: string }[] = await em.getConnection().execute(
-    `select flow, category_id, currency, sum(total_minor)::bigint as total_minor, sum(count)::bigint as count
+    // sum() of bigint is numeric, exact at any size; the range is checked here, not by a cast
+    // that would fail as an internal error.
+    `select flow, category_id, currency, sum(total_minor)::text as total_minor, sum(count)::text as count
          from spending
         where user_id = ? and day >= ? and day < ?
         group by flow, category_id, currency
@@ -52,13 +55,17 @@ export async function flowsBetween(em: EntityManager, userId: string, from: Date
     flow: row.flow,
     categoryId: row.category_id,
     currency: row.currency,
-    totalMinor: toSafeNumber(row.total_minor),
-    count: toSafeNumber(row.count),
+    totalMinor: toSafeNumber(row.total_minor, `The ${row.flow.toLowerCase()} of one category in ${row.currency}`),
+    count: toSafeNumber(row.count, 'The number of transactions of one category'),
   }));
 }
 
-function toSafeNumber(text: string): number {
+/** A total beyond the exact range cannot be reported without rounding: the caller is told so (BAD_USER_INPUT), never an internal error. */
+function toSafeNumber(text: string, what: string): number {
   const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new Error(`total ${text} is beyond 2^53 minor units`);
+  if (!Number.isSafeInteger(value)) throw beyondExactRange(what);
   return value;
 }
+
+const beyondExactRange = (what: string) =>
+  badInput('startsOn', `${what} in this period is beyond ${Number.MAX_SAFE_INTEGER} minor units, more than can be reported exactly; report a shorter period.`);

@@ -38,6 +38,7 @@ export async function searchUsers(em: EntityManager, search: UserSearch, first: 
   const cursor = after ? decodeCursor(after) : null;
   const where: FilterQuery<UserRecord> = {
     $and: [
+      { decoyOf: null },
       pattern ? { $or: [{ email: { $ilike: pattern } }, { displayName: { $ilike: pattern } }] } : {},
       search.role ? { role: search.role } : {},
       search.disabled === true ? { disabledAt: { $ne: null } } : search.disabled === false ? { disabledAt: null } : {},
@@ -58,7 +59,8 @@ export async function searchUsers(em: EntityManager, search: UserSearch, first: 
 }
 
 export async function findUserForAdmin(em: EntityManager, id: string): Promise<UserRecord> {
-  const user = isUuid(id) ? await em.findOne(UserRecord, { id }) : null;
+  // Decoys (UserRecord.decoyOf) are not accounts an administrator manages.
+  const user = isUuid(id) ? await em.findOne(UserRecord, { id, decoyOf: null }) : null;
   if (!user) throw notFound('User', id);
   return user;
 }

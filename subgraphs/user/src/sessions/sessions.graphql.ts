@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Arg, Authorized, Ctx, Field, InputType, Int, Mutation, Resolver } from 'type-graphql';
 import { requireSignedIn, requireUser } from '@analytica/auth';
 import { AppError, badInput, ErrorCode, unauthenticated } from '@analytica/errors';
@@ -6,9 +5,8 @@ import { audit } from '../audit/audit.js';
 import { AuditAction } from '../audit/audit.entity.js';
 import { rateLimited } from '../limits.js';
 import { handleRefreshTokenReuse, openSession, revokeSessions, rotateRefreshToken } from './sessions.js';
-import { SessionRecord } from './session.entity.js';
 import { acceptTotpCode } from '../totp/totp.js';
-import { changePassword, newToken, passwordMatches, registerUser, verifyEmail } from '../users/users.js';
+import { changePassword, passwordMatches, registerUser, userForSignIn, verifyEmail } from '../users/users.js';
 import { UserRecord } from '../users/user.entity.js';
 import { AuthPayload, authPayload, User } from '../users/users.graphql.js';
 import { metaOf, type UserContext } from '../context.js';
@@ -23,26 +21,6 @@ class RegisterInput {
 
 const WRONG_CREDENTIALS = 'The email or password is not correct.';
 
-/**
- * The answer to `register` with an address that already has an account: shaped exactly as a new
- * account's (a signed access token, a refresh token, the user as given), but for an account and a
- * session that exist nowhere, so it opens nothing: the token reaches no data, the refresh token is
- * unknown. The address's owner was emailed instead (registerUser).
- */
-function decoyPayload(ctx: UserContext, input: RegisterInput): AuthPayload {
-  const now = new Date();
-  const user = Object.assign(new UserRecord(), {
-    id: randomUUID(),
-    email: input.email.trim().toLowerCase(),
-    passwordHash: '',
-    displayName: input.displayName.trim(),
-    role: 'USER' as const,
-    homeCurrency: input.homeCurrency ?? 'EUR',
-    createdAt: now,
-  });
-  const session = Object.assign(new SessionRecord(), { id: randomUUID(), userId: user.id, createdAt: now, lastUsedAt: now, ip: ctx.clientIp });
-  return authPayload(ctx, user, session, { refreshToken: newToken(), refreshExpiresAt: new Date(now.getTime() + ctx.settings.refreshTokenTtlSeconds * 1000) });
-}
 const totpNeeded = (message: string) => new AppError(ErrorCode.UNAUTHENTICATED, message, { totpRequired: true });
 
 @Resolver(() => User)
@@ -64,9 +42,10 @@ export class SessionResolver {
     // Every attempt that got this far counts, whether it made an account or not, so that the
     // per-address limit also bounds how many addresses one can try.
     await ctx.limits.registered(ctx.clientIp);
-    if ('existing' in registered) return decoyPayload(ctx, input);
-    const { session, ...issued } = await openSession(ctx.em, registered, { ip: ctx.clientIp, totpVerified: false, refreshTtlSeconds: ctx.settings.refreshTokenTtlSeconds });
-    return authPayload(ctx, registered, session, issued);
+    // A taken address gets the decoy registerUser made, signed in exactly as a new account is.
+    const user = 'existing' in registered ? registered.decoy : registered;
+    const { session, ...issued } = await openSession(ctx.em, user, { ip: ctx.clientIp, totpVerified: false, refreshTtlSeconds: ctx.settings.refreshTokenTtlSeconds });
+    return authPayload(ctx, user, session, issued);
   }
 
   @Mutation(() => AuthPayload, {
@@ -84,19 +63,20 @@ export class SessionResolver {
     const normalised = email.trim().toLowerCase().slice(0, 254);
     const wait = await ctx.limits.loginRetryAfter(normalised, ctx.clientIp);
     if (wait > 0) {
-      const known = await ctx.em.findOne(UserRecord, { email: normalised }, { fields: ['id'] });
+      const known = await ctx.em.findOne(UserRecord, { email: normalised, decoyOf: null }, { fields: ['id'] });
       await audit(ctx.em, AuditAction.LOGIN_RATE_LIMITED, meta, { subjectId: known?.id, email: normalised, detail: { retryAfterSeconds: wait } });
       throw rateLimited(wait, `Too many failed sign-ins; try again in ${wait} s.`);
     }
-    const user = await ctx.em.findOne(UserRecord, { email: normalised });
+    // The account, or a decoy registered for the address with this password (registerUser).
+    const { account, user } = await userForSignIn(ctx.em, normalised, password);
     const failed = async (reason: 'password' | 'totp') => {
       const { accountLockedFor, ipLockedFor } = await ctx.limits.loginFailed(normalised, ctx.clientIp);
-      await audit(ctx.em, AuditAction.LOGIN_FAILED, meta, { subjectId: user?.id, email: normalised, detail: { reason } });
+      await audit(ctx.em, AuditAction.LOGIN_FAILED, meta, { subjectId: account?.id, email: normalised, detail: { reason } });
       if (accountLockedFor || ipLockedFor) {
-        await audit(ctx.em, AuditAction.ACCOUNT_LOCKED, meta, { subjectId: user?.id, email: normalised, detail: { accountLockedFor, ipLockedFor } });
+        await audit(ctx.em, AuditAction.ACCOUNT_LOCKED, meta, { subjectId: account?.id, email: normalised, detail: { accountLockedFor, ipLockedFor } });
       }
     };
-    if (!(await passwordMatches(user, password)) || !user) {
+    if (!user) {
       await failed('password');
       throw unauthenticated(WRONG_CREDENTIALS);
     }
@@ -111,7 +91,9 @@ export class SessionResolver {
       await audit(ctx.em, AuditAction.LOGIN_REFUSED_DISABLED, meta, { subjectId: user.id, email: normalised });
       throw unauthenticated('This account is disabled; contact support.');
     }
-    await ctx.limits.loginSucceeded(normalised);
+    // Only the account's own sign-in clears the address's failure count: a decoy's password (which
+    // its registrant knows) must not reset the lockout that guards the account's.
+    if (user === account) await ctx.limits.loginSucceeded(normalised);
     const { session, ...issued } = await openSession(ctx.em, user, {
       ip: ctx.clientIp,
       totpVerified: user.totpEnabledAt !== null,

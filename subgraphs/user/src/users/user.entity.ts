@@ -17,13 +17,21 @@ export class UserRecord {
   totpEnabledAt: Date | null = null;
   /** The last TOTP time step accepted, so that a code cannot be used twice. */
   totpLastStep: string | null = null;
+  /**
+   * Set on a decoy: what `register` made for an address that already has an account (this is that
+   * account's id). A decoy works as a new, unverified account does for whoever registered it, and
+   * for nothing else: no lookup by address finds it but a sign-in with its own password, it
+   * cannot be verified (no link exists), and administrators do not see it.
+   */
+  decoyOf: string | null = null;
 }
 export const UserSchema = new EntitySchema<UserRecord>({
   class: UserRecord,
   tableName: 'users',
   properties: {
     id: { type: 'uuid', primary: true },
-    email: { type: 'string', unique: true },
+    // Unique among real accounts only (a partial index, migration 0004): decoys share an address.
+    email: { type: 'string' },
     passwordHash: { type: 'string', fieldName: 'password_hash', hidden: true },
     displayName: { type: 'string', fieldName: 'display_name' },
     role: { type: 'string' },
@@ -35,6 +43,7 @@ export const UserSchema = new EntitySchema<UserRecord>({
     totpSecret: { type: 'string', fieldName: 'totp_secret', nullable: true, hidden: true },
     totpEnabledAt: { type: 'Date', fieldName: 'totp_enabled_at', nullable: true },
     totpLastStep: { type: 'bigint', fieldName: 'totp_last_step', nullable: true },
+    decoyOf: { type: 'uuid', fieldName: 'decoy_of', nullable: true, hidden: true },
   },
 });
 

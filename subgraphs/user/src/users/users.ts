@@ -71,16 +71,19 @@ export interface Registration {
  * carries the token to the notifications worker) and the audit entry, in one transaction.
  *
  * An address that already has an account is not told apart (that would let anyone test which
- * addresses have accounts): with `existing: 'answer'`, nothing is created, the address's owner gets
- * a "someone tried to register with your address" email (a `notifications.email.v1` request), the
- * attempt is audited, and the answer is `{ existing }`, after the same password hashing as a new
- * account costs. Without it (the first administrator), an existing address is BAD_USER_INPUT.
+ * addresses have accounts): with `existing: 'answer'`, the existing account is left as it is, its
+ * owner gets a "someone tried to register with your address" email (a `notifications.email.v1`
+ * request), the attempt is audited, and the answer is `{ existing, decoy }`: a decoy (see
+ * UserRecord.decoyOf), made with the same password hashing as a new account, that the caller
+ * signs in as a new account is signed in. It carries no verification token and no
+ * `user.registered.v1`, so no link can verify it, and it reaches nothing of the existing account.
+ * Without the option (the first administrator), an existing address is BAD_USER_INPUT.
  */
 export async function registerUser(
   em: EntityManager,
   input: Registration,
   options: { verificationTtlSeconds: number; meta: RequestMeta; fieldPrefix?: string; existing?: 'answer' },
-): Promise<UserRecord | { existing: UserRecord }> {
+): Promise<UserRecord | { existing: UserRecord; decoy: UserRecord }> {
   const at = (field: string) => `${options.fieldPrefix ?? ''}${field}`;
   const email = normaliseEmail(input.email, at('email'));
   checkPasswordPolicy(input.password, email, at('password'));
@@ -92,7 +95,7 @@ export async function registerUser(
   const verificationToken = newToken();
   return em.transactional(async (tx) => {
     const now = new Date();
-    const existing = await tx.findOne(UserRecord, { email });
+    const existing = await tx.findOne(UserRecord, { email, decoyOf: null });
     if (existing && options.existing !== 'answer') throw badInput(at('email'), 'An account with this email already exists; sign in instead.');
     if (existing) {
       recordEvent(tx, 'notifications.email.v1', existing.id, {
@@ -101,9 +104,10 @@ export async function registerUser(
         template: 'registration-attempt',
         data: { attemptedAt: now.toISOString() },
       });
+      const decoy = tx.create(UserRecord, { id: randomUUID(), email, passwordHash, displayName, role: 'USER', homeCurrency, createdAt: now, decoyOf: existing.id });
       await tx.flush();
-      await audit(tx, AuditAction.REGISTRATION_EXISTING_EMAIL, options.meta, { subjectId: existing.id, email });
-      return { existing };
+      await audit(tx, AuditAction.REGISTRATION_EXISTING_EMAIL, options.meta, { subjectId: existing.id, email, detail: { decoyId: decoy.id } });
+      return { existing, decoy };
     }
     const user = tx.create(UserRecord, {
       id: randomUUID(),
@@ -130,6 +134,22 @@ export async function registerUser(
     await audit(tx, AuditAction.USER_REGISTERED, options.meta, { subjectId: user.id, email, detail: { role: user.role } });
     return user;
   });
+}
+
+/**
+ * Who signs in with this address and password: the account, or else the newest decoy registered
+ * for the address (see registerUser) if the password is its own, or nobody (`user` null; `account`
+ * is the real account, if any, for limits and the audit log). Both hashes are verified on every
+ * attempt, side by side, so the time does not tell whether the address has an account or a decoy.
+ * Only the newest decoy signs in: registering a taken address again replaces the one before.
+ */
+export async function userForSignIn(em: EntityManager, email: string, password: string): Promise<{ account: UserRecord | null; user: UserRecord | null }> {
+  const [account, [decoy]] = await Promise.all([
+    em.findOne(UserRecord, { email, decoyOf: null }),
+    em.find(UserRecord, { email, decoyOf: { $ne: null } }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: 1 }),
+  ]);
+  const [accountMatches, decoyMatches] = await Promise.all([passwordMatches(account, password), passwordMatches(decoy ?? null, password)]);
+  return { account, user: accountMatches ? account : decoyMatches ? decoy! : null };
 }
 
 /** One argon2 verification whether or not the account exists, so that timing does not tell. */
@@ -165,7 +185,7 @@ export async function verifyEmail(em: EntityManager, token: string, meta: Reques
 
 /** Creates the first administrator from ADMIN_EMAIL / ADMIN_PASSWORD unless the account exists. */
 export async function ensureAdmin(em: EntityManager, email: string, password: string, verificationTtlSeconds: number): Promise<'created' | 'exists'> {
-  if (await em.count(UserRecord, { email: normaliseEmail(email) })) return 'exists';
+  if (await em.count(UserRecord, { email: normaliseEmail(email), decoyOf: null })) return 'exists';
   // Never `existing: 'answer'`: a lost race with another instance is an error here, not a decoy.
   await registerUser(em, { email, password, displayName: 'Administrator', role: 'ADMIN' }, { verificationTtlSeconds, meta: { ip: null } });
   return 'created';
