@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts everything the stack mode and the tests talk to: PostgreSQL and Redis (only if they are
-# not already running, as on the project's machines), Apache Kafka (KRaft), dynalite and the mail
-# catcher (SMTP on 1025, caught mail on http://127.0.0.1:8025).
-# Idempotent. `infra/down.sh` stops Kafka, dynalite and the mail catcher again.
+# not already running, as on the project's machines), Apache Kafka (KRaft), dynalite, the mail
+# catcher (SMTP on 1025, caught mail on http://127.0.0.1:8025) and s3proxy (S3 API on 4569).
+# Idempotent. `infra/down.sh` stops Kafka, dynalite, the mail catcher and s3proxy again.
 set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
@@ -23,3 +23,4 @@ fi
 "$INFRA_DIR/kafka/start.sh"
 "$INFRA_DIR/dynalite/start.sh"
 "$INFRA_DIR/smtp/start.sh"
+"$INFRA_DIR/s3proxy/start.sh"

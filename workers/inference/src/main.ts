@@ -1,8 +1,8 @@
 import { loadEnv } from '@analytica/config';
 import { createLogger } from '@analytica/logger';
 import { stopOnSignals } from '@analytica/service';
-import { inferenceEnvShape, startInferenceWorker } from './index.js';
+import { parseInferenceEnv, startInferenceWorker } from './index.js';
 
-const env = loadEnv('inference-worker', inferenceEnvShape);
+const env = loadEnv('inference-worker', parseInferenceEnv);
 const worker = await startInferenceWorker(env);
 stopOnSignals(worker.stop, createLogger('inference-worker', env.LOG_LEVEL));
