@@ -14,7 +14,7 @@ export const embeddedEnvShape = {
   /** The gateway. */
   PORT: port(4000),
   /**
-   * Added to the ports of the services behind the gateway (user 4001 ... inference worker 4023),
+   * Added to the ports of the services behind the gateway (user 4001 ... news-sources 4028),
    * so that a second copy (the end-to-end test) can run beside the first.
    */
   EMBEDDED_PORT_OFFSET: z.coerce.number().int().min(0).max(60_000).default(0),
@@ -38,6 +38,9 @@ export const SERVICE_PORTS = {
   'payments-worker': 4021,
   'notifications-worker': 4022,
   'inference-worker': 4023,
+  // Not the simulator's own 4026: that sits right beside the mail page (4025), where test/e2e/embedded.test.ts puts its SMTP port.
+  'news-ingest': 4027,
+  'news-sources': 4028,
   registry: 4030,
 } as const;
 

@@ -23,10 +23,13 @@ import { parseBankEnv, startBankSimulator } from '@analytica/bank-simulator';
 import { parseSmtpCatcherEnv, startSmtpCatcher } from '@analytica/smtp-catcher';
 import { parsePaymentsWorkerEnv, startPaymentsWorker } from '@analytica/payments-worker';
 import { parseNotificationsEnv, startNotificationsWorker } from '@analytica/notifications-worker';
-import { parseInferenceEnv, startInferenceWorker } from '@analytica/inference-worker';
+import { parseInferenceEnv, seedModelRegistry, startInferenceWorker } from '@analytica/inference-worker';
+import { parseNewsSourcesEnv, startNewsSources } from '@analytica/news-sources-simulator';
+import { parseNewsIngestEnv, startNewsIngest } from '@analytica/news-ingest-worker';
 import { banner, DEMO_ADMIN, seedDemo, venueLines } from './demo.js';
 import { embeddedFeedEnv, parseEmbeddedEnv, SERVICE_PORTS, type EmbeddedEnv } from './embedded-env.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { newsIngestEnv, NEWS_POLL_INTERVAL_MS } from './news.js';
 import { localSecrets } from './secrets.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -125,6 +128,10 @@ try {
   );
   stops.push(() => bankSimulator.stop());
 
+  say(`Starting the news-source simulator (RSS, Atom and JSON feeds, port ${portOf('news-sources')})...`);
+  const newsSources = await startNewsSources(parseNewsSourcesEnv({ LOG_LEVEL: logLevel, PORT: String(portOf('news-sources')) }));
+  stops.push(() => newsSources.stop());
+
   say(`Starting the six subgraphs (ports ${portOf('user')}-${portOf('insight')})...`);
   const port = (service: keyof typeof SERVICE_PORTS) => String(portOf(service));
   const services = await Promise.all([
@@ -133,7 +140,8 @@ try {
     }),
     startBudgetService(parseBudgetEnv({ ...common, PORT: port('budget') }), { bus }),
     startMarketService(parseMarketEnv({ ...common, PORT: port('market') }), { bus }),
-    startNewsService(parseNewsEnv({ ...common, PORT: port('news') }), { bus }),
+    // Articles from news-ingest through the local event log, announced to quote subscribers.
+    startNewsService(parseNewsEnv({ ...common, PORT: port('news'), NEWS_CONSUME_PUBLISHED: 'true' }), { bus }),
     startPaymentService(parsePaymentEnv({ ...common, PORT: port('payment'), BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: bankSimulator.url }), { bus }),
     startInsightService(parseInsightEnv({ ...common, PORT: port('insight') }), { bus }),
   ]);
@@ -145,6 +153,10 @@ try {
   stops.push(() => marketIngest.stop());
   const marketFeed = await startMarketFeed(feedEnv, { bus });
   stops.push(() => marketFeed.stop());
+
+  say(`Starting the news ingest worker (polls the simulated sources, port ${portOf('news-ingest')})...`);
+  const newsIngest = await startNewsIngest(parseNewsIngestEnv({ ...common, PORT: port('news-ingest'), ...(await newsIngestEnv(newsSources.url, process.env)) }), { bus });
+  stops.push(() => newsIngest.stop());
 
   say(`Starting the payments and notifications workers (ports ${portOf('payments-worker')}, ${portOf('notifications-worker')})...`);
   const paymentsWorker = await startPaymentsWorker(parsePaymentsWorkerEnv({ ...common, PORT: port('payments-worker'), BANK_API_URL: bankSimulator.url }), { bus });
@@ -162,9 +174,12 @@ try {
   );
   stops.push(() => notificationsWorker.stop());
 
-  // Model inference on the local event log: category suggestions and anomalies from the committed ml/artefacts.
+  // Model inference on the local event log: category suggestions and anomalies from the model
+  // registry in a local folder (the S3 interface's folder backend), seeded with the committed ml/artefacts.
   say(`Starting the inference worker (port ${portOf('inference-worker')})...`);
-  const inferenceWorker = await startInferenceWorker(parseInferenceEnv({ ...common, PORT: port('inference-worker') }), { bus });
+  const inferenceEnv = { ...common, PORT: port('inference-worker'), OBJECTS_DIR: path.join(dataDir, 'objects') };
+  await seedModelRegistry(inferenceEnv, undefined, log);
+  const inferenceWorker = await startInferenceWorker(parseInferenceEnv(inferenceEnv), { bus });
   stops.push(() => inferenceWorker.stop());
 
   // The schema registry, as in stack mode: partners' contracts, changelogs and trusted documents, and
@@ -213,6 +228,7 @@ try {
       `Data folder:       ${shownDataDir} (delete it to start afresh)`,
       ...clusterNote,
       `Caught mail:       ${mailCatcher.url} (SMTP ${mailCatcher.smtpUrl}; one-time codes arrive here)`,
+      `News sources:      ${newsSources.url}/sources (simulated RSS, Atom and JSON feeds; news-ingest polls them every ${NEWS_POLL_INTERVAL_MS / 1000} s)`,
       `Schema registry:   ${registry.url} (partners' contracts and docs; REGISTRY_TOKEN = registryAdminToken in ${shownDataDir}/secrets.json)`,
       ...feedLines(feedEnv),
     ]),

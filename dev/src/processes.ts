@@ -16,7 +16,10 @@ export type MarketProcessName = (typeof MARKET_PROCESSES)[number];
 /** The model processes, started last: the inference worker (issue 13). */
 export const MODEL_PROCESSES = ['inference-worker'] as const;
 export type ModelProcessName = (typeof MODEL_PROCESSES)[number];
-export type ProcessName = SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName | ModelProcessName;
+/** The news pipeline's processes (issue 14): the news-source simulator (started before the subgraphs) and the ingest worker (after them). */
+export const NEWS_PROCESSES = ['news-sources', 'news-ingest'] as const;
+export type NewsProcessName = (typeof NEWS_PROCESSES)[number];
+export type ProcessName = SubgraphName | 'gateway' | PaymentProcessName | MarketProcessName | ModelProcessName | NewsProcessName;
 export const DEFAULT_PORTS: Record<ProcessName, number> = {
   gateway: 4000,
   user: 4001,
@@ -31,6 +34,8 @@ export const DEFAULT_PORTS: Record<ProcessName, number> = {
   'inference-worker': 4023,
   'market-ingest': 4011,
   'market-feed': 4012,
+  'news-sources': 4026,
+  'news-ingest': 4027,
 };
 
 const PAYMENT_ENTRIES: Record<PaymentProcessName, string> = {
@@ -48,10 +53,16 @@ const MODEL_ENTRIES: Record<ModelProcessName, string> = {
   'inference-worker': 'workers/inference/src/main.ts',
 };
 
+const NEWS_ENTRIES: Record<NewsProcessName, string> = {
+  'news-sources': 'infra/simulators/news-sources/src/main.ts',
+  'news-ingest': 'workers/news-ingest/src/main.ts',
+};
+
 export function entryOf(name: ProcessName): string {
   if (name in PAYMENT_ENTRIES) return path.join(repoRoot, PAYMENT_ENTRIES[name as PaymentProcessName]);
   if (name in MARKET_ENTRIES) return path.join(repoRoot, MARKET_ENTRIES[name as MarketProcessName]);
   if (name in MODEL_ENTRIES) return path.join(repoRoot, MODEL_ENTRIES[name as ModelProcessName]);
+  if (name in NEWS_ENTRIES) return path.join(repoRoot, NEWS_ENTRIES[name as NewsProcessName]);
   return path.join(repoRoot, name === 'gateway' ? 'gateway/src/main.ts' : `subgraphs/${name}/src/main.ts`);
 }
 

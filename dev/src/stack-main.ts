@@ -18,6 +18,7 @@ process.stdout.write(
   banner(stack.gatewayUrl, 'stack mode', [
     `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
     'Caught mail:       http://127.0.0.1:8025 (the mail catcher started by npm run infra:up)',
+    `News sources:      ${stack.services.get('news-sources')!.url}/sources (simulated feeds; news-ingest's polls: ${stack.services.get('news-ingest')!.metricsUrl}/metrics)`,
     `Schema registry:   ${stack.registry.url} (npm run schema -- log; REGISTRY_TOKEN = registryAdminToken in .data/stack/secrets.json)`,
     // The feed process validates FEED_ALWAYS_OPEN itself; this only words the banner.
     ...venueLines(new Date(), ['true', '1'].includes(process.env.FEED_ALWAYS_OPEN ?? '')),

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { DEMO_ADMIN } from './demo.js';
+import { newsIngestEnv } from './news.js';
 import { localSecrets } from './secrets.js';
 import {
   DEFAULT_PORTS,
@@ -14,10 +15,12 @@ import {
   waitUntilReady,
   type MarketProcessName,
   type ModelProcessName,
+  type NewsProcessName,
   type PaymentProcessName,
   type ServiceProcess,
   type SubgraphName,
 } from './processes.js';
+import { dropModelRegistry, seedModelRegistry } from '@analytica/inference-worker';
 import { registryClient } from '@analytica/schema/registry';
 import { freePort } from '@analytica/testing';
 
@@ -35,7 +38,7 @@ export interface StackOptions {
   registryPort?: number;
 }
 
-type StackProcessName = SubgraphName | 'gateway' | 'registry' | PaymentProcessName | MarketProcessName | ModelProcessName;
+type StackProcessName = SubgraphName | 'gateway' | 'registry' | PaymentProcessName | MarketProcessName | ModelProcessName | NewsProcessName;
 
 export interface RunningStack {
   gatewayUrl: string;
@@ -48,6 +51,21 @@ export interface RunningStack {
   /** The schema registry (the gateway's supergraph source) and its admin token. */
   registry: { url: string; adminToken: string };
   stop(): Promise<void>;
+}
+
+/**
+ * The inference worker's model registry: s3proxy from infra/up.sh (S3 on 127.0.0.1:4569, bucket
+ * `analytica`); a stack with a schema prefix (tests) keeps its own registry under that prefix.
+ */
+export function modelStoreEnv(schemaPrefix = ''): Record<string, string> {
+  return {
+    S3_ENDPOINT: process.env.S3_ENDPOINT ?? 'http://127.0.0.1:4569',
+    S3_BUCKET: process.env.S3_BUCKET ?? 'analytica',
+    S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID ?? 'analytica',
+    S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? 'analytica-secret',
+    S3_CREATE_BUCKET: 'true',
+    MODEL_REGISTRY_PREFIX: `${schemaPrefix}models/`,
+  };
 }
 
 /**
@@ -69,7 +87,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     user: { JWT_PRIVATE_KEY: secrets.jwtPrivateKey, ADMIN_EMAIL: DEMO_ADMIN.email, ADMIN_PASSWORD: DEMO_ADMIN.password },
     budget: {},
     market: {},
-    news: {},
+    // Articles from news-ingest (news.published.v1), announced to quote subscribers on Quote.<symbol>.
+    news: { NEWS_CONSUME_PUBLISHED: 'true' },
     payment: { BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: `http://127.0.0.1:${ports['bank-simulator']}` },
     insight: {},
   };
@@ -87,6 +106,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     spawnProcess(name, entry, port, { ...env, METRICS_PORT: metricsPorts.get(port)! }, logDir);
   const stop = async () => {
     await Promise.all([...services.values(), ...extraGateways].map((s) => stopProcess(s)));
+    // A test stack's own model registry goes with it (the shared one, `models/`, stays).
+    if (schemaPrefix) await dropModelRegistry({ ...shared, ...modelStoreEnv(schemaPrefix) }).catch(() => undefined);
   };
   try {
     // The bank keeps its books in a file beside the data, so that linked accounts survive a restart
@@ -94,7 +115,10 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const bankEnv: Record<string, string> = schemaPrefix ? {} : { BANK_STATE_FILE: path.join(dataDir, 'bank-simulator.json') };
     const bank = spawnService('bank-simulator', entryOf('bank-simulator'), ports['bank-simulator'], { ...shared, ...bankEnv }, options.logDir);
     services.set('bank-simulator', bank);
-    await waitUntilReady(bank);
+    // The news-source simulator (RSS, Atom, JSON feeds) starts beside the bank; news-ingest polls it once the subgraphs are up.
+    const newsSources = spawnService('news-sources', entryOf('news-sources'), ports['news-sources'], { ...shared }, options.logDir);
+    services.set('news-sources', newsSources);
+    await Promise.all([waitUntilReady(bank), waitUntilReady(newsSources)]);
     for (const name of SUBGRAPHS) {
       const env = { ...shared, ...perService[name], ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}${name}` } : {}) };
       services.set(name, spawnService(name, entryOf(name), ports[name], env, options.logDir));
@@ -125,6 +149,14 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       'market-feed': schemaPrefix ? {} : { FEED_STATE_FILE: path.join(dataDir, 'market-feed.json') },
     };
     for (const name of MARKET_PROCESSES) services.set(name, spawnService(name, entryOf(name), ports[name], { ...shared, ...marketEnv[name] }, options.logDir));
+    const newsIngest = spawnService(
+      'news-ingest',
+      entryOf('news-ingest'),
+      ports['news-ingest'],
+      { ...shared, ...(await newsIngestEnv(newsSources.url, { ...process.env, ...shared })) },
+      options.logDir,
+    );
+    services.set('news-ingest', newsIngest);
     const gatewayEnv: Record<string, string> = { ...shared };
     for (const name of SUBGRAPHS) gatewayEnv[`SUBGRAPH_${name.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[name]}/graphql`;
     // The gateway gets a service token of its own with only what it needs (read the supergraph,
@@ -142,7 +174,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir);
     services.set('gateway', gateway);
     extraGateways.push(...(options.extraGatewayPorts ?? []).map((port, n) => spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir)));
-    await Promise.all([gateway, ...extraGateways, ...MARKET_PROCESSES.map((name) => services.get(name)!)].map((service) => waitUntilReady(service)));
+    await Promise.all([gateway, ...extraGateways, newsIngest, ...MARKET_PROCESSES.map((name) => services.get(name)!)].map((service) => waitUntilReady(service)));
     // The workers: the payments worker works on the payment schema beside the service; the
     // notifications worker has a schema of its own and mails through SMTP_URL (default: infra:up's
     // catcher); the inference worker has a schema of its own and serves the committed ml/artefacts.
@@ -154,8 +186,10 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         APP_URL: `http://127.0.0.1:${ports.gateway}`,
         ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}notifications` } : {}),
       },
-      'inference-worker': schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}inference` } : {},
+      'inference-worker': { ...modelStoreEnv(schemaPrefix), ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}inference` } : {}) },
     };
+    // The model registry lives in s3proxy (infra/up.sh), seeded with the committed ml/artefacts.
+    await seedModelRegistry({ ...shared, ...workerEnv['inference-worker'] });
     for (const [name, env] of Object.entries(workerEnv) as [keyof typeof workerEnv, Record<string, string>][]) {
       services.set(name, spawnService(name, entryOf(name), ports[name], { ...shared, ...env }, options.logDir));
     }

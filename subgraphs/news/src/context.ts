@@ -1,22 +1,31 @@
 import DataLoader from 'dataloader';
 import type { SubgraphContext } from '@analytica/subgraph';
-import { getArticles, type ArticleRecord, type ArticleStore } from './articles/articles.js';
+import type { LivePublisher } from '@analytica/redis/live';
+import { getArticles, type ArticleRecord } from './articles/articles.js';
 import { readInteractions, type Interactions } from './interactions/interactions.js';
+import { blockedSources, type ModerationStore } from './moderation/moderation.js';
 
 export interface NewsContext extends SubgraphContext {
-  store: ArticleStore;
+  store: ModerationStore;
   /** Per request, so that a page of articles and its _entities lookups are one BatchGetItem each. */
   articles: DataLoader<string, ArticleRecord | null>;
   /** The caller's saves and likes; absent for an anonymous request, which no resolver serves. */
   interactions?: DataLoader<string, Interactions>;
+  /** Blocked publications, read once per request. */
+  blocked: () => Promise<Set<string>>;
+  /** Tells quote subscribers that a symbol's headline changed (moderation); absent in tests without Redis. */
+  live?: LivePublisher;
 }
 
-export function newsContext(base: SubgraphContext, store: ArticleStore): NewsContext {
+export function newsContext(base: SubgraphContext, store: ModerationStore, live?: LivePublisher): NewsContext {
   const user = base.user;
+  let blocked: Promise<Set<string>> | undefined;
   return {
     ...base,
     store,
+    live,
     articles: new DataLoader((ids) => getArticles(store, ids), { maxBatchSize: 100 }),
     interactions: user ? new DataLoader((ids) => readInteractions(store, user.id, ids), { maxBatchSize: 50 }) : undefined,
+    blocked: () => (blocked ??= blockedSources(store)),
   };
 }

@@ -6,7 +6,9 @@ import { createRedis, type Redis } from '@analytica/redis';
 import { createLivePublisher } from '@analytica/redis/live';
 import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
-import { articlesTable, ingestArticleBundle, readArticleBundle, type ArticleStore } from './articles/articles.js';
+import { articlesTable, ingestArticleBundle, readArticleBundle } from './articles/articles.js';
+import { contentRoutes } from './content/content.js';
+import { auditTable, type ModerationStore } from './moderation/moderation.js';
 import { newsContext, type NewsContext } from './context.js';
 import type { NewsEnv } from './environment.js';
 import { consumePublishedArticles } from './ingest/published.js';
@@ -35,18 +37,30 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }),
     (d) => d.close(),
   );
-  const store: ArticleStore = {
+  const store: ModerationStore = {
     dynamo,
     articlesTable: `${env.DYNAMODB_TABLE_PREFIX}articles`,
     userArticlesTable: `${env.DYNAMODB_TABLE_PREFIX}user_articles`,
+    auditTable: `${env.DYNAMODB_TABLE_PREFIX}news_audit`,
   };
   await resources.run('bundled articles', async () => {
     await dynamo.ensureTable(articlesTable(store.articlesTable));
     await dynamo.ensureTable(userArticlesTable(store.userArticlesTable));
+    await dynamo.ensureTable(auditTable(store.auditTable));
     const bundle = await readArticleBundle();
     const outcome = await ingestArticleBundle(store, bundle);
     logger.info({ version: bundle.version, outcome, articles: bundle.articles.length }, 'bundled articles ready');
   });
+
+  // Live notices on Quote.<symbol>: a stored article (the consumer) or a hidden or restored one (moderation) changes latestHeadline.
+  const redis =
+    deps.redis ??
+    (await resources.open(
+      'redis',
+      () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'news', onError: (err) => logger.warn({ err }, 'redis connection error') }),
+      (r) => r.quit().catch(() => r.disconnect()),
+    ));
+  const live = createLivePublisher(redis, env.REDIS_KEY_PREFIX);
 
   if (env.NEWS_CONSUME_PUBLISHED) {
     const bus =
@@ -55,13 +69,6 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
         'kafka',
         () => busFromEnv(env, 'news', logger),
         (b) => b.close(),
-      ));
-    const redis =
-      deps.redis ??
-      (await resources.open(
-        'redis',
-        () => createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'news', onError: (err) => logger.warn({ err }, 'redis connection error') }),
-        (r) => r.quit().catch(() => r.disconnect()),
       ));
     await resources.open(
       'published articles consumer',
@@ -72,7 +79,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
             store,
             groupId: env.NEWS_CONSUMER_GROUP,
             logger,
-            live: createLivePublisher(redis, env.REDIS_KEY_PREFIX),
+            live,
             onStored: forgetHeadlines,
           }),
         ),
@@ -91,7 +98,8 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     verifier: verifierFromEnv(env),
     exposeErrorDetails: env.NODE_ENV === 'development',
     readiness: { dynamodb: dynamo.ping },
-    context: (base) => newsContext(base, store),
+    context: (base) => newsContext(base, store, live),
+    routes: (app) => contentRoutes(app, store, logger),
     onStop: resources.closeAll,
   });
   return resources.run('http server', () => service.start());

@@ -1,11 +1,14 @@
-import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, Float, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { ANY_CALLER, requireUser } from '@analytica/auth';
 import { badInput, notFound } from '@analytica/errors';
 import { PageInfo } from '@analytica/subgraph';
 import type { NewsContext } from '../context.js';
 import { likeArticle, saveArticle, unlikeArticle, unsaveArticle, type Interactions } from '../interactions/interactions.js';
-import { listArticles, type ArticleRecord } from './articles.js';
+import { collectArticles, decodeCursor, encodeCursor, popularityOf, type ArticleRecord } from './articles.js';
+import { isBlocked } from '../moderation/moderation.js';
+import { rank, recordRead, RANK_WINDOW, type ArticleSort as Sort } from '../feed/feed.js';
+import { adjustCount } from './articles.js';
 
 const MAX_PAGE = 50;
 
@@ -24,7 +27,34 @@ export class Article {
   @Field(() => [String], { description: 'Symbols of the instruments it mentions, as the market service lists them.' }) symbols!: string[];
   @Field(() => GraphQLDateTimeISO) publishedAt!: Date;
   @Field(() => Int, { description: 'Readers who like it; each reader counts once.' }) likeCount!: number;
+  @Field(() => [String], { description: 'Every publication that carries this story (one story from two feeds is one article).' }) sources!: string[];
+  @Field(() => Int, { description: 'Readers who opened it (recordArticleView), each once.' }) viewCount!: number;
+  @Field(() => Int, { description: 'Interactions weighed: 3 per like, 2 per save, 1 per reader who opened it. POPULAR sorts by it, discounted by age.' })
+  popularity!: number;
+  @Field(() => Float, { nullable: true, description: 'From -1 (negative) to 1 (positive) once enrichment scored the article; null until then.' })
+  sentiment!: number | null;
+  @Field(() => String, { description: 'The body as a static page (Cache-Control, ETag, 304): GET it from the news service, or a CDN in front of it.' })
+  contentPath!: string;
 }
+
+@InputType('ArticleFilter', { description: 'Every condition given must hold; a list matches an article that has any of its values.' })
+export class ArticleFilter {
+  @Field(() => [String], { nullable: true, description: 'Topic slugs, e.g. ["markets", "crypto"]; at most 10.' }) topics?: string[] | null;
+  @Field(() => [String], { nullable: true, description: 'Instrument symbols, e.g. ["AAPL"]; at most 20.' }) symbols?: string[] | null;
+  @Field(() => Float, { nullable: true, description: 'Only articles whose sentiment is at least this (-1 to 1); unscored articles are left out.' })
+  minSentiment?: number | null;
+  @Field(() => GraphQLDateTimeISO, { nullable: true, description: 'Only articles published after this time.' }) since?: Date | null;
+}
+
+export enum ArticleSort {
+  RECENT = 'RECENT',
+  POPULAR = 'POPULAR',
+  RELEVANT = 'RELEVANT',
+}
+registerEnumType(ArticleSort, {
+  name: 'ArticleSort',
+  description: 'RECENT: newest first. POPULAR: by likes, saves and views, discounted by age. RELEVANT: for you (watchlist, follows, likes, history), else as POPULAR.',
+});
 
 @Directive('@tag(name: "public")')
 @ObjectType('ArticleEdge')
@@ -34,17 +64,23 @@ class ArticleEdge {
 }
 
 @Directive('@tag(name: "public")')
-@ObjectType('ArticleConnection', { description: 'A page of articles, newest first.' })
-class ArticleConnection {
+@ObjectType('ArticleConnection', { description: 'A page of articles, in the order asked (newest first by default).' })
+export class ArticleConnection {
   @Field(() => [ArticleEdge]) edges!: ArticleEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
-async function requireArticle(ctx: NewsContext, id: string): Promise<ArticleRecord> {
+/** An article the caller may see: hidden and blocked ones are NOT_FOUND, except to administrators. */
+export async function requireArticle(ctx: NewsContext, id: string): Promise<ArticleRecord> {
   // Ids are short slugs; a huge one is simply not found rather than sent to DynamoDB as a key.
   const article = id.length <= 200 ? await ctx.articles.load(id) : null;
-  if (!article) throw notFound('Article', id);
+  if (!article || (ctx.user?.role !== 'ADMIN' && !(await visible(ctx, article)))) throw notFound('Article', id);
   return article;
+}
+
+/** Not hidden by a moderator, and carried by at least one publication that is not blocked. */
+export async function visible(ctx: NewsContext, article: ArticleRecord): Promise<boolean> {
+  return !article.hidden && !isBlocked(article, await ctx.blocked());
 }
 
 function interactionsOf(ctx: NewsContext, articleId: string): Promise<Interactions> {
@@ -59,36 +95,110 @@ function reloaded(ctx: NewsContext, id: string): Promise<ArticleRecord> {
   return requireArticle(ctx, id);
 }
 
+const TOPIC = /^[a-z][a-z0-9-]{0,39}$/;
+const SYMBOL = /^[A-Z0-9][A-Z0-9.-]{0,19}$/;
+
+function normaliseList(values: string[], field: string, max: number, normalise: (v: string) => string, pattern: RegExp, what: string): string[] {
+  if (values.length > max) throw badInput(field, `Give at most ${max} values.`);
+  const out = [...new Set(values.map(normalise).filter(Boolean))];
+  const bad = out.find((v) => !pattern.test(v));
+  if (bad !== undefined) throw badInput(field, `"${bad.slice(0, 40)}" is not ${what}.`);
+  return out;
+}
+
 @Resolver(() => Article)
 export class ArticleResolver {
+  @Authorized(ANY_CALLER)
+  @FieldResolver(() => Int)
+  popularity(@Root() article: ArticleRecord): number {
+    return popularityOf(article);
+  }
+
+  @Authorized(ANY_CALLER)
+  @FieldResolver(() => String)
+  contentPath(@Root() article: ArticleRecord): string {
+    return `/content/articles/${article.id}`;
+  }
+
+  @Authorized()
+  @Directive('@tag(name: "private")')
+  @Mutation(() => Article, {
+    description: 'Records that you opened the article (your reading history shapes myFeed); it counts once in viewCount however often you open it.',
+  })
+  async recordArticleView(@Arg('id', () => ID) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
+    const user = requireUser(ctx);
+    await requireArticle(ctx, id);
+    if (await recordRead(ctx.store, user.id, id)) await adjustCount(ctx.store, id, 'viewCount', 1);
+    return reloaded(ctx, id);
+  }
+
   // Public like the articles themselves: any verified caller, partner apps' own tokens included.
   @Authorized(ANY_CALLER)
   @Directive('@tag(name: "public")')
-  @Query(() => ArticleConnection, { description: 'Articles newest first, optionally about one topic and/or one symbol.' })
+  @Query(() => ArticleConnection, {
+    description: 'Articles matching the filter (topic and symbol are the older single-value form of it), newest first unless sort says otherwise.',
+  })
   async articles(
-    @Arg('topic', () => String, { nullable: true, description: 'e.g. markets, economy, earnings, crypto, personal-finance.' }) topic: string | null | undefined,
-    @Arg('symbol', () => String, { nullable: true, description: 'An instrument symbol such as AAPL or SAP.DE.' }) symbol: string | null | undefined,
+    @Arg('topic', () => String, { nullable: true, description: 'One topic; or filter.topics.' }) topic: string | null | undefined,
+    @Arg('symbol', () => String, { nullable: true, description: 'One symbol; or filter.symbols.' }) symbol: string | null | undefined,
+    @Arg('filter', () => ArticleFilter, { nullable: true }) filter: ArticleFilter | null | undefined,
+    @Arg('sort', () => ArticleSort, { defaultValue: ArticleSort.RECENT }) sort: ArticleSort,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' }) after: string | null | undefined,
     @Ctx() ctx: NewsContext,
   ): Promise<ArticleConnection> {
     if (first < 1 || first > MAX_PAGE) throw badInput('first', `Ask for 1 to ${MAX_PAGE} articles per page.`);
-    const normalisedTopic = topic?.trim().toLowerCase() || undefined;
-    if (normalisedTopic && !/^[a-z][a-z0-9-]{0,39}$/.test(normalisedTopic)) throw badInput('topic', 'Give a topic slug such as markets or personal-finance.');
-    const normalisedSymbol = symbol?.trim().toUpperCase() || undefined;
-    if (normalisedSymbol && !/^[A-Z0-9][A-Z0-9.-]{0,19}$/.test(normalisedSymbol)) throw badInput('symbol', 'Give an instrument symbol such as AAPL or SAP.DE.');
+    if ((topic || symbol) && filter) throw badInput('filter', 'Give either filter or topic/symbol, not both: put the topic and symbol into filter.topics and filter.symbols.');
+    const topics = normaliseList(
+      filter?.topics ?? (topic ? [topic] : []),
+      'filter.topics',
+      10,
+      (t) => t.trim().toLowerCase(),
+      TOPIC,
+      'a topic slug such as markets or personal-finance',
+    );
+    const symbols = normaliseList(
+      filter?.symbols ?? (symbol ? [symbol] : []),
+      'filter.symbols',
+      20,
+      (s) => s.trim().toUpperCase(),
+      SYMBOL,
+      'an instrument symbol such as AAPL or SAP.DE',
+    );
+    const minSentiment = filter?.minSentiment;
+    if (minSentiment != null && !(minSentiment >= -1 && minSentiment <= 1)) throw badInput('filter.minSentiment', 'Give a sentiment from -1 (negative) to 1 (positive).');
+    const since = filter?.since ? filter.since.toISOString() : undefined;
+    const feeds = symbols.length ? symbols.map((s) => `SYMBOL#${s}`) : topics.length ? topics.map((t) => `TOPIC#${t}`) : ['ALL'];
+    // A cursor belongs to one question: the same lists, filter and order.
+    const signature = JSON.stringify([feeds, symbols.length ? topics : [], minSentiment ?? null, since ?? null, sort]);
+    const blocked = await ctx.blocked();
+    const accept = (a: ArticleRecord) => !isBlocked(a, blocked) && (minSentiment == null || (a.sentiment !== null && a.sentiment >= minSentiment));
+    const request = { feeds, topics: symbols.length && topics.length ? topics : undefined, since, accept };
 
-    const page = await listArticles(ctx.store, { topic: normalisedTopic, symbol: normalisedSymbol, first, after });
-    for (const { article } of page.articles) ctx.articles.prime(article.id, article);
-    const edges = page.articles.map(({ article, cursor }) => ({ cursor, node: article }));
+    let edges: { cursor: string; node: ArticleRecord }[];
+    let hasNextPage: boolean;
+    if (sort === ArticleSort.RECENT) {
+      const before = after ? decodeCursor(after, signature).sort : undefined;
+      const page = await collectArticles(ctx.store, { ...request, before, want: first });
+      edges = page.found.map(({ article, sort: s }) => ({ cursor: encodeCursor({ feed: signature, sort: s }), node: article }));
+      hasNextPage = page.hasMore;
+    } else {
+      // Ranked orders rank the newest RANK_WINDOW matches; the cursor is a position in that ranking.
+      const offset = after ? Number(decodeCursor(after, signature).sort) : 0;
+      if (!Number.isInteger(offset) || offset < 0) throw badInput('after', 'This cursor is not one we gave out; pass an endCursor from a previous page.');
+      const { found } = await collectArticles(ctx.store, { ...request, want: RANK_WINDOW });
+      const ranked = rank(
+        found.map((f) => f.article),
+        sort as Sort,
+        undefined,
+      );
+      edges = ranked.slice(offset, offset + first).map((node, n) => ({ cursor: encodeCursor({ feed: signature, sort: String(offset + n + 1) }), node }));
+      hasNextPage = ranked.length > offset + first;
+    }
+    for (const { node } of edges) ctx.articles.prime(node.id, node);
     return {
       edges,
-      pageInfo: {
-        hasNextPage: page.hasNextPage,
-        hasPreviousPage: false,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
-      },
+      pageInfo: { hasNextPage, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
     };
   }
 

@@ -38,8 +38,22 @@ export interface ArticleRecord {
   topics: string[];
   symbols: string[];
   publishedAt: Date;
+  /** publishedAt as stored, which the feed items' sort keys begin with. */
+  publishedAtText: string;
   likeCount: number;
+  /** Every publication that carries it (bundled articles: their one source). */
+  sources: string[];
+  /** Hidden by a moderator: listed nowhere, NOT_FOUND to readers. */
+  hidden: boolean;
+  /** Readers who opened it (each once) and who saved it; with likeCount they make its popularity. */
+  viewCount: number;
+  saveCount: number;
+  /** -1 (negative) to 1 (positive), once enrichment scored it; null before. */
+  sentiment: number | null;
 }
+
+/** Interactions weighed into one number: a like counts 3, a save 2, a reader who opened it 1. */
+export const popularityOf = (a: Pick<ArticleRecord, 'likeCount' | 'saveCount' | 'viewCount'>) => 3 * a.likeCount + 2 * a.saveCount + a.viewCount;
 
 /**
  * One partition per article (`id`). Its `entry = ARTICLE` item holds the content and the like
@@ -104,7 +118,7 @@ export async function ingestArticleBundle(store: ArticleStore, bundle: ArticleBu
   if (marker.Item?.version === bundle.version) return 'current';
 
   for (const article of bundle.articles) {
-    await dynamo.doc.send(
+    const updated = await dynamo.doc.send(
       new UpdateCommand({
         TableName: table,
         Key: { id: article.id, entry: ARTICLE },
@@ -123,31 +137,38 @@ export async function ingestArticleBundle(store: ArticleStore, bundle: ArticleBu
           ':publishedAt': article.publishedAt,
           ':zero': 0,
         },
+        ReturnValues: 'ALL_NEW',
       }),
     );
-    const wanted = feedsOf(article);
-    const existing = await dynamo.doc.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'id = :id AND begins_with(entry, :feed)',
-        ExpressionAttributeValues: { ':id': article.id, ':feed': 'FEED#' },
-        ProjectionExpression: 'entry',
-        ConsistentRead: true,
-      }),
-    );
-    // A topic or symbol dropped from the article must drop out of that feed too.
-    const stale = (existing.Items ?? []).map((i) => String(i.entry)).filter((entry) => !wanted.includes(entry.slice('FEED#'.length)));
-    await batchWrite(dynamo, table, [
-      ...wanted.map((feed) => ({
-        PutRequest: {
-          Item: { id: article.id, entry: `FEED#${feed}`, feed, feedSort: `${article.publishedAt}#${article.id}`, topics: article.topics },
-        },
-      })),
-      ...stale.map((entry) => ({ DeleteRequest: { Key: { id: article.id, entry } } })),
-    ]);
+    await writeFeedRows(store, article.id, article, !updated.Attributes?.hidden);
   }
   await dynamo.doc.send(new PutCommand({ TableName: table, Item: { ...MARKER, version: bundle.version, count: bundle.articles.length } }));
   return 'loaded';
+}
+
+/**
+ * Puts the article's feed items (one per list it belongs in) and drops those of lists it left; a
+ * hidden article keeps none, so no list, no headline and no feed can show it.
+ */
+export async function writeFeedRows(store: ArticleStore, id: string, article: Pick<BundledArticle, 'topics' | 'symbols' | 'publishedAt'>, visible: boolean): Promise<void> {
+  const { dynamo, articlesTable: table } = store;
+  const wanted = visible ? feedsOf(article) : [];
+  const existing = await dynamo.doc.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: 'id = :id AND begins_with(entry, :feed)',
+      ExpressionAttributeValues: { ':id': id, ':feed': 'FEED#' },
+      ProjectionExpression: 'entry',
+      ConsistentRead: true,
+    }),
+  );
+  const stale = (existing.Items ?? []).map((i) => String(i.entry)).filter((entry) => !wanted.includes(entry.slice('FEED#'.length)));
+  await batchWrite(dynamo, table, [
+    ...wanted.map((feed) => ({
+      PutRequest: { Item: { id, entry: `FEED#${feed}`, feed, feedSort: `${article.publishedAt}#${id}`, topics: article.topics } },
+    })),
+    ...stale.map((entry) => ({ DeleteRequest: { Key: { id, entry } } })),
+  ]);
 }
 
 function toRecord(item: Record<string, unknown>): ArticleRecord {
@@ -161,7 +182,13 @@ function toRecord(item: Record<string, unknown>): ArticleRecord {
     topics: (item.topics as string[] | undefined) ?? [],
     symbols: (item.symbols as string[] | undefined) ?? [],
     publishedAt: new Date(String(item.publishedAt)),
+    publishedAtText: String(item.publishedAt),
     likeCount: Number(item.likeCount ?? 0),
+    sources: Array.isArray(item.sources) ? item.sources.map(String) : item.sources instanceof Set ? [...(item.sources as Set<string>)] : [String(item.source)],
+    hidden: item.hidden === true,
+    viewCount: Number(item.viewCount ?? 0),
+    saveCount: Number(item.saveCount ?? 0),
+    sentiment: typeof item.sentiment === 'number' ? item.sentiment : null,
   };
 }
 
@@ -178,14 +205,20 @@ export async function getArticles(store: ArticleStore, ids: readonly string[]): 
 }
 
 /** Adds `delta` (+1 or -1) to the like count; a count never goes below zero. */
-export async function adjustLikeCount(store: ArticleStore, id: string, delta: 1 | -1): Promise<void> {
+export function adjustLikeCount(store: ArticleStore, id: string, delta: 1 | -1): Promise<void> {
+  return adjustCount(store, id, 'likeCount', delta);
+}
+
+/** Adds `delta` (+1 or -1) to one of the article's counters; a count never goes below zero. */
+export async function adjustCount(store: ArticleStore, id: string, counter: 'likeCount' | 'saveCount' | 'viewCount', delta: 1 | -1): Promise<void> {
   try {
     await store.dynamo.doc.send(
       new UpdateCommand({
         TableName: store.articlesTable,
         Key: { id, entry: ARTICLE },
-        UpdateExpression: 'ADD likeCount :delta',
-        ConditionExpression: delta > 0 ? 'attribute_exists(id)' : 'likeCount > :zero',
+        UpdateExpression: 'ADD #counter :delta',
+        ConditionExpression: delta > 0 ? 'attribute_exists(id)' : '#counter > :zero',
+        ExpressionAttributeNames: { '#counter': counter },
         ExpressionAttributeValues: delta > 0 ? { ':delta': delta } : { ':delta': delta, ':zero': 0 },
       }),
     );
@@ -236,45 +269,101 @@ export function feedFor(request: Pick<FeedRequest, 'topic' | 'symbol'>): { feed:
   return { feed: 'ALL' };
 }
 
-/** One page of a feed, newest first. */
-export async function listArticles(store: ArticleStore, request: FeedRequest): Promise<FeedPage> {
-  const { feed, topicFilter } = feedFor(request);
-  const after = request.after ? decodeCursor(request.after, feed) : undefined;
-  const found: { id: string; sort: string }[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  // One more than asked tells whether a next page exists; a topic filter may need several reads.
-  do {
-    const page = await store.dynamo.doc.send(
-      new QueryCommand({
-        TableName: store.articlesTable,
-        IndexName: FEED_INDEX,
-        KeyConditionExpression: after ? 'feed = :feed AND feedSort < :after' : 'feed = :feed',
-        ...(topicFilter ? { FilterExpression: 'contains(topics, :topic)' } : {}),
-        ExpressionAttributeValues: {
-          ':feed': feed,
-          ...(after ? { ':after': after.sort } : {}),
-          ...(topicFilter ? { ':topic': topicFilter } : {}),
-        },
-        ScanIndexForward: false,
-        // Limit counts items read before the filter, so a filtered read takes bigger steps.
-        Limit: topicFilter ? 100 : request.first + 1 - found.length,
-        ExclusiveStartKey: startKey,
+export const FEED_INDEX_NAME = FEED_INDEX;
+
+export interface CollectRequest {
+  /** The lists to merge (`ALL`, `TOPIC#markets`, `SYMBOL#AAPL`), newest first. */
+  feeds: string[];
+  /** Keep only articles with at least one of these topics (checked on the index). */
+  topics?: string[];
+  /** feedSort bounds: newer than `since` (an ISO time), older than `before` (a cursor's sort). */
+  since?: string;
+  before?: string;
+  /** How many to find; one more is looked for to tell whether there are more. */
+  want: number;
+  /** Which loaded articles count (hidden ones never do). */
+  accept?: (article: ArticleRecord) => boolean;
+}
+
+/**
+ * Articles from several lists merged newest first, each once: every list gives its newest items
+ * below the bound, the merged newest are loaded and filtered, and the bound moves down until
+ * enough are found or the lists run out (at most 20 rounds).
+ */
+export async function collectArticles(store: ArticleStore, request: CollectRequest): Promise<{ found: { article: ArticleRecord; sort: string }[]; hasMore: boolean }> {
+  const found: { article: ArticleRecord; sort: string }[] = [];
+  const seen = new Set<string>();
+  let before = request.before ?? '\uffff';
+  const since = request.since ?? '';
+  const chunk = Math.min(Math.max(request.want + 1, 10), 200);
+  for (let round = 0; round < 20 && found.length <= request.want; round++) {
+    const perFeed = await Promise.all(
+      request.feeds.map(async (feed) => {
+        const items: { id: string; sort: string }[] = [];
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page = await store.dynamo.doc.send(
+            new QueryCommand({
+              TableName: store.articlesTable,
+              IndexName: FEED_INDEX,
+              KeyConditionExpression: 'feed = :feed AND feedSort BETWEEN :since AND :before',
+              ...(request.topics?.length ? { FilterExpression: request.topics.map((_, n) => `contains(topics, :t${n})`).join(' OR ') } : {}),
+              ExpressionAttributeValues: {
+                ':feed': feed,
+                ':since': since,
+                ':before': before,
+                ...Object.fromEntries((request.topics ?? []).map((t, n) => [`:t${n}`, t])),
+              },
+              ScanIndexForward: false,
+              Limit: request.topics?.length ? 200 : chunk,
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const item of page.Items ?? []) {
+            const sort = String(item.feedSort);
+            if (sort < before && sort > since) items.push({ id: String(item.id), sort });
+          }
+          startKey = page.LastEvaluatedKey;
+        } while (startKey && items.length < chunk);
+        return { items: items.slice(0, chunk), more: Boolean(startKey) || items.length > chunk };
       }),
     );
-    for (const item of page.Items ?? []) found.push({ id: String(item.id), sort: String(item.feedSort) });
-    startKey = page.LastEvaluatedKey;
-  } while (startKey && found.length <= request.first);
-
-  const pageEntries = found.slice(0, request.first);
-  const articles = await getArticles(
-    store,
-    pageEntries.map((e) => e.id),
-  );
-  return {
-    articles: pageEntries.flatMap((entry, n) => {
+    const merged = perFeed
+      .flatMap((f) => f.items)
+      .sort((a, b) => (a.sort < b.sort ? 1 : a.sort > b.sort ? -1 : 0))
+      .filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
+    // Below the newest `chunk` of every list the merge is complete only down to the highest of the lists' last items.
+    const floor = perFeed.filter((f) => f.items.length === chunk || f.more).reduce((max, f) => (f.items.at(-1)!.sort > max ? f.items.at(-1)!.sort : max), '');
+    const complete = merged.filter((e) => e.sort >= floor);
+    if (complete.length === 0) break;
+    const articles = await getArticles(
+      store,
+      complete.map((e) => e.id),
+    );
+    complete.forEach((entry, n) => {
       const article = articles[n];
-      return article ? [{ article, cursor: encodeCursor({ feed, sort: entry.sort }) }] : [];
-    }),
-    hasNextPage: found.length > request.first,
+      if (article && !article.hidden && (request.accept?.(article) ?? true)) found.push({ article, sort: entry.sort });
+    });
+    before = complete.at(-1)!.sort;
+    for (const e of merged) if (e.sort < floor) seen.delete(e.id);
+    if (!floor) break; // every list gave all it had
+  }
+  return { found: found.slice(0, request.want), hasMore: found.length > request.want };
+}
+
+/** One page of a feed, newest first; hidden articles and those `accept` refuses are left out. */
+export async function listArticles(store: ArticleStore, request: FeedRequest & { accept?: (article: ArticleRecord) => boolean }): Promise<FeedPage> {
+  const { feed, topicFilter } = feedFor(request);
+  const after = request.after ? decodeCursor(request.after, feed) : undefined;
+  const { found, hasMore } = await collectArticles(store, {
+    feeds: [feed],
+    topics: topicFilter ? [topicFilter] : undefined,
+    before: after?.sort,
+    want: request.first,
+    accept: request.accept,
+  });
+  return {
+    articles: found.map(({ article, sort }) => ({ article, cursor: encodeCursor({ feed, sort }) })),
+    hasNextPage: hasMore,
   };
 }

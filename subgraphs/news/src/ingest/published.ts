@@ -1,8 +1,8 @@
-import { batchWrite, QueryCommand, UpdateCommand } from '@analytica/dynamo';
+import { UpdateCommand } from '@analytica/dynamo';
 import { runConsumer, type Consumer, type EventBus, type EventPayload } from '@analytica/events';
 import type { Logger } from '@analytica/logger';
 import type { LivePublisher } from '@analytica/redis/live';
-import { feedsOf, type ArticleStore } from '../articles/articles.js';
+import { writeFeedRows, type ArticleStore } from '../articles/articles.js';
 
 export type PublishedArticle = EventPayload<'news.published.v1'>;
 
@@ -15,8 +15,9 @@ export type PublishedArticle = EventPayload<'news.published.v1'>;
 export async function storePublishedArticle(store: ArticleStore, article: PublishedArticle): Promise<boolean> {
   const { dynamo, articlesTable: table } = store;
   const id = article.articleId;
+  let hidden = false;
   try {
-    await dynamo.doc.send(
+    const updated = await dynamo.doc.send(
       new UpdateCommand({
         TableName: table,
         Key: { id, entry: 'ARTICLE' },
@@ -40,29 +41,16 @@ export async function storePublishedArticle(store: ArticleStore, article: Publis
           ':revision': article.revision,
           ':zero': 0,
         },
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    // A hidden article stays hidden through later revisions: its text changes, its lists stay empty.
+    hidden = updated.Attributes?.hidden === true;
   } catch (error) {
     if ((error as Error).name === 'ConditionalCheckFailedException') return false;
     throw error;
   }
-  const wanted = feedsOf(article);
-  const existing = await dynamo.doc.send(
-    new QueryCommand({
-      TableName: table,
-      KeyConditionExpression: 'id = :id AND begins_with(entry, :feed)',
-      ExpressionAttributeValues: { ':id': id, ':feed': 'FEED#' },
-      ProjectionExpression: 'entry',
-      ConsistentRead: true,
-    }),
-  );
-  const stale = (existing.Items ?? []).map((i) => String(i.entry)).filter((entry) => !wanted.includes(entry.slice('FEED#'.length)));
-  await batchWrite(dynamo, table, [
-    ...wanted.map((feed) => ({
-      PutRequest: { Item: { id, entry: `FEED#${feed}`, feed, feedSort: `${article.publishedAt}#${id}`, topics: article.topics } },
-    })),
-    ...stale.map((entry) => ({ DeleteRequest: { Key: { id, entry } } })),
-  ]);
+  await writeFeedRows(store, id, article, !hidden);
   return true;
 }
 

@@ -1,5 +1,5 @@
 import { batchGet, DeleteCommand, PutCommand, QueryCommand, type Dynamo } from '@analytica/dynamo';
-import { adjustLikeCount, type ArticleStore } from '../articles/articles.js';
+import { adjustCount, adjustLikeCount, type ArticleStore } from '../articles/articles.js';
 
 /**
  * What one user did with articles: `SAVED#<articleId>` and `LIKED#<articleId>` under their
@@ -91,11 +91,11 @@ async function deleteOnce(store: ArticleStore, userId: string, sk: string): Prom
 /** Saving again keeps the first save's place in the list. */
 export async function saveArticle(store: ArticleStore, userId: string, articleId: string): Promise<void> {
   const savedAt = new Date().toISOString();
-  await putOnce(store, { userId, sk: savedKey(articleId), articleId, savedAt, savedSort: `${savedAt}#${articleId}` });
+  if (await putOnce(store, { userId, sk: savedKey(articleId), articleId, savedAt, savedSort: `${savedAt}#${articleId}` })) await adjustCount(store, articleId, 'saveCount', 1);
 }
 
 export async function unsaveArticle(store: ArticleStore, userId: string, articleId: string): Promise<void> {
-  await deleteOnce(store, userId, savedKey(articleId));
+  if (await deleteOnce(store, userId, savedKey(articleId))) await adjustCount(store, articleId, 'saveCount', -1);
 }
 
 /**

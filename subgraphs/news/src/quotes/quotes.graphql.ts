@@ -3,6 +3,7 @@ import { ANY_CALLER } from '@analytica/auth';
 import { listArticles, type ArticleRecord } from '../articles/articles.js';
 import { Article } from '../articles/articles.graphql.js';
 import type { NewsContext } from '../context.js';
+import { isBlocked } from '../moderation/moderation.js';
 
 /** The market's Quote, extended with the news about its instrument. */
 @Directive('@key(fields: "symbol")')
@@ -14,6 +15,11 @@ export class Quote {
 // Headlines change far less often than quotes tick: a short cache spares DynamoDB one query per tick.
 const HEADLINE_TTL_MS = 5000;
 const headlineCache = new Map<string, { at: number; article: ArticleRecord | null }>();
+
+/** Drops every cached headline (a source was blocked or unblocked: any symbol's headline may change). */
+export function forgetAllHeadlines(): void {
+  headlineCache.clear();
+}
 
 /** Drops the cached headlines of these symbols (an article about them was just stored by this process). */
 export function forgetHeadlines(symbols: readonly string[]): void {
@@ -28,7 +34,8 @@ export class QuoteHeadlineResolver {
   async latestHeadline(@Root() quote: Quote, @Ctx() ctx: NewsContext): Promise<ArticleRecord | null> {
     const cached = headlineCache.get(quote.symbol);
     if (cached && Date.now() - cached.at < HEADLINE_TTL_MS) return cached.article;
-    const page = await listArticles(ctx.store, { symbol: quote.symbol.toUpperCase(), first: 1 });
+    const blocked = await ctx.blocked();
+    const page = await listArticles(ctx.store, { symbol: quote.symbol.toUpperCase(), first: 1, accept: (a) => !isBlocked(a, blocked) });
     const article = page.articles[0]?.article ?? null;
     if (headlineCache.size > 10_000) headlineCache.clear();
     headlineCache.set(quote.symbol, { at: Date.now(), article });

@@ -1,17 +1,36 @@
-import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from 'type-graphql';
-import { assertOwnerOrAdmin } from '@analytica/auth';
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
+import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
 import { badInput } from '@analytica/errors';
-import type { ArticleRecord } from '../articles/articles.js';
-import { Article } from '../articles/articles.graphql.js';
+import { decodeCursor, encodeCursor, type ArticleRecord } from '../articles/articles.js';
+import { Article, ArticleConnection } from '../articles/articles.graphql.js';
+import { feedCandidates, profileOf, rank, readPreferences, setFollow } from '../feed/feed.js';
+import { isBlocked } from '../moderation/moderation.js';
 import type { NewsContext } from '../context.js';
 import { savedArticleIds } from '../interactions/interactions.js';
 
 const MAX_SAVED = 500;
 
+/** The market's Instrument, for the symbols of a watchlist only (handed over by @requires). */
+@Directive('@key(fields: "symbol", resolvable: false)')
+@ObjectType('Instrument')
+export class Instrument {
+  @Field(() => String) symbol!: string;
+}
+
 @Directive('@key(fields: "id")')
 @ObjectType('User')
 export class User {
   @Field(() => ID) id!: string;
+  /** The market subgraph's; fetched by the gateway for myFeed (@requires) and handed over in the representation. */
+  @Directive('@external')
+  @Field(() => [Instrument], { nullable: true })
+  watchlist?: Instrument[] | null;
+}
+
+@ObjectType('NewsPreferences', { description: 'Topics and symbols you follow: kept on the server, so every device of yours has them.' })
+export class NewsPreferences {
+  @Field(() => [String]) topics!: string[];
+  @Field(() => [String]) symbols!: string[];
 }
 
 @Resolver(() => User)
@@ -27,10 +46,80 @@ export class SavedArticlesResolver {
     if (first < 1 || first > MAX_SAVED) throw badInput('first', `Ask for 1 to ${MAX_SAVED} saved articles.`);
     const ids = await savedArticleIds(ctx.store, user.id, first);
     const articles = await ctx.articles.loadMany(ids);
-    // An article withdrawn after it was saved drops out of the list.
+    // An article withdrawn (or hidden by a moderator) after it was saved drops out of the list.
     return articles.filter((a): a is ArticleRecord => {
       if (a instanceof Error) throw a;
-      return a !== null;
+      return a !== null && !a.hidden;
     });
   }
+
+  @Authorized()
+  @Directive('@requires(fields: "watchlist { symbol }")')
+  @FieldResolver(() => ArticleConnection, {
+    nullable: true,
+    description: 'Articles ranked for the user: their watchlist, followed topics and symbols, what they liked, saved and read, recency and popularity. Only the user sees it.',
+  })
+  async myFeed(
+    @Root() user: User,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' }) after: string | null | undefined,
+    @Ctx() ctx: NewsContext,
+  ): Promise<ArticleConnection> {
+    assertOwnerOrAdmin(ctx, user.id);
+    if (first < 1 || first > 50) throw badInput('first', 'Ask for 1 to 50 articles per page.');
+    const offset = after ? Number(decodeCursor(after, `MYFEED#${user.id}`).sort) : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw badInput('after', 'This cursor is not one we gave out; pass an endCursor from a previous page.');
+    const watchlist = (user.watchlist ?? []).map((i) => i.symbol);
+    const profile = await profileOf(ctx.store, user.id, watchlist);
+    const blocked = await ctx.blocked();
+    const ranked = rank(await feedCandidates(ctx.store, profile, (a) => !isBlocked(a, blocked)), 'RELEVANT', profile);
+    const edges = ranked.slice(offset, offset + first).map((node, n) => ({ cursor: encodeCursor({ feed: `MYFEED#${user.id}`, sort: String(offset + n + 1) }), node }));
+    for (const { node } of edges) ctx.articles.prime(node.id, node);
+    return {
+      edges,
+      pageInfo: { hasNextPage: ranked.length > offset + first, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    };
+  }
+
+  @Authorized()
+  @FieldResolver(() => NewsPreferences, { nullable: true, description: 'The topics and symbols the user follows. Only the user sees them.' })
+  newsPreferences(@Root() user: User, @Ctx() ctx: NewsContext): Promise<NewsPreferences> {
+    assertOwnerOrAdmin(ctx, user.id);
+    return readPreferences(ctx.store, user.id);
+  }
+}
+
+const TOPIC = /^[a-z][a-z0-9-]{0,39}$/;
+const SYMBOL = /^[A-Z0-9][A-Z0-9.-]{0,19}$/;
+const MAX_FOLLOWS = 100;
+
+@Resolver(() => NewsPreferences)
+export class NewsPreferencesResolver {
+  @Authorized()
+  @Mutation(() => NewsPreferences, { description: 'Follows (follow: true) or unfollows a topic; myFeed ranks its articles higher. Answers your preferences.' })
+  async followNewsTopic(@Arg('topic', () => String) topic: string, @Arg('follow', () => Boolean, { defaultValue: true }) follow: boolean, @Ctx() ctx: NewsContext) {
+    const user = requireUser(ctx);
+    const value = topic.trim().toLowerCase();
+    if (!TOPIC.test(value)) throw badInput('topic', 'Give a topic slug such as markets or personal-finance.');
+    return changeFollow(ctx, user.id, 'TOPIC', value, follow);
+  }
+
+  @Authorized()
+  @Mutation(() => NewsPreferences, { description: 'Follows (follow: true) or unfollows a symbol; myFeed ranks its articles higher. Answers your preferences.' })
+  async followNewsSymbol(@Arg('symbol', () => String) symbol: string, @Arg('follow', () => Boolean, { defaultValue: true }) follow: boolean, @Ctx() ctx: NewsContext) {
+    const user = requireUser(ctx);
+    const value = symbol.trim().toUpperCase();
+    if (!SYMBOL.test(value)) throw badInput('symbol', 'Give an instrument symbol such as AAPL or SAP.DE.');
+    return changeFollow(ctx, user.id, 'SYMBOL', value, follow);
+  }
+}
+
+async function changeFollow(ctx: NewsContext, userId: string, kind: 'TOPIC' | 'SYMBOL', value: string, follow: boolean): Promise<NewsPreferences> {
+  if (follow) {
+    const current = await readPreferences(ctx.store, userId);
+    if (current.topics.length + current.symbols.length >= MAX_FOLLOWS)
+      throw badInput(kind === 'TOPIC' ? 'topic' : 'symbol', `You follow ${MAX_FOLLOWS} topics and symbols already; unfollow some first.`);
+  }
+  await setFollow(ctx.store, userId, kind, value, follow);
+  return readPreferences(ctx.store, userId);
 }
