@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { Kind, type ArgumentNode, type ValueNode, visit } from 'graphql';
+import { Kind, type ArgumentNode, type DocumentNode, type ValueNode, visit } from 'graphql';
 import { badInput } from '@analytica/errors';
 
 /**
@@ -10,15 +10,19 @@ import { badInput } from '@analytica/errors';
  * subgraphs check the range of every argument (packages/subgraph, checkArgumentValue).
  */
 export function numericLiteralLimits<Ctx extends BaseContext>(): ApolloServerPlugin<Ctx> {
+  // Apollo Server keeps one parsed document per distinct query: each is walked once, not per request.
+  const passed = new WeakSet<DocumentNode>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document }) {
+          if (passed.has(document)) return;
           visit(document, {
             Argument(node: ArgumentNode) {
               checkLiteral(node.value, node.name.value);
             },
           });
+          passed.add(document);
         },
       };
     },

@@ -60,7 +60,9 @@ export function startPublisher(options: PublisherOptions) {
           failingSince = Date.now();
           logger.warn({ err: error, buffered: buffer.size }, 'cannot publish ticks; buffering and retrying');
         }
-        lastError = error instanceof Error ? error.message : String(error);
+        // /ready is on the public port: it names the kind of failure, the log has the message
+        // (broker addresses and all).
+        lastError = error instanceof Error ? `${error.name}; the log has the details` : 'an error; the log has the details';
         if (!running) break;
         await idle(backoff);
         backoff = Math.min(backoff * 2, maxBackoff);
