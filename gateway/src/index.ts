@@ -220,7 +220,12 @@ export async function startGateway(env: GatewayEnv) {
           plugins: [
             ...plugins,
             ...(limits.plugins as ApolloServerPlugin<GatewayContext>[]),
-            refuseBadTokens(),
+            // Sign-in operations ignore a bad header and do not forward it (packages/service SIGN_IN_FIELDS).
+            refuseBadTokens<GatewayContext>({
+              onSignIn: (context) => {
+                context.authorization = undefined;
+              },
+            }),
             numericLiteralLimits(),
             retryAfterFromErrors,
             ...(usage ? [usage.plugin as ApolloServerPlugin<GatewayContext>] : []),

@@ -6,7 +6,7 @@ import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import client from 'prom-client';
-import type { GraphQLError } from 'graphql';
+import { Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type OperationDefinitionNode, type SelectionNode } from 'graphql';
 import { internalErrorMessage, withRequestId } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
 
@@ -354,15 +354,63 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** Refuses the whole request when its token was bad (the context carries the refusal as `authError`). */
-export function refuseBadTokens<Ctx extends BaseContext & { authError?: GraphQLError }>(): ApolloServerPlugin<Ctx> {
+/**
+ * The root fields that authenticate by their arguments (a password, a refresh token, a token from
+ * an email), never by the Authorization header: the one allow-list of operations a stale, expired
+ * or invalid header does not refuse. A client that attaches its (expired) access token to every
+ * request must still be able to refresh or sign in again. Every other operation keeps refusing a
+ * bad token with 401 UNAUTHENTICATED (or 503 when the check itself could not run).
+ */
+export const SIGN_IN_FIELDS: ReadonlySet<string> = new Set(['login', 'register', 'refreshSession', 'verifyEmail', 'requestPasswordReset', 'resetPassword', 'confirmEmailChange']);
+
+/**
+ * Whether every root field of the operation (through fragments and inline fragments) is a
+ * sign-in mutation field of SIGN_IN_FIELDS (`__typename` aside): such an operation is served
+ * whatever its Authorization header says, as if it had none.
+ */
+export function isSignInOperation(operation: OperationDefinitionNode | undefined | null, fragments: Record<string, FragmentDefinitionNode | undefined> = {}): boolean {
+  if (operation?.operation !== 'mutation') return false;
+  let fields = 0;
+  const seen = new Set<string>();
+  const allSignIn = (selections: readonly SelectionNode[]): boolean =>
+    selections.every((selection) => {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value === '__typename') return true;
+        fields += 1;
+        return SIGN_IN_FIELDS.has(selection.name.value);
+      }
+      if (selection.kind === Kind.INLINE_FRAGMENT) return allSignIn(selection.selectionSet.selections);
+      const name = selection.name.value;
+      if (seen.has(name)) return true;
+      seen.add(name);
+      const fragment = fragments[name];
+      return fragment !== undefined && allSignIn(fragment.selectionSet.selections);
+    });
+  return allSignIn(operation.selectionSet.selections) && fields > 0;
+}
+
+/**
+ * Refuses the whole request when its token was bad (the context carries the refusal as
+ * `authError`), except for a sign-in operation (isSignInOperation), which goes on as anonymous:
+ * `onSignIn` lets the caller forget the header too (the gateway then does not forward it).
+ */
+export function refuseBadTokens<Ctx extends BaseContext & { authError?: GraphQLError }>(options: { onSignIn?: (context: Ctx) => void } = {}): ApolloServerPlugin<Ctx> {
   return {
     async requestDidStart({ contextValue }) {
       return {
-        async didResolveOperation() {
-          if (contextValue.authError) throw contextValue.authError;
+        async didResolveOperation({ operation, document }) {
+          if (!contextValue.authError) return;
+          if (isSignInOperation(operation, fragmentsOf(document))) {
+            contextValue.authError = undefined;
+            options.onSignIn?.(contextValue);
+            return;
+          }
+          throw contextValue.authError;
         },
       };
     },
   };
 }
+
+const fragmentsOf = (document: DocumentNode): Record<string, FragmentDefinitionNode> =>
+  Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));

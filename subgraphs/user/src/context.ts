@@ -10,7 +10,7 @@ export interface UserContext extends SubgraphContext {
   em: EntityManager;
   revocations: RevocationList;
   limits: LoginLimits;
-  settings: { refreshTokenTtlSeconds: number; emailVerificationTtlSeconds: number; totpIssuer: string };
+  settings: { refreshTokenTtlSeconds: number; emailVerificationTtlSeconds: number; passwordResetTtlSeconds: number; totpIssuer: string };
   issueAccessToken(user: UserRecord, session: SessionRecord): { accessToken: string; expiresAt: Date; enrolmentOnly: boolean };
 }
 

@@ -35,6 +35,11 @@ export const userEnvShape = {
   LOGIN_LOCKOUT_SECONDS: count(60),
   LOGIN_LOCKOUT_MAX_SECONDS: count(24 * 3600),
   REGISTRATIONS_PER_IP_PER_HOUR: count(20),
+  /** requestPasswordReset per email address (known or not) per hour, and per caller address per hour. */
+  PASSWORD_RESETS_PER_EMAIL_PER_HOUR: count(3),
+  PASSWORD_RESETS_PER_IP_PER_HOUR: count(30),
+  /** How long a password reset link works. */
+  PASSWORD_RESET_TTL_SECONDS: count(30 * 60, 60, 24 * 3600),
   /**
    * Which proxies' X-Forwarded-For to believe for the caller's address (express "trust proxy"):
    * the gateway, on this host or on the private network of the containers. Were it not believed,

@@ -14,6 +14,7 @@ import { createTokenEndpoint } from './partners/oauth.js';
 import { partnerSchemas } from './partners/partner.entity.js';
 import { buildUserSchema } from './schema.js';
 import type { UserContext } from './context.js';
+import { EmailChangeSchema, PasswordResetSchema } from './recovery/recovery.js';
 import { RefreshTokenSchema, SessionSchema } from './sessions/session.entity.js';
 import { EmailVerificationSchema, UserSchema } from './users/user.entity.js';
 import { ensureAdmin } from './users/users.js';
@@ -38,7 +39,18 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     () =>
       openDatabase({
         ...connectionFromEnv(env),
-        entities: [UserSchema, SessionSchema, RefreshTokenSchema, EmailVerificationSchema, AuditSchema, ...partnerSchemas, OutboxMessageSchema, ProcessedEventSchema],
+        entities: [
+          UserSchema,
+          SessionSchema,
+          RefreshTokenSchema,
+          EmailVerificationSchema,
+          PasswordResetSchema,
+          EmailChangeSchema,
+          AuditSchema,
+          ...partnerSchemas,
+          OutboxMessageSchema,
+          ProcessedEventSchema,
+        ],
         migrations,
       }),
     (d) => d.close(),
@@ -73,6 +85,8 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     lockoutSeconds: env.LOGIN_LOCKOUT_SECONDS,
     lockoutMaxSeconds: env.LOGIN_LOCKOUT_MAX_SECONDS,
     registrationsPerIpPerHour: env.REGISTRATIONS_PER_IP_PER_HOUR,
+    passwordResetsPerEmailPerHour: env.PASSWORD_RESETS_PER_EMAIL_PER_HOUR,
+    passwordResetsPerIpPerHour: env.PASSWORD_RESETS_PER_IP_PER_HOUR,
   });
   const bus =
     deps.bus ??
@@ -130,6 +144,7 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
       settings: {
         refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
         emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL_SECONDS,
+        passwordResetTtlSeconds: env.PASSWORD_RESET_TTL_SECONDS,
         totpIssuer: env.TOTP_ISSUER,
       },
       issueAccessToken: (user, session) => {

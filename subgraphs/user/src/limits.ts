@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError, ErrorCode } from '@analytica/errors';
 import type { Redis } from '@analytica/redis';
 
@@ -10,6 +10,9 @@ export interface LoginLimitSettings {
   lockoutSeconds: number;
   lockoutMaxSeconds: number;
   registrationsPerIpPerHour: number;
+  /** requestPasswordReset per address (known or not) and per caller address, each per hour. */
+  passwordResetsPerEmailPerHour: number;
+  passwordResetsPerIpPerHour: number;
 }
 
 /**
@@ -39,6 +42,8 @@ export function createLoginLimits(redis: Redis, settings: LoginLimitSettings) {
   const accountLockouts = limiter('login-lockouts:account', Number.MAX_SAFE_INTEGER, 86_400);
   const ipLockouts = limiter('login-lockouts:ip', Number.MAX_SAFE_INTEGER, 86_400);
   const registrations = limiter('registrations:ip', settings.registrationsPerIpPerHour, 3600);
+  const resetsByEmail = limiter('password-resets:email', settings.passwordResetsPerEmailPerHour, 3600);
+  const resetsByIp = limiter('password-resets:ip', settings.passwordResetsPerIpPerHour, 3600);
   const accountKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 32);
 
   async function lockedFor(failures: RateLimiterRedis, key: string, max: number): Promise<number> {
@@ -81,6 +86,22 @@ export function createLoginLimits(redis: Redis, settings: LoginLimitSettings) {
     },
     async registered(ip: string | null) {
       if (ip) await registrations.penalty(ip, 1);
+    },
+    /**
+     * Spends one password reset request of the address (hashed, the same whether or not it has an
+     * account) and of the caller's address; answers the seconds to wait, 0 when within both limits.
+     */
+    async passwordResetRequested(email: string, ip: string | null): Promise<number> {
+      const spend = (limiter: RateLimiterRedis, key: string) =>
+        limiter.consume(key).then(
+          () => 0,
+          (rejection: unknown) => {
+            if (rejection instanceof RateLimiterRes) return Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+            throw rejection;
+          },
+        );
+      const [byEmail, byIp] = await Promise.all([spend(resetsByEmail, accountKey(email)), ip ? spend(resetsByIp, ip) : 0]);
+      return Math.max(byEmail, byIp);
     },
   };
 }

@@ -153,9 +153,38 @@ class RegistrationDecoys extends Migration {
   }
 }
 
+/**
+ * Account recovery (issue 15). Password reset: single-use tokens sent by email, stored as SHA-256
+ * hashes, valid 30 minutes; `used_at` is set when one is used (and on the user's other open tokens
+ * at that moment). Email change: the new address waits in `email_changes` until the link sent to it
+ * is followed.
+ */
+class AccountRecovery extends Migration {
+  override async up() {
+    this.addSql(`create table password_resets (
+      token_hash text primary key,
+      user_id uuid not null references users (id),
+      created_at timestamptz not null,
+      expires_at timestamptz not null,
+      used_at timestamptz null
+    )`);
+    this.addSql('create index password_resets_user on password_resets (user_id) where used_at is null');
+    this.addSql(`create table email_changes (
+      token_hash text primary key,
+      user_id uuid not null references users (id),
+      new_email text not null,
+      created_at timestamptz not null,
+      expires_at timestamptz not null,
+      used_at timestamptz null
+    )`);
+    this.addSql('create index email_changes_user on email_changes (user_id) where used_at is null');
+  }
+}
+
 export const migrations = [
   { name: '0001-create-users', class: CreateUsers },
   { name: '0002-sessions-two-factor-audit', class: Sessions },
   { name: '0003-partners', class: Partners },
   { name: '0004-registration-decoys', class: RegistrationDecoys },
+  { name: '0005-account-recovery', class: AccountRecovery },
 ];

@@ -3,6 +3,7 @@ import { buildFederatedSchema } from '@analytica/subgraph';
 import { isUuid } from '@analytica/subgraph/access';
 import { AdminResolver } from './admin/admin.graphql.js';
 import { PartnerAdminResolver, PartnerConsentResolver } from './partners/partners.graphql.js';
+import { RecoveryResolver } from './recovery/recovery.graphql.js';
 import { SessionResolver } from './sessions/sessions.graphql.js';
 import { TotpResolver } from './totp/totp.graphql.js';
 import { UserResolver } from './users/users.graphql.js';
@@ -11,7 +12,7 @@ import { UserRecord } from './users/user.entity.js';
 
 export function buildUserSchema() {
   return buildFederatedSchema({
-    resolvers: [UserResolver, SessionResolver, TotpResolver, AdminResolver, PartnerAdminResolver, PartnerConsentResolver],
+    resolvers: [UserResolver, SessionResolver, RecoveryResolver, TotpResolver, AdminResolver, PartnerAdminResolver, PartnerConsentResolver],
     referenceResolvers: {
       User: {
         // The gateway asks for users by id on behalf of a caller: only that caller or an admin gets one.

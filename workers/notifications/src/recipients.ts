@@ -19,6 +19,11 @@ export async function upsertRecipient(tx: EntityManager, recipient: Recipient & 
   );
 }
 
+/** A confirmed change of address (user.email-changed.v1): emails to the user go to the new one. */
+export async function updateRecipientEmail(tx: EntityManager, userId: string, email: string) {
+  await tx.getConnection().execute(`update recipients set email = ?, updated_at = now() where user_id = ?`, [email, userId], 'run', tx.getTransactionContext());
+}
+
 /**
  * The user's address and whether they take emails of `category`, in one round trip: every email
  * needs both. No preferences row means subscribed.

@@ -1,7 +1,7 @@
 import { claimEvent, recordEvent, type Event, type EventPayload, type Topic } from '@analytica/events';
 import { formatMinorUnits } from '@analytica/money';
 import type { Database, EntityManager } from '@analytica/postgres';
-import { upsertRecipient } from './recipients.js';
+import { updateRecipientEmail, upsertRecipient } from './recipients.js';
 
 type EmailRequest = EventPayload<'notifications.email.v1'>;
 
@@ -20,6 +20,15 @@ const EMAIL_SOURCES = {
       template: 'welcome',
       data: { verificationToken: p.verificationToken, verificationExpiresAt: p.verificationExpiresAt },
     };
+  },
+  /**
+   * A confirmed change of sign-in address: emails go to the new one from now on, and the previous
+   * one is told (it may be the owner's, if someone else changed it).
+   */
+  async 'user.email-changed.v1'(tx: EntityManager, e: Event<'user.email-changed.v1'>): Promise<EmailRequest | null> {
+    const p = e.payload;
+    await updateRecipientEmail(tx, p.userId, p.email);
+    return { userId: p.userId, to: p.previousEmail, template: 'email-changed', data: { newEmail: p.email, changedAt: p.changedAt } };
   },
   async 'payments.status-changed.v1'(_tx: EntityManager, e: Event<'payments.status-changed.v1'>): Promise<EmailRequest | null> {
     const p = e.payload;

@@ -107,6 +107,9 @@ const schemas = {
   }),
   anomaly: z.object({ title: z.string(), detail: z.string() }),
   'registration-attempt': z.object({ attemptedAt: z.string() }),
+  'password-reset': z.object({ resetToken: z.string().min(16).max(100), expiresAt: z.string() }),
+  'email-change-verification': z.object({ token: z.string().min(16).max(100), newEmail: z.string(), expiresAt: z.string() }),
+  'email-changed': z.object({ newEmail: z.string(), changedAt: z.string() }),
 } satisfies Record<Template, z.ZodType>;
 
 type Data<T extends Template> = z.infer<(typeof schemas)[T]>;
@@ -179,6 +182,42 @@ const templates: { [T in Template]: (data: Data<T>, ctx: RenderContext) => Rende
       },
       {
         text: 'If that was you, sign in instead; if you forgot your password, change it after signing in. If it was not you, you can ignore this email.',
+        link: { label: 'Sign in', href: `${ctx.appUrl}/login` },
+      },
+    ]);
+  },
+
+  'password-reset'(data, ctx) {
+    const href = `${ctx.appUrl}/reset-password?token=${encodeURIComponent(data.resetToken)}`;
+    return compose('Reset your Analytica password', ctx, [
+      {
+        text: `Someone (we hope you) asked to reset the password of your Analytica account. The link works once, until ${when(data.expiresAt)}.`,
+        link: { label: 'Choose a new password', href },
+      },
+      { text: `Or send the mutation resetPassword(token: "${data.resetToken}", newPassword: "...") to the API. Every session of the account ends.` },
+      { text: 'If you did not ask for it, ignore this email: your password stays as it is.' },
+    ]);
+  },
+
+  'email-change-verification'(data, ctx) {
+    const href = `${ctx.appUrl}/confirm-email-change?token=${encodeURIComponent(data.token)}`;
+    return compose('Confirm your new Analytica address', ctx, [
+      {
+        text: `You asked to sign in to Analytica with ${data.newEmail} from now on. Confirm it before ${when(data.expiresAt)}; the link works once.`,
+        link: { label: 'Confirm my new address', href },
+      },
+      { text: `Or send the mutation confirmEmailChange(token: "${data.token}") to the API.` },
+      { text: 'If you did not ask for it, ignore this email: nothing changes.' },
+    ]);
+  },
+
+  'email-changed'(data, ctx) {
+    return compose('Your Analytica address was changed', ctx, [
+      {
+        text: `The sign-in address of your Analytica account was changed to ${data.newEmail} at ${when(data.changedAt)}. Emails go there from now on.`,
+      },
+      {
+        text: 'If that was not you, reset your password from the new address at once, or contact support.',
         link: { label: 'Sign in', href: `${ctx.appUrl}/login` },
       },
     ]);

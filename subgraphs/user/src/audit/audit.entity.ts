@@ -17,6 +17,15 @@ export enum AuditAction {
   LOGGED_OUT_EVERYWHERE = 'session.logged_out_everywhere',
   PASSWORD_CHANGED = 'password.changed',
   PASSWORD_CHANGE_REFUSED = 'password.change_refused',
+  /** `requestPasswordReset`, for a known address or not (subjectId then null); the answer is the same. */
+  PASSWORD_RESET_REQUESTED = 'password.reset_requested',
+  PASSWORD_RESET_RATE_LIMITED = 'password.reset_rate_limited',
+  /** `resetPassword` with a valid token: the password set, every session ended. */
+  PASSWORD_RESET = 'password.reset',
+  /** `changeEmail`: a link sent to the new address (or, for a taken address, nothing sent; the same answer). */
+  EMAIL_CHANGE_REQUESTED = 'email.change_requested',
+  EMAIL_CHANGE_REFUSED = 'email.change_refused',
+  EMAIL_CHANGED = 'email.changed',
   TOTP_ENABLED = 'totp.enabled',
   TOTP_DISABLED = 'totp.disabled',
   ROLE_CHANGED = 'admin.role_changed',

@@ -9,7 +9,7 @@ import { audit, type RequestMeta } from '../audit/audit.js';
 import { AuditAction } from '../audit/audit.entity.js';
 import { EmailVerificationRecord, UserRecord } from './user.entity.js';
 
-const ARGON2 = { memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 } as const;
+export const ARGON2 = { memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 } as const;
 // Verified against when the email is unknown, so that both paths cost one argon2 verification.
 const DUMMY_HASH = hash('not-a-real-password', ARGON2);
 
@@ -17,7 +17,7 @@ const DUMMY_HASH = hash('not-a-real-password', ARGON2);
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 export const newToken = () => randomBytes(32).toString('base64url');
 
-function normaliseEmail(raw: string, field = 'email'): string {
+export function normaliseEmail(raw: string, field = 'email'): string {
   const email = raw.trim().toLowerCase();
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254) {
     throw badInput(field, 'Enter an email address like name@example.com.');
@@ -48,7 +48,7 @@ const COMMON_PASSWORDS = new Set([
  * at most 256 (argon2 hashes whatever it is given), not one of the best-known passwords, not a
  * handful of characters repeated, and not the email address.
  */
-function checkPasswordPolicy(password: string, email?: string, field = 'password') {
+export function checkPasswordPolicy(password: string, email?: string, field = 'password') {
   if (password.length < 12) throw badInput(field, 'Use a password of at least 12 characters; a few unrelated words work well.');
   if (password.length > 256) throw badInput(field, 'Use a password of at most 256 characters.');
   if (new Set(password).size < 5) throw badInput(field, 'Use a password with at least 5 different characters.');
