@@ -146,6 +146,8 @@ export async function startHarness(options: HarnessOptions = {}) {
   return {
     schema,
     topicPrefix,
+    /** The token settings of this run, for another service that must accept the same people (insight in insight-ledger.test.ts). */
+    authEnv: auth.env,
     /** REDIS_KEY_PREFIX of the service and the gateway: live events travel on `<redisPrefix><channel>`. */
     redisPrefix,
     service,

@@ -30,6 +30,16 @@ export const contracts = {
     verificationToken: z.string().min(16).max(100).optional(),
     verificationExpiresAt: isoTime.optional(),
   }),
+  /**
+   * A user's sign-in address changed (confirmed with the link sent to the new address). The
+   * notifications worker writes to the new address from then on and tells the previous one.
+   */
+  'user.email-changed.v1': z.object({
+    userId: id,
+    previousEmail: z.email(),
+    email: z.email(),
+    changedAt: isoTime,
+  }),
   'transactions.recorded.v1': z.object({
     userId: id,
     transactionId: id,
@@ -58,6 +68,8 @@ export const contracts = {
     payee: z.string(),
     bookedAt: isoTime,
     splits: transactionSplits,
+    /** Set on a transfer leg (budget never makes a transaction a transfer or undoes it by an edit). Optional: added later. */
+    transferId: id.nullable().optional(),
     previous: z.object({
       accountId: id,
       categoryId: id.nullable(),
@@ -76,6 +88,8 @@ export const contracts = {
     currency,
     bookedAt: isoTime,
     splits: transactionSplits,
+    /** Set on a transfer leg (its other leg is deleted with it). Optional: added later. */
+    transferId: id.nullable().optional(),
     deletedAt: isoTime,
   }),
   /**
@@ -212,7 +226,18 @@ export const contracts = {
   'notifications.email.v1': z.object({
     userId: id,
     to: z.email().optional(),
-    template: z.enum(['welcome', 'payment-result', 'budget-overspent', 'price-alert', 'anomaly', 'one-time-code', 'registration-attempt']),
+    template: z.enum([
+      'welcome',
+      'payment-result',
+      'budget-overspent',
+      'price-alert',
+      'anomaly',
+      'one-time-code',
+      'registration-attempt',
+      'password-reset',
+      'email-change-verification',
+      'email-changed',
+    ]),
     data: z.record(z.string(), z.unknown()),
   }),
 } as const;

@@ -312,6 +312,55 @@ describe('transactions', () => {
       await bus.close();
     }
   });
+
+  it('writes transactions.deleted.v1 into the outbox with the delete, one per leg of a transfer (with its transferId), and none for a refused delete', async () => {
+    const ada = person();
+    const current = await openAccount(ada, 'EUR', 0, 'Current');
+    const savings = await openAccount(ada, 'EUR', 0, 'Savings');
+    const categories = await categoryIds(ada);
+    const outbox = service.db.fork().getConnection();
+    const deletions = async (transactionIds: string[]) =>
+      (
+        await outbox.execute<{ value: string }[]>(
+          `select value from outbox where topic = 'transactions.deleted.v1' and value::jsonb ->> 'transactionId' = any(?::text[]) order by created_at`,
+          [`{${transactionIds.join(',')}}`],
+        )
+      ).map((row) => JSON.parse(row.value) as Record<string, unknown>);
+
+    const groceries = await record(ada, { accountId: current, amountMinor: -4_250, bookedAt: '2025-03-02T09:30:00.000Z', categoryId: categories.Groceries });
+    const stale = await ada.ask('mutation($id: ID!, $v: Int) { deleteTransaction(id: $id, expectedVersion: $v) }', { id: groceries.id, v: groceries.version + 1 });
+    expect(stale.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(await deletions([groceries.id])).toEqual([]);
+    const removed = await ada.ask('mutation($id: ID!) { deleteTransaction(id: $id) }', { id: groceries.id });
+    expect(removed.errors).toBeUndefined();
+    expect(await deletions([groceries.id])).toEqual([
+      expect.objectContaining({
+        userId: ada.id,
+        transactionId: groceries.id,
+        categoryId: categories.Groceries,
+        amountMinor: '-4250',
+        bookedAt: '2025-03-02T09:30:00.000Z',
+        splits: [],
+        transferId: null,
+        deletedAt: expect.any(String),
+      }),
+    ]);
+
+    const moved = await ada.ask(`mutation($input: TransferInput!) { transferMoney(input: $input) { id from { id } to { id } } }`, {
+      input: { fromAccountId: current, toAccountId: savings, amount: { amountMinor: 10_000, currency: 'EUR' }, bookedAt: '2025-03-03T09:00:00.000Z' },
+    });
+    expect(moved.errors).toBeUndefined();
+    const { id: transferId, from, to } = moved.data.transferMoney;
+    expect((await ada.ask('mutation($id: ID!) { deleteTransaction(id: $id) }', { id: from.id })).errors).toBeUndefined();
+    const legs = await deletions([from.id, to.id]);
+    expect(legs.map((e) => [e.transactionId, e.amountMinor, e.transferId])).toEqual(
+      expect.arrayContaining([
+        [from.id, '-10000', transferId],
+        [to.id, '10000', transferId],
+      ]),
+    );
+    expect(legs).toHaveLength(2);
+  });
 });
 
 describe('budgets', () => {

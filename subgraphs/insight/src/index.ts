@@ -13,7 +13,7 @@ import { insightsAnnouncer } from './insights/live.js';
 import { migrations } from './migrations.js';
 import { ReportLineSchema, ReportSchema } from './reports/report.entity.js';
 import { buildInsightSchema } from './schema.js';
-import { applyRecordedTransaction, SPENDING_CONSUMER } from './spending/spending.js';
+import { applyDeletedTransaction, applyRecordedTransaction, applyUpdatedTransaction, DELETIONS_GROUP, SPENDING_CONSUMER, UPDATES_GROUP } from './spending/spending.js';
 import { ANOMALY_CONSUMER, recordAnomaly } from './anomalies/anomalies.js';
 
 export { insightEnvShape, parseInsightEnv, type InsightEnv } from './environment.js';
@@ -28,7 +28,7 @@ export interface Dependencies {
 }
 
 /**
- * Starts the insight service: it folds recorded transactions into daily totals as they arrive,
+ * Starts the insight service: it folds recorded, edited and deleted transactions into daily totals as they arrive,
  * and builds reports and rule-based insights from those totals on request.
  */
 export async function startInsightService(env: InsightEnv, deps: Dependencies = {}) {
@@ -63,6 +63,40 @@ export async function startInsightService(env: InsightEnv, deps: Dependencies = 
           await applyRecordedTransaction(db.fork(), event);
         },
       }),
+    (c) => c.stop(),
+  );
+  // Edits and deletes move the same totals (each transaction's counted lines are kept, so neither
+  // doubles nor loses anything, in whatever order the topics deliver).
+  await resources.open(
+    'transaction updates consumer',
+    () =>
+      startConsumerWithRetries('transactions.updated.v1 consumer', logger, () =>
+        runConsumer({
+          bus,
+          logger,
+          groupId: UPDATES_GROUP,
+          topic: 'transactions.updated.v1',
+          handle: async (event) => {
+            await applyUpdatedTransaction(db.fork(), event);
+          },
+        }),
+      ),
+    (c) => c.stop(),
+  );
+  await resources.open(
+    'transaction deletions consumer',
+    () =>
+      startConsumerWithRetries('transactions.deleted.v1 consumer', logger, () =>
+        runConsumer({
+          bus,
+          logger,
+          groupId: DELETIONS_GROUP,
+          topic: 'transactions.deleted.v1',
+          handle: async (event) => {
+            await applyDeletedTransaction(db.fork(), event);
+          },
+        }),
+      ),
     (c) => c.stop(),
   );
   const redis =

@@ -20,7 +20,9 @@ let bobToken: string;
 
 type Recorded = EventPayload<typeof TOPIC>;
 function transaction(userId: string, amountMinor: number, bookedAt: string, categoryId: string | null, currency = 'EUR'): Recorded {
-  return { userId, transactionId: randomUUID(), accountId: 'acc-1', categoryId, amountMinor: String(amountMinor), currency, payee: 'Shop', bookedAt };
+  // The names budget puts in the events it writes itself; titles and texts show these, not the ids.
+  const categoryName = categoryId === null ? null : `${categoryId[0]!.toUpperCase()}${categoryId.slice(1)}`;
+  return { userId, transactionId: randomUUID(), accountId: 'acc-1', categoryId, categoryName, amountMinor: String(amountMinor), currency, payee: 'Shop', bookedAt };
 }
 async function publish(payload: Recorded, id: string = randomUUID()) {
   await bus.publish(TOPIC, [encodeEvent(TOPIC, payload.userId, payload, id)]);
@@ -205,14 +207,14 @@ describe('reports', () => {
       expect.arrayContaining([
         {
           categoryId: 'groceries',
-          title: 'Category groceries rose 50%',
-          body: 'You spent 150.00 EUR on category groceries in the month from 2025-03-01, up from 100.00 EUR in the month before (+50%).',
+          title: 'Groceries rose 50%',
+          body: 'You spent 150.00 EUR on Groceries in the month from 2025-03-01, up from 100.00 EUR in the month before (+50%).',
         },
         // From the weekly report: 11.00 against 7.00 the Sunday before. Rent (+5%) is no spike.
         {
           categoryId: 'travel',
-          title: 'Category travel rose 57%',
-          body: 'You spent 11.00 EUR on category travel in the week from 2025-03-31, up from 7.00 EUR in the week before (+57%).',
+          title: 'Travel rose 57%',
+          body: 'You spent 11.00 EUR on Travel in the week from 2025-03-31, up from 7.00 EUR in the week before (+57%).',
         },
       ]),
     );

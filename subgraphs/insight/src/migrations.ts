@@ -68,7 +68,41 @@ class AddAnomalyInsights extends Migration {
   }
 }
 
+/**
+ * Insights that match the ledger (issue 13): what each transaction counted for, so that an edit or
+ * a delete takes back exactly that (and a transfer or a split counts as the ledger does), and the
+ * names of the user's categories as the events carried them, for titles.
+ *
+ * Transactions recorded before this migration have no row: an edit of one counts as the first news
+ * of it (its new lines are added, nothing is taken back) and a delete takes back nothing, so the
+ * totals of their days keep their old figures (only replaying the topics into a fresh schema fixes them).
+ */
+class AddLedgerTransactions extends Migration {
+  override async up() {
+    // version: the newest applied (1 = recorded; 0 = only a placeholder locked by the first event);
+    // deleted: final, nothing of the transaction counts again; transfer: a leg of a transfer, which
+    // counts for nothing whatever its later events say; contributions: the spending rows it added.
+    this.addSql(`create table ledger_transactions (
+      user_id text not null,
+      transaction_id text not null,
+      version integer not null check (version >= 0),
+      deleted boolean not null,
+      transfer boolean not null,
+      contributions jsonb not null,
+      constraint ledger_transactions_key primary key (user_id, transaction_id)
+    )`);
+    this.addSql(`create table category_names (
+      user_id text not null,
+      category_id text not null,
+      name text not null,
+      named_at timestamptz not null,
+      constraint category_names_key primary key (user_id, category_id)
+    )`);
+  }
+}
+
 export const migrations = [
   { name: '0001-create-insights', class: CreateInsights },
   { name: '0002-add-anomaly-insights', class: AddAnomalyInsights },
+  { name: '0003-add-ledger-transactions', class: AddLedgerTransactions },
 ];

@@ -364,6 +364,7 @@ export async function deleteTransaction(em: EntityManager, userId: string, id: s
         currency: leg.currency,
         bookedAt: leg.bookedAt.toISOString(),
         splits: splitPayload(parts),
+        transferId: leg.transferId,
         deletedAt,
       });
       tx.remove(leg);

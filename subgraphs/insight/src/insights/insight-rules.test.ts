@@ -7,10 +7,18 @@ const spend = (categoryId: string | null, totalMinor: number, currency = 'EUR'):
 const income = (totalMinor: number, currency = 'EUR'): FlowLine => ({ flow: 'INCOME', categoryId: 'salary', currency, totalMinor, count: 1 });
 
 describe('insight rules', () => {
-  it('reports a category whose spending rose by more than 30%, with both amounts and the rise in the text', () => {
-    const [spike] = deriveInsights('MONTHLY', march, [spend('groceries', 15000)], [spend('groceries', 10000)]);
-    expect(spike).toMatchObject({ kind: 'SPENDING_SPIKE', categoryId: 'groceries', title: 'Category groceries rose 50%' });
-    expect(spike?.body).toBe('You spent 150.00 EUR on category groceries in the month from 2025-03-01, up from 100.00 EUR in the month before (+50%).');
+  it('reports a category whose spending rose by more than 30%, by name, with both amounts and the rise in the text', () => {
+    const names = new Map([['groceries', 'eBay & Groceries']]);
+    const [spike] = deriveInsights('MONTHLY', march, [spend('groceries', 15000)], [spend('groceries', 10000)], names);
+    expect(spike).toMatchObject({ kind: 'SPENDING_SPIKE', categoryId: 'groceries', title: 'eBay & Groceries rose 50%' });
+    expect(spike?.body).toBe('You spent 150.00 EUR on eBay & Groceries in the month from 2025-03-01, up from 100.00 EUR in the month before (+50%).');
+  });
+
+  it('never prints a category id: one without a known name is said so, no category is uncategorised spending', () => {
+    const [unknown, none] = deriveInsights('MONTHLY', march, [spend('3f2a-id', 15000), spend(null, 300)], [spend('3f2a-id', 10000), spend(null, 100)]);
+    expect(unknown).toMatchObject({ title: 'A category without a known name rose 50%' });
+    expect(unknown?.body).not.toContain('3f2a-id');
+    expect(none).toMatchObject({ title: 'Uncategorised spending rose 200%', categoryId: null });
   });
 
   it('does not call a rise of exactly 30%, a new category or a fall a spike', () => {

@@ -54,7 +54,17 @@ export function totalsByCurrency(lines: FlowLine[]): CurrencyTotals[] {
 }
 
 const money = (minor: number, currency: string) => `${formatMinorUnits(minor, currency)} ${currency}`;
-const categoryLabel = (categoryId: string | null) => (categoryId === null ? 'uncategorised spending' : `category ${categoryId}`);
+/**
+ * A category as a person reads it: its name (as the budget's events last gave it), never its id;
+ * one whose name insight never saw is "a category without a known name" rather than a raw id.
+ */
+const categoryLabel = (categoryId: string | null, names: ReadonlyMap<string, string>) =>
+  categoryId === null ? 'uncategorised spending' : (names.get(categoryId) ?? 'a category without a known name');
+/** The label at the start of a title: a user's own name as they wrote it ("eBay" stays "eBay"), a generic label capitalised. */
+const titleLabel = (categoryId: string | null, names: ReadonlyMap<string, string>) => {
+  const label = categoryLabel(categoryId, names);
+  return categoryId !== null && names.has(categoryId) ? label : `${label[0]!.toUpperCase()}${label.slice(1)}`;
+};
 /** Whole percent, rounded half up, computed on integers so that large amounts stay exact. */
 const percentOf = (part: number, whole: number) => Number((BigInt(part) * 200n + BigInt(whole)) / (BigInt(whole) * 2n));
 
@@ -64,8 +74,10 @@ const percentOf = (part: number, whole: number) => Number((BigInt(part) * 200n +
  * - RISK_WARNING: a currency in which spending exceeded income.
  * - SAVING_SUGGESTION: a currency in which at least 10% of income was left over.
  * Currencies are never mixed: there is no exchange rate here, and a total of EUR and USD means nothing.
+ * `names` are the category names to write into titles and texts (a snapshot: a later rename shows
+ * when the report is generated again).
  */
-export function deriveInsights(period: ReportPeriod, start: Date, current: FlowLine[], previous: FlowLine[]): DerivedInsight[] {
+export function deriveInsights(period: ReportPeriod, start: Date, current: FlowLine[], previous: FlowLine[], names: ReadonlyMap<string, string> = new Map()): DerivedInsight[] {
   const insights: DerivedInsight[] = [];
   const when = describePeriod(period, start);
   const before = period === 'MONTHLY' ? 'the month before' : 'the week before';
@@ -77,12 +89,12 @@ export function deriveInsights(period: ReportPeriod, start: Date, current: FlowL
     if (earlier <= 0) continue;
     if (BigInt(line.totalMinor) * 100n <= BigInt(earlier) * BigInt(100 + SPIKE_PERCENT)) continue;
     const rise = percentOf(line.totalMinor - earlier, earlier);
-    const label = categoryLabel(line.categoryId);
+    const label = categoryLabel(line.categoryId, names);
     insights.push({
       kind: 'SPENDING_SPIKE',
       subject: `SPENDING_SPIKE:${period}:${formatDay(start)}:${line.currency}:${line.categoryId ?? '-'}`,
       categoryId: line.categoryId,
-      title: `${label[0]!.toUpperCase()}${label.slice(1)} rose ${rise}%`,
+      title: `${titleLabel(line.categoryId, names)} rose ${rise}%`,
       body: `You spent ${money(line.totalMinor, line.currency)} on ${label} in ${when}, ` + `up from ${money(earlier, line.currency)} in ${before} (+${rise}%).`,
     });
   }

@@ -8,7 +8,7 @@ import { InsightRecord } from '../insights/insight.entity.js';
 import { deriveInsights } from '../insights/insight-rules.js';
 import { storeDerivedInsights } from '../insights/insights.js';
 import { formatDay, parseDay, periodEnd, periodStart, previousPeriodStart, type ReportPeriod } from '../periods.js';
-import { flowsBetween } from '../spending/spending.js';
+import { categoryNames, flowsBetween } from '../spending/spending.js';
 import { ReportLineRecord, ReportRecord } from './report.entity.js';
 
 /**
@@ -45,7 +45,9 @@ export async function generateReport(
     const current = await flowsBetween(tx, userId, start, periodEnd(period, start));
     for (const line of current) tx.create(ReportLineRecord, { reportId: id, ...line } as ReportLineRecord);
     const previous = await flowsBetween(tx, userId, previousPeriodStart(period, start), start);
-    const created = await storeDerivedInsights(tx, userId, id, deriveInsights(period, start, current, previous), now);
+    const categoryIds = [...new Set([...current, ...previous].flatMap((l) => (l.categoryId === null ? [] : [l.categoryId])))];
+    const names = await categoryNames(tx, userId, categoryIds);
+    const created = await storeDerivedInsights(tx, userId, id, deriveInsights(period, start, current, previous, names), now);
     return { reportId: id, created };
   });
   const read = em.fork();
