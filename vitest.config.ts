@@ -16,7 +16,7 @@ export default defineConfig({
     projects: [
       {
         resolve,
-        test: { name: 'unit', include: ['**/src/**/*.test.ts'], exclude: [...ignored, '**/*.int.test.ts'], setupFiles },
+        test: { name: 'unit', include: ['**/src/**/*.test.ts', 'bench/lib/**/*.test.ts'], exclude: [...ignored, '**/*.int.test.ts'], setupFiles },
       },
       {
         resolve,

@@ -1,9 +1,9 @@
 // The generator's scheduling and its correction for coordinated omission, against a local server
-// that stalls. Run: node --import tsx --test bench/lib/open-loop.test.ts (about 3 s).
+// that stalls. Part of `npm test` (the unit project); alone: npx vitest run bench/lib (about 3 s).
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { dueBy, runLoad, scheduledAt } from './open-loop.js';
 
 void test('the schedule: request i is due at i / rate, and everything due by now leaves', () => {
