@@ -6,26 +6,14 @@ import type { EntityManager } from '@analytica/postgres';
 import { audit, type RequestMeta } from '../audit/audit.js';
 import { AuditAction } from '../audit/audit.entity.js';
 import { ARGON2, checkPasswordPolicy, hashToken, newToken } from '../users/users.js';
-import { UserRecord } from '../users/user.entity.js';
+import { SingleUseTokenRecord, singleUseTokenProperties, UserRecord } from '../users/user.entity.js';
 
 /** A password reset link's token, by its SHA-256 hash: good once, until expiresAt. */
-export class PasswordResetRecord {
-  tokenHash!: string;
-  userId!: string;
-  createdAt!: Date;
-  expiresAt!: Date;
-  usedAt: Date | null = null;
-}
+export class PasswordResetRecord extends SingleUseTokenRecord {}
 export const PasswordResetSchema = new EntitySchema<PasswordResetRecord>({
   class: PasswordResetRecord,
   tableName: 'password_resets',
-  properties: {
-    tokenHash: { type: 'string', fieldName: 'token_hash', primary: true },
-    userId: { type: 'uuid', fieldName: 'user_id' },
-    createdAt: { type: 'Date', fieldName: 'created_at' },
-    expiresAt: { type: 'Date', fieldName: 'expires_at' },
-    usedAt: { type: 'Date', fieldName: 'used_at', nullable: true },
-  },
+  properties: singleUseTokenProperties(),
 });
 
 /**
@@ -85,25 +73,13 @@ export async function resetPassword(em: EntityManager, token: string, newPasswor
 }
 
 /** A new sign-in address waiting for its owner to follow the link sent to it. */
-export class EmailChangeRecord {
-  tokenHash!: string;
-  userId!: string;
+export class EmailChangeRecord extends SingleUseTokenRecord {
   newEmail!: string;
-  createdAt!: Date;
-  expiresAt!: Date;
-  usedAt: Date | null = null;
 }
 export const EmailChangeSchema = new EntitySchema<EmailChangeRecord>({
   class: EmailChangeRecord,
   tableName: 'email_changes',
-  properties: {
-    tokenHash: { type: 'string', fieldName: 'token_hash', primary: true },
-    userId: { type: 'uuid', fieldName: 'user_id' },
-    newEmail: { type: 'string', fieldName: 'new_email' },
-    createdAt: { type: 'Date', fieldName: 'created_at' },
-    expiresAt: { type: 'Date', fieldName: 'expires_at' },
-    usedAt: { type: 'Date', fieldName: 'used_at', nullable: true },
-  },
+  properties: { ...singleUseTokenProperties(), newEmail: { type: 'string', fieldName: 'new_email' } },
 });
 
 /**

@@ -47,23 +47,32 @@ export const UserSchema = new EntitySchema<UserRecord>({
   },
 });
 
-export class EmailVerificationRecord {
+/**
+ * A link sent by email (verification, password reset, address change): its token is stored only
+ * as its SHA-256 hash, for one user, good once until `expiresAt`.
+ */
+export class SingleUseTokenRecord {
   tokenHash!: string;
   userId!: string;
   createdAt!: Date;
   expiresAt!: Date;
   usedAt: Date | null = null;
 }
-export const EmailVerificationSchema = new EntitySchema<EmailVerificationRecord>({
-  class: EmailVerificationRecord,
-  tableName: 'email_verifications',
-  properties: {
+/** The columns every single-use token table has; a fresh object per table (MikroORM annotates it). */
+export const singleUseTokenProperties = () =>
+  ({
     tokenHash: { type: 'string', fieldName: 'token_hash', primary: true },
     userId: { type: 'uuid', fieldName: 'user_id' },
     createdAt: { type: 'Date', fieldName: 'created_at' },
     expiresAt: { type: 'Date', fieldName: 'expires_at' },
     usedAt: { type: 'Date', fieldName: 'used_at', nullable: true },
-  },
+  }) as const;
+
+export class EmailVerificationRecord extends SingleUseTokenRecord {}
+export const EmailVerificationSchema = new EntitySchema<EmailVerificationRecord>({
+  class: EmailVerificationRecord,
+  tableName: 'email_verifications',
+  properties: singleUseTokenProperties(),
 });
 
 // OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, parallelism 1.
