@@ -23,7 +23,7 @@ export const marketIngestEnvShape = {
   /** Partitions processed at the same time by one worker. */
   INGEST_PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
   /** Longest a fetch waits for more ticks (up to 64 KB): fewer batches when the feed is quiet, at most this much later. */
-  INGEST_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(50),
+  INGEST_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(20),
 };
 export type MarketIngestEnv = z.infer<z.ZodObject<typeof marketIngestEnvShape>>;
 export const parseMarketIngestEnv = (source: Record<string, string | undefined>) => parseEnv(marketIngestEnvShape, source);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { batchGet, PutCommand, type Dynamo } from '@analytica/dynamo';
+import { batchGet, batchWrite, type Dynamo } from '@analytica/dynamo';
 import { encodeEvent, type BusMessage, type EventBus } from '@analytica/events';
 import type { Instrument, Region } from '@analytica/instruments';
 import type { Logger } from '@analytica/logger';
@@ -308,9 +308,20 @@ export function createIngest(deps: IngestDeps) {
   }
 
   /**
-   * Writes every candle that moved since its last write, each conditional on the `lastSeq` the
-   * table held when this worker read or last wrote it; then forgets clean candles of buckets that
-   * are over. Flushes run one at a time (two at once would race on the same condition).
+   * Writes every candle that moved since its last write, then forgets clean candles of buckets
+   * that are over. Flushes run one at a time (two at once would race on the same check).
+   *
+   * Batched, not one conditional put per candle: 200 symbols make 800 candles a flush, and 800
+   * PutItem calls cost this process about a second of CPU (the SDK's work per request) and held
+   * up the quotes behind them; BatchGetItem + BatchWriteItem do the same in 40 requests. Batch
+   * writes take no condition, so the check that no other writer moved a candle since this worker
+   * read or wrote it comes first, as a consistent read of every `lastSeq` about to be replaced.
+   * Another writer exists only around a rebalance (both members briefly think they hold a
+   * partition); one that moved a candle before the check makes the flush fail with WriterConflict
+   * and the caches drop, as a refused conditional put did. Between the check and the write is a
+   * window of milliseconds, where a conditional put had none: a late write of the old owner there
+   * would leave a candle short of some ticks until its owner writes it again (open candles at the
+   * next flush), never counted twice.
    */
   function flushCandles(): Promise<number> {
     const run = flushing.then(() => writeDirtyCandles());
@@ -321,26 +332,22 @@ export function createIngest(deps: IngestDeps) {
   async function writeDirtyCandles(): Promise<number> {
     const map = candles;
     const dirty = [...map.values()].filter(isDirty).map((entry) => ({ entry, snapshot: { ...entry } }));
-    let conflicts = 0;
-    await forEachLimited(dirty, 16, async ({ entry, snapshot }) => {
-      const { storedSeq, ...item } = snapshot;
-      try {
-        await deps.dynamo.doc.send(
-          new PutCommand({
-            TableName: deps.tables.candles,
-            Item: item,
-            ...(storedSeq === null
-              ? { ConditionExpression: 'attribute_not_exists(pk)' }
-              : { ConditionExpression: 'lastSeq = :stored', ExpressionAttributeValues: { ':stored': storedSeq } }),
-          }),
-        );
-        entry.storedSeq = snapshot.lastSeq;
-      } catch (error) {
-        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-        conflicts++;
-      }
-    });
-    if (conflicts) throw new WriterConflict(`another writer changed ${conflicts} candle(s)`);
+    if (dirty.length) {
+      const stored = await batchGet(
+        deps.dynamo,
+        deps.tables.candles,
+        dirty.map(({ entry }) => ({ pk: entry.pk, bucket: entry.bucket })),
+      );
+      const held = new Map(stored.map((item) => [entryId(item.pk as string, Number(item.bucket)), Number(item.lastSeq)]));
+      const conflicts = dirty.filter(({ snapshot }) => (held.get(entryId(snapshot.pk, snapshot.bucket)) ?? null) !== snapshot.storedSeq).length;
+      if (conflicts) throw new WriterConflict(`another writer changed ${conflicts} candle(s)`);
+      await batchWrite(
+        deps.dynamo,
+        deps.tables.candles,
+        dirty.map(({ snapshot: { storedSeq: _stored, ...item } }) => ({ PutRequest: { Item: item } })),
+      );
+      for (const { entry, snapshot } of dirty) entry.storedSeq = snapshot.lastSeq;
+    }
     for (const [id, entry] of map) {
       if (!isDirty(entry) && entry.bucket < (newestBucket.get(entry.pk) ?? -Infinity)) map.delete(id);
     }
@@ -383,22 +390,4 @@ export function alertMessage(rule: AlertRule, tick: Tick): BusMessage {
 function uuidFrom(text: string): string {
   const h = createHash('sha256').update(text).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-async function forEachLimited<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++]!;
-        try {
-          await run(item);
-        } catch (error) {
-          errors.push(error);
-        }
-      }
-    }),
-  );
-  if (errors.length) throw errors[0];
 }
