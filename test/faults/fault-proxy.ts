@@ -10,19 +10,51 @@ import net, { type AddressInfo } from 'node:net';
  *   order, and forwards again.
  * - kill(): every connection is reset and new ones are refused (reset at once): a crashed or
  *   unreachable server. resume() accepts again.
+ * - delay(ms): every chunk, both ways, is forwarded `ms` later (order kept): a slow network or a
+ *   slow server. delay(0) forwards at once again.
  */
 export async function startFaultProxy(target: { host: string; port: number }) {
-  type Pair = { client: net.Socket; upstream?: net.Socket; toUpstream: Buffer[]; toClient: Buffer[] };
+  type Pair = {
+    client: net.Socket;
+    upstream?: net.Socket;
+    toUpstream: Buffer[];
+    toClient: Buffer[];
+    timeline: { due: number; toUpstream: Buffer[]; toClient: Buffer[] }[];
+    timer?: NodeJS.Timeout;
+  };
   const pairs = new Set<Pair>();
   let mode: 'forwarding' | 'paused' | 'killed' = 'forwarding';
+  let latencyMs = 0;
 
   const flush = (pair: Pair) => {
     if (mode !== 'forwarding' || !pair.upstream) return;
-    for (const chunk of pair.toUpstream.splice(0)) pair.upstream.write(chunk);
-    for (const chunk of pair.toClient.splice(0)) pair.client.write(chunk);
+    const toUpstream = pair.toUpstream.splice(0);
+    const toClient = pair.toClient.splice(0);
+    if (!toUpstream.length && !toClient.length) return;
+    // A timeline per connection: what is delayed goes out in order, even after delay(0).
+    pair.timeline.push({ due: performance.now() + latencyMs, toUpstream, toClient });
+    pump(pair);
+  };
+  const pump = (pair: Pair) => {
+    if (pair.timer) return;
+    while (pair.timeline.length) {
+      const next = pair.timeline[0]!;
+      const wait = next.due - performance.now();
+      if (wait > 0) {
+        pair.timer = setTimeout(() => {
+          pair.timer = undefined;
+          pump(pair);
+        }, wait);
+        return;
+      }
+      pair.timeline.shift();
+      for (const chunk of next.toUpstream) if (pair.upstream && !pair.upstream.destroyed) pair.upstream.write(chunk);
+      for (const chunk of next.toClient) if (!pair.client.destroyed) pair.client.write(chunk);
+    }
   };
   const drop = (pair: Pair) => {
     pairs.delete(pair);
+    clearTimeout(pair.timer);
     pair.client.destroy();
     pair.upstream?.destroy();
   };
@@ -33,7 +65,7 @@ export async function startFaultProxy(target: { host: string; port: number }) {
       client.resetAndDestroy();
       return;
     }
-    const pair: Pair = { client, toUpstream: [], toClient: [] };
+    const pair: Pair = { client, toUpstream: [], toClient: [], timeline: [] };
     pairs.add(pair);
     client.on('error', () => drop(pair));
     client.on('close', () => drop(pair));
@@ -57,6 +89,18 @@ export async function startFaultProxy(target: { host: string; port: number }) {
 
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
+    /** The proxy's address with the target's scheme, path and credentials, e.g. for DATABASE_URL. */
+    in: (targetUrl: string) => {
+      const url = new URL(targetUrl);
+      url.hostname = '127.0.0.1';
+      url.port = String(port);
+      return url.toString();
+    },
+    /** Forwards every chunk `ms` later, both ways (0: at once). */
+    delay(ms: number) {
+      latencyMs = ms;
+    },
     /** Holds every byte, both ways, on open and new connections, until resume(). */
     pause() {
       mode = 'paused';

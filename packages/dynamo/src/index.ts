@@ -15,7 +15,23 @@ export interface DynamoOptions {
   /** e.g. http://127.0.0.1:4567 for dynalite; leave empty for AWS itself. */
   endpoint?: string;
   region: string;
+  /**
+   * One attempt of a call that sends nothing back for this long (or cannot connect within it) is
+   * given up and, if attempts are left, retried: DYNAMODB_REQUEST_TIMEOUT_MS. Default
+   * DEFAULT_DYNAMO_BUDGET.requestTimeoutMs.
+   */
+  requestTimeoutMs?: number;
+  /** Attempts per call, the first included (DYNAMODB_MAX_ATTEMPTS). Default DEFAULT_DYNAMO_BUDGET.maxAttempts. */
+  maxAttempts?: number;
 }
+
+/**
+ * A slow or hung DynamoDB costs a call at most about maxAttempts × requestTimeoutMs (plus the SDK's
+ * short back-off between attempts), then the caller gets a TimeoutError, which services answer as
+ * SERVICE_UNAVAILABLE (packages/errors, dependencyUnreachable). Without it a call waited as long as
+ * the socket stayed open: the gateway's SUBGRAPH_TIMEOUT_MS, with the subgraph still waiting after.
+ */
+export const DEFAULT_DYNAMO_BUDGET = { requestTimeoutMs: 2000, maxAttempts: 3 } as const;
 
 export function createDynamo(options: DynamoOptions) {
   const client = new DynamoDBClient({
@@ -27,7 +43,13 @@ export function createDynamo(options: DynamoOptions) {
           credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
         }
       : {}),
-    maxAttempts: 3,
+    maxAttempts: options.maxAttempts ?? DEFAULT_DYNAMO_BUDGET.maxAttempts,
+    requestHandler: {
+      connectionTimeout: options.requestTimeoutMs ?? DEFAULT_DYNAMO_BUDGET.requestTimeoutMs,
+      requestTimeout: options.requestTimeoutMs ?? DEFAULT_DYNAMO_BUDGET.requestTimeoutMs,
+      // Without it the SDK only logs a warning when requestTimeout passes, and keeps waiting.
+      throwOnRequestTimeout: true,
+    },
   });
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
@@ -64,6 +86,11 @@ export function createDynamo(options: DynamoOptions) {
   };
 }
 export type Dynamo = ReturnType<typeof createDynamo>;
+
+/** The client as a service's validated `dynamoEnv` settings describe it (packages/config). */
+export function dynamoFromEnv(env: { DYNAMODB_ENDPOINT?: string; DYNAMODB_REGION: string; DYNAMODB_REQUEST_TIMEOUT_MS: number; DYNAMODB_MAX_ATTEMPTS: number }): Dynamo {
+  return createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION, requestTimeoutMs: env.DYNAMODB_REQUEST_TIMEOUT_MS, maxAttempts: env.DYNAMODB_MAX_ATTEMPTS });
+}
 
 type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
 type Key = Record<string, unknown>;

@@ -54,4 +54,25 @@ describe('formatError', () => {
     const other = Object.assign(new Error('deadlock detected'), { code: '40P01' });
     expect(formatError({ message: other.message }, { cause: new GraphQLError(other.message, { originalError: other }) }).extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
   });
+
+  it('answers a dependency that cannot be reached or timed out as SERVICE_UNAVAILABLE naming the service, without the driver text (issue 20)', () => {
+    const unreachable = [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      new Error('insert into "budget"."outbox" ("id") values ($1) - Connection terminated unexpectedly'),
+      Object.assign(new Error('the database system is shutting down'), { code: '57P03' }),
+      Object.assign(new Error('connection failure'), { code: '08006' }),
+      Object.assign(new Error('a request has exceeded the configured 500 ms requestTimeout'), { name: 'TimeoutError', code: 'ETIMEDOUT' }),
+    ];
+    for (const driver of unreachable) {
+      const cause = new GraphQLError(driver.message, { originalError: driver });
+      const formatted = withRequestId('req-3', () =>
+        formatError({ message: driver.message, path: ['me', 'accounts'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }, { cause, serviceName: 'budget' }),
+      );
+      expect(formatted.extensions, driver.message).toEqual({ code: 'SERVICE_UNAVAILABLE', serviceName: 'budget', requestId: 'req-3' });
+      expect(formatted.message).toMatch(/^The budget service cannot reach what it depends on right now, so this was not done; please try again/);
+      expect(formatted.path).toEqual(['me', 'accounts']);
+      expect(JSON.stringify(formatted)).not.toMatch(/insert|outbox|ECONN|5432|Connection|requestTimeout/);
+    }
+  });
 });

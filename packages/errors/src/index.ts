@@ -95,6 +95,42 @@ export function databaseTimeoutMessage(requestId?: string): string {
   return `The service is busy and could not finish this in time, so it was cancelled; please try again in a moment.${requestId ? ` (request id ${requestId})` : ''}`;
 }
 
+/** Socket errors of a dependency that is down, unreachable or cut off mid-call. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED']);
+/**
+ * PostgreSQL's connection_exception class (08xxx) and the server shutting down or starting up
+ * (admin_shutdown, crash_shutdown, cannot_connect_now).
+ */
+const UNREACHABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[123])$/;
+/**
+ * What the drivers say without a code when the connection went away: pg ("Connection terminated
+ * unexpectedly"), knex's pool ("Timeout acquiring a connection") and a transaction whose connection
+ * died under it ("Transaction query already complete"); the AWS SDK's request timeout is a TimeoutError.
+ */
+const UNREACHABLE_MESSAGES = /Connection terminated|Client has encountered a connection error|Timeout acquiring a connection|Transaction query already complete|Connection ended/;
+const UNREACHABLE_NAMES = new Set(['TimeoutError', 'KnexTimeoutError', 'ConnectionException']);
+
+/**
+ * Whether `error` (or an error it wraps) says that a dependency of the service (its database,
+ * DynamoDB) could not be reached or did not answer in time: an outage, not a fault of the request.
+ */
+export function dependencyUnreachable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    const { code, name, message, originalError, cause } = current as { code?: unknown; name?: unknown; message?: unknown; originalError?: unknown; cause?: unknown };
+    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || UNREACHABLE_SQLSTATE.test(code))) return true;
+    if (typeof name === 'string' && UNREACHABLE_NAMES.has(name)) return true;
+    if (typeof message === 'string' && UNREACHABLE_MESSAGES.test(message)) return true;
+    current = originalError ?? cause;
+  }
+  return false;
+}
+
+/** What a client reads when a service could not reach what it depends on: an outage, so try again. */
+export function dependencyUnavailableMessage(serviceName?: string, requestId?: string): string {
+  return `The ${serviceName ?? ''}${serviceName ? ' ' : ''}service cannot reach what it depends on right now, so this was not done; please try again in a moment.${requestId ? ` (request id ${requestId})` : ''}`;
+}
+
 /**
  * Shapes every error leaving a server, in every environment: known codes keep their message (they
  * are written for the client), and anything else, INTERNAL_SERVER_ERROR included, becomes the
@@ -114,6 +150,8 @@ export function formatError(
     cause?: unknown;
     /** Defaults to the request being served (withRequestId). */
     requestId?: string;
+    /** The service answering (e.g. "budget"): named in SERVICE_UNAVAILABLE when a dependency is unreachable. */
+    serviceName?: string;
   } = {},
 ): GraphQLFormattedError {
   const { stacktrace: _stacktrace, exception: _exception, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
@@ -131,6 +169,16 @@ export function formatError(
       ...(formatted.path ? { path: formatted.path } : {}),
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, ...(requestId ? { requestId } : {}) },
+    };
+  }
+  if (dependencyUnreachable(opts.cause)) {
+    // The database (or DynamoDB) is down, unreachable or too slow: the same outage answer as a
+    // subgraph the gateway cannot reach, naming the service, so that a client retries (issue 20).
+    return {
+      message: dependencyUnavailableMessage(opts.serviceName, requestId),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, ...(opts.serviceName ? { serviceName: opts.serviceName } : {}), ...(requestId ? { requestId } : {}) },
     };
   }
   return {

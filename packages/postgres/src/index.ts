@@ -103,6 +103,9 @@ export interface Database {
  * the service schema through search_path, so the same migration runs under any schema name,
  * which is how tests get a schema of their own.
  */
+/** PostgreSQL's invalid_schema_name. */
+const INVALID_SCHEMA_NAME = '3F000';
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const statementTimeoutMs = timeout(options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, 'statementTimeoutMs');
   const lockTimeoutMs = timeout(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, 'lockTimeoutMs');
@@ -133,11 +136,21 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const orm = await MikroORM.init(config);
   try {
     await orm.em.getConnection().execute(`create schema if not exists "${options.schema}"`);
-    // All pending migrations in one transaction, under the migration limits rather than a request's.
-    await orm.em.fork().transactional(async (em) => {
-      await allowLongerStatements(em, MIGRATION_TIMEOUTS);
-      await orm.getMigrator().up({ transaction: em.getTransactionContext() });
-    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // All pending migrations in one transaction, under the migration limits rather than a request's.
+        await orm.em.fork().transactional(async (em) => {
+          await allowLongerStatements(em, MIGRATION_TIMEOUTS);
+          await orm.getMigrator().up({ transaction: em.getTransactionContext() });
+        });
+        break;
+      } catch (error) {
+        // The migrator reads the catalogue of every schema in the database before it runs; a schema
+        // dropped by someone else in between (another service's tests, a tenant removed) fails it
+        // with 3F000 though ours is fine. Nothing was applied (one transaction): read it again.
+        if ((error as { code?: string }).code !== INVALID_SCHEMA_NAME || attempt === 3) throw error;
+      }
+    }
   } catch (error) {
     await orm.close(true);
     throw error;

@@ -1,5 +1,5 @@
 import client from 'prom-client';
-import { createDynamo } from '@analytica/dynamo';
+import { dynamoFromEnv } from '@analytica/dynamo';
 import { busFromEnv, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { readReferenceFile } from '@analytica/instruments';
@@ -41,7 +41,7 @@ export async function startMarketIngest(env: MarketIngestEnv, deps: Dependencies
     ));
   const dynamo = await resources.open(
     'dynamodb',
-    () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }),
+    () => dynamoFromEnv(env),
     (d) => d.close(),
   );
   const bus =

@@ -1,5 +1,9 @@
-import { kafkaEnv, list, parseEnv, postgresEnv, redisEnv, serviceEnv, z } from '@analytica/config';
+import { ConfigError, kafkaEnv, list, parseEnv, postgresEnv, redisEnv, serviceEnv, z } from '@analytica/config';
 import { bankEnv } from '@analytica/payment-subgraph/domain';
+
+/** The steps of a payment at which PAYMENTS_CRASH_AT can kill the worker. */
+export const CRASH_POINTS = ['before-bank', 'after-bank', 'before-commit'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 const millis = (fallback: number, min = 10) => z.coerce.number().int().min(min).max(86_400_000).default(fallback);
 
@@ -25,6 +29,17 @@ export const paymentsWorkerEnvShape = {
   RECONCILE_INTERVAL_MS: millis(10_000),
   /** A payment in PROCESSING untouched for this long is asked about at the bank and settled. */
   RECONCILE_AFTER_MS: millis(120_000, 100),
+  /**
+   * Test hook (the fault suite, test/faults/payments-crash.test.ts): the worker kills itself with
+   * SIGKILL at this step of the first payment that reaches it. Refused at start-up in production.
+   */
+  PAYMENTS_CRASH_AT: z.enum(CRASH_POINTS).optional(),
 };
 export type PaymentsWorkerEnv = z.infer<z.ZodObject<typeof paymentsWorkerEnvShape>>;
-export const parsePaymentsWorkerEnv = (source: Record<string, string | undefined>) => parseEnv(paymentsWorkerEnvShape, source);
+export function parsePaymentsWorkerEnv(source: Record<string, string | undefined>): PaymentsWorkerEnv {
+  const env = parseEnv(paymentsWorkerEnvShape, source);
+  if (env.PAYMENTS_CRASH_AT && env.NODE_ENV === 'production') {
+    throw new ConfigError([`PAYMENTS_CRASH_AT is "${env.PAYMENTS_CRASH_AT}": a test hook that kills the worker, never honoured with NODE_ENV=production`]);
+  }
+  return env;
+}

@@ -5,11 +5,11 @@ import { openDatabase, type Database, connectionFromEnv } from '@analytica/postg
 import { createRedis, pingRedis, type Redis } from '@analytica/redis';
 import { createHttpService, lifecycle } from '@analytica/service';
 import { createBankClient, migrations, paymentEntities, publishPaymentStatus, type BankClient, type PaymentRecord } from '@analytica/payment-subgraph/domain';
-import type { PaymentsWorkerEnv } from './environment.js';
+import type { CrashPoint, PaymentsWorkerEnv } from './environment.js';
 import { processPayment, reconcilePayment, type ProcessingDeps, type ProcessingResult } from './processing.js';
 import { startReconciler } from './reconciler.js';
 
-export { parsePaymentsWorkerEnv, paymentsWorkerEnvShape, type PaymentsWorkerEnv } from './environment.js';
+export { CRASH_POINTS, parsePaymentsWorkerEnv, paymentsWorkerEnvShape, type CrashPoint, type PaymentsWorkerEnv } from './environment.js';
 export { processPayment, reconcilePayment } from './processing.js';
 
 export interface Dependencies {
@@ -40,6 +40,20 @@ async function openPaymentDatabase(env: PaymentsWorkerEnv, logger: Logger): Prom
       await new Promise((r) => setTimeout(r, 500 * attempt));
     }
   }
+}
+
+/**
+ * PAYMENTS_CRASH_AT (tests only; refused in production): SIGKILL this process, with no clean-up at
+ * all, the first time a payment reaches `point`, as a crash or an OOM kill would at that moment.
+ */
+function crashAt(point: CrashPoint, logger: Logger) {
+  logger.warn({ point }, 'PAYMENTS_CRASH_AT is set: this worker will kill itself at that step of the first payment');
+  return (reached: CrashPoint) => {
+    if (reached !== point) return;
+    logger.warn({ point }, 'PAYMENTS_CRASH_AT reached: SIGKILL');
+    logger.flush?.();
+    process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 /**
@@ -90,6 +104,7 @@ export async function startPaymentsWorker(env: PaymentsWorkerEnv, deps: Dependen
     db,
     bank,
     logger,
+    ...(env.PAYMENTS_CRASH_AT ? { step: crashAt(env.PAYMENTS_CRASH_AT, logger) } : {}),
     async onChange(payment: PaymentRecord) {
       relay.poke();
       await publishPaymentStatus(redis, env.REDIS_KEY_PREFIX, payment, (err) => logger.warn({ err, paymentId: payment.id }, 'could not publish the payment status'));

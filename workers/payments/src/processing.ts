@@ -12,6 +12,7 @@ import {
   type PaymentRecord,
   type Settlement,
 } from '@analytica/payment-subgraph/domain';
+import type { CrashPoint } from './environment.js';
 
 export interface ProcessingDeps {
   db: Database;
@@ -19,6 +20,8 @@ export interface ProcessingDeps {
   logger: Logger;
   /** Called after each committed status change (live status, metrics). */
   onChange(payment: PaymentRecord): Promise<void>;
+  /** Test hook (PAYMENTS_CRASH_AT): called at each step of a payment; crashes the process at the chosen one. */
+  step?(point: CrashPoint): void;
 }
 
 export type ProcessingResult = 'SUCCEEDED' | 'FAILED' | 'skipped';
@@ -30,7 +33,9 @@ function settlementOf(outcome: PaymentOutcome): Settlement {
 }
 
 async function settle(deps: ProcessingDeps, paymentId: string, settlement: Settlement): Promise<ProcessingResult> {
-  const settled = await settlePayment(deps.db.fork(), paymentId, settlement);
+  // before-commit: the settlement's rows are written in its open transaction, not yet committed.
+  const step = deps.step;
+  const settled = await settlePayment(deps.db.fork(), paymentId, settlement, step ? { beforeCommit: () => step('before-commit') } : {});
   if (!settled) throw new PermanentFailure(`payment ${paymentId} disappeared while it was processed`);
   if (settled.moved) await deps.onChange(settled.payment);
   return settled.moved ? settlement.status : 'skipped';
@@ -63,6 +68,8 @@ export async function processPayment(deps: ProcessingDeps, paymentId: string): P
     return settle(deps, payment.id, { status: 'FAILED', bankReference: null, reason: 'The bank account is not linked through a bank connection; link it again.' });
   }
   let outcome: PaymentOutcome;
+  // before-bank: PROCESSING is committed, the bank not yet called.
+  deps.step?.('before-bank');
   try {
     outcome = await deps.bank.submitPayment(payment.id, link.consentId, {
       debtorAccountId: link.providerAccountId,
@@ -77,6 +84,8 @@ export async function processPayment(deps: ProcessingDeps, paymentId: string): P
     }
     throw error;
   }
+  // after-bank: the bank has applied the order and answered; nothing of it is committed here yet.
+  deps.step?.('after-bank');
   return settle(deps, payment.id, settlementOf(outcome));
 }
 

@@ -27,7 +27,12 @@ export type Settlement = { status: 'SUCCEEDED'; bankReference: string; bookedAt:
  * transaction. A payment no longer PROCESSING was settled by someone else (a redelivery, the
  * reconciler) with the same answer from the bank, and is left as it is.
  */
-export async function settlePayment(em: EntityManager, paymentId: string, settlement: Settlement): Promise<PaymentChange | null> {
+export async function settlePayment(
+  em: EntityManager,
+  paymentId: string,
+  settlement: Settlement,
+  hooks: { /** Test hook: runs after the settlement is written in its transaction, before the commit. */ beforeCommit?: () => void } = {},
+): Promise<PaymentChange | null> {
   return em.transactional(async (tx) => {
     const payment = await tx.findOne(PaymentRecord, { id: paymentId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!payment) return null;
@@ -46,6 +51,10 @@ export async function settlePayment(em: EntityManager, paymentId: string, settle
       });
     } else {
       transitionPayment(tx, payment, 'FAILED', settlement.reason);
+    }
+    if (hooks.beforeCommit) {
+      await tx.flush();
+      hooks.beforeCommit();
     }
     return { payment, moved: true };
   });
