@@ -217,6 +217,10 @@ export const contracts = {
     publishedAt: isoTime,
     updatedAt: isoTime,
     contentHash: z.string().regex(/^[0-9a-f]{64}$/),
+    /** The headline's sentiment from -1 (negative) to 1 (positive), from news-ingest's model; absent from older events. */
+    sentiment: z.number().min(-1).max(1).optional(),
+    /** The version of the sentiment model that scored it. */
+    sentimentModel: z.string().min(1).max(40).optional(),
   }),
   /**
    * One email to send. Without `to`, the notifications worker sends it to the user's registered

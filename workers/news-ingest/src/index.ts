@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
 import client from 'prom-client';
-import { createDynamo } from '@analytica/dynamo';
+import { dynamoFromEnv } from '@analytica/dynamo';
 import { busFromEnv, encodeEvent, HEADER, type EventBus } from '@analytica/events';
 import { readReferenceFile } from '@analytica/instruments';
 import { createLogger } from '@analytica/logger';
 import { createHttpService, lifecycle } from '@analytica/service';
 import type { NewsIngestEnv, SourceConfig } from './environment.js';
-import type { FeedItem, ParsedFeed } from './parse.js';
+import type { ParsedFeed } from './parse.js';
+import { createEnricher } from './enrich/index.js';
 import { startPoller, type PollOutcome } from './poller.js';
 import { markPublished, recordItem, storiesTable } from './store.js';
 
 export { newsIngestEnvShape, parseNewsIngestEnv, type NewsIngestEnv, type SourceConfig } from './environment.js';
 export { canonicalUrl, contentHash } from './store.js';
+export { createEnricher, TOPICS, TOPIC_SLUGS, type Enrichment } from './enrich/index.js';
 
 export const NEWS_TOPIC = 'news.published.v1';
 /** Feed items that could not be read: one message per item, keyed and headed by the source's name. */
@@ -21,12 +23,6 @@ export const SOURCE_HEADER = 'news-source';
 export interface Dependencies {
   /** The embedded runner's local event log instead of Kafka; not closed here. */
   bus?: EventBus;
-}
-
-/** Symbols an item is about: the tickers its feed gives and `(SYMBOL)` mentions in its title and summary, among the listed instruments. */
-export function symbolsOf(item: Pick<FeedItem, 'tickers' | 'title' | 'summary'>, listed: ReadonlySet<string>): string[] {
-  const mentioned = [...`${item.title} ${item.summary}`.matchAll(/\(([A-Z0-9][A-Z0-9.-]{0,19})\)/g)].map((m) => m[1]!);
-  return [...new Set([...item.tickers, ...mentioned])].filter((s) => listed.has(s)).slice(0, 20);
 }
 
 /**
@@ -40,7 +36,7 @@ export async function startNewsIngest(env: NewsIngestEnv, deps: Dependencies = {
   const resources = lifecycle(logger);
   const dynamo = await resources.open(
     'dynamodb',
-    () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }),
+    () => dynamoFromEnv(env),
     (d) => d.close(),
   );
   const bus =
@@ -70,7 +66,8 @@ export async function startNewsIngest(env: NewsIngestEnv, deps: Dependencies = {
 
   await resources.run('sources', async () => {
     await dynamo.ensureTable(storiesTable(table));
-    const listed = new Set((await readReferenceFile()).instruments.map((i) => i.symbol));
+    const enricher = createEnricher((await readReferenceFile()).instruments);
+    logger.info({ sentimentModel: enricher.modelVersion }, 'enrichment ready');
     // Malformed items already dead-lettered (a changed feed is read again in full); bounded.
     const deadLettered = new Set<string>();
 
@@ -92,7 +89,8 @@ export async function startNewsIngest(env: NewsIngestEnv, deps: Dependencies = {
       }
       // Oldest first, so that an article's revisions follow the feed's order.
       for (const item of [...feed.items].reverse()) {
-        const { outcome, article } = await recordItem(dynamo, table, sourceTitle, { ...item, symbols: symbolsOf(item, listed) });
+        // Enriched at ingest and stored with the article: tickers, taxonomy topics, headline sentiment.
+        const { outcome, article } = await recordItem(dynamo, table, sourceTitle, { ...item, ...enricher.enrich(item) });
         metrics.items.inc({ source: source.name, outcome });
         if (!article) continue;
         const { articleId, ...rest } = article;

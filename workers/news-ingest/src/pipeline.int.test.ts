@@ -8,7 +8,7 @@ import { createLogger } from '@analytica/logger';
 import { parseNewsEnv, startNewsService } from '@analytica/news-subgraph';
 import { createRedis } from '@analytica/redis';
 import { createTestAuth, eventually, gql, isolatedRunEnv, services, uniqueName, type TestAuth } from '@analytica/testing';
-import { canonicalUrl, NEWS_DLQ_TOPIC, parseNewsIngestEnv, SOURCE_HEADER, startNewsIngest } from './index.js';
+import { canonicalUrl, createEnricher, NEWS_DLQ_TOPIC, parseNewsIngestEnv, SOURCE_HEADER, startNewsIngest } from './index.js';
 
 // The simulator is its own workspace; it runs here as its own process, as it does in a stack.
 const SIMULATOR = fileURLToPath(new URL('../../../infra/simulators/news-sources/src/main.ts', import.meta.url));
@@ -150,6 +150,45 @@ describe('news from feeds to the graph', () => {
     );
     const item = await dynamo.doc.send(new GetCommand({ TableName: `${env.DYNAMODB_TABLE_PREFIX}articles`, Key: { id: stored.Item!.articleId, entry: 'ARTICLE' } }));
     expect(item.Item!.sources).toEqual(['Northgate Markets Desk', 'The Ledger Wire']);
+  });
+
+  it('enriches an article at ingest (tickers from company names, taxonomy topics, headline sentiment) and the ticker, topic and minSentiment filters use it', async () => {
+    // No tickers and no categories from the feed: everything below comes from the enrichment.
+    const good = await sandbox('/stories', {
+      title: 'Exxon Mobil shares soar after record quarterly profit',
+      summary: 'Higher oil prices lifted the results.',
+      symbols: [],
+      topics: [],
+      sources: ['ledger'],
+    });
+    const bad = await sandbox('/stories', {
+      title: 'Chevron shares tumble after weak quarterly results',
+      summary: 'Falling oil prices hit the refiner.',
+      symbols: [],
+      topics: [],
+      sources: ['ledger'],
+    });
+    type Enriched = { title: string; symbols: string[]; topics: string[]; sentiment: number | null; sentimentModel: string | null };
+    const filtered = async (filter: string) =>
+      (await query(`{ articles(filter: ${filter}, first: 50) { edges { node { title symbols topics sentiment sentimentModel } } } }`)).data?.articles.edges.map(
+        (e: { node: Enriched }) => e.node,
+      ) as Enriched[] | undefined;
+    const version = createEnricher([]).modelVersion;
+
+    const positive = await eventually(async () => (await filtered('{ symbols: ["XOM"] }'))?.find((a) => a.title === good.title), 10_000);
+    expect(positive).toMatchObject({ symbols: ['XOM'], topics: ['markets', 'earnings', 'energy'], sentimentModel: version });
+    expect(positive.sentiment).toBeGreaterThan(0.5);
+    const negative = await eventually(async () => (await filtered('{ symbols: ["CVX"] }'))?.find((a) => a.title === bad.title), 10_000);
+    expect(negative).toMatchObject({ symbols: ['CVX'], topics: ['markets', 'earnings', 'energy'], sentimentModel: version });
+    expect(negative.sentiment).toBeLessThan(-0.5);
+
+    const titles = async (filter: string) => (await filtered(filter))?.map((a) => a.title) ?? [];
+    expect(await titles('{ symbols: ["XOM", "CVX"], minSentiment: 0.5 }')).toEqual([good.title]);
+    expect((await titles('{ symbols: ["XOM", "CVX"], minSentiment: -1 }')).sort()).toEqual([bad.title, good.title].sort());
+    expect(await titles('{ topics: ["energy"], minSentiment: 0.5 }')).toContain(good.title);
+    expect(await titles('{ topics: ["energy"], minSentiment: 0.5 }')).not.toContain(bad.title);
+    expect(await titles('{ symbols: ["XOM"], minSentiment: 0.99 }')).toEqual([]);
+    expect(await titles('{ symbols: ["XOM"], topics: ["crypto"] }')).toEqual([]);
   });
 
   it('sends a malformed item to the DLQ naming its source and applies the rest of the feed', async () => {

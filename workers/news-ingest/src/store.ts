@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { batchGet, GetCommand, PutCommand, UpdateCommand, type Dynamo } from '@analytica/dynamo';
+import type { Enrichment } from './enrich/index.js';
 import type { FeedItem } from './parse.js';
 
 /**
  * What the worker has seen, in its own table (key `key`): `URL#<canonical URL>` and
  * `HASH#<content hash>` each point at an article id; `ARTICLE#<id>` holds the article as last
- * published, the sources that carry it (a string set), its revision and the revision last published.
+ * published with its enrichment (symbols, topics, sentiment and the model version), the sources
+ * that carry it (a string set), its revision and the revision last published.
  */
 export function storiesTable(name: string): Parameters<Dynamo['ensureTable']>[0] {
   return {
@@ -57,6 +59,9 @@ export interface StoredArticle {
   publishedAt: string;
   updatedAt: string;
   contentHash: string;
+  /** Absent on an article stored before enrichment. */
+  sentiment?: number;
+  sentimentModel?: string;
 }
 
 export type Outcome = 'new' | 'updated' | 'duplicate' | 'unchanged';
@@ -85,12 +90,7 @@ async function claim(dynamo: Dynamo, table: string, key: string, articleId: stri
  * URL then points its URL at the winner). Returns the article to publish, or null when nothing
  * changed since it was last published.
  */
-export async function recordItem(
-  dynamo: Dynamo,
-  table: string,
-  source: string,
-  item: FeedItem & { symbols: string[] },
-): Promise<{ outcome: Outcome; article: StoredArticle | null }> {
+export async function recordItem(dynamo: Dynamo, table: string, source: string, item: FeedItem & Enrichment): Promise<{ outcome: Outcome; article: StoredArticle | null }> {
   const canonical = canonicalUrl(item.canonicalUrl ?? item.link);
   const hash = contentHash(item);
   const urlKey = `URL#${canonical}`;
@@ -126,6 +126,8 @@ export async function recordItem(
         ':symbols': item.symbols,
         ':updatedAt': item.updatedAt,
         ':hash': hash,
+        ':sentiment': item.sentiment,
+        ':sentimentModel': item.sentimentModel,
       }
     : {};
   const result = await dynamo.doc.send(
@@ -135,7 +137,10 @@ export async function recordItem(
       UpdateExpression:
         `ADD sources :source, revision :one SET canonicalUrl = if_not_exists(canonicalUrl, :canonical), #url = if_not_exists(#url, :url), ` +
         `publishedAt = if_not_exists(publishedAt, :publishedAt)` +
-        (newer ? ', title = :title, summary = :summary, body = :body, topics = :topics, symbols = :symbols, updatedAt = :updatedAt, contentHash = :hash' : ''),
+        (newer
+          ? ', title = :title, summary = :summary, body = :body, topics = :topics, symbols = :symbols, updatedAt = :updatedAt, contentHash = :hash, ' +
+            'sentiment = :sentiment, sentimentModel = :sentimentModel'
+          : ''),
       ExpressionAttributeNames: { '#url': 'url' },
       ExpressionAttributeValues: {
         ':source': new Set([source]),
@@ -165,6 +170,7 @@ export async function recordItem(
       publishedAt: String(a.publishedAt),
       updatedAt: String(a.updatedAt),
       contentHash: String(a.contentHash),
+      ...(typeof a.sentiment === 'number' ? { sentiment: a.sentiment, sentimentModel: String(a.sentimentModel) } : {}),
     },
   };
 }

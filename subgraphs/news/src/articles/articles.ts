@@ -50,6 +50,8 @@ export interface ArticleRecord {
   saveCount: number;
   /** -1 (negative) to 1 (positive), once enrichment scored it; null before. */
   sentiment: number | null;
+  /** The version of the model that scored the sentiment; null when unscored. */
+  sentimentModel: string | null;
 }
 
 /** Interactions weighed into one number: a like counts 3, a save 2, a reader who opened it 1. */
@@ -189,6 +191,7 @@ function toRecord(item: Record<string, unknown>): ArticleRecord {
     viewCount: Number(item.viewCount ?? 0),
     saveCount: Number(item.saveCount ?? 0),
     sentiment: typeof item.sentiment === 'number' ? item.sentiment : null,
+    sentimentModel: typeof item.sentiment === 'number' && typeof item.sentimentModel === 'string' ? item.sentimentModel : null,
   };
 }
 

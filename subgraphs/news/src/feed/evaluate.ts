@@ -76,6 +76,7 @@ for (let day = 0; day < 14; day++) {
       sources: [],
       hidden: false,
       sentiment: null,
+      sentimentModel: null,
       quality: Math.exp(random() * 1.5 - 0.75),
     });
   }

@@ -8,7 +8,8 @@ export type PublishedArticle = EventPayload<'news.published.v1'>;
 
 /**
  * Stores an article from `news.published.v1` beside the bundled ones (the same `ARTICLE` item and
- * feed items, so `articles(...)` and `latestHeadline` list it), unless a higher revision is
+ * feed items, so `articles(...)` and `latestHeadline` list it), with the enrichment news-ingest
+ * computed (symbols, topics, sentiment and its model version), unless a higher revision is
  * already in: redeliveries and late events change nothing, and a like count is never reset.
  * Returns whether it changed the article.
  */
@@ -23,7 +24,8 @@ export async function storePublishedArticle(store: ArticleStore, article: Publis
         Key: { id, entry: 'ARTICLE' },
         UpdateExpression:
           'SET title = :title, summary = :summary, body = :body, #source = :source, sources = :sources, #url = :url, canonicalUrl = :canonical, ' +
-          'topics = :topics, symbols = :symbols, publishedAt = :publishedAt, updatedAt = :updatedAt, revision = :revision, likeCount = if_not_exists(likeCount, :zero)',
+          'topics = :topics, symbols = :symbols, publishedAt = :publishedAt, updatedAt = :updatedAt, revision = :revision, likeCount = if_not_exists(likeCount, :zero)' +
+          (article.sentiment === undefined ? '' : ', sentiment = :sentiment, sentimentModel = :sentimentModel'),
         ConditionExpression: 'attribute_not_exists(revision) OR revision < :revision',
         ExpressionAttributeNames: { '#source': 'source', '#url': 'url' },
         ExpressionAttributeValues: {
@@ -40,6 +42,7 @@ export async function storePublishedArticle(store: ArticleStore, article: Publis
           ':updatedAt': article.updatedAt,
           ':revision': article.revision,
           ':zero': 0,
+          ...(article.sentiment === undefined ? {} : { ':sentiment': article.sentiment, ':sentimentModel': article.sentimentModel ?? 'unknown' }),
         },
         ReturnValues: 'ALL_NEW',
       }),
