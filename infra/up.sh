@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts everything the stack mode and the tests talk to: PostgreSQL and Redis (only if they are
 # not already running, as on the project's machines), Apache Kafka (KRaft), dynalite, the mail
-# catcher (SMTP on 1025, caught mail on http://127.0.0.1:8025) and s3proxy (S3 API on 4569).
+# catcher (SMTP on 1025, caught mail on http://127.0.0.1:8025) and s3proxy (S3 API on 4569); installs
+# nginx (Debian's package) when it is missing, for stack mode's HTTPS edge.
 # Idempotent. `infra/down.sh` stops Kafka, dynalite, the mail catcher and s3proxy again.
 set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
@@ -19,6 +20,22 @@ if ! port_open 127.0.0.1 6379; then
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
   wait_port 127.0.0.1 6379 30 || die "Redis did not start"
+fi
+# Stack mode's HTTPS edge (dev/src/edge.ts) and its end-to-end tests run NGINX: Debian's package.
+if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
+  log "installing nginx (Debian's package, for stack mode's HTTPS edge)"
+  command -v apt-get >/dev/null || die "nginx is not installed and apt-get is missing: install nginx (or set NGINX_BIN)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends nginx >/dev/null || die "apt-get could not install nginx"
+  # The package's own service (port 80) is not used: stack mode runs its own nginx.
+  command -v systemctl >/dev/null && systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
+# Browser tests (the gateway's IDE, the reference app) drive Debian's Chromium through playwright-core.
+if ! command -v chromium >/dev/null && [[ ! -x /usr/bin/chromium ]]; then
+  log "installing chromium (Debian's package, for the browser tests)"
+  command -v apt-get >/dev/null || die "chromium is not installed and apt-get is missing: install chromium (or set CHROMIUM_PATH)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends chromium >/dev/null || die "apt-get could not install chromium"
 fi
 "$INFRA_DIR/kafka/start.sh"
 "$INFRA_DIR/dynalite/start.sh"

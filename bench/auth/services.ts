@@ -7,7 +7,7 @@ import { generateSigningKeyPem } from '@analytica/auth';
 import { createRedis } from '@analytica/redis';
 import { compose } from '@analytica/schema';
 import { printSdl } from '@analytica/subgraph';
-import { dropSchema, freePort, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, freePort, gql, services, TEST_SUBGRAPH_SIGNING_KEY, uniqueName } from '@analytica/testing';
 import { buildUserSchema } from '@analytica/user-subgraph';
 import { entryOf, spawnService, stopProcess, waitUntilReady } from '@analytica/dev/processes';
 
@@ -19,6 +19,7 @@ export async function startAuthServices() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-auth-'));
   const stores = {
     LOG_LEVEL: 'warn',
+    SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
     DATABASE_URL: services.databaseUrl,
     REDIS_URL: services.redisUrl,
     REDIS_KEY_PREFIX: `${run}:`,

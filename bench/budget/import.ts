@@ -21,7 +21,7 @@ import { listCategories } from '@analytica/budget-subgraph/categories';
 import { importStatement, readCsvStatement } from '@analytica/budget-subgraph/imports';
 import { createRule } from '@analytica/budget-subgraph/rules';
 import { csvExport } from '@analytica/budget-subgraph/statement-samples';
-import { dropSchema, services, uniqueName } from '@analytica/testing';
+import { dropSchema, services, TEST_SUBGRAPH_SIGNING_KEY, uniqueName } from '@analytica/testing';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
 const rows = Number(values.rows);
@@ -36,7 +36,15 @@ const droppingBus: NonNullable<Dependencies['bus']> = {
 
 const schema = uniqueName('bench_budget_import');
 const service = await startBudgetService(
-  parseBudgetEnv({ PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: services.databaseUrl, DATABASE_SCHEMA: schema, SCHEDULE_INTERVAL_MS: '0', EXCHANGE_RATES_FILE: '' }),
+  parseBudgetEnv({
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
+    DATABASE_URL: services.databaseUrl,
+    DATABASE_SCHEMA: schema,
+    SCHEDULE_INTERVAL_MS: '0',
+    EXCHANGE_RATES_FILE: '',
+  }),
   { bus: droppingBus },
 );
 const results: { run: string; lines: number; booked: number; duplicates: number; ms: number }[] = [];

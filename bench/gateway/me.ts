@@ -12,6 +12,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { localSecrets } from '@analytica/dev/secrets';
 import { freePort, gql } from '@analytica/testing';
 import { describeLoad, runLoad, type LoadResult } from '../lib/open-loop.js';
 import { machineBusySeconds, repoRoot, treeCpuSeconds } from '../market/lib.js';
@@ -108,7 +109,15 @@ async function main() {
     stock = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench/gateway/apollo-stock.ts')], {
       cwd: repoRoot,
       // The stack's NODE_ENV (dev/src/stack.ts runs every service with development), so both gateways run alike.
-      env: { PATH: process.env.PATH, NODE_ENV: 'development', PORT: String(stockPort), SUPERGRAPH_PATH: supergraphPath, FORWARD_AUTHORIZATION: 'true' },
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'development',
+        PORT: String(stockPort),
+        SUPERGRAPH_PATH: supergraphPath,
+        FORWARD_AUTHORIZATION: 'true',
+        // The stack's subgraphs answer only signed requests: stock Apollo signs with the stack's key too.
+        SUBGRAPH_SIGNING_KEY: (await localSecrets(env.dataDir)).subgraphSigningKey,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = createWriteStream(path.join(env.logDir, 'apollo-stock.log'));

@@ -96,6 +96,8 @@ try {
   const feedEnv = await embeddedFeedEnv(process.env, dataDir, common, portOf('market-feed'));
   await mkdir(dataDir, { recursive: true });
   const secrets = await localSecrets(dataDir);
+  // Every service gets it; the gateway signs its subgraph requests with it and the subgraphs refuse unsigned ones.
+  (common as Record<string, string>).SUBGRAPH_SIGNING_KEY = secrets.subgraphSigningKey;
 
   say(`Starting PostgreSQL (embedded, port ${postgresPort}, data in ${shownDataDir}/postgres)...`);
   const postgres = await startEmbeddedPostgres({

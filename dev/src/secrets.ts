@@ -12,15 +12,21 @@ export interface LocalSecrets {
   bankFingerprintSecret: string;
   /** The schema registry's bootstrap admin token (REGISTRY_ADMIN_TOKEN). */
   registryAdminToken: string;
+  /** SUBGRAPH_SIGNING_KEY: the gateway signs its subgraph requests with it; subgraphs refuse unsigned ones. */
+  subgraphSigningKey: string;
 }
 
 export async function localSecrets(dataDir: string): Promise<LocalSecrets> {
   const file = path.join(dataDir, 'secrets.json');
   try {
     const kept = JSON.parse(await readFile(file, 'utf8')) as LocalSecrets;
-    if (kept.registryAdminToken) return kept;
-    // A data folder from before the schema registry: add its token, keep the rest.
-    const secrets = { ...kept, registryAdminToken: randomBytes(32).toString('base64url') };
+    if (kept.registryAdminToken && kept.subgraphSigningKey) return kept;
+    // A data folder from before the schema registry or the subgraph signatures: add what is missing, keep the rest.
+    const secrets = {
+      ...kept,
+      registryAdminToken: kept.registryAdminToken || randomBytes(32).toString('base64url'),
+      subgraphSigningKey: kept.subgraphSigningKey || randomBytes(32).toString('base64url'),
+    };
     await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 }).catch(() => undefined);
     return secrets;
   } catch {
@@ -28,6 +34,7 @@ export async function localSecrets(dataDir: string): Promise<LocalSecrets> {
       jwtPrivateKey: generateSigningKeyPem(),
       bankFingerprintSecret: randomBytes(32).toString('base64url'),
       registryAdminToken: randomBytes(32).toString('base64url'),
+      subgraphSigningKey: randomBytes(32).toString('base64url'),
     };
     await mkdir(dataDir, { recursive: true });
     await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });

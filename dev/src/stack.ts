@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { DEMO_ADMIN } from './demo.js';
+import { startEdge, type RunningEdge } from './edge.js';
 import { newsIngestEnv } from './news.js';
 import { localSecrets } from './secrets.js';
 import {
@@ -36,6 +37,12 @@ export interface StackOptions {
   extraGatewayPorts?: number[];
   /** The schema registry's port: 4030, or a free one when `ports` is given (tests). */
   registryPort?: number;
+  /**
+   * NGINX in front of every gateway on this HTTPS port (dev/src/edge.ts, issue 17): TLS with a
+   * local CA, HTTP/2, WebSockets, retry on the other gateway. The gateways then trust loopback's
+   * X-Forwarded-For.
+   */
+  edgePort?: number;
 }
 
 type StackProcessName = SubgraphName | 'gateway' | 'registry' | PaymentProcessName | MarketProcessName | ModelProcessName | NewsProcessName;
@@ -46,6 +53,10 @@ export interface RunningStack {
   gatewayUrls: string[];
   /** Every gateway's private /metrics listener, in the order of gatewayUrls. */
   gatewayMetricsUrls: string[];
+  /** Every gateway's process, in the order of gatewayUrls. */
+  gateways: ServiceProcess[];
+  /** The HTTPS edge, when `edgePort` was given. */
+  edge?: RunningEdge;
   services: Map<StackProcessName, ServiceProcess>;
   stopService(name: StackProcessName): Promise<void>;
   /** The schema registry (the gateway's supergraph source) and its admin token. */
@@ -80,6 +91,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     NODE_ENV: 'development',
     DYNAMODB_ENDPOINT: 'http://127.0.0.1:4567',
     JWKS_URL: `http://127.0.0.1:${ports.user}/.well-known/jwks.json`,
+    // The subgraphs answer only the gateway's signed requests (a test passes its own key in env).
+    SUBGRAPH_SIGNING_KEY: secrets.subgraphSigningKey,
     ...options.env,
   };
   const schemaPrefix = options.schemaPrefix ?? '';
@@ -96,6 +109,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const registryPort = options.registryPort ?? (options.ports ? await freePort() : 4030);
   const registryUrl = `http://127.0.0.1:${registryPort}`;
   const extraGateways: ServiceProcess[] = [];
+  let edge: RunningEdge | undefined;
   // Each process's private /metrics listener: PORT + 5000 (gateway 9000), or free ports when the
   // ports are chosen (tests), since PORT + 5000 of a free port need not be free nor a port.
   const metricsPorts = new Map<number, string>();
@@ -105,6 +119,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const spawnService = (name: string, entry: string, port: number, env: Record<string, string>, logDir?: string) =>
     spawnProcess(name, entry, port, { ...env, METRICS_PORT: metricsPorts.get(port)! }, logDir);
   const stop = async () => {
+    await edge?.stop();
     await Promise.all([...services.values(), ...extraGateways].map((s) => stopProcess(s)));
     // A test stack's own model registry goes with it (the shared one, `models/`, stays).
     if (schemaPrefix) await dropModelRegistry({ ...shared, ...modelStoreEnv(schemaPrefix) }).catch(() => undefined);
@@ -171,10 +186,19 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       REGISTRY_URL: registryUrl,
       REGISTRY_TOKEN: gatewayToken,
     });
+    // Behind the edge, the caller's address is the one NGINX (on loopback) puts in X-Forwarded-For.
+    if (options.edgePort !== undefined) gatewayEnv.TRUST_PROXY = 'loopback';
     const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir);
     services.set('gateway', gateway);
     extraGateways.push(...(options.extraGatewayPorts ?? []).map((port, n) => spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir)));
     await Promise.all([gateway, ...extraGateways, newsIngest, ...MARKET_PROCESSES.map((name) => services.get(name)!)].map((service) => waitUntilReady(service)));
+    if (options.edgePort !== undefined) {
+      edge = await startEdge({
+        port: options.edgePort,
+        gatewayPorts: [ports.gateway, ...(options.extraGatewayPorts ?? [])],
+        dir: path.join(dataDir, 'edge', String(options.edgePort)),
+      });
+    }
     // The workers: the payments worker works on the payment schema beside the service; the
     // notifications worker has a schema of its own and mails through SMTP_URL (default: infra:up's
     // catcher); the inference worker has a schema of its own and serves the committed ml/artefacts.
@@ -202,6 +226,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`,
     gatewayUrls: [ports.gateway, ...(options.extraGatewayPorts ?? [])].map((port) => `http://127.0.0.1:${port}/graphql`),
     gatewayMetricsUrls: [ports.gateway, ...(options.extraGatewayPorts ?? [])].map((port) => `http://127.0.0.1:${metricsPorts.get(port)}`),
+    gateways: [services.get('gateway')!, ...extraGateways],
+    edge,
     services,
     registry: { url: registryUrl, adminToken: secrets.registryAdminToken },
     async stopService(name) {

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '@analytica/errors';
+import { SIGNATURE_HEADER, signRequest } from '@analytica/service';
 import { mergeFetches, type PlannedFetch } from './merge-fetches.js';
 
 /** What the gateway passes to a subgraph fetch: the caller's token and the request id. */
@@ -46,9 +47,17 @@ export function createSubgraphSource(
   serviceName: string,
   url: string,
   timeoutMs: number,
-  options: { deduplicate?: boolean; onShared?: () => void; merge?: boolean; onMerged?: (fetches: number) => void } = {},
+  options: {
+    deduplicate?: boolean;
+    onShared?: () => void;
+    merge?: boolean;
+    onMerged?: (fetches: number) => void;
+    /** SUBGRAPH_SIGNING_KEY: every request is signed with it (subgraphs refuse unsigned ones, issue 17). */
+    signingKey?: string;
+  } = {},
 ): GraphQLDataSource<ForwardedContext> {
   const target = new URL(url);
+  const signedPath = target.pathname + target.search;
   const deduplicate = options.deduplicate ?? true;
   const merge = options.merge ?? true;
   /** Queries in flight to this subgraph, by caller and body: see `shared` below. */
@@ -75,7 +84,17 @@ export function createSubgraphSource(
       };
       const request = transport.request(
         target,
-        { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            // Signed as it leaves, so that a call shared or queued a while still carries a fresh time.
+            ...(options.signingKey ? { [SIGNATURE_HEADER]: signRequest(options.signingKey, { method: 'POST', path: signedPath, body }) } : {}),
+          },
+        },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -129,6 +148,12 @@ export function createSubgraphSource(
   async function send(body: string, headers: Record<string, string>, shareable: boolean): Promise<SubgraphResponseBody> {
     const response = deduplicate && shareable ? await shared(body, headers) : await post(body, headers);
     const json = /^application\/(graphql-response\+)?json/.test(response.contentType) ? parseJson(response.text) : undefined;
+    if (response.status === 401 && /^SIGNATURE_/.test(String((json as SubgraphResponseBody | undefined)?.errors?.[0]?.extensions?.reason ?? ''))) {
+      // Not the caller's fault (their token is fine): the gateway's key or clock is off.
+      throw new GraphQLError(`The ${serviceName} service refused the gateway's signature; its fields are missing from this response.`, {
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, serviceName },
+      });
+    }
     if (response.status < 200 || response.status > 299) throw errorFromResponse(response, json);
     if (!json || typeof json !== 'object' || Array.isArray(json)) {
       throw new GraphQLError(`The ${serviceName} service sent a response that is not a GraphQL result.`, {

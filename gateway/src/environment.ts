@@ -1,10 +1,48 @@
-import { bool, ConfigError, parseEnv, redisEnv, serviceEnv, tokenEnv, trustProxy, url, z } from '@analytica/config';
+import { bool, ConfigError, parseEnv, redisEnv, serviceEnv, subgraphSigningEnv, tokenEnv, trustProxy, url, z } from '@analytica/config';
 
 const limit = (fallback: number) => z.coerce.number().int().min(1).max(100_000_000).default(fallback);
+
+/** The browser origins `npm start` and tests allow when GATEWAY_CORS_ORIGINS is unset (the reference app's dev server). */
+export const DEV_CORS_ORIGINS = ['http://localhost:5173', 'http://127.0.0.1:5173'];
+
+/**
+ * A comma-separated list of origins (`https://app.example.com`, `http://localhost:5173`): scheme,
+ * host and port only, as a browser sends them in Origin. Empty: no browser origin but the gateway's own.
+ */
+const origins = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .superRefine((entries, ctx) => {
+    for (const entry of entries) {
+      if (!isOrigin(entry)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry.slice(0, 80)}" is not an origin: give each as scheme://host[:port] (http or https), without a path, a trailing slash or a wildcard, separated by commas`,
+        });
+      }
+    }
+  })
+  .transform((entries) => [...new Set(entries.map((e) => new URL(e).origin))]);
+
+function isOrigin(entry: string): boolean {
+  try {
+    if (!/^https?:\/\/[^/?#*@\s]+$/i.test(entry)) return false;
+    const parsed = new URL(entry);
+    return parsed.pathname === '/' && parsed.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 export const gatewayEnvShape = {
   ...serviceEnv(4000),
   ...tokenEnv,
+  ...subgraphSigningEnv,
   /** Redis carries subscription events (channels `<REDIS_KEY_PREFIX><Entity>.<key>`). */
   ...redisEnv,
   /** How often an open WebSocket's token is checked again for revocation. */
@@ -81,11 +119,35 @@ export const gatewayEnvShape = {
   SUBGRAPH_NEWS_URL: url(['http', 'https']).optional(),
   SUBGRAPH_PAYMENT_URL: url(['http', 'https']).optional(),
   SUBGRAPH_INSIGHT_URL: url(['http', 'https']).optional(),
+  /**
+   * The browser origins allowed to call the API (CORS, and the Origin check of WebSocket and SSE):
+   * comma-separated. Unset: DEV_CORS_ORIGINS outside production, none in production. Requests with
+   * no Origin (servers, curl) are not affected; the gateway's own pages (the IDE) are always allowed.
+   */
+  GATEWAY_CORS_ORIGINS: origins.optional(),
+  /** How long a browser may cache a preflight's answer (Access-Control-Max-Age), in seconds. */
+  GATEWAY_CORS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+  /**
+   * The GraphQL IDE (GraphiQL, served by the gateway itself) at GET /graphql for browsers. Unset: on
+   * outside production, off in production.
+   */
+  GATEWAY_IDE: z.enum(['true', 'false', '1', '0']).optional(),
 };
-export type GatewayEnv = z.infer<z.ZodObject<typeof gatewayEnvShape>>;
+export type GatewayEnv = Omit<z.infer<z.ZodObject<typeof gatewayEnvShape>>, 'GATEWAY_CORS_ORIGINS' | 'GATEWAY_IDE'> & {
+  /** Resolved: the configured list, or the default of the environment. */
+  GATEWAY_CORS_ORIGINS: string[];
+  /** Resolved: whether the IDE is served. */
+  GATEWAY_IDE: boolean;
+};
 /** parseEnv plus the rules between variables; throws ConfigError naming each bad one. */
 export function parseGatewayEnv(source: Record<string, string | undefined>): GatewayEnv {
-  const env = parseEnv(gatewayEnvShape, source);
+  const parsed = parseEnv(gatewayEnvShape, source);
+  const production = parsed.NODE_ENV === 'production';
+  const env: GatewayEnv = {
+    ...parsed,
+    GATEWAY_CORS_ORIGINS: parsed.GATEWAY_CORS_ORIGINS ?? (production ? [] : DEV_CORS_ORIGINS),
+    GATEWAY_IDE: parsed.GATEWAY_IDE === undefined ? !production : parsed.GATEWAY_IDE === 'true' || parsed.GATEWAY_IDE === '1',
+  };
   const problems: string[] = [];
   // Without a token every poll and every usage batch would be refused (401), and the gateway would
   // serve its fallback file forever while reporting ready.

@@ -13,7 +13,7 @@ import { generateSigningKeyPem } from '@analytica/auth';
 import { createRedis } from '@analytica/redis';
 import { compose } from '@analytica/schema';
 import { printSdl } from '@analytica/subgraph';
-import { dropSchema, eventually, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, eventually, gql, services, uniqueName, TEST_SUBGRAPH_SIGNING_KEY } from '@analytica/testing';
 import { buildUserSchema, parseUserEnv, startUserService } from '@analytica/user-subgraph';
 import { parseGatewayEnv, startGateway } from './index.js';
 
@@ -50,6 +50,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'gateway-test-'));
   user = await startUserService(
     parseUserEnv({
+      SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
       PORT: '0',
       LOG_LEVEL: 'silent',
       DATABASE_URL: services.databaseUrl,
@@ -67,6 +68,7 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'supergraph.graphql'), composed.supergraphSdl);
   gateway = await startGateway(
     parseGatewayEnv({
+      SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
       PORT: '0',
       LOG_LEVEL: 'silent',
       SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),

@@ -21,6 +21,8 @@ import { createUsageReporter } from './usage.js';
 import { createSubscriptions } from './subscriptions/index.js';
 import { startPartnerAccess } from './partners/index.js';
 import { forwardTokenRequests } from './partners/token-endpoint.js';
+import { originPolicy, originRefusalBody, ORIGIN_REFUSAL } from './cors.js';
+import { ideRoutes } from './ide/index.js';
 import client from 'prom-client';
 
 export { gatewayEnvShape, parseGatewayEnv, type GatewayEnv } from './environment.js';
@@ -94,6 +96,8 @@ export async function startGateway(env: GatewayEnv) {
     registers: [registry],
   });
   const production = env.NODE_ENV === 'production';
+  // One Origin check for HTTP, SSE and WebSocket (GATEWAY_CORS_ORIGINS).
+  const origins = originPolicy({ origins: env.GATEWAY_CORS_ORIGINS, maxAgeSeconds: env.GATEWAY_CORS_MAX_AGE_SECONDS });
   const gateway = new ApolloGateway({
     // From the schema registry when SUPERGRAPH_URL is set (the file is then the fallback at start).
     supergraphSdl: env.SUPERGRAPH_URL
@@ -111,6 +115,7 @@ export async function startGateway(env: GatewayEnv) {
         onShared: () => sharedFetches.inc({ subgraph: name }),
         merge: env.GATEWAY_MERGE_FETCHES,
         onMerged: (fetches) => mergedFetches.inc({ subgraph: name }, fetches),
+        signingKey: env.SUBGRAPH_SIGNING_KEY,
       }),
     logger,
   });
@@ -143,6 +148,7 @@ export async function startGateway(env: GatewayEnv) {
         redisUrl: env.REDIS_URL,
         channelPrefix: env.REDIS_KEY_PREFIX,
         subgraphTimeoutMs: timeoutMs,
+        subgraphSigningKey: env.SUBGRAPH_SIGNING_KEY,
         urlOverrides: overrides,
         verifier,
         logger,
@@ -154,6 +160,7 @@ export async function startGateway(env: GatewayEnv) {
         // Depth, cost, aliases, directives, tokens and body size: the same limits as over HTTP.
         limits: { validationRules: limits.validationRules, maxTokens: env.GRAPHQL_MAX_TOKENS, hideSuggestions: production, bodyLimitBytes: env.MAX_BODY_BYTES },
         spendBudget: budget.spendFor,
+        admitOrigin: { admits: origins.admits, refusal: { status: ORIGIN_REFUSAL.status, body: originRefusalBody() } },
       }),
     (s) => s.close(),
   );
@@ -180,6 +187,10 @@ export async function startGateway(env: GatewayEnv) {
     bodyLimitBytes: env.MAX_BODY_BYTES,
     routes: (app) => {
       app.set('trust proxy', env.TRUST_PROXY);
+      // CORS first: a preflight is answered before any budget is spent, an unlisted origin refused.
+      app.use('/graphql', origins.middleware);
+      // GET /graphql from a browser: the bundled GraphiQL (or 404 when GATEWAY_IDE is off).
+      ideRoutes(app, { enabled: env.GATEWAY_IDE, logger });
       app.use('/graphql', budget.middleware, partners.middleware);
       if (env.GATEWAY_DEDUPLICATE) {
         app.use(
@@ -229,7 +240,8 @@ export async function startGateway(env: GatewayEnv) {
             numericLiteralLimits(),
             retryAfterFromErrors,
             ...(usage ? [usage.plugin as ApolloServerPlugin<GatewayContext>] : []),
-            ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+            // Never Apollo's landing page (it loads Sandbox from a CDN): the IDE is ours (ide/index.ts).
+            ApolloServerPluginLandingPageDisabled(),
           ],
         }),
       context: async (req, requestId, log) => {

@@ -6,7 +6,7 @@ import { generateSigningKeyPem } from '@analytica/auth';
 import { createRedis } from '@analytica/redis';
 import { compose } from '@analytica/schema';
 import { printSdl } from '@analytica/subgraph';
-import { dropSchema, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, gql, services, uniqueName, TEST_SUBGRAPH_SIGNING_KEY } from '@analytica/testing';
 import { buildUserSchema, parseUserEnv, startUserService } from '@analytica/user-subgraph';
 import { parseGatewayEnv, startGateway } from './index.js';
 
@@ -21,6 +21,7 @@ const gateways: Awaited<ReturnType<typeof startGateway>>[] = [];
 async function gatewayWith(env: Record<string, string>) {
   const gateway = await startGateway(
     parseGatewayEnv({
+      SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
       PORT: '0',
       LOG_LEVEL: 'silent',
       SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
@@ -43,6 +44,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'gateway-limits-'));
   user = await startUserService(
     parseUserEnv({
+      SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
       PORT: '0',
       LOG_LEVEL: 'silent',
       DATABASE_URL: services.databaseUrl,

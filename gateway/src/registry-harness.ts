@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildSchema, graphql } from 'graphql';
-import { services, uniqueName } from '@analytica/testing';
+import { services, uniqueName, TEST_SUBGRAPH_SIGNING_KEY } from '@analytica/testing';
 import { parseGatewayEnv, startGateway } from './index.js';
 
 const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@shareable"])';
@@ -49,6 +49,7 @@ export async function startStubs() {
 export function startRegistryGateway(registryUrl: string, token: string, extra: Record<string, string> = {}) {
   return startGateway(
     parseGatewayEnv({
+      SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
       PORT: '0',

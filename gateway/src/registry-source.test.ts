@@ -9,6 +9,9 @@ import { createLogger } from '@analytica/logger';
 import { parseGatewayEnv } from './environment.js';
 import { supergraphFromRegistry } from './registry-source.js';
 
+/** The gateway's subgraph signing key (required; not what these tests are about). */
+const SIGNED = { SUBGRAPH_SIGNING_KEY: 'registry-source-test-signing-key-0123456789' };
+
 const logger = createLogger('test', 'silent');
 const closers: (() => void)[] = [];
 afterEach(() => closers.splice(0).forEach((close) => close()));
@@ -108,13 +111,13 @@ describe('supergraphFromRegistry', () => {
   });
 
   it('the gateway refuses a SUPERGRAPH_URL that is not http(s), naming it', () => {
-    expect(() => parseGatewayEnv({ SUPERGRAPH_URL: 'ftp://registry/api/supergraph' })).toThrow(ConfigError);
-    expect(() => parseGatewayEnv({ SUPERGRAPH_URL: 'ftp://registry/api/supergraph' })).toThrow(/SUPERGRAPH_URL is "ftp:/);
-    expect(parseGatewayEnv({ SUPERGRAPH_URL: 'http://127.0.0.1:4030/api/supergraph', REGISTRY_TOKEN: 'reg_token' }).SUPERGRAPH_POLL_SECONDS).toBe(10);
+    expect(() => parseGatewayEnv({ ...SIGNED, SUPERGRAPH_URL: 'ftp://registry/api/supergraph' })).toThrow(ConfigError);
+    expect(() => parseGatewayEnv({ ...SIGNED, SUPERGRAPH_URL: 'ftp://registry/api/supergraph' })).toThrow(/SUPERGRAPH_URL is "ftp:/);
+    expect(parseGatewayEnv({ ...SIGNED, SUPERGRAPH_URL: 'http://127.0.0.1:4030/api/supergraph', REGISTRY_TOKEN: 'reg_token' }).SUPERGRAPH_POLL_SECONDS).toBe(10);
   });
 
   it('the gateway refuses a registry URL without a token, which would leave it on its fallback file for good', () => {
-    expect(() => parseGatewayEnv({ SUPERGRAPH_URL: 'http://127.0.0.1:4030/api/supergraph' })).toThrow(/REGISTRY_TOKEN is missing: SUPERGRAPH_URL is set/);
-    expect(() => parseGatewayEnv({ USAGE_REPORT_URL: 'http://127.0.0.1:4030/api/usage' })).toThrow(/REGISTRY_TOKEN is missing: USAGE_REPORT_URL is set/);
+    expect(() => parseGatewayEnv({ ...SIGNED, SUPERGRAPH_URL: 'http://127.0.0.1:4030/api/supergraph' })).toThrow(/REGISTRY_TOKEN is missing: SUPERGRAPH_URL is set/);
+    expect(() => parseGatewayEnv({ ...SIGNED, USAGE_REPORT_URL: 'http://127.0.0.1:4030/api/usage' })).toThrow(/REGISTRY_TOKEN is missing: USAGE_REPORT_URL is set/);
   });
 });

@@ -143,6 +143,8 @@ async function startAll() {
     DYNAMODB_ENDPOINT: infra.dynamoEndpoint,
     DYNAMODB_TABLE_PREFIX: `${runId}_`,
     JWKS_URL: `${url('user')}/.well-known/jwks.json`,
+    // The gateway signs its subgraph requests with it; the subgraphs refuse unsigned ones.
+    SUBGRAPH_SIGNING_KEY: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'info',
   };
   const schema = (name) => ({ DATABASE_SCHEMA: `${runId}_${name}` });

@@ -1,9 +1,12 @@
-// npm run schema:check: fails when the committed SDL or supergraph differs from what the code gives.
+// npm run schema:check: fails when the committed SDL, supergraph or API schema (schema/api.graphql)
+// differs from what the code gives, or when a type, field, argument or enum value of the API schema
+// has no description.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { composeFromFiles, readSupergraphConfig, repoRoot, supergraphPath } from './composition.js';
+import { apiSchemaPath, composeFromFiles, readSupergraphConfig, repoRoot, supergraphPath } from './composition.js';
+import { apiSchemaFile, describeCoverage, undocumented } from './descriptions.js';
 
 const outDir = await mkdtemp(path.join(os.tmpdir(), 'analytica-schema-'));
 try {
@@ -22,14 +25,28 @@ try {
   const result = await composeFromFiles(entries.map((e) => ({ ...e, file: path.join(outDir, `${e.name}.graphql`) })));
   if (!result.ok) {
     problems.push(`composition fails:\n${result.errors.map((e) => `      ${e}`).join('\n')}`);
-  } else if (result.supergraphSdl !== (await readFile(supergraphPath, 'utf8').catch(() => ''))) {
-    problems.push(`${path.relative(repoRoot, supergraphPath)} is not the composition of the current subgraphs`);
+  } else {
+    if (result.supergraphSdl !== (await readFile(supergraphPath, 'utf8').catch(() => ''))) {
+      problems.push(`${path.relative(repoRoot, supergraphPath)} is not the composition of the current subgraphs`);
+    }
+    const apiSdl = apiSchemaFile(result.supergraphSdl);
+    if (apiSdl !== (await readFile(apiSchemaPath, 'utf8').catch(() => ''))) {
+      problems.push(`${path.relative(repoRoot, apiSchemaPath)} is not the API schema of the current supergraph`);
+    }
+    // The schema is a product: every type, field, argument and enum value a client sees says what it is.
+    const missing = undocumented(apiSdl);
+    if (missing.length) {
+      problems.push(
+        `${missing.length} element(s) of the API schema have no description (${describeCoverage(apiSdl)}); add one in the subgraph's code ` +
+          `(type-graphql \`description:\`, valuesConfig for enum values):\n${missing.map((m) => `      ${m}`).join('\n')}`,
+      );
+    }
   }
   if (problems.length) {
     process.stderr.write(`Schema check failed:\n${problems.map((p) => `  - ${p}`).join('\n')}\nRun "npm run compose" and commit the result.\n`);
     process.exit(1);
   }
-  process.stdout.write(`Schema check passed: ${entries.length} subgraphs and the supergraph match the code.\n`);
+  process.stdout.write(`Schema check passed: ${entries.length} subgraphs, the supergraph and the API schema match the code, and every element of the API schema is described.\n`);
 } finally {
   await rm(outDir, { recursive: true, force: true });
 }

@@ -7,6 +7,8 @@ import YAML from 'yaml';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const supergraphPath = path.join(repoRoot, 'schema/supergraph.graphql');
+/** The client-facing API schema (no join__/link__ internals), for codegen and review: written by npm run compose. */
+export const apiSchemaPath = path.join(repoRoot, 'schema/api.graphql');
 
 export interface SubgraphEntry {
   name: string;

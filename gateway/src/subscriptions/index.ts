@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { ValidationRule } from 'graphql';
 import type { AuthUser } from '@analytica/auth';
@@ -15,6 +15,8 @@ export interface SubscriptionOptions {
   redisUrl: string;
   channelPrefix: string;
   subgraphTimeoutMs: number;
+  /** SUBGRAPH_SIGNING_KEY: the per-event fetches are signed like every other subgraph request. */
+  subgraphSigningKey?: string;
   urlOverrides: Record<string, string | undefined>;
   verifier: TokenVerifier;
   logger: Logger;
@@ -32,6 +34,8 @@ export interface SubscriptionOptions {
   limits?: { validationRules: readonly ValidationRule[]; maxTokens: number; hideSuggestions: boolean; bodyLimitBytes: number };
   /** Spends a subscribe operation of the user's request budget (0, or seconds to wait); WebSocket subscribes pay it here, SSE requests in the HTTP budget. */
   spendBudget?: (user: AuthUser) => Promise<number>;
+  /** The Origin check of /graphql (cors.ts), for WebSocket upgrades; SSE requests pass the HTTP middleware. */
+  admitOrigin?: { admits: (headers: IncomingHttpHeaders) => boolean; refusal: { status: number; body: string } };
 }
 
 /**
@@ -45,7 +49,7 @@ export function createSubscriptions(options: SubscriptionOptions) {
     channelPrefix: options.channelPrefix,
     logger: options.logger,
     registry: options.registry,
-    dataSourceFor: (name, url) => createSubgraphSource(name, url, options.subgraphTimeoutMs),
+    dataSourceFor: (name, url) => createSubgraphSource(name, url, options.subgraphTimeoutMs, { signingKey: options.subgraphSigningKey }),
     limits: options.limits && { validationRules: options.limits.validationRules, hideSuggestions: options.limits.hideSuggestions },
   });
   const maxTokens = options.limits?.maxTokens;
@@ -83,6 +87,7 @@ export function createSubscriptions(options: SubscriptionOptions) {
         admitPartner: options.admitPartner,
         maxTokens,
         spendBudget: options.spendBudget,
+        admitOrigin: options.admitOrigin,
       });
     },
     async beforeDrain() {

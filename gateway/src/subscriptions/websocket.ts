@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, parse, type DocumentNode } from 'graphql';
@@ -47,6 +47,8 @@ export interface WebSocketOptions {
   maxTokens?: number;
   /** Each subscribe spends one request of the user's budget (0, or seconds to wait: RATE_LIMITED). */
   spendBudget?: (user: AuthUser) => Promise<number>;
+  /** The Origin check of HTTP (cors.ts): an upgrade it refuses is answered `refusal` and never becomes a socket. */
+  admitOrigin?: { admits: (headers: IncomingHttpHeaders) => boolean; refusal: { status: number; body: string } };
 }
 
 interface Connection {
@@ -113,6 +115,15 @@ export function attachWebSocketServer(server: Server, options: WebSocketOptions)
   const onUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer) => {
     if (!isPath(request.url ?? '/', options.path)) {
       socket.destroy();
+      return;
+    }
+    const origin = options.admitOrigin;
+    if (origin && !origin.admits(request.headers)) {
+      // The answer of an HTTP request from that origin: the same status, code and message.
+      const body = Buffer.from(origin.refusal.body);
+      socket.end(
+        `HTTP/1.1 ${origin.refusal.status} Forbidden\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${body.length}\r\nVary: Origin\r\nConnection: close\r\n\r\n${body.toString()}`,
+      );
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));

@@ -159,6 +159,16 @@ export const tokenEnv = {
   AUTH_REVOCATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   ...redisEnv,
 };
+/**
+ * The gateway signs every request it sends a subgraph with this key, and every subgraph refuses a
+ * request without a valid signature (packages/service/src/signing.ts): the subgraphs answer only
+ * the gateway. The same secret on both sides; at least 32 characters (`openssl rand -base64 32`).
+ */
+export const subgraphSigningEnv = {
+  SUBGRAPH_SIGNING_KEY: z.string().min(32, { message: 'must be at least 32 characters (e.g. openssl rand -base64 32); the gateway and every subgraph share it' }),
+  /** How far a signature's time may be from the subgraph's clock, either way: the replay window. */
+  SUBGRAPH_SIGNATURE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(300).default(30),
+};
 /** A PostgreSQL timeout in milliseconds: 1 ms to 10 minutes (0, "no limit", is not accepted). */
 const pgTimeoutMs = (fallback: number) => z.coerce.number().int().min(1).max(600_000).default(fallback);
 export const postgresEnv = (defaultSchema: string) => ({
@@ -179,6 +189,10 @@ export const kafkaEnv = {
 export const dynamoEnv = {
   DYNAMODB_ENDPOINT: url(['http', 'https']).optional(),
   DYNAMODB_REGION: z.string().min(1).default('eu-west-1'),
+  /** One attempt of a DynamoDB call that sends nothing back for this long is given up (then retried while attempts are left). */
+  DYNAMODB_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+  /** Attempts per DynamoDB call, the first included: a call gives up after about this many request timeouts. */
+  DYNAMODB_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   DYNAMODB_TABLE_PREFIX: z
     .string()
     .regex(/^[\w.-]*$/, 'must be letters, digits, ".", "_" or "-"')

@@ -9,8 +9,10 @@ import client from 'prom-client';
 import { Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type OperationDefinitionNode, type SelectionNode } from 'graphql';
 import { internalErrorMessage, withRequestId } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
+import { SIGNATURE_HEADER, SIGNATURE_MESSAGES, verifyRequest } from './signing.js';
 
 export { lifecycle, type Lifecycle } from './lifecycle.js';
+export { SIGNATURE_HEADER, signRequest, verifyRequest, type SignatureProblem } from './signing.js';
 
 export type ReadinessCheck = () => Promise<unknown>;
 
@@ -18,6 +20,11 @@ export interface GraphQLMount<Ctx extends BaseContext> {
   /** Builds the server; the drain and metrics plugins are added here. */
   server: (plugins: ApolloServerPlugin<Ctx>[]) => ApolloServer<Ctx>;
   context: (req: Request, requestId: string, log: Logger) => Promise<Ctx>;
+  /**
+   * Subgraphs: /graphql answers only requests the gateway signed (signing.ts); any other gets 401
+   * UNAUTHENTICATED with `extensions.reason` before it is parsed as GraphQL.
+   */
+  requireSignature?: { key: string; maxAgeSeconds: number };
 }
 
 export interface ServiceOptions<Ctx extends BaseContext> {
@@ -225,9 +232,23 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
         const mount = options.graphql;
         apollo = mount.server([ApolloServerPluginDrainHttpServer({ httpServer }), metricsPlugin]);
         await apollo.start();
+        const signed = mount.requireSignature;
         app.use(
           '/graphql',
-          express.json({ limit: options.bodyLimitBytes ?? 1024 * 1024 }),
+          // The raw body too when the signature covers it (its SHA-256 is part of what is signed).
+          express.json({ limit: options.bodyLimitBytes ?? 1024 * 1024, verify: signed ? (req, _res, raw) => void ((req as RequestWithId).rawBody = raw) : undefined }),
+          (req: Request, res: express.Response, next: express.NextFunction) => {
+            if (!signed) return next();
+            const body = (req as RequestWithId).rawBody ?? '';
+            const problem = verifyRequest(
+              signed.key,
+              { method: req.method, path: req.originalUrl, body, signature: req.headers[SIGNATURE_HEADER] },
+              { maxAgeSeconds: signed.maxAgeSeconds },
+            );
+            if (!problem) return next();
+            logger.warn({ requestId: (req as RequestWithId).requestId, reason: problem, ip: req.socket.remoteAddress }, 'request without a valid gateway signature refused');
+            res.status(401).json({ errors: [{ message: SIGNATURE_MESSAGES[problem], extensions: { code: 'UNAUTHENTICATED', reason: problem } }] });
+          },
           // The body parser's callbacks run outside the request's async context: enter it again.
           (req: Request, _res: express.Response, next: express.NextFunction) => withRequestId((req as RequestWithId).requestId, next),
           expressMiddleware(apollo, {
@@ -317,6 +338,8 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
 
 interface RequestWithId extends Request {
   requestId: string;
+  /** The body as received, kept only when a signature covers it. */
+  rawBody?: Buffer;
 }
 
 /** Runs a service until SIGTERM or SIGINT, then shuts it down cleanly and exits. */

@@ -14,6 +14,16 @@ import type { Logger } from '@analytica/logger';
 /** Federation 2 directives our subgraphs may use. */
 const LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@tag"])\n`;
 
+/** The descriptions of the root types, for the client-facing schema (see schema/api.graphql). */
+export const ROOT_DESCRIPTIONS = {
+  Query:
+    "Reads. Unless a field says otherwise, a field needs a signed-in user (Authorization: Bearer <accessToken>) and reads that user's own data; market data and news are the same for every signed-in caller. Money is integer minor units with an ISO 4217 currency; times are ISO 8601 in UTC.",
+  Mutation:
+    "Changes. Unless a field says otherwise, a field needs a signed-in user and acts on that user's own data; administrators' fields say so and are FORBIDDEN to everyone else. Errors carry extensions.code (see the README's table).",
+  Subscription:
+    'Live updates over WebSocket (graphql-transport-ws) or SSE on the same endpoint. Each starts with the current value, then sends each change; a subscriber gets only their own events, and market data is public to every signed-in caller.',
+} as const;
+
 export interface SubgraphSchemaOptions {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   resolvers: NonEmptyArray<Function>;
@@ -39,6 +49,14 @@ export async function buildFederatedSchema(options: SubgraphSchemaOptions): Prom
     // insists on a pub/sub all the same.
     pubSub: { publish: () => {}, subscribe: () => subscribeThroughGateway() },
   });
+  // type-graphql cannot describe the root types; every subgraph gives them the same words.
+  for (const [type, description] of [
+    [schema.getQueryType(), ROOT_DESCRIPTIONS.Query],
+    [schema.getMutationType(), ROOT_DESCRIPTIONS.Mutation],
+    [schema.getSubscriptionType(), ROOT_DESCRIPTIONS.Subscription],
+  ] as const) {
+    if (type && !type.description) type.description = description;
+  }
   const typeDefs = parse(LINK + printSchemaWithDirectives(schema));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- type-graphql's resolver map, handed on to @apollo/subgraph as it is
   const resolvers = createResolversMap(schema) as Record<string, any>;
@@ -167,15 +185,28 @@ export interface SubgraphServiceOptions<Ctx extends SubgraphContext> {
   onStop?: () => Promise<void>;
   /** No longer used: unexpected errors are generic in every environment (kept for callers). */
   exposeErrorDetails?: boolean;
+  /**
+   * Who may call: only the gateway, whose requests carry a signature made with
+   * SUBGRAPH_SIGNING_KEY (anything else gets 401 before it is parsed); introspection only outside
+   * production. The service's parsed environment (config's `subgraphSigningEnv`) fits.
+   */
+  access: SubgraphAccess;
   routes?: Parameters<typeof createHttpService>[0]['routes'];
   /** METRICS_PORT and METRICS_HOST: the private listener of GET /metrics. */
   metricsPort?: number;
   metricsHost?: string;
 }
 
+export interface SubgraphAccess {
+  NODE_ENV: string;
+  SUBGRAPH_SIGNING_KEY: string;
+  SUBGRAPH_SIGNATURE_MAX_AGE_SECONDS: number;
+}
+
 /**
  * A subgraph service: the shared HTTP skeleton plus Apollo Server. Subgraphs do not trust the
- * network: every request's token is verified again here, and a bad one refuses the request.
+ * network: a request must carry the gateway's signature (issue 17), and every request's token is
+ * verified again here, a bad one refusing the request.
  */
 export function createSubgraphService<Ctx extends SubgraphContext>(options: SubgraphServiceOptions<Ctx>) {
   return createHttpService<Ctx & { authError?: GraphQLError }>({
@@ -195,17 +226,20 @@ export function createSubgraphService<Ctx extends SubgraphContext>(options: Subg
       server: (plugins) =>
         new ApolloServer({
           schema: options.schema,
-          introspection: true,
+          // The gateway plans from the supergraph and never introspects a subgraph.
+          introspection: options.access.NODE_ENV !== 'production',
           includeStacktraceInErrorResponses: false,
           // Shutdown is ours (stopOnSignals): drain, then close pools and consumers.
           stopOnTerminationSignals: false,
           formatError: (formatted, cause) =>
             formatError(formatted, {
               cause,
+              serviceName: options.name,
               onInternal: (error, { requestId }) => options.logger.error({ err: cause, requestId, path: error.path }, 'internal error'),
             }),
           plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), refuseBadTokens(), partnersReadOnly()],
         }),
+      requireSignature: { key: options.access.SUBGRAPH_SIGNING_KEY, maxAgeSeconds: options.access.SUBGRAPH_SIGNATURE_MAX_AGE_SECONDS },
       context: async (req, requestId, log) => {
         const { user, error } = await authenticate(req.headers.authorization, options.verifier);
         return { ...options.context({ user, requestId, log, clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown' }), authError: error };
@@ -261,7 +295,9 @@ export class Money {
   }
 }
 
-@InputType('MoneyInput')
+@InputType('MoneyInput', {
+  description: 'An exact amount to send: integer minor units (cents) and an ISO 4217 currency, e.g. { amountMinor: 1234, currency: "EUR" } for 12.34 EUR.',
+})
 export class MoneyInput {
   @Field(() => GraphQLSafeInt, { description: 'Whole minor units, e.g. 1234 for 12.34 EUR.' }) amountMinor!: number;
   @Field(() => String, { description: 'ISO 4217 code, e.g. EUR.' }) currency!: string;
@@ -285,10 +321,11 @@ export function userReference() {
 @Directive('@tag(name: "public")')
 @ObjectType('PageInfo', { description: 'Relay cursor pagination: pass endCursor as `after` for the next page.' })
 export class PageInfo {
-  @Field(() => Boolean) hasNextPage!: boolean;
+  @Field(() => Boolean, { description: 'Whether more items follow this page.' }) hasNextPage!: boolean;
   @Field(() => Boolean, { description: 'Always false: pages are read forwards only.' }) hasPreviousPage!: boolean;
-  @Field(() => String, { nullable: true }) startCursor!: string | null;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
+  @Field(() => String, { description: 'Cursor of the first item of the page; null for an empty page.', nullable: true }) startCursor!: string | null;
+  @Field(() => String, { description: 'Cursor of the last item of the page: pass it as `after` for the next page; null for an empty page.', nullable: true }) endCursor!:
+    string | null;
 }
 
 /**

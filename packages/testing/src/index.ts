@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { generate } from 'otplib';
 import pg from 'pg';
 import { createTokenIssuer, generateSigningKeyPem, type Role } from '@analytica/auth';
+import { SIGNATURE_HEADER, signRequest } from '@analytica/service';
 
 /**
  * Helpers for integration tests against the real services that .ci/run starts. Every test run
@@ -22,6 +23,7 @@ export const services = {
  */
 export function isolatedRunEnv(run: string): Record<string, string> {
   return {
+    SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
     DATABASE_URL: services.databaseUrl,
     REDIS_URL: services.redisUrl,
     REDIS_KEY_PREFIX: `${run}:`,
@@ -35,6 +37,19 @@ export function isolatedRunEnv(run: string): Record<string, string> {
 /** A name no other run uses: lower case, digits and underscores (valid as a schema or a prefix). */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The gateway-to-subgraph signing key of test runs (SUBGRAPH_SIGNING_KEY): in createTestAuth's
+ * and isolatedRunEnv's variables, and `gql` signs every request with it, so a test may call a
+ * subgraph directly as the gateway would. A request without it is refused (issue 17).
+ */
+export const TEST_SUBGRAPH_SIGNING_KEY = 'test-only-subgraph-signing-key-0123456789abcdef';
+
+/** The signature header of a request to `url` with this body, as the gateway signs it. */
+export function gatewaySignature(url: string, body: string, key = TEST_SUBGRAPH_SIGNING_KEY, nowMs = Date.now()): Record<string, string> {
+  const { pathname, search } = new URL(url);
+  return { [SIGNATURE_HEADER]: signRequest(key, { method: 'POST', path: pathname + search, body }, nowMs) };
 }
 
 export const ISSUER = 'analytica-test';
@@ -55,7 +70,7 @@ export async function createTestAuth() {
   const { port } = server.address() as AddressInfo;
   return {
     privateKeyPem,
-    env: { JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE },
+    env: { JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY },
     tokenFor(user: { id: string; role?: Role }, options: { ttlSeconds?: number } = {}): string {
       const signer = options.ttlSeconds ? createTokenIssuer(privateKeyPem, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: options.ttlSeconds }) : issuer;
       return signer.issue({ id: user.id, role: user.role ?? 'USER', sessionId: randomUUID() }, randomUUID());
@@ -71,23 +86,29 @@ export interface GraphQLResponse<T = any> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
 }
 
-/** POSTs one GraphQL operation, as a browser would. */
+/**
+ * POSTs one GraphQL operation, as a browser would; signed as the gateway signs (with
+ * TEST_SUBGRAPH_SIGNING_KEY), so that the same call reaches a subgraph directly. The gateway
+ * ignores the signature.
+ */
 export async function gql<T = any>(
   url: string,
   query: string,
   options: { variables?: Record<string, unknown>; token?: string; headers?: Record<string, string> } = {},
 ): Promise<GraphQLResponse<T>> {
+  const body = JSON.stringify({ query, variables: options.variables });
   const response = await fetch(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
+      ...gatewaySignature(url, body),
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       ...options.headers,
     },
-    body: JSON.stringify({ query, variables: options.variables }),
+    body,
   });
-  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status'>;
-  return { status: response.status, ...body };
+  const answer = (await response.json()) as Omit<GraphQLResponse<T>, 'status'>;
+  return { status: response.status, ...answer };
 }
 
 /** Removes a schema a test created. */

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './index.js';
+import { freePort, TEST_SUBGRAPH_SIGNING_KEY } from './index.js';
 
 export interface ServiceProcessSpec {
   /** The service label: the name in its logs, in /health and /ready, and `service="..."` on /metrics. */
@@ -34,7 +34,8 @@ type Child = ChildProcessByStdio<null, Readable, Readable>;
 // The service process itself (not a tsx wrapper), so that SIGTERM reaches it as a container runtime sends it.
 function startProcess(entry: string, env: Record<string, string>): { child: Child; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // The gateway-to-subgraph key every subgraph and the gateway need (issue 17); others ignore it.
+    env: { PATH: process.env.PATH ?? '', SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { kafkaEnv, parseEnv, postgresEnv, serviceEnv, tokenEnv, z } from '@analytica/config';
+import { kafkaEnv, parseEnv, postgresEnv, serviceEnv, subgraphSigningEnv, tokenEnv, z } from '@analytica/config';
 
 /** The sample of daily ECB-style rates shipped with the service. */
 export const SAMPLE_RATES_FILE = fileURLToPath(new URL('../data/exchange-rates.csv', import.meta.url));
@@ -7,6 +7,7 @@ export const SAMPLE_RATES_FILE = fileURLToPath(new URL('../data/exchange-rates.c
 export const budgetEnvShape = {
   ...serviceEnv(4002),
   ...tokenEnv,
+  ...subgraphSigningEnv,
   ...postgresEnv('budget'),
   ...kafkaEnv,
   /** A rate file (date,base,quote,rate) loaded at start, replacing rates of the same day and pair; empty: none. */

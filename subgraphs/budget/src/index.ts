@@ -106,6 +106,7 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
     schema: await resources.run('schema', buildBudgetSchema),
     verifier: verifierFromEnv(env, { redis: deps.redis }),
     exposeErrorDetails: env.NODE_ENV === 'development',
+    access: env,
     readiness: { postgres: db.ping },
     context: (base) => {
       const em = db.fork();

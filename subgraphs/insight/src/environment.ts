@@ -1,8 +1,9 @@
-import { kafkaEnv, parseEnv, postgresEnv, serviceEnv, tokenEnv, z } from '@analytica/config';
+import { kafkaEnv, parseEnv, postgresEnv, serviceEnv, subgraphSigningEnv, tokenEnv, z } from '@analytica/config';
 
 export const insightEnvShape = {
   ...serviceEnv(4006),
   ...tokenEnv,
+  ...subgraphSigningEnv,
   ...postgresEnv('insight'),
   ...kafkaEnv,
 };

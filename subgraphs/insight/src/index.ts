@@ -135,6 +135,7 @@ export async function startInsightService(env: InsightEnv, deps: Dependencies = 
     schema: await resources.run('schema', buildInsightSchema),
     verifier: verifierFromEnv(env),
     exposeErrorDetails: env.NODE_ENV === 'development',
+    access: env,
     readiness: { postgres: db.ping },
     context: (base) => insightContext(base, db.fork(), announce),
     onStop: resources.closeAll,

@@ -1,8 +1,9 @@
-import { dynamoEnv, parseEnv, redisEnv, serviceEnv, tokenEnv, z } from '@analytica/config';
+import { dynamoEnv, parseEnv, redisEnv, serviceEnv, subgraphSigningEnv, tokenEnv, z } from '@analytica/config';
 
 export const marketEnvShape = {
   ...serviceEnv(4003),
   ...tokenEnv,
+  ...subgraphSigningEnv,
   ...redisEnv,
   // A brace in the prefix would become the key's hash tag and scatter one symbol's keys over slots.
   REDIS_KEY_PREFIX: redisEnv.REDIS_KEY_PREFIX.refine((v) => !/[{}]/.test(v), { message: 'must not contain { or }' }),

@@ -1,5 +1,5 @@
 import { verifierFromEnv } from '@analytica/auth';
-import { createDynamo } from '@analytica/dynamo';
+import { dynamoFromEnv } from '@analytica/dynamo';
 import type { EventBus } from '@analytica/events';
 import { readReferenceFile } from '@analytica/instruments';
 import { createLogger } from '@analytica/logger';
@@ -42,7 +42,7 @@ export async function startMarketService(env: MarketEnv, deps: Dependencies = {}
     ));
   const dynamo = await resources.open(
     'dynamodb',
-    () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }),
+    () => dynamoFromEnv(env),
     (d) => d.close(),
   );
   const tables = marketTables(env.DYNAMODB_TABLE_PREFIX);
@@ -74,6 +74,7 @@ export async function startMarketService(env: MarketEnv, deps: Dependencies = {}
     schema: await resources.run('schema', buildMarketSchema),
     verifier: verifierFromEnv(env),
     exposeErrorDetails: env.NODE_ENV === 'development',
+    access: env,
     readiness: { redis: () => pingRedis(redis), dynamodb: dynamo.ping },
     context: (base) => ({
       ...base,

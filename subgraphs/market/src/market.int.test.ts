@@ -252,6 +252,19 @@ describe('market service', () => {
     expect(result.data._entities).toEqual([{ currency: 'EUR', last: 232.4 }, { name: 'Apple Inc.' }]);
   });
 
+  it('gives Quote and Instrument a stable id, the symbol, wherever they are reached (client caches normalise by it)', async () => {
+    const result = await asBob(
+      '{ quote(symbol: "SAP.DE") { id symbol instrument { id symbol } } quotes(symbols: ["AAPL"]) { id } instrument(symbol: "BTC-USD") { id quote { id } } _entities(representations: [{ __typename: "Quote", symbol: "MSFT" }, { __typename: "Instrument", symbol: "7203.T" }]) { ... on Quote { id } ... on Instrument { id } } }',
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({
+      quote: { id: 'SAP.DE', symbol: 'SAP.DE', instrument: { id: 'SAP.DE', symbol: 'SAP.DE' } },
+      quotes: [{ id: 'AAPL' }],
+      instrument: { id: 'BTC-USD', quote: { id: 'BTC-USD' } },
+      _entities: [{ id: 'MSFT' }, { id: '7203.T' }],
+    });
+  });
+
   it('loads the reference instruments once per version, also when a second instance starts', async () => {
     const markerKey = { TableName: `${tablePrefix}instruments`, Key: { symbol: '#reference-version' }, ConsistentRead: true };
     const before = await dynamo.doc.send(new GetCommand(markerKey));

@@ -1,8 +1,9 @@
-import { bool, dynamoEnv, kafkaEnv, parseEnv, serviceEnv, tokenEnv, z } from '@analytica/config';
+import { bool, dynamoEnv, kafkaEnv, parseEnv, serviceEnv, subgraphSigningEnv, tokenEnv, z } from '@analytica/config';
 
 export const newsEnvShape = {
   ...serviceEnv(4004),
   ...tokenEnv,
+  ...subgraphSigningEnv,
   ...dynamoEnv,
   ...kafkaEnv,
   /**

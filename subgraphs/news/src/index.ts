@@ -1,5 +1,5 @@
 import { verifierFromEnv } from '@analytica/auth';
-import { createDynamo } from '@analytica/dynamo';
+import { dynamoFromEnv } from '@analytica/dynamo';
 import { busFromEnv, startConsumerWithRetries, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { createRedis, type Redis } from '@analytica/redis';
@@ -34,7 +34,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
   const resources = lifecycle(logger);
   const dynamo = await resources.open(
     'dynamodb',
-    () => createDynamo({ endpoint: env.DYNAMODB_ENDPOINT, region: env.DYNAMODB_REGION }),
+    () => dynamoFromEnv(env),
     (d) => d.close(),
   );
   const store: ModerationStore = {
@@ -97,6 +97,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     schema: await resources.run('schema', buildNewsSchema),
     verifier: verifierFromEnv(env),
     exposeErrorDetails: env.NODE_ENV === 'development',
+    access: env,
     readiness: { dynamodb: dynamo.ping },
     context: (base) => newsContext(base, store, live),
     routes: (app) => contentRoutes(app, store, logger),

@@ -1,4 +1,4 @@
-import { kafkaEnv, parseEnv, postgresEnv, serviceEnv, tokenEnv, url, z } from '@analytica/config';
+import { kafkaEnv, parseEnv, postgresEnv, serviceEnv, subgraphSigningEnv, tokenEnv, url, z } from '@analytica/config';
 
 const count = (fallback: number, min = 1, max = 1_000_000) => z.coerce.number().int().min(min).max(max).default(fallback);
 const minor = (fallback: number) => z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(fallback);
@@ -14,6 +14,7 @@ export const bankEnv = {
 export const paymentEnvShape = {
   ...serviceEnv(4005),
   ...tokenEnv,
+  ...subgraphSigningEnv,
   ...postgresEnv('payment'),
   ...kafkaEnv,
   ...bankEnv,

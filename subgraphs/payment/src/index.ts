@@ -94,6 +94,7 @@ export async function startPaymentService(env: PaymentEnv, deps: Dependencies = 
     schema: await resources.run('schema', buildPaymentSchema),
     verifier: verifierFromEnv(env),
     exposeErrorDetails: env.NODE_ENV === 'development',
+    access: env,
     readiness: { postgres: db.ping },
     context: (base) => paymentContext(base, db.fork(), services),
     onStop: resources.closeAll,

@@ -3,7 +3,7 @@ import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPem } from '@analytica/auth';
 import { createRedis } from '@analytica/redis';
-import { dropSchema, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, gql, services, uniqueName, TEST_SUBGRAPH_SIGNING_KEY } from '@analytica/testing';
 import { parseUserEnv, startUserService } from './index.js';
 
 const schema = uniqueName('user_admin');
@@ -15,6 +15,7 @@ let url: string;
 beforeAll(async () => {
   service = await startUserService(
     parseUserEnv({
+      SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
       PORT: '0',
       LOG_LEVEL: 'silent',
       DATABASE_URL: services.databaseUrl,

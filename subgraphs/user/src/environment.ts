@@ -1,4 +1,4 @@
-import { kafkaEnv, parseEnv, pem, postgresEnv, serviceEnv, tokenEnv, trustProxy, z } from '@analytica/config';
+import { kafkaEnv, parseEnv, pem, postgresEnv, serviceEnv, subgraphSigningEnv, tokenEnv, trustProxy, z } from '@analytica/config';
 
 const PEM_BLOCK = /-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g;
 const count = (fallback: number, min = 1, max = 1_000_000) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -6,6 +6,7 @@ const count = (fallback: number, min = 1, max = 1_000_000) => z.coerce.number().
 export const userEnvShape = {
   ...serviceEnv(4001),
   ...tokenEnv,
+  ...subgraphSigningEnv,
   ...postgresEnv('users'),
   ...kafkaEnv,
   /** PEM private key that signs access tokens; its public half is served as JWKS. */

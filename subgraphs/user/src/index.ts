@@ -125,6 +125,7 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     schema: await resources.run('schema', buildUserSchema),
     verifier,
     exposeErrorDetails: env.NODE_ENV === 'development',
+    access: env,
     readiness: { postgres: db.ping, redis: () => pingRedis(redis) },
     routes: (app) => {
       // Sign-in limits per address need the caller's address, which the gateway forwards.

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { generateSigningKeyPem } from '@analytica/auth';
 import { createRedis } from '@analytica/redis';
-import { dropSchema, services, uniqueName } from '@analytica/testing';
+import { dropSchema, gatewaySignature, services, uniqueName } from '@analytica/testing';
 import { describeServiceProcess } from '@analytica/testing/service-process';
 
 const schema = uniqueName('user_main');
@@ -24,13 +24,10 @@ describeServiceProcess({
   dependencies: ['postgres', 'redis'],
   // A registration (argon2 hashing) is in flight when the signal arrives.
   inFlight: async (url) => {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'mutation { register(input: { email: "late@example.com", password: "long enough password", displayName: "Late" }) { user { email } } }' }),
-    });
-    const body = (await response.json()) as { data?: { register: { user: { email: string } } } };
-    expect(body.data?.register.user.email).toBe('late@example.com');
+    const body = JSON.stringify({ query: 'mutation { register(input: { email: "late@example.com", password: "long enough password", displayName: "Late" }) { user { email } } }' });
+    const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...gatewaySignature(`${url}/graphql`, body) }, body });
+    const answer = (await response.json()) as { data?: { register: { user: { email: string } } } };
+    expect(answer.data?.register.user.email).toBe('late@example.com');
   },
   cleanup: async () => {
     await dropSchema(schema);

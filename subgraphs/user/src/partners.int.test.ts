@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenIssuer, generateSigningKeyPem, verifierFromEnv, type AuthUser, type TokenVerifier } from '@analytica/auth';
 import { createRedis } from '@analytica/redis';
-import { dropSchema, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, gql, services, uniqueName, TEST_SUBGRAPH_SIGNING_KEY } from '@analytica/testing';
 import { parseUserEnv, startUserService } from './index.js';
 
 const schema = uniqueName('user_partners');
@@ -25,6 +25,7 @@ let adminToken: string;
 beforeAll(async () => {
   service = await startUserService(
     parseUserEnv({
+      SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
       PORT: '0',
       LOG_LEVEL: 'silent',
       DATABASE_URL: services.databaseUrl,

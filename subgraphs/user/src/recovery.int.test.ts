@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateSigningKeyPem, verifierFromEnv, type TokenVerifier } from '@analytica/auth';
 import { createRedis } from '@analytica/redis';
-import { dropSchema, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, gql, services, uniqueName, TEST_SUBGRAPH_SIGNING_KEY } from '@analytica/testing';
 import { parseUserEnv, startUserService } from './index.js';
 
 /** Every argon2 hash and verification the service does, counted. */
@@ -34,6 +34,7 @@ let elsewhere: TokenVerifier;
 beforeAll(async () => {
   service = await startUserService(
     parseUserEnv({
+      SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
       PORT: '0',
       LOG_LEVEL: 'silent',
       DATABASE_URL: services.databaseUrl,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPem, verifierFromEnv, type TokenVerifier } from '@analytica/auth';
 import { createRedis } from '@analytica/redis';
-import { dropSchema, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, gql, services, uniqueName, TEST_SUBGRAPH_SIGNING_KEY } from '@analytica/testing';
 import { parseUserEnv, startUserService } from './index.js';
 
 const schema = uniqueName('user_sessions');
@@ -15,6 +15,7 @@ const serviceKey = generateSigningKeyPem();
 beforeAll(async () => {
   service = await startUserService(
     parseUserEnv({
+      SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
       PORT: '0',
       LOG_LEVEL: 'silent',
       DATABASE_URL: services.databaseUrl,
@@ -184,6 +185,7 @@ describe('key rotation', () => {
     const start = (extra: Record<string, string>) =>
       startUserService(
         parseUserEnv({
+          SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
           PORT: '0',
           LOG_LEVEL: 'silent',
           DATABASE_URL: services.databaseUrl,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus, runConsumer, type Event } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { createRedis } from '@analytica/redis';
-import { dropSchema, eventually, gql, services, uniqueName } from '@analytica/testing';
+import { dropSchema, eventually, gql, services, uniqueName, TEST_SUBGRAPH_SIGNING_KEY } from '@analytica/testing';
 import { generateSigningKeyPem } from '@analytica/auth';
 import { parseUserEnv, startUserService } from './index.js';
 
@@ -14,6 +14,7 @@ let url: string;
 
 beforeAll(async () => {
   const env = parseUserEnv({
+    SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
     PORT: '0',
     LOG_LEVEL: 'silent',
     DATABASE_URL: services.databaseUrl,
@@ -213,6 +214,7 @@ describe('user service readiness', () => {
     proxied.port = String(proxy.port);
     const isolated = await startUserService(
       parseUserEnv({
+        SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
         PORT: '0',
         LOG_LEVEL: 'silent',
         DATABASE_URL: proxied.toString(),

@@ -17,6 +17,7 @@ export enum BudgetPeriodEnum {
 registerEnumType(BudgetPeriodEnum, {
   name: 'BudgetPeriod',
   description: 'Calendar months, or ISO weeks from Monday; days are UTC.',
+  valuesConfig: { MONTHLY: { description: 'A calendar month (UTC), from the 1st.' }, WEEKLY: { description: 'An ISO week (UTC), from Monday.' } },
 });
 
 enum RolloverEnum {
@@ -27,23 +28,28 @@ enum RolloverEnum {
 registerEnumType(RolloverEnum, {
   name: 'BudgetRollover',
   description: "What of this period's remainder moves to the next period's budget of the category: nothing, what is left, or also a shortfall.",
+  valuesConfig: {
+    NONE: { description: 'Every period starts from its own amount.' },
+    LEFTOVER: { description: 'What was not spent is added to the next period; a shortfall is not carried.' },
+    LEFTOVER_AND_OVERSPENDING: { description: 'What was not spent is added to the next period, and a shortfall is taken from it.' },
+  },
 });
 
 @Directive('@key(fields: "id")')
 @ObjectType('Budget', { description: 'How much one expense category may spend in one month or week.' })
 export class Budget {
-  @Field(() => ID) id!: string;
-  @Field(() => BudgetPeriodEnum) period!: BudgetPeriod;
+  @Field(() => ID, { description: 'Id of the budget.' }) id!: string;
+  @Field(() => BudgetPeriodEnum, { description: 'Whether the budget covers a month or an ISO week.' }) period!: BudgetPeriod;
   @Field(() => String, { description: 'First day of the period, YYYY-MM-DD: the 1st of the month or a Monday.' }) startsOn!: string;
-  @Field(() => RolloverEnum) rollover!: Rollover;
+  @Field(() => RolloverEnum, { description: "What moves from this period's remainder into the next period's budget." }) rollover!: Rollover;
   @Field(() => Boolean, { description: 'Whether spent is above amount; each change from false to true emitted one budget.overspent.v1.' })
   overspent!: boolean;
 }
 
-@InputType('SetBudgetInput')
+@InputType('SetBudgetInput', { description: "A category's budget for one period (setBudget)." })
 class SetBudgetInput {
   @Field(() => ID, { description: 'An expense category of yours.' }) categoryId!: string;
-  @Field(() => BudgetPeriodEnum) period!: BudgetPeriod;
+  @Field(() => BudgetPeriodEnum, { description: 'Month or week.' }) period!: BudgetPeriod;
   @Field(() => String, {
     nullable: true,
     description: 'Any day of the period as YYYY-MM-DD; it is moved to the period start. The current period when omitted.',
@@ -54,16 +60,16 @@ class SetBudgetInput {
   rollover?: Rollover | null;
 }
 
-@InputType('CopyBudgetsInput')
+@InputType('CopyBudgetsInput', { description: "Which period's budgets to fill from the period before (copyBudgets)." })
 class CopyBudgetsInput {
-  @Field(() => BudgetPeriodEnum) period!: BudgetPeriod;
+  @Field(() => BudgetPeriodEnum, { description: 'Month or week.' }) period!: BudgetPeriod;
   @Field(() => String, { description: 'Any day of the period to fill, YYYY-MM-DD; its previous period is copied.' }) startsOn!: string;
 }
 
 @ObjectType('BudgetReportLine', { description: 'One category in one period: what was budgeted and what happened, in your home currency.' })
 class BudgetReportLineType {
-  @Field(() => Category) category!: CategoryRecord;
-  @Field(() => Budget, { nullable: true }) budget!: BudgetRecord | null;
+  @Field(() => Category, { description: 'The category of this line.' }) category!: CategoryRecord;
+  @Field(() => Budget, { description: "The category's budget for the period; null when it has none.", nullable: true }) budget!: BudgetRecord | null;
   @Field(() => Money, { nullable: true, description: "The budget's amount, at the rate of the period's first day." }) budgeted!: Money | null;
   @Field(() => Money, { description: 'Net of the category: negative for spending, positive for income.' }) actual!: Money;
   @Field(() => Money, { description: 'Money spent, net of refunds: minus actual.' }) spent!: Money;
@@ -72,12 +78,12 @@ class BudgetReportLineType {
 
 @ObjectType('BudgetReport', { description: 'Budget against actual for one period, every amount in your home currency at the rate of its day.' })
 class BudgetReportType {
-  @Field(() => BudgetPeriodEnum) period!: BudgetPeriod;
-  @Field(() => String) startsOn!: string;
+  @Field(() => BudgetPeriodEnum, { description: 'Month or week.' }) period!: BudgetPeriod;
+  @Field(() => String, { description: 'First day of the period, YYYY-MM-DD.' }) startsOn!: string;
   @Field(() => String, { description: 'Last day of the period.' }) endsOn!: string;
   @Field(() => String, { description: 'Your home currency.' }) currency!: string;
   @Field(() => [BudgetReportLineType], { description: 'Categories with a budget or with transactions in the period.' }) lines!: BudgetReportLineType[];
-  @Field(() => Money) budgeted!: Money;
+  @Field(() => Money, { description: "The sum of the period's budgets." }) budgeted!: Money;
   @Field(() => Money, { description: 'Spending in expense categories, net of refunds.' }) spent!: Money;
   @Field(() => Money, { description: 'Money in, in income categories.' }) income!: Money;
   @Field(() => Money, { description: 'Net of transactions without a category (transfers excluded).' }) uncategorized!: Money;
@@ -88,7 +94,10 @@ class BudgetReportType {
 export class BudgetResolver {
   @Authorized()
   @Mutation(() => Budget, { description: 'Creates the budget of a category for a period, or replaces its amount.' })
-  async setBudget(@Arg('input', () => SetBudgetInput) input: SetBudgetInput, @Ctx() ctx: BudgetContext): Promise<BudgetRecord> {
+  async setBudget(
+    @Arg('input', () => SetBudgetInput, { description: 'The category, period and amount.' }) input: SetBudgetInput,
+    @Ctx() ctx: BudgetContext,
+  ): Promise<BudgetRecord> {
     const { id: userId } = requireUser(ctx);
     const budget = await setBudget(ctx.em, userId, input);
     ctx.eventsRecorded();
@@ -101,7 +110,7 @@ export class BudgetResolver {
   @Mutation(() => [Budget], {
     description: "Copies the previous period's budgets into the period containing startsOn (categories already budgeted there keep theirs); returns that period's budgets.",
   })
-  async copyBudgets(@Arg('input', () => CopyBudgetsInput) input: CopyBudgetsInput, @Ctx() ctx: BudgetContext): Promise<BudgetRecord[]> {
+  async copyBudgets(@Arg('input', () => CopyBudgetsInput, { description: 'The period to fill.' }) input: CopyBudgetsInput, @Ctx() ctx: BudgetContext): Promise<BudgetRecord[]> {
     const budgets = await copyPreviousBudgets(ctx.em, requireUser(ctx).id, input.period, input.startsOn);
     ctx.eventsRecorded();
     return budgets;
@@ -119,7 +128,7 @@ export class BudgetResolver {
     return Money.of(budget.amount, budget.currency);
   }
 
-  @FieldResolver(() => Category)
+  @FieldResolver(() => Category, { description: 'The expense category the budget limits.' })
   async category(@Root() budget: BudgetRecord, @Ctx() ctx: BudgetContext): Promise<CategoryRecord> {
     assertOwnerOrAdmin(ctx, budget.userId);
     const category = await ctx.loaders.category.load(budget.categoryId);
@@ -159,7 +168,11 @@ export class BudgetResolver {
 export class UserBudgetsResolver {
   @Authorized()
   @FieldResolver(() => [Budget], { nullable: true, description: 'Your budgets, latest period first.' })
-  budgets(@Root() user: User, @Ctx() ctx: BudgetContext, @Arg('period', () => BudgetPeriodEnum, { nullable: true }) period?: BudgetPeriod | null): Promise<BudgetRecord[]> {
+  budgets(
+    @Root() user: User,
+    @Ctx() ctx: BudgetContext,
+    @Arg('period', () => BudgetPeriodEnum, { description: 'Only budgets of this period kind.', nullable: true }) period?: BudgetPeriod | null,
+  ): Promise<BudgetRecord[]> {
     assertOwnerOrAdmin(ctx, user.id);
     return ctx.em.find(BudgetRecord, { userId: user.id, ...(period ? { period } : {}) }, { orderBy: [{ startsOn: 'desc' }, { id: 'asc' }] });
   }
@@ -170,7 +183,7 @@ export class UserBudgetsResolver {
   async budgetReport(
     @Root() user: User,
     @Ctx() ctx: BudgetContext,
-    @Arg('period', () => BudgetPeriodEnum) period: BudgetPeriod,
+    @Arg('period', () => BudgetPeriodEnum, { description: 'Month or week.' }) period: BudgetPeriod,
     @Arg('on', () => String, { nullable: true, description: 'Any day of the period, YYYY-MM-DD.' }) on?: string | null,
   ): Promise<BudgetReportType> {
     assertOwnerOrAdmin(ctx, user.id);

@@ -13,7 +13,10 @@ export class ExchangeRateResolver {
     description:
       'Adds or replaces exchange rates from CSV text with the header "date,base,quote,rate" (1 base = rate quote); all rows or none. Admins only: rates are shared by every user.',
   })
-  async loadExchangeRates(@Arg('csv', () => String) csv: string, @Ctx() ctx: BudgetContext): Promise<number> {
+  async loadExchangeRates(
+    @Arg('csv', () => String, { description: 'CSV text with the header "date,base,quote,rate", e.g. "2026-01-02,EUR,USD,1.0931".' }) csv: string,
+    @Ctx() ctx: BudgetContext,
+  ): Promise<number> {
     const rates = parseRatesCsv(csv, 'csv');
     return ctx.em.transactional((tx) => saveExchangeRates(tx, rates));
   }

@@ -29,8 +29,8 @@ import { decodeBudgetOverspentId } from './live.js';
 @ObjectType('BudgetOverspent', { description: 'One of your budgets went over its limit: spending in its category and period rose above the amount.' })
 export class BudgetOverspent {
   @Field(() => ID, { description: 'The same if the event is delivered twice, so a client can drop the repeat.' }) id!: string;
-  @Field(() => ID) budgetId!: string;
-  @Field(() => BudgetPeriodEnum) period!: BudgetPeriod;
+  @Field(() => ID, { description: 'Id of the budget that went over.' }) budgetId!: string;
+  @Field(() => BudgetPeriodEnum, { description: "The budget's period: a month or an ISO week." }) period!: BudgetPeriod;
   @Field(() => String, { description: 'First day of the period, YYYY-MM-DD.' }) startsOn!: string;
   @Field(() => Money, { description: "The budget's amount when it went over." }) limit!: Money;
   @Field(() => Money, { description: 'Spending in the category and period when it went over (other currencies at the rate of their day).' }) spent!: Money;
@@ -88,7 +88,7 @@ export class BudgetLiveSubscription {
       'One of your accounts now, then again after each change to its transactions (recorded, edited, deleted, imported, or booked from a payment), ' +
       'with its balance as of that change. A burst of changes may arrive as the latest state only. Any account that is not yours is NOT_FOUND.',
   })
-  transactionsChanged(@Arg('accountId', () => ID) _accountId: string, @Root() account: AccountRecord): AccountRecord {
+  transactionsChanged(@Arg('accountId', () => ID, { description: 'One of your accounts.' }) _accountId: string, @Root() account: AccountRecord): AccountRecord {
     return account;
   }
 }

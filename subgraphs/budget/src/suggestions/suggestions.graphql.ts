@@ -17,7 +17,7 @@ class SuggestedCategory {
   @Field(() => String, { description: 'The category name the model chose (its own taxonomy, e.g. "Groceries").' }) name!: string;
   @Field(() => Float, { description: 'How sure the model is, from 0 to 1.' }) confidence!: number;
   @Field(() => String, { description: 'The version of the model that made it.' }) modelVersion!: string;
-  @Field(() => GraphQLDateTimeISO) suggestedAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When the model made the suggestion (UTC, ISO 8601).' }) suggestedAt!: Date;
 }
 
 @ObjectType('SuggestionPreferences', { description: 'What happens to category suggestions for your transactions.' })
@@ -27,9 +27,9 @@ class SuggestionPreferencesType {
   @Field(() => Float, { description: 'From 0.5 to 1; 0.9 unless you set it.' }) minConfidence!: number;
 }
 
-@InputType('SuggestionPreferencesInput')
+@InputType('SuggestionPreferencesInput', { description: 'Your category suggestion settings (setSuggestionPreferences).' })
 class SuggestionPreferencesInput {
-  @Field(() => Boolean) autoApply!: boolean;
+  @Field(() => Boolean, { description: 'Apply suggestions at least minConfidence sure as they arrive.' }) autoApply!: boolean;
   @Field(() => Float, { nullable: true, description: 'From 0.5 to 1; 0.9 when left out.' }) minConfidence?: number | null;
 }
 
@@ -65,7 +65,10 @@ export class TransactionSuggestionResolver {
   @Mutation(() => Transaction, {
     description: 'Gives one of your transactions its suggested category (recorded as a label for training). Any id that is not yours answers NOT_FOUND.',
   })
-  async acceptSuggestedCategory(@Arg('transactionId', () => ID) transactionId: string, @Ctx() ctx: BudgetContext): Promise<TransactionRecord> {
+  async acceptSuggestedCategory(
+    @Arg('transactionId', () => ID, { description: 'One of your transactions with a suggested category.' }) transactionId: string,
+    @Ctx() ctx: BudgetContext,
+  ): Promise<TransactionRecord> {
     const { id: userId } = requireUser(ctx);
     const transaction = await acceptSuggestedCategory(ctx.em, userId, transactionId);
     ctx.eventsRecorded();
@@ -77,7 +80,10 @@ export class TransactionSuggestionResolver {
 
   @Authorized()
   @Mutation(() => SuggestionPreferencesType, { description: 'Turns automatic application of confident category suggestions on or off.' })
-  async setSuggestionPreferences(@Arg('input', () => SuggestionPreferencesInput) input: SuggestionPreferencesInput, @Ctx() ctx: BudgetContext): Promise<SuggestionPreferences> {
+  async setSuggestionPreferences(
+    @Arg('input', () => SuggestionPreferencesInput, { description: 'The new preferences.' }) input: SuggestionPreferencesInput,
+    @Ctx() ctx: BudgetContext,
+  ): Promise<SuggestionPreferences> {
     return setSuggestionPreferences(ctx.em, requireUser(ctx).id, input);
   }
 }

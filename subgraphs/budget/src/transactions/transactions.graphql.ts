@@ -29,7 +29,18 @@ import {
 } from './transactions.js';
 
 const TransactionSortEnum = Object.fromEntries(TRANSACTION_SORTS.map((s) => [s, s])) as { [K in TransactionSort]: K };
-registerEnumType(TransactionSortEnum, { name: 'TransactionSort', description: 'Order of a transaction list; ties are broken by id.' });
+registerEnumType(TransactionSortEnum, {
+  name: 'TransactionSort',
+  description: 'Order of a transaction list; ties are broken by id.',
+  valuesConfig: {
+    BOOKED_AT_DESC: { description: 'Newest booking first.' },
+    BOOKED_AT_ASC: { description: 'Oldest booking first.' },
+    AMOUNT_DESC: { description: 'Largest signed amount first (money in before money out).' },
+    AMOUNT_ASC: { description: 'Smallest signed amount first (largest money out first).' },
+    PAYEE_ASC: { description: 'By payee, A to Z.' },
+    PAYEE_DESC: { description: 'By payee, Z to A.' },
+  },
+});
 
 // Transactions, their pages, parts and totals are tagged `consent`: the budget-with-consent contract
 // lets a partner app read them for a user who consented (the consent token is that user's; every
@@ -38,15 +49,15 @@ registerEnumType(TransactionSortEnum, { name: 'TransactionSort', description: 'O
 @Directive('@tag(name: "consent")')
 @ObjectType('Transaction', { description: 'Money that moved in or out of one account.' })
 export class Transaction {
-  @Field(() => ID) id!: string;
+  @Field(() => ID, { description: 'Id of the transaction.' }) id!: string;
   @Field(() => GraphQLDateTimeISO, { description: 'When the bank booked it (UTC).' }) bookedAt!: Date;
-  @Field(() => String) payee!: string;
-  @Field(() => String, { nullable: true }) notes!: string | null;
+  @Field(() => String, { description: 'Who was paid or who paid.' }) payee!: string;
+  @Field(() => String, { description: 'Free text.', nullable: true }) notes!: string | null;
   @Field(() => [String], { description: 'Lower-case labels.' }) tags!: string[];
   @Field(() => Int, { description: 'Increases with every change; send it back when editing, to avoid overwriting a newer change.' })
   version!: number;
-  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
-  @Field(() => GraphQLDateTimeISO) updatedAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When it was recorded in Analytica (UTC, ISO 8601).' }) createdAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When it last changed (UTC, ISO 8601).' }) updatedAt!: Date;
   @Field(() => ID, { nullable: true, description: 'Shared by the two legs of a transfer between your accounts.' }) transferId!: string | null;
   @Field(() => String, { nullable: true, description: 'The schedule occurrence (YYYY-MM-DD) this transaction posted.' }) scheduledOn!: string | null;
 }
@@ -54,35 +65,35 @@ export class Transaction {
 @Directive('@tag(name: "consent")')
 @ObjectType('TransactionSplit', { description: 'One part of a split transaction; the parts sum to the transaction.' })
 class TransactionSplit {
-  @Field(() => Int) position!: number;
-  @Field(() => String, { nullable: true }) notes!: string | null;
+  @Field(() => Int, { description: "The part's place in the split, from 1." }) position!: number;
+  @Field(() => String, { description: 'Free text for this part.', nullable: true }) notes!: string | null;
 }
 
 /** A part as shown: in its transaction's currency. */
 type SplitView = SplitRecord & { currency: string };
 
 @Directive('@tag(name: "consent")')
-@ObjectType('TransactionEdge')
+@ObjectType('TransactionEdge', { description: 'One transaction in a page, with the cursor that points at it.' })
 class TransactionEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Transaction) node!: TransactionRecord;
+  @Field(() => String, { description: 'Opaque; pass as `after` (with the same sort and filter) to read the transactions that follow this one.' }) cursor!: string;
+  @Field(() => Transaction, { description: 'The transaction.' }) node!: TransactionRecord;
 }
 
 @Directive('@tag(name: "consent")')
 @ObjectType('CurrencyTotals', { description: 'Sums of a set of transactions in one currency.' })
 export class CurrencyTotals {
-  @Field(() => String) currency!: string;
-  @Field(() => Int) count!: number;
+  @Field(() => String, { description: 'ISO 4217 code these sums are in.' }) currency!: string;
+  @Field(() => Int, { description: 'How many transactions in this currency.' }) count!: number;
   @Field(() => Money, { description: 'Money in: the sum of positive amounts.' }) inflow!: Money;
   @Field(() => Money, { description: 'Money out: the sum of negative amounts (negative).' }) outflow!: Money;
-  @Field(() => Money) net!: Money;
+  @Field(() => Money, { description: 'inflow plus outflow: the change in balance.' }) net!: Money;
 }
 
 @Directive('@tag(name: "consent")')
 @ObjectType('TransactionConnection', { description: 'A page of transactions in the requested order.' })
 class TransactionConnection {
-  @Field(() => [TransactionEdge]) edges!: TransactionEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
+  @Field(() => [TransactionEdge], { description: 'The transactions of this page, each with its cursor.' }) edges!: TransactionEdge[];
+  @Field(() => PageInfo, { description: 'Whether there is a next page, and the cursor to ask for it.' }) pageInfo!: PageInfo;
   /** What totalCount and totals count: the filter without the cursor. */
   selection!: Selection;
   /** Both totalCount and totals come from one statement, run once per connection when asked for. */
@@ -91,9 +102,9 @@ class TransactionConnection {
 
 const summaryOf = (connection: TransactionConnection, ctx: BudgetContext) => (connection.summary ??= summariseTransactions(ctx.em, connection.selection));
 
-@InputType('TransactionFilter')
+@InputType('TransactionFilter', { description: 'Which transactions to list; every condition given must hold.' })
 export class TransactionFilterInput {
-  @Field(() => ID, { nullable: true }) accountId?: string | null;
+  @Field(() => ID, { description: 'On this account of yours.', nullable: true }) accountId?: string | null;
   @Field(() => ID, { nullable: true, description: 'In this category, or with a part in it.' }) categoryId?: string | null;
   @Field(() => String, { nullable: true, description: 'In a category of this group (e.g. "Housing").' }) group?: string | null;
   @Field(() => GraphQLDateTimeISO, { nullable: true, description: 'Booked at or after this time.' }) from?: Date | null;
@@ -107,50 +118,50 @@ export class TransactionFilterInput {
   @Field(() => Boolean, { nullable: true, description: 'true: no category, no parts, not a transfer; false: all others.' }) uncategorized?: boolean | null;
 }
 
-@InputType('SplitInput')
+@InputType('SplitInput', { description: 'One part of a split transaction.' })
 class SplitInput {
   @Field(() => MoneyInput, { description: "In the transaction's currency; the parts sum to its amount." }) amount!: MoneyInput;
-  @Field(() => ID, { nullable: true }) categoryId?: string | null;
-  @Field(() => String, { nullable: true }) notes?: string | null;
+  @Field(() => ID, { description: 'One of your categories; null leaves the part uncategorised.', nullable: true }) categoryId?: string | null;
+  @Field(() => String, { description: 'Free text for this part.', nullable: true }) notes?: string | null;
 }
 
-@InputType('RecordTransactionInput')
+@InputType('RecordTransactionInput', { description: 'A transaction to record (recordTransaction).' })
 class RecordTransactionInput {
-  @Field(() => ID) accountId!: string;
+  @Field(() => ID, { description: 'One of your accounts.' }) accountId!: string;
   @Field(() => MoneyInput, { description: "Negative for money out. Must be in the account's currency." }) amount!: MoneyInput;
-  @Field(() => GraphQLDateTimeISO) bookedAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When the bank booked it (ISO 8601; stored in UTC).' }) bookedAt!: Date;
   @Field(() => String, { description: '1 to 200 characters.' }) payee!: string;
   @Field(() => ID, { nullable: true, description: "When omitted (and not split), your first matching rule's category." }) categoryId?: string | null;
-  @Field(() => String, { nullable: true }) notes?: string | null;
+  @Field(() => String, { description: 'Free text, up to 2000 characters.', nullable: true }) notes?: string | null;
   @Field(() => [String], { nullable: true, description: 'Up to 20 tags of 1 to 40 characters; stored lower-case.' }) tags?: string[] | null;
   @Field(() => [SplitInput], { nullable: true, description: '2 to 50 parts that sum to amount, each with its own category.' }) splits?: SplitInput[] | null;
 }
 
 @InputType('UpdateTransactionInput', { description: 'Only the fields sent change; null clears categoryId, notes and splits.' })
 class UpdateTransactionInput {
-  @Field(() => ID, { nullable: true }) accountId?: string | null;
-  @Field(() => MoneyInput, { nullable: true }) amount?: MoneyInput | null;
-  @Field(() => GraphQLDateTimeISO, { nullable: true }) bookedAt?: Date | null;
-  @Field(() => String, { nullable: true }) payee?: string | null;
-  @Field(() => ID, { nullable: true }) categoryId?: string | null;
-  @Field(() => String, { nullable: true }) notes?: string | null;
-  @Field(() => [String], { nullable: true }) tags?: string[] | null;
+  @Field(() => ID, { description: 'Moves the transaction to another of your accounts, in the same currency.', nullable: true }) accountId?: string | null;
+  @Field(() => MoneyInput, { description: "Signed (negative is money out), in the account's currency.", nullable: true }) amount?: MoneyInput | null;
+  @Field(() => GraphQLDateTimeISO, { description: 'When the bank booked it (ISO 8601; stored in UTC).', nullable: true }) bookedAt?: Date | null;
+  @Field(() => String, { description: '1 to 200 characters.', nullable: true }) payee?: string | null;
+  @Field(() => ID, { description: 'One of your categories; null takes the category away.', nullable: true }) categoryId?: string | null;
+  @Field(() => String, { description: 'Free text; null clears it.', nullable: true }) notes?: string | null;
+  @Field(() => [String], { description: 'Replaces every tag: up to 20 of 1 to 40 characters, stored lower-case.', nullable: true }) tags?: string[] | null;
   @Field(() => [SplitInput], { nullable: true, description: 'The new parts; null or [] merges them back into one.' }) splits?: SplitInput[] | null;
 }
 
 @ObjectType('TransactionTotals', { description: 'A set of transactions summed in your home currency, each at the rate of its day.' })
 class TransactionTotals {
-  @Field(() => Int) count!: number;
-  @Field(() => Money) inflow!: Money;
-  @Field(() => Money) outflow!: Money;
-  @Field(() => Money) net!: Money;
+  @Field(() => Int, { description: 'How many transactions match.' }) count!: number;
+  @Field(() => Money, { description: 'Money in: the sum of positive amounts, in your home currency.' }) inflow!: Money;
+  @Field(() => Money, { description: 'Money out: the sum of negative amounts (negative), in your home currency.' }) outflow!: Money;
+  @Field(() => Money, { description: 'inflow plus outflow, in your home currency.' }) net!: Money;
 }
 
 @Resolver(() => Transaction)
 export class TransactionResolver {
   @Authorized()
   @Query(() => Transaction, { nullable: true, description: 'One of your transactions. Any id that is not yours answers NOT_FOUND.' })
-  async transaction(@Arg('id', () => ID) id: string, @Ctx() ctx: BudgetContext): Promise<TransactionRecord> {
+  async transaction(@Arg('id', () => ID, { description: 'One of your transactions.' }) id: string, @Ctx() ctx: BudgetContext): Promise<TransactionRecord> {
     requireUser(ctx);
     const transaction = isUuid(id) ? await ctx.em.findOne(TransactionRecord, { id }) : null;
     return visibleOrNotFound(requireUser(ctx), transaction, 'Transaction', id);
@@ -158,7 +169,10 @@ export class TransactionResolver {
 
   @Authorized()
   @Mutation(() => Transaction, { description: 'Records money in (positive) or out (negative) of one of your accounts.' })
-  async recordTransaction(@Arg('input', () => RecordTransactionInput) input: RecordTransactionInput, @Ctx() ctx: BudgetContext): Promise<TransactionRecord> {
+  async recordTransaction(
+    @Arg('input', () => RecordTransactionInput, { description: 'The transaction to record.' }) input: RecordTransactionInput,
+    @Ctx() ctx: BudgetContext,
+  ): Promise<TransactionRecord> {
     const { id: userId } = requireUser(ctx);
     const transaction = await recordTransaction(ctx.em, userId, input);
     ctx.eventsRecorded();
@@ -172,9 +186,10 @@ export class TransactionResolver {
     description: 'Changes one of your transactions if it is still at expectedVersion; otherwise CONFLICT, and nothing changes.',
   })
   async updateTransaction(
-    @Arg('id', () => ID) id: string,
-    @Arg('expectedVersion', () => Int) expectedVersion: number,
-    @Arg('input', () => UpdateTransactionInput) input: UpdateTransactionInput,
+    @Arg('id', () => ID, { description: 'One of your transactions.' }) id: string,
+    @Arg('expectedVersion', () => Int, { description: 'The version you read (Transaction.version); if the transaction changed since, the answer is CONFLICT.' })
+    expectedVersion: number,
+    @Arg('input', () => UpdateTransactionInput, { description: 'What to change; fields left out keep their value.' }) input: UpdateTransactionInput,
     @Ctx() ctx: BudgetContext,
   ): Promise<TransactionRecord> {
     const { id: userId } = requireUser(ctx);
@@ -191,9 +206,13 @@ export class TransactionResolver {
     description: 'Removes one of your transactions (both legs of a transfer); with expectedVersion, only if nobody changed it since.',
   })
   async deleteTransaction(
-    @Arg('id', () => ID) id: string,
+    @Arg('id', () => ID, { description: 'One of your transactions.' }) id: string,
     @Ctx() ctx: BudgetContext,
-    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion?: number | null,
+    @Arg('expectedVersion', () => Int, {
+      description: 'The version you read (Transaction.version); when given and the transaction changed since, the answer is CONFLICT.',
+      nullable: true,
+    })
+    expectedVersion?: number | null,
   ): Promise<boolean> {
     const { id: userId } = requireUser(ctx);
     await deleteTransaction(ctx.em, userId, id, expectedVersion);
@@ -206,8 +225,8 @@ export class TransactionResolver {
   @Authorized()
   @Mutation(() => [Transaction], { description: 'Gives up to 1000 of your transactions one category (or none, with null), all or nothing.' })
   async recategorizeTransactions(
-    @Arg('ids', () => [ID]) ids: string[],
-    @Arg('categoryId', () => ID, { nullable: true }) categoryId: string | null,
+    @Arg('ids', () => [ID], { description: '1 to 1000 of your transactions.' }) ids: string[],
+    @Arg('categoryId', () => ID, { description: 'One of your categories; null takes the category away.', nullable: true }) categoryId: string | null,
     @Ctx() ctx: BudgetContext,
   ): Promise<TransactionRecord[]> {
     const { id: userId } = requireUser(ctx);
@@ -217,13 +236,13 @@ export class TransactionResolver {
     return transactions;
   }
 
-  @FieldResolver(() => Money)
+  @FieldResolver(() => Money, { description: "Signed, in the account's currency (integer minor units): negative is money out." })
   amount(@Root() transaction: TransactionRecord, @Ctx() ctx: BudgetContext): Money {
     assertOwnerOrAdmin(ctx, transaction.userId);
     return Money.of(transaction.amount, transaction.currency);
   }
 
-  @FieldResolver(() => Account)
+  @FieldResolver(() => Account, { description: 'The account it belongs to.' })
   async account(@Root() transaction: TransactionRecord, @Ctx() ctx: BudgetContext): Promise<AccountRecord> {
     assertOwnerOrAdmin(ctx, transaction.userId);
     const account = await ctx.loaders.account.load(transaction.accountId);
@@ -255,13 +274,13 @@ export class TransactionResolver {
 
 @Resolver(() => TransactionSplit)
 export class TransactionSplitResolver {
-  @FieldResolver(() => Money)
+  @FieldResolver(() => Money, { description: "This part's share, signed, in the transaction's currency." })
   amount(@Root() split: SplitView, @Ctx() ctx: BudgetContext): Money {
     assertOwnerOrAdmin(ctx, split.userId);
     return Money.of(split.amount, split.currency);
   }
 
-  @FieldResolver(() => Category, { nullable: true })
+  @FieldResolver(() => Category, { description: "The part's category; null when uncategorised.", nullable: true })
   async category(@Root() split: SplitView, @Ctx() ctx: BudgetContext): Promise<CategoryRecord | null> {
     assertOwnerOrAdmin(ctx, split.userId);
     return split.categoryId ? ((await ctx.loaders.category.load(split.categoryId)) ?? null) : null;
@@ -297,10 +316,10 @@ export class UserTransactionsResolver {
   async transactions(
     @Root() user: User,
     @Ctx() ctx: BudgetContext,
-    @Arg('filter', () => TransactionFilterInput, { nullable: true }) filter?: TransactionFilterInput | null,
+    @Arg('filter', () => TransactionFilterInput, { description: 'Which transactions; all when omitted.', nullable: true }) filter?: TransactionFilterInput | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: '1 to 200.' }) first?: number | null,
     @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page (in the same sort).' }) after?: string | null,
-    @Arg('sort', () => TransactionSortEnum, { nullable: true, defaultValue: 'BOOKED_AT_DESC' }) sort?: TransactionSort | null,
+    @Arg('sort', () => TransactionSortEnum, { description: 'The order; ties are broken by id.', nullable: true, defaultValue: 'BOOKED_AT_DESC' }) sort?: TransactionSort | null,
   ): Promise<TransactionConnection> {
     assertOwnerOrAdmin(ctx, user.id);
     const size = checkPageSize(first);
@@ -329,7 +348,7 @@ export class UserTransactionsResolver {
   async transactionTotals(
     @Root() user: User,
     @Ctx() ctx: BudgetContext,
-    @Arg('filter', () => TransactionFilterInput, { nullable: true }) filter?: TransactionFilterInput | null,
+    @Arg('filter', () => TransactionFilterInput, { description: 'Which transactions; all when omitted.', nullable: true }) filter?: TransactionFilterInput | null,
   ): Promise<TransactionTotals> {
     assertOwnerOrAdmin(ctx, user.id);
     const currency = checkHomeCurrency(user.homeCurrency);

@@ -8,7 +8,7 @@ import { Directive, Field, ID, ObjectType } from 'type-graphql';
 @Directive('@key(fields: "id")')
 @ObjectType('User')
 export class User {
-  @Field(() => ID) id!: string;
+  @Field(() => ID, { description: 'Id of the user: stable, and the same in every service.' }) id!: string;
   @Directive('@external')
   @Field(() => String, { description: "ISO 4217 code the user's reports are converted into." })
   homeCurrency?: string;

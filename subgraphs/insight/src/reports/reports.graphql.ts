@@ -12,17 +12,25 @@ enum ReportPeriodEnum {
   MONTHLY = 'MONTHLY',
   WEEKLY = 'WEEKLY',
 }
-registerEnumType(ReportPeriodEnum, { name: 'ReportPeriod', description: 'A calendar month, or an ISO week from Monday to Sunday (UTC).' });
+registerEnumType(ReportPeriodEnum, {
+  name: 'ReportPeriod',
+  description: 'A calendar month, or an ISO week from Monday to Sunday (UTC).',
+  valuesConfig: { MONTHLY: { description: 'A calendar month (UTC), from the 1st.' }, WEEKLY: { description: 'An ISO week (UTC), from Monday.' } },
+});
 
 enum CashFlowEnum {
   INCOME = 'INCOME',
   SPENDING = 'SPENDING',
 }
-registerEnumType(CashFlowEnum, { name: 'CashFlow', description: 'Money received (INCOME) or paid out (SPENDING).' });
+registerEnumType(CashFlowEnum, {
+  name: 'CashFlow',
+  description: 'Money received (INCOME) or paid out (SPENDING).',
+  valuesConfig: { INCOME: { description: 'Money received.' }, SPENDING: { description: 'Money paid out.' } },
+});
 
 @ObjectType('ReportLine', { description: 'What went in or out in one category and currency during the period.' })
 class ReportLine {
-  @Field(() => CashFlowEnum) flow!: CashFlow;
+  @Field(() => CashFlowEnum, { description: 'Whether the line is money in or out.' }) flow!: CashFlow;
   @Field(() => ID, { nullable: true, description: 'The budget category; null for uncategorised transactions.' }) categoryId!: string | null;
   @Field(() => Money, { description: 'Positive in both directions: money received, or money spent.' }) total!: Money;
   @Field(() => Int, { description: 'How many transactions make up the total.' }) count!: number;
@@ -30,20 +38,20 @@ class ReportLine {
 
 @ObjectType('ReportTotal', { description: "One currency's totals; currencies are never converted or mixed." })
 class ReportTotal {
-  @Field(() => String) currency!: string;
-  @Field(() => Money) income!: Money;
-  @Field(() => Money) spending!: Money;
+  @Field(() => String, { description: 'ISO 4217 code of this total.' }) currency!: string;
+  @Field(() => Money, { description: 'Money received in the period.' }) income!: Money;
+  @Field(() => Money, { description: 'Money paid out in the period (positive).' }) spending!: Money;
   @Field(() => Money, { description: 'Income minus spending.' }) net!: Money;
 }
 
 @Directive('@key(fields: "id")')
 @ObjectType('Report', { description: "A user's income and spending over one month or week, built from their recorded transactions." })
 export class Report {
-  @Field(() => ID) id!: string;
-  @Field(() => ID) userId!: string;
-  @Field(() => ReportPeriodEnum) period!: ReportPeriod;
+  @Field(() => ID, { description: 'Id of the report.' }) id!: string;
+  @Field(() => ID, { description: "The owner's user id." }) userId!: string;
+  @Field(() => ReportPeriodEnum, { description: 'Month or week.' }) period!: ReportPeriod;
   @Field(() => String, { description: 'First day, YYYY-MM-DD: the 1st of the month or the Monday of the week.' }) startsOn!: string;
-  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When the period was first generated (UTC, ISO 8601).' }) createdAt!: Date;
   @Field(() => GraphQLDateTimeISO, { description: 'When the figures were last computed; generating the period again refreshes them.' })
   generatedAt!: Date;
 }
@@ -52,7 +60,7 @@ export class Report {
 export class ReportResolver {
   @Authorized()
   @Query(() => Report, { nullable: true, description: "One of your reports. Another user's id is NOT_FOUND." })
-  async report(@Arg('id', () => ID) id: string, @Ctx() ctx: InsightContext): Promise<ReportRecord> {
+  async report(@Arg('id', () => ID, { description: 'One of your reports.' }) id: string, @Ctx() ctx: InsightContext): Promise<ReportRecord> {
     return findReport(ctx.em, requireUser(ctx), id);
   }
 
@@ -63,7 +71,7 @@ export class ReportResolver {
       'and derives insights against the period before. Generating a period again refreshes the same report.',
   })
   async generateReport(
-    @Arg('period', () => ReportPeriodEnum) period: ReportPeriod,
+    @Arg('period', () => ReportPeriodEnum, { description: 'A month or an ISO week.' }) period: ReportPeriod,
     @Arg('startsOn', () => String, { description: 'A date in the period, YYYY-MM-DD.' }) startsOn: string,
     @Ctx() ctx: InsightContext,
   ): Promise<ReportRecord> {

@@ -12,7 +12,7 @@ import { Report } from '../reports/reports.graphql.js';
 @Directive('@key(fields: "id")')
 @ObjectType('User')
 export class User {
-  @Field(() => ID) id!: string;
+  @Field(() => ID, { description: 'Id of the user: stable, and the same in every service.' }) id!: string;
 }
 
 @Resolver(() => User)
@@ -28,7 +28,7 @@ export class UserInsightsResolver {
   @FieldResolver(() => [Insight], { nullable: true, description: "The user's insights, newest first; dismissed ones only when asked for." })
   async insights(
     @Root() user: User,
-    @Arg('includeDismissed', () => Boolean, { nullable: true, defaultValue: false }) includeDismissed: boolean | null,
+    @Arg('includeDismissed', () => Boolean, { description: 'true to include the insights you dismissed.', nullable: true, defaultValue: false }) includeDismissed: boolean | null,
     @Ctx() ctx: InsightContext,
   ): Promise<InsightRecord[]> {
     assertOwnerOrAdmin(ctx, user.id);

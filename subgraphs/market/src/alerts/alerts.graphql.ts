@@ -18,6 +18,10 @@ export enum AlertDirectionEnum {
 registerEnumType(AlertDirectionEnum, {
   name: 'AlertDirection',
   description: 'ABOVE fires when the price rises to or through the threshold, BELOW when it falls to or through it.',
+  valuesConfig: {
+    ABOVE: { description: 'Fires when the last price rises to or above the threshold.' },
+    BELOW: { description: 'Fires when the last price falls to or below the threshold.' },
+  },
 });
 
 @Directive('@key(fields: "id")')
@@ -25,19 +29,19 @@ registerEnumType(AlertDirectionEnum, {
   description: 'Fires a notification each time the last price crosses the threshold in the chosen direction: once per crossing, armed again when the price comes back.',
 })
 export class PriceAlertType {
-  @Field(() => ID) id!: string;
-  @Field(() => String) symbol!: string;
-  @Field(() => AlertDirectionEnum) direction!: AlertDirection;
+  @Field(() => ID, { description: 'Id of the alert.' }) id!: string;
+  @Field(() => String, { description: 'The instrument watched.' }) symbol!: string;
+  @Field(() => AlertDirectionEnum, { description: 'Whether it fires on a rise to the threshold or a fall to it.' }) direction!: AlertDirection;
   @Field(() => Float, { description: "In the instrument's currency." }) threshold!: number;
-  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When it was created (UTC, ISO 8601).' }) createdAt!: Date;
   @Field(() => GraphQLDateTimeISO, { nullable: true, description: 'Exchange time of the trade that last fired it.' }) lastTriggeredAt?: Date;
   @Field(() => Float, { nullable: true, description: 'Price of the trade that last fired it.' }) lastTriggeredPrice?: number;
 }
 
-@InputType('PriceAlertInput')
+@InputType('PriceAlertInput', { description: 'A new price alert (createPriceAlert).' })
 class PriceAlertInput {
-  @Field(() => String) symbol!: string;
-  @Field(() => AlertDirectionEnum) direction!: AlertDirection;
+  @Field(() => String, { description: "An instrument's symbol, e.g. AAPL." }) symbol!: string;
+  @Field(() => AlertDirectionEnum, { description: 'Fire on a rise to the threshold (ABOVE) or a fall to it (BELOW).' }) direction!: AlertDirection;
   @Field(() => Float, { description: "In the instrument's currency, above 0." }) threshold!: number;
 }
 
@@ -62,7 +66,10 @@ export class UserPriceAlertsResolver {
 
   @Authorized()
   @Mutation(() => PriceAlertType, { description: `Creates a price alert for you (at most ${MAX_ALERTS_PER_USER}).` })
-  async createPriceAlert(@Arg('input', () => PriceAlertInput) input: PriceAlertInput, @Ctx() ctx: MarketContext): Promise<PriceAlertType> {
+  async createPriceAlert(
+    @Arg('input', () => PriceAlertInput, { description: 'The symbol, direction and threshold.' }) input: PriceAlertInput,
+    @Ctx() ctx: MarketContext,
+  ): Promise<PriceAlertType> {
     const { id } = requireUser(ctx);
     const instrument = requireInstrument(ctx.catalogue, input.symbol, 'input.symbol');
     checkThreshold(input.threshold, 'input.threshold');
@@ -71,7 +78,7 @@ export class UserPriceAlertsResolver {
 
   @Authorized()
   @Mutation(() => PriceAlertType, { description: 'Deletes one of your price alerts and returns it. Any id that is not yours answers NOT_FOUND.' })
-  async deletePriceAlert(@Arg('id', () => ID) alertId: string, @Ctx() ctx: MarketContext): Promise<PriceAlertType> {
+  async deletePriceAlert(@Arg('id', () => ID, { description: 'One of your price alerts.' }) alertId: string, @Ctx() ctx: MarketContext): Promise<PriceAlertType> {
     const { id } = requireUser(ctx);
     const deleted = await deleteAlert(ctx.alerts, id, alertId);
     if (!deleted) throw notFound('Price alert', alertId);
@@ -106,8 +113,8 @@ export async function priceAlertReference(reference: { id: string }, ctx: Market
 class PriceAlertTriggerType {
   @Field(() => ID, { description: 'The same for a crossing delivered twice, so a client can drop the repeat.' }) id!: string;
   @Field(() => PriceAlertType, { description: 'The alert as it stands after this firing (or a later one).' }) alert!: PriceAlertType;
-  @Field(() => String) symbol!: string;
-  @Field(() => AlertDirectionEnum) direction!: AlertDirection;
+  @Field(() => String, { description: "The instrument's symbol." }) symbol!: string;
+  @Field(() => AlertDirectionEnum, { description: "The alert's direction." }) direction!: AlertDirection;
   @Field(() => Float, { description: "In the instrument's currency." }) threshold!: number;
   @Field(() => Float, { description: 'Price of the trade that crossed the threshold.' }) price!: number;
   @Field(() => GraphQLDateTimeISO, { description: 'Exchange time of that trade (UTC).' }) triggeredAt!: Date;

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, Directive, Field, Int, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root, registerEnumType } from 'type-graphql';
 import { ANY_CALLER, requireCaller } from '@analytica/auth';
 import { badInput } from '@analytica/errors';
 import type { Instrument, Region } from '@analytica/instruments';
@@ -19,7 +19,12 @@ export enum RegionEnum {
 registerEnumType(RegionEnum, {
   name: 'Region',
   description: 'Where an instrument is listed; market data is sharded by it.',
-  valuesConfig: { GLOBAL: { description: 'Crypto and currency pairs: traded over the counter around the clock, in no one region.' } },
+  valuesConfig: {
+    US: { description: 'United States venues (XNAS, XNYS).' },
+    EU: { description: 'European venues (e.g. XETR, XPAR, XLON, XSWX).' },
+    APAC: { description: 'Asia-Pacific venues (e.g. XTKS, XHKG, XASX).' },
+    GLOBAL: { description: 'Crypto and currency pairs: traded over the counter around the clock, in no one region.' },
+  },
 });
 
 @Directive('@key(fields: "symbol")')
@@ -27,20 +32,25 @@ registerEnumType(RegionEnum, {
 @ObjectType('Instrument', { description: 'A listed security that can be quoted and watched.' })
 export class InstrumentType {
   @Field(() => String, { description: 'As the venue lists it, with its suffix outside the US: AAPL, SAP.DE, 7203.T.' }) symbol!: string;
-  @Field(() => String) name!: string;
+  @Field(() => String, { description: 'The issuer\'s or pair\'s name, e.g. "Apple Inc." or "Bitcoin / US Dollar".' }) name!: string;
   @Field(() => String, { description: 'ISO 10383 market identifier code of the listing venue, e.g. XNAS; XOFF (over the counter) for crypto and currency pairs.' })
   exchange!: string;
-  @Field(() => RegionEnum) region!: Region;
+  @Field(() => RegionEnum, { description: 'Where it is listed; GLOBAL for crypto and currency pairs.' }) region!: Region;
   @Field(() => String, { description: 'ISO 4217 code of the quote currency.' }) currency!: string;
   @Field(() => String, { description: 'GICS sector, e.g. Information Technology; Cryptocurrency or Currency for the pairs.' }) sector!: string;
 }
 
 @Resolver(() => InstrumentType)
 export class InstrumentResolver {
+  @FieldResolver(() => ID, { description: "The instrument's stable identity: its symbol (a client cache keeps one Instrument per symbol)." })
+  id(@Root() instrument: Instrument): string {
+    return instrument.symbol;
+  }
+
   @Authorized(ANY_CALLER)
   @Directive('@tag(name: "public")')
   @Query(() => InstrumentType, { description: 'One instrument; an unknown symbol is BAD_USER_INPUT.' })
-  instrument(@Arg('symbol', () => String) symbol: string, @Ctx() ctx: MarketContext): Instrument {
+  instrument(@Arg('symbol', () => String, { description: 'The symbol, e.g. AAPL, SAP.DE or BTC-USD.' }) symbol: string, @Ctx() ctx: MarketContext): Instrument {
     return requireInstrument(ctx.catalogue, symbol, 'symbol');
   }
 
@@ -49,9 +59,9 @@ export class InstrumentResolver {
   @Query(() => [InstrumentType], { description: 'Instruments whose symbol or name matches, best matches first.' })
   searchInstruments(
     @Arg('query', () => String, { nullable: true, description: 'Part of a symbol or name; omit to list by filters only.' }) query: string | undefined,
-    @Arg('region', () => RegionEnum, { nullable: true }) region: Region | undefined,
+    @Arg('region', () => RegionEnum, { description: 'Only instruments listed in this region.', nullable: true }) region: Region | undefined,
     @Arg('sector', () => String, { nullable: true, description: 'GICS sector name, any letter case.' }) sector: string | undefined,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { description: 'How many to return, 1 to 100.', defaultValue: 20 }) first: number,
     @Ctx() ctx: MarketContext,
   ): Instrument[] {
     if (first < 1 || first > MAX_SEARCH_RESULTS) throw badInput('first', `Ask for 1 to ${MAX_SEARCH_RESULTS} results.`);

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, Int, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { ANY_CALLER, requireCaller } from '@analytica/auth';
 import type { Region } from '@analytica/instruments';
@@ -21,7 +21,14 @@ enum MoverDirectionEnum {
   GAINERS = 'GAINERS',
   LOSERS = 'LOSERS',
 }
-registerEnumType(MoverDirectionEnum, { name: 'MoverDirection', description: 'Biggest rises or biggest falls since the previous close.' });
+registerEnumType(MoverDirectionEnum, {
+  name: 'MoverDirection',
+  description: 'Biggest rises or biggest falls since the previous close.',
+  valuesConfig: {
+    GAINERS: { description: 'The instruments that rose most since their previous close.' },
+    LOSERS: { description: 'The instruments that fell most since their previous close.' },
+  },
+});
 
 @Resolver()
 export class MoversQuery {
@@ -32,8 +39,8 @@ export class MoversQuery {
   })
   async movers(
     @Arg('region', () => String, { description: 'US, EU, APAC or GLOBAL (the crypto and currency pairs).' }) region: string,
-    @Arg('direction', () => MoverDirectionEnum, { defaultValue: MoverDirectionEnum.GAINERS }) direction: MoverDirection,
-    @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
+    @Arg('direction', () => MoverDirectionEnum, { description: 'Rises (GAINERS) or falls (LOSERS).', defaultValue: MoverDirectionEnum.GAINERS }) direction: MoverDirection,
+    @Arg('limit', () => Int, { description: 'How many to return, 1 to 50.', defaultValue: 10 }) limit: number,
     @Ctx() ctx: MarketContext,
   ): Promise<Quote[]> {
     // The same reading as the live Movers entity's (below).
@@ -53,19 +60,32 @@ interface MoversRecord {
 @Directive('@tag(name: "public")')
 @ObjectType('Movers', { description: "A region's biggest rises and falls since the previous close, as the market feed ranks them (at most once a second)." })
 class MoversType {
-  @Field(() => RegionEnum) region!: Region;
+  @Field(() => RegionEnum, { description: 'The region ranked.' }) region!: Region;
   @Field(() => GraphQLDateTimeISO, { description: 'When this ranking was taken (UTC); the quotes in it are the latest.' }) time!: Date;
 }
 
 @Resolver(() => MoversType)
 export class MoversResolver {
+  @FieldResolver(() => ID, { description: "The ranking's stable identity: its region (a client cache keeps one Movers per region, which every new ranking replaces)." })
+  id(@Root() movers: MoversRecord): string {
+    return movers.region;
+  }
+
   @FieldResolver(() => [QuoteType], { description: `The instruments that rose most, highest first (only those that rose), at most ${MAX_MOVERS}.` })
-  gainers(@Root() movers: MoversRecord, @Arg('limit', () => Int, { defaultValue: 10 }) limit: number, @Ctx() ctx: MarketContext): Promise<Quote[]> {
+  gainers(
+    @Root() movers: MoversRecord,
+    @Arg('limit', () => Int, { description: 'How many to return, 1 to 50.', defaultValue: 10 }) limit: number,
+    @Ctx() ctx: MarketContext,
+  ): Promise<Quote[]> {
     return moverQuotes(ctx, movers.region, 'GAINERS', limit, movers.published);
   }
 
   @FieldResolver(() => [QuoteType], { description: `The instruments that fell most, lowest first (only those that fell), at most ${MAX_MOVERS}.` })
-  losers(@Root() movers: MoversRecord, @Arg('limit', () => Int, { defaultValue: 10 }) limit: number, @Ctx() ctx: MarketContext): Promise<Quote[]> {
+  losers(
+    @Root() movers: MoversRecord,
+    @Arg('limit', () => Int, { description: 'How many to return, 1 to 50.', defaultValue: 10 }) limit: number,
+    @Ctx() ctx: MarketContext,
+  ): Promise<Quote[]> {
     return moverQuotes(ctx, movers.region, 'LOSERS', limit, movers.published);
   }
 
@@ -74,7 +94,7 @@ export class MoversResolver {
     subscribe: subscribeThroughGateway,
     description: "The region's movers as last ranked, then again each time the ranking changes: at most once a second, and the last change always.",
   })
-  movers(@Arg('region', () => RegionEnum) _region: Region, @Root() movers: MoversRecord): MoversRecord {
+  movers(@Arg('region', () => RegionEnum, { description: 'The region to rank.' }) _region: Region, @Root() movers: MoversRecord): MoversRecord {
     return movers;
   }
 }

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, Float, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, Float, ID, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
 import { GraphQLDateTimeISO, GraphQLSafeInt } from 'graphql-scalars';
 import { ANY_CALLER, requireCaller } from '@analytica/auth';
 import { badInput } from '@analytica/errors';
@@ -15,7 +15,14 @@ enum MarketStateEnum {
   OPEN = 'OPEN',
   CLOSED = 'CLOSED',
 }
-registerEnumType(MarketStateEnum, { name: 'MarketState', description: 'Whether the listing venue is trading.' });
+registerEnumType(MarketStateEnum, {
+  name: 'MarketState',
+  description: 'Whether the listing venue is trading.',
+  valuesConfig: {
+    OPEN: { description: "The venue's regular session is on: prices move." },
+    CLOSED: { description: 'Outside the regular session (nights, weekends, lunch breaks): prices hold until the next open.' },
+  },
+});
 
 // Public market data: the same for every signed-in caller, so the gateway shares one execution of
 // a quote subscription among all its subscribers (see docs/ARCHITECTURE.md, subscriptions).
@@ -28,11 +35,11 @@ export class QuoteType {
   @Field(() => String) symbol!: string;
   @Field(() => String, { description: 'ISO 4217 code the prices are in.' }) currency!: string;
   @Field(() => Float, { description: 'Last traded price.' }) last!: number;
-  @Field(() => Float) bid!: number;
-  @Field(() => Float) ask!: number;
+  @Field(() => Float, { description: "Best price a buyer offers, in the instrument's currency." }) bid!: number;
+  @Field(() => Float, { description: "Best price a seller asks, in the instrument's currency." }) ask!: number;
   @Field(() => Float, { description: "Price of the session's first trade." }) open!: number;
-  @Field(() => Float) high!: number;
-  @Field(() => Float) low!: number;
+  @Field(() => Float, { description: 'Highest traded price this session.' }) high!: number;
+  @Field(() => Float, { description: 'Lowest traded price this session.' }) low!: number;
   @Field(() => Float, { description: 'Last price of the previous session; change is measured from it.' }) previousClose!: number;
   @Field(() => Float, { description: 'last - previousClose.' }) change!: number;
   @Field(() => Float, { description: 'change as a percentage of previousClose, e.g. 1.25 for +1.25 %.' }) changePercent!: number;
@@ -89,7 +96,7 @@ export class QuoteResolver {
   @Authorized(ANY_CALLER)
   @Directive('@tag(name: "public")')
   @Query(() => QuoteType, { nullable: true, description: 'The latest quote; an unknown symbol is BAD_USER_INPUT.' })
-  quote(@Arg('symbol', () => String) symbol: string, @Ctx() ctx: MarketContext): Promise<Quote | null> {
+  quote(@Arg('symbol', () => String, { description: 'The symbol, e.g. AAPL, SAP.DE or BTC-USD.' }) symbol: string, @Ctx() ctx: MarketContext): Promise<Quote | null> {
     return ctx.quotes.load(requireInstrument(ctx.catalogue, symbol, 'symbol').symbol);
   }
 
@@ -99,7 +106,10 @@ export class QuoteResolver {
     nullable: 'items',
     description: `Latest quotes in the order asked (at most ${MAX_QUOTES_PER_REQUEST} symbols), read in one round trip.`,
   })
-  quotes(@Arg('symbols', () => [String]) symbols: string[], @Ctx() ctx: MarketContext): Promise<(Quote | null)[]> {
+  quotes(
+    @Arg('symbols', () => [String], { description: '1 to 50 symbols; the answer has one quote per symbol, in the same order.' }) symbols: string[],
+    @Ctx() ctx: MarketContext,
+  ): Promise<(Quote | null)[]> {
     if (symbols.length > MAX_QUOTES_PER_REQUEST) {
       throw badInput('symbols', `Ask for at most ${MAX_QUOTES_PER_REQUEST} symbols at a time; this asked for ${symbols.length}.`);
     }
@@ -110,7 +120,14 @@ export class QuoteResolver {
     );
   }
 
-  @FieldResolver(() => InstrumentType)
+  @FieldResolver(() => ID, {
+    description: "The quote's stable identity: its instrument's symbol, as Instrument.id (a client cache keeps one Quote per symbol, which every update replaces).",
+  })
+  id(@Root() quote: Quote): string {
+    return quote.symbol;
+  }
+
+  @FieldResolver(() => InstrumentType, { description: 'The instrument quoted.' })
   instrument(@Root() quote: Quote, @Ctx() ctx: MarketContext): Instrument {
     return requireInstrument(ctx.catalogue, quote.symbol, 'symbol');
   }
@@ -132,7 +149,7 @@ async function loadAll(ctx: MarketContext, symbols: string[]): Promise<(Quote | 
 export class QuoteSubscription {
   @Directive('@tag(name: "public")')
   @Subscription(() => QuoteType, { subscribe: subscribeThroughGateway, description: 'The quote of one symbol each time it changes.' })
-  quote(@Arg('symbol', () => String) _symbol: string, @Root() quote: Quote): Quote {
+  quote(@Arg('symbol', () => String, { description: 'The symbol, e.g. BTC-USD.' }) _symbol: string, @Root() quote: Quote): Quote {
     return quote;
   }
 
@@ -141,7 +158,7 @@ export class QuoteSubscription {
     subscribe: subscribeThroughGateway,
     description: 'The quote of any of these symbols each time it changes (bursts of one symbol may arrive coalesced to the latest).',
   })
-  quotes(@Arg('symbols', () => [String]) _symbols: string[], @Root() quote: Quote): Quote {
+  quotes(@Arg('symbols', () => [String], { description: '1 to 50 symbols.' }) _symbols: string[], @Root() quote: Quote): Quote {
     return quote;
   }
 }

@@ -4,5 +4,5 @@ import { Directive, Field, ID, ObjectType } from 'type-graphql';
 @Directive('@key(fields: "id")')
 @ObjectType('User')
 export class User {
-  @Field(() => ID) id!: string;
+  @Field(() => ID, { description: 'Id of the user: stable, and the same in every service.' }) id!: string;
 }

@@ -18,7 +18,10 @@ export class UserWatchlistResolver {
 
   @Authorized()
   @Mutation(() => [InstrumentType], { description: 'Adds a symbol to the end of your watchlist (at most 100); returns the watchlist.' })
-  async addToWatchlist(@Arg('symbol', () => String) symbol: string, @Ctx() ctx: MarketContext): Promise<Instrument[]> {
+  async addToWatchlist(
+    @Arg('symbol', () => String, { description: "An instrument's symbol, e.g. AAPL; an unknown one is BAD_USER_INPUT." }) symbol: string,
+    @Ctx() ctx: MarketContext,
+  ): Promise<Instrument[]> {
     const { id } = requireUser(ctx);
     await addToWatchlist(ctx.watchlists, id, requireInstrument(ctx.catalogue, symbol, 'symbol').symbol);
     return watchlistOf(ctx, id);
@@ -26,7 +29,7 @@ export class UserWatchlistResolver {
 
   @Authorized()
   @Mutation(() => [InstrumentType], { description: 'Removes a symbol from your watchlist; returns the watchlist.' })
-  async removeFromWatchlist(@Arg('symbol', () => String) symbol: string, @Ctx() ctx: MarketContext): Promise<Instrument[]> {
+  async removeFromWatchlist(@Arg('symbol', () => String, { description: 'A symbol on your watchlist.' }) symbol: string, @Ctx() ctx: MarketContext): Promise<Instrument[]> {
     const { id } = requireUser(ctx);
     await removeFromWatchlist(ctx.watchlists, id, requireInstrument(ctx.catalogue, symbol, 'symbol').symbol);
     return watchlistOf(ctx, id);
@@ -34,7 +37,10 @@ export class UserWatchlistResolver {
 
   @Authorized()
   @Mutation(() => [InstrumentType], { description: 'Puts your watchlist in this order; name every symbol on it exactly once.' })
-  async reorderWatchlist(@Arg('symbols', () => [String]) symbols: string[], @Ctx() ctx: MarketContext): Promise<Instrument[]> {
+  async reorderWatchlist(
+    @Arg('symbols', () => [String], { description: 'Every symbol on your watchlist once, in the new order.' }) symbols: string[],
+    @Ctx() ctx: MarketContext,
+  ): Promise<Instrument[]> {
     const { id } = requireUser(ctx);
     await reorderWatchlist(ctx.watchlists, id, symbols);
     return watchlistOf(ctx, id);

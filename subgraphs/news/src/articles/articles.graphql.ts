@@ -17,15 +17,22 @@ const MAX_PAGE = 50;
 @Directive('@tag(name: "public")')
 @ObjectType('Article', { description: 'A news item. Its content is the same for every signed-in reader; savedByMe and likedByMe are about the caller.' })
 export class Article {
-  @Field(() => ID) id!: string;
-  @Field(() => String) title!: string;
+  @Field(() => ID, { description: 'Stable id of the article (the same story from several feeds shares one id).' }) id!: string;
+  @Field(() => String, { description: 'The headline.' }) title!: string;
   @Field(() => String, { description: 'One or two sentences for lists.' }) summary!: string;
-  @Field(() => String) body!: string;
+  @Field(() => String, { description: 'The full text, plain text with paragraphs separated by blank lines; also served as a static page at contentPath.' }) body!: string;
   @Field(() => String, { description: 'The publication it comes from.' }) source!: string;
   @Field(() => String, { description: 'Where the original is published.' }) url!: string;
-  @Field(() => [String], { description: 'Lower-case slugs such as markets, economy, earnings, crypto, personal-finance.' }) topics!: string[];
-  @Field(() => [String], { description: 'Symbols of the instruments it mentions, as the market service lists them.' }) symbols!: string[];
-  @Field(() => GraphQLDateTimeISO) publishedAt!: Date;
+  @Field(() => [String], {
+    description:
+      'Lower-case slugs: for articles from the feeds, the taxonomy news-ingest assigns (markets, earnings, economy, rates, inflation, crypto, housing, energy, technology, banking, deals, regulation, currencies, commodities, personal-finance).',
+  })
+  topics!: string[];
+  @Field(() => [String], {
+    description: 'Symbols of the instruments it is about, as the market service lists them (for articles from the feeds: matched by news-ingest from tickers and company names).',
+  })
+  symbols!: string[];
+  @Field(() => GraphQLDateTimeISO, { description: 'When the publication first published it (UTC, ISO 8601).' }) publishedAt!: Date;
   @Field(() => Int, { description: 'Readers who like it; each reader counts once.' }) likeCount!: number;
   @Field(() => [String], { description: 'Every publication that carries this story (one story from two feeds is one article).' }) sources!: string[];
   @Field(() => Int, { description: 'Readers who opened it (recordArticleView), each once.' }) viewCount!: number;
@@ -33,6 +40,11 @@ export class Article {
   popularity!: number;
   @Field(() => Float, { nullable: true, description: 'From -1 (negative) to 1 (positive) once enrichment scored the article; null until then.' })
   sentiment!: number | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Version of the sentiment model that scored the article (news-ingest, README "News"); null while sentiment is null.',
+  })
+  sentimentModel!: string | null;
   @Field(() => String, { description: 'The body as a static page (Cache-Control, ETag, 304): GET it from the news service, or a CDN in front of it.' })
   contentPath!: string;
 }
@@ -54,20 +66,25 @@ export enum ArticleSort {
 registerEnumType(ArticleSort, {
   name: 'ArticleSort',
   description: 'RECENT: newest first. POPULAR: by likes, saves and views, discounted by age. RELEVANT: for you (watchlist, follows, likes, history), else as POPULAR.',
+  valuesConfig: {
+    RECENT: { description: 'Newest first by publication time.' },
+    POPULAR: { description: 'By popularity (likes, saves and views), discounted by age.' },
+    RELEVANT: { description: 'Ranked for you (watchlist, follows, likes, reading history); for a caller with none of these, as POPULAR.' },
+  },
 });
 
 @Directive('@tag(name: "public")')
-@ObjectType('ArticleEdge')
+@ObjectType('ArticleEdge', { description: 'One article in a page, with the cursor that points at it.' })
 class ArticleEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Article) node!: ArticleRecord;
+  @Field(() => String, { description: 'Opaque; pass as `after` to read the articles that follow this one.' }) cursor!: string;
+  @Field(() => Article, { description: 'The article.' }) node!: ArticleRecord;
 }
 
 @Directive('@tag(name: "public")')
 @ObjectType('ArticleConnection', { description: 'A page of articles, in the order asked (newest first by default).' })
 export class ArticleConnection {
-  @Field(() => [ArticleEdge]) edges!: ArticleEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
+  @Field(() => [ArticleEdge], { description: 'The articles of this page, each with its cursor.' }) edges!: ArticleEdge[];
+  @Field(() => PageInfo, { description: 'Whether there is a next page, and the cursor to ask for it.' }) pageInfo!: PageInfo;
 }
 
 /** An article the caller may see: hidden and blocked ones are NOT_FOUND, except to administrators. */
@@ -125,7 +142,7 @@ export class ArticleResolver {
   @Mutation(() => Article, {
     description: 'Records that you opened the article (your reading history shapes myFeed); it counts once in viewCount however often you open it.',
   })
-  async recordArticleView(@Arg('id', () => ID) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
+  async recordArticleView(@Arg('id', () => ID, { description: 'The article you opened.' }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     const user = requireUser(ctx);
     await requireArticle(ctx, id);
     if (await recordRead(ctx.store, user.id, id)) await adjustCount(ctx.store, id, 'viewCount', 1);
@@ -139,11 +156,22 @@ export class ArticleResolver {
     description: 'Articles matching the filter (topic and symbol are the older single-value form of it), newest first unless sort says otherwise.',
   })
   async articles(
-    @Arg('topic', () => String, { nullable: true, description: 'One topic; or filter.topics.' }) topic: string | null | undefined,
-    @Arg('symbol', () => String, { nullable: true, description: 'One symbol; or filter.symbols.' }) symbol: string | null | undefined,
-    @Arg('filter', () => ArticleFilter, { nullable: true }) filter: ArticleFilter | null | undefined,
-    @Arg('sort', () => ArticleSort, { defaultValue: ArticleSort.RECENT }) sort: ArticleSort,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('topic', () => String, {
+      deprecationReason: 'Use filter: { topics: [...] } instead (it takes several topics). Deprecated 2026-12-05; to be removed after 2027-06-30.',
+      nullable: true,
+      description: 'One topic; or filter.topics.',
+    })
+    topic: string | null | undefined,
+    @Arg('symbol', () => String, {
+      deprecationReason: 'Use filter: { symbols: [...] } instead (it takes several symbols). Deprecated 2026-12-05; to be removed after 2027-06-30.',
+      nullable: true,
+      description: 'One symbol; or filter.symbols.',
+    })
+    symbol: string | null | undefined,
+    @Arg('filter', () => ArticleFilter, { description: 'Topics, symbols, sentiment and time; every condition given must hold.', nullable: true })
+    filter: ArticleFilter | null | undefined,
+    @Arg('sort', () => ArticleSort, { description: 'The order.', defaultValue: ArticleSort.RECENT }) sort: ArticleSort,
+    @Arg('first', () => Int, { description: 'Articles per page, 1 to 50.', defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' }) after: string | null | undefined,
     @Ctx() ctx: NewsContext,
   ): Promise<ArticleConnection> {
@@ -205,7 +233,7 @@ export class ArticleResolver {
   @Authorized(ANY_CALLER)
   @Directive('@tag(name: "public")')
   @Query(() => Article, { nullable: true, description: 'One article; an unknown id is NOT_FOUND.' })
-  article(@Arg('id', () => ID) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
+  article(@Arg('id', () => ID, { description: "The article's id." }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     return requireArticle(ctx, id);
   }
 
@@ -225,7 +253,7 @@ export class ArticleResolver {
 
   @Authorized()
   @Mutation(() => Article, { description: 'Adds the article to your saved articles (saving twice keeps the first save).' })
-  async saveArticle(@Arg('id', () => ID) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
+  async saveArticle(@Arg('id', () => ID, { description: 'The article to save.' }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     const user = requireUser(ctx);
     await requireArticle(ctx, id);
     await saveArticle(ctx.store, user.id, id);
@@ -234,7 +262,7 @@ export class ArticleResolver {
 
   @Authorized()
   @Mutation(() => Article, { description: 'Removes the article from your saved articles.' })
-  async unsaveArticle(@Arg('id', () => ID) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
+  async unsaveArticle(@Arg('id', () => ID, { description: 'One of your saved articles.' }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     const user = requireUser(ctx);
     await requireArticle(ctx, id);
     await unsaveArticle(ctx.store, user.id, id);
@@ -243,7 +271,7 @@ export class ArticleResolver {
 
   @Authorized()
   @Mutation(() => Article, { description: 'Likes the article; liking it again changes nothing.' })
-  async likeArticle(@Arg('id', () => ID) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
+  async likeArticle(@Arg('id', () => ID, { description: 'The article to like.' }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     const user = requireUser(ctx);
     await requireArticle(ctx, id);
     await likeArticle(ctx.store, user.id, id);
@@ -252,7 +280,7 @@ export class ArticleResolver {
 
   @Authorized()
   @Mutation(() => Article, { description: 'Takes back your like; without one it changes nothing.' })
-  async unlikeArticle(@Arg('id', () => ID) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
+  async unlikeArticle(@Arg('id', () => ID, { description: 'An article you like.' }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     const user = requireUser(ctx);
     await requireArticle(ctx, id);
     await unlikeArticle(ctx.store, user.id, id);

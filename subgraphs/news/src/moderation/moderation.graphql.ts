@@ -12,10 +12,10 @@ const MAX_LIST = 200;
 
 @ObjectType('ArticleFlag', { description: 'A reader reported an article; administrators read the queue (articleFlags).' })
 class ArticleFlag {
-  @Field(() => ID) articleId!: string;
+  @Field(() => ID, { description: "The flagged article's id." }) articleId!: string;
   @Field(() => ID, { description: 'The reader who flagged it.' }) flaggedBy!: string;
-  @Field(() => String) reason!: string;
-  @Field(() => GraphQLDateTimeISO) flaggedAt!: Date;
+  @Field(() => String, { description: 'What the reader said is wrong with it, as they wrote it.' }) reason!: string;
+  @Field(() => GraphQLDateTimeISO, { description: 'When it was flagged (UTC, ISO 8601).' }) flaggedAt!: Date;
 }
 
 enum NewsModerationAction {
@@ -25,23 +25,33 @@ enum NewsModerationAction {
   UNBLOCK_SOURCE = 'UNBLOCK_SOURCE',
   DISMISS_FLAGS = 'DISMISS_FLAGS',
 }
-registerEnumType(NewsModerationAction, { name: 'NewsModerationAction' });
+registerEnumType(NewsModerationAction, {
+  description: 'What an administrator did to an article or a publication.',
+  name: 'NewsModerationAction',
+  valuesConfig: {
+    HIDE_ARTICLE: { description: 'An article was hidden (hideArticle).' },
+    RESTORE_ARTICLE: { description: 'A hidden article was put back (restoreArticle).' },
+    BLOCK_SOURCE: { description: 'A publication was blocked (blockNewsSource).' },
+    UNBLOCK_SOURCE: { description: 'A block was lifted (unblockNewsSource).' },
+    DISMISS_FLAGS: { description: "An article's flags were taken off the queue (dismissArticleFlags)." },
+  },
+});
 
 @ObjectType('NewsAuditEntry', { description: "One administrator's moderation action, as written to the append-only news audit log." })
 class NewsAuditEntry {
-  @Field(() => ID) id!: string;
-  @Field(() => GraphQLDateTimeISO) at!: Date;
-  @Field(() => ID) actorId!: string;
-  @Field(() => NewsModerationAction) action!: NewsModerationAction;
+  @Field(() => ID, { description: 'Id of the entry.' }) id!: string;
+  @Field(() => GraphQLDateTimeISO, { description: 'When it was done (UTC, ISO 8601).' }) at!: Date;
+  @Field(() => ID, { description: 'The administrator who did it.' }) actorId!: string;
+  @Field(() => NewsModerationAction, { description: 'What was done.' }) action!: NewsModerationAction;
   @Field(() => String, { description: 'ARTICLE or SOURCE.' }) targetType!: string;
-  @Field(() => String) targetId!: string;
-  @Field(() => String, { nullable: true }) reason!: string | null;
+  @Field(() => String, { description: "The article's id, or the publication's name." }) targetId!: string;
+  @Field(() => String, { description: 'Why, as the administrator gave it.', nullable: true }) reason!: string | null;
 }
 
 @ObjectType('NewsSource', { description: 'A publication, by the name articles show in sources.' })
 class NewsSource {
-  @Field(() => String) name!: string;
-  @Field(() => Boolean) blocked!: boolean;
+  @Field(() => String, { description: "The publication's name as articles show it in sources." }) name!: string;
+  @Field(() => Boolean, { description: 'Whether administrators blocked it: its articles leave every list.' }) blocked!: boolean;
 }
 
 const reasonOf = (reason: string | null | undefined, field = 'reason', required = false): string | null => {
@@ -64,7 +74,7 @@ export class ModerationResolver {
   @Authorized('ADMIN')
   @Mutation(() => Article, { description: 'Administrators: takes the article out of every list, feed and headline at once (NOT_FOUND to readers). Audited.' })
   async hideArticle(
-    @Arg('id', () => ID) id: string,
+    @Arg('id', () => ID, { description: 'The article to hide.' }) id: string,
     @Arg('reason', () => String, { description: 'Why; kept in the audit log.' }) reason: string,
     @Ctx() ctx: NewsContext,
   ): Promise<ArticleRecord> {
@@ -82,8 +92,8 @@ export class ModerationResolver {
   @Authorized('ADMIN')
   @Mutation(() => Article, { description: 'Administrators: puts a hidden article back in its lists. Audited.' })
   async restoreArticle(
-    @Arg('id', () => ID) id: string,
-    @Arg('reason', () => String, { nullable: true }) reason: string | null | undefined,
+    @Arg('id', () => ID, { description: 'A hidden article.' }) id: string,
+    @Arg('reason', () => String, { description: 'Why, if you want it in the audit log.', nullable: true }) reason: string | null | undefined,
     @Ctx() ctx: NewsContext,
   ): Promise<ArticleRecord> {
     const admin = requireUser(ctx);
@@ -100,7 +110,7 @@ export class ModerationResolver {
   @Mutation(() => NewsSource, { description: 'Administrators: articles carried only by blocked publications leave every list; blocking twice changes nothing. Audited.' })
   async blockNewsSource(
     @Arg('name', () => String, { description: 'As articles show it in sources, e.g. "Broken Wire".' }) name: string,
-    @Arg('reason', () => String) reason: string,
+    @Arg('reason', () => String, { description: 'Why; kept in the audit log.' }) reason: string,
     @Ctx() ctx: NewsContext,
   ): Promise<NewsSource> {
     const admin = requireUser(ctx);
@@ -114,7 +124,10 @@ export class ModerationResolver {
 
   @Authorized('ADMIN')
   @Mutation(() => NewsSource, { description: 'Administrators: lifts a block. Audited.' })
-  async unblockNewsSource(@Arg('name', () => String) name: string, @Ctx() ctx: NewsContext): Promise<NewsSource> {
+  async unblockNewsSource(
+    @Arg('name', () => String, { description: 'A blocked publication, as articles show it in sources.' }) name: string,
+    @Ctx() ctx: NewsContext,
+  ): Promise<NewsSource> {
     const admin = requireUser(ctx);
     const source = sourceName(name);
     await setSourceBlocked(ctx.store, source, false, admin.id);
@@ -125,7 +138,11 @@ export class ModerationResolver {
 
   @Authorized()
   @Mutation(() => Boolean, { description: 'Reports an article to the moderators; flagging it again changes nothing. True when your flag is new.' })
-  async flagArticle(@Arg('id', () => ID) id: string, @Arg('reason', () => String) reason: string, @Ctx() ctx: NewsContext): Promise<boolean> {
+  async flagArticle(
+    @Arg('id', () => ID, { description: 'The article to report.' }) id: string,
+    @Arg('reason', () => String, { description: 'What is wrong with it, 1 to 500 characters.' }) reason: string,
+    @Ctx() ctx: NewsContext,
+  ): Promise<boolean> {
     const user = requireUser(ctx);
     const why = reasonOf(reason, 'reason', true)!;
     await requireArticle(ctx, id);
@@ -134,7 +151,7 @@ export class ModerationResolver {
 
   @Authorized('ADMIN')
   @Mutation(() => Int, { description: "Administrators: takes an article's flags off the queue, keeping the article; answers how many there were. Audited." })
-  async dismissArticleFlags(@Arg('id', () => ID) id: string, @Ctx() ctx: NewsContext): Promise<number> {
+  async dismissArticleFlags(@Arg('id', () => ID, { description: 'A flagged article.' }) id: string, @Ctx() ctx: NewsContext): Promise<number> {
     const admin = requireUser(ctx);
     if (id.length > 200) throw notFound('Article', id);
     const count = await clearFlags(ctx.store, id);
@@ -144,7 +161,10 @@ export class ModerationResolver {
 
   @Authorized('ADMIN')
   @Query(() => [ArticleFlag], { description: 'Administrators: the flag queue, newest first.' })
-  async articleFlags(@Arg('first', () => Int, { defaultValue: 50 }) first: number, @Ctx() ctx: NewsContext): Promise<ArticleFlag[]> {
+  async articleFlags(
+    @Arg('first', () => Int, { description: 'How many flags to return, 1 to 200.', defaultValue: 50 }) first: number,
+    @Ctx() ctx: NewsContext,
+  ): Promise<ArticleFlag[]> {
     requireUser(ctx);
     if (first < 1 || first > MAX_LIST) throw badInput('first', `Ask for 1 to ${MAX_LIST} flags.`);
     return (await listFlags(ctx.store, first)).map((f: Flag) => ({ articleId: f.articleId, flaggedBy: f.userId, reason: f.reason, flaggedAt: f.flaggedAt }));
@@ -152,7 +172,10 @@ export class ModerationResolver {
 
   @Authorized('ADMIN')
   @Query(() => [NewsAuditEntry], { description: 'Administrators: the news moderation audit log, newest first.' })
-  async newsAuditLog(@Arg('first', () => Int, { defaultValue: 50 }) first: number, @Ctx() ctx: NewsContext): Promise<AuditEntry[]> {
+  async newsAuditLog(
+    @Arg('first', () => Int, { description: 'How many entries to return, 1 to 200.', defaultValue: 50 }) first: number,
+    @Ctx() ctx: NewsContext,
+  ): Promise<AuditEntry[]> {
     requireUser(ctx);
     if (first < 1 || first > MAX_LIST) throw badInput('first', `Ask for 1 to ${MAX_LIST} entries.`);
     return readAudit(ctx.store, first);

@@ -9,7 +9,7 @@ import { isBlocked } from '../moderation/moderation.js';
 @Directive('@key(fields: "symbol")')
 @ObjectType('Quote')
 export class Quote {
-  @Field(() => String) symbol!: string;
+  @Field(() => String, { description: "The instrument's symbol." }) symbol!: string;
 }
 
 // Headlines change far less often than quotes tick: a short cache spares DynamoDB one query per tick.

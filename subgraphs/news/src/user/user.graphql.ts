@@ -20,7 +20,7 @@ export class Instrument {
 @Directive('@key(fields: "id")')
 @ObjectType('User')
 export class User {
-  @Field(() => ID) id!: string;
+  @Field(() => ID, { description: 'Id of the user: stable, and the same in every service.' }) id!: string;
   /** The market subgraph's; fetched by the gateway for myFeed (@requires) and handed over in the representation. */
   @Directive('@external')
   @Field(() => [Instrument], { nullable: true })
@@ -29,8 +29,8 @@ export class User {
 
 @ObjectType('NewsPreferences', { description: 'Topics and symbols you follow: kept on the server, so every device of yours has them.' })
 export class NewsPreferences {
-  @Field(() => [String]) topics!: string[];
-  @Field(() => [String]) symbols!: string[];
+  @Field(() => [String], { description: 'Topic slugs you follow, e.g. ["markets", "crypto"].' }) topics!: string[];
+  @Field(() => [String], { description: 'Instrument symbols you follow, e.g. ["AAPL"].' }) symbols!: string[];
 }
 
 @Resolver(() => User)
@@ -61,7 +61,7 @@ export class SavedArticlesResolver {
   })
   async myFeed(
     @Root() user: User,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { description: 'Articles per page, 1 to 50.', defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' }) after: string | null | undefined,
     @Ctx() ctx: NewsContext,
   ): Promise<ArticleConnection> {
@@ -97,7 +97,11 @@ const MAX_FOLLOWS = 100;
 export class NewsPreferencesResolver {
   @Authorized()
   @Mutation(() => NewsPreferences, { description: 'Follows (follow: true) or unfollows a topic; myFeed ranks its articles higher. Answers your preferences.' })
-  async followNewsTopic(@Arg('topic', () => String) topic: string, @Arg('follow', () => Boolean, { defaultValue: true }) follow: boolean, @Ctx() ctx: NewsContext) {
+  async followNewsTopic(
+    @Arg('topic', () => String, { description: 'A topic slug, e.g. "crypto".' }) topic: string,
+    @Arg('follow', () => Boolean, { description: 'true to follow, false to stop following.', defaultValue: true }) follow: boolean,
+    @Ctx() ctx: NewsContext,
+  ) {
     const user = requireUser(ctx);
     const value = topic.trim().toLowerCase();
     if (!TOPIC.test(value)) throw badInput('topic', 'Give a topic slug such as markets or personal-finance.');
@@ -106,7 +110,11 @@ export class NewsPreferencesResolver {
 
   @Authorized()
   @Mutation(() => NewsPreferences, { description: 'Follows (follow: true) or unfollows a symbol; myFeed ranks its articles higher. Answers your preferences.' })
-  async followNewsSymbol(@Arg('symbol', () => String) symbol: string, @Arg('follow', () => Boolean, { defaultValue: true }) follow: boolean, @Ctx() ctx: NewsContext) {
+  async followNewsSymbol(
+    @Arg('symbol', () => String, { description: 'An instrument symbol, e.g. "AAPL".' }) symbol: string,
+    @Arg('follow', () => Boolean, { description: 'true to follow, false to stop following.', defaultValue: true }) follow: boolean,
+    @Ctx() ctx: NewsContext,
+  ) {
     const user = requireUser(ctx);
     const value = symbol.trim().toUpperCase();
     if (!SYMBOL.test(value)) throw badInput('symbol', 'Give an instrument symbol such as AAPL or SAP.DE.');

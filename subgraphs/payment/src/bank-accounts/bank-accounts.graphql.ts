@@ -20,47 +20,52 @@ const BankAccountStatusEnum = Object.fromEntries(BANK_ACCOUNT_STATUSES.map((stat
 registerEnumType(BankAccountStatusEnum, {
   name: 'BankAccountStatus',
   description: 'PENDING_VERIFICATION until the emailed code is entered; only a VERIFIED account sends payments. An UNLINKED one stays visible on its old payments.',
+  valuesConfig: {
+    PENDING_VERIFICATION: { description: 'Linked, waiting for the six-digit code emailed to you (verifyBankAccount); cannot pay yet.' },
+    VERIFIED: { description: 'Confirmed with the code: payments can be sent from it.' },
+    UNLINKED: { description: 'Unlinked by you: no new payments, kept for the payments already made from it.' },
+  },
 });
 
 @Directive('@key(fields: "id")')
 @ObjectType('BankAccount', { description: 'A bank account the user pays from. The full account number is never stored.' })
 export class BankAccount {
-  @Field(() => ID) id!: string;
-  @Field(() => ID) userId!: string;
-  @Field(() => String) bankName!: string;
-  @Field(() => String) holderName!: string;
+  @Field(() => ID, { description: "Id of the linked account in Analytica (not the bank's)." }) id!: string;
+  @Field(() => ID, { description: "The owner's user id." }) userId!: string;
+  @Field(() => String, { description: 'The bank holding the account, as the provider names it.' }) bankName!: string;
+  @Field(() => String, { description: "The account holder's name as the bank reports it." }) holderName!: string;
   @Field(() => String, { description: 'Masked to the last four characters, e.g. "•••• 3000".' }) accountNumber!: string;
   @Field(() => String, { description: 'ISO 4217 code: payments from this account are in this currency.' }) currency!: string;
-  @Field(() => BankAccountStatusEnum) status!: BankAccountStatus;
-  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
-  @Field(() => GraphQLDateTimeISO, { nullable: true }) verifiedAt!: Date | null;
+  @Field(() => BankAccountStatusEnum, { description: 'Whether the account is waiting for its code, verified (can pay) or unlinked.' }) status!: BankAccountStatus;
+  @Field(() => GraphQLDateTimeISO, { description: 'When it was linked (UTC, ISO 8601).' }) createdAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When the emailed code was entered (UTC, ISO 8601); null while PENDING_VERIFICATION.', nullable: true }) verifiedAt!: Date | null;
 }
 
 @ObjectType('BankAccountOffer', { description: 'An account the bank listed under a connection; link it with linkBankAccount.' })
 class BankAccountOffer {
   @Field(() => ID, { description: "The bank's id for the account, to pass to linkBankAccount." }) accountId!: string;
-  @Field(() => String) name!: string;
-  @Field(() => String) holderName!: string;
+  @Field(() => String, { description: 'The bank\'s name for the account, e.g. "Everyday account".' }) name!: string;
+  @Field(() => String, { description: "The account holder's name as the bank reports it." }) holderName!: string;
   @Field(() => String, { description: 'Masked, e.g. "•••• 3000".' }) accountNumber!: string;
-  @Field(() => String) currency!: string;
+  @Field(() => String, { description: 'ISO 4217 code of the account.' }) currency!: string;
   @Field(() => Boolean, { description: 'False when the bank reports the account closed: it cannot be linked.' }) open!: boolean;
   @Field(() => ID, { nullable: true, description: 'Your BankAccount for it, when you linked it already.' }) linkedAccountId!: string | null;
 }
 
 @ObjectType('BankConnection', { description: 'Access to your accounts that you granted at your bank (a consent).' })
 class BankConnection {
-  @Field(() => ID) id!: string;
-  @Field(() => String) bankName!: string;
+  @Field(() => ID, { description: 'Id of the connection, to pass to linkBankAccount.' }) id!: string;
+  @Field(() => String, { description: 'The bank, as the provider names it.' }) bankName!: string;
   @Field(() => GraphQLDateTimeISO, { description: 'When the bank ends the access; connect again after it.' }) expiresAt!: Date;
   @Field(() => [BankAccountOffer], { description: 'The accounts the bank lists for you.' }) accounts!: OfferedAccount[];
 }
 
-@InputType('ConnectBankInput')
+@InputType('ConnectBankInput', { description: 'Which bank to connect (connectBank).' })
 class ConnectBankInput {
   @Field(() => String, { description: 'The bank to connect, as the provider names it.' }) bankName!: string;
 }
 
-@InputType('LinkBankAccountInput')
+@InputType('LinkBankAccountInput', { description: 'Which account of a bank connection to link (linkBankAccount).' })
 class LinkBankAccountInput {
   @Field(() => ID, { description: 'From connectBank.' }) connectionId!: string;
   @Field(() => ID, { description: "One of the connection's accounts (BankAccountOffer.accountId)." }) accountId!: string;
@@ -75,7 +80,7 @@ export class BankAccountResolver {
   @Mutation(() => BankConnection, {
     description: 'Asks your bank for access to your accounts (a consent) and lists them, so you can choose which to link.',
   })
-  async connectBank(@Arg('input', () => ConnectBankInput) input: ConnectBankInput, @Ctx() ctx: PaymentContext): Promise<BankConnection> {
+  async connectBank(@Arg('input', () => ConnectBankInput, { description: 'The bank to connect.' }) input: ConnectBankInput, @Ctx() ctx: PaymentContext): Promise<BankConnection> {
     const user = requireUser(ctx);
     return connectionView(await connectBank(ctx.em, ctx.bank, user.id, input.bankName, ctx.settings.secret));
   }
@@ -84,7 +89,10 @@ export class BankAccountResolver {
   @Mutation(() => BankAccount, {
     description: 'Links one account of a connection. It is PENDING_VERIFICATION until you enter the code we email you (verifyBankAccount).',
   })
-  async linkBankAccount(@Arg('input', () => LinkBankAccountInput) input: LinkBankAccountInput, @Ctx() ctx: PaymentContext): Promise<BankAccountRecord> {
+  async linkBankAccount(
+    @Arg('input', () => LinkBankAccountInput, { description: 'The connection and the account to link.' }) input: LinkBankAccountInput,
+    @Ctx() ctx: PaymentContext,
+  ): Promise<BankAccountRecord> {
     const user = requireUser(ctx);
     const account = await linkBankAccount(ctx.em, ctx.bank, user.id, input, { secret: ctx.settings.secret, codeTtlSeconds: ctx.settings.codeTtlSeconds });
     ctx.pokeOutbox();
@@ -93,14 +101,21 @@ export class BankAccountResolver {
 
   @Authorized()
   @Mutation(() => BankAccount, { description: 'Verifies a linked account with the six-digit code we emailed; five wrong tries end the code.' })
-  async verifyBankAccount(@Arg('id', () => ID) id: string, @Arg('code', () => String) code: string, @Ctx() ctx: PaymentContext): Promise<BankAccountRecord> {
+  async verifyBankAccount(
+    @Arg('id', () => ID, { description: 'One of your bank accounts, PENDING_VERIFICATION.' }) id: string,
+    @Arg('code', () => String, { description: 'The six-digit code from the email.' }) code: string,
+    @Ctx() ctx: PaymentContext,
+  ): Promise<BankAccountRecord> {
     const user = requireUser(ctx);
     return verifyBankAccount(ctx.em, user.id, id, code, { secret: ctx.settings.secret, codeTtlSeconds: ctx.settings.codeTtlSeconds });
   }
 
   @Authorized()
   @Mutation(() => BankAccount, { description: 'Emails a new code for an account still PENDING_VERIFICATION.' })
-  async resendBankAccountCode(@Arg('id', () => ID) id: string, @Ctx() ctx: PaymentContext): Promise<BankAccountRecord> {
+  async resendBankAccountCode(
+    @Arg('id', () => ID, { description: 'One of your bank accounts, PENDING_VERIFICATION.' }) id: string,
+    @Ctx() ctx: PaymentContext,
+  ): Promise<BankAccountRecord> {
     const user = requireUser(ctx);
     const account = await resendBankAccountCode(ctx.em, user.id, id, { secret: ctx.settings.secret, codeTtlSeconds: ctx.settings.codeTtlSeconds });
     ctx.pokeOutbox();
@@ -109,7 +124,7 @@ export class BankAccountResolver {
 
   @Authorized()
   @Mutation(() => BankAccount, { description: 'Unlinks one of your bank accounts; refused while payments from it are in progress.' })
-  async unlinkBankAccount(@Arg('id', () => ID) id: string, @Ctx() ctx: PaymentContext): Promise<BankAccountRecord> {
+  async unlinkBankAccount(@Arg('id', () => ID, { description: 'One of your bank accounts.' }) id: string, @Ctx() ctx: PaymentContext): Promise<BankAccountRecord> {
     const user = requireUser(ctx);
     const account = await unlinkBankAccount(ctx.em, user.id, id);
     // The last account of a connection gone: give the access back at the bank. Best effort, the

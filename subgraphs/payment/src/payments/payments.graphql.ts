@@ -14,29 +14,37 @@ const PaymentStatusEnum = Object.fromEntries(PAYMENT_STATUSES.map((status) => [s
 registerEnumType(PaymentStatusEnum, {
   name: 'PaymentStatus',
   description: 'QUEUED until the bank takes it (PROCESSING), then SUCCEEDED or FAILED. REQUIRES_ACTION waits for the payer.',
+  valuesConfig: {
+    REQUIRES_ACTION: { description: 'Waits for you: confirm it with the emailed code (confirmPayment) or cancel it.' },
+    QUEUED: { description: 'Accepted, waiting to be sent to the bank; can still be cancelled.' },
+    PROCESSING: { description: 'The bank has it; it can no longer be cancelled.' },
+    SUCCEEDED: { description: 'The bank executed it. Final.' },
+    FAILED: { description: 'The bank declined it or the confirmation failed (see failureReason). Final.' },
+    CANCELED: { description: 'Cancelled by you, or its confirmation code expired. Final.' },
+  },
 });
 
 @ObjectType('PaymentStatusChange', { description: "One step in a payment's life, oldest first." })
 class PaymentStatusChange {
-  @Field(() => PaymentStatusEnum) status!: PaymentStatus;
+  @Field(() => PaymentStatusEnum, { description: 'The status the payment moved to.' }) status!: PaymentStatus;
   @Field(() => String, { nullable: true, description: 'Why the payment moved, when there is more to say than the status.' }) reason!: string | null;
-  @Field(() => GraphQLDateTimeISO) at!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When it moved (UTC, ISO 8601).' }) at!: Date;
 }
 
 @Directive('@key(fields: "id")')
 @ObjectType('Payment', { description: "A transfer from one of the user's bank accounts to a payee." })
 export class Payment {
-  @Field(() => ID) id!: string;
-  @Field(() => ID) userId!: string;
-  @Field(() => String) payeeName!: string;
-  @Field(() => String) reference!: string;
-  @Field(() => PaymentStatusEnum) status!: PaymentStatus;
+  @Field(() => ID, { description: 'Id of the payment.' }) id!: string;
+  @Field(() => ID, { description: "The payer's user id." }) userId!: string;
+  @Field(() => String, { description: 'Who is paid.' }) payeeName!: string;
+  @Field(() => String, { description: 'Shown to the payee.' }) reference!: string;
+  @Field(() => PaymentStatusEnum, { description: 'Where the payment is in its life; history has every step.' }) status!: PaymentStatus;
   @Field(() => String, { nullable: true, description: 'Why the payment FAILED (a bank decline, a confirmation that went wrong).' }) failureReason!: string | null;
-  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
-  @Field(() => GraphQLDateTimeISO) updatedAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When it was initiated (UTC, ISO 8601).' }) createdAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When its status last changed (UTC, ISO 8601).' }) updatedAt!: Date;
 }
 
-@InputType('InitiatePaymentInput')
+@InputType('InitiatePaymentInput', { description: 'A payment to send (initiatePayment).' })
 class InitiatePaymentInput {
   @Field(() => ID, { description: 'A VERIFIED bank account of yours, in the currency of the amount.' }) bankAccountId!: string;
   @Field(() => MoneyInput, { description: 'Greater than zero.' }) amount!: MoneyInput;
@@ -48,7 +56,7 @@ class InitiatePaymentInput {
 export class PaymentResolver {
   @Authorized()
   @Query(() => Payment, { nullable: true, description: "One of your payments. Another user's id is NOT_FOUND." })
-  async payment(@Arg('id', () => ID) id: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
+  async payment(@Arg('id', () => ID, { description: 'One of your payments.' }) id: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
     return findPayment(ctx.em, requireUser(ctx), id);
   }
 
@@ -59,7 +67,7 @@ export class PaymentResolver {
       'returns the same payment, and the same key with a different request is a CONFLICT.',
   })
   async initiatePayment(
-    @Arg('input', () => InitiatePaymentInput) input: InitiatePaymentInput,
+    @Arg('input', () => InitiatePaymentInput, { description: 'The account, amount, payee and reference.' }) input: InitiatePaymentInput,
     @Arg('idempotencyKey', () => String, { description: '8 to 100 characters of letters, digits, "-" or "_".' }) idempotencyKey: string,
     @Ctx() ctx: PaymentContext,
   ): Promise<PaymentRecord> {
@@ -86,7 +94,11 @@ export class PaymentResolver {
     description:
       'Confirms a payment that REQUIRES_ACTION with the six-digit code we emailed; it is then QUEUED. ' + 'The fifth wrong code fails the payment, and an expired code cancels it.',
   })
-  async confirmPayment(@Arg('id', () => ID) id: string, @Arg('code', () => String) code: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
+  async confirmPayment(
+    @Arg('id', () => ID, { description: 'One of your payments, REQUIRES_ACTION.' }) id: string,
+    @Arg('code', () => String, { description: 'The six-digit code from the email.' }) code: string,
+    @Ctx() ctx: PaymentContext,
+  ): Promise<PaymentRecord> {
     const { payment, moved, refusal } = await confirmPayment(ctx.em, requireUser(ctx).id, id, code, ctx.settings);
     // A refused code can still have ended the payment (expired, last try): subscribers hear of it.
     if (moved) {
@@ -99,7 +111,7 @@ export class PaymentResolver {
 
   @Authorized()
   @Mutation(() => Payment, { description: 'Cancels a payment that is still QUEUED or REQUIRES_ACTION; any other status is a CONFLICT.' })
-  async cancelPayment(@Arg('id', () => ID) id: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
+  async cancelPayment(@Arg('id', () => ID, { description: 'One of your payments, QUEUED or REQUIRES_ACTION.' }) id: string, @Ctx() ctx: PaymentContext): Promise<PaymentRecord> {
     const payment = await cancelPayment(ctx.em, requireUser(ctx).id, id);
     ctx.pokeOutbox();
     await ctx.publishStatus(payment);
@@ -112,7 +124,7 @@ export class PaymentResolver {
   }
 
   @Authorized()
-  @FieldResolver(() => Money)
+  @FieldResolver(() => Money, { description: "What is paid, greater than zero, in the bank account's currency (integer minor units)." })
   amount(@Root() payment: PaymentRecord, @Ctx() ctx: PaymentContext): Money {
     assertOwnerOrAdmin(ctx, payment.userId);
     return Money.of(payment.amountMinor, payment.currency);
@@ -143,7 +155,7 @@ export class PaymentStatusSubscription {
    * `Payment.X` with the payment's fields; only the payment's owner may subscribe.
    */
   @Subscription(() => Payment, { subscribe: subscribeThroughGateway, description: 'The payment each time its status changes (yours only).' })
-  paymentStatus(@Arg('paymentId', () => ID) _paymentId: string, @Root() payment: PaymentRecord): PaymentRecord {
+  paymentStatus(@Arg('paymentId', () => ID, { description: 'One of your payments.' }) _paymentId: string, @Root() payment: PaymentRecord): PaymentRecord {
     return payment;
   }
 }

@@ -15,7 +15,7 @@ import { Payment } from '../payments/payments.graphql.js';
 @Directive('@key(fields: "id")')
 @ObjectType('User')
 export class User {
-  @Field(() => ID) id!: string;
+  @Field(() => ID, { description: 'Id of the user: stable, and the same in every service.' }) id!: string;
 }
 
 @Resolver(() => User)

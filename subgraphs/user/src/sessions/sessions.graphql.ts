@@ -11,11 +11,11 @@ import { UserRecord } from '../users/user.entity.js';
 import { AuthPayload, authPayload, User } from '../users/users.graphql.js';
 import { metaOf, type UserContext } from '../context.js';
 
-@InputType('RegisterInput')
+@InputType('RegisterInput', { description: 'A new account (register).' })
 class RegisterInput {
-  @Field(() => String) email!: string;
+  @Field(() => String, { description: 'The address to sign in with; a verification link is sent to it.' }) email!: string;
   @Field(() => String, { description: '12 to 256 characters, not a well-known password.' }) password!: string;
-  @Field(() => String) displayName!: string;
+  @Field(() => String, { description: 'The name shown in the app, 1 to 80 characters.' }) displayName!: string;
   @Field(() => String, { nullable: true, description: 'ISO 4217 code; EUR when omitted.' }) homeCurrency?: string;
 }
 
@@ -26,7 +26,10 @@ const totpNeeded = (message: string) => new AppError(ErrorCode.UNAUTHENTICATED, 
 @Resolver(() => User)
 export class SessionResolver {
   @Mutation(() => AuthPayload, { description: 'Creates an account and signs it in. A verification link is emailed.' })
-  async register(@Arg('input', () => RegisterInput) input: RegisterInput, @Ctx() ctx: UserContext): Promise<AuthPayload> {
+  async register(
+    @Arg('input', () => RegisterInput, { description: 'The address, password and name of the new account.' }) input: RegisterInput,
+    @Ctx() ctx: UserContext,
+  ): Promise<AuthPayload> {
     const meta = metaOf(ctx);
     const wait = await ctx.limits.registrationRetryAfter(ctx.clientIp);
     if (wait > 0) {
@@ -54,9 +57,10 @@ export class SessionResolver {
       'wrong attempts the account is locked for a while (RATE_LIMITED, with extensions.retryAfterSeconds).',
   })
   async login(
-    @Arg('email', () => String) email: string,
-    @Arg('password', () => String) password: string,
-    @Arg('totpCode', () => String, { nullable: true }) totpCode: string | null | undefined,
+    @Arg('email', () => String, { description: 'The address the account signs in with (any letter case).' }) email: string,
+    @Arg('password', () => String, { description: "The account's password." }) password: string,
+    @Arg('totpCode', () => String, { description: "The authenticator app's current six-digit code; needed when two-factor authentication is on.", nullable: true })
+    totpCode: string | null | undefined,
     @Ctx() ctx: UserContext,
   ): Promise<AuthPayload> {
     const meta = metaOf(ctx);
@@ -108,7 +112,10 @@ export class SessionResolver {
       'Trades a refresh token for a new access token and a new refresh token. A refresh token works once: presenting one ' +
       'again ends its session (it was copied), and the new pair must be used from then on.',
   })
-  async refreshSession(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: UserContext): Promise<AuthPayload> {
+  async refreshSession(
+    @Arg('refreshToken', () => String, { description: 'The newest refresh token of the session.' }) refreshToken: string,
+    @Ctx() ctx: UserContext,
+  ): Promise<AuthPayload> {
     const rotation = await rotateRefreshToken(ctx.em, refreshToken, ctx.settings.refreshTokenTtlSeconds);
     if (rotation.outcome === 'reused') {
       await handleRefreshTokenReuse(ctx.em, ctx.revocations, rotation.session, { ...metaOf(ctx), sessionId: rotation.session.id });
@@ -137,8 +144,8 @@ export class SessionResolver {
   @Authorized()
   @Mutation(() => Int, { description: 'Changes your password and ends your other sessions; returns how many were ended.' })
   async changePassword(
-    @Arg('currentPassword', () => String) currentPassword: string,
-    @Arg('newPassword', () => String) newPassword: string,
+    @Arg('currentPassword', () => String, { description: 'Your password now.' }) currentPassword: string,
+    @Arg('newPassword', () => String, { description: '12 to 256 characters, not a well-known password.' }) newPassword: string,
     @Ctx() ctx: UserContext,
   ): Promise<number> {
     const caller = requireUser(ctx);
@@ -161,7 +168,7 @@ export class SessionResolver {
 
   // No sign-in needed: holding the token proves the mailbox. It answers no more than true.
   @Mutation(() => Boolean, { description: 'Confirms an email address with the token from the link that was emailed to it.' })
-  async verifyEmail(@Arg('token', () => String) token: string, @Ctx() ctx: UserContext): Promise<boolean> {
+  async verifyEmail(@Arg('token', () => String, { description: 'The token from the verification link.' }) token: string, @Ctx() ctx: UserContext): Promise<boolean> {
     await verifyEmail(ctx.em, token, metaOf(ctx));
     return true;
   }

@@ -15,7 +15,7 @@ import { metaOf, type UserContext } from '../context.js';
 @ObjectType('TotpEnrolment', { description: 'Add the secret to an authenticator app (scan otpauthUri as a QR code), then confirm with a code.' })
 class TotpEnrolment {
   @Field(() => String, { description: 'Base32, for typing into the app by hand.' }) secret!: string;
-  @Field(() => String) otpauthUri!: string;
+  @Field(() => String, { description: 'An otpauth:// URI holding the secret: show it as a QR code for the authenticator app to scan.' }) otpauthUri!: string;
 }
 
 /**
@@ -37,7 +37,10 @@ export class TotpResolver {
       'Turns two-factor authentication on with a current code and returns a new token pair for this session; for an ' +
       "administrator it is the first with the ADMIN role's full rights. Earlier refresh tokens of the session stop working.",
   })
-  async confirmTotpEnrolment(@Arg('code', () => String) code: string, @Ctx() ctx: UserContext): Promise<AuthPayload> {
+  async confirmTotpEnrolment(
+    @Arg('code', () => String, { description: "The authenticator app's current six-digit code." }) code: string,
+    @Ctx() ctx: UserContext,
+  ): Promise<AuthPayload> {
     const caller = requireSignedIn(ctx);
     return ctx.em.transactional(async (tx) => {
       const user = await tx.findOneOrFail(UserRecord, { id: caller.id });
@@ -55,7 +58,11 @@ export class TotpResolver {
 
   @Authorized()
   @Mutation(() => Boolean, { description: 'Turns two-factor authentication off (not allowed for administrators).' })
-  async disableTotp(@Arg('password', () => String) password: string, @Arg('code', () => String) code: string, @Ctx() ctx: UserContext): Promise<boolean> {
+  async disableTotp(
+    @Arg('password', () => String, { description: 'Your password.' }) password: string,
+    @Arg('code', () => String, { description: "The authenticator app's current six-digit code." }) code: string,
+    @Ctx() ctx: UserContext,
+  ): Promise<boolean> {
     const caller = requireUser(ctx);
     if (caller.role === 'ADMIN') throw forbidden('Administrators must keep two-factor authentication on.');
     const user = await ctx.em.findOneOrFail(UserRecord, { id: caller.id });

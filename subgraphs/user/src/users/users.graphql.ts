@@ -12,7 +12,14 @@ export enum RoleEnum {
   USER = 'USER',
   ADMIN = 'ADMIN',
 }
-registerEnumType(RoleEnum, { name: 'Role', description: 'What a signed-in person may do.' });
+registerEnumType(RoleEnum, {
+  name: 'Role',
+  description: 'What a signed-in person may do.',
+  valuesConfig: {
+    USER: { description: 'A person managing their own money.' },
+    ADMIN: { description: 'An administrator: may also run the admin operations (users, audit log, moderation, partners); must use two-factor authentication.' },
+  },
+});
 
 @Directive('@key(fields: "id")')
 @ObjectType('User', { description: 'A person using Analytica. Owned by the user service; other services add fields to it.' })
@@ -20,29 +27,29 @@ export class User {
   // Tagged `consent` (like Query.me): the budget-with-consent contract shows a partner app, acting
   // for a consenting user, who that user is and (in budget) their transactions, and nothing else.
   @Directive('@tag(name: "consent")')
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Id of the user: stable, and the same in every service.' })
   id!: string;
-  @Field(() => String) email!: string;
-  @Field(() => String) displayName!: string;
-  @Field(() => RoleEnum) role!: Role;
+  @Field(() => String, { description: 'The address the user signs in with. Only the user and administrators see it.' }) email!: string;
+  @Field(() => String, { description: 'The name shown in the app.' }) displayName!: string;
+  @Field(() => RoleEnum, { description: 'USER or ADMIN.' }) role!: Role;
   @Field(() => String, { description: 'ISO 4217 code that reports convert into.' }) homeCurrency!: string;
-  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When the account was registered (UTC, ISO 8601).' }) createdAt!: Date;
 }
 
 @ObjectType('AuthPayload', { description: 'A signed-in session: a short-lived access token and the refresh token that renews it.' })
 export class AuthPayload {
   @Field(() => String, { description: 'Send as "Authorization: Bearer <accessToken>". Valid for 15 minutes.' }) accessToken!: string;
-  @Field(() => GraphQLDateTimeISO) expiresAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When accessToken stops working (UTC, ISO 8601): refresh before then.' }) expiresAt!: Date;
   @Field(() => String, {
     description: 'Opaque; trade it for a new pair with refreshSession before expiresAt. Each one works once: keep only the newest.',
   })
   refreshToken!: string;
-  @Field(() => GraphQLDateTimeISO) refreshExpiresAt!: Date;
+  @Field(() => GraphQLDateTimeISO, { description: 'When refreshToken stops working (UTC, ISO 8601); after it, sign in again.' }) refreshExpiresAt!: Date;
   @Field(() => Boolean, {
     description: 'True for an administrator without two-factor authentication: the token only enrols an authenticator app.',
   })
   twoFactorEnrolmentRequired!: boolean;
-  @Field(() => User) user!: UserRecord;
+  @Field(() => User, { description: 'The signed-in user.' }) user!: UserRecord;
 }
 
 export function authPayload(ctx: UserContext, user: UserRecord, session: SessionRecord, issued: IssuedRefreshToken): AuthPayload {
@@ -50,10 +57,10 @@ export function authPayload(ctx: UserContext, user: UserRecord, session: Session
   return { accessToken, expiresAt, ...issued, twoFactorEnrolmentRequired: enrolmentOnly, user };
 }
 
-@InputType('UpdateProfileInput')
+@InputType('UpdateProfileInput', { description: 'What to change in your profile (updateProfile); fields left out keep their value.' })
 class UpdateProfileInput {
-  @Field(() => String, { nullable: true }) displayName?: string;
-  @Field(() => String, { nullable: true }) homeCurrency?: string;
+  @Field(() => String, { description: '1 to 80 characters.', nullable: true }) displayName?: string;
+  @Field(() => String, { description: 'ISO 4217 code that reports convert into, e.g. EUR.', nullable: true }) homeCurrency?: string;
 }
 
 @Resolver(() => User)
@@ -69,8 +76,11 @@ export class UserResolver {
   }
 
   @Authorized()
-  @Mutation(() => User)
-  async updateProfile(@Arg('input', () => UpdateProfileInput) input: UpdateProfileInput, @Ctx() ctx: UserContext): Promise<UserRecord> {
+  @Mutation(() => User, { description: 'Changes your display name or home currency; answers your user.' })
+  async updateProfile(
+    @Arg('input', () => UpdateProfileInput, { description: 'What to change; fields left out keep their value.' }) input: UpdateProfileInput,
+    @Ctx() ctx: UserContext,
+  ): Promise<UserRecord> {
     const { id } = requireUser(ctx);
     return ctx.em.transactional(async (tx) => {
       const user = await tx.findOneOrFail(UserRecord, { id });
