@@ -80,6 +80,16 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
+/** User's key field in a subgraph's SDL, after its description if it has one. */
+const USER_ID = /(type User\n {2}@key\(fields: "id"\)\n\{\n(?: {2}"""[^\n]*"""\n)? {2})id: ID!/;
+
+/** The SDL without one field of a type, its description (one line or several) included. */
+function withoutField(sdl: string, field: string): string {
+  const next = sdl.replace(new RegExp(`\\n(?: {2}"""(?:(?!""")[\\s\\S])*"""\\n)? {2}${field.replace(/[()[\]!]/g, '\\$&')}\\n`), '\n');
+  if (next === sdl) throw new Error(`the SDL has no field "${field}"`);
+  return next;
+}
+
 describe('publish', () => {
   it('through the CLI: each of the six subgraphs composes with the latest of the others; the same SDL again changes nothing', async () => {
     // The first alone composes (user owns User); the others join one at a time, as separate publishes would.
@@ -125,7 +135,7 @@ describe('publish', () => {
     const broken = news
       .replace('type Article\n  @key(fields: "id")', 'type Article\n  @key(fields: "id")')
       .replace(/(type Article[\s\S]*?)id: ID!/, '$1id: Int!')
-      .replace('type User\n  @key(fields: "id")\n{\n  id: ID!', 'type User\n  @key(fields: "id")\n{\n  id: Int!');
+      .replace(USER_ID, '$1id: Int!');
     const before = [await count('schema_versions'), await count('subgraph_versions')];
     const error = await refusal(admin.publish([{ name: 'news', sdl: broken, url: urlOf('news') }]));
     expect(error.code).toBe('COMPOSITION_FAILED');
@@ -204,30 +214,30 @@ describe('check', () => {
   });
 
   it('removing a field that client web 1.4 used in the window fails, naming the client and the operation', async () => {
-    const result = await admin.check({ subgraph: 'news', sdl: news.replace('  body: String!\n', '') });
+    const result = await admin.check({ subgraph: 'news', sdl: withoutField(news, 'body: String!') });
     expect(result.ok).toBe(false);
     const change = result.changes.find((c: { path: string }) => c.path === 'Article.body');
     expect(change).toMatchObject({ level: 'BREAKING', verdict: 'FAILS' });
     expect(change.usage).toEqual([{ operation: articlePage.hash, name: 'ArticlePage', count: 40, clients: [{ name: 'web', version: '1.4', count: 40 }] }]);
-    const viaCli = await cli(['check', 'news', '--sdl', await fileWith('no-body.graphql', news.replace('  body: String!\n', ''))]);
+    const viaCli = await cli(['check', 'news', '--sdl', await fileWith('no-body.graphql', withoutField(news, 'body: String!'))]);
     expect(viaCli.code).toBe(1);
     expect(viaCli.stdout).toContain('FAILED');
     expect(viaCli.stdout).toMatch(/used by operation ArticlePage .*web 1\.4 \(40\)/);
   }, 60_000);
 
   it('an approved breaking change passes', async () => {
-    const result = await admin.check({ subgraph: 'news', sdl: news.replace('  body: String!\n', ''), approved: ['Article.body'] });
+    const result = await admin.check({ subgraph: 'news', sdl: withoutField(news, 'body: String!'), approved: ['Article.body'] });
     expect(result.ok).toBe(true);
     expect(result.changes.find((c: { path: string }) => c.path === 'Article.body')).toMatchObject({ verdict: 'APPROVED' });
   });
 
   it('removing a field no operation used in the window passes as breaking-but-unused, with a note', async () => {
-    const result = await admin.check({ subgraph: 'news', sdl: news.replace('  """The publication it comes from."""\n  source: String!\n', '') });
+    const result = await admin.check({ subgraph: 'news', sdl: withoutField(news, 'source: String!') });
     expect(result.ok).toBe(true);
     expect(result.changes).toEqual([expect.objectContaining({ level: 'BREAKING', path: 'Article.source', verdict: 'UNUSED', usage: [] })]);
     expect(result.notes.join('\n')).toMatch(/no recorded operation used Article\.source in the last 30 days/);
     // With a window that reaches the old usage, the same change fails.
-    expect((await admin.check({ subgraph: 'news', sdl: news.replace('  """The publication it comes from."""\n  source: String!\n', ''), windowDays: 60 })).ok).toBe(false);
+    expect((await admin.check({ subgraph: 'news', sdl: withoutField(news, 'source: String!'), windowDays: 60 })).ok).toBe(false);
   });
 
   it('adding a nullable field is SAFE', async () => {
@@ -246,7 +256,7 @@ describe('check', () => {
   });
 
   it('reports composition errors instead of changes when the change does not compose', async () => {
-    const result = await admin.check({ subgraph: 'news', sdl: news.replace('type User\n  @key(fields: "id")\n{\n  id: ID!', 'type User\n  @key(fields: "id")\n{\n  id: Int!') });
+    const result = await admin.check({ subgraph: 'news', sdl: news.replace(USER_ID, '$1id: Int!') });
     expect(result.ok).toBe(false);
     expect(result.compositionErrors.length).toBeGreaterThan(0);
   });
@@ -290,7 +300,7 @@ describe('usage queries', () => {
   });
 
   it('forgets usage beyond the retention window', async () => {
-    const check = () => admin.check({ subgraph: 'news', sdl: news.replace('  """The publication it comes from."""\n  source: String!\n', ''), windowDays: 60 });
+    const check = () => admin.check({ subgraph: 'news', sdl: withoutField(news, 'source: String!'), windowDays: 60 });
     expect((await check()).ok).toBe(false); // OldSource, 40 days ago, used Article.source
     expect(await registry.usage.prune(35)).toBe(1);
     expect((await check()).ok).toBe(true);
