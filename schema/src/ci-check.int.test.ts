@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { services } from '@analytica/testing';
 import { ciCheck } from './ci-check.js';
 import { repoRoot } from './composition.js';
+import { USER_ID, withoutField } from './sdl-edits.js';
 
 let root: string;
 const git = (...args: string[]) => execFileSync('git', ['-C', root, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'pipe' }).toString();
@@ -42,7 +43,7 @@ describe('ci-check', () => {
     expect(safe.checked.map((c) => c.subgraph)).toEqual(['news']);
     expect(safe.checked[0]!.result.changes).toEqual([expect.objectContaining({ level: 'SAFE', path: 'Article.subtitle' })]);
 
-    await writeFile(newsFile(), news.replace('  body: String!\n', ''));
+    await writeFile(newsFile(), withoutField(news, 'body: String!'));
     const breaking = await check();
     expect(breaking.ok).toBe(false);
     expect(breaking.checked[0]!.result.changes).toEqual([expect.objectContaining({ level: 'BREAKING', path: 'Article.body', verdict: 'UNAPPROVED' })]);
@@ -67,7 +68,7 @@ describe('ci-check', () => {
         }),
       );
     try {
-      await writeFile(newsFile(), news.replace('  body: String!\n', ''));
+      await writeFile(newsFile(), withoutField(news, 'body: String!'));
       // Approved for the API, but Article is public: both contracts lose a field partners may use.
       await approvals(null);
       const unapproved = await check();
@@ -92,7 +93,7 @@ describe('ci-check', () => {
   }, 120_000);
 
   it('fails a change that does not compose', async () => {
-    await writeFile(newsFile(), news.replace('type User\n  @key(fields: "id")\n{\n  id: ID!', 'type User\n  @key(fields: "id")\n{\n  id: Int!'));
+    await writeFile(newsFile(), news.replace(USER_ID, '$1id: Int!'));
     const result = await check();
     expect(result.ok).toBe(false);
     expect(result.checked[0]!.result.compositionErrors.length).toBeGreaterThan(0);

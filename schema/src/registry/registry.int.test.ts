@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchema, services, uniqueName } from '@analytica/testing';
 import { repoRoot } from '../composition.js';
 import { RegistryClientError, registryClient } from './client.js';
+import { USER_ID, withoutField } from '../sdl-edits.js';
 import { parseRegistryEnv } from './environment.js';
 import { startRegistry, type RunningRegistry } from './index.js';
 import { LATENCY_BOUNDS_MS } from './usage.js';
@@ -79,16 +80,6 @@ afterAll(async () => {
   await db?.end();
   await dropSchema(schema);
 });
-
-/** User's key field in a subgraph's SDL, after its description if it has one. */
-const USER_ID = /(type User\n {2}@key\(fields: "id"\)\n\{\n(?: {2}"""[^\n]*"""\n)? {2})id: ID!/;
-
-/** The SDL without one field of a type, its description (one line or several) included. */
-function withoutField(sdl: string, field: string): string {
-  const next = sdl.replace(new RegExp(`\\n(?: {2}"""(?:(?!""")[\\s\\S])*"""\\n)? {2}${field.replace(/[()[\]!]/g, '\\$&')}\\n`), '\n');
-  if (next === sdl) throw new Error(`the SDL has no field "${field}"`);
-  return next;
-}
 
 describe('publish', () => {
   it('through the CLI: each of the six subgraphs composes with the latest of the others; the same SDL again changes nothing', async () => {
