@@ -154,6 +154,7 @@ export function banner(gatewayUrl: string, mode: string, extra: string[] = []): 
     `Analytica is running (${mode}).`,
     '',
     `  GraphQL endpoint:  ${gatewayUrl}`,
+    `  GraphQL IDE:       ${gatewayUrl} in a browser (GraphiQL, served by the gateway; sign in at its foot)`,
     `  Demo user:         ${DEMO_USER.email} / ${DEMO_USER.password}`,
     `  Admin:             ${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}`,
     ...extra.map((line) => `  ${line}`),
