@@ -20,7 +20,7 @@ import { createLogger } from '@analytica/logger';
 import { parsePaymentEnv, startPaymentService } from '@analytica/payment-subgraph';
 import { createRedis } from '@analytica/redis';
 import { parseSmtpCatcherEnv, startSmtpCatcher } from '@analytica/smtp-catcher';
-import { createTestAuth, dropSchema, freePort, gql, uniqueName } from '@analytica/testing';
+import { createTestAuth, dropSchema, freePort, gatewaySignature, gql, uniqueName } from '@analytica/testing';
 import { repoRoot, spawnService, stopProcess, waitUntilReady, type ServiceProcess } from '@analytica/dev/processes';
 import { describeLoad, runLoad } from '../lib/open-loop.js';
 
@@ -231,16 +231,15 @@ try {
     request: (i) => {
       const n = sequence++;
       const payer = payers[n % USERS]!;
-      return {
-        headers: { authorization: `Bearer ${payer.token}` },
-        body: JSON.stringify({
-          query: mutation,
-          variables: {
-            input: { bankAccountId: payer.accountId, amount: { amountMinor: 100 + (n % 900), currency: 'EUR' }, payeeName: `Shop ${n % 50}`, reference: `Bench ${n} ${i}` },
-            key: randomUUID(),
-          },
-        }),
-      };
+      const body = JSON.stringify({
+        query: mutation,
+        variables: {
+          input: { bankAccountId: payer.accountId, amount: { amountMinor: 100 + (n % 900), currency: 'EUR' }, payeeName: `Shop ${n % 50}`, reference: `Bench ${n} ${i}` },
+          key: randomUUID(),
+        },
+      });
+      // Straight to the payment service, which answers only requests signed as the gateway signs them.
+      return { headers: { authorization: `Bearer ${payer.token}`, ...gatewaySignature(url, body) }, body };
     },
     onAnswer: (_i, body, from) => {
       const id = (JSON.parse(body.toString()) as { data?: { initiatePayment?: { id: string } } }).data?.initiatePayment?.id;
