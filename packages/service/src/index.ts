@@ -76,25 +76,6 @@ const OPERATION_TYPES = ['query', 'mutation', 'subscription', 'unknown'] as cons
  */
 export const DEFAULT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /**
- * The GraphQL IDE page Apollo Server shows in development (GET /graphql from a browser): its own
- * meta policy pins inline scripts and styles to a per-page nonce; this header adds the rest (only
- * Apollo's CDNs and frames, nothing else, never framed itself). Both policies apply.
- */
-export const IDE_CSP = [
-  "default-src 'none'",
-  "script-src 'self' 'unsafe-inline' https://apollo-server-landing-page.cdn.apollographql.com https://embeddable-sandbox.cdn.apollographql.com https://embeddable-explorer.cdn.apollographql.com",
-  "style-src 'unsafe-inline' https://apollo-server-landing-page.cdn.apollographql.com https://embeddable-sandbox.cdn.apollographql.com https://embeddable-explorer.cdn.apollographql.com https://fonts.googleapis.com",
-  'font-src https://fonts.gstatic.com',
-  'img-src https://apollo-server-landing-page.cdn.apollographql.com',
-  'manifest-src https://apollo-server-landing-page.cdn.apollographql.com',
-  'frame-src https://explorer.embed.apollographql.com https://sandbox.embed.apollographql.com',
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
-
-/**
  * The operation label of graphql_operations_total: never what a caller chose beyond a bounded set.
  * A valid GraphQL name of at most 64 characters keeps its name while fewer than
  * MAX_OPERATION_LABELS names are known; anything else is `other`.
@@ -152,7 +133,7 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
     // On every answer of every service; a route that serves HTML of its own may set a CSP of its own.
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
-    res.setHeader('content-security-policy', req.method === 'GET' && req.path === '/graphql' && req.accepts(['json', 'html']) === 'html' ? IDE_CSP : DEFAULT_CSP);
+    res.setHeader('content-security-policy', DEFAULT_CSP);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
