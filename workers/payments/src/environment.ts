@@ -30,7 +30,7 @@ export const paymentsWorkerEnvShape = {
   /** A payment in PROCESSING untouched for this long is asked about at the bank and settled. */
   RECONCILE_AFTER_MS: millis(120_000, 100),
   /**
-   * Test hook (the fault suite, test/faults/payments-crash.test.ts): the worker kills itself with
+   * Test hook (the fault suite, test/faults/payments.test.ts): the worker kills itself with
    * SIGKILL at this step of the first payment that reaches it. Refused at start-up in production.
    */
   PAYMENTS_CRASH_AT: z.enum(CRASH_POINTS).optional(),
