@@ -178,6 +178,8 @@ export const postgresEnv = (defaultSchema: string) => ({
   DATABASE_STATEMENT_TIMEOUT_MS: pgTimeoutMs(5_000),
   /** ... and one that waits longer than this for a lock (lock_timeout). */
   DATABASE_LOCK_TIMEOUT_MS: pgTimeoutMs(2_000),
+  /** Longest a new connection may take to be accepted; a statement's answer waits statement timeout + 1 s at most. */
+  DATABASE_CONNECT_TIMEOUT_MS: pgTimeoutMs(5_000),
 });
 export const kafkaEnv = {
   KAFKA_BROKERS: list.default(['127.0.0.1:9092']),

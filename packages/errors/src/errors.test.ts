@@ -60,6 +60,9 @@ describe('formatError', () => {
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
       Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
       new Error('insert into "budget"."outbox" ("id") values ($1) - Connection terminated unexpectedly'),
+      // A server that accepts but stops answering: pg's client-side read and connect timeouts.
+      new Error('select "a0".* from "budget"."accounts" as "a0" - Query read timeout'),
+      new Error('timeout expired'),
       Object.assign(new Error('the database system is shutting down'), { code: '57P03' }),
       Object.assign(new Error('connection failure'), { code: '08006' }),
       Object.assign(new Error('a request has exceeded the configured 500 ms requestTimeout'), { name: 'TimeoutError', code: 'ETIMEDOUT' }),

@@ -104,10 +104,13 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIME
 const UNREACHABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[123])$/;
 /**
  * What the drivers say without a code when the connection went away: pg ("Connection terminated
- * unexpectedly"), knex's pool ("Timeout acquiring a connection") and a transaction whose connection
+ * unexpectedly"; "Query read timeout" and, for a new connection, "timeout expired" from a server
+ * that stopped answering), knex's pool
+ * ("Timeout acquiring a connection") and a transaction whose connection
  * died under it ("Transaction query already complete"); the AWS SDK's request timeout is a TimeoutError.
  */
-const UNREACHABLE_MESSAGES = /Connection terminated|Client has encountered a connection error|Timeout acquiring a connection|Transaction query already complete|Connection ended/;
+const UNREACHABLE_MESSAGES =
+  /Connection terminated|Client has encountered a connection error|Timeout acquiring a connection|Transaction query already complete|Connection ended|Query read timeout|timeout expired$/;
 const UNREACHABLE_NAMES = new Set(['TimeoutError', 'KnexTimeoutError', 'ConnectionException']);
 
 /**

@@ -23,6 +23,11 @@ export interface DatabaseOptions {
    */
   statementTimeoutMs?: number;
   lockTimeoutMs?: number;
+  /**
+   * Longest the driver waits for a new connection to be accepted and authenticated
+   * (DEFAULT_CONNECT_TIMEOUT_MS): a server that accepts TCP but never answers must not hold a request.
+   */
+  connectTimeoutMs?: number;
   /** Called with each SQL statement; tests count statements with it. */
   onQuery?: (sql: string) => void;
 }
@@ -33,18 +38,38 @@ export interface PostgresEnv {
   DATABASE_SCHEMA: string;
   DATABASE_STATEMENT_TIMEOUT_MS: number;
   DATABASE_LOCK_TIMEOUT_MS: number;
+  DATABASE_CONNECT_TIMEOUT_MS: number;
 }
 
 /**
  * The connection part of DatabaseOptions from a service's environment: every service passes its
  * timeouts the same way, so none falls back to the defaults while its operator set others.
  */
-export function connectionFromEnv(env: PostgresEnv): Pick<DatabaseOptions, 'url' | 'schema' | 'statementTimeoutMs' | 'lockTimeoutMs'> {
-  return { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS, lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS };
+export function connectionFromEnv(env: PostgresEnv): Pick<DatabaseOptions, 'url' | 'schema' | 'statementTimeoutMs' | 'lockTimeoutMs' | 'connectTimeoutMs'> {
+  return {
+    url: env.DATABASE_URL,
+    schema: env.DATABASE_SCHEMA,
+    statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+    connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+  };
 }
 
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
 export const DEFAULT_LOCK_TIMEOUT_MS = 2_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * statement_timeout is enforced by the server, so it cannot help when the server itself stops
+ * answering (a hung host, a frozen process, a network that drops packets without a reset). The
+ * client then gives up on its own this long after the server should have cancelled the statement.
+ */
+export const READ_TIMEOUT_MARGIN_MS = 1_000;
+
+/** The parts of a pooled pg client this module touches: its read timeout and whether it is idle. */
+interface PgClient {
+  connectionParameters: { query_timeout?: number };
+  readyForQuery?: boolean;
+}
 /** Migrations may rewrite whole tables: they get longer, still finite, limits. */
 export const MIGRATION_TIMEOUTS = { statementTimeoutMs: 600_000, lockTimeoutMs: 60_000 } as const;
 
@@ -69,6 +94,9 @@ export async function allowLongerStatements(em: EntityManager, limits: { stateme
   const lock = limits.lockTimeoutMs === undefined ? undefined : timeout(limits.lockTimeoutMs, 'lockTimeoutMs');
   await em.getConnection().execute(`set local statement_timeout = ${statement}`, [], 'run', ctx);
   if (lock !== undefined) await em.getConnection().execute(`set local lock_timeout = ${lock}`, [], 'run', ctx);
+  // The client's own wait grows with the server's limit (the pool puts it back on the next checkout).
+  const client = (await (ctx as { client: { acquireConnection(): Promise<PgClient> } }).client.acquireConnection()) as PgClient;
+  client.connectionParameters.query_timeout = statement + READ_TIMEOUT_MARGIN_MS;
 }
 
 /**
@@ -109,16 +137,35 @@ const INVALID_SCHEMA_NAME = '3F000';
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const statementTimeoutMs = timeout(options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, 'statementTimeoutMs');
   const lockTimeoutMs = timeout(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, 'lockTimeoutMs');
+  const connectTimeoutMs = timeout(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 'connectTimeoutMs');
+  const readTimeoutMs = statementTimeoutMs + READ_TIMEOUT_MARGIN_MS;
   const config: Options = {
     clientUrl: options.url,
     schema: options.schema,
     entities: options.entities,
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: false },
-    pool: { min: 0, max: options.poolMax ?? 10 },
+    pool: {
+      min: 0,
+      max: options.poolMax ?? 10,
+      // A request waits this long at most for a free connection, not knex's default minute.
+      acquireTimeoutMillis: connectTimeoutMs + readTimeoutMs,
+      // Checked at every checkout: a connection still waiting for the answer to a statement the
+      // client gave up on (the server stopped answering) is thrown away, not handed to the next
+      // request to queue behind it; a good one gets the pool's read timeout back.
+      validate: (client: PgClient) => {
+        if (client.readyForQuery === false) return false;
+        client.connectionParameters.query_timeout = readTimeoutMs;
+        return true;
+      },
+    } as Options['pool'],
     // Set per connection at start-up, so every pooled connection has them from its first statement.
     driverOptions: {
-      connection: { options: `-c search_path=${options.schema} -c statement_timeout=${statementTimeoutMs} -c lock_timeout=${lockTimeoutMs}` },
+      connection: {
+        options: `-c search_path=${options.schema} -c statement_timeout=${statementTimeoutMs} -c lock_timeout=${lockTimeoutMs}`,
+        query_timeout: readTimeoutMs,
+        connectionTimeoutMillis: connectTimeoutMs,
+      },
     },
     migrations: {
       tableName: 'mikro_orm_migrations',
