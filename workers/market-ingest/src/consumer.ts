@@ -60,7 +60,7 @@ function sortMessages(messages: readonly RawMessage[], instruments: ReadonlyMap<
  * they already hold (by sequence), so nothing is counted twice.
  */
 export async function consumeTicksFromKafka(
-  options: TickConsumerOptions & { brokers: string[]; prefix: string; partitionsConcurrency: number; fetchWaitMs: number },
+  options: TickConsumerOptions & { brokers: string[]; prefix: string; partitionsConcurrency: number; fetchWaitMs: number; sessionTimeoutMs: number },
 ): Promise<TickConsumer> {
   const { ingest, logger, prefix } = options;
   const topic = prefix + TICKS_TOPIC;
@@ -88,8 +88,9 @@ export async function consumeTicksFromKafka(
 
   const consumer = kafka.consumer({
     groupId: prefix + options.groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeout: options.sessionTimeoutMs,
+    // A tenth of the session, as Kafka advises at most a third: a lost heartbeat or two is no death.
+    heartbeatInterval: Math.floor(options.sessionTimeoutMs / 10),
     // A batch costs two Redis round trips whatever its size: the broker holds a fetch until 64 KB
     // (some 200 ticks) have come or the wait is over, so a quiet feed makes a few batches a second,
     // not one per tick, while a busy one is not held back (a megabyte would add 100 ms at 20,000/s).
