@@ -104,7 +104,7 @@ async function startWorker(run: string, name: string) {
       KAFKA_BROKERS: services.kafkaBrokers,
       KAFKA_TOPIC_PREFIX: `${run}.`,
       INGEST_FLUSH_MS: '500',
-      INGEST_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
+      KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
       METRICS_PORT: String(await freePort()),
     },
     path.join(repoRoot, '.data/test-logs', run),

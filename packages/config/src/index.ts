@@ -187,6 +187,12 @@ export const kafkaEnv = {
     .string()
     .regex(/^[\w.-]*$/, 'must be letters, digits, ".", "_" or "-"')
     .default(''),
+  /**
+   * How long a consumer group waits for a member that stopped sending heartbeats (a crash,
+   * SIGKILL) before its partitions go to the others; 6 s is the broker's least. Shorter: a faster
+   * take-over; longer: fewer needless rebalances when a process pauses (a long GC, a slow host).
+   */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
 };
 export const dynamoEnv = {
   DYNAMODB_ENDPOINT: url(['http', 'https']).optional(),

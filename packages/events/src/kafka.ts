@@ -8,10 +8,13 @@ export interface KafkaBusOptions {
   /** Prepended to every topic and group id, so that test runs never share topics. */
   prefix?: string;
   logger: Logger;
+  /** KAFKA_SESSION_TIMEOUT_MS (packages/config): how soon a dead member's partitions go to the others. */
+  sessionTimeoutMs?: number;
 }
 
 export function createKafkaBus(options: KafkaBusOptions): EventBus {
   const prefix = options.prefix ?? '';
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
   const kafka = new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
@@ -78,7 +81,8 @@ export function createKafkaBus(options: KafkaBusOptions): EventBus {
     async consume(consume: ConsumeOptions): Promise<Consumer> {
       const topics = consume.topics.map((t) => prefix + t);
       await ensureTopics(topics);
-      const consumer = kafka.consumer({ groupId: prefix + consume.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000 });
+      // Heartbeats at a tenth of the session (Kafka advises at most a third): one or two lost are no death.
+      const consumer = kafka.consumer({ groupId: prefix + consume.groupId, sessionTimeout: sessionTimeoutMs, heartbeatInterval: Math.floor(sessionTimeoutMs / 10) });
       consumers.add(consumer);
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });

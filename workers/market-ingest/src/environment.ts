@@ -24,12 +24,6 @@ export const marketIngestEnvShape = {
   INGEST_PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
   /** Longest a fetch waits for more ticks (up to 64 KB): fewer batches when the feed is quiet, at most this much later. */
   INGEST_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(20),
-  /**
-   * How long the group waits for a worker that stopped sending heartbeats (a crash, SIGKILL)
-   * before its partitions go to the others; 6 s is the broker's least. Shorter: a faster take-over;
-   * longer: fewer needless rebalances when a worker pauses (a long GC, a slow host).
-   */
-  INGEST_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
 };
 export type MarketIngestEnv = z.infer<z.ZodObject<typeof marketIngestEnvShape>>;
 export const parseMarketIngestEnv = (source: Record<string, string | undefined>) => parseEnv(marketIngestEnvShape, source);

@@ -118,7 +118,7 @@ export async function startMarketIngest(env: MarketIngestEnv, deps: Dependencies
               prefix: env.KAFKA_TOPIC_PREFIX,
               partitionsConcurrency: env.INGEST_PARTITIONS_CONCURRENCY,
               fetchWaitMs: env.INGEST_FETCH_WAIT_MS,
-              sessionTimeoutMs: env.INGEST_SESSION_TIMEOUT_MS,
+              sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
             }),
       (c) => c.stop(),
     );
