@@ -1,7 +1,8 @@
-// Payments under two faults (issue 20), through the gateway: the bank timing out, and the payments
-// worker SIGKILLed at each step of a payment. The bank simulator runs in this process (its sandbox
-// API switches its failure modes); the payment and user subgraphs, the gateway and the payments
-// worker are processes of their own.
+// Payments under three faults (issue 20), through the gateway: the bank timing out, the payments
+// worker SIGKILLed at each step of a payment, and the Kafka broker SIGKILLed. The bank simulator runs
+// in this process (its sandbox API switches its failure modes); the payment and user subgraphs, the
+// gateway and the payments worker are processes of their own; the payment subgraph and its worker
+// use a Kafka broker of this test's own (private-kafka.ts), which the last case kills.
 //
 // Expected:
 // - The bank timing out (it books the order, then sends no answer for BANK_HANG_MS, longer than the
@@ -13,6 +14,10 @@
 //   call, after it, and inside the settlement's transaction before its commit: the payment waits in
 //   PROCESSING (the bank has it once, or not at all; the rolled-back settlement left nothing), and a
 //   restarted worker settles it SUCCEEDED exactly once.
+// - The Kafka broker SIGKILLed for 20 s while payments keep coming: each is accepted (QUEUED, its
+//   request waiting in the payment service's outbox, answered within 2 s), and once the broker is
+//   back the outbox relay sends them and every one ends SUCCEEDED exactly once, within 30 s (the
+//   consumers' groups re-form one session timeout, 10 s here, after the broker's return).
 // Each case prints how long the payments took to settle once the fault was gone.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,12 +25,20 @@ import pg from 'pg';
 import { parseBankEnv, startBankSimulator } from '@analytica/bank-simulator';
 import { eventually, freePort, services } from '@analytica/testing';
 import { entryOf, spawnService, stopProcess, waitUntilReady, type ServiceProcess } from '../../dev/src/processes.js';
+import { startPrivateKafka, type PrivateKafka } from './private-kafka.js';
 import { ask, startFaultStack, type FaultStack } from './stack.js';
 
 const BANK_TIMEOUT_MS = 300;
+/**
+ * A consumer that lost the broker restarts as a new member of its group, and the restarted broker
+ * keeps the old member until its session expires: the group re-forms (and payments flow again)
+ * about one session timeout after the broker is back. 10 s here; the default is 30 s.
+ */
+const KAFKA_SESSION_TIMEOUT_MS = '10000';
 const HANG_MS = 1500;
 
 let bank: Awaited<ReturnType<typeof startBankSimulator>>;
+let kafka: PrivateKafka;
 let stack: FaultStack;
 let db: pg.Pool;
 let payer: { token: string; accountId: string };
@@ -58,6 +71,8 @@ async function startWorker(env: Record<string, string> = {}) {
     await freePort(),
     {
       ...stack.shared,
+      KAFKA_BROKERS: kafka.brokers,
+      KAFKA_SESSION_TIMEOUT_MS: KAFKA_SESSION_TIMEOUT_MS,
       METRICS_PORT: String(await freePort()),
       DATABASE_SCHEMA: `${stack.run}_payment`,
       BANK_API_URL: bank.url,
@@ -87,14 +102,14 @@ async function pay(reference: string, amountMinor: number): Promise<string> {
   return result.body.data.initiatePayment.id as string;
 }
 
-/** The payments' statuses through the gateway, as their owner sees them. */
+/**
+ * The payments' statuses through the gateway, as their owner sees them: one request for all of
+ * them (asking payment by payment, every 100 ms, would spend the owner's request budget).
+ */
 async function statuses(ids: string[]): Promise<string[]> {
-  return Promise.all(
-    ids.map(async (id) => {
-      const answer = await ask(stack.gatewayUrl, 'query($id: ID!) { payment(id: $id) { status } }', payer.token, { id });
-      return answer.body.data?.payment?.status ?? `error ${JSON.stringify(answer.body.errors)}`;
-    }),
-  );
+  const answer = await ask(stack.gatewayUrl, '{ me { payments(first: 100) { id status } } }', payer.token);
+  const byId = new Map<string, string>((answer.body.data?.me?.payments ?? []).map((p: { id: string; status: string }) => [p.id, p.status]));
+  return ids.map((id) => byId.get(id) ?? `missing: ${JSON.stringify(answer.body.errors ?? 'not listed')}`);
 }
 
 /** Waits until every payment is SUCCEEDED (through the gateway); answers how long it took. */
@@ -117,9 +132,16 @@ async function expectSettledOnce(ids: string[]) {
 
 beforeAll(async () => {
   bank = await startBankSimulator(parseBankEnv({ PORT: '0', LOG_LEVEL: 'silent', BANK_LATENCY_MEDIAN_MS: '5', BANK_LATENCY_P99_MS: '30', BANK_HANG_MS: String(HANG_MS) }));
+  kafka = await startPrivateKafka(`faults_pay_${process.pid}`);
   stack = await startFaultStack('faults_pay', {
     subgraphs: {
-      payment: { BANK_API_URL: bank.url, BANK_FINGERPRINT_SECRET: 'faults-fingerprint-secret-0123456789abcdef', PAYMENT_VELOCITY_MAX: '1000' },
+      payment: {
+        KAFKA_BROKERS: kafka.brokers,
+        KAFKA_SESSION_TIMEOUT_MS,
+        BANK_API_URL: bank.url,
+        BANK_FINGERPRINT_SECRET: 'faults-fingerprint-secret-0123456789abcdef',
+        PAYMENT_VELOCITY_MAX: '1000',
+      },
     },
   });
   db = new pg.Pool({ connectionString: services.databaseUrl, options: `-c search_path=${stack.run}_payment`, max: 2 });
@@ -146,6 +168,7 @@ afterAll(async () => {
   await stack?.stop();
   await db?.end();
   await bank?.stop();
+  await kafka?.stop();
 });
 
 describe('payments under faults', () => {
@@ -195,4 +218,39 @@ describe('payments under faults', () => {
       worker = undefined;
     }, 60_000);
   }
+
+  it('the Kafka broker SIGKILLed for 20 s: payments are accepted meanwhile and each settles exactly once within 30 s of its return', async () => {
+    await sandbox('PUT', '/behaviour', { failureRate: 0 });
+    worker = await startWorker();
+    const before = await Promise.all([1, 2, 3, 4].map((n) => pay(`Before the broker died ${n}`, 3000 + n)));
+    await settled(before);
+
+    kafka.kill();
+    const during: string[] = [];
+    const answerMs: number[] = [];
+    const until = performance.now() + 20_000;
+    while (performance.now() < until) {
+      const started = performance.now();
+      during.push(await pay(`While the broker was dead ${during.length + 1}`, 4000 + during.length));
+      answerMs.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    // Accepted, not settled: the requests wait in the outbox (nothing reached a worker).
+    expect(await statuses(during)).toEqual(during.map(() => 'QUEUED'));
+
+    const back = performance.now();
+    await kafka.start();
+    const restartedMs = Math.round(performance.now() - back);
+    const settleMs = await settled([...before, ...during], 60_000);
+    console.log(
+      `kafka SIGKILLed for 20 s: ${during.length} payments accepted meanwhile (slowest answer ${Math.round(Math.max(...answerMs))} ms); ` +
+        `the broker took ${restartedMs} ms to start again, and every payment was SUCCEEDED ${settleMs} ms after it answered`,
+    );
+    expect(during.length).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...answerMs)).toBeLessThan(2000);
+    expect(settleMs).toBeLessThan(30_000);
+    await expectSettledOnce([...before, ...during]);
+    await stopProcess(worker);
+    worker = undefined;
+  }, 150_000);
 });

@@ -19,7 +19,11 @@ export function createKafkaBus(options: KafkaBusOptions): EventBus {
     clientId: options.clientId,
     brokers: options.brokers,
     connectionTimeout: 3000,
-    retry: { retries: 8, initialRetryTime: 200 },
+    // Backoff capped at 2 s (kafkajs' default cap is 30 s): after a broker outage the clients try
+    // again within 2 s of its return instead of up to half a minute later. A send or a consumer
+    // that runs out of tries fails and is tried again by its caller (the outbox relay, the
+    // consumer's restart), so the short budget loses nothing.
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2000 },
     logLevel: logLevel.WARN,
     logCreator:
       () =>
