@@ -51,6 +51,18 @@ export default tseslint.config(
     },
   },
   {
+    // The admin console: browser code with a tsconfig of its own (DOM, JSX), the same lost-error rules.
+    files: ['console/**/*.ts', 'console/**/*.tsx'],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: { project: ['./console/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

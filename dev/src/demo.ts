@@ -157,6 +157,7 @@ export function banner(gatewayUrl: string, mode: string, extra: string[] = []): 
     `  GraphQL IDE:       ${gatewayUrl} in a browser (GraphiQL, served by the gateway; sign in at its foot)`,
     `  Demo user:         ${DEMO_USER.email} / ${DEMO_USER.password}`,
     `  Admin:             ${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}`,
+    `  Admin console:     ${new URL('/console/', gatewayUrl).href} (sign in as the admin; the first sign-in enrols an authenticator app)`,
     ...extra.map((line) => `  ${line}`),
     '',
     'Sign in, then send the token as "Authorization: Bearer <accessToken>":',

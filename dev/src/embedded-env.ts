@@ -42,6 +42,7 @@ export const SERVICE_PORTS = {
   'news-ingest': 4027,
   'news-sources': 4028,
   registry: 4030,
+  'log-shipper': 4029,
 } as const;
 
 /**

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import dynalite from 'dynalite';
 import { ConfigError } from '@analytica/config';
 import { createLocalBus } from '@analytica/events';
-import { createLogger } from '@analytica/logger';
+import { createLogger, stopTeeingLogs, teeLogsTo } from '@analytica/logger';
+import { parseLogShipperEnv, startLogShipper } from '@analytica/log-shipper';
+import { startTracing } from '@analytica/telemetry';
 import { parseGatewayEnv, startGateway } from '@analytica/gateway';
 import { parseRegistryEnv, registryClient, startRegistry } from '@analytica/schema/registry';
 import { parseUserEnv, startUserService } from '@analytica/user-subgraph';
@@ -26,12 +28,15 @@ import { parseNotificationsEnv, startNotificationsWorker } from '@analytica/noti
 import { parseInferenceEnv, seedModelRegistry, startInferenceWorker } from '@analytica/inference-worker';
 import { parseNewsSourcesEnv, startNewsSources } from '@analytica/news-sources-simulator';
 import { parseNewsIngestEnv, startNewsIngest } from '@analytica/news-ingest-worker';
+import { buildConsole } from '@analytica/console/build';
 import { banner, DEMO_ADMIN, seedDemo, venueLines } from './demo.js';
 import { embeddedFeedEnv, parseEmbeddedEnv, SERVICE_PORTS, type EmbeddedEnv } from './embedded-env.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { newsIngestEnv, NEWS_POLL_INTERVAL_MS } from './news.js';
 import { localSecrets } from './secrets.js';
 
+// Off unless OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_ZIPKIN_ENDPOINT is set; one process, so one service name.
+startTracing('analytica');
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let config: EmbeddedEnv;
 try {
@@ -48,6 +53,7 @@ const dynamoPort = config.EMBEDDED_DYNAMODB_PORT;
 const gatewayPort = config.PORT;
 const portOf = (service: keyof typeof SERVICE_PORTS) => SERVICE_PORTS[service] + config.EMBEDDED_PORT_OFFSET;
 const logLevel = config.LOG_LEVEL;
+const logDir = path.join(dataDir, 'logs');
 const log = createLogger('embedded', logLevel);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -95,6 +101,10 @@ try {
   // Before anything starts or is written: a bad FEED_* value stops here, naming the variable.
   const feedEnv = await embeddedFeedEnv(process.env, dataDir, common, portOf('market-feed'));
   await mkdir(dataDir, { recursive: true });
+  // One process, one stdout: every service's lines also go to this file, which the log shipper below
+  // tails into the central log store (the console's logs page), as it tails each process's file in
+  // stack mode. Only now: a configuration refused above must leave nothing written.
+  teeLogsTo(path.join(logDir, 'analytica.log'));
   const secrets = await localSecrets(dataDir);
   // Every service gets it; the gateway signs its subgraph requests with it and the subgraphs refuse unsigned ones.
   (common as Record<string, string>).SUBGRAPH_SIGNING_KEY = secrets.subgraphSigningKey;
@@ -106,6 +116,11 @@ try {
     password: 'postgres',
   });
   stops.push(() => postgres.stop());
+  // Started early and so stopped late: it stores the other services' last lines (docs/OBSERVABILITY.md).
+  // The log file's stream is flushed at the very end (the next start ships what came after the shipper stopped).
+  stops.unshift(() => stopTeeingLogs());
+  const logShipper = await startLogShipper(parseLogShipperEnv({ LOG_LEVEL: logLevel, PORT: String(portOf('log-shipper')), LOG_SHIPPER_DIR: logDir, LOG_STORE_URL: databaseUrl }));
+  stops.push(() => logShipper.stop());
   // As root, a data folder the postgres user cannot reach keeps its cluster elsewhere (see embedded-postgres.ts).
   const clusterNote = postgres.clusterDir === path.join(dataDir, 'postgres') ? [] : [`PostgreSQL data:   ${postgres.clusterDir} (linked from the data folder)`];
 
@@ -136,10 +151,25 @@ try {
 
   say(`Starting the six subgraphs (ports ${portOf('user')}-${portOf('insight')})...`);
   const port = (service: keyof typeof SERVICE_PORTS) => String(portOf(service));
+  // Every service whose /ready the user service's serviceHealth reports; the log store is its own database's schema `logs`.
+  const operationsServices = [
+    `gateway=http://127.0.0.1:${gatewayPort}`,
+    ...Object.keys(SERVICE_PORTS).map((name) => `${name}=http://127.0.0.1:${port(name as keyof typeof SERVICE_PORTS)}`),
+  ].join(',');
   const services = await Promise.all([
-    startUserService(parseUserEnv({ ...common, PORT: port('user'), JWT_PRIVATE_KEY: secrets.jwtPrivateKey, ADMIN_EMAIL: DEMO_ADMIN.email, ADMIN_PASSWORD: DEMO_ADMIN.password }), {
-      bus,
-    }),
+    startUserService(
+      parseUserEnv({
+        ...common,
+        PORT: port('user'),
+        JWT_PRIVATE_KEY: secrets.jwtPrivateKey,
+        ADMIN_EMAIL: DEMO_ADMIN.email,
+        ADMIN_PASSWORD: DEMO_ADMIN.password,
+        OPERATIONS_SERVICES: operationsServices,
+      }),
+      {
+        bus,
+      },
+    ),
     startBudgetService(parseBudgetEnv({ ...common, PORT: port('budget') }), { bus }),
     startMarketService(parseMarketEnv({ ...common, PORT: port('market') }), { bus }),
     // Articles from news-ingest through the local event log, announced to quote subscribers.
@@ -204,6 +234,8 @@ try {
   await registryAdmin.revokeToken('gateway').catch(() => undefined); // none yet on a first start
   const gatewayRegistryToken = (await registryAdmin.createToken('gateway', ['read', 'report'])).token;
 
+  // The admin console, served by the gateway at /console/: built once per change of console/.
+  const consoleBuild = await buildConsole({ log: say });
   const subgraphUrl = (service: keyof typeof SERVICE_PORTS) => `http://127.0.0.1:${portOf(service)}/graphql`;
   const gateway = await startGateway(
     parseGatewayEnv({
@@ -218,6 +250,7 @@ try {
       REGISTRY_URL: registry.url,
       USAGE_REPORT_URL: `${registry.url}/api/usage`,
       REGISTRY_TOKEN: gatewayRegistryToken,
+      GATEWAY_CONSOLE_DIR: consoleBuild.dir,
     }),
   );
   stops.push(() => gateway.stop());

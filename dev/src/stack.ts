@@ -1,9 +1,12 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
+import { buildConsole } from '@analytica/console/build';
 import { DEMO_ADMIN } from './demo.js';
 import { startEdge, type RunningEdge } from './edge.js';
 import { newsIngestEnv } from './news.js';
+import { startPrometheus, type RunningPrometheus } from './prometheus.js';
 import { localSecrets } from './secrets.js';
+import { tracingEnv } from './tracing.js';
 import {
   DEFAULT_PORTS,
   entryOf,
@@ -43,9 +46,21 @@ export interface StackOptions {
    * X-Forwarded-For.
    */
   edgePort?: number;
+  /** Serve the admin console at the gateways' /console/, built first if console/dist is missing or stale. */
+  console?: boolean;
+  /**
+   * Prometheus (Debian's package, dev/src/prometheus.ts) on this port, scraping every process's
+   * /metrics with infra/prometheus/alerts.yml; the user service's `alerts` field reads it.
+   */
+  prometheusPort?: number;
+  /**
+   * Traces to the Zipkin of infra/up.sh (dev/src/tracing.ts): on by default when it answers;
+   * `true` requires it, `false` turns tracing off.
+   */
+  tracing?: boolean;
 }
 
-type StackProcessName = SubgraphName | 'gateway' | 'registry' | PaymentProcessName | MarketProcessName | ModelProcessName | NewsProcessName;
+type StackProcessName = SubgraphName | 'gateway' | 'registry' | 'log-shipper' | PaymentProcessName | MarketProcessName | ModelProcessName | NewsProcessName;
 
 export interface RunningStack {
   gatewayUrl: string;
@@ -59,6 +74,10 @@ export interface RunningStack {
   edge?: RunningEdge;
   services: Map<StackProcessName, ServiceProcess>;
   stopService(name: StackProcessName): Promise<void>;
+  /** Starts a stopped process again with the same port and environment; resolves once it is ready. */
+  startService(name: StackProcessName): Promise<void>;
+  /** Prometheus, when `prometheusPort` was given. */
+  prometheus?: RunningPrometheus;
   /** The schema registry (the gateway's supergraph source) and its admin token. */
   registry: { url: string; adminToken: string };
   stop(): Promise<void>;
@@ -93,6 +112,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     JWKS_URL: `http://127.0.0.1:${ports.user}/.well-known/jwks.json`,
     // The subgraphs answer only the gateway's signed requests (a test passes its own key in env).
     SUBGRAPH_SIGNING_KEY: secrets.subgraphSigningKey,
+    ...(await tracingEnv(options.tracing)),
     ...options.env,
   };
   const schemaPrefix = options.schemaPrefix ?? '';
@@ -108,38 +128,40 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const services = new Map<StackProcessName, ServiceProcess>();
   const registryPort = options.registryPort ?? (options.ports ? await freePort() : 4030);
   const registryUrl = `http://127.0.0.1:${registryPort}`;
+  // With a logDir, the log shipper (workers/log-shipper) tails every process's <logDir>/<name>.log
+  // into the central log store, which the user service's `logs` reads (docs/OBSERVABILITY.md).
+  const logShipperPort = options.ports ? await freePort() : 4029;
+  const logStoreEnv: Record<string, string> = { ...(shared.DATABASE_URL ? { LOG_STORE_URL: shared.DATABASE_URL } : {}), LOG_STORE_SCHEMA: `${schemaPrefix}logs` };
   const extraGateways: ServiceProcess[] = [];
   let edge: RunningEdge | undefined;
   // Each process's private /metrics listener: PORT + 5000 (gateway 9000), or free ports when the
   // ports are chosen (tests), since PORT + 5000 of a free port need not be free nor a port.
   const metricsPorts = new Map<number, string>();
-  for (const port of [...Object.values(ports), registryPort, ...(options.extraGatewayPorts ?? [])]) {
+  for (const port of [...Object.values(ports), registryPort, logShipperPort, ...(options.extraGatewayPorts ?? [])]) {
     metricsPorts.set(port, String(options.ports ? await freePort() : defaultMetricsPort(port)));
   }
-  const spawnService = (name: string, entry: string, port: number, env: Record<string, string>, logDir?: string) =>
-    spawnProcess(name, entry, port, { ...env, METRICS_PORT: metricsPorts.get(port)! }, logDir);
+  // How each process was started, so that startService starts it again the same way.
+  const spawnArgs = new Map<string, Parameters<typeof spawnProcess>>();
+  const spawnService = (name: string, entry: string, port: number, env: Record<string, string>, logDir?: string) => {
+    const args: Parameters<typeof spawnProcess> = [name, entry, port, { ...env, METRICS_PORT: metricsPorts.get(port)! }, logDir];
+    spawnArgs.set(name, args);
+    return spawnProcess(...args);
+  };
+  let prometheus: RunningPrometheus | undefined;
   const stop = async () => {
+    await prometheus?.stop();
     await edge?.stop();
-    await Promise.all([...services.values(), ...extraGateways].map((s) => stopProcess(s)));
+    await Promise.all([...services.values(), ...extraGateways].filter((s) => s.name !== 'log-shipper').map((s) => stopProcess(s)));
+    // The shipper last, so that it stores the other processes' last lines.
+    const logShipper = services.get('log-shipper');
+    if (logShipper) await stopProcess(logShipper);
     // A test stack's own model registry goes with it (the shared one, `models/`, stays).
     if (schemaPrefix) await dropModelRegistry({ ...shared, ...modelStoreEnv(schemaPrefix) }).catch(() => undefined);
   };
   try {
-    // The bank keeps its books in a file beside the data, so that linked accounts survive a restart
-    // (tests, with their own schemas, start from an empty bank).
-    const bankEnv: Record<string, string> = schemaPrefix ? {} : { BANK_STATE_FILE: path.join(dataDir, 'bank-simulator.json') };
-    const bank = spawnService('bank-simulator', entryOf('bank-simulator'), ports['bank-simulator'], { ...shared, ...bankEnv }, options.logDir);
-    services.set('bank-simulator', bank);
-    // The news-source simulator (RSS, Atom, JSON feeds) starts beside the bank; news-ingest polls it once the subgraphs are up.
-    const newsSources = spawnService('news-sources', entryOf('news-sources'), ports['news-sources'], { ...shared }, options.logDir);
-    services.set('news-sources', newsSources);
-    await Promise.all([waitUntilReady(bank), waitUntilReady(newsSources)]);
-    for (const name of SUBGRAPHS) {
-      const env = { ...shared, ...perService[name], ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}${name}` } : {}) };
-      services.set(name, spawnService(name, entryOf(name), ports[name], env, options.logDir));
-    }
     // The schema registry publishes the repository's SDL at start (a no-op when unchanged) and serves
-    // the supergraph the gateway polls; the gateway reports usage to it.
+    // the supergraph the gateway polls; the gateway reports usage to it. First, since the user service
+    // waits for it (its operations fields read the registry with a token of their own).
     const registry = spawnService(
       'registry',
       path.join(repoRoot, 'schema/src/registry/main.ts'),
@@ -157,6 +179,40 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       options.logDir,
     );
     services.set('registry', registry);
+    // The bank keeps its books in a file beside the data, so that linked accounts survive a restart
+    // (tests, with their own schemas, start from an empty bank).
+    const bankEnv: Record<string, string> = schemaPrefix ? {} : { BANK_STATE_FILE: path.join(dataDir, 'bank-simulator.json') };
+    const bank = spawnService('bank-simulator', entryOf('bank-simulator'), ports['bank-simulator'], { ...shared, ...bankEnv }, options.logDir);
+    services.set('bank-simulator', bank);
+    // The news-source simulator (RSS, Atom, JSON feeds) starts beside the bank; news-ingest polls it once the subgraphs are up.
+    const newsSources = spawnService('news-sources', entryOf('news-sources'), ports['news-sources'], { ...shared }, options.logDir);
+    services.set('news-sources', newsSources);
+    if (options.logDir) {
+      const env = { ...shared, ...logStoreEnv, LOG_SHIPPER_DIR: options.logDir };
+      services.set('log-shipper', spawnService('log-shipper', path.join(repoRoot, 'workers/log-shipper/src/main.ts'), logShipperPort, env, options.logDir));
+    }
+    await Promise.all([bank, newsSources, ...(options.logDir ? [services.get('log-shipper')!] : [])].map((service) => waitUntilReady(service)));
+    const spawnSubgraph = (name: SubgraphName) => {
+      const env = { ...shared, ...perService[name], ...(schemaPrefix ? { DATABASE_SCHEMA: `${schemaPrefix}${name}` } : {}) };
+      services.set(name, spawnService(name, entryOf(name), ports[name], env, options.logDir));
+    };
+    // The user service starts once the registry is ready: its operations fields read the registry with a token of their own.
+    for (const name of SUBGRAPHS) if (name !== 'user') spawnSubgraph(name);
+    await waitUntilReady(registry);
+    // The user service's `operationUsage` and `gatewayInstances` read the registry: a `read` token, fresh at every start.
+    const registryReader = registryClient(registryUrl, secrets.registryAdminToken);
+    await registryReader.revokeToken('user-operations').catch(() => undefined); // none yet on a first start
+    Object.assign(perService.user, { REGISTRY_URL: registryUrl, REGISTRY_TOKEN: (await registryReader.createToken('user-operations', ['read'])).token });
+    if (options.prometheusPort !== undefined) perService.user.PROMETHEUS_URL = `http://127.0.0.1:${options.prometheusPort}`;
+    // The log store's reader, and every process whose /ready serviceHealth reports.
+    const watched: [string, number][] = [
+      ...Object.entries(ports),
+      ['registry', registryPort],
+      ...(options.extraGatewayPorts ?? []).map((port, n): [string, number] => [`gateway-${n + 2}`, port]),
+      ...(options.logDir ? [['log-shipper', logShipperPort] as [string, number]] : []),
+    ];
+    Object.assign(perService.user, logStoreEnv, { OPERATIONS_SERVICES: watched.map(([name, port]) => `${name}=http://127.0.0.1:${port}`).join(',') });
+    spawnSubgraph('user');
     await Promise.all([...SUBGRAPHS.map((name) => waitUntilReady(services.get(name)!)), waitUntilReady(registry)]);
     // The feed keeps its prices in a file beside the data, so that a restart does not jump back to the reference prices.
     const marketEnv: Record<MarketProcessName, Record<string, string>> = {
@@ -188,6 +244,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     });
     // Behind the edge, the caller's address is the one NGINX (on loopback) puts in X-Forwarded-For.
     if (options.edgePort !== undefined) gatewayEnv.TRUST_PROXY = 'loopback';
+    if (options.console) gatewayEnv.GATEWAY_CONSOLE_DIR = (await buildConsole()).dir;
     const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir);
     services.set('gateway', gateway);
     extraGateways.push(...(options.extraGatewayPorts ?? []).map((port, n) => spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir)));
@@ -218,6 +275,15 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       services.set(name, spawnService(name, entryOf(name), ports[name], { ...shared, ...env }, options.logDir));
     }
     await Promise.all(Object.keys(workerEnv).map((name) => waitUntilReady(services.get(name as keyof typeof workerEnv)!)));
+    // Last, so that its first scrape finds every process up (no ServiceDown while the stack starts).
+    if (options.prometheusPort !== undefined) {
+      prometheus = await startPrometheus({
+        port: options.prometheusPort,
+        dir: path.join(dataDir, 'prometheus', String(options.prometheusPort)),
+        targets: [...services.values(), ...extraGateways].map((s) => ({ service: s.name, metricsUrl: s.metricsUrl })),
+        ephemeral: options.ports !== undefined,
+      });
+    }
   } catch (error) {
     await stop();
     throw error;
@@ -230,9 +296,19 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     edge,
     services,
     registry: { url: registryUrl, adminToken: secrets.registryAdminToken },
+    prometheus,
     async stopService(name) {
       const service = services.get(name);
       if (service) await stopProcess(service);
+    },
+    async startService(name) {
+      const service = services.get(name);
+      const args = spawnArgs.get(name);
+      if (!service || !args) throw new Error(`${name} is not a process of this stack`);
+      if (service.child.exitCode === null && service.child.signalCode === null) return; // still running
+      const again = spawnProcess(...args);
+      services.set(name, again);
+      await waitUntilReady(again);
     },
     stop,
   };

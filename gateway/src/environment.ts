@@ -1,3 +1,4 @@
+import { consoleDirProblem } from './console.js';
 import { bool, ConfigError, parseEnv, redisEnv, serviceEnv, subgraphSigningEnv, tokenEnv, trustProxy, url, z } from '@analytica/config';
 
 const limit = (fallback: number) => z.coerce.number().int().min(1).max(100_000_000).default(fallback);
@@ -83,6 +84,11 @@ export const gatewayEnvShape = {
    */
   SUPERGRAPH_URL: url(['http', 'https']).optional(),
   SUPERGRAPH_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /** This gateway's name in the registry's list of gateways (with the schema version it serves); default host:PORT (a pod's name in Kubernetes). */
+  GATEWAY_INSTANCE_ID: z
+    .string()
+    .regex(/^[\w.:@-]{1,128}$/, 'must be 1 to 128 letters, digits, ".", ":", "@", "_" or "-"')
+    .optional(),
   /** A registry service token: scope `read` for the supergraph, `report` for usage. */
   REGISTRY_TOKEN: z.string().min(1).optional(),
   /** The registry's usage endpoint (`<registry>/api/usage`); unset, no usage is recorded. */
@@ -132,6 +138,11 @@ export const gatewayEnvShape = {
    * outside production, off in production.
    */
   GATEWAY_IDE: z.enum(['true', 'false', '1', '0']).optional(),
+  /**
+   * The built admin console (console/dist), served at /console/; unset, no console. npm start and
+   * stack mode build it and set this.
+   */
+  GATEWAY_CONSOLE_DIR: z.string().min(1).optional(),
 };
 export type GatewayEnv = Omit<z.infer<z.ZodObject<typeof gatewayEnvShape>>, 'GATEWAY_CORS_ORIGINS' | 'GATEWAY_IDE'> & {
   /** Resolved: the configured list, or the default of the environment. */
@@ -156,6 +167,8 @@ export function parseGatewayEnv(source: Record<string, string | undefined>): Gat
     problems.push('REGISTRY_TOKEN is missing: USAGE_REPORT_URL is set, and the registry takes usage only with a token (scope report)');
   if (env.REGISTRY_URL && !env.REGISTRY_TOKEN)
     problems.push('REGISTRY_TOKEN is missing: REGISTRY_URL is set, and the registry serves contracts and trusted documents only with a token (scope read)');
+  const consoleProblem = env.GATEWAY_CONSOLE_DIR ? consoleDirProblem(env.GATEWAY_CONSOLE_DIR) : undefined;
+  if (consoleProblem) problems.push(`GATEWAY_CONSOLE_DIR: ${consoleProblem}`);
   if (problems.length) throw new ConfigError(problems);
   return env;
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApolloGateway } from '@apollo/gateway';
@@ -23,6 +24,7 @@ import { startPartnerAccess } from './partners/index.js';
 import { forwardTokenRequests } from './partners/token-endpoint.js';
 import { originPolicy, originRefusalBody, ORIGIN_REFUSAL } from './cors.js';
 import { ideRoutes } from './ide/index.js';
+import { consoleRoutes } from './console.js';
 import client from 'prom-client';
 
 export { gatewayEnvShape, parseGatewayEnv, type GatewayEnv } from './environment.js';
@@ -106,6 +108,7 @@ export async function startGateway(env: GatewayEnv) {
           token: env.REGISTRY_TOKEN,
           pollSeconds: env.SUPERGRAPH_POLL_SECONDS,
           fallbackPath: path.resolve(repoRoot, env.SUPERGRAPH_PATH),
+          instanceId: env.GATEWAY_INSTANCE_ID ?? `${hostname()}:${env.PORT}`,
           logger,
         })
       : supergraphFromFile(path.resolve(repoRoot, env.SUPERGRAPH_PATH), { watch: env.SUPERGRAPH_WATCH, logger }),
@@ -191,6 +194,8 @@ export async function startGateway(env: GatewayEnv) {
       app.use('/graphql', origins.middleware);
       // GET /graphql from a browser: the bundled GraphiQL (or 404 when GATEWAY_IDE is off).
       ideRoutes(app, { enabled: env.GATEWAY_IDE, logger });
+      // The admin console's pages (GATEWAY_CONSOLE_DIR); their data comes from /graphql like any client's.
+      if (env.GATEWAY_CONSOLE_DIR) consoleRoutes(app, { dir: env.GATEWAY_CONSOLE_DIR });
       app.use('/graphql', budget.middleware, partners.middleware);
       if (env.GATEWAY_DEDUPLICATE) {
         app.use(

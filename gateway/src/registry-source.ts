@@ -20,6 +20,11 @@ export interface RegistrySourceOptions {
   /** Called after each swap, with the registry's version number. */
   onSwap?: (version: number | null) => void;
   /**
+   * This gateway's name (GATEWAY_INSTANCE_ID): sent with each poll, with the schema version it
+   * serves, so that the registry knows which version every gateway runs (the console's health page).
+   */
+  instanceId?: string;
+  /**
    * Throws if a supergraph would not load; checked on the registry's first answer, so that garbage
    * at start means the fallback file rather than a gateway that does not start. Later answers are
    * checked by the gateway's own `update`.
@@ -41,11 +46,18 @@ export function supergraphFromRegistry(options: RegistrySourceOptions): Supergra
   let etag: string | undefined;
   let refused: string | undefined;
   let lastProblem: string | undefined;
+  // The registry version this gateway serves now (null: the fallback file, or not known yet).
+  let served: number | null = null;
 
   type Answer = { kind: 'unchanged' } | { kind: 'sdl'; sdl: string; etag: string; version: number | null };
   async function poll(): Promise<Answer> {
     const response = await fetch(options.url, {
-      headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(etag ? { 'if-none-match': etag } : {}) },
+      headers: {
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...(etag ? { 'if-none-match': etag } : {}),
+        // Read by the registry's gateway log (schema/src/registry/gateways.ts).
+        ...(options.instanceId ? { 'x-gateway-instance': options.instanceId, 'x-gateway-schema-version': served === null ? '' : String(served) } : {}),
+      },
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (response.status === 304) return { kind: 'unchanged' };
@@ -77,6 +89,7 @@ export function supergraphFromRegistry(options: RegistrySourceOptions): Supergra
         loads(first.sdl);
         initial = first.sdl;
         etag = first.etag;
+        served = first.version;
         logger.info({ url: options.url, version: first.version }, 'supergraph loaded from the registry');
       } catch (error) {
         if (!options.fallbackPath)
@@ -96,6 +109,7 @@ export function supergraphFromRegistry(options: RegistrySourceOptions): Supergra
           try {
             update(answer.sdl);
             etag = answer.etag;
+            served = answer.version;
             refused = undefined;
             logger.info({ version: answer.version }, 'supergraph swapped to the registry version');
             options.onSwap?.(answer.version);

@@ -31,6 +31,8 @@ export const SERVICES = [
   { name: 'inference-worker', dir: 'workers/inference', entry: 'src/main.ts', port: 4023, assets: ['ml/artefacts'] },
   { name: 'news-sources', dir: 'infra/simulators/news-sources', entry: 'src/main.ts', port: 4026, assets: [] },
   { name: 'news-ingest', dir: 'workers/news-ingest', entry: 'src/main.ts', port: 4027, assets: [] },
+  // Tails the services' log files into the central log store (docs/OBSERVABILITY.md).
+  { name: 'log-shipper', dir: 'workers/log-shipper', entry: 'src/main.ts', port: 4029, assets: [] },
   // The mail catcher: caught mail over HTTP on PORT (8025), SMTP on SMTP_PORT (1025).
   { name: 'smtp-catcher', dir: 'infra/smtp', entry: 'src/main.ts', port: 8025, assets: [] },
 ];

@@ -63,7 +63,10 @@ describe('ci-check', () => {
         JSON.stringify({
           approved: [
             { coordinate: 'Article.body', reason: 'moved to Article.content' },
-            ...(contract ? ['market-data', 'budget-with-consent'].map((name) => ({ contract: name, coordinate: 'Article.body', reason: 'use Article.content', ...contract })) : []),
+            // Every contract that has Article: both partner contracts and the admin console's.
+            ...(contract
+              ? ['market-data', 'budget-with-consent', 'console'].map((name) => ({ contract: name, coordinate: 'Article.body', reason: 'use Article.content', ...contract }))
+              : []),
           ],
         }),
       );

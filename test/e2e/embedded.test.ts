@@ -155,6 +155,15 @@ describe('npm start (embedded mode)', () => {
     expect(banner).toContain('demo data seeded');
   });
 
+  it('serves the admin console at /console/, built on demand and named in the banner', async () => {
+    const consoleUrl = new URL('/console/', gatewayUrl).href;
+    expect(running!.output()).toContain(`Admin console:     ${consoleUrl}`);
+    const page = await fetch(consoleUrl);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<div id="root"></div>');
+  });
+
   it("answers the README's first query with data from all six subgraphs and no error", async () => {
     const response = await gql(gatewayUrl, await readmeFirstQuery(), { token });
     expect(response.errors).toBeUndefined();

@@ -2,10 +2,10 @@
 // PostgreSQL, Redis, Kafka and dynalite, used through the one endpoint as a frontend would.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_USER, DEMO_WATCHLIST, SAMPLE_QUERY, seedDemo } from '../../dev/src/demo.js';
+import { DEMO_ADMIN, DEMO_USER, DEMO_WATCHLIST, SAMPLE_QUERY, seedDemo } from '../../dev/src/demo.js';
 import { DEFAULT_PORTS, repoRoot, SUBGRAPHS } from '../../dev/src/processes.js';
 import { startStack, type RunningStack } from '../../dev/src/stack.js';
-import { dropSchema, freePort, gql, isolatedRunEnv, uniqueName } from '@analytica/testing';
+import { dropSchema, eventually, freePort, gql, isolatedRunEnv, signInAdmin, uniqueName } from '@analytica/testing';
 
 const run = uniqueName('e2e');
 let stack: RunningStack;
@@ -30,7 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  for (const name of [...SUBGRAPHS, 'notifications', 'inference', 'registry']) await dropSchema(`${run}_${name}`);
+  for (const name of [...SUBGRAPHS, 'notifications', 'inference', 'registry', 'logs']) await dropSchema(`${run}_${name}`);
 });
 
 describe('the supergraph through the gateway', () => {
@@ -81,6 +81,33 @@ describe('the supergraph through the gateway', () => {
       expect(metrics, `${name} /metrics`).toContain('http_request_duration_seconds');
       expect(metrics).toContain(`service="${name}"`);
     }
+  });
+
+  it("finds one request's log lines from the gateway and each subgraph it passed by its request id, and every process's /ready", async () => {
+    const requestId = `one-request-${run}`;
+    const response = await gql(stack.gatewayUrl, '{ me { email accounts { name } } }', { token, headers: { 'x-request-id': requestId } });
+    expect(response.errors).toBeUndefined();
+    const admin = await signInAdmin(stack.gatewayUrl, DEMO_ADMIN);
+    const LOGS = 'query($r: String!) { logs(requestId: $r) { available reason entries { service level message requestId json } } }';
+    // The services write their files, and the shipper stores them within a poll or two.
+    const entries = await eventually(async () => {
+      const page = await gql(stack.gatewayUrl, LOGS, { token: admin.accessToken, variables: { r: requestId } });
+      const found = (page.data?.logs?.entries ?? []) as { service: string; level: string; message: string; requestId: string; json: string }[];
+      const services = new Set(found.map((e) => e.service));
+      return ['gateway', 'user', 'budget'].every((s) => services.has(s)) ? found : undefined;
+    }, 20_000);
+    expect(entries.every((e) => e.requestId === requestId)).toBe(true);
+    const gatewayLine = JSON.parse(entries.find((e) => e.service === 'gateway')!.json);
+    expect(gatewayLine).toMatchObject({ msg: 'request', path: '/graphql', status: 200, requestId });
+    // Nobody else's lines: a user is FORBIDDEN.
+    const forbidden = await gql(stack.gatewayUrl, LOGS, { token, variables: { r: requestId } });
+    expect(forbidden.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    const health = await gql(stack.gatewayUrl, '{ serviceHealth { service ready error } }', { token: admin.accessToken });
+    expect(health.errors).toBeUndefined();
+    const reported = health.data.serviceHealth as { service: string; ready: boolean; error: string | null }[];
+    expect(reported.map((s) => s.service).sort()).toEqual([...stack.services.keys()].sort());
+    expect(reported.filter((s) => !s.ready)).toEqual([]);
   });
 
   // Last: it stops a subgraph.

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@analytica/logger';
 import type { BusMessage, Consumer, EventBus, ReceivedMessage } from './bus.js';
 import { contracts, type EventPayload, type Topic } from './contracts.js';
+import { consumeTraced } from './tracing.js';
+import { traceHeaders } from '@analytica/telemetry/context';
 
 export interface Event<T extends Topic> {
   id: string;
@@ -31,7 +33,9 @@ export function encodeEvent<T extends Topic>(topic: T, key: string, payload: Eve
   return {
     key,
     value: JSON.stringify(parsed),
-    headers: { [HEADER.id]: id, [HEADER.type]: topic, [HEADER.occurredAt]: new Date().toISOString() },
+    // The trace of the request (or message) that produced the event rides along: an outbox row
+    // keeps it from the write until the relay sends it.
+    headers: { [HEADER.id]: id, [HEADER.type]: topic, [HEADER.occurredAt]: new Date().toISOString(), ...traceHeaders() },
   };
 }
 
@@ -70,47 +74,49 @@ export async function runConsumer<T extends Topic>(options: RunConsumerOptions<T
   return bus.consume({
     groupId: options.groupId,
     topics: [topic, ...tiers],
-    async handle(message, heartbeat) {
-      const notBefore = Number(message.headers[HEADER.notBefore] ?? 0);
-      // Each tier holds one delay, so its messages are due in order: waiting on the head is enough.
-      while (Date.now() < notBefore) {
-        await sleep(Math.min(notBefore - Date.now(), 1000));
-        await heartbeat();
-      }
-      let payload: EventPayload<T>;
-      try {
-        payload = contracts[topic].parse(JSON.parse(message.value)) as EventPayload<T>;
-      } catch (error) {
-        await deadLetter(message, `malformed message: ${describe(error)}`);
+    handle: (message, heartbeat) => consumeTraced(bus.kind, options.groupId, message, () => handle(message, heartbeat)),
+  });
+
+  async function handle(message: ReceivedMessage, heartbeat: () => Promise<void>) {
+    const notBefore = Number(message.headers[HEADER.notBefore] ?? 0);
+    // Each tier holds one delay, so its messages are due in order: waiting on the head is enough.
+    while (Date.now() < notBefore) {
+      await sleep(Math.min(notBefore - Date.now(), 1000));
+      await heartbeat();
+    }
+    let payload: EventPayload<T>;
+    try {
+      payload = contracts[topic].parse(JSON.parse(message.value)) as EventPayload<T>;
+    } catch (error) {
+      await deadLetter(message, `malformed message: ${describe(error)}`);
+      return;
+    }
+    const event: Event<T> = {
+      id: message.headers[HEADER.id] ?? `${message.topic}:${message.partition}:${message.offset}`,
+      topic,
+      key: message.key,
+      occurredAt: message.headers[HEADER.occurredAt] ?? new Date().toISOString(),
+      payload,
+    };
+    try {
+      await options.handle(event);
+    } catch (error) {
+      const attempt = Number(message.headers[HEADER.attempt] ?? 0);
+      const next = delays[attempt];
+      if (error instanceof PermanentFailure || next === undefined) {
+        await deadLetter(message, describe(error));
         return;
       }
-      const event: Event<T> = {
-        id: message.headers[HEADER.id] ?? `${message.topic}:${message.partition}:${message.offset}`,
-        topic,
-        key: message.key,
-        occurredAt: message.headers[HEADER.occurredAt] ?? new Date().toISOString(),
-        payload,
-      };
-      try {
-        await options.handle(event);
-      } catch (error) {
-        const attempt = Number(message.headers[HEADER.attempt] ?? 0);
-        const next = delays[attempt];
-        if (error instanceof PermanentFailure || next === undefined) {
-          await deadLetter(message, describe(error));
-          return;
-        }
-        logger.warn({ topic, eventId: event.id, attempt: attempt + 1, err: error }, 'handler failed; retrying later');
-        await bus.publish(retryTopic(topic, next), [
-          {
-            key: message.key,
-            value: message.value,
-            headers: { ...message.headers, [HEADER.attempt]: String(attempt + 1), [HEADER.notBefore]: String(Date.now() + next) },
-          },
-        ]);
-      }
-    },
-  });
+      logger.warn({ topic, eventId: event.id, attempt: attempt + 1, err: error }, 'handler failed; retrying later');
+      await bus.publish(retryTopic(topic, next), [
+        {
+          key: message.key,
+          value: message.value,
+          headers: { ...message.headers, [HEADER.attempt]: String(attempt + 1), [HEADER.notBefore]: String(Date.now() + next) },
+        },
+      ]);
+    }
+  }
 }
 
 function describe(error: unknown) {

@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type Producer, type Consumer as KafkaConsumer } from 'kafkajs';
 import type { Logger } from '@analytica/logger';
 import type { BusMessage, ConsumeOptions, Consumer, EventBus } from './bus.js';
+import { publishTraced } from './tracing.js';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -76,10 +77,12 @@ export function createKafkaBus(options: KafkaBusOptions): EventBus {
       if (messages.length === 0) return;
       await ensureTopics([prefix + topic]);
       const p = await getProducer();
-      await p.send({
-        topic: prefix + topic,
-        acks: -1,
-        messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+      await publishTraced('kafka', topic, messages, async (traced) => {
+        await p.send({
+          topic: prefix + topic,
+          acks: -1,
+          messages: traced.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        });
       });
     },
     async consume(consume: ConsumeOptions): Promise<Consumer> {

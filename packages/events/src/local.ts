@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '@analytica/logger';
 import type { BusMessage, ConsumeOptions, Consumer, EventBus } from './bus.js';
+import { publishTraced } from './tracing.js';
 
 /**
  * The embedded run mode's event transport: a durable log in PostgreSQL with Kafka's delivery
@@ -38,12 +39,14 @@ export async function createLocalBus(options: { databaseUrl: string; schema?: st
     kind: 'local',
     async publish(topic: string, messages: BusMessage[]) {
       if (messages.length === 0) return;
-      const values: unknown[] = [];
-      const rows = messages.map((m, i) => {
-        values.push(topic, m.key, m.value, JSON.stringify(m.headers));
-        return `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}::jsonb)`;
+      await publishTraced('local', topic, messages, async (traced) => {
+        const values: unknown[] = [];
+        const rows = traced.map((m, i) => {
+          values.push(topic, m.key, m.value, JSON.stringify(m.headers));
+          return `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}::jsonb)`;
+        });
+        await pool.query(`insert into ${schema}.messages (topic, key, value, headers) values ${rows.join(', ')}`, values);
       });
-      await pool.query(`insert into ${schema}.messages (topic, key, value, headers) values ${rows.join(', ')}`, values);
     },
     async consume(consume: ConsumeOptions): Promise<Consumer> {
       const loop = { running: true, done: Promise.resolve() };

@@ -6,6 +6,8 @@ import type { Logger } from '@analytica/logger';
 import pg from 'pg';
 import type { EventBus } from './bus.js';
 import { encodeEvent } from './consumer.js';
+import { withSpanHeaders } from './tracing.js';
+import { contextFromHeaders, endSpan, startSpan, type Span } from '@analytica/telemetry/context';
 import type { EventPayload, Topic } from './contracts.js';
 
 /**
@@ -172,34 +174,44 @@ export function startOutboxRelay(options: {
 
   async function relayBatch(): Promise<number> {
     const em = db.fork();
-    const relayed = await em.transactional(async (tx) => {
-      const rows: { id: string; topic: string; key: string; value: string; headers: Record<string, string> }[] = await tx.getConnection().execute(
-        `select id, topic, key, value, headers from outbox where published_at is null
+    // One span per row written under a trace, from the claim to the commit that marks it sent.
+    const spans = new Map<string, Span>();
+    const relayed = await endingSpans(
+      spans,
+      em.transactional(async (tx) => {
+        const rows: { id: string; topic: string; key: string; value: string; headers: Record<string, string> }[] = await tx.getConnection().execute(
+          `select id, topic, key, value, headers from outbox where published_at is null
             order by created_at limit ? for update skip locked`,
-        [options.batchSize ?? 200],
-        'all',
-        tx.getTransactionContext(),
-      );
-      if (rows.length === 0) return [];
-      const byTopic = new Map<string, typeof rows>();
-      for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
-      for (const [topic, batch] of byTopic) {
-        await bus.publish(
-          topic,
-          batch.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-        );
-      }
-      await tx
-        .getConnection()
-        // One placeholder per id: knex expands an array parameter into a list, which `any(?)` cannot take.
-        .execute(
-          `update outbox set published_at = now() where id in (${rows.map(() => '?').join(', ')})`,
-          rows.map((r) => r.id),
-          'run',
+          [options.batchSize ?? 200],
+          'all',
           tx.getTransactionContext(),
         );
-      return rows;
-    });
+        if (rows.length === 0) return [];
+        const byTopic = new Map<string, typeof rows>();
+        for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
+        for (const row of rows) {
+          if (!row.headers.traceparent) continue;
+          const attributes = { 'analytica.outbox.id': row.id, 'messaging.destination.name': row.topic };
+          spans.set(row.id, startSpan('outbox relay', { parent: contextFromHeaders(row.headers), attributes }));
+        }
+        for (const [topic, batch] of byTopic) {
+          await bus.publish(
+            topic,
+            batch.map((r) => withSpanHeaders({ key: r.key, value: r.value, headers: r.headers }, spans.get(r.id))),
+          );
+        }
+        await tx
+          .getConnection()
+          // One placeholder per id: knex expands an array parameter into a list, which `any(?)` cannot take.
+          .execute(
+            `update outbox set published_at = now() where id in (${rows.map(() => '?').join(', ')})`,
+            rows.map((r) => r.id),
+            'run',
+            tx.getTransactionContext(),
+          );
+        return rows;
+      }),
+    );
     // Not awaited: a slow or absent Redis must not hold up the events of record.
     if (relayed.length && options.onRelayed) {
       options.onRelayed(relayed).catch((err: unknown) => logger.warn({ err }, 'live events of relayed outbox messages failed'));
@@ -244,6 +256,18 @@ export function startOutboxRelay(options: {
       await Promise.all([done, listener.stop()]);
     },
   };
+}
+
+/** Ends the spans once `work` settles (failed, if it rejects). */
+async function endingSpans<T>(spans: Map<string, Span>, work: Promise<T>): Promise<T> {
+  try {
+    const result = await work;
+    for (const span of spans.values()) endSpan(span);
+    return result;
+  } catch (error) {
+    for (const span of spans.values()) endSpan(span, error);
+    throw error;
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import client from 'prom-client';
 import { Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type OperationDefinitionNode, type SelectionNode } from 'graphql';
 import { internalErrorMessage, withRequestId } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
+import { flushTracing, tagRequestId } from '@analytica/telemetry/context';
 import { SIGNATURE_HEADER, SIGNATURE_MESSAGES, verifyRequest } from './signing.js';
 
 export { lifecycle, type Lifecycle } from './lifecycle.js';
@@ -130,6 +131,8 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
     const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
     (req as RequestWithId).requestId = requestId;
+    // The request's server span (when tracing is on) carries the id, so its trace can be found by it.
+    tagRequestId(requestId);
     // On every answer of every service; a route that serves HTML of its own may set a CSP of its own.
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
@@ -330,13 +333,16 @@ export function stopOnSignals(stop: () => Promise<void>, logger: Logger) {
     if (called) return;
     called = true;
     logger.info({ signal }, 'shutting down');
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // Spans still batched are sent before the process exits.
+    stop()
+      .then(flushTracing)
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);

@@ -319,6 +319,7 @@ export function userReference() {
 /** Relay's PageInfo, shared by every subgraph that pages a list; public, so contracts keep paging. */
 @Directive('@shareable')
 @Directive('@tag(name: "public")')
+@Directive('@tag(name: "console")')
 @ObjectType('PageInfo', { description: 'Relay cursor pagination: pass endCursor as `after` for the next page.' })
 export class PageInfo {
   @Field(() => Boolean, { description: 'Whether more items follow this page.' }) hasNextPage!: boolean;

@@ -3,6 +3,7 @@ import type { PartnerClaim } from '@analytica/auth';
 import type { Logger } from '@analytica/logger';
 import type { ContractStore } from './contract-store.js';
 import { RegistryError } from './errors.js';
+import { GATEWAY_INSTANCE_HEADER, GATEWAY_SCHEMA_VERSION_HEADER, type GatewayLog } from './gateways.js';
 import { partnerDocsPage, type partnerAuthenticator } from './partners.js';
 import type { Registry } from './registry.js';
 import type { Caller, Scope, TokenAuthority } from './tokens.js';
@@ -22,12 +23,13 @@ export function registryRoutes(
     tokens: TokenAuthority;
     contracts: ContractStore;
     webhooks: Webhooks;
+    gateways: GatewayLog;
     partners: ReturnType<typeof partnerAuthenticator>;
     partnerApiUrl: string;
     logger: Logger;
   },
 ) {
-  const { registry, usage, tokens, contracts, webhooks, partners, logger } = deps;
+  const { registry, usage, tokens, contracts, webhooks, gateways, partners, logger } = deps;
   const api = express.Router();
   api.use(express.json({ limit: '10mb' }));
 
@@ -49,6 +51,12 @@ export function registryRoutes(
   api.get(
     '/supergraph',
     route('read', async (req, res) => {
+      // A gateway names itself and the version it serves: recorded for the admin console, never failing the poll.
+      if (req.headers[GATEWAY_INSTANCE_HEADER]) {
+        await gateways
+          .seen(req.headers[GATEWAY_INSTANCE_HEADER], req.headers[GATEWAY_SCHEMA_VERSION_HEADER])
+          .catch((err: unknown) => logger.warn({ err }, 'could not record the gateway instance'));
+      }
       const { version, sdl, hash } = await registry.supergraph(q(req, 'version'));
       const etag = `"${hash}"`;
       res.setHeader('etag', etag);
@@ -123,6 +131,15 @@ export function registryRoutes(
   api.get(
     '/usage/operations',
     route('read', (req) => usage.operations({ from: q(req, 'from'), to: q(req, 'to'), client: q(req, 'client') })),
+  );
+  api.get(
+    '/usage/series',
+    route('read', (req) => usage.series({ from: q(req, 'from'), to: q(req, 'to'), bucketMinutes: q(req, 'bucketMinutes'), client: q(req, 'client') })),
+  );
+  // Which gateways poll the supergraph, and the schema version each serves.
+  api.get(
+    '/gateways',
+    route('read', () => gateways.list()),
   );
   api.get(
     '/usage/fields',

@@ -57,6 +57,8 @@ export function registryClient(baseUrl: string, token: string, options: { timeou
     subgraphs: () => request('GET', '/subgraphs'),
     subgraphSdl: (name: string, version?: number | string) => request('GET', `/subgraphs/${encodeURIComponent(name)}/sdl${qs({ version })}`),
     usageOperations: (query: { from?: string; to?: string; client?: string } = {}) => request('GET', `/usage/operations${qs(query)}`),
+    usageSeries: (query: { from?: string; to?: string; bucketMinutes?: number; client?: string } = {}) => request('GET', `/usage/series${qs(query)}`),
+    gateways: () => request('GET', '/gateways') as Promise<{ gateways: { instanceId: string; schemaVersion: number | null; lastSeenAt: string }[] }>,
     usageFields: (query: { from?: string; to?: string; client?: string; coordinate?: string } = {}) => request('GET', `/usage/fields${qs(query)}`),
     reportUsage: (batch: unknown) => request('POST', '/usage', batch),
     createToken: (name: string, scopes: string[]) => request('POST', '/tokens', { name, scopes }) as Promise<{ name: string; scopes: string[]; token: string }>,

@@ -161,6 +161,17 @@ const MIGRATIONS: string[] = [
   );
   create index partner_webhooks_due on partner_webhooks (next_attempt_at);
   `,
+  `
+  -- Gateways that poll the supergraph (issue 16): each names itself and the schema version it
+  -- serves at every poll; the admin console shows which version each one runs.
+  create table gateway_instances (
+    instance_id text primary key,
+    schema_version bigint,
+    first_seen timestamptz not null default now(),
+    last_seen timestamptz not null default now()
+  );
+  create index gateway_instances_by_last_seen on gateway_instances (last_seen);
+  `,
 ];
 
 /** Creates the schema if missing and applies pending migrations, one process at a time. */

@@ -8,6 +8,7 @@ import { createContractStore, readContractsConfig } from './contract-store.js';
 import { migrate, openPool } from './db.js';
 import type { RegistryEnv } from './environment.js';
 import { RegistryError } from './errors.js';
+import { createGatewayLog } from './gateways.js';
 import { partnerAuthenticator } from './partners.js';
 import { createRegistry } from './registry.js';
 import { tokenAuthority } from './tokens.js';
@@ -18,6 +19,7 @@ export { parseRegistryEnv, registryEnvShape, type RegistryEnv } from './environm
 export { RegistryError } from './errors.js';
 export { apiSchemaOf, classify, composeGraph, type ClassifiedChange } from './graph.js';
 export { LATENCY_BOUNDS_MS, quantile } from './usage.js';
+export { GATEWAY_INSTANCE_HEADER, GATEWAY_SCHEMA_VERSION_HEADER } from './gateways.js';
 export { registryClient, type RegistryClient } from './client.js';
 export { readContractsConfig, type ContractCheck, type ContractDefinition } from './contract-store.js';
 
@@ -36,6 +38,7 @@ export async function startRegistry(env: RegistryEnv) {
   );
   await resources.run('migrations', () => migrate(pool, env.DATABASE_SCHEMA));
   const usage = createUsageStore(pool);
+  const gateways = createGatewayLog(pool);
   const contracts = createContractStore(pool);
   const registry = createRegistry(pool, usage, contracts, { checkWindowDays: env.REGISTRY_CHECK_WINDOW_DAYS });
   await resources.run('subgraphs', () => registry.declareSubgraphs(env.REGISTRY_SUBGRAPHS));
@@ -73,8 +76,8 @@ export async function startRegistry(env: RegistryEnv) {
   }
   // Usage older than the retention window goes, hourly (and once now).
   const prune = () =>
-    usage.prune(env.REGISTRY_USAGE_RETENTION_DAYS).then(
-      (removed) => removed && logger.info({ removed }, 'pruned usage beyond the retention window'),
+    Promise.all([usage.prune(env.REGISTRY_USAGE_RETENTION_DAYS), gateways.prune()]).then(
+      ([removed]) => removed && logger.info({ removed }, 'pruned usage beyond the retention window'),
       (err: unknown) => logger.warn({ err }, 'pruning usage failed; trying again in an hour'),
     );
   void prune();
@@ -111,10 +114,11 @@ export async function startRegistry(env: RegistryEnv) {
     metricsHost: env.METRICS_HOST,
     logger,
     readiness: { postgres: () => pool.query('select 1') },
-    routes: (app) => registryRoutes(app, { registry, usage, tokens, contracts, webhooks, partners: partnerAuthenticator(verifier), partnerApiUrl: env.PARTNER_API_URL, logger }),
+    routes: (app) =>
+      registryRoutes(app, { registry, usage, tokens, contracts, webhooks, gateways, partners: partnerAuthenticator(verifier), partnerApiUrl: env.PARTNER_API_URL, logger }),
     onStop: resources.closeAll,
   });
   const running = await resources.run('http server', () => service.start());
-  return { ...running, registry, usage, tokens, contracts, webhooks };
+  return { ...running, registry, usage, tokens, contracts, webhooks, gateways };
 }
 export type RunningRegistry = Awaited<ReturnType<typeof startRegistry>>;

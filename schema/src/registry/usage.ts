@@ -36,6 +36,9 @@ export interface UsageBatch {
 }
 
 const MAX_OPERATIONS = 5000;
+/** A usage series spans at most this many buckets and answers at most this many points. */
+const MAX_SERIES_BUCKETS = 2000;
+const MAX_SERIES_POINTS = 10000;
 const MAX_ROWS = 20000;
 
 function validateBatch(body: unknown): UsageBatch {
@@ -187,6 +190,53 @@ export function createUsageStore(pool: Pool) {
             p95Ms: quantile(buckets, 0.95),
           };
         }),
+      };
+    },
+
+    /**
+     * Usage over time (the admin console's charts): requests, errors and p95 per bucket of
+     * `bucketMinutes`, operation name and client name. Buckets start at whole multiples of their
+     * length since the epoch (UTC); anonymous operations share the name null.
+     */
+    async series(query: { from?: unknown; to?: unknown; bucketMinutes?: unknown; client?: unknown }) {
+      const [from, to] = range(query.from, query.to);
+      const bucketMinutes = query.bucketMinutes === undefined ? 5 : Number(query.bucketMinutes);
+      if (!Number.isInteger(bucketMinutes) || bucketMinutes < 1 || bucketMinutes > 1440)
+        throw badInput('bucketMinutes', `"bucketMinutes" is "${String(query.bucketMinutes)}": send a whole number of minutes from 1 to 1440.`);
+      if (from >= to) throw badInput('from', `"from" (${from.toISOString()}) must be before "to" (${to.toISOString()}).`);
+      const buckets = Math.ceil((to.getTime() - from.getTime()) / (bucketMinutes * 60_000));
+      if (buckets > MAX_SERIES_BUCKETS)
+        throw badInput(
+          'bucketMinutes',
+          `${buckets} buckets of ${bucketMinutes} min between "from" and "to": at most ${MAX_SERIES_BUCKETS}; choose longer buckets or a shorter range.`,
+        );
+      const client = query.client ? String(query.client) : null;
+      const { rows } = await pool.query<{ bucket: Date; name: string; client_name: string; count: string; errors: string; buckets: string[] }>(
+        `with k as (
+           select to_timestamp(floor(extract(epoch from u.minute) / ($4::int * 60)) * ($4::int * 60)) as bucket, coalesce(o.name, '') as name, u.client_name,
+                  u.count, u.errors, u.latency_buckets
+           from usage_minutes u join operations o on o.hash = u.operation_hash
+           where u.minute >= $1 and u.minute < $2 and ($3::text is null or u.client_name = $3)),
+         s as (select bucket, name, client_name, sum(count) as count, sum(errors) as errors from k group by 1, 2, 3),
+         b as (select bucket, name, client_name, i, sum(v) as v from k, unnest(latency_buckets) with ordinality as t(v, i) group by 1, 2, 3, 4),
+         h as (select bucket, name, client_name, array_agg(v order by i) as buckets from b group by 1, 2, 3)
+         select s.bucket, s.name, s.client_name, s.count, s.errors, h.buckets
+         from s join h using (bucket, name, client_name)
+         order by s.bucket, s.count desc, s.name, s.client_name limit ${MAX_SERIES_POINTS}`,
+        [from, to, client, bucketMinutes],
+      );
+      return {
+        from: from.toISOString(),
+        to: to.toISOString(),
+        bucketMinutes,
+        points: rows.map((r) => ({
+          bucketStart: r.bucket.toISOString(),
+          operationName: r.name === '' ? null : r.name,
+          clientName: r.client_name,
+          requests: Number(r.count),
+          errors: Number(r.errors),
+          p95Ms: quantile(r.buckets.map(Number), 0.95),
+        })),
       };
     },
 

@@ -204,6 +204,18 @@ describe('admin functions', () => {
     expect(future.data.auditLog.edges).toEqual([]);
     const reads = await asAdmin('{ auditLog(filter: { actions: [AUDIT_LOG_READ, USERS_LISTED] }) { edges { node { action } } } }');
     expect(reads.data.auditLog.edges.length).toBeGreaterThanOrEqual(4);
+    // Ids and cursors are strings (the column is a bigint), and a page's endCursor reads on from there.
+    const page = (after?: string) =>
+      asAdmin('query($f: AuditLogFilter, $after: String) { auditLog(filter: $f, first: 2, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }', {
+        f: { userId: bob.user.id },
+        after,
+      });
+    const first = await page();
+    expect(first.errors).toBeUndefined();
+    expect(first.data.auditLog.edges.map((e: { cursor: string; node: { id: string } }) => e.node.id)).toEqual(first.data.auditLog.edges.map((e: { cursor: string }) => e.cursor));
+    expect(first.data.auditLog.edges[0].node.id).toMatch(/^\d+$/);
+    const second = await page(first.data.auditLog.pageInfo.endCursor);
+    expect(Number(second.data.auditLog.edges[0].node.id)).toBeLessThan(Number(first.data.auditLog.edges[1].node.id));
   });
 
   it('a user may turn on two-factor authentication and then signs in only with a code', async () => {

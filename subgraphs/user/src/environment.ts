@@ -1,4 +1,7 @@
 import { kafkaEnv, parseEnv, pem, postgresEnv, serviceEnv, subgraphSigningEnv, tokenEnv, trustProxy, z } from '@analytica/config';
+import { monitoringEnvShape } from './operations/monitoring.js';
+import { operationsEnvShape } from './operations/environment.js';
+import { tracesEnvShape } from './operations/traces.js';
 
 const PEM_BLOCK = /-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g;
 const count = (fallback: number, min = 1, max = 1_000_000) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -9,6 +12,12 @@ export const userEnvShape = {
   ...subgraphSigningEnv,
   ...postgresEnv('users'),
   ...kafkaEnv,
+  // Alerts (Prometheus), gateways and usage (the schema registry) for the admin console (issue 16).
+  ...monitoringEnvShape,
+  // The central log store and the services whose /ready serviceHealth reports (issue 16).
+  ...operationsEnvShape,
+  // One request's trace from Zipkin for the admin console (issue 16).
+  ...tracesEnvShape,
   /** PEM private key that signs access tokens; its public half is served as JWKS. */
   JWT_PRIVATE_KEY: pem,
   /**

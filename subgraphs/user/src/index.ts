@@ -9,6 +9,10 @@ import { createSubgraphService } from '@analytica/subgraph';
 import { AuditSchema } from './audit/audit.entity.js';
 import type { UserEnv } from './environment.js';
 import { createLoginLimits } from './limits.js';
+import { registerKafkaMetrics } from './operations/kafka.js';
+import { openMonitoring } from './operations/monitoring.js';
+import { openOperations } from './operations/context.js';
+import { zipkinTraces } from './operations/traces.js';
 import { migrations } from './migrations.js';
 import { createTokenEndpoint } from './partners/oauth.js';
 import { partnerSchemas } from './partners/partner.entity.js';
@@ -100,6 +104,20 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     () => startOutboxRelay({ db, bus, logger }),
     (r) => r.stop(),
   );
+  // Alerts, Kafka lag and dead letters, gateways and usage for the admin console; nothing connects yet.
+  const monitoring = await resources.open(
+    'monitoring',
+    () => openMonitoring(env, { kafka: bus.kind === 'kafka', logger }),
+    (m) => m.kafka.close(),
+  );
+  // The log store's reader and the services' /ready; nothing connects yet, so a store that is down stops nothing.
+  const operations = await resources.open(
+    'operations',
+    () => openOperations(env, logger),
+    (o) => o.close(),
+  );
+  // Request traces from Zipkin (ZIPKIN_URL); nothing connects until an admin asks.
+  const traces = zipkinTraces(env);
   const tokens = createTokenIssuer(env.JWT_PRIVATE_KEY, {
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
@@ -142,6 +160,9 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
       em: db.fork(),
       revocations,
       limits,
+      monitoring,
+      operations,
+      traces,
       settings: {
         refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
         emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL_SECONDS,
@@ -160,6 +181,8 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
     }),
     onStop: resources.closeAll,
   });
+  // Consumer lag and dead letters on /metrics, for infra/prometheus/alerts.yml (read from Kafka at each scrape; none without Kafka).
+  if (bus.kind === 'kafka') registerKafkaMetrics(service.registry, monitoring.kafka);
   const running = await resources.run('http server', () => service.start());
   return { ...running, db };
 }

@@ -213,6 +213,7 @@ describe('partner administration', () => {
     const before = await db.query(`select count(*)::int as n from "${schema}".partner_apps`);
     const cases: [string, Record<string, unknown>, string][] = [
       ['mutation { createPartner(name: "Bad contract", contract: "Market Data") { id } }', {}, 'contract'],
+      ['mutation { createPartner(name: "Console", contract: "console") { id } }', {}, 'contract'],
       ['mutation { createPartner(name: "  ", contract: "market-data") { id } }', {}, 'name'],
       ['mutation($p: ID!) { createPartnerApp(input: { partnerId: $p, name: "x", scopes: ["write"] }) { clientSecret } }', { p: partnerId }, 'input.scopes'],
       ['mutation($p: ID!) { createPartnerApp(input: { partnerId: $p, name: "x", scopes: [] }) { clientSecret } }', { p: partnerId }, 'input.scopes'],

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, Int, Mutation, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Int, Mutation, Resolver } from 'type-graphql';
 import type { BudgetContext } from '../context.js';
 import { parseRatesCsv, saveExchangeRates } from './exchange-rates.js';
 
@@ -9,6 +9,7 @@ import { parseRatesCsv, saveExchangeRates } from './exchange-rates.js';
 @Resolver()
 export class ExchangeRateResolver {
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Int, {
     description:
       'Adds or replaces exchange rates from CSV text with the header "date,base,quote,rate" (1 base = rate quote); all rows or none. Admins only: rates are shared by every user.',

@@ -15,6 +15,7 @@ const MAX_PAGE = 50;
 @Directive('@key(fields: "id")')
 // Public: the same for every signed-in reader, so subscriptions that select it are shared.
 @Directive('@tag(name: "public")')
+@Directive('@tag(name: "console")')
 @ObjectType('Article', { description: 'A news item. Its content is the same for every signed-in reader; savedByMe and likedByMe are about the caller.' })
 export class Article {
   @Field(() => ID, { description: 'Stable id of the article (the same story from several feeds shares one id).' }) id!: string;

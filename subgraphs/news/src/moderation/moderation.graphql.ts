@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { requireUser } from '@analytica/auth';
 import { badInput, notFound } from '@analytica/errors';
@@ -10,6 +10,7 @@ import { audit, clearFlags, flagArticle, listFlags, readAudit, setHidden, setSou
 
 const MAX_LIST = 200;
 
+@Directive('@tag(name: "console")')
 @ObjectType('ArticleFlag', { description: 'A reader reported an article; administrators read the queue (articleFlags).' })
 class ArticleFlag {
   @Field(() => ID, { description: "The flagged article's id." }) articleId!: string;
@@ -37,6 +38,7 @@ registerEnumType(NewsModerationAction, {
   },
 });
 
+@Directive('@tag(name: "console")')
 @ObjectType('NewsAuditEntry', { description: "One administrator's moderation action, as written to the append-only news audit log." })
 class NewsAuditEntry {
   @Field(() => ID, { description: 'Id of the entry.' }) id!: string;
@@ -48,6 +50,7 @@ class NewsAuditEntry {
   @Field(() => String, { description: 'Why, as the administrator gave it.', nullable: true }) reason!: string | null;
 }
 
+@Directive('@tag(name: "console")')
 @ObjectType('NewsSource', { description: 'A publication, by the name articles show in sources.' })
 class NewsSource {
   @Field(() => String, { description: "The publication's name as articles show it in sources." }) name!: string;
@@ -72,6 +75,7 @@ async function announce(ctx: NewsContext, article: ArticleRecord): Promise<void>
 @Resolver(() => Article)
 export class ModerationResolver {
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Article, { description: 'Administrators: takes the article out of every list, feed and headline at once (NOT_FOUND to readers). Audited.' })
   async hideArticle(
     @Arg('id', () => ID, { description: 'The article to hide.' }) id: string,
@@ -90,6 +94,7 @@ export class ModerationResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Article, { description: 'Administrators: puts a hidden article back in its lists. Audited.' })
   async restoreArticle(
     @Arg('id', () => ID, { description: 'A hidden article.' }) id: string,
@@ -107,6 +112,7 @@ export class ModerationResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => NewsSource, { description: 'Administrators: articles carried only by blocked publications leave every list; blocking twice changes nothing. Audited.' })
   async blockNewsSource(
     @Arg('name', () => String, { description: 'As articles show it in sources, e.g. "Broken Wire".' }) name: string,
@@ -123,6 +129,7 @@ export class ModerationResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => NewsSource, { description: 'Administrators: lifts a block. Audited.' })
   async unblockNewsSource(
     @Arg('name', () => String, { description: 'A blocked publication, as articles show it in sources.' }) name: string,
@@ -150,6 +157,7 @@ export class ModerationResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Int, { description: "Administrators: takes an article's flags off the queue, keeping the article; answers how many there were. Audited." })
   async dismissArticleFlags(@Arg('id', () => ID, { description: 'A flagged article.' }) id: string, @Ctx() ctx: NewsContext): Promise<number> {
     const admin = requireUser(ctx);
@@ -160,6 +168,7 @@ export class ModerationResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Query(() => [ArticleFlag], { description: 'Administrators: the flag queue, newest first.' })
   async articleFlags(
     @Arg('first', () => Int, { description: 'How many flags to return, 1 to 200.', defaultValue: 50 }) first: number,
@@ -171,6 +180,7 @@ export class ModerationResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Query(() => [NewsAuditEntry], { description: 'Administrators: the news moderation audit log, newest first.' })
   async newsAuditLog(
     @Arg('first', () => Int, { description: 'How many entries to return, 1 to 200.', defaultValue: 50 }) first: number,

@@ -1,10 +1,11 @@
-import { Arg, Authorized, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { badInput } from '@analytica/errors';
 import type { DeadLetterRecord } from './dead-letter.entity.js';
 import { listDeadLetters, replayAllDeadLetters, replayDeadLetter } from './dead-letters.js';
 import type { PaymentContext } from '../context.js';
 
+@Directive('@tag(name: "console")')
 @ObjectType('PaymentDeadLetter', { description: 'A payment message that could not be processed and waits in a dead-letter topic.' })
 class PaymentDeadLetter {
   @Field(() => ID, { description: 'Id of the dead letter, to replay it.' }) id!: string;
@@ -34,6 +35,7 @@ const view = (letter: DeadLetterRecord): PaymentDeadLetter =>
 @Resolver()
 export class DeadLetterResolver {
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Query(() => [PaymentDeadLetter], { description: 'Admin: payment messages in the dead-letter topics, newest first.' })
   async paymentDeadLetters(
     @Arg('first', () => Int, { defaultValue: 50, description: '1 to 500.' }) first: number,
@@ -45,6 +47,7 @@ export class DeadLetterResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => PaymentDeadLetter, { description: 'Admin: sends one dead letter back to its topic (once; a second call changes nothing).' })
   async replayPaymentDeadLetter(@Arg('id', () => ID, { description: 'A dead letter (PaymentDeadLetter.id).' }) id: string, @Ctx() ctx: PaymentContext): Promise<PaymentDeadLetter> {
     const letter = await replayDeadLetter(ctx.em, id);
@@ -54,6 +57,7 @@ export class DeadLetterResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Int, { description: 'Admin: sends every dead letter not replayed yet back to its topic; answers how many.' })
   async replayAllPaymentDeadLetters(@Ctx() ctx: PaymentContext): Promise<number> {
     const count = await replayAllDeadLetters(ctx.em);

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver } from 'type-graphql';
 import { GraphQLDateTimeISO, GraphQLJSONObject } from 'graphql-scalars';
 import { requireUser, type Role } from '@analytica/auth';
 import { PageInfo } from '@analytica/subgraph';
@@ -57,18 +57,21 @@ registerEnumType(AuditAction, {
   },
 });
 
+@Directive('@tag(name: "console")')
 @ObjectType('UserEdge', { description: 'One user in a page, with the cursor that points at it.' })
 class UserEdge {
   @Field(() => String, { description: 'Opaque; pass as `after` to read the users that follow this one.' }) cursor!: string;
   @Field(() => User, { description: 'The user.' }) node!: UserRecord;
 }
 
+@Directive('@tag(name: "console")')
 @ObjectType('UserConnection', { description: 'A page of users, newest account first.' })
 class UserConnection {
   @Field(() => [UserEdge], { description: 'The users of this page, each with its cursor.' }) edges!: UserEdge[];
   @Field(() => PageInfo, { description: 'Whether there is a next page, and the cursor to ask for it.' }) pageInfo!: PageInfo;
 }
 
+@Directive('@tag(name: "console")')
 @ObjectType('AuditEntry', { description: 'One security-relevant event. The log is append-only: entries are never changed or removed.' })
 class AuditEntry {
   @Field(() => ID, { description: 'Id of the entry.' }) id!: string;
@@ -84,12 +87,14 @@ class AuditEntry {
   detail!: Record<string, unknown>;
 }
 
+@Directive('@tag(name: "console")')
 @ObjectType('AuditEntryEdge', { description: 'One audit log entry in a page, with the cursor that points at it.' })
 class AuditEntryEdge {
   @Field(() => String, { description: 'Opaque; pass as `after` to read the entries that follow this one.' }) cursor!: string;
   @Field(() => AuditEntry, { description: 'The entry.' }) node!: AuditRecord;
 }
 
+@Directive('@tag(name: "console")')
 @ObjectType('AuditEntryConnection', { description: 'A page of the audit log, newest first.' })
 class AuditEntryConnection {
   @Field(() => [AuditEntryEdge], { description: 'The entries of this page, each with its cursor.' }) edges!: AuditEntryEdge[];
@@ -110,6 +115,7 @@ class AuditLogFilter {
 @Resolver(() => User)
 export class AdminResolver {
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Query(() => UserConnection, { description: 'Administrators: users, newest first, optionally searched by email or name.' })
   async users(
     @Ctx() ctx: UserContext,
@@ -126,6 +132,7 @@ export class AdminResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Query(() => User, { nullable: true, description: 'Administrators: one user by id.' })
   async user(@Arg('id', () => ID, { description: "The user's id." }) id: string, @Ctx() ctx: UserContext): Promise<UserRecord> {
     requireUser(ctx);
@@ -135,6 +142,7 @@ export class AdminResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Query(() => AuditEntryConnection, { description: 'Administrators: the audit log, newest first, filtered by user, email, action and time.' })
   async auditLog(
     @Ctx() ctx: UserContext,
@@ -148,7 +156,8 @@ export class AdminResolver {
       detail: { userId: filter?.userId ?? null, email: filter?.email ?? null, actions: filter?.actions ?? null },
     });
     const { entries, hasNextPage } = await readAuditLog(ctx.em, filter ?? {}, first ?? 50, after);
-    const edges = entries.map((node) => ({ cursor: node.id, node }));
+    // The id column is a bigint, which MikroORM hands over as a JS bigint: GraphQL's ID and String serialise only strings and numbers.
+    const edges = entries.map((node) => ({ cursor: String(node.id), node: { ...node, id: String(node.id) } }));
     return {
       edges,
       pageInfo: { hasNextPage, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
@@ -156,6 +165,7 @@ export class AdminResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => User, { description: 'Administrators: disables an account (ending its sessions at once) or enables it again.' })
   setUserDisabled(
     @Arg('id', () => ID, { description: 'The user.' }) id: string,
@@ -166,6 +176,7 @@ export class AdminResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => User, { description: 'Administrators: gives a user another role and ends their sessions. A new admin enrols two-factor at next sign-in.' })
   changeUserRole(
     @Arg('id', () => ID, { description: 'The user.' }) id: string,
@@ -176,6 +187,7 @@ export class AdminResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Int, { description: 'Administrators: ends every session of a user; returns how many were open.' })
   revokeUserSessions(@Arg('id', () => ID, { description: 'The user.' }) id: string, @Ctx() ctx: UserContext): Promise<number> {
     requireUser(ctx);

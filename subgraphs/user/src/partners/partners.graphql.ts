@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, registerEnumType } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { PARTNER_SCOPES, requireUser, type AuthUser } from '@analytica/auth';
 import { forbidden } from '@analytica/errors';
@@ -36,6 +36,7 @@ registerEnumType(PartnerStatusEnum, {
   },
 });
 
+@Directive('@tag(name: "console")')
 @ObjectType('Partner', { description: 'Administrators: a company whose apps call the API, through the filtered schema of its contract.' })
 class Partner {
   @Field(() => ID, { description: 'Id of the partner.' }) id!: string;
@@ -46,6 +47,7 @@ class Partner {
   @Field(() => GraphQLDateTimeISO, { description: 'When it was suspended (UTC, ISO 8601); null while active.', nullable: true }) suspendedAt!: Date | null;
 }
 
+@Directive('@tag(name: "console")')
 @ObjectType('PartnerApp', { description: "Administrators: one of a partner's apps, an OAuth2 client of POST /oauth/token." })
 class PartnerApp {
   @Field(() => ID, { description: 'The OAuth2 client id.' }) id!: string;
@@ -59,12 +61,14 @@ class PartnerApp {
   @Field(() => GraphQLDateTimeISO, { description: 'When it was added (UTC, ISO 8601).' }) createdAt!: Date;
 }
 
+@Directive('@tag(name: "console")')
 @ObjectType('PartnerAppCredentials', { description: 'A new app with its client secret. The secret is shown this once: only its hash is kept.' })
 class PartnerAppCredentials {
   @Field(() => PartnerApp, { description: 'The new app; its id is the OAuth2 client id.' }) app!: PartnerAppRecord;
   @Field(() => String, { description: 'The OAuth2 client secret. Shown this once: store it now.' }) clientSecret!: string;
 }
 
+@Directive('@tag(name: "console")')
 @ObjectType('PartnerAppSecretRotation', { description: 'The new client secret (shown this once) and until when the previous one keeps working.' })
 class PartnerAppSecretRotation {
   @Field(() => PartnerApp, { description: 'The app.' }) app!: PartnerAppRecord;
@@ -97,6 +101,7 @@ class CreatePartnerAppInput {
 @Resolver(() => Partner)
 export class PartnerAdminResolver {
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Query(() => [Partner], { description: 'Administrators: the partners that are not deleted, by name.' })
   partners(@Ctx() ctx: UserContext): Promise<PartnerRecord[]> {
     return listPartners(ctx.em, metaOf(ctx));
@@ -109,6 +114,7 @@ export class PartnerAdminResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Partner, { description: 'Administrators: adds a partner served the named contract. The name is unique among partners not deleted.' })
   createPartner(
     @Arg('name', () => String, { description: '1 to 100 characters.' }) name: string,
@@ -119,18 +125,21 @@ export class PartnerAdminResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Partner, { description: "Administrators: refuses every token the partner's apps hold, at once, and new ones until reinstated." })
   suspendPartner(@Arg('id', () => ID, { description: 'The partner.' }) id: string, @Ctx() ctx: UserContext): Promise<PartnerRecord> {
     return suspendPartner(ctx.em, ctx.revocations, id, metaOf(ctx));
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Partner, { description: "Administrators: lets the partner's apps get tokens again (those from before the suspension stay refused)." })
   reinstatePartner(@Arg('id', () => ID, { description: 'A suspended partner.' }) id: string, @Ctx() ctx: UserContext): Promise<PartnerRecord> {
     return reinstatePartner(ctx.em, id, metaOf(ctx));
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Boolean, { description: 'Administrators: deletes the partner and its apps, ends the consents users gave it and refuses its tokens at once.' })
   async deletePartner(@Arg('id', () => ID, { description: 'The partner.' }) id: string, @Ctx() ctx: UserContext): Promise<boolean> {
     await deletePartner(ctx.em, ctx.revocations, id, metaOf(ctx));
@@ -138,6 +147,7 @@ export class PartnerAdminResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => PartnerAppCredentials, { description: 'Administrators: adds an app (an OAuth2 client) to a partner; its client secret is shown this once.' })
   createPartnerApp(
     @Arg('input', () => CreatePartnerAppInput, { description: 'The partner, name, scopes and limits.' }) input: CreatePartnerAppInput,
@@ -158,6 +168,7 @@ export class PartnerAdminResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => PartnerAppSecretRotation, {
     description: `Administrators: gives the app a new client secret (shown this once); the previous ones keep working for overlapSeconds (0 to ${MAX_OVERLAP_SECONDS}, 30 days), then stop.`,
   })
@@ -170,6 +181,7 @@ export class PartnerAdminResolver {
   }
 
   @Authorized('ADMIN')
+  @Directive('@tag(name: "admin")')
   @Mutation(() => Boolean, { description: 'Administrators: deletes the app; its secrets stop and its tokens are refused at once.' })
   async deletePartnerApp(@Arg('appId', () => ID, { description: 'The app (its client id).' }) appId: string, @Ctx() ctx: UserContext): Promise<boolean> {
     await deletePartnerApp(ctx.em, ctx.revocations, appId, metaOf(ctx));

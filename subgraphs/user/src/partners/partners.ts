@@ -38,6 +38,8 @@ function checkContract(raw: string, field: string): string {
   if (!CONTRACT_NAME.test(contract)) {
     throw badInput(field, 'Give a contract name of 2 to 63 lower-case letters, digits and dashes, starting with a letter (e.g. market-data).');
   }
+  // The console contract holds the admin fields (schema/contracts.yaml): it is the admin console's, never a partner's.
+  if (contract === 'console') throw badInput(field, "Give a partner contract such as market-data: console is the admin console's contract, never a partner's.");
   return contract;
 }
 

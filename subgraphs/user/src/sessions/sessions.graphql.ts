@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, Field, InputType, Int, Mutation, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, InputType, Int, Mutation, Resolver } from 'type-graphql';
 import { requireSignedIn, requireUser } from '@analytica/auth';
 import { AppError, badInput, ErrorCode, unauthenticated } from '@analytica/errors';
 import { audit } from '../audit/audit.js';
@@ -51,6 +51,7 @@ export class SessionResolver {
     return authPayload(ctx, user, session, issued);
   }
 
+  @Directive('@tag(name: "console")')
   @Mutation(() => AuthPayload, {
     description:
       'Signs in. With two-factor authentication on, totpCode is the current code of the authenticator app. After too many ' +
@@ -107,6 +108,7 @@ export class SessionResolver {
     return authPayload(ctx, user, session, issued);
   }
 
+  @Directive('@tag(name: "console")')
   @Mutation(() => AuthPayload, {
     description:
       'Trades a refresh token for a new access token and a new refresh token. A refresh token works once: presenting one ' +
@@ -125,6 +127,7 @@ export class SessionResolver {
   }
 
   // Open to enrolment-only tokens too: an administrator may sign out before enrolling.
+  @Directive('@tag(name: "console")')
   @Mutation(() => Boolean, { description: 'Ends this session: its access and refresh tokens stop working at once.' })
   async logout(@Ctx() ctx: UserContext): Promise<boolean> {
     const user = requireSignedIn(ctx);

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, Field, Mutation, ObjectType, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Directive, Field, Mutation, ObjectType, Resolver } from 'type-graphql';
 import { requireSignedIn, requireUser } from '@analytica/auth';
 import { badInput, forbidden } from '@analytica/errors';
 import { audit } from '../audit/audit.js';
@@ -12,6 +12,7 @@ import { UserRecord } from '../users/user.entity.js';
 import { AuthPayload, authPayload, User } from '../users/users.graphql.js';
 import { metaOf, type UserContext } from '../context.js';
 
+@Directive('@tag(name: "console")')
 @ObjectType('TotpEnrolment', { description: 'Add the secret to an authenticator app (scan otpauthUri as a QR code), then confirm with a code.' })
 class TotpEnrolment {
   @Field(() => String, { description: 'Base32, for typing into the app by hand.' }) secret!: string;
@@ -25,6 +26,7 @@ class TotpEnrolment {
  */
 @Resolver(() => User)
 export class TotpResolver {
+  @Directive('@tag(name: "console")')
   @Mutation(() => TotpEnrolment, { description: 'Starts two-factor enrolment with a new secret (replacing one not yet confirmed).' })
   async beginTotpEnrolment(@Ctx() ctx: UserContext): Promise<TotpEnrolment> {
     const caller = requireSignedIn(ctx);
@@ -32,6 +34,7 @@ export class TotpResolver {
     return beginTotpEnrolment(ctx.em, user, ctx.settings.totpIssuer);
   }
 
+  @Directive('@tag(name: "console")')
   @Mutation(() => AuthPayload, {
     description:
       'Turns two-factor authentication on with a current code and returns a new token pair for this session; for an ' +

@@ -22,6 +22,7 @@ registerEnumType(RoleEnum, {
 });
 
 @Directive('@key(fields: "id")')
+@Directive('@tag(name: "console")')
 @ObjectType('User', { description: 'A person using Analytica. Owned by the user service; other services add fields to it.' })
 export class User {
   // Tagged `consent` (like Query.me): the budget-with-consent contract shows a partner app, acting
@@ -36,6 +37,7 @@ export class User {
   @Field(() => GraphQLDateTimeISO, { description: 'When the account was registered (UTC, ISO 8601).' }) createdAt!: Date;
 }
 
+@Directive('@tag(name: "console")')
 @ObjectType('AuthPayload', { description: 'A signed-in session: a short-lived access token and the refresh token that renews it.' })
 export class AuthPayload {
   @Field(() => String, { description: 'Send as "Authorization: Bearer <accessToken>". Valid for 15 minutes.' }) accessToken!: string;
