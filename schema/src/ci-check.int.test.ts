@@ -95,6 +95,37 @@ describe('ci-check', () => {
     }
   }, 120_000);
 
+  it('checks the subgraphs one commit changes together: a new contract and the tags it needs in one of them, beside a change to another', async () => {
+    const contracts = path.join(root, 'schema/contracts.yaml');
+    const userFile = path.join(root, 'schema/subgraphs/user.graphql');
+    const user = await readFile(userFile, 'utf8');
+    const before = await readFile(contracts, 'utf8').catch(() => undefined);
+    // The commit: a "newsroom" contract, the user subgraph tags `me` and User for it, and news
+    // gains a field. news is checked after user; against the base's user it would have no
+    // Query field in the new contract.
+    await writeFile(contracts, `contracts:\n  - name: newsroom\n    description: The signed-in reader.\n    include: [newsroom]\n`);
+    await writeFile(
+      userFile,
+      user
+        .replace('  me: User @tag(name: "consent")', '  me: User @tag(name: "consent") @tag(name: "newsroom")')
+        .replace('type User\n  @key(fields: "id")\n', 'type User\n  @key(fields: "id")\n  @tag(name: "newsroom")\n'),
+    );
+    await writeFile(newsFile(), news.replace('  title: String!\n', '  title: String!\n  kicker: String\n'));
+    try {
+      const result = await check();
+      expect(result.checked.map((c) => [c.subgraph, c.result.ok])).toEqual([
+        ['user', true],
+        ['news', true],
+      ]);
+      expect(result.ok).toBe(true);
+    } finally {
+      await writeFile(userFile, user);
+      await writeFile(newsFile(), news);
+      if (before === undefined) await rm(contracts);
+      else await writeFile(contracts, before);
+    }
+  }, 60_000);
+
   it('fails a change that does not compose', async () => {
     await writeFile(newsFile(), news.replace(USER_ID, '$1id: Int!'));
     const result = await check();

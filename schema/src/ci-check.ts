@@ -144,6 +144,11 @@ export async function ciCheck(options: CiCheckOptions): Promise<CiCheckResult> {
       // Without a live registry there is no usage to go by: every breaking change needs an approval.
       const result = await client.check({ subgraph: s.name, sdl: s.sdl, url: s.url, approved: approved.coordinates, strict: !options.remote });
       checked.push({ subgraph: s.name, result });
+      // One commit may change several subgraphs that only make sense together (a new contract and
+      // the tags it needs in three of them): in CI's own registry each one that passed is
+      // published, so the next is checked against the commit's schema so far, not the base's.
+      // Never against a live registry: a check there must not publish.
+      if (result.ok && !options.remote) await client.publish([{ name: s.name, url: s.url, sdl: s.sdl }], { commit: 'candidate', author: 'ci-check' });
     }
     return { ok: checked.every((c) => c.result.ok), base, checked };
   } finally {
