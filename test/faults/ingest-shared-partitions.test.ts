@@ -12,18 +12,17 @@
 // Expected: the candles in DynamoDB, the quotes in Redis and the set of price-alert events (by event
 // id; an alert the dead worker published may come again with the same id, which consumers drop)
 // are those of the undisturbed run. Nothing lost, nothing counted twice.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDynamo, deleteTablesWithPrefix, ScanCommand } from '@analytica/dynamo';
-import { createKafkaBus, encodeEvent, HEADER, type EventPayload } from '@analytica/events';
+import { createKafkaBus, encodeEvent, HEADER } from '@analytica/events';
+import { readTickFixture as readTicks, type TickPayload } from '@analytica/market-ingest-worker/fixtures';
 import { createLogger } from '@analytica/logger';
 import { createRedis } from '@analytica/redis';
 import { eventually, freePort, services, uniqueName } from '@analytica/testing';
 import { entryOf, repoRoot, spawnService, stopProcess, waitUntilReady, type ServiceProcess } from '../../dev/src/processes.js';
 
-type TickPayload = EventPayload<'market.ticks.v1'>;
 const SESSION_TIMEOUT_MS = 6000;
 const CHUNKS = 12;
 const dynamo = createDynamo({ endpoint: services.dynamoEndpoint, region: 'eu-west-1' });
@@ -42,28 +41,6 @@ afterAll(async () => {
   await redis.quit();
   dynamo.close();
 });
-
-/** The fixture of workers/market-ingest: trades of AAPL, BHP.AX and SAP.DE, and a status message. */
-async function readTicks(): Promise<TickPayload[]> {
-  const file = path.join(repoRoot, 'workers/market-ingest/src/fixtures/ticks.csv');
-  const [header, ...lines] = (await readFile(file, 'utf8')).trim().split('\n');
-  const columns = header!.split(',');
-  return lines.map((line) => {
-    const row = Object.fromEntries(line.split(',').map((cell, n) => [columns[n], cell]));
-    return {
-      symbol: row.symbol!,
-      region: row.region as TickPayload['region'],
-      seq: Number(row.seq),
-      exchangeTime: row.exchangeTime!,
-      sessionDate: row.sessionDate!,
-      marketState: row.marketState as 'OPEN' | 'CLOSED',
-      last: Number(row.last),
-      bid: Number(row.bid),
-      ask: Number(row.ask),
-      size: Number(row.size),
-    };
-  });
-}
 
 /** Two alerts per symbol, ABOVE and BELOW around the middle of its prices: each crosses many times. */
 function alertsFor(ticks: TickPayload[]) {

@@ -1,14 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { batchWrite, createDynamo, deleteTablesWithPrefix, QueryCommand, ScanCommand } from '@analytica/dynamo';
-import { createKafkaBus, encodeEvent, type EventPayload } from '@analytica/events';
+import { createKafkaBus, encodeEvent } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { createRedis } from '@analytica/redis';
 import { eventually, services, uniqueName } from '@analytica/testing';
+import { readTickFixture as readTicks, type TickPayload } from './fixtures/ticks.js';
 import { parseMarketIngestEnv, startMarketIngest } from './index.js';
 
-type TickPayload = EventPayload<'market.ticks.v1'>;
 const topicPrefix = `${uniqueName('candles')}.`;
 const keyPrefix = `${uniqueName('candles')}:`;
 const tablePrefix = `${uniqueName('candles')}_`;
@@ -34,27 +33,6 @@ afterAll(async () => {
   await deleteTablesWithPrefix(dynamo, tablePrefix);
   dynamo.close();
 });
-
-/** The fixed tick file: about 2,000 trades of three symbols over twelve minutes, and a status message. */
-async function readTicks(): Promise<TickPayload[]> {
-  const [header, ...lines] = (await readFile(new URL('./fixtures/ticks.csv', import.meta.url), 'utf8')).trim().split('\n');
-  const columns = header!.split(',');
-  return lines.map((line) => {
-    const row = Object.fromEntries(line.split(',').map((cell, n) => [columns[n], cell]));
-    return {
-      symbol: row.symbol!,
-      region: row.region as TickPayload['region'],
-      seq: Number(row.seq),
-      exchangeTime: row.exchangeTime!,
-      sessionDate: row.sessionDate!,
-      marketState: row.marketState as 'OPEN' | 'CLOSED',
-      last: Number(row.last),
-      bid: Number(row.bid),
-      ask: Number(row.ask),
-      size: Number(row.size),
-    };
-  });
-}
 
 interface Expected {
   open: number;
