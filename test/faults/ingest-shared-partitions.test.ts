@@ -230,8 +230,10 @@ describe('market-ingest workers sharing partitions', () => {
     );
 
     expect(killed?.child.signalCode).toBe('SIGKILL');
-    // The survivor took over the killed worker's partitions: together they read every tick message.
-    expect(survivorRead + readByKilled).toBeGreaterThanOrEqual(order.length);
+    // The survivor took over the killed worker's partitions: it read at least every tick message
+    // produced after the kill (all three symbols tick to the end of the file). The two counts need
+    // not add up to the total: the dead one may read and commit more between its count and the kill.
+    expect(survivorRead).toBeGreaterThanOrEqual(order.length - 3 * Math.ceil(order.length / CHUNKS));
     expect(disturbed.candles).toEqual(expected.candles);
     expect(disturbed.quotes).toEqual(expected.quotes);
     expect([...disturbed.alertEvents].sort()).toEqual([...expected.alertEvents].sort());

@@ -1,6 +1,6 @@
 // Two payments workers share the payments.requested.v1 partitions and one is SIGKILLed mid-stream
 // (issue 20, acceptance 3). The same payments (six payers, 60 payments, the same amounts; two payers
-// pay from a 50 EUR pocket account, so the bank declines some of theirs) go through two runs, each
+// pay more than their 50 EUR pocket account holds, so the bank declines theirs) go through two runs, each
 // with its own payment schema and topics, against one bank simulator that answers every call:
 //
 // - undisturbed: one worker;
@@ -127,8 +127,13 @@ async function payer(run: Run, index: number) {
   return { token, accountId, pocket: index < 2 };
 }
 
-/** Payment n: its payer and amount, the same in both runs. */
-const amountOf = (n: number, pocket: boolean) => (pocket ? 800 + (n % 5) * 400 : 100 + ((n * 37) % 9_900));
+/**
+ * Payment n's amount, the same in both runs. Each outcome must not depend on the order the bank
+ * sees the payments in (two workers and a take-over change that order): from the 50 EUR pocket
+ * account every payment is over the balance on its own, so the bank declines each whatever came
+ * before; from the current account every one succeeds.
+ */
+const amountOf = (n: number, pocket: boolean) => (pocket ? 6_000 + (n % 5) * 100 : 100 + ((n * 37) % 9_900));
 
 /** Initiates the 60 payments, five at a time, calling `between` after each five. */
 async function initiate(run: Run, payers: Awaited<ReturnType<typeof payer>>[], between: (sent: number) => Promise<void>) {
@@ -221,7 +226,10 @@ describe('payments workers sharing partitions', () => {
 
     expect(victim?.child.signalCode).toBe('SIGKILL');
     expect(settledByVictim).toBeGreaterThan(0);
-    expect(settledByVictim + settledBySurvivor).toBeGreaterThanOrEqual(PAYMENTS);
+    // Every payment sent after the kill (40 of them, on every payer's partition, the dead one's
+    // included) was ended by the survivor: it took the dead one's partitions over. (The two counts
+    // need not add up to 60: the dead one may end one more between its count and the kill.)
+    expect(settledBySurvivor).toBeGreaterThanOrEqual(PAYMENTS - 20);
     // Ended by the take-over after a 6 s session (15 to 23 s here), before the reconciler (60 s) and
     // before a 30 s session could have handed the partitions on (38 s here).
     expect(takeOverMs).toBeLessThan(30_000);
