@@ -179,6 +179,7 @@ async function startAll() {
       'news-sources': {},
       'news-ingest': { NEWS_SOURCES: await newsSources(url('news-sources')) },
       'smtp-catcher': { SMTP_PORT: String(await freePort()) },
+      'log-shipper': { LOG_SHIPPER_DIR: mkdtempSync(path.join(work, 'log-files-')), LOG_STORE_SCHEMA: `${runId}_logs` },
     })[name] ?? {};
   // The stack's order: what others call first, then the gateway and the workers (payments-worker shares payment's schema).
   const secondWave = ['gateway', 'market-ingest', 'payments-worker', 'notifications-worker', 'inference-worker', 'news-ingest'];

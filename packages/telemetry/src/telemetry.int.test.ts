@@ -4,9 +4,8 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '@analytica/config';
-import { eventually } from '@analytica/testing';
 import { startTracing, tagRequestId, traceHeaders, type Tracing } from './index.js';
 
 const ZIPKIN = (process.env.ZIPKIN_URL ?? 'http://127.0.0.1:9411').replace(/\/$/, '');
@@ -50,10 +49,15 @@ describe('startTracing', () => {
       await get(`${base}/health`, { traceparent: `00-${probeTrace}-${callerSpan}-01` });
       await tracing.flush();
 
-      const spans = await eventually(async () => {
-        const response = await fetch(`${ZIPKIN}/api/v2/trace/${traceId}`);
-        return response.ok ? ((await response.json()) as { parentId?: string; kind?: string; localEndpoint: { serviceName: string }; tags: Record<string, string> }[]) : undefined;
-      }, 10_000);
+      // vitest's own polling: @analytica/testing depends on the service skeleton, which depends on this package.
+      const spans = await vi.waitFor(
+        async () => {
+          const response = await fetch(`${ZIPKIN}/api/v2/trace/${traceId}`);
+          if (!response.ok) throw new Error(`Zipkin has no trace ${traceId} yet (${response.status})`);
+          return (await response.json()) as { parentId?: string; kind?: string; localEndpoint: { serviceName: string }; tags: Record<string, string> }[];
+        },
+        { timeout: 10_000, interval: 100 },
+      );
       expect(spans).toHaveLength(1);
       expect(spans[0]).toMatchObject({ parentId: callerSpan, kind: 'SERVER', localEndpoint: { serviceName: 'telemetry-test' } });
       expect(spans[0]!.tags['analytica.request_id']).toBe('req-telemetry-test');
