@@ -106,8 +106,13 @@ export function createRequestBudget(options: { redis: Redis; verifier: TokenVeri
     return Math.max(...waits);
   }
 
+  // npm start's in-process Redis stand-in (no connection status) runs no Lua; it serves one process,
+  // so this gateway's memory holds the same budgets there.
+  const inProcess = redis.status === undefined;
+
   /** Seconds to wait, 0 when within budget: in Redis, or in this gateway's memory while Redis is away. */
   async function spend(what: Spend): Promise<number> {
+    if (inProcess) return spendInMemory(what);
     try {
       const wait = await spendInRedis(what);
       if (degraded) {
