@@ -58,6 +58,8 @@ export interface StackOptions {
    * `true` requires it, `false` turns tracing off.
    */
   tracing?: boolean;
+  /** Share of requests traced (OTEL_TRACES_SAMPLER_ARG): 0.1 unless the shell sets it (dev/src/tracing.ts); tests that read traces use 1. */
+  traceSampleRatio?: number;
 }
 
 type StackProcessName = SubgraphName | 'gateway' | 'registry' | 'log-shipper' | PaymentProcessName | MarketProcessName | ModelProcessName | NewsProcessName;
@@ -112,7 +114,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     JWKS_URL: `http://127.0.0.1:${ports.user}/.well-known/jwks.json`,
     // The subgraphs answer only the gateway's signed requests (a test passes its own key in env).
     SUBGRAPH_SIGNING_KEY: secrets.subgraphSigningKey,
-    ...(await tracingEnv(options.tracing)),
+    ...(await tracingEnv(options.tracing, options.traceSampleRatio)),
     ...options.env,
   };
   const schemaPrefix = options.schemaPrefix ?? '';

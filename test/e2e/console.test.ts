@@ -53,6 +53,8 @@ beforeAll(async () => {
       dataDir: path.join(repoRoot, '.data/test-secrets'),
       env: { LOG_LEVEL: 'info', ...isolatedRunEnv(run) },
       console: true,
+      // Every request traced: the test looks up one request's trace (the stack's default is one in ten).
+      traceSampleRatio: 1,
     }),
     chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] }),
   ]);

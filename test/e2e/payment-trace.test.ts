@@ -26,6 +26,8 @@ beforeAll(async () => {
     dataDir: path.join(repoRoot, '.data/test-secrets'),
     // Fails the start when no Zipkin answers, rather than a test that silently traces nothing.
     tracing: true,
+    // Every request traced: the test reads the one payment's trace (the stack's default is one in ten).
+    traceSampleRatio: 1,
     env: { LOG_LEVEL: 'info', ...isolatedRunEnv(run), SMTP_URL: catcher.smtpUrl, BANK_LATENCY_MEDIAN_MS: '20', BANK_LATENCY_P99_MS: '50' },
   });
   adminToken = (await signInAdmin(stack.gatewayUrl, DEMO_ADMIN)).accessToken;

@@ -2,7 +2,7 @@ import { gql } from '@apollo/client';
 import { useQuery } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import { navigate, useRoute } from '../router';
-import { isoOf, Loaded, Section, Unavailable } from '../ui';
+import { isoOf, Loaded, Section, Table, Unavailable } from '../ui';
 
 const LOGS = gql(`
   query ConsoleLogs($service: String, $level: LogLevel, $requestId: String, $since: DateTimeISO, $until: DateTimeISO, $after: String) {
@@ -101,43 +101,32 @@ export function LogsPage() {
               <Unavailable reason={logs.reason} />
             ) : (
               <>
-                <table className="logs">
-                  <thead>
-                    <tr>
-                      <th>Time</th>
-                      <th>Service</th>
-                      <th>Level</th>
-                      <th>Message</th>
-                      <th>Request</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {logs.entries.map((entry, n) => (
-                      <tr key={n} className={`level-${entry.level.toLowerCase()}`} data-service={entry.service}>
-                        <td className="nowrap" title={entry.time}>
-                          {entry.time.slice(0, 10)} {entry.time.slice(11, 23)}
-                        </td>
-                        <td>{entry.service}</td>
-                        <td>{entry.level}</td>
-                        <td>
-                          <button type="button" className="link" onClick={() => setOpened(opened === n ? undefined : n)}>
-                            {entry.message}
+                <Table className="logs" headers={['Time', 'Service', 'Level', 'Message', 'Request']}>
+                  {logs.entries.map((entry, n) => (
+                    <tr key={n} className={`level-${entry.level.toLowerCase()}`} data-service={entry.service}>
+                      <td className="nowrap" title={entry.time}>
+                        {entry.time.slice(0, 10)} {entry.time.slice(11, 23)}
+                      </td>
+                      <td>{entry.service}</td>
+                      <td>{entry.level}</td>
+                      <td>
+                        <button type="button" className="link" onClick={() => setOpened(opened === n ? undefined : n)}>
+                          {entry.message}
+                        </button>
+                        {opened === n ? <pre className="payload">{pretty(entry.json)}</pre> : null}
+                      </td>
+                      <td>
+                        {entry.requestId ? (
+                          <button type="button" className="link" title={`This request's logs and trace: ${entry.requestId}`} onClick={() => follow(entry.requestId!)}>
+                            {entry.requestId.slice(0, 8)}…
                           </button>
-                          {opened === n ? <pre className="payload">{pretty(entry.json)}</pre> : null}
-                        </td>
-                        <td>
-                          {entry.requestId ? (
-                            <button type="button" className="link" title={`This request's logs and trace: ${entry.requestId}`} onClick={() => follow(entry.requestId!)}>
-                              {entry.requestId.slice(0, 8)}…
-                            </button>
-                          ) : (
-                            '—'
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                        ) : (
+                          '—'
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </Table>
                 {logs.entries.length === 0 ? <p className="muted">No log line matches.</p> : null}
                 {logs.nextCursor ? (
                   <button
@@ -184,7 +173,10 @@ function TraceView({ requestId }: { requestId: string }) {
           !requestTrace.available ? (
             <Unavailable reason={requestTrace.reason} />
           ) : requestTrace.spans.length === 0 ? (
-            <p className="muted">No trace for this request (yet: spans arrive a few seconds after it).</p>
+            <p className="muted">
+              No trace for this request: it was not sampled (stack mode traces one request in ten, OTEL_TRACES_SAMPLER_ARG), or its spans are still on their way (they arrive a few
+              seconds after it).
+            </p>
           ) : (
             <Waterfall traceId={requestTrace.traceId} spans={requestTrace.spans} />
           )
