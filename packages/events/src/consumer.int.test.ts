@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { currentRequestId, withRequestId } from '@analytica/errors';
 import { createLogger } from '@analytica/logger';
 import { dropSchema, eventually, services, uniqueName } from '@analytica/testing';
 import { createKafkaBus } from './kafka.js';
@@ -147,6 +148,30 @@ describe.each(buses)('runConsumer on %s', (_name, makeBus) => {
       consumer = await runConsumer({ bus, logger, groupId: group, topic: 'transactions.recorded.v1', handle });
       await eventually(async () => (seen.includes('second') ? true : undefined), 30_000);
       expect(seen).toEqual(['first', 'second']);
+    } finally {
+      await consumer.stop();
+      await bus.close();
+    }
+  });
+
+  it('handles an event made during a request as part of that request (its request id), and one made outside any as part of none', async () => {
+    const bus = await makeBus();
+    const group = uniqueName('g');
+    const seen = new Map<string, string | undefined>();
+    const consumer = await runConsumer({
+      bus,
+      logger,
+      groupId: group,
+      topic: 'transactions.recorded.v1',
+      handle: async (event) => void seen.set(event.payload.userId, currentRequestId()),
+    });
+    try {
+      const made = withRequestId('req-42', () => encodeEvent('transactions.recorded.v1', 'k', payload('in-request')));
+      expect(made.headers[HEADER.requestId]).toBe('req-42');
+      await bus.publish('transactions.recorded.v1', [made, encodeEvent('transactions.recorded.v1', 'k', payload('no-request'))]);
+      await eventually(async () => (seen.size === 2 ? true : undefined), 20_000);
+      expect(seen.get('in-request')).toBe('req-42');
+      expect(seen.get('no-request')).toBeUndefined();
     } finally {
       await consumer.stop();
       await bus.close();

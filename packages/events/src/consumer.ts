@@ -4,6 +4,7 @@ import type { BusMessage, Consumer, EventBus, ReceivedMessage } from './bus.js';
 import { contracts, type EventPayload, type Topic } from './contracts.js';
 import { consumeTraced } from './tracing.js';
 import { traceHeaders } from '@analytica/telemetry/context';
+import { currentRequestId, withRequestId } from '@analytica/errors';
 
 export interface Event<T extends Topic> {
   id: string;
@@ -26,6 +27,11 @@ export const HEADER = {
   notBefore: 'not-before',
   reason: 'dlq-reason',
   sourceTopic: 'source-topic',
+  /**
+   * The request the event was made in (x-request-id), when it was made in one: a consumer handles
+   * it as part of that request, so that the worker's log lines are found by the same id.
+   */
+  requestId: 'request-id',
 } as const;
 
 export function encodeEvent<T extends Topic>(topic: T, key: string, payload: EventPayload<T>, id: string = randomUUID()): BusMessage {
@@ -35,8 +41,19 @@ export function encodeEvent<T extends Topic>(topic: T, key: string, payload: Eve
     value: JSON.stringify(parsed),
     // The trace of the request (or message) that produced the event rides along: an outbox row
     // keeps it from the write until the relay sends it.
-    headers: { [HEADER.id]: id, [HEADER.type]: topic, [HEADER.occurredAt]: new Date().toISOString(), ...traceHeaders() },
+    headers: { [HEADER.id]: id, [HEADER.type]: topic, [HEADER.occurredAt]: new Date().toISOString(), ...requestIdHeader(), ...traceHeaders() },
   };
+}
+
+function requestIdHeader(): Record<string, string> {
+  const requestId = currentRequestId();
+  return requestId ? { [HEADER.requestId]: requestId } : {};
+}
+
+/** Handles a message inside the request it was made in (its `request-id` header), if any. */
+function asPartOfItsRequest<T>(message: ReceivedMessage, work: () => Promise<T>): Promise<T> {
+  const requestId = message.headers[HEADER.requestId];
+  return requestId && /^[\w-]{1,64}$/.test(requestId) ? withRequestId(requestId, work) : work();
 }
 
 const retryTopic = (topic: string, delayMs: number) => `${topic}.retry.${delayMs >= 1000 ? `${delayMs / 1000}s` : `${delayMs}ms`}`;
@@ -74,7 +91,7 @@ export async function runConsumer<T extends Topic>(options: RunConsumerOptions<T
   return bus.consume({
     groupId: options.groupId,
     topics: [topic, ...tiers],
-    handle: (message, heartbeat) => consumeTraced(bus.kind, options.groupId, message, () => handle(message, heartbeat)),
+    handle: (message, heartbeat) => consumeTraced(bus.kind, options.groupId, message, () => asPartOfItsRequest(message, () => handle(message, heartbeat))),
   });
 
   async function handle(message: ReceivedMessage, heartbeat: () => Promise<void>) {

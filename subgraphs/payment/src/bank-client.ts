@@ -4,6 +4,7 @@
  * payment fails with the reason), or a passing failure (5xx, 429, network, timeout: try again
  * with the same idempotency key, which the provider applies at most once).
  */
+import { currentRequestId } from '@analytica/errors';
 
 export interface ProviderAccount {
   accountId: string;
@@ -67,7 +68,13 @@ export function createBankClient(options: { baseUrl: string; timeoutMs: number; 
     try {
       response = await doFetch(`${base}${path}`, {
         method,
-        headers: { accept: 'application/json', ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+        headers: {
+          accept: 'application/json',
+          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+          // The correlation id banks' APIs ask for (X-Request-ID in NextGenPSD2): ours, so that the bank's side of a payment is found by it too.
+          ...(currentRequestId() ? { 'x-request-id': currentRequestId() } : {}),
+          ...init.headers,
+        },
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
         signal: AbortSignal.timeout(options.timeoutMs),
       });

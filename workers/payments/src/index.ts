@@ -129,6 +129,8 @@ export async function startPaymentsWorker(env: PaymentsWorkerEnv, deps: Dependen
               const result = await processPayment(processing, event.payload.paymentId);
               count('consumer')(result);
               attempts.inc({ outcome: result });
+              // One line per payment handled, under the id of the request that made it (the event carries it).
+              logger.info({ paymentId: event.payload.paymentId, eventId: event.id, result }, 'payment processed');
             } catch (error) {
               attempts.inc({ outcome: 'error' });
               logger.warn({ paymentId: event.payload.paymentId, eventId: event.id, err: error }, 'payment attempt failed');
