@@ -75,3 +75,19 @@ export const ShortId = ({ id }: { id?: string | null }) => (id ? <code title={id
 
 /** A datetime-local input's value (read as UTC) as ISO 8601, or undefined when empty. */
 export const isoOf = (local: string) => (local ? new Date(`${local}:00Z`).toISOString() : undefined);
+
+/** A table with one header row; the children are its body's rows. */
+export function Table({ headers, className, children }: { headers: ReactNode[]; className?: string; children: ReactNode }) {
+  return (
+    <table className={className}>
+      <thead>
+        <tr>
+          {headers.map((header, i) => (
+            <th key={i}>{header}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}

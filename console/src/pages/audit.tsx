@@ -2,7 +2,7 @@ import { gql } from '@apollo/client';
 import { useQuery } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import { useRoute } from '../router';
-import { isoOf, Loaded, Section, ShortId, Time } from '../ui';
+import { isoOf, Loaded, Section, ShortId, Table, Time } from '../ui';
 
 const AUDIT_LOG = gql(`
   query ConsoleAuditLog($filter: AuditLogFilter, $after: String) {
@@ -80,40 +80,27 @@ export function AuditPage() {
       <Loaded loading={loading} error={error} data={data}>
         {({ auditLog }) => (
           <>
-            <table>
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>Action</th>
-                  <th>Actor</th>
-                  <th>Subject</th>
-                  <th>Email</th>
-                  <th>Address</th>
-                  <th>Detail</th>
+            <Table headers={['When', 'Action', 'Actor', 'Subject', 'Email', 'Address', 'Detail']}>
+              {auditLog.edges.map(({ node }) => (
+                <tr key={node.id}>
+                  <td>
+                    <Time at={node.at} />
+                  </td>
+                  <td>{node.action}</td>
+                  <td>
+                    <ShortId id={node.actorId} />
+                  </td>
+                  <td>
+                    <ShortId id={node.subjectId} />
+                  </td>
+                  <td>{node.email ?? '—'}</td>
+                  <td>{node.ip ?? '—'}</td>
+                  <td>
+                    <code className="small detail">{JSON.stringify(node.detail)}</code>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {auditLog.edges.map(({ node }) => (
-                  <tr key={node.id}>
-                    <td>
-                      <Time at={node.at} />
-                    </td>
-                    <td>{node.action}</td>
-                    <td>
-                      <ShortId id={node.actorId} />
-                    </td>
-                    <td>
-                      <ShortId id={node.subjectId} />
-                    </td>
-                    <td>{node.email ?? '—'}</td>
-                    <td>{node.ip ?? '—'}</td>
-                    <td>
-                      <code className="small detail">{JSON.stringify(node.detail)}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
             {auditLog.edges.length === 0 ? <p className="muted">No entry matches.</p> : null}
             {auditLog.pageInfo.hasNextPage ? (
               <button

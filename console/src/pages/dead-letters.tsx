@@ -1,7 +1,7 @@
 import { gql } from '@apollo/client';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { useState } from 'react';
-import { Loaded, Problems, Section, Time } from '../ui';
+import { Loaded, Problems, Section, Table, Time } from '../ui';
 
 const DEAD_LETTERS = gql(`
   query ConsoleDeadLetters($includeReplayed: Boolean!) {
@@ -80,49 +80,36 @@ export function DeadLettersPage() {
           paymentDeadLetters.length === 0 ? (
             <p className="muted">No dead letter waits.</p>
           ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th>Died</th>
-                  <th>Topic</th>
-                  <th>Reason</th>
-                  <th>Key</th>
-                  <th>Tries</th>
-                  <th>Payload</th>
-                  <th>Replayed</th>
-                </tr>
-              </thead>
-              <tbody>
-                {paymentDeadLetters.map((letter) => (
-                  <tr key={letter.id} data-dead-letter-id={letter.id}>
-                    <td>
-                      <Time at={letter.deadAt} />
-                    </td>
-                    <td>{letter.sourceTopic}</td>
-                    <td>{letter.reason}</td>
-                    <td>
-                      <code>{letter.key}</code>
-                    </td>
-                    <td>{letter.attempts}</td>
-                    <td>
-                      <button type="button" className="link" onClick={() => setOpened(opened === letter.id ? undefined : letter.id)}>
-                        {opened === letter.id ? 'Hide' : 'Show'}
+            <Table headers={['Died', 'Topic', 'Reason', 'Key', 'Tries', 'Payload', 'Replayed']}>
+              {paymentDeadLetters.map((letter) => (
+                <tr key={letter.id} data-dead-letter-id={letter.id}>
+                  <td>
+                    <Time at={letter.deadAt} />
+                  </td>
+                  <td>{letter.sourceTopic}</td>
+                  <td>{letter.reason}</td>
+                  <td>
+                    <code>{letter.key}</code>
+                  </td>
+                  <td>{letter.attempts}</td>
+                  <td>
+                    <button type="button" className="link" onClick={() => setOpened(opened === letter.id ? undefined : letter.id)}>
+                      {opened === letter.id ? 'Hide' : 'Show'}
+                    </button>
+                    {opened === letter.id ? <pre className="payload">{letter.payload}</pre> : null}
+                  </td>
+                  <td>
+                    {letter.replayedAt ? (
+                      <Time at={letter.replayedAt} />
+                    ) : (
+                      <button type="button" onClick={() => void act(async () => (await replay({ variables: { id: letter.id } }), 'Sent back to its topic.'))}>
+                        Replay
                       </button>
-                      {opened === letter.id ? <pre className="payload">{letter.payload}</pre> : null}
-                    </td>
-                    <td>
-                      {letter.replayedAt ? (
-                        <Time at={letter.replayedAt} />
-                      ) : (
-                        <button type="button" onClick={() => void act(async () => (await replay({ variables: { id: letter.id } }), 'Sent back to its topic.'))}>
-                          Replay
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </Table>
           )
         }
       </Loaded>

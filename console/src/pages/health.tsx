@@ -1,6 +1,6 @@
 import { gql } from '@apollo/client';
 import { useQuery } from '@apollo/client/react';
-import { Loaded, Section, Time, Unavailable } from '../ui';
+import { Loaded, Section, Table, Time, Unavailable } from '../ui';
 
 // One query per part, so that a part the gateway's schema lacks, or a store that is down, leaves the others.
 const SERVICES = gql(`
@@ -72,34 +72,22 @@ export function HealthPage() {
             ) : report.alerts.length === 0 ? (
               <p className="note ok">No alert is pending or firing.</p>
             ) : (
-              <table>
-                <thead>
-                  <tr>
-                    <th>Alert</th>
-                    <th>State</th>
-                    <th>Severity</th>
-                    <th>Service</th>
-                    <th>Summary</th>
-                    <th>Since</th>
+              <Table headers={['Alert', 'State', 'Severity', 'Service', 'Summary', 'Since']}>
+                {report.alerts.map((a, n) => (
+                  <tr key={n}>
+                    <td>{a.name}</td>
+                    <td>
+                      <span className={`badge ${a.state === 'FIRING' ? 'bad' : 'warn'}`}>{a.state}</span>
+                    </td>
+                    <td>{a.severity ?? '—'}</td>
+                    <td>{a.service ?? '—'}</td>
+                    <td>{a.summary ?? '—'}</td>
+                    <td>
+                      <Time at={a.activeSince} />
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {report.alerts.map((a, n) => (
-                    <tr key={n}>
-                      <td>{a.name}</td>
-                      <td>
-                        <span className={`badge ${a.state === 'FIRING' ? 'bad' : 'warn'}`}>{a.state}</span>
-                      </td>
-                      <td>{a.severity ?? '—'}</td>
-                      <td>{a.service ?? '—'}</td>
-                      <td>{a.summary ?? '—'}</td>
-                      <td>
-                        <Time at={a.activeSince} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )
           }
         </Loaded>
@@ -107,40 +95,29 @@ export function HealthPage() {
       <Section title="Services">
         <Loaded {...services}>
           {({ serviceHealth }) => (
-            <table>
-              <thead>
-                <tr>
-                  <th>Service</th>
-                  <th>Ready</th>
-                  <th>Dependencies</th>
-                  <th>Latency</th>
-                  <th>Checked</th>
+            <Table headers={['Service', 'Ready', 'Dependencies', 'Latency', 'Checked']}>
+              {serviceHealth.map((s) => (
+                <tr key={s.service}>
+                  <td>
+                    {s.service}
+                    <div className="muted small">{s.url}</div>
+                  </td>
+                  <td>{s.ready ? <span className="badge ok">ready</span> : <span className="badge bad">not ready</span>}</td>
+                  <td>
+                    {s.checks.map((c) => (
+                      <span key={c.name} className={`badge ${c.ok ? 'ok' : 'bad'}`} title={c.detail ?? undefined}>
+                        {c.name}
+                      </span>
+                    ))}
+                    {s.error ? <div className="small error-text">{s.error}</div> : null}
+                  </td>
+                  <td>{s.latencyMs == null ? '—' : `${s.latencyMs} ms`}</td>
+                  <td>
+                    <Time at={s.checkedAt} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {serviceHealth.map((s) => (
-                  <tr key={s.service}>
-                    <td>
-                      {s.service}
-                      <div className="muted small">{s.url}</div>
-                    </td>
-                    <td>{s.ready ? <span className="badge ok">ready</span> : <span className="badge bad">not ready</span>}</td>
-                    <td>
-                      {s.checks.map((c) => (
-                        <span key={c.name} className={`badge ${c.ok ? 'ok' : 'bad'}`} title={c.detail ?? undefined}>
-                          {c.name}
-                        </span>
-                      ))}
-                      {s.error ? <div className="small error-text">{s.error}</div> : null}
-                    </td>
-                    <td>{s.latencyMs == null ? '—' : `${s.latencyMs} ms`}</td>
-                    <td>
-                      <Time at={s.checkedAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
         </Loaded>
       </Section>
@@ -150,26 +127,16 @@ export function HealthPage() {
             !report.available ? (
               <Unavailable reason={report.reason} />
             ) : (
-              <table>
-                <thead>
-                  <tr>
-                    <th>Group</th>
-                    <th>Topics</th>
-                    <th>Partitions</th>
-                    <th>Lag</th>
+              <Table headers={['Group', 'Topics', 'Partitions', 'Lag']}>
+                {lagByGroup(report.groups).map((g) => (
+                  <tr key={g.groupId}>
+                    <td>{g.groupId}</td>
+                    <td className="small">{g.topics.join(', ')}</td>
+                    <td>{g.partitions}</td>
+                    <td className={g.lag > 0 ? 'warn-text' : ''}>{g.lag}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {lagByGroup(report.groups).map((g) => (
-                    <tr key={g.groupId}>
-                      <td>{g.groupId}</td>
-                      <td className="small">{g.topics.join(', ')}</td>
-                      <td>{g.partitions}</td>
-                      <td className={g.lag > 0 ? 'warn-text' : ''}>{g.lag}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )
           }
         </Loaded>
@@ -180,22 +147,14 @@ export function HealthPage() {
             !report.available ? (
               <Unavailable reason={report.reason} />
             ) : (
-              <table>
-                <thead>
-                  <tr>
-                    <th>Topic</th>
-                    <th>Messages</th>
+              <Table headers={['Topic', 'Messages']}>
+                {report.topics.map((t) => (
+                  <tr key={t.topic}>
+                    <td>{t.topic}</td>
+                    <td className={t.messages > 0 ? 'warn-text' : ''}>{t.messages}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {report.topics.map((t) => (
-                    <tr key={t.topic}>
-                      <td>{t.topic}</td>
-                      <td className={t.messages > 0 ? 'warn-text' : ''}>{t.messages}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )
           }
         </Loaded>
@@ -203,28 +162,19 @@ export function HealthPage() {
       <Section title="Gateways">
         <Loaded {...gateways}>
           {({ gatewayInstances }) => (
-            <table>
-              <thead>
-                <tr>
-                  <th>Instance</th>
-                  <th>Schema version</th>
-                  <th>Last seen</th>
+            <Table headers={['Instance', 'Schema version', 'Last seen']}>
+              {gatewayInstances.map((g) => (
+                <tr key={g.instanceId}>
+                  <td>
+                    <code>{g.instanceId}</code>
+                  </td>
+                  <td>{g.schemaVersion ?? '—'}</td>
+                  <td>
+                    <Time at={g.lastSeenAt} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {gatewayInstances.map((g) => (
-                  <tr key={g.instanceId}>
-                    <td>
-                      <code>{g.instanceId}</code>
-                    </td>
-                    <td>{g.schemaVersion ?? '—'}</td>
-                    <td>
-                      <Time at={g.lastSeenAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
         </Loaded>
       </Section>

@@ -1,7 +1,7 @@
 import { gql } from '@apollo/client';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
-import { Loaded, Problems, Section, ShortId, Time } from '../ui';
+import { Loaded, Problems, Section, ShortId, Table, Time } from '../ui';
 
 const MODERATION = gql(`
   query ConsoleModeration {
@@ -109,54 +109,43 @@ export function ModerationPage() {
           <>
             <Section title="Flag queue">
               {articleFlags.length === 0 ? <p className="muted">No flagged article.</p> : null}
-              <table>
-                <thead>
-                  <tr>
-                    <th>Article</th>
-                    <th>Publication</th>
-                    <th>Reasons</th>
-                    <th>Last flagged</th>
-                    <th>Action</th>
+              <Table headers={['Article', 'Publication', 'Reasons', 'Last flagged', 'Action']}>
+                {flaggedArticles(articleFlags).map((row) => (
+                  <tr key={row.articleId} data-article-id={row.articleId}>
+                    <td>{row.article?.title ?? <span className="muted">(hidden or gone) {row.articleId}</span>}</td>
+                    <td>{row.article?.source ?? '—'}</td>
+                    <td>
+                      {row.reasons.map((r, n) => (
+                        <div key={n}>{r}</div>
+                      ))}
+                    </td>
+                    <td>
+                      <Time at={row.latest} />
+                    </td>
+                    <td>
+                      <div className="actions">
+                        <input
+                          name="hideReason"
+                          placeholder="Why hide it"
+                          value={reasons[row.articleId] ?? ''}
+                          onChange={(e) => setReasons({ ...reasons, [row.articleId]: e.target.value })}
+                        />
+                        <button
+                          type="button"
+                          className="danger"
+                          disabled={!reasons[row.articleId]}
+                          onClick={() => void act(() => hide({ variables: { id: row.articleId, reason: reasons[row.articleId] } }), 'Article hidden.')}
+                        >
+                          Hide
+                        </button>
+                        <button type="button" onClick={() => void act(() => dismiss({ variables: { id: row.articleId } }), 'Flags dismissed; the article stays.')}>
+                          Dismiss flags
+                        </button>
+                      </div>
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {flaggedArticles(articleFlags).map((row) => (
-                    <tr key={row.articleId} data-article-id={row.articleId}>
-                      <td>{row.article?.title ?? <span className="muted">(hidden or gone) {row.articleId}</span>}</td>
-                      <td>{row.article?.source ?? '—'}</td>
-                      <td>
-                        {row.reasons.map((r, n) => (
-                          <div key={n}>{r}</div>
-                        ))}
-                      </td>
-                      <td>
-                        <Time at={row.latest} />
-                      </td>
-                      <td>
-                        <div className="actions">
-                          <input
-                            name="hideReason"
-                            placeholder="Why hide it"
-                            value={reasons[row.articleId] ?? ''}
-                            onChange={(e) => setReasons({ ...reasons, [row.articleId]: e.target.value })}
-                          />
-                          <button
-                            type="button"
-                            className="danger"
-                            disabled={!reasons[row.articleId]}
-                            onClick={() => void act(() => hide({ variables: { id: row.articleId, reason: reasons[row.articleId] } }), 'Article hidden.')}
-                          >
-                            Hide
-                          </button>
-                          <button type="button" onClick={() => void act(() => dismiss({ variables: { id: row.articleId } }), 'Flags dismissed; the article stays.')}>
-                            Dismiss flags
-                          </button>
-                        </div>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             </Section>
             <Section title="Hidden articles">
               <HiddenList
@@ -173,63 +162,42 @@ export function ModerationPage() {
                 </button>
               </form>
               {currentlyIn(newsAuditLog, 'BLOCK_SOURCE', 'UNBLOCK_SOURCE').length === 0 ? <p className="muted">No publication is blocked.</p> : null}
-              <table>
-                <thead>
-                  <tr>
-                    <th>Publication</th>
-                    <th>Blocked</th>
-                    <th>Why</th>
-                    <th />
+              <Table headers={['Publication', 'Blocked', 'Why', '']}>
+                {currentlyIn(newsAuditLog, 'BLOCK_SOURCE', 'UNBLOCK_SOURCE').map((entry) => (
+                  <tr key={entry.targetId}>
+                    <td>{entry.targetId}</td>
+                    <td>
+                      <Time at={entry.at} />
+                    </td>
+                    <td>{entry.reason ?? '—'}</td>
+                    <td>
+                      <button type="button" onClick={() => void act(() => unblock({ variables: { name: entry.targetId } }), `Unblocked ${entry.targetId}.`)}>
+                        Unblock
+                      </button>
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {currentlyIn(newsAuditLog, 'BLOCK_SOURCE', 'UNBLOCK_SOURCE').map((entry) => (
-                    <tr key={entry.targetId}>
-                      <td>{entry.targetId}</td>
-                      <td>
-                        <Time at={entry.at} />
-                      </td>
-                      <td>{entry.reason ?? '—'}</td>
-                      <td>
-                        <button type="button" onClick={() => void act(() => unblock({ variables: { name: entry.targetId } }), `Unblocked ${entry.targetId}.`)}>
-                          Unblock
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             </Section>
             <Section title="Moderation log">
               {newsAuditLog.length === 0 ? <p className="muted">No moderation action yet.</p> : null}
-              <table>
-                <thead>
-                  <tr>
-                    <th>When</th>
-                    <th>Action</th>
-                    <th>Target</th>
-                    <th>Why</th>
-                    <th>By</th>
+              <Table headers={['When', 'Action', 'Target', 'Why', 'By']}>
+                {newsAuditLog.slice(0, 50).map((entry) => (
+                  <tr key={entry.id}>
+                    <td>
+                      <Time at={entry.at} />
+                    </td>
+                    <td>{entry.action}</td>
+                    <td>
+                      {entry.targetType} <code>{entry.targetId}</code>
+                    </td>
+                    <td>{entry.reason ?? '—'}</td>
+                    <td>
+                      <ShortId id={entry.actorId} />
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {newsAuditLog.slice(0, 50).map((entry) => (
-                    <tr key={entry.id}>
-                      <td>
-                        <Time at={entry.at} />
-                      </td>
-                      <td>{entry.action}</td>
-                      <td>
-                        {entry.targetType} <code>{entry.targetId}</code>
-                      </td>
-                      <td>{entry.reason ?? '—'}</td>
-                      <td>
-                        <ShortId id={entry.actorId} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             </Section>
           </>
         )}
@@ -241,33 +209,23 @@ export function ModerationPage() {
 function HiddenList({ entries, onRestore }: { entries: NewsAuditEntry[]; onRestore: (id: string) => void }) {
   if (entries.length === 0) return <p className="muted">No hidden article.</p>;
   return (
-    <table>
-      <thead>
-        <tr>
-          <th>Article</th>
-          <th>Hidden</th>
-          <th>Why</th>
-          <th />
+    <Table headers={['Article', 'Hidden', 'Why', '']}>
+      {entries.map((entry) => (
+        <tr key={entry.targetId} data-article-id={entry.targetId}>
+          <td>
+            <code>{entry.targetId}</code>
+          </td>
+          <td>
+            <Time at={entry.at} />
+          </td>
+          <td>{entry.reason ?? '—'}</td>
+          <td>
+            <button type="button" onClick={() => onRestore(entry.targetId)}>
+              Restore
+            </button>
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {entries.map((entry) => (
-          <tr key={entry.targetId} data-article-id={entry.targetId}>
-            <td>
-              <code>{entry.targetId}</code>
-            </td>
-            <td>
-              <Time at={entry.at} />
-            </td>
-            <td>{entry.reason ?? '—'}</td>
-            <td>
-              <button type="button" onClick={() => onRestore(entry.targetId)}>
-                Restore
-              </button>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }

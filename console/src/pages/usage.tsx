@@ -1,7 +1,7 @@
 import { gql } from '@apollo/client';
 import { useQuery } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
-import { Loaded, Section, Unavailable } from '../ui';
+import { Loaded, Section, Table, Unavailable } from '../ui';
 
 const USAGE = gql(`
   query ConsoleOperationUsage($since: DateTimeISO!, $bucketMinutes: Int, $clientName: String) {
@@ -180,27 +180,16 @@ function LineChart({ buckets }: { buckets: [string, Totals][] }) {
 function TotalsTable({ title, totals }: { title: string; totals: Map<string, Totals> }) {
   const rows = [...totals.entries()].sort(([, a], [, b]) => b.requests - a.requests);
   return (
-    <table>
-      <thead>
-        <tr>
-          <th>{title}</th>
-          <th>Requests</th>
-          <th>Errors</th>
-          <th>Error rate</th>
-          <th>Worst p95</th>
+    <Table headers={[title, 'Requests', 'Errors', 'Error rate', 'Worst p95']}>
+      {rows.map(([name, t]) => (
+        <tr key={name}>
+          <td>{name}</td>
+          <td>{t.requests}</td>
+          <td>{t.errors}</td>
+          <td>{t.requests ? `${((t.errors / t.requests) * 100).toFixed(1)} %` : '—'}</td>
+          <td>{t.p95Ms == null ? '—' : `${t.p95Ms.toFixed(0)} ms`}</td>
         </tr>
-      </thead>
-      <tbody>
-        {rows.map(([name, t]) => (
-          <tr key={name}>
-            <td>{name}</td>
-            <td>{t.requests}</td>
-            <td>{t.errors}</td>
-            <td>{t.requests ? `${((t.errors / t.requests) * 100).toFixed(1)} %` : '—'}</td>
-            <td>{t.p95Ms == null ? '—' : `${t.p95Ms.toFixed(0)} ms`}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }

@@ -2,7 +2,7 @@ import { gql } from '@apollo/client';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import { Link, navigate, useRoute } from '../router';
-import { Loaded, Problems, Section, Time } from '../ui';
+import { Loaded, Problems, Section, Table, Time } from '../ui';
 
 // The page's GraphQL documents.
 const USERS = gql(`
@@ -77,34 +77,22 @@ function UserSearch() {
       <Loaded loading={loading} error={error} data={data}>
         {({ users }) => (
           <>
-            <table>
-              <thead>
-                <tr>
-                  <th>Email</th>
-                  <th>Name</th>
-                  <th>Role</th>
-                  <th>State</th>
-                  <th>Two-factor</th>
-                  <th>Created</th>
+            <Table headers={['Email', 'Name', 'Role', 'State', 'Two-factor', 'Created']}>
+              {users.edges.map(({ node }) => (
+                <tr key={node.id}>
+                  <td>
+                    <Link to={`/users?id=${encodeURIComponent(node.id)}`}>{node.email}</Link>
+                  </td>
+                  <td>{node.displayName}</td>
+                  <td>{node.role}</td>
+                  <td>{node.disabled ? <span className="badge bad">disabled</span> : <span className="badge ok">enabled</span>}</td>
+                  <td>{node.twoFactorEnabled ? 'on' : 'off'}</td>
+                  <td>
+                    <Time at={node.createdAt} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {users.edges.map(({ node }) => (
-                  <tr key={node.id}>
-                    <td>
-                      <Link to={`/users?id=${encodeURIComponent(node.id)}`}>{node.email}</Link>
-                    </td>
-                    <td>{node.displayName}</td>
-                    <td>{node.role}</td>
-                    <td>{node.disabled ? <span className="badge bad">disabled</span> : <span className="badge ok">enabled</span>}</td>
-                    <td>{node.twoFactorEnabled ? 'on' : 'off'}</td>
-                    <td>
-                      <Time at={node.createdAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
             {users.edges.length === 0 ? <p className="muted">No user matches.</p> : null}
             {users.pageInfo.hasNextPage ? (
               <button type="button" onClick={() => void fetchMore({ variables: { after: users.pageInfo.endCursor }, updateQuery: appendUsers })}>
@@ -222,30 +210,20 @@ function UserDetail({ id }: { id: string }) {
               ) : null}
               <Problems error={failure} />
               <h3>Recent audit entries</h3>
-              <table>
-                <thead>
-                  <tr>
-                    <th>When</th>
-                    <th>Action</th>
-                    <th>By</th>
-                    <th>Address</th>
+              <Table headers={['When', 'Action', 'By', 'Address']}>
+                {auditLog.edges.map(({ node }) => (
+                  <tr key={node.id}>
+                    <td>
+                      <Time at={node.at} />
+                    </td>
+                    <td>{node.action}</td>
+                    <td>
+                      <code>{node.actorId === user.id ? 'themselves' : (node.actorId ?? '—')}</code>
+                    </td>
+                    <td>{node.ip ?? '—'}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {auditLog.edges.map(({ node }) => (
-                    <tr key={node.id}>
-                      <td>
-                        <Time at={node.at} />
-                      </td>
-                      <td>{node.action}</td>
-                      <td>
-                        <code>{node.actorId === user.id ? 'themselves' : (node.actorId ?? '—')}</code>
-                      </td>
-                      <td>{node.ip ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
               <Link to={`/audit?userId=${encodeURIComponent(user.id)}`}>The whole audit log of this user</Link>
             </>
           )
