@@ -1,7 +1,12 @@
 // The generator's scheduling and its correction for coordinated omission, against a local server
 // that stalls. Part of `npm test` (the unit project); alone: npx vitest run bench/lib (about 3 s).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { test } from 'vitest';
 import { dueBy, runLoad, scheduledAt } from './open-loop.js';
@@ -80,5 +85,56 @@ void test('errors: non-2xx, GraphQL errors and a failed validation are counted b
     assert.equal(r.mode, 'closed');
   } finally {
     await s.close();
+  }
+});
+
+void test('https: requests go over TLS trusting the given CA, and fail without it', async () => {
+  // A self-signed certificate for 127.0.0.1, its own CA (as the edge's local CA is for its server's).
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'open-loop-tls-'));
+  const [key, cert] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
+  let secure = 0;
+  const s = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    if ((req.socket as import('node:tls').TLSSocket).encrypted) secure++;
+    req.resume();
+    res.end('{"data":{}}');
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${(s.address() as AddressInfo).port}/`;
+  try {
+    const trusted = await runLoad({ url, ca: readFileSync(cert), rate: 50, seconds: 0.4, connections: 2, body: '{}' });
+    assert.equal(trusted.errors, 0, JSON.stringify(trusted.errorReasons));
+    assert.equal(trusted.ok, 20);
+    assert.equal(secure, 20);
+    const untrusted = await runLoad({ url, rate: 50, seconds: 0.1, connections: 1, body: '{}' });
+    assert.equal(untrusted.ok, 0);
+    assert.ok(untrusted.errorReasons.DEPTH_ZERO_SELF_SIGNED_CERT! > 0, JSON.stringify(untrusted.errorReasons));
+  } finally {
+    await new Promise<void>((r) => s.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -12,6 +12,7 @@
 // The generator shares the machine with what it measures, so it reports its own cost: CPU (% of
 // one core and per request), event-loop delay, and how late it sent (open loop).
 import http from 'node:http';
+import https from 'node:https';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 
@@ -45,6 +46,8 @@ export interface LoadOptions {
   onAnswer?: (i: number, body: Buffer, from: number) => void;
   /** An answer not complete this long after its scheduled (open) or actual (closed) send counts as an error. */
   timeoutMs?: number;
+  /** For an https:// url: the certificate authority to trust (e.g. the local CA of `npm run stack`'s NGINX edge). */
+  ca?: string | Buffer;
 }
 
 export interface Latency {
@@ -118,7 +121,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const target = new URL(options.url);
   const method = options.method ?? 'POST';
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, scheduling: 'fifo' });
+  const pool = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, scheduling: 'fifo' } as const;
+  const secure = target.protocol === 'https:';
+  const agent = secure ? new https.Agent({ ...pool, ca: options.ca }) : new http.Agent(pool);
+  const transport = secure ? https.request : http.request;
   const fixedBody = options.body === undefined ? undefined : Buffer.from(options.body);
   const requestOf = (i: number): { headers: Record<string, string>; body: Buffer | undefined } => {
     if (options.request) {
@@ -157,7 +163,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         else ok++;
         resolve();
       };
-      const request = http.request(
+      const request = transport(
         {
           host: target.hostname,
           port: target.port,

@@ -43,6 +43,11 @@ export type ToLoad =
   | { type: 'measure-start'; from: number; to: number }
   /** The feed's ticks per symbol in [from, to): the load generator works out each client's share. */
   | { type: 'measure-report'; feedTicks: number[]; ingestPublished: number[] }
+  /**
+   * A fresh access token per client (same order as the plan's, same users), sent over each open
+   * socket as a client renews its session: `{"type":"ping","payload":{"authorization":...}}`.
+   */
+  | { type: 'renew'; tokens: string[] }
   | { type: 'slow-open'; plan: SlowPlan }
   | { type: 'slow-resume' }
   | { type: 'close' };
@@ -122,5 +127,7 @@ export type FromLoad =
   | { type: 'progress'; stats: ConnectionStats }
   | { type: 'opened'; stats: ConnectionStats }
   | { type: 'window'; report: WindowReport; stats: ConnectionStats }
+  /** After `renew`: sockets that were sent a new token, and the gateway's answers (its pong's `renewed`). */
+  | { type: 'renewed'; sent: number; renewed: number; refused: number; firstRefusal?: string }
   | ({ type: 'slow' } & SlowEvent)
   | { type: 'closed' };

@@ -181,6 +181,13 @@ function openClient(p: LoadPlan, index: number, scheduledAt: number) {
       stats.subscribed++;
     } else if (message.type === 'ping') {
       ws.send('{"type":"pong"}');
+    } else if (message.type === 'pong') {
+      const answer = message.payload as { renewed?: boolean; message?: string } | undefined;
+      if (answer?.renewed === true) renewal.renewed++;
+      else if (answer?.renewed === false) {
+        renewal.refused++;
+        renewal.firstRefusal ??= answer.message;
+      }
     } else if (message.type === 'error') {
       stats.subscribeErrors++;
       stats.firstSubscribeError ??= JSON.stringify(message.payload).slice(0, 300);
@@ -295,6 +302,23 @@ function report(feedTicks: number[], ingestPublished: number[]): WindowReport {
   };
 }
 
+// Session renewal: each open client sends its new token on a ping, as a long-lived client does
+// before its access token expires (gateway/src/subscriptions/websocket.ts); the pongs are counted.
+let renewal = { sent: 0, renewed: 0, refused: 0, firstRefusal: undefined as string | undefined };
+
+async function renewAll(tokens: string[]) {
+  renewal = { sent: 0, renewed: 0, refused: 0, firstRefusal: undefined };
+  for (const client of clients) {
+    const token = tokens[client.index];
+    if (!token || !client.acked || client.closing || client.ws.readyState !== WebSocket.OPEN) continue;
+    client.ws.send(JSON.stringify({ type: 'ping', payload: { authorization: `Bearer ${token}` } }));
+    renewal.sent++;
+  }
+  const deadline = Date.now() + 30_000;
+  while (renewal.renewed + renewal.refused < renewal.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  send({ type: 'renewed', ...renewal });
+}
+
 // The slow client: one connection that subscribes to every symbol and then never reads.
 let slow: { ws: WebSocket; resumedBytes: number; resumedMessages: number; resumed: boolean } | undefined;
 
@@ -369,6 +393,9 @@ process.on('message', (message: ToLoad) => {
       break;
     case 'measure-report':
       send({ type: 'window', report: report(message.feedTicks, message.ingestPublished), stats: snapshot() });
+      break;
+    case 'renew':
+      void renewAll(message.tokens);
       break;
     case 'slow-open':
       openSlowClient(message.plan);

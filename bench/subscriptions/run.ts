@@ -10,7 +10,7 @@ import type { ConnectionStats, FromLoad, LoadPlan, ToLoad, WindowReport } from '
 import { listenOverflows, metric, readMetrics, startSampler, type Metrics, type ProcessUsage } from './probe.js';
 import { logOffsets, type LogOffsets } from './logs.js';
 import { startProfiling, type CpuProfile } from './profile.js';
-import { createTokenFactory, startBenchStack, type BenchEnvironment, type BenchStack } from './services.js';
+import { createTokenFactory, startBenchStack, type BenchEnvironment, type BenchStack, type TokenFactory } from './services.js';
 import { startTickCounter, type TickCounter } from './ticks.js';
 
 /** The README's subscription ("A first query"), with its symbols as a variable. */
@@ -112,6 +112,9 @@ export interface Run {
   tokenCheck: string;
   /** A token of one more distinct user, for the slow-client scenario. */
   slowToken: string;
+  /** The clients' access tokens, in the plan's order, and what signed them (to renew them in a long run). */
+  tokens: string[];
+  factory: TokenFactory;
   /** Where the stack's log files ended before this run. */
   logsFrom: LogOffsets;
   /** TCP listen-queue overflows on the machine during the ramp. */
@@ -209,7 +212,7 @@ export async function startRun(bench: Bench, clients: number): Promise<Run> {
     const rampUsage = sampler.stop().usage;
     const cpu = (name: string) => rampUsage[name]?.cpuPercent.toFixed(0) ?? '-';
     log(`  during the ramp: gateway ${cpu('gateway')} %, market ${cpu('market')} %, load ${cpu('load')} % CPU`);
-    return { clients, stack, load, stats, subscribed, rampUsage, tokenCheck, slowToken: slowToken!, logsFrom, rampListenOverflows };
+    return { clients, stack, load, stats, subscribed, rampUsage, tokenCheck, slowToken: slowToken!, tokens, factory, logsFrom, rampListenOverflows };
   } catch (error) {
     await endRun(processes);
     bench.active.delete(processes);

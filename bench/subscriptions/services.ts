@@ -57,9 +57,10 @@ export function isolationEnv(env: BenchEnvironment): Record<string, string> {
   return isolatedRunEnv(env.run);
 }
 
-/** The first `count` reference instruments (the file bundled with @analytica/instruments): the symbols the feed trades and the clients watch. */
-export async function benchSymbols(count: number): Promise<string[]> {
+/** The first `count` reference instruments (the file bundled with @analytica/instruments; all of them when no count is given): the symbols the feed trades and the clients watch. */
+export async function benchSymbols(count?: number): Promise<string[]> {
   const file = JSON.parse(await readFile(path.join(repoRoot, 'packages/instruments/data/instruments.json'), 'utf8')) as { instruments: { symbol: string }[] };
+  count ??= file.instruments.length;
   if (file.instruments.length < count) throw new Error(`the reference file has ${file.instruments.length} instruments, fewer than ${count}`);
   return file.instruments.slice(0, count).map((i) => i.symbol);
 }
@@ -112,8 +113,14 @@ export async function startBenchStack(env: BenchEnvironment, feed: Record<string
     await stack.stop();
     throw error;
   }
+  return benchStackOf(stack, (performance.now() - started) / 1000);
+}
+
+/** What the benches read off a running stack: the first gateway's addresses and every process's pid (extra gateways too). */
+export function benchStackOf(stack: RunningStack, startSeconds: number): BenchStack {
   const gateway = stack.services.get('gateway')!;
-  const pids = Object.fromEntries([...stack.services].flatMap(([name, s]) => (s.child.pid ? [[name, s.child.pid]] : [])));
+  const pids: Record<string, number> = {};
+  for (const service of [...stack.services.values(), ...stack.gateways.slice(1)]) if (service.child.pid) pids[service.name] = service.child.pid;
   return {
     stack,
     gateway,
@@ -122,7 +129,7 @@ export async function startBenchStack(env: BenchEnvironment, feed: Record<string
     graphqlUrl: stack.gatewayUrl,
     wsUrl: `${gateway.url.replace('http', 'ws')}/graphql`,
     pids,
-    startSeconds: (performance.now() - started) / 1000,
+    startSeconds,
   };
 }
 
@@ -136,6 +143,8 @@ export interface TokenFactory {
   registeredToken: string;
   /** One token per distinct user id, signed with the stack's own key exactly as the user service signs. */
   sign(count: number): string[];
+  /** A fresh token for each one given: the same user, role and session, a new lifetime (what a client's refresh gives it). */
+  renew(tokens: string[]): string[];
 }
 
 const decodePart = (token: string, part: 0 | 1) => JSON.parse(Buffer.from(token.split('.')[part]!, 'base64url').toString()) as Record<string, unknown>;
@@ -165,6 +174,12 @@ export async function createTokenFactory(env: BenchEnvironment, graphqlUrl: stri
     registeredToken,
     sign(count) {
       return Array.from({ length: count }, () => issuer.issue({ id: randomUUID(), role: 'USER', sessionId: randomUUID() }, randomUUID()));
+    },
+    renew(tokens) {
+      return tokens.map((token) => {
+        const old = decodePart(token, 1);
+        return issuer.issue({ id: String(old.sub), role: old.role as 'USER', sessionId: String(old.sid) }, randomUUID());
+      });
     },
   };
 }
