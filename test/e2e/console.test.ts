@@ -1,7 +1,8 @@
 // Issue 16, acceptance 1: the admin console in Chromium (playwright-core with Debian's chromium)
 // against a whole stack, served by the gateway at /console/. An administrator signs in and enrols
 // an authenticator app, disables a user (whose next request fails), replays a dead letter and hides
-// an article; a reader who signs in is refused. Every page is photographed once under /tmp.
+// an article, and finds one payment's logs and trace, from the gateway to the payments worker, by
+// its request id; a reader who signs in is refused. Every page is photographed once under /tmp.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
+import { parseSmtpCatcherEnv, startSmtpCatcher } from '@analytica/smtp-catcher';
 import { dropSchema, eventually, freePort, gql, isolatedRunEnv, nextTotpCode, services, uniqueName } from '@analytica/testing';
 import { DEMO_ADMIN } from '../../dev/src/demo.js';
 import { DEFAULT_PORTS, repoRoot, SUBGRAPHS } from '../../dev/src/processes.js';
@@ -22,6 +24,7 @@ let browser: Browser;
 let page: Page;
 let origin: string;
 let bus: EventBus;
+let catcher: Awaited<ReturnType<typeof startSmtpCatcher>>;
 /** Errors the console's page logged (a CSP violation is one) or threw. */
 const pageProblems: string[] = [];
 let totpSecret: string;
@@ -45,13 +48,14 @@ const goTo = async (title: string) => {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: npm run infra:up installs it (or set CHROMIUM_PATH)`);
   const ports = Object.fromEntries(await Promise.all(Object.keys(DEFAULT_PORTS).map(async (name) => [name, await freePort()] as const))) as typeof DEFAULT_PORTS;
+  catcher = await startSmtpCatcher(parseSmtpCatcherEnv({ LOG_LEVEL: 'silent', PORT: '0', SMTP_PORT: '0' }));
   [stack, browser] = await Promise.all([
     startStack({
       ports,
       schemaPrefix: `${run}_`,
       logDir: path.join(repoRoot, '.data/test-logs', run),
       dataDir: path.join(repoRoot, '.data/test-secrets'),
-      env: { LOG_LEVEL: 'info', ...isolatedRunEnv(run) },
+      env: { LOG_LEVEL: 'info', ...isolatedRunEnv(run), SMTP_URL: catcher.smtpUrl },
       console: true,
       // Every request traced: the test looks up one request's trace (the stack's default is one in ten).
       traceSampleRatio: 1,
@@ -76,6 +80,7 @@ afterAll(async () => {
   await browser?.close();
   await bus?.close();
   await stack?.stop();
+  await catcher?.stop();
   for (const name of [...SUBGRAPHS, 'notifications', 'inference', 'registry']) await dropSchema(`${run}_${name}`);
 });
 
@@ -188,44 +193,65 @@ describe('the admin console', () => {
     await page.locator(`section:has-text("Hidden articles") tr[data-article-id="${article.id}"]`).getByRole('button', { name: 'Restore' }).waitFor();
   });
 
-  it("finds one request's logs and its trace across the gateway and a subgraph by its request id", async () => {
+  it("finds one payment's logs and its trace across the gateway, the payment subgraph, Kafka and the payments worker by its request id", async () => {
+    // A payer with a verified bank account: the code arrives by email.
+    const payer = await register('traced');
+    const connected = await api('mutation { connectBank(input: { bankName: "Sandbox Bank" }) { id accounts { accountId name } } }', payer.token);
+    const current = connected.data.connectBank.accounts.find((a: { name: string }) => a.name === 'Current account');
+    const linked = (
+      await api('mutation($input: LinkBankAccountInput!) { linkBankAccount(input: $input) { id accountNumber } }', payer.token, {
+        input: { connectionId: connected.data.connectBank.id, accountId: current.accountId },
+      })
+    ).data.linkBankAccount;
+    const mail = await eventually(async () => catcher.messages().find((m) => m.to.includes(payer.email) && m.subject === `Your code to verify ${linked.accountNumber}`), 30_000);
+    const verified = await api('mutation($id: ID!, $code: String!) { verifyBankAccount(id: $id, code: $code) { status } }', payer.token, {
+      id: linked.id,
+      code: /\n {4}(\d{6})\n/.exec(mail.text)![1],
+    });
+    expect(verified.data.verifyBankAccount.status).toBe('VERIFIED');
+
+    // The payment, under a request id of our own: the gateway, the payment subgraph, the outbox
+    // relay, Kafka and the payments worker all handle it as part of that request.
     const requestId = `console-${randomUUID()}`;
-    const reader = await register('traced');
     const response = await fetch(stack.gatewayUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${reader.token}`, 'x-request-id': requestId },
-      body: JSON.stringify({ query: '{ me { id email accounts { id } } }' }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${payer.token}`, 'x-request-id': requestId },
+      body: JSON.stringify({
+        query: 'mutation($input: InitiatePaymentInput!, $key: String!) { initiatePayment(input: $input, idempotencyKey: $key) { id status } }',
+        variables: { input: { bankAccountId: linked.id, amount: { amountMinor: 1_250, currency: 'EUR' }, payeeName: 'Corner Shop', reference: 'Traced' }, key: randomUUID() },
+      }),
     });
     expect(response.headers.get('x-request-id')).toBe(requestId);
+    expect(((await response.json()) as { data: { initiatePayment: { status: string } } }).data.initiatePayment.status).toBe('QUEUED');
+    const everyHop = (services: (string | null)[]) => ['gateway', 'payment', 'payments-worker'].every((s) => services.includes(s));
 
     await goTo('Logs');
     await page.getByPlaceholder('Request id').fill(requestId);
     const lines = page.locator('table.logs tbody tr');
-    // Shipped to the log store within seconds: ask again until both services' lines are in.
+    // Shipped to the log store within seconds, the worker's once it has paid: ask again until every hop's lines are in.
     await eventually(
       async () => {
         await Promise.all([
           page.waitForResponse((r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('ConsoleLogs')),
           page.getByRole('button', { name: 'Show', exact: true }).click(),
         ]);
-        const services = await lines.evaluateAll((rows) => rows.map((row) => row.getAttribute('data-service')));
-        return services.includes('gateway') && services.includes('user') ? true : undefined;
+        return everyHop(await lines.evaluateAll((rows) => rows.map((row) => row.getAttribute('data-service')))) ? true : undefined;
       },
-      30_000,
+      45_000,
       1000,
     );
     // Only this request's lines.
     for (const text of await lines.locator('td:last-child button').allInnerTexts()) expect(requestId.startsWith(text.replace('…', ''))).toBe(true);
+    await lines.filter({ hasText: 'payment processed' }).first().waitFor();
     const trace = page.locator('section', { hasText: `Trace of request ${requestId}` });
-    // The trace from Zipkin, spans arriving a moment after the request: the gateway's and the user service's.
+    // The trace from Zipkin, spans arriving a moment after each hop: the gateway's, the payment subgraph's (its outbox relay and Kafka send) and the worker's.
     await eventually(
       async () => {
         await goTo('Health');
         await page.goBack();
-        const services = await trace.locator('svg.waterfall g[data-service]').evaluateAll((spans) => spans.map((span) => span.getAttribute('data-service')));
-        return services.includes('gateway') && services.includes('user') ? true : undefined;
+        return everyHop(await trace.locator('svg.waterfall g[data-service]').evaluateAll((spans) => spans.map((span) => span.getAttribute('data-service')))) ? true : undefined;
       },
-      30_000,
+      45_000,
       1000,
     );
     await shoot('request-logs');
