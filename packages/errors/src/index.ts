@@ -55,6 +55,14 @@ const KNOWN_CODES = new Set<string>([
  */
 const requestScope = new AsyncLocalStorage<{ requestId: string }>();
 
+/**
+ * Whether a value can be a request id: 1 to 64 letters, digits, _ or -. What the services take
+ * from `x-request-id` (else they make one), events carry and traces are looked up by.
+ */
+export function isRequestId(value: unknown): value is string {
+  return typeof value === 'string' && /^[\w-]{1,64}$/.test(value);
+}
+
 /** Runs `fn` (and everything it awaits) as part of the request `requestId`. */
 export function withRequestId<T>(requestId: string, fn: () => T): T {
   return requestScope.run({ requestId }, fn);

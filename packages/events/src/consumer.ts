@@ -4,7 +4,7 @@ import type { BusMessage, Consumer, EventBus, ReceivedMessage } from './bus.js';
 import { contracts, type EventPayload, type Topic } from './contracts.js';
 import { consumeTraced } from './tracing.js';
 import { traceHeaders } from '@analytica/telemetry/context';
-import { currentRequestId, withRequestId } from '@analytica/errors';
+import { currentRequestId, isRequestId, withRequestId } from '@analytica/errors';
 
 export interface Event<T extends Topic> {
   id: string;
@@ -53,7 +53,7 @@ function requestIdHeader(): Record<string, string> {
 /** Handles a message inside the request it was made in (its `request-id` header), if any. */
 function asPartOfItsRequest<T>(message: ReceivedMessage, work: () => Promise<T>): Promise<T> {
   const requestId = message.headers[HEADER.requestId];
-  return requestId && /^[\w-]{1,64}$/.test(requestId) ? withRequestId(requestId, work) : work();
+  return isRequestId(requestId) ? withRequestId(requestId, work) : work();
 }
 
 const retryTopic = (topic: string, delayMs: number) => `${topic}.retry.${delayMs >= 1000 ? `${delayMs / 1000}s` : `${delayMs}ms`}`;

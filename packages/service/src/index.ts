@@ -7,7 +7,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import client from 'prom-client';
 import { Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type OperationDefinitionNode, type SelectionNode } from 'graphql';
-import { internalErrorMessage, withRequestId } from '@analytica/errors';
+import { internalErrorMessage, isRequestId, withRequestId } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
 import { flushTracing, tagRequestId } from '@analytica/telemetry/context';
 import { SIGNATURE_HEADER, SIGNATURE_MESSAGES, verifyRequest } from './signing.js';
@@ -128,7 +128,7 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
 
   app.use((req, res, next) => {
     const header = req.headers['x-request-id'];
-    const requestId = typeof header === 'string' && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
+    const requestId = isRequestId(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
     (req as RequestWithId).requestId = requestId;
     // The request's server span (when tracing is on) carries the id, so its trace can be found by it.

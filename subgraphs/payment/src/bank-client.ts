@@ -63,6 +63,7 @@ export function createBankClient(options: { baseUrl: string; timeoutMs: number; 
   const doFetch = options.fetch ?? fetch;
 
   async function call(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) {
+    const requestId = currentRequestId();
     let response: Response;
     let text: string;
     try {
@@ -72,7 +73,7 @@ export function createBankClient(options: { baseUrl: string; timeoutMs: number; 
           accept: 'application/json',
           ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
           // The correlation id banks' APIs ask for (X-Request-ID in NextGenPSD2): ours, so that the bank's side of a payment is found by it too.
-          ...(currentRequestId() ? { 'x-request-id': currentRequestId() } : {}),
+          ...(requestId ? { 'x-request-id': requestId } : {}),
           ...init.headers,
         },
         body: init.body === undefined ? undefined : JSON.stringify(init.body),

@@ -1,8 +1,8 @@
 import { Arg, Authorized, Ctx, Directive, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
-import { badInput } from '@analytica/errors';
+import { badInput, isRequestId } from '@analytica/errors';
 import type { UserContext } from '../context.js';
-import { REQUEST_ID, type SpanAttributeView, type TraceReportView, type TraceSpanView } from './traces.js';
+import type { SpanAttributeView, TraceReportView, TraceSpanView } from './traces.js';
 
 @Directive('@tag(name: "console")')
 @ObjectType('SpanAttribute', { description: 'One attribute of a span (an OpenTelemetry attribute, as Zipkin keeps it: a tag).' })
@@ -45,7 +45,7 @@ export class TracesResolver {
     @Arg('requestId', () => String, { description: 'The request id: letters, digits, _ and -, at most 64 (as the gateway assigns or accepts them).' }) requestId: string,
     @Ctx() ctx: UserContext,
   ): Promise<TraceReportView> {
-    if (!REQUEST_ID.test(requestId)) throw badInput('requestId', 'requestId must be a request id as the gateway gives them: 1 to 64 letters, digits, _ or -.');
+    if (!isRequestId(requestId)) throw badInput('requestId', 'requestId must be a request id as the gateway gives them: 1 to 64 letters, digits, _ or -.');
     return ctx.traces.byRequestId(requestId);
   }
 }

@@ -63,8 +63,6 @@ export interface TraceSource {
   byRequestId(requestId: string): Promise<TraceReportView>;
 }
 
-/** Request ids as the services accept them (packages/service): anything else never reached a trace. */
-export const REQUEST_ID = /^[\w-]{1,64}$/;
 /** The tag the gateway's root span carries (REQUEST_ID_ATTRIBUTE of packages/telemetry). */
 const REQUEST_ID_TAG = 'analytica.request_id';
 
