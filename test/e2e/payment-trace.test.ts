@@ -90,12 +90,16 @@ describe('one payment, one trace', () => {
     );
     expect(initiatePayment.status).toBe('QUEUED');
 
-    // Spans reach Zipkin in batches (a second apart): wait until the worker's end of the trace is there.
+    // Each process sends its spans to Zipkin in its own batches (a second apart), so they arrive in
+    // no fixed order: the worker's may be there before the payment subgraph's. Wait until every
+    // process this test reads has reported.
     const trace = await eventually(async () => {
       const { requestTrace } = await call(TRACE, { id: requestId }, adminToken);
       expect(requestTrace.available, requestTrace.reason).toBe(true);
       const spans = requestTrace.spans as Span[];
-      return spans.some((s) => s.service === 'payments-worker' && s.kind === 'CONSUMER') ? requestTrace : undefined;
+      const reported = (service: string, kind: string) => spans.some((s) => s.service === service && s.kind === kind);
+      const relayed = spans.some((s) => s.name === 'outbox relay') && spans.some((s) => s.kind === 'PRODUCER');
+      return reported('gateway', 'SERVER') && reported('payment', 'SERVER') && relayed && reported('payments-worker', 'CONSUMER') ? requestTrace : undefined;
     }, 30_000);
     const spans = trace.spans as Span[];
     const byId = new Map(spans.map((s) => [s.spanId, s]));
