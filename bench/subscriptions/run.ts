@@ -358,6 +358,8 @@ export function findInfraPids(): Record<string, number> {
       const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
       if (comm === 'redis-server') found.redis ??= Number(entry);
       else if (comm === 'java' && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('kafka.Kafka')) found.kafka ??= Number(entry);
+      // The DynamoDB API server news keeps its articles in (infra/dynalite).
+      else if (comm === 'node' && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('.bin/dynalite')) found.dynalite ??= Number(entry);
     } catch {
       // exited meanwhile
     }
