@@ -187,8 +187,9 @@ try {
     prometheusPort: await freePort(),
     env: { ...isolationEnv(env), ...bench.feed },
   });
-  cleanups.push(() => stack.stop());
+  // Cleanups run last first: the stack stops, then its data goes.
   cleanups.push(() => removeData(env).then((what) => log(`deleted ${what}`)));
+  cleanups.push(() => stack.stop());
   await seedDemo(stack.gatewayUrl);
   const benchStack = benchStackOf(stack, (performance.now() - started) / 1000);
   const pids = benchStack.pids;

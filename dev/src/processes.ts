@@ -88,7 +88,9 @@ export function spawnService(name: string, entry: string, port: number, env: Rec
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: repoRoot,
     env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: metricsPort },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel is how the service knows this process is alive: it stops when the channel
+    // closes (packages/service stopOnSignals), so a stack killed outright leaves no process behind.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   if (logDir) {
     mkdirSync(logDir, { recursive: true });
@@ -101,6 +103,8 @@ export function spawnService(name: string, entry: string, port: number, env: Rec
     child.stdout?.on('data', relay(process.stdout));
     child.stderr?.on('data', relay(process.stderr));
   }
+  // Nor does it keep this process running: when this one ends, the service ends with it.
+  child.channel?.unref();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { name, url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}`, child, exited };
 }

@@ -326,13 +326,18 @@ interface RequestWithId extends Request {
   rawBody?: Buffer;
 }
 
-/** Runs a service until SIGTERM or SIGINT, then shuts it down cleanly and exits. */
+/**
+ * Runs a service until SIGTERM or SIGINT, then shuts it down cleanly and exits. Started by a
+ * supervisor over an IPC channel (stack mode: dev/src/processes.ts), it also stops when that
+ * channel closes: the supervisor is gone (killed, crashed), and nothing would stop this process
+ * any more; it would serve on, orphaned, holding its ports and consuming its topics.
+ */
 export function stopOnSignals(stop: () => Promise<void>, logger: Logger) {
   let called = false;
   const handler = (signal: string) => {
     if (called) return;
     called = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal }, signal === 'disconnect' ? 'shutting down: the process that started this one is gone' : 'shutting down');
     // Spans still batched are sent before the process exits.
     stop()
       .then(flushTracing)
@@ -346,6 +351,11 @@ export function stopOnSignals(stop: () => Promise<void>, logger: Logger) {
   };
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
+  if (process.channel) {
+    // The channel alone does not keep the process running; its closing still ends it.
+    process.channel.unref();
+    process.once('disconnect', () => handler('disconnect'));
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
