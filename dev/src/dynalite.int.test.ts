@@ -12,8 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { batchWrite, createDynamo, QueryCommand, type Dynamo } from '@analytica/dynamo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
@@ -29,41 +28,37 @@ const heapAfterGc = () => {
 
 let server: Server;
 let dataDir: string;
-let doc: DynamoDBDocumentClient;
+let dynamo: Dynamo;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'dynalite-iterators-'));
   server = dynalite({ path: dataDir, createTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  dynamo = createDynamo({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, region: 'us-east-1' });
+  await dynamo.ensureTable({
+    TableName: 'articles',
+    KeySchema: [
+      { AttributeName: 'feed', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: 'feed', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
   });
-  doc = DynamoDBDocumentClient.from(raw);
-  await raw.send(
-    new CreateTableCommand({
-      TableName: 'articles',
-      KeySchema: [
-        { AttributeName: 'feed', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'feed', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
   // One feed of 200 articles of 4 KB: a query for its newest 10 reads ahead more than it returns.
   for (let batch = 0; batch < 8; batch++) {
     const items = Array.from({ length: 25 }, (_, n) => ({ feed: 'ALL', sk: String(batch * 25 + n).padStart(6, '0'), body: 'x'.repeat(4096) }));
-    await doc.send(new BatchWriteCommand({ RequestItems: { articles: items.map((Item) => ({ PutRequest: { Item } })) } }));
+    await batchWrite(
+      dynamo,
+      'articles',
+      items.map((Item) => ({ PutRequest: { Item } })),
+    );
   }
 }, 60_000);
 
 afterAll(async () => {
-  doc?.destroy();
+  dynamo?.close();
   await new Promise((resolve) => server?.close(resolve));
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -71,7 +66,7 @@ afterAll(async () => {
 describe('dynalite (patched)', () => {
   it('keeps no memory per query: 2,000 queries for the newest 10 of 200 articles leave its heap where it was', async () => {
     const newest = (limit?: number) =>
-      doc.send(
+      dynamo.doc.send(
         new QueryCommand({
           TableName: 'articles',
           KeyConditionExpression: 'feed = :feed',
