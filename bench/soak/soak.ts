@@ -276,6 +276,16 @@ try {
     subscriptionWindows.push({ index, m });
     bench.counter?.trim(Date.now() - 120_000);
     const w = m.window;
+    // Which processes used the cores in this window: the samples of its last WINDOW seconds.
+    const recent = sampler.samples.slice(-Math.max(1, Math.round((WINDOW * 1000) / SAMPLE_EVERY_MS)));
+    const cpuOf = (name: string) => recent.reduce((sum, s) => sum + (s.cpuPercent[name] ?? 0), 0) / recent.length;
+    const busiest = Object.keys(recent[0]?.cpuPercent ?? {})
+      .map((name) => [name, cpuOf(name)] as const)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([name, percent]) => `${name} ${percent.toFixed(0)}`)
+      .join(', ');
+    log(`  CPU % of a core in window ${index}: ${busiest}`);
     log(
       `window ${index} (from minute ${(minuteOf() - WINDOW / 60).toFixed(1)}): subscribers ${w.delivered}/${w.expectedFromFeed} delivered, p50 ${w.latencyMs.p50} p99 ${w.latencyMs.p99} ms, lost ${w.lostInWindow}; ` +
         `gateway ${m.usage.gateway?.cpuPercent.toFixed(0)} % CPU ${m.usage.gateway?.rssMbEnd.toFixed(0)} MB; load ${m.loadAverage.map((l) => l.toFixed(1)).join(' ')}`,
