@@ -14,12 +14,13 @@
 //   npx tsx bench/observability/overhead.ts
 //   BENCH_RATE=500 BENCH_SECONDS=20 BENCH_ROUNDS=3 npx tsx bench/observability/overhead.ts
 //   BENCH_SECONDS=5 BENCH_ROUNDS=1 BENCH_WARMUP=2 npx tsx bench/observability/overhead.ts   (smoke)
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, gql } from '@analytica/testing';
 import { DEMO_USER, seedDemo } from '@analytica/dev/demo';
 import { DEFAULT_PORTS } from '@analytica/dev/processes';
 import { startStack, type RunningStack } from '@analytica/dev/stack';
-import { machineBusySeconds, treeCpuSeconds } from '../market/lib.js';
+import { cpuSeconds, machineBusySeconds, treeCpuSeconds } from '../market/lib.js';
 import { benchSymbols, createEnvironment, isolationEnv, provenance, removeData, removeScratch, type BenchEnvironment } from '../subscriptions/services.js';
 import { describeLoad, runLoad, type LoadResult } from '../lib/open-loop.js';
 
@@ -37,6 +38,34 @@ interface Round {
   result: LoadResult;
   gatewayCpuMs: number;
   machineBusy: number;
+  /** CPU ms per request of each process of the stack and of the shared servers it writes to. */
+  cpuMsPerRequest: Record<string, number>;
+}
+
+/**
+ * CPU seconds so far of every process the arms may differ in: the stack's own (each with its
+ * children) and the shared servers (PostgreSQL's backends together, Zipkin, Redis), so that the
+ * whole cost of observability shows, wherever it lands.
+ */
+function cpuByProcess(stack: RunningStack): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const [name, service] of stack.services) if (service.child.pid) totals[name] = treeCpuSeconds(service.child.pid);
+  const add = (name: string, pid: number) => {
+    const seconds = cpuSeconds(pid);
+    if (Number.isFinite(seconds)) totals[name] = (totals[name] ?? 0) + seconds;
+  };
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (comm === 'postgres') add('postgresql', Number(entry));
+      else if (comm === 'redis-server') add('redis', Number(entry));
+      else if (comm === 'java' && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('zipkin')) add('zipkin', Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return totals;
 }
 
 async function must<T>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
@@ -84,11 +113,17 @@ async function measure(env: BenchEnvironment, arm: Arm, round: number, limits: R
       runLoad({ url, rate: RATE, seconds, connections: 256, headers: { 'content-type': 'application/json', authorization: `Bearer ${login.accessToken}` }, body });
     if (WARMUP > 0) await run(WARMUP);
     const gatewayPid = stack.services.get('gateway')!.child.pid!;
-    const before = { gateway: treeCpuSeconds(gatewayPid), machine: machineBusySeconds(), at: performance.now() };
+    const before = { gateway: treeCpuSeconds(gatewayPid), machine: machineBusySeconds(), at: performance.now(), processes: cpuByProcess(stack) };
     const result = await run(SECONDS);
     const gatewayCpuMs = ((treeCpuSeconds(gatewayPid) - before.gateway) * 1000) / Math.max(1, result.sent);
     const machineBusy = ((machineBusySeconds() - before.machine) / ((performance.now() - before.at) / 1000)) * 100;
-    return { arm, result, gatewayCpuMs, machineBusy };
+    const after = cpuByProcess(stack);
+    const cpuMsPerRequest = Object.fromEntries(
+      Object.keys(after)
+        .filter((name) => before.processes[name] !== undefined)
+        .map((name) => [name, ((after[name]! - before.processes[name]!) * 1000) / Math.max(1, result.sent)]),
+    );
+    return { arm, result, gatewayCpuMs, machineBusy, cpuMsPerRequest };
   } finally {
     await stack.stop();
     await removeData(env);
@@ -135,6 +170,17 @@ async function main() {
   line('achieved rate /s', (r) => r.result.achievedRate, 1);
   for (const key of ['p50', 'p90', 'p99'] as const) line(`gateway ${key} latency ms`, (r) => r.result.latency[key], 2);
   line('gateway CPU ms/request', (r) => r.gatewayCpuMs, 3);
+  line('machine busy % of 200', (r) => r.machineBusy, 0);
+  // Where the rest of the difference went: each process's CPU per request, busiest first.
+  say('\nCPU ms per request, median over rounds   off        on   on minus off');
+  const names = [...new Set(rounds.flatMap((r) => Object.keys(r.cpuMsPerRequest)))];
+  const rows = names.map((name) => {
+    const pick = (r: Round) => r.cpuMsPerRequest[name] ?? 0;
+    return { name, off: median('off', pick), on: median('on', pick) };
+  });
+  for (const row of rows.sort((a, b) => Math.max(b.on, b.off) - Math.max(a.on, a.off)).filter((r) => Math.max(r.on, r.off) >= 0.005)) {
+    say(`${row.name.padEnd(34)}${row.off.toFixed(3).padStart(9)} ${row.on.toFixed(3).padStart(9)}  ${(row.on - row.off >= 0 ? '+' : '') + (row.on - row.off).toFixed(3)}`);
+  }
   const failures = rounds.reduce((n, r) => n + r.result.errors, 0);
   if (failures) say(`FAILED answers: ${failures} (the figures above include them)`);
 }

@@ -4,6 +4,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '@analytica/errors';
 import { SIGNATURE_HEADER, signRequest } from '@analytica/service';
+import { traceHeaders } from '@analytica/telemetry';
 import { mergeFetches, type PlannedFetch } from './merge-fetches.js';
 
 /** What the gateway passes to a subgraph fetch: the caller's token and the request id. */
@@ -89,6 +90,9 @@ export function createSubgraphSource(
           agent,
           headers: {
             ...headers,
+            // The subgraph's span continues the caller's (Apollo's gateway.fetch, tracing on). Added
+            // here, after `shared` keyed the call, so that tracing never stops two callers sharing one.
+            ...traceHeaders(),
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
             // Signed as it leaves, so that a call shared or queued a while still carries a fresh time.

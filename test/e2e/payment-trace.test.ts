@@ -99,7 +99,9 @@ describe('one payment, one trace', () => {
       const spans = requestTrace.spans as Span[];
       const reported = (service: string, kind: string) => spans.some((s) => s.service === service && s.kind === kind);
       const relayed = spans.some((s) => s.name === 'outbox relay') && spans.some((s) => s.kind === 'PRODUCER');
-      return reported('gateway', 'SERVER') && reported('payment', 'SERVER') && relayed && reported('payments-worker', 'CONSUMER') ? requestTrace : undefined;
+      return reported('gateway', 'SERVER') && reported('payment', 'SERVER') && relayed && reported('payments-worker', 'CONSUMER') && reported('payments-worker', 'CLIENT')
+        ? requestTrace
+        : undefined;
     }, 30_000);
     const spans = trace.spans as Span[];
     const byId = new Map(spans.map((s) => [s.spanId, s]));
@@ -134,9 +136,15 @@ describe('one payment, one trace', () => {
     expect(processed).toMatchObject({ name: 'process payments.requested.v1', parentSpanId: send.spanId, error: false });
     expect(attribute(processed, 'messaging.consumer.group.name')).toMatch(/payments/);
 
+    // Its call to the bank is a client span under that processing (the bank lies outside the system).
+    const paid = spans.find((s) => s.service === 'payments-worker' && s.kind === 'CLIENT' && s.name === 'bank post')!;
+    expect(paid, JSON.stringify(spans.map((s) => [s.service, s.kind, s.name]))).toBeDefined();
+    expect(attribute(paid, 'url.full')).toMatch(/\/v1\/payments$/);
+    expect(parentOf(paid)).toBe(processed);
+
     // Each of them hangs off the root through its parents: one unbroken trace. (Spans further
     // downstream, from events of events, may still be on their way to Zipkin, so only these are walked.)
-    for (const span of [fetch!, served, relay, send, processed]) {
+    for (const span of [fetch!, served, relay, send, processed, paid]) {
       let at: Span | undefined = span;
       for (let hops = 0; at && at !== root && hops < 50; hops++) at = parentOf(at);
       expect(at, `${span.service} ${span.name} is not under the gateway's request`).toBe(root);

@@ -7,6 +7,7 @@ import {
   ResourceNotFoundException,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
+import { inClientSpan } from '@analytica/telemetry/context';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, type BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 
 export * from '@aws-sdk/lib-dynamodb';
@@ -51,6 +52,19 @@ export function createDynamo(options: DynamoOptions) {
       throwOnRequestTimeout: true,
     },
   });
+  // Each call inside a traced request is a span of its own (DynamoDB continues no trace: nothing is sent on).
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const operation = String(context.commandName ?? 'Command').replace(/Command$/, '');
+      const table = (args.input as { TableName?: unknown }).TableName;
+      return inClientSpan(
+        `dynamodb ${operation}`,
+        { 'db.system.name': 'aws.dynamodb', 'db.operation.name': operation, ...(typeof table === 'string' ? { 'db.collection.name': table } : {}) },
+        () => next(args),
+      );
+    },
+    { step: 'initialize', name: 'analyticaTracing' },
+  );
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });

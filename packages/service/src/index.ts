@@ -9,7 +9,7 @@ import client from 'prom-client';
 import { Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type OperationDefinitionNode, type SelectionNode } from 'graphql';
 import { internalErrorMessage, isRequestId, withRequestId } from '@analytica/errors';
 import type { Logger } from '@analytica/logger';
-import { flushTracing, tagRequestId } from '@analytica/telemetry/context';
+import { flushTracing, tagRequestId, traceIncomingRequest } from '@analytica/telemetry/context';
 import { SIGNATURE_HEADER, SIGNATURE_MESSAGES, verifyRequest } from './signing.js';
 
 export { lifecycle, type Lifecycle } from './lifecycle.js';
@@ -131,8 +131,6 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
     const requestId = isRequestId(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
     (req as RequestWithId).requestId = requestId;
-    // The request's server span (when tracing is on) carries the id, so its trace can be found by it.
-    tagRequestId(requestId);
     // On every answer of every service; a route that serves HTML of its own may set a CSP of its own.
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
@@ -148,7 +146,17 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
         logger.info({ requestId, method: req.method, path: path.slice(0, 200), status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
       }
     });
-    withRequestId(requestId, next);
+    // Inside the request's server span (tracing on) and with its request id (every log line).
+    traceIncomingRequest(
+      req,
+      res,
+      () => {
+        // The request's server span carries the id, so that its trace can be found by it.
+        tagRequestId(requestId);
+        withRequestId(requestId, next);
+      },
+      () => routeOf(req),
+    );
   });
 
   app.get('/health', (_req, res) => {
@@ -434,3 +442,11 @@ export function refuseBadTokens<Ctx extends BaseContext & { authError?: GraphQLE
 
 const fragmentsOf = (document: DocumentNode): Record<string, FragmentDefinitionNode> =>
   Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+
+/** The route a request took (`/graphql`, `/v1/schemas/:name`), for span names: never a raw path, which would make them countless. */
+function routeOf(req: Request): string | undefined {
+  const route = (req as Request & { route?: { path?: unknown } }).route;
+  if (typeof route?.path === 'string') return `${req.baseUrl}${route.path}`;
+  // Apollo's middleware is mounted with app.use, which sets no route.
+  return req.originalUrl.split('?')[0] === '/graphql' ? '/graphql' : undefined;
+}

@@ -3,6 +3,7 @@
  * OpenTelemetry API, no SDK. With no tracer provider registered (tracing off) every call here is
  * the API's no-op: nothing is recorded and nothing is injected.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, propagation, trace, SpanKind, SpanStatusCode, ROOT_CONTEXT, type Attributes, type Context, type Span } from '@opentelemetry/api';
 
 export { SpanKind, type Context, type Span };
@@ -38,6 +39,7 @@ export function tagRequestId(requestId: string): void {
  */
 export function traceHeaders(from: Context = context.active()): Record<string, string> {
   const carrier: Record<string, string> = {};
+  if (!flusher) return carrier;
   propagation.inject(from, carrier);
   return carrier;
 }
@@ -95,4 +97,53 @@ export function endSpan(span: Span, error?: unknown): void {
     span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
   }
   span.end();
+}
+
+/** Incoming requests that are never traced: probes and scrapes would drown the real ones. */
+const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
+
+/**
+ * Serves one incoming HTTP request inside a SERVER span that continues the caller's trace (its
+ * `traceparent` header), so that everything the request does (subgraph calls, outbox rows, Kafka
+ * messages) lands in that trace. The span ends when the response is sent or the connection closes,
+ * with the status; a 5xx marks it failed. `route` names it at the end (e.g. express's matched
+ * route), never the raw path, so that span names stay few.
+ *
+ * Why this and not @opentelemetry/instrumentation-http: that patches every `http.request` and
+ * server of the process and records a dozen attributes per span; measured at the gateway (issue 16,
+ * bench/observability) it cost more than the 5 % the tracing budget allows. Here a request costs
+ * one span, and with tracing off nothing but a check.
+ */
+export function traceIncomingRequest(req: IncomingMessage, res: ServerResponse, handle: () => void, route?: () => string | undefined): void {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (!flusher || UNTRACED_PATHS.has(path)) return handle();
+  const method = req.method ?? 'GET';
+  const parent = req.headers.traceparent ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;
+  const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': path.slice(0, 200) } }, parent);
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    const name = route?.();
+    if (name) {
+      span.updateName(`${method} ${name}`);
+      span.setAttribute('http.route', name);
+    }
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: `answered ${res.statusCode}` });
+    span.end();
+  };
+  res.once('finish', end);
+  res.once('close', end);
+  context.with(trace.setSpan(parent, span), handle);
+}
+
+/**
+ * A call to another system made inside a traced request: runs `call` in a CLIENT span and hands it
+ * the W3C headers naming that span, for the callee to continue the trace. Outside any trace (a
+ * timer, a poll) or with tracing off it only calls: a background call starts no trace of its own.
+ */
+export async function inClientSpan<T>(name: string, attributes: Attributes, call: (headers: Record<string, string>) => Promise<T>): Promise<T> {
+  if (!flusher || !hasTrace()) return call({});
+  return inSpan(name, { kind: SpanKind.CLIENT, attributes }, (span) => call(spanHeaders(span)));
 }

@@ -4,19 +4,16 @@
  * OTEL_EXPORTER_ZIPKIN_ENDPOINT (stack mode's Zipkin); with neither set tracing is off and costs
  * nothing: no provider is registered, so every API call elsewhere is a no-op.
  */
-import { createRequire, syncBuiltinESMExports } from 'node:module';
-import type { IncomingMessage, RequestOptions } from 'node:http';
+import { createRequire } from 'node:module';
 import { trace } from '@opentelemetry/api';
 import type * as Resources from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { loadEnv, parseEnv, url, z } from '@analytica/config';
 import { setTracingFlusher } from './context.js';
 
-export { REQUEST_ID_ATTRIBUTE, activeTraceId, tagRequestId, traceHeaders, contextFromHeaders, inSpan, flushTracing, SpanKind } from './context.js';
+export { REQUEST_ID_ATTRIBUTE, activeTraceId, tagRequestId, traceHeaders, traceIncomingRequest, contextFromHeaders, inSpan, flushTracing, SpanKind } from './context.js';
 
 export const telemetryEnvShape = {
   /** OTLP/HTTP base URL (spans go to <it>/v1/traces), e.g. http://collector:4318. */
@@ -29,9 +26,6 @@ export const telemetryEnvShape = {
   OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(10).max(60_000).default(1000),
 };
 export type TelemetryEnv = z.infer<z.ZodObject<typeof telemetryEnvShape>>;
-
-/** Incoming requests that are never traced: probes and scrapes would drown the real ones. */
-const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
 
 export interface Tracing {
   enabled: boolean;
@@ -58,42 +52,26 @@ export function startTracing(serviceName: string, source: Record<string, string 
 }
 
 function start(serviceName: string, env: TelemetryEnv): Tracing {
-  const exporters: { host: string; processor: SpanProcessor }[] = [];
+  const processors: SpanProcessor[] = [];
   const batch = { scheduledDelayMillis: env.OTEL_BSP_SCHEDULE_DELAY, maxQueueSize: 8192, maxExportBatchSize: 512 };
   if (env.OTEL_EXPORTER_OTLP_ENDPOINT) {
     const endpoint = new URL('v1/traces', env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/?$/, '/'));
-    exporters.push({ host: endpoint.host, processor: new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint.href }), batch) });
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint.href }), batch));
   }
   if (env.OTEL_EXPORTER_ZIPKIN_ENDPOINT) {
     const endpoint = new URL(env.OTEL_EXPORTER_ZIPKIN_ENDPOINT);
-    exporters.push({ host: endpoint.host, processor: new BatchSpanProcessor(new ZipkinExporter({ url: endpoint.href, serviceName }), batch) });
+    processors.push(new BatchSpanProcessor(new ZipkinExporter({ url: endpoint.href, serviceName }), batch));
   }
   const provider = new NodeTracerProvider({
     resource: sdkResources().resourceFromAttributes({ 'service.name': serviceName }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(env.OTEL_TRACES_SAMPLER_ARG) }),
-    spanProcessors: exporters.map((e) => e.processor),
+    spanProcessors: processors,
   });
   // The default propagator: W3C trace context (and baggage); every hop (HTTP and Kafka headers, outbox rows) carries `traceparent`.
   provider.register();
-  const exporterHosts = new Set(exporters.map((e) => e.host));
-  registerInstrumentations({
-    tracerProvider: provider,
-    instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
-        // The exporters' own posts are not traced (each would start another trace to export).
-        ignoreOutgoingRequestHook: (options: RequestOptions) => exporterHosts.has(`${options.hostname ?? options.host ?? ''}${options.port ? `:${options.port}` : ''}`),
-        // Timers and polls outside any request (registry, JWKS) start no trace of their own.
-        requireParentforOutgoingSpans: true,
-      }),
-    ],
-  });
-  // The services are ES modules: the instrumentation hooks `require`, so load http through it
-  // once (which patches the shared module object) and sync the ESM named exports with it.
-  const require = createRequire(import.meta.url);
-  require('http');
-  require('https');
-  syncBuiltinESMExports();
+  // No automatic instrumentation: the service skeleton opens each incoming request's span
+  // (traceIncomingRequest) and the few outgoing calls that matter carry `traceparent` themselves
+  // (the gateway's subgraph calls, the bank, DynamoDB, Kafka messages and outbox rows).
   setTracingFlusher(() => provider.forceFlush());
   return {
     enabled: true,
