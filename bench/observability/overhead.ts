@@ -49,7 +49,11 @@ interface Round {
  */
 function cpuByProcess(stack: RunningStack): Record<string, number> {
   const totals: Record<string, number> = {};
-  for (const [name, service] of stack.services) if (service.child.pid) totals[name] = treeCpuSeconds(service.child.pid);
+  // A process the arm stopped (the `off` arm's log shipper) is left out: it used nothing.
+  for (const [name, service] of stack.services) {
+    const seconds = service.child.pid && service.child.exitCode === null && service.child.signalCode === null ? treeCpuSeconds(service.child.pid) : NaN;
+    if (Number.isFinite(seconds)) totals[name] = seconds;
+  }
   const add = (name: string, pid: number) => {
     const seconds = cpuSeconds(pid);
     if (Number.isFinite(seconds)) totals[name] = (totals[name] ?? 0) + seconds;

@@ -66,7 +66,8 @@ function levelOf(value: unknown): number {
 }
 
 function textOf(value: unknown, max: number): string | undefined {
-  if (typeof value === 'string' && value) return value.slice(0, max);
+  // A JSON line may carry an escaped NUL (\u0000), which PostgreSQL's text cannot hold either.
+  if (typeof value === 'string' && value) return value.replace(/\0/g, '').slice(0, max);
   if (typeof value === 'number') return String(value);
   return undefined;
 }

@@ -166,18 +166,26 @@ export function openLogStore(options: LogStoreOptions) {
       await inTransaction(async (client) => {
         if (kept.length) {
           markKnown = await ensurePartitions(client, [...new Set(kept.map((r) => dayOf(r.time)))]);
+          // One JSON parameter, not eight arrays: node-postgres escapes every element of a text
+          // array in JavaScript (every quote of every JSON line), which cost the shipper 40 % of its
+          // CPU; JSON.stringify escapes natively (workers/log-shipper, measured with 60,000 lines).
           await client.query(
             `insert into ${schema}.entries (time, service, source, level, msg, request_id, trace_id, line)
-             select * from unnest($1::timestamptz[], $2::text[], $3::text[], $4::smallint[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+             select time, service, source, level, msg, request_id, trace_id, line
+               from json_to_recordset($1::json) as r(time timestamptz, service text, source text, level smallint, msg text, request_id text, trace_id text, line text)`,
             [
-              kept.map((r) => r.time.toISOString()),
-              kept.map((r) => r.service),
-              kept.map((r) => r.source),
-              kept.map((r) => r.level),
-              kept.map((r) => r.msg),
-              kept.map((r) => r.requestId),
-              kept.map((r) => r.traceId),
-              kept.map((r) => r.line),
+              JSON.stringify(
+                kept.map((r) => ({
+                  time: r.time.toISOString(),
+                  service: r.service,
+                  source: r.source,
+                  level: r.level,
+                  msg: r.msg,
+                  request_id: r.requestId,
+                  trace_id: r.traceId,
+                  line: r.line,
+                })),
+              ),
             ],
           );
         }

@@ -6,6 +6,7 @@ import type { LogShipperEnv } from './environment.js';
 import { createShipper } from './shipper.js';
 
 export { logShipperEnvShape, parseLogShipperEnv, type LogShipperEnv } from './environment.js';
+export { createShipper, type ShipperOptions } from './shipper.js';
 
 /**
  * Starts the log shipper: every `<name>.log` of LOG_SHIPPER_DIR into the central log store, with

@@ -84,6 +84,24 @@ describe('log shipper', () => {
     expect(byRequest.entries.map((e) => e.service).sort()).toEqual(['gateway', 'user']);
   });
 
+  it('stores quotes, backslashes, any script and an escaped NUL as written (the NUL dropped), and goes on after them', async () => {
+    await start();
+    // JSON.stringify writes the quote, the backslash and the tab escaped, and the NUL as \u0000.
+    const message = 'q1 "quoted" \\ back\\slash, Zürich, 東京, 💶, tab\there, nul\0gone';
+    await appendFile(path.join(dir, 'gateway.log'), line('gateway', message, { requestId: 'req-q1' }));
+    await appendFile(path.join(dir, 'gateway.log'), line('gateway', 'q1 next'));
+    const lines = await eventually(async () => {
+      const found = await stored('q1');
+      return found.length >= 2 ? found : undefined;
+    });
+    const odd = lines.find((l) => l.message.startsWith('q1 "quoted"'))!;
+    expect(odd.message).toBe(message.replace('\0', ''));
+    expect(odd.requestId).toBe('req-q1');
+    // The whole line as written, escapes and all.
+    expect(JSON.parse(odd.json).msg).toBe(message);
+    expect(lines.map((l) => l.message)).toContain('q1 next');
+  });
+
   it('goes on after a restart where it stopped: no line lost, none stored twice', async () => {
     const first = await start();
     for (let i = 0; i < 5; i++) await appendFile(path.join(dir, 'payment.log'), line('payment', `b2 before ${i}`));
