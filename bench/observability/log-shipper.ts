@@ -44,7 +44,7 @@ for (const service of ['gateway', 'user', 'market']) {
   writeFileSync(path.join(dir, `${service}.log`), `${lines.join('\n')}\n`);
 }
 const schema = `bench_shipper_${Date.now().toString(36)}`;
-const store = await openLogStore({ url: DATABASE_URL, schema, poolMax: 2 });
+const store = openLogStore({ url: DATABASE_URL, schema, poolMax: 2 });
 try {
   await store.migrate();
   const shipper = createShipper({
