@@ -12,6 +12,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { loadEnv, parseEnv, url, z } from '@analytica/config';
 import { setTracingFlusher } from './context.js';
+import { CeilingSampler } from './sampler.js';
 
 export { REQUEST_ID_ATTRIBUTE, activeTraceId, tagRequestId, traceHeaders, traceIncomingRequest, contextFromHeaders, inSpan, flushTracing, SpanKind } from './context.js';
 
@@ -22,6 +23,8 @@ export const telemetryEnvShape = {
   OTEL_EXPORTER_ZIPKIN_ENDPOINT: url(['http', 'https']).optional(),
   /** Share of new traces recorded, 0 to 1; a request that arrives traced follows its caller. */
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  /** At most this many new traces recorded per second by this process, after the share (sampler.ts); 0: no ceiling. */
+  TRACES_PER_SECOND_MAX: z.coerce.number().min(0).max(100_000).default(0),
   /** How long finished spans wait before a batch is sent, in ms. */
   OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(10).max(60_000).default(1000),
 };
@@ -64,7 +67,7 @@ function start(serviceName: string, env: TelemetryEnv): Tracing {
   }
   const provider = new NodeTracerProvider({
     resource: sdkResources().resourceFromAttributes({ 'service.name': serviceName }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(env.OTEL_TRACES_SAMPLER_ARG) }),
+    sampler: new ParentBasedSampler({ root: new CeilingSampler(new TraceIdRatioBasedSampler(env.OTEL_TRACES_SAMPLER_ARG), env.TRACES_PER_SECOND_MAX) }),
     spanProcessors: processors,
   });
   // The default propagator: W3C trace context (and baggage); every hop (HTTP and Kafka headers, outbox rows) carries `traceparent`.

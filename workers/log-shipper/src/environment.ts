@@ -10,8 +10,12 @@ export const logShipperEnvShape = {
   LOG_STORE_SCHEMA: identifier.default('logs'),
   /** Days of logs kept: a day's partition is dropped once it ended this many days ago. */
   LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
-  /** How often the files are looked at for new lines, new files and rotation. */
-  LOG_SHIPPER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  /**
+   * How often the files are looked at for new lines, new files and rotation. Each look costs a few
+   * system calls per file whether or not anything was written; once a second keeps lines a second
+   * from the console and the shipper's share of the cores small (issue 16).
+   */
+  LOG_SHIPPER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** Most lines in one insert (one transaction, with the files' new positions). */
   LOG_SHIPPER_BATCH_LINES: z.coerce.number().int().min(1).max(50_000).default(2000),
   /** Longest wait between two attempts while the store cannot be written (the wait doubles from 200 ms). */
