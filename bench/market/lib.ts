@@ -125,6 +125,33 @@ export function machineBusySeconds(): number {
   return (user! + nice! + system! + irq! + softirq! + steal!) / TICKS_PER_SECOND;
 }
 
+/**
+ * CPU seconds so far of the shared servers, each summed over its processes (PostgreSQL runs a
+ * backend per connection): PostgreSQL, Redis and Zipkin, for a bench that must see every cost.
+ */
+export function sharedServerCpuSeconds(): { postgresql: number; redis: number; zipkin: number } {
+  const totals = { postgresql: 0, redis: 0, zipkin: 0 };
+  for (const entry of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      const name =
+        comm === 'postgres'
+          ? 'postgresql'
+          : comm === 'redis-server'
+            ? 'redis'
+            : comm === 'java' && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('zipkin')
+              ? 'zipkin'
+              : undefined;
+      const seconds = name ? cpuSeconds(Number(entry)) : NaN;
+      if (name && Number.isFinite(seconds)) totals[name] += seconds;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return totals;
+}
+
 /** Pids of the shared backing services, to show their share of the CPU (read only). */
 export function backingServicePids(): Record<string, number | undefined> {
   const find = (pattern: RegExp) => {

@@ -4,7 +4,7 @@
 // stack with and without it.
 //
 //   npx tsx bench/observability/log-shipper.ts [lines, default 60000]
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,25 +12,11 @@ import client from 'prom-client';
 import { createLogger } from '@analytica/logger';
 import { openLogStore } from '@analytica/logstore';
 import { createShipper } from '@analytica/log-shipper';
-import { cpuSeconds } from '../market/lib.js';
+import { sharedServerCpuSeconds } from '../market/lib.js';
 
 const LINES = Number(process.argv[2] ?? 60_000);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const dir = path.join(os.tmpdir(), `analytica-shipper-bench-${process.pid}`);
-
-/** CPU seconds of every PostgreSQL process so far (the shipper's backends among them). */
-function postgresCpuSeconds(): number {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(Number(entry)) || 0;
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return total;
-}
 
 mkdirSync(dir, { recursive: true });
 // Three services' access lines, as a gateway request and its two subgraph calls write them.
@@ -57,7 +43,7 @@ try {
     batchLines: 2000,
     retryMaxMs: 1000,
   });
-  const postgresBefore = postgresCpuSeconds();
+  const postgresBefore = sharedServerCpuSeconds().postgresql;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   shipper.start();
@@ -65,7 +51,7 @@ try {
   await shipper.stop();
   const cpu = process.cpuUsage(cpuBefore);
   const ms = performance.now() - started;
-  const postgres = postgresCpuSeconds() - postgresBefore;
+  const postgres = sharedServerCpuSeconds().postgresql - postgresBefore;
   const storedLines = (await store.query({ first: 1 })).entries.length;
   if (!storedLines) throw new Error('nothing was stored');
   console.log(

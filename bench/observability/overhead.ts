@@ -14,13 +14,12 @@
 //   npx tsx bench/observability/overhead.ts
 //   BENCH_RATE=500 BENCH_SECONDS=20 BENCH_ROUNDS=3 npx tsx bench/observability/overhead.ts
 //   BENCH_SECONDS=5 BENCH_ROUNDS=1 BENCH_WARMUP=2 npx tsx bench/observability/overhead.ts   (smoke)
-import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, gql } from '@analytica/testing';
 import { DEMO_USER, seedDemo } from '@analytica/dev/demo';
 import { DEFAULT_PORTS } from '@analytica/dev/processes';
 import { startStack, type RunningStack } from '@analytica/dev/stack';
-import { cpuSeconds, machineBusySeconds, treeCpuSeconds } from '../market/lib.js';
+import { machineBusySeconds, sharedServerCpuSeconds, treeCpuSeconds } from '../market/lib.js';
 import { benchSymbols, createEnvironment, isolationEnv, provenance, removeData, removeScratch, type BenchEnvironment } from '../subscriptions/services.js';
 import { describeLoad, runLoad, type LoadResult } from '../lib/open-loop.js';
 
@@ -54,22 +53,7 @@ function cpuByProcess(stack: RunningStack): Record<string, number> {
     const seconds = service.child.pid && service.child.exitCode === null && service.child.signalCode === null ? treeCpuSeconds(service.child.pid) : NaN;
     if (Number.isFinite(seconds)) totals[name] = seconds;
   }
-  const add = (name: string, pid: number) => {
-    const seconds = cpuSeconds(pid);
-    if (Number.isFinite(seconds)) totals[name] = (totals[name] ?? 0) + seconds;
-  };
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
-      if (comm === 'postgres') add('postgresql', Number(entry));
-      else if (comm === 'redis-server') add('redis', Number(entry));
-      else if (comm === 'java' && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('zipkin')) add('zipkin', Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return totals;
+  return { ...totals, ...sharedServerCpuSeconds() };
 }
 
 async function must<T>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
