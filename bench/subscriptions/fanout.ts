@@ -21,7 +21,7 @@ import { repoRoot } from './paths.js';
 import { summariseLogs, type LogOffsets } from './logs.js';
 import { metric } from './probe.js';
 import { summariseProfile } from './profile.js';
-import { CPU_HEADERS, FLOW_HEADERS, MAIN_HEADERS, cpuRow, fixed, flowRow, mainRow, printTable, type Row } from './report.js';
+import { CPU_HEADERS, FLOW_HEADERS, MAIN_HEADERS, TAIL_HEADERS, cpuRow, fixed, flowRow, mainRow, printTable, tailRow, type Row } from './report.js';
 import { QUERY, endRun, findInfraPids, finishRun, log, measure, readLoadAverage, sleep, startRun, type Bench, type Options } from './run.js';
 import { benchSymbols, createEnvironment, feedEnv, isolationEnv, provenance, removeData, removeScratch } from './services.js';
 import { planSharing, type SharingDecision } from './shared.js';
@@ -224,6 +224,8 @@ async function main() {
       printTable(FLOW_HEADERS, rows.map(flowRow));
       console.log('\nwhere the CPU goes (% of one core over the window; the machine has 2 cores = 200 %)\n');
       printTable(CPU_HEADERS, rows.map(cpuRow));
+      console.log("\nwhere the tail is (seconds of the window by Quote.time; the gateway's pauses over the window)\n");
+      printTable(TAIL_HEADERS, rows.map(tailRow));
     }
     if (notes.length) {
       console.log('\nnotes: the CPU of the rest of the stack, and what the live-path services logged (warnings and errors; all logs: --keep-logs)\n');

@@ -106,6 +106,8 @@ export interface WindowReport {
   nullHeadlines: number;
   /** `next` messages stamped before the window that arrived during it (e.g. a late backlog). */
   staleArrivals: number;
+  /** Messages repeating a tick the client already had (a new headline on the same quote): neither delivered nor timed. */
+  repeats: number;
   /** Subscribed clients that received fewer messages than the feed made ticks for their symbols / none. */
   clientsShort: number;
   silentClients: number;
@@ -113,6 +115,10 @@ export interface WindowReport {
   lostInWindow: number;
   /** The load generator's own event-loop delay: is the meter the bottleneck? */
   loadLoopDelayP99Ms: number;
+  /** Per second of the window, by Quote.time: the slowest message, those over 250 ms, and all. */
+  perSecond: { max: number; overAim: number; count: number }[];
+  /** The slowest ticks over 250 ms: how many of the symbol's subscribers got it late, and the latest. */
+  lateTicks: { symbol: string; time: string; messages: number; max: number; subscribers: number }[];
 }
 
 export type SlowEvent =

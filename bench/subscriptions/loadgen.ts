@@ -38,6 +38,12 @@ interface Client {
   inWindow: number;
   /** Subscribed when the window opened: those are the ones whose messages are expected. */
   counted: boolean;
+  /**
+   * The Quote.time last received per symbol index. A message repeating it is not a new tick: news
+   * announces a new article about a symbol on its quote channel, and the gateway then sends the
+   * quote as it stands (the same tick) with the new headline.
+   */
+  lastTime: Map<number, string>;
   ackTimer?: NodeJS.Timeout;
 }
 
@@ -71,7 +77,12 @@ let rampStopped = false;
 // The measurement window: messages are counted by their Quote.time, whenever they arrive.
 const latency = newHistogram();
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-let window = { active: false, from: 0, to: 0, openedAt: 0, received: [] as number[], delivered: 0, withErrors: 0, nullHeadlines: 0, stale: 0, lost: 0 };
+let window = { active: false, from: 0, to: 0, openedAt: 0, received: [] as number[], delivered: 0, withErrors: 0, nullHeadlines: 0, stale: 0, lost: 0, repeats: 0 };
+/** Per second of the window (by Quote.time): the slowest message and how many took over the aim. */
+let perSecond: { max: number; overAim: number; count: number }[] = [];
+const AIM_MS = 250;
+/** Messages over the aim by tick (symbol and Quote.time): one late tick for all its subscribers, or a few sockets late? */
+let lateTicks = new Map<string, { symbol: string; time: string; messages: number; max: number }>();
 /** Last Quote.time text and value per symbol: most messages repeat the same tick to many clients. */
 let lastTimeText: string[] = [];
 let lastTimeMs: number[] = [];
@@ -105,11 +116,18 @@ function recordNext(client: Client, data: Buffer) {
     client.gotFirst = true;
     firstValueLatency.recordValue(Math.max(1, Math.round(performance.now() - client.subscribeSentAt)));
   }
-  if (!window.active) return;
   const symbol = stringAfter(data, SYMBOL);
   const time = stringAfter(data, TIME, ISO_LENGTH);
   const s = symbol === undefined ? undefined : symbolIndex.get(symbol);
   if (s === undefined || time === undefined) return;
+  const repeat = client.lastTime.get(s) === time;
+  client.lastTime.set(s, time);
+  if (!window.active) return;
+  // Each tick is timed once per client, when it first learns of it.
+  if (repeat) {
+    window.repeats++;
+    return;
+  }
   let timeMs = lastTimeMs[s]!;
   if (lastTimeText[s] !== time) {
     timeMs = Date.parse(time);
@@ -124,7 +142,21 @@ function recordNext(client: Client, data: Buffer) {
   window.received[s]!++;
   window.delivered++;
   client.inWindow++;
-  latency.recordValue(Math.max(0, Date.now() - timeMs));
+  const took = Math.max(0, Date.now() - timeMs);
+  latency.recordValue(took);
+  const second = perSecond[Math.floor((timeMs - window.from) / 1000)];
+  if (second) {
+    second.count++;
+    if (took > second.max) second.max = took;
+    if (took > AIM_MS) second.overAim++;
+  }
+  if (took > AIM_MS && symbol !== undefined) {
+    const key = `${symbol}@${time}`;
+    const late = lateTicks.get(key) ?? { symbol, time, messages: 0, max: 0 };
+    late.messages++;
+    late.max = Math.max(late.max, took);
+    lateTicks.set(key, late);
+  }
   if (data.indexOf(ERRORS) >= 0) window.withErrors++;
   if (data.indexOf(NULL_HEADLINE) >= 0) window.nullHeadlines++;
 }
@@ -148,6 +180,7 @@ function openClient(p: LoadPlan, index: number, scheduledAt: number) {
     subscribeSentAt: 0,
     gotFirst: false,
     inWindow: 0,
+    lastTime: new Map(),
     counted: false,
   };
   clients.push(client);
@@ -259,7 +292,21 @@ function startWindow(from: number, to: number) {
     client.inWindow = 0;
     client.counted = client.subscribed;
   }
-  window = { active: true, from, to, openedAt: performance.now(), received: (plan?.symbols ?? []).map(() => 0), delivered: 0, withErrors: 0, nullHeadlines: 0, stale: 0, lost: 0 };
+  window = {
+    active: true,
+    from,
+    to,
+    openedAt: performance.now(),
+    received: (plan?.symbols ?? []).map(() => 0),
+    delivered: 0,
+    withErrors: 0,
+    nullHeadlines: 0,
+    stale: 0,
+    lost: 0,
+    repeats: 0,
+  };
+  lateTicks = new Map();
+  perSecond = Array.from({ length: Math.ceil((to - from) / 1000) }, () => ({ max: 0, overAim: 0, count: 0 }));
 }
 
 function report(feedTicks: number[], ingestPublished: number[]): WindowReport {
@@ -295,10 +342,16 @@ function report(feedTicks: number[], ingestPublished: number[]): WindowReport {
     messagesWithErrors: window.withErrors,
     nullHeadlines: window.nullHeadlines,
     staleArrivals: window.stale,
+    repeats: window.repeats,
     clientsShort,
     silentClients,
     lostInWindow: window.lost,
     loadLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    perSecond,
+    lateTicks: [...lateTicks.values()]
+      .sort((a, b) => b.max - a.max)
+      .slice(0, 5)
+      .map((t) => ({ ...t, subscribers: subscribersPerSymbol[symbolIndex.get(t.symbol) ?? -1] ?? 0 })),
   };
 }
 

@@ -159,13 +159,23 @@ export function histogramPercentile(before: Metrics, after: Metrics, name: strin
  * SYN is then retried after 1 s, 3 s, 7 s..., which shows as a slow connection_ack.
  */
 export function listenOverflows(): number {
+  return kernelCounter('/proc/net/netstat', 'TcpExt:', 'ListenOverflows');
+}
+
+/** TCP segments the machine sent again so far (`Tcp RetransSegs` in /proc/net/snmp): a late message on loopback may be one. */
+export function tcpRetransmits(): number {
+  return kernelCounter('/proc/net/snmp', 'Tcp:', 'RetransSegs');
+}
+
+/** One counter of a /proc/net table: a header line of names, then a line of values, both starting with `prefix`. */
+function kernelCounter(file: string, prefix: string, name: string): number {
   try {
-    const lines = readFileSync('/proc/net/netstat', 'utf8')
+    const lines = readFileSync(file, 'utf8')
       .split('\n')
-      .filter((l) => l.startsWith('TcpExt:'));
+      .filter((l) => l.startsWith(prefix));
     const names = lines[0]!.split(/\s+/);
     const values = lines[1]!.split(/\s+/);
-    return Number(values[names.indexOf('ListenOverflows')] ?? NaN);
+    return Number(values[names.indexOf(name)] ?? NaN);
   } catch {
     return NaN;
   }

@@ -69,7 +69,7 @@ export const FLOW_HEADERS = [
   'expected msgs',
   'delivered msgs',
   'msgs/s',
-  'feed→Redis p50 / p99 ms',
+  'feed→Redis p50 / p99 / max ms',
   'gw event→handed p99 ms',
   'executions/s',
   'subgraph fetches/s',
@@ -78,6 +78,7 @@ export const FLOW_HEADERS = [
   'clients short / silent',
   'errors / null headline',
   'stale arrivals',
+  'headline updates (same tick)',
   'close codes (not by the bench)',
 ];
 
@@ -93,7 +94,7 @@ export function flowRow({ clients, m }: Row): string[] {
     String(w.expectedFromFeed),
     String(w.delivered),
     fixed(w.delivered / seconds),
-    `${m.ingestLatencyMs.p50} / ${m.ingestLatencyMs.p99}`,
+    `${m.ingestLatencyMs.p50} / ${m.ingestLatencyMs.p99} / ${m.ingestLatencyMs.max}`,
     ms(histogramPercentile(before, after, 'subscription_delivery_seconds', 99)),
     fixed(delta(before, after, 'subscription_executions_total') / seconds),
     subgraphFetches(m, seconds),
@@ -102,6 +103,7 @@ export function flowRow({ clients, m }: Row): string[] {
     `${w.clientsShort} / ${w.silentClients}`,
     `${w.messagesWithErrors} / ${w.nullHeadlines}`,
     String(w.staleArrivals),
+    String(w.repeats),
     Object.entries(stats.closeCodes)
       .map(([code, n]) => `${code}×${n}`)
       .join(' ') || '-',
@@ -169,5 +171,51 @@ export function cpuRow({ clients, m, rampUsage, rampListenOverflows }: Row): str
     `${fixed(stats.rampSeconds, 1)} / ${stats.openedLate} / ${fixed(rampListenOverflows)} / ${fixed(rampUsage.gateway?.cpuPercent)}`,
     `${stats.ackMs.p50} / ${stats.ackMs.p99}`,
     `${stats.firstValueMs.p50} / ${stats.firstValueMs.p99}`,
+  ];
+}
+
+export const TAIL_HEADERS = [
+  'clients',
+  'seconds with a message over 250 ms',
+  'slowest seconds (second of the window: max ms, share over 250 ms)',
+  'gw GC ms minor / major / incremental',
+  'gw longest GC pause ms',
+  'gw event→handed max ms',
+  'gw subgraph fetch p99 / max ms',
+  'gw event-loop delay p99 / max ms',
+  'TCP retransmits',
+  'slowest ticks (symbol Quote.time: late of subscribers, max ms)',
+];
+
+/** GC time of one kind in the window, from the gateway's `nodejs_gc_duration_seconds` (prom-client). */
+function gcMs(m: Measurement, kind: string): string {
+  const key = seriesByLabel(m.after, 'nodejs_gc_duration_seconds_sum', 'kind').find(([k]) => k === kind)?.[1];
+  return key ? fixed(delta(m.before, m.after, key) * 1000) : '-';
+}
+
+/**
+ * Where the tail is: is it a few bad seconds (a pause somewhere on the path) or spread over the
+ * window (a queue)? The gateway's own pauses are shown beside it.
+ */
+export function tailRow({ clients, m }: Row): string[] {
+  const seconds = m.window.perSecond;
+  const over = seconds.map((s, i) => ({ ...s, i })).filter((s) => s.max > 250);
+  const slowest = [...over]
+    .sort((a, b) => b.max - a.max)
+    .slice(0, 4)
+    .map((s) => `${s.i}: ${s.max}, ${percent(s.overAim, s.count, 1)}`);
+  // prom-client resets its event-loop histogram at each scrape: `after` covers the window.
+  const lag = (name: string) => fixed(metric(m.after, name) * 1000, 1);
+  return [
+    String(clients),
+    `${over.length} of ${seconds.length}`,
+    slowest.join('; ') || '-',
+    `${gcMs(m, 'minor')} / ${gcMs(m, 'major')} / ${gcMs(m, 'incremental')}`,
+    ms(histogramPercentile(m.before, m.after, 'nodejs_gc_duration_seconds', 100)),
+    ms(histogramPercentile(m.before, m.after, 'subscription_delivery_seconds', 100)),
+    `${ms(histogramPercentile(m.before, m.after, 'subscription_subgraph_fetch_seconds', 99))} / ${ms(histogramPercentile(m.before, m.after, 'subscription_subgraph_fetch_seconds', 100))}`,
+    `${lag('nodejs_eventloop_lag_p99_seconds')} / ${lag('nodejs_eventloop_lag_max_seconds')}`,
+    String(m.tcpRetransmits),
+    m.window.lateTicks.map((t) => `${t.symbol} ${t.time.slice(11, 23)}: ${t.messages} of ${t.subscribers}, ${t.max}`).join('; ') || '-',
   ];
 }

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from './paths.js';
 import type { ConnectionStats, FromLoad, LoadPlan, ToLoad, WindowReport } from './ipc.js';
-import { listenOverflows, metric, readMetrics, startSampler, type Metrics, type ProcessUsage } from './probe.js';
+import { listenOverflows, metric, readMetrics, startSampler, tcpRetransmits, type Metrics, type ProcessUsage } from './probe.js';
 import { logOffsets, type LogOffsets } from './logs.js';
 import { startProfiling, type CpuProfile } from './profile.js';
 import { createTokenFactory, startBenchStack, type BenchEnvironment, type BenchStack, type TokenFactory } from './services.js';
@@ -132,6 +132,8 @@ export interface Measurement {
   feedTicks: number[];
   ingestPublished: number[];
   ingestLatencyMs: { p50: number; p99: number; max: number; count: number };
+  /** TCP segments retransmitted on the machine during the window. */
+  tcpRetransmits: number;
   counterCaughtUp: boolean;
   /** The profiled service's CPU profile over the window (--profile). */
   profile?: CpuProfile;
@@ -290,10 +292,14 @@ export async function measure(bench: Bench, run: Run, seconds: number): Promise<
   await sleep(from - Date.now());
   const before = await readMetricsOrEmpty(run.stack.gatewayMetricsUrl);
   const sampler = startSampler(pidsOf(bench, run.stack, run.load));
+  const retransmitsBefore = tcpRetransmits();
   await sleep(to - Date.now());
+  const retransmits = tcpRetransmits() - retransmitsBefore;
   const { usage, machineBusyPercent } = sampler.stop();
   const profile = await profiler?.stop();
+  const scrapeStarted = performance.now();
   const after = await readMetricsOrEmpty(run.stack.gatewayMetricsUrl);
+  log(`  the gateway answered /metrics in ${(performance.now() - scrapeStarted).toFixed(0)} ms`);
   const loadAverage = readLoadAverage();
   const graceEnd = to + bench.options.grace * 1000;
   const counterCaughtUp = await bench.counter!.caughtUp(to, Math.max(graceEnd - Date.now(), 0) + 15_000);
@@ -313,6 +319,7 @@ export async function measure(bench: Bench, run: Run, seconds: number): Promise<
     feedTicks,
     ingestPublished,
     ingestLatencyMs: bench.counter!.ingestLatency(from, to),
+    tcpRetransmits: retransmits,
     counterCaughtUp,
     profile,
   };

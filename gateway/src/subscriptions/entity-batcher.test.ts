@@ -76,4 +76,19 @@ describe('batching the _entities fetches of subscription events', () => {
     const results = await Promise.allSettled([batcher.process(fetchOf(['AAA']), 'public'), batcher.process(fetchOf(['BBB']), 'public')]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
+
+  it('reports how long each request took, answered or failed', async () => {
+    const news = fakeNews();
+    const durations: number[] = [];
+    const batcher = createEntityBatcher(news.source, { onAnswer: (seconds) => durations.push(seconds) });
+    await Promise.all([batcher.process(fetchOf(['AAA']), 'public'), batcher.process(fetchOf(['BBB']), 'public')]);
+    expect(durations).toHaveLength(1);
+    expect(durations[0]).toBeGreaterThanOrEqual(0.004); // the fake subgraph answers after 5 ms
+    expect(durations[0]).toBeLessThan(1);
+
+    const failed: number[] = [];
+    const down = createEntityBatcher({ process: async () => Promise.reject(new Error('news is down')) }, { onAnswer: (seconds) => failed.push(seconds) });
+    await down.process(fetchOf(['AAA']), 'public').catch(() => {});
+    expect(failed).toHaveLength(1);
+  });
 });

@@ -21,6 +21,11 @@ export interface EntityBatcherOptions {
   maxRepresentations?: number;
   /** Called with the number of representations of each request sent. */
   onBatch?: (representations: number) => void;
+  /**
+   * Called with each request's duration in seconds, answered or failed. Every event waiting for
+   * this subgraph waits for the request in flight, so its slowest answers are the engine's tail.
+   */
+  onAnswer?: (seconds: number) => void;
 }
 
 /**
@@ -67,6 +72,7 @@ export function createEntityBatcher(source: GraphQLDataSource, options: EntityBa
     options.onBatch?.(count);
     const first = batch[0]!.options;
     const request = { ...first.request, variables: { ...first.request.variables, representations: batch.flatMap((w) => w.representations) } };
+    const sentAt = performance.now();
     source
       .process({ ...first, request } as GraphQLDataSourceProcessOptions)
       .then(
@@ -74,6 +80,7 @@ export function createEntityBatcher(source: GraphQLDataSource, options: EntityBa
         (error: unknown) => batch.forEach((w) => w.reject(error)),
       )
       .finally(() => {
+        options.onAnswer?.((performance.now() - sentAt) / 1000);
         queue.inFlight = false;
         if (queue.waiting.length > 0) schedule(key, queue);
         else queues.delete(key);

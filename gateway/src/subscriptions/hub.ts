@@ -123,6 +123,13 @@ export function createSubscriptionHub(options: HubOptions) {
       buckets: [1, 2, 5, 10, 20, 50, 100],
       registers,
     }),
+    fetchSeconds: new client.Histogram({
+      name: 'subscription_subgraph_fetch_seconds',
+      help: 'Duration of the batched requests the subscription engine sent to each subgraph for the fields it adds',
+      labelNames: ['subgraph'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
     latency: new client.Histogram({
       name: 'subscription_delivery_seconds',
       help: 'From receipt of an event to its result handed to the subscribers',
@@ -345,7 +352,13 @@ export function createSubscriptionHub(options: HubOptions) {
       const hadSchema = view !== undefined;
       view = next;
       const batchers = new Map(
-        [...dataSources].map(([name, source]) => [name, createEntityBatcher(source, { onBatch: (size) => metrics.batchSize.observe({ subgraph: name }, size) })]),
+        [...dataSources].map(([name, source]) => [
+          name,
+          createEntityBatcher(source, {
+            onBatch: (size) => metrics.batchSize.observe({ subgraph: name }, size),
+            onAnswer: (seconds) => metrics.fetchSeconds.observe({ subgraph: name }, seconds),
+          }),
+        ]),
       );
       executor = createEventExecutor(next, batchers);
       if (hadSchema) this.endAll('The schema changed; subscribe again.');
