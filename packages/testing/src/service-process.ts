@@ -1,7 +1,9 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, TEST_SUBGRAPH_SIGNING_KEY } from './index.js';
+import { freePort, services, TEST_SUBGRAPH_SIGNING_KEY } from './index.js';
 
 export interface ServiceProcessSpec {
   /** The service label: the name in its logs, in /health and /ready, and `service="..."` on /metrics. */
@@ -43,6 +45,49 @@ function startProcess(entry: string, env: Record<string, string>): { child: Chil
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
+}
+
+/** The local ports of a process's TCP connections to `remotePort` (from /proc: its socket inodes, then the kernel's TCP tables). */
+function localPortsTo(pid: number, remotePort: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    const link = (() => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })();
+    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode) inodes.add(inode);
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || !inodes.has(fields[9]!)) continue;
+      const local = parseInt(fields[1]!.split(':')[1]!, 16);
+      const remote = parseInt(fields[2]!.split(':')[1]!, 16);
+      if (remote === remotePort) ports.push(local);
+    }
+  }
+  return ports;
+}
+
+/** Closes every PostgreSQL connection of a process from the server's side, as a restart or a failover does; answers how many. */
+async function terminatePostgresConnectionsOf(pid: number, databaseUrl: string): Promise<number> {
+  const ports = localPortsTo(pid, Number(new URL(databaseUrl).port || 5432));
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const result = await client.query<{ closed: string }>(
+      "select count(*) filter (where pg_terminate_backend(pid)) as closed from pg_stat_activity where client_addr is not null and client_port = any($1::int[]) and backend_type = 'client backend'",
+      [ports],
+    );
+    return Number(result.rows[0]!.closed);
+  } finally {
+    await client.end();
+  }
 }
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -157,6 +202,25 @@ export function describeServiceProcess(spec: ServiceProcessSpec) {
         expect(text).toContain(`service="${spec.name}"`);
         for (const metric of ['http_request_duration_seconds', ...(spec.metrics ?? [])]) expect(text).toMatch(new RegExp(`^# TYPE ${metric} `, 'm'));
       });
+
+      // A pool without an error listener ends the whole process when the server closes an idle
+      // connection (the embedded stack once died so when its PostgreSQL stopped first).
+      if (spec.dependencies.includes('postgres')) {
+        it('keeps running when PostgreSQL closes its connections (a restart, a failover) and is ready again', async () => {
+          const databaseUrl = validEnv.DATABASE_URL ?? services.databaseUrl;
+          expect(await terminatePostgresConnectionsOf(run.child.pid!, databaseUrl)).toBeGreaterThan(0);
+          await new Promise((r) => setTimeout(r, 500));
+          const deadline = Date.now() + 20_000;
+          let status = 0;
+          while (Date.now() < deadline && run.child.exitCode === null) {
+            status = (await fetch(`${url}/ready`).catch(() => undefined))?.status ?? 0;
+            if (status === 200) break;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+          expect(run.child.exitCode, run.output().slice(-3000)).toBeNull();
+          expect(status).toBe(200);
+        }, 30_000);
+      }
 
       it(
         `on SIGTERM finishes what is in flight, drains and exits 0 within ${stopTimeoutMs / 1000} s`,

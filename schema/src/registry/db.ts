@@ -8,13 +8,24 @@ import pg from 'pg';
 export type Pool = pg.Pool;
 export type Client = pg.PoolClient;
 
-/**
- * `timeouts`: PostgreSQL's statement_timeout and lock_timeout on every connection (the
- * DATABASE_*_TIMEOUT_MS variables); migrations and the publish lock's wait get longer ones.
- */
-export function openPool(url: string, schema: string, max = 10, timeouts = { statementTimeoutMs: 5_000, lockTimeoutMs: 2_000 }): Pool {
-  const { statementTimeoutMs, lockTimeoutMs } = timeouts;
-  return new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema} -c statement_timeout=${statementTimeoutMs} -c lock_timeout=${lockTimeoutMs}` });
+export interface PoolOptions {
+  max?: number;
+  /** PostgreSQL's statement_timeout and lock_timeout on every connection (the DATABASE_*_TIMEOUT_MS variables). */
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
+  /**
+   * An idle connection the server closed (a restart, a failover, pg_terminate_backend). The pool
+   * drops it and opens another when asked; without a listener the error would end the process.
+   */
+  onIdleConnectionLost: (error: Error) => void;
+}
+
+/** Migrations and the publish lock's wait get longer timeouts, per transaction (below). */
+export function openPool(url: string, schema: string, options: PoolOptions): Pool {
+  const { max = 10, statementTimeoutMs = 5_000, lockTimeoutMs = 2_000 } = options;
+  const pool = new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema} -c statement_timeout=${statementTimeoutMs} -c lock_timeout=${lockTimeoutMs}` });
+  pool.on('error', options.onIdleConnectionLost);
+  return pool;
 }
 
 /** Waits that are meant to be long (migrations, a publish queued behind another): SET LOCAL, for one transaction. */

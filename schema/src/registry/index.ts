@@ -33,7 +33,12 @@ export async function startRegistry(env: RegistryEnv) {
   const resources = lifecycle(logger);
   const pool = await resources.open(
     'postgres',
-    () => openPool(env.DATABASE_URL, env.DATABASE_SCHEMA, 10, { statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS, lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS }),
+    () =>
+      openPool(env.DATABASE_URL, env.DATABASE_SCHEMA, {
+        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+        onIdleConnectionLost: (err) => logger.warn({ err }, 'PostgreSQL closed an idle connection; the next query opens another'),
+      }),
     (p) => p.end(),
   );
   await resources.run('migrations', () => migrate(pool, env.DATABASE_SCHEMA));
