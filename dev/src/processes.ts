@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -83,7 +84,7 @@ export const defaultMetricsPort = (port: number) => port + 5000;
  * with a name prefix, or to `<logDir>/<name>.log`. Its /metrics listens on `env.METRICS_PORT`, or
  * on PORT + 5000 (never on a METRICS_PORT this process inherited, which every service would share).
  */
-export function spawnService(name: string, entry: string, port: number, env: Record<string, string>, logDir?: string): ServiceProcess {
+export function spawnService(name: string, entry: string, port: number, env: Record<string, string>, logDir?: string, options: { nice?: number } = {}): ServiceProcess {
   const metricsPort = env.METRICS_PORT ?? String(defaultMetricsPort(port));
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: repoRoot,
@@ -92,6 +93,9 @@ export function spawnService(name: string, entry: string, port: number, env: Rec
     // closes (packages/service stopOnSignals), so a stack killed outright leaves no process behind.
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  // Background work (the log shipper) yields the CPU to the processes answering users when the
+  // machine is busy; it gets as much as it likes when it is not.
+  if (options.nice && child.pid) setPriority(child.pid, options.nice);
   if (logDir) {
     mkdirSync(logDir, { recursive: true });
     const file = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });

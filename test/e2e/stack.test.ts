@@ -1,5 +1,6 @@
 // The whole system as an operator runs it: six subgraph processes and the gateway against real
 // PostgreSQL, Redis, Kafka and dynalite, used through the one endpoint as a frontend would.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ADMIN, DEMO_USER, DEMO_WATCHLIST, SAMPLE_QUERY, seedDemo } from '../../dev/src/demo.js';
@@ -119,6 +120,18 @@ describe('the supergraph through the gateway', () => {
     ).catch(() => undefined);
     expect(reported.map((s) => s.service).sort()).toEqual([...stack.services.keys()].sort());
     expect(reported.filter((s) => !s.ready)).toEqual([]);
+  });
+
+  it('runs the log shipper as background work (nice 10) and the services answering users at normal priority', () => {
+    // /proc/<pid>/stat: the 19th field is the nice value (after the command name in parentheses).
+    const niceOf = (name: string) =>
+      Number(
+        readFileSync(`/proc/${stack.services.get(name)!.child.pid}/stat`, 'utf8')
+          .split(') ')[1]!
+          .split(' ')[16],
+      );
+    expect(niceOf('log-shipper')).toBe(10);
+    for (const name of ['gateway', 'user', 'budget', 'market']) expect(niceOf(name), name).toBe(0);
   });
 
   // Last: it stops a subgraph.

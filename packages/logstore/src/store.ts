@@ -136,7 +136,11 @@ export function openLogStore(options: LogStoreOptions) {
           ) partition by range (time)`);
         // Each index is made on every partition, present and future.
         await client.query(`create index if not exists entries_by_service on ${schema}.entries (service, time desc, id desc)`);
-        await client.query(`create index if not exists entries_by_level on ${schema}.entries (level, time desc, id desc)`);
+        // Only warnings and worse are indexed by level: they are what one looks for by level, and
+        // few; "info and worse" is most lines, read in time order anyway. Every line pays for each
+        // index it enters, and the shipper writes all of them (issue 16: what logging costs).
+        await client.query(`drop index if exists ${schema}.entries_by_level`);
+        await client.query(`create index if not exists entries_at_warn on ${schema}.entries (time desc, id desc) where level >= ${LOG_LEVELS.warn}`);
         await client.query(`create index if not exists entries_by_request on ${schema}.entries (request_id) where request_id is not null`);
         await client.query(`create index if not exists entries_by_trace on ${schema}.entries (trace_id) where trace_id is not null`);
         await client.query(`
@@ -247,7 +251,8 @@ export function openLogStore(options: LogStoreOptions) {
       const params: unknown[] = [];
       const param = (value: unknown) => `$${params.push(value)}`;
       if (filter.service) where.push(`service = ${param(filter.service)}`);
-      if (filter.level) where.push(`level >= ${param(LOG_LEVELS[filter.level])}`);
+      // A literal from the fixed list, not a parameter, so the planner can match the partial index.
+      if (filter.level) where.push(`level >= ${Number(LOG_LEVELS[filter.level])}`);
       if (filter.requestId) {
         // The request's own lines, and every line of the traces it started: a worker that consumes
         // its event logs in the same trace (context carried in the message headers), not the request.
