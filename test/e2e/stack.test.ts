@@ -124,14 +124,14 @@ describe('the supergraph through the gateway', () => {
 
   it('runs the log shipper as background work (nice 10) and the services answering users at normal priority', () => {
     // /proc/<pid>/stat: the 19th field is the nice value (after the command name in parentheses).
-    const niceOf = (name: string) =>
+    const niceOf = (name: Parameters<RunningStack['stopService']>[0]) =>
       Number(
         readFileSync(`/proc/${stack.services.get(name)!.child.pid}/stat`, 'utf8')
           .split(') ')[1]!
           .split(' ')[16],
       );
     expect(niceOf('log-shipper')).toBe(10);
-    for (const name of ['gateway', 'user', 'budget', 'market']) expect(niceOf(name), name).toBe(0);
+    for (const name of ['gateway', 'user', 'budget', 'market'] as const) expect(niceOf(name), name).toBe(0);
   });
 
   // Last: it stops a subgraph.
