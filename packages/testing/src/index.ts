@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'otplib';
 import pg from 'pg';
@@ -180,23 +181,42 @@ export async function createTcpProxy(target: { host: string; port: number }) {
 }
 
 /**
- * A TCP port nothing listens on right now, and not handed out before in this process: the kernel
- * may give a port just closed to the next bind(0), so two services of one test stack, each asking
- * in turn, could otherwise be told the same port.
+ * A TCP port nothing listens on right now, and not handed out before in this process.
+ *
+ * Chosen at random below the kernel's ephemeral range (`ip_local_port_range`, 32768-60999 here),
+ * not with bind(0): a port from bind(0) is an ephemeral one, and between the test releasing it and
+ * the service binding it, any outgoing connection on the machine may take it as its local port
+ * (CI saw a stack's market service fail with EADDRINUSE so). Below that range only another
+ * listener can take it, and the random choice makes two test processes picking the same port at
+ * the same moment unlikely.
  */
 const handedOut = new Set<number>();
+const PORTS_FROM = 20_000;
+function ephemeralPortsStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return 32_768;
+  }
+}
 export async function freePort(): Promise<number> {
   const net = await import('node:net');
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
+  const below = ephemeralPortsStart();
+  const listenable = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
       const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => resolve(port));
+      server.once('error', () => resolve(undefined));
+      server.listen(port, '127.0.0.1', () => {
+        const { port: bound } = server.address() as AddressInfo;
+        server.close(() => resolve(bound));
       });
     });
-    if (handedOut.has(port)) continue;
+  for (let attempt = 0; ; attempt++) {
+    // A machine whose ephemeral range starts low leaves no room below it: then bind(0) it is.
+    const candidate = below - PORTS_FROM >= 1000 && attempt < 200 ? PORTS_FROM + Math.floor(Math.random() * (below - PORTS_FROM)) : 0;
+    if (handedOut.has(candidate)) continue;
+    const port = await listenable(candidate);
+    if (port === undefined || handedOut.has(port)) continue;
     handedOut.add(port);
     return port;
   }
