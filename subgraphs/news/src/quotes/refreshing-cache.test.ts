@@ -13,27 +13,35 @@ function slowStore() {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A cache on a clock the test moves (`clock.now`), and its slow store. */
+function cacheWithClock() {
+  const clock = { now: 0 };
+  const cache = createRefreshingCache<string>({ freshMs: 5000, maxAgeMs: 60_000, now: () => clock.now });
+  return { clock, cache, store: slowStore() };
+}
+
+/** Caches AAPL as "Apple v1" at time 0. */
+async function cachedApple({ cache, store }: ReturnType<typeof cacheWithClock>) {
+  const first = cache.get('AAPL', store.load('AAPL'));
+  store.pending[0]!.answer('Apple v1');
+  return first;
+}
+
 describe('the headline cache (stale while revalidate)', () => {
   it('serves a value younger than freshMs from memory without reading', async () => {
-    let now = 0;
-    const cache = createRefreshingCache<string>({ freshMs: 5000, maxAgeMs: 60_000, now: () => now });
-    const store = slowStore();
-    const first = cache.get('AAPL', store.load('AAPL'));
-    store.pending[0]!.answer('Apple v1');
-    expect(await first).toBe('Apple v1');
-    now = 4999;
+    const t = cacheWithClock();
+    const { clock, cache, store } = t;
+    expect(await cachedApple(t)).toBe('Apple v1');
+    clock.now = 4999;
     expect(await cache.get('AAPL', store.load('AAPL'))).toBe('Apple v1');
     expect(store.pending).toHaveLength(1);
   });
 
   it('serves a stale value at once and reads it again in the background; the next caller gets the new one', async () => {
-    let now = 0;
-    const cache = createRefreshingCache<string>({ freshMs: 5000, maxAgeMs: 60_000, now: () => now });
-    const store = slowStore();
-    const first = cache.get('AAPL', store.load('AAPL'));
-    store.pending[0]!.answer('Apple v1');
-    await first;
-    now = 6000;
+    const t = cacheWithClock();
+    const { clock, cache, store } = t;
+    await cachedApple(t);
+    clock.now = 6000;
     // The read under way does not hold the caller up: it answers before the store does.
     expect(await cache.get('AAPL', store.load('AAPL'))).toBe('Apple v1');
     expect(store.pending).toHaveLength(2);
@@ -47,15 +55,14 @@ describe('the headline cache (stale while revalidate)', () => {
   });
 
   it('makes the caller wait for the store when nothing is cached or the value is older than maxAgeMs', async () => {
-    let now = 0;
-    const cache = createRefreshingCache<string>({ freshMs: 5000, maxAgeMs: 60_000, now: () => now });
-    const store = slowStore();
+    const t = cacheWithClock();
+    const { clock, cache, store } = t;
     const a = cache.get('AAPL', store.load('AAPL'));
     const b = cache.get('AAPL', store.load('AAPL'));
     expect(store.pending).toHaveLength(1); // one read for both
     store.pending[0]!.answer('Apple v1');
     expect([await a, await b]).toEqual(['Apple v1', 'Apple v1']);
-    now = 60_000;
+    clock.now = 60_000;
     let answered = false;
     const old = cache.get('AAPL', store.load('AAPL')).then((v) => {
       answered = true;
@@ -68,13 +75,10 @@ describe('the headline cache (stale while revalidate)', () => {
   });
 
   it('keeps the stale value when the background read fails, and says so', async () => {
-    let now = 0;
-    const cache = createRefreshingCache<string>({ freshMs: 5000, maxAgeMs: 60_000, now: () => now });
-    const store = slowStore();
-    const first = cache.get('AAPL', store.load('AAPL'));
-    store.pending[0]!.answer('Apple v1');
-    await first;
-    now = 6000;
+    const t = cacheWithClock();
+    const { clock, cache, store } = t;
+    await cachedApple(t);
+    clock.now = 6000;
     const failures: unknown[] = [];
     expect(await cache.get('AAPL', store.load('AAPL'), (error) => failures.push(error))).toBe('Apple v1');
     store.pending[1]!.fail(new Error('DynamoDB is down'));
@@ -84,13 +88,10 @@ describe('the headline cache (stale while revalidate)', () => {
   });
 
   it('never puts back what was forgotten: a read that started before forget is not kept', async () => {
-    let now = 0;
-    const cache = createRefreshingCache<string>({ freshMs: 5000, maxAgeMs: 60_000, now: () => now });
-    const store = slowStore();
-    const first = cache.get('AAPL', store.load('AAPL'));
-    store.pending[0]!.answer('Apple v1');
-    await first;
-    now = 6000;
+    const t = cacheWithClock();
+    const { clock, cache, store } = t;
+    await cachedApple(t);
+    clock.now = 6000;
     await cache.get('AAPL', store.load('AAPL')); // a background read starts
     cache.forget(['AAPL']); // a new article about AAPL was stored
     store.pending[1]!.answer('Apple v1 (read before the new article)');
