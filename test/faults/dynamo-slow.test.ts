@@ -9,7 +9,7 @@
 // fast again, requests are whole again within a second or so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { services } from '@analytica/testing';
-import { startFaultProxy } from './fault-proxy.js';
+import { startFaultProxy } from '@analytica/testing/fault-proxy';
 import { ask, recovery, sleep, startFaultStack, type Answer, type FaultStack } from './stack.js';
 
 const REQUEST_TIMEOUT_MS = 500;

@@ -17,7 +17,7 @@
 // - requests succeed again within a few seconds of the database's return (measured, under 5 s).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { services } from '@analytica/testing';
-import { startFaultProxy } from './fault-proxy.js';
+import { startFaultProxy } from '@analytica/testing/fault-proxy';
 import { ask, recovery, sleep, startFaultStack, type Answer, type FaultStack } from './stack.js';
 
 const OUTAGE_MS = 8000;

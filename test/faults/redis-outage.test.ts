@@ -14,7 +14,7 @@ import { generateSigningKeyPem } from '@analytica/auth';
 import { createRedis, DEFAULT_REDIS_BUDGET } from '@analytica/redis';
 import { dropSchema, freePort, gql, isolatedRunEnv, services as infra, uniqueName } from '@analytica/testing';
 import { entryOf, repoRoot, spawnService, stopProcess, waitUntilReady, type ServiceProcess } from '../../dev/src/processes.js';
-import { startFaultProxy } from './fault-proxy.js';
+import { startFaultProxy } from '@analytica/testing/fault-proxy';
 
 const run = uniqueName('faults_redis');
 const logDir = path.join(repoRoot, '.data/test-logs', run);

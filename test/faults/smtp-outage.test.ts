@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { eventually, freePort, services } from '@analytica/testing';
 import { entryOf, spawnService, stopProcess, waitUntilReady, type ServiceProcess } from '../../dev/src/processes.js';
-import { startFaultProxy } from './fault-proxy.js';
+import { startFaultProxy } from '@analytica/testing/fault-proxy';
 import { sleep, startFaultStack, type FaultStack } from './stack.js';
 
 const SMTP_URL = process.env.TEST_SMTP_URL ?? 'smtp://127.0.0.1:1025';

@@ -9,7 +9,7 @@
 // busy machine). When the subgraph answers again, the next request is whole again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@analytica/testing';
-import { startFaultProxy } from './fault-proxy.js';
+import { startFaultProxy } from '@analytica/testing/fault-proxy';
 import { ask, recovery, sleep, startFaultStack, type FaultStack } from './stack.js';
 
 const SUBGRAPH_TIMEOUT_MS = 2000;

@@ -25,13 +25,13 @@ export function candleSlots(tick: Tick): { pk: string; bucket: number }[] {
  * falls in; consecutive trades mostly share their buckets, so a bucket is looked up only when it
  * changes (a feed at 20,000 ticks a second would otherwise spend its time building keys).
  */
-export function createSlotWalker(tick: Pick<Tick, 'region' | 'symbol'>, lookup: (pk: string, bucket: number) => CandleEntry) {
+export function createSlotWalker<Slot>(tick: Pick<Tick, 'region' | 'symbol'>, lookup: (pk: string, bucket: number) => Slot) {
   const pks = CANDLE_INTERVALS.map((interval) => candleKey(tick.region, tick.symbol, interval));
   const buckets = CANDLE_INTERVALS.map(() => NaN);
-  const entries: (CandleEntry | undefined)[] = CANDLE_INTERVALS.map(() => undefined);
+  const entries: (Slot | undefined)[] = CANDLE_INTERVALS.map(() => undefined);
   let session = '';
   let day = NaN;
-  return (trade: Tick): CandleEntry[] => {
+  return (trade: Tick): Slot[] => {
     if (trade.sessionDate !== session) {
       session = trade.sessionDate;
       day = bucketStart('1d', trade.timeMs, session);
@@ -44,7 +44,7 @@ export function createSlotWalker(tick: Pick<Tick, 'region' | 'symbol'>, lookup: 
         entries[k] = lookup(pks[k]!, bucket);
       }
     }
-    return entries as CandleEntry[];
+    return entries as Slot[];
   };
 }
 

@@ -120,7 +120,10 @@ export async function startMarketIngest(env: MarketIngestEnv, deps: Dependencies
               fetchWaitMs: env.INGEST_FETCH_WAIT_MS,
               sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
             }),
-      (c) => c.stop(),
+      async (c) => {
+        await c.stop();
+        ingest.reset(); // ends candle reads still retrying: their ticks are read again after a restart
+      },
     );
     logger.info({ instruments: instruments.size, transport: deps.bus ? deps.bus.kind : 'kafka' }, 'consuming ticks');
   });
@@ -149,7 +152,7 @@ function ingestMetrics(registry: client.Registry) {
   });
   const stage = new client.Histogram({
     name: 'market_ingest_stage_seconds',
-    help: 'Time per batch in each stage: load (quotes not cached, alert rules), alerts (publishing), redis (quote writes), candles (waiting for candles not cached)',
+    help: 'Time per batch in each stage: load (quotes not cached, alert rules), alerts (publishing), redis (quote writes), candles (reading candles not cached from DynamoDB; in the background, quotes do not wait for it)',
     labelNames: ['stage'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],

@@ -49,6 +49,17 @@ export class WriterConflict extends Error {
   override name = 'WriterConflict';
 }
 
+/**
+ * Some candles a flush should write are still being read from DynamoDB: nothing was written and
+ * the flush is tried again later (the consumer commits nothing meanwhile).
+ */
+export class CandlesUnread extends Error {
+  override name = 'CandlesUnread';
+}
+
+/** How long a flush waits for candle reads under way before it gives up until the next one. */
+const READ_WAIT_MS = 5000;
+
 /** The caches were dropped while a batch was in flight; its results must not be acknowledged. */
 export class BatchAbandoned extends Error {
   override name = 'BatchAbandoned';
@@ -107,6 +118,13 @@ export function createIngest(deps: IngestDeps) {
   /** Alert rules per symbol, with the value of ALERTS_VERSION_KEY read just before them. */
   let rules = new Map<string, { version: string; list: AlertRule[] }>();
   let newestBucket = new Map<string, number>();
+  /**
+   * Trades waiting for their candle to be read from DynamoDB, by candle (entryId): folded in, in
+   * order, once it is read. A candle is in `candles` or here, never both.
+   */
+  let unread = new Map<string, Tick[]>();
+  /** Candle reads under way (they retry until they succeed or the caches are dropped; never reject). */
+  const reads = new Set<Promise<void>>();
   let epoch = 0;
   let flushing: Promise<unknown> = Promise.resolve();
 
@@ -114,6 +132,7 @@ export function createIngest(deps: IngestDeps) {
     epoch++;
     quotes = new Map();
     candles = new Map();
+    unread = new Map();
     newestBucket = new Map();
     rules = new Map();
   }
@@ -132,10 +151,6 @@ export function createIngest(deps: IngestDeps) {
     for (const list of bySymbol.values()) list.sort((a, b) => a.seq - b.seq);
 
     let stageStart = process.hrtime.bigint();
-    // Candles are read meanwhile but folded in only after the quotes are written: a slow DynamoDB
-    // read must not hold up the quotes, which are what users watch.
-    const candlesLoaded = loadCandles(bySymbol);
-    candlesLoaded.catch(() => {}); // awaited below; this only keeps an early failure from counting as unhandled
     await loadQuotesAndRules(bySymbol);
     checkEpoch();
     deps.observe?.('load', elapsed(stageStart));
@@ -188,15 +203,7 @@ export function createIngest(deps: IngestDeps) {
     checkEpoch();
     for (const { instrument, next } of changed) quotes.set(instrument.symbol, { state: next, stored: String(next.seq) });
 
-    stageStart = process.hrtime.bigint();
-    await candlesLoaded;
-    checkEpoch();
-    deps.observe?.('candles', elapsed(stageStart));
-    // Folded into the cache at once: a batch that comes again finds its ticks counted and skips them.
-    for (const list of bySymbol.values()) {
-      const candlesOf = createSlotWalker(list[0]!, candleEntry);
-      for (const tick of list) if (tick.size > 0) for (const entry of candlesOf(tick)) mergeTrade(entry, tick);
-    }
+    foldIntoCandles(bySymbol);
 
     if (fired.length) {
       await Promise.all(
@@ -248,38 +255,81 @@ export function createIngest(deps: IngestDeps) {
     if (outdated.length) await read(outdated, false);
   }
 
-  /** Candles missing from the cache are read from DynamoDB (one batch read for the whole batch). */
-  async function loadCandles(bySymbol: Map<string, Tick[]>) {
-    const missing = new Map<string, { pk: string; bucket: number }>();
-    const note = (pk: string, bucket: number) => {
+  /**
+   * Folds a batch's trades into their candles. A candle not in the cache is read from DynamoDB in
+   * the background (one batch read for all of the batch's missing candles), and its trades wait
+   * in `unread` until it is there: the batch does not wait for DynamoDB, so the next batch's quotes
+   * are not held up by a slow read (at every new minute each symbol starts new candles, and a read
+   * that takes the DynamoDB client's whole budget, 3 attempts of 2 s, would stop every quote of
+   * the partition for over 6 s). A batch that comes again finds its trades counted and skips them (by sequence).
+   */
+  function foldIntoCandles(bySymbol: Map<string, Tick[]>) {
+    const toRead = new Map<string, { pk: string; bucket: number }>();
+    const slotOf = (pk: string, bucket: number): CandleEntry | Tick[] => {
+      if (bucket > (newestBucket.get(pk) ?? -Infinity)) newestBucket.set(pk, bucket);
       const id = entryId(pk, bucket);
-      if (!candles.has(id)) missing.set(id, { pk, bucket });
-      return undefined as unknown as CandleEntry;
+      const slot = candles.get(id) ?? unread.get(id);
+      if (slot) return slot;
+      const waiting: Tick[] = [];
+      unread.set(id, waiting);
+      toRead.set(id, { pk, bucket });
+      return waiting;
     };
     for (const list of bySymbol.values()) {
-      const walk = createSlotWalker(list[0]!, note);
-      for (const tick of list) if (tick.size > 0) walk(tick);
+      const slotsOf = createSlotWalker(list[0]!, slotOf);
+      for (const tick of list) {
+        if (tick.size === 0) continue;
+        for (const slot of slotsOf(tick)) {
+          if (Array.isArray(slot)) slot.push(tick);
+          else mergeTrade(slot, tick);
+        }
+      }
     }
-    if (missing.size === 0) return;
-    const map = candles;
-    const items = await batchGet(deps.dynamo, deps.tables.candles, [...missing.values()]);
-    for (const item of items as unknown as CandleEntry[]) {
-      const id = entryId(item.pk, Number(item.bucket));
-      if (map.has(id)) continue;
-      const lastSeq = Number(item.lastSeq);
-      map.set(id, { ...item, bucket: Number(item.bucket), lastSeq, storedSeq: lastSeq });
-    }
+    if (toRead.size) readCandles(toRead);
   }
 
-  function candleEntry(pk: string, bucket: number): CandleEntry {
-    const id = entryId(pk, bucket);
-    let entry = candles.get(id);
-    if (!entry) {
-      entry = emptyEntry(pk, bucket);
-      candles.set(id, entry);
+  /** Reads candles into the cache, retrying with backoff until it succeeds or the caches are dropped. */
+  function readCandles(slots: Map<string, { pk: string; bucket: number }>) {
+    const map = candles;
+    const waiting = unread;
+    const started = process.hrtime.bigint();
+    const read = (async () => {
+      let items: Awaited<ReturnType<typeof batchGet>> | undefined;
+      for (let attempt = 0; map === candles; attempt++) {
+        try {
+          items = await batchGet(deps.dynamo, deps.tables.candles, [...slots.values()]);
+          break;
+        } catch (err) {
+          if (attempt === 0) deps.logger.warn({ err, candles: slots.size }, 'cannot read candles; quotes go on, their trades wait and the read is tried again');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)));
+        }
+      }
+      if (!items || map !== candles) return; // dropped meanwhile: the ticks are read again
+      const stored = new Map(items.map((item) => [entryId(item.pk as string, Number(item.bucket)), item as unknown as CandleEntry]));
+      for (const [id, { pk, bucket }] of slots) {
+        const item = stored.get(id);
+        const lastSeq = Number(item?.lastSeq);
+        const entry = item ? { ...item, bucket: Number(item.bucket), lastSeq, storedSeq: lastSeq } : emptyEntry(pk, bucket);
+        for (const tick of waiting.get(id) ?? []) mergeTrade(entry, tick);
+        waiting.delete(id);
+        map.set(id, entry);
+      }
+      deps.observe?.('candles', elapsed(started));
+    })();
+    reads.add(read);
+    void read.finally(() => reads.delete(read));
+  }
+
+  /** True once every candle read under way has finished, false if some are still going after `ms`. */
+  async function readsDone(ms: number): Promise<boolean> {
+    if (reads.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+      return await Promise.race([Promise.all([...reads]).then(() => true as const), late]);
+    } finally {
+      clearTimeout(timer);
     }
-    if (bucket > (newestBucket.get(pk) ?? -Infinity)) newestBucket.set(pk, bucket);
-    return entry;
   }
 
   async function writeQuotes(changed: { instrument: Instrument; next: StoredQuote; stored: string }[]) {
@@ -330,6 +380,9 @@ export function createIngest(deps: IngestDeps) {
   }
 
   async function writeDirtyCandles(): Promise<number> {
+    // Trades still waiting for their candle are in no candle yet: the offsets this flush is to
+    // commit may cover them, so nothing is written (or committed) until every read is done.
+    if (!(await readsDone(READ_WAIT_MS))) throw new CandlesUnread(`${unread.size} candle(s) still being read from DynamoDB`);
     const map = candles;
     const dirty = [...map.values()].filter(isDirty).map((entry) => ({ entry, snapshot: { ...entry } }));
     if (dirty.length) {

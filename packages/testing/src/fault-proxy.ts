@@ -1,8 +1,9 @@
 import net, { type AddressInfo } from 'node:net';
 
 /**
- * A TCP proxy in front of a real server (here the machine's shared Redis, which other tests use at
- * the same time and so must never be paused itself), which a fault test can break in two ways:
+ * A TCP proxy in front of a real server (the machine's shared Redis, PostgreSQL or DynamoDB API,
+ * which other tests use at the same time and so must never be broken themselves), which a fault
+ * test can break in three ways:
  *
  * - pause(): connections stay open but no byte goes through, in either direction, and new
  *   connections are accepted and held the same way: what `CLIENT PAUSE ... ALL` or a hung host
