@@ -13,7 +13,7 @@ import { newsContext, type NewsContext } from './context.js';
 import type { NewsEnv } from './environment.js';
 import { consumePublishedArticles } from './ingest/published.js';
 import { userArticlesTable } from './interactions/interactions.js';
-import { forgetHeadlines } from './quotes/quotes.graphql.js';
+import { renewHeadlines } from './quotes/quotes.graphql.js';
 import { buildNewsSchema } from './schema.js';
 
 export { newsEnvShape, parseNewsEnv, type NewsEnv } from './environment.js';
@@ -80,7 +80,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
             groupId: env.NEWS_CONSUMER_GROUP,
             logger,
             live,
-            onStored: forgetHeadlines,
+            onStored: (symbols) => renewHeadlines(symbols, store, logger),
           }),
         ),
       (c) => c.stop(),

@@ -68,8 +68,8 @@ export function consumePublishedArticles(deps: {
   groupId: string;
   logger: Logger;
   live?: LivePublisher;
-  /** Called with the symbols of a stored article before subscribers are told (drops cached headlines). */
-  onStored?: (symbols: readonly string[]) => void;
+  /** Called with the symbols of a stored article, and awaited, before subscribers are told (renews cached headlines). */
+  onStored?: (symbols: readonly string[]) => Promise<void>;
 }): Promise<Consumer> {
   return runConsumer({
     bus: deps.bus,
@@ -79,7 +79,7 @@ export function consumePublishedArticles(deps: {
     async handle(event) {
       const changed = await storePublishedArticle(deps.store, event.payload);
       if (!changed) return;
-      deps.onStored?.(event.payload.symbols);
+      await deps.onStored?.(event.payload.symbols);
       const live = deps.live;
       if (!live) return;
       const results = await Promise.allSettled(event.payload.symbols.map((symbol) => live.entity('Quote', symbol, { symbol })));

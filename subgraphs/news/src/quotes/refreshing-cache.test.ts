@@ -107,4 +107,36 @@ describe('the headline cache (stale while revalidate)', () => {
     store.pending[3]!.answer('Apple v3');
     expect(await again).toBe('Apple v3');
   });
+  it('renews a key for a change it is told of: callers get the held value until the new one is read, then the new one; an older read is not kept', async () => {
+    const t = cacheWithClock();
+    const { clock, cache, store } = t;
+    await cachedApple(t);
+    clock.now = 6000;
+    await cache.get('AAPL', store.load('AAPL')); // a background read starts (pending[1])
+    const renewed = cache.renew('AAPL', store.load('AAPL')); // a new article about AAPL was stored (pending[2])
+    expect(store.pending).toHaveLength(3);
+    // Meanwhile: the held value, at once, with no new read.
+    expect(await cache.get('AAPL', store.load('AAPL'))).toBe('Apple v1');
+    expect(store.pending).toHaveLength(3);
+    store.pending[1]!.answer('Apple v1 (read before the new article)');
+    store.pending[2]!.answer('Apple v2');
+    await renewed;
+    expect(await cache.get('AAPL', store.load('AAPL'))).toBe('Apple v2');
+    expect(store.pending).toHaveLength(3); // fresh from the renewal: no read
+  });
+
+  it('after a renewal that fails, serves the held value and reads it again in the background', async () => {
+    const t = cacheWithClock();
+    const { clock, cache, store } = t;
+    await cachedApple(t);
+    clock.now = 1000; // fresh
+    const renewed = cache.renew('AAPL', store.load('AAPL'));
+    store.pending[1]!.fail(new Error('DynamoDB is down'));
+    await expect(renewed).rejects.toThrow('DynamoDB is down');
+    expect(await cache.get('AAPL', store.load('AAPL'))).toBe('Apple v1'); // served at once...
+    expect(store.pending).toHaveLength(3); // ...and read again
+    store.pending[2]!.answer('Apple v2');
+    await settle();
+    expect(await cache.get('AAPL', store.load('AAPL'))).toBe('Apple v2');
+  });
 });
