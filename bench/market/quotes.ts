@@ -10,10 +10,16 @@
 //
 //   npx tsx bench/market/quotes.ts
 //   BENCH_RATE=500 BENCH_SECONDS=60 BENCH_ROUNDS=3 npx tsx bench/market/quotes.ts
+//   BENCH_PROFILE=gateway npx tsx bench/market/quotes.ts   (a CPU profile of the gateway over the
+//     rounds, saved in the temporary folder and summarised; the profiler costs it some CPU, so the figures
+//     of such a run are printed as profiled)
 import os from 'node:os';
 import { gql } from '@analytica/testing';
 import { DEMO_USER } from '@analytica/dev/demo';
 import { describeLoad, runLoad, type LoadResult } from '../lib/open-loop.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startProfiling, summariseProfile } from '../subscriptions/profile.js';
 import { createEnvironment, provenance, removeData, removeScratch, startBenchStack } from '../subscriptions/services.js';
 import { fmt, machineBusySeconds, say, sharedServerCpuSeconds, treeCpuSeconds } from './lib.js';
 
@@ -46,6 +52,7 @@ const SYMBOLS = [
   'WMT',
   'MA',
 ];
+const PROFILE = process.env.BENCH_PROFILE;
 const QUERY = 'query Quotes($symbols: [String!]!) { quotes(symbols: $symbols) { id symbol last bid ask change changePercent volume time marketState stale } }';
 
 async function main() {
@@ -87,6 +94,9 @@ async function main() {
       ...sharedServerCpuSeconds(),
       'load generator': process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
     });
+    if (PROFILE && !bench.pids[PROFILE]) throw new Error(`BENCH_PROFILE=${PROFILE}: no such process (${Object.keys(bench.pids).join(', ')})`);
+    const profiler = PROFILE ? await startProfiling(bench.pids[PROFILE]!) : undefined;
+    if (PROFILE) say(`DEVIATION: ${PROFILE} runs under V8's sampling profiler: its figures below include the profiler's cost`);
     for (let round = 1; round <= ROUNDS; round++) {
       const cpuBefore = read();
       const busyBefore = machineBusySeconds();
@@ -110,6 +120,13 @@ async function main() {
       );
       const gateway = cpu.find((p) => p.name === 'gateway');
       if (gateway) say(`  gateway CPU per request: ${fmt((gateway.percent * 10) / result.achievedRate, 3)} ms`);
+    }
+    if (profiler) {
+      const profile = await profiler.stop();
+      const file = path.join(os.tmpdir(), `${env.run}-${PROFILE}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      say(`\n${PROFILE}'s CPU profile over the rounds (saved as ${file}):`);
+      say(summariseProfile(profile, 25));
     }
   } finally {
     await bench.stack.stop();
