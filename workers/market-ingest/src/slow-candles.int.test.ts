@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDynamo, deleteTablesWithPrefix, QueryCommand } from '@analytica/dynamo';
-import type { EventBus } from '@analytica/events';
 import { readReferenceFile } from '@analytica/instruments';
 import { createLogger } from '@analytica/logger';
 import { candlesTable, quoteKey } from '@analytica/market-subgraph/store';
@@ -8,7 +7,7 @@ import { createRedis } from '@analytica/redis';
 import { services, uniqueName } from '@analytica/testing';
 import { startFaultProxy } from '@analytica/testing/fault-proxy';
 import { CandlesUnread, createIngest } from './ingest.js';
-import type { Tick } from './ticks.js';
+import { aaplTrade as trade, noAlerts } from './fixtures/trades.js';
 
 // DynamoDB slow under market-ingest: at every new minute each symbol starts new candles, which are
 // read from DynamoDB first. Quotes are what users watch: they must not wait for those reads.
@@ -32,34 +31,15 @@ afterAll(async () => {
   proxy?.delay(0);
   slow?.close();
   await proxy?.close();
-  const keys = await redis.keys(`${keyPrefix}*`);
-  if (keys.length) await createRedis(services.redisUrl).del(...keys);
   await redis.quit();
+  // KEYS answers whole keys, which one plain client deletes (and then closes).
+  const raw = createRedis(services.redisUrl);
+  const keys = await raw.keys(`${keyPrefix}*`);
+  if (keys.length) await raw.del(...keys);
+  await raw.quit();
   await deleteTablesWithPrefix(direct, tablePrefix);
   direct.close();
 });
-
-const noAlerts: EventBus = {
-  publish: () => Promise.reject(new Error('no alert rule exists here, so nothing is published')),
-} as unknown as EventBus;
-
-/** A trade of AAPL, `seq` seconds after 15:30:00 (trades 60 and later fall in the next minute). */
-function trade(seq: number, last: number): Tick {
-  const timeMs = Date.parse('2026-12-04T15:30:00Z') + seq * 1000;
-  return {
-    symbol: 'AAPL',
-    region: 'US',
-    bid: last - 0.01,
-    ask: last + 0.01,
-    last,
-    size: 10,
-    seq,
-    exchangeTime: new Date(timeMs).toISOString(),
-    timeMs,
-    marketState: 'OPEN',
-    sessionDate: '2026-12-04',
-  };
-}
 
 async function minuteCandles() {
   const { Items = [] } = await direct.doc.send(

@@ -1,13 +1,12 @@
 import { afterAll, expect, it } from 'vitest';
 import { createDynamo, deleteTablesWithPrefix, QueryCommand } from '@analytica/dynamo';
-import type { EventBus } from '@analytica/events';
 import { readReferenceFile } from '@analytica/instruments';
 import { createLogger } from '@analytica/logger';
 import { candlesTable } from '@analytica/market-subgraph/store';
 import { createRedis } from '@analytica/redis';
 import { services, uniqueName } from '@analytica/testing';
 import { createIngest, WriterConflict } from './ingest.js';
-import type { Tick } from './ticks.js';
+import { aaplTrade as trade, noAlerts } from './fixtures/trades.js';
 
 // Two workers that both believe they own a symbol (the moments around a rebalance): the one whose
 // view of a candle is out of date must not write it back over the other's.
@@ -19,35 +18,15 @@ const redisB = createRedis(services.redisUrl, { keyPrefix: `${keyPrefix}-b:` });
 const tables = { candles: `${tablePrefix}candles`, priceAlerts: `${tablePrefix}price_alerts` };
 
 afterAll(async () => {
-  for (const redis of [redisA, redisB]) {
-    const keys = await redis.keys(`${keyPrefix}*`);
-    if (keys.length) await createRedis(services.redisUrl).del(...keys);
-    await redis.quit();
-  }
+  for (const redis of [redisA, redisB]) await redis.quit();
+  // KEYS answers whole keys, which one plain client deletes (and then closes).
+  const raw = createRedis(services.redisUrl);
+  const keys = await raw.keys(`${keyPrefix}*`);
+  if (keys.length) await raw.del(...keys);
+  await raw.quit();
   await deleteTablesWithPrefix(dynamo, tablePrefix);
   dynamo.close();
 });
-
-const noAlerts: EventBus = {
-  publish: () => Promise.reject(new Error('no alert rule exists here, so nothing is published')),
-} as unknown as EventBus;
-
-function trade(seq: number, last: number): Tick {
-  const timeMs = Date.parse('2026-12-04T15:30:00Z') + seq * 1000;
-  return {
-    symbol: 'AAPL',
-    region: 'US',
-    bid: last - 0.01,
-    ask: last + 0.01,
-    last,
-    size: 10,
-    seq,
-    exchangeTime: new Date(timeMs).toISOString(),
-    timeMs,
-    marketState: 'OPEN',
-    sessionDate: '2026-12-04',
-  };
-}
 
 it('a flush refuses to write candles another writer moved since this worker read them, and writes none of its own', async () => {
   await dynamo.ensureTable(candlesTable(tables.candles));
