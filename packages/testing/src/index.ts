@@ -6,6 +6,7 @@ import { generate } from 'otplib';
 import pg from 'pg';
 import { createTokenIssuer, generateSigningKeyPem, type Role } from '@analytica/auth';
 import { SIGNATURE_HEADER, signRequest } from '@analytica/service';
+import { startFaultProxy } from './fault-proxy.js';
 
 /**
  * Helpers for integration tests against the real services that .ci/run starts. Every test run
@@ -141,42 +142,17 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
 
 /**
  * A TCP proxy in front of a real server, so that a test can cut a service off from its database
- * (or Redis, or DynamoDB) without stopping the server other tests use.
+ * (or Redis, or DynamoDB) without stopping the server other tests use: the fault proxy
+ * (fault-proxy.ts) with only its cut and restore.
  */
 export async function createTcpProxy(target: { host: string; port: number }) {
-  const net = await import('node:net');
-  const sockets = new Set<import('node:net').Socket>();
-  let cut = false;
-  const server = net.createServer((client) => {
-    if (cut) {
-      client.destroy();
-      return;
-    }
-    const upstream = net.connect(target.port, target.host);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => s.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const proxy = await startFaultProxy(target);
   return {
-    port,
+    port: proxy.port,
     /** Drops every open connection and refuses new ones until restore(). */
-    cut() {
-      cut = true;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      cut = false;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    cut: () => proxy.kill(),
+    restore: () => proxy.resume(),
+    close: () => proxy.close(),
   };
 }
 
