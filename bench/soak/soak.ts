@@ -300,8 +300,7 @@ try {
   const statuses: Record<string, number> = {};
   let made = 0;
   for (const user of users) {
-    const answer = await gql(stack.gatewayUrl, '{ me { payments(first: 100) { id status } } }', { token: user.token });
-    const listed = new Map(((answer.data?.me?.payments ?? []) as { id: string; status: string }[]).map((p) => [p.id, p.status]));
+    const listed = await paymentStatuses(stack.gatewayUrl, user.token);
     for (const id of user.payments) {
       made++;
       const status = listed.get(id) ?? 'MISSING';
@@ -404,4 +403,20 @@ function leastSquaresSlope(points: readonly (readonly [number, number])[]): numb
   const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
   const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
   return sxx === 0 ? 0 : sxy / sxx;
+}
+
+/** Every payment of the user and its status, page by page (a soak makes more than one page's worth). */
+async function paymentStatuses(gatewayUrl: string, token: string): Promise<Map<string, string>> {
+  const PAGE = 'query($after: String) { me { paymentsConnection(first: 100, after: $after) { edges { node { id status } } pageInfo { hasNextPage endCursor } } } }';
+  const listed = new Map<string, string>();
+  let after: string | null = null;
+  do {
+    type Page = { edges: { node: { id: string; status: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+    const answer: { data?: { me?: { paymentsConnection?: Page } } | null; errors?: unknown } = await gql(gatewayUrl, PAGE, { token, variables: { after } });
+    const page: Page | undefined = answer.data?.me?.paymentsConnection;
+    if (!page) throw new Error(`listing payments failed: ${JSON.stringify(answer.errors)}`);
+    for (const { node } of page.edges) listed.set(node.id, node.status);
+    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+  } while (after);
+  return listed;
 }

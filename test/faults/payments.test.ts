@@ -107,8 +107,9 @@ async function pay(reference: string, amountMinor: number): Promise<string> {
  * them (asking payment by payment, every 100 ms, would spend the owner's request budget).
  */
 async function statuses(ids: string[]): Promise<string[]> {
-  const answer = await ask(stack.gatewayUrl, '{ me { payments(first: 100) { id status } } }', payer.token);
-  const byId = new Map<string, string>((answer.body.data?.me?.payments ?? []).map((p: { id: string; status: string }) => [p.id, p.status]));
+  const answer = await ask(stack.gatewayUrl, '{ me { paymentsConnection(first: 100) { edges { node { id status } } } } }', payer.token);
+  const edges: { node: { id: string; status: string } }[] = answer.body.data?.me?.paymentsConnection?.edges ?? [];
+  const byId = new Map<string, string>(edges.map(({ node }) => [node.id, node.status]));
   return ids.map((id) => byId.get(id) ?? `missing: ${JSON.stringify(answer.body.errors ?? 'not listed')}`);
 }
 

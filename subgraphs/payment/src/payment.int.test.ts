@@ -268,6 +268,77 @@ describe('payments', () => {
     ]);
   });
 
+  describe('paymentsConnection', () => {
+    const carol = { id: randomUUID() };
+    const PAGE = `query($r: [_Any!]!, $first: Int!, $after: String, $filter: PaymentFilter) {
+      _entities(representations: $r) { ... on User { paymentsConnection(first: $first, after: $after, filter: $filter) {
+        totalCount edges { cursor node { id status } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      } } }
+    }`;
+    const page = (token: string, variables: Record<string, unknown>) =>
+      gql(url, PAGE, { token, variables: { r: [{ __typename: 'User', id: carol.id }], first: 40, ...variables } });
+    // 105 payments, written as the service writes them (millisecond times); payments 10k and 10k+1 share their millisecond, so the id orders them.
+    const expected: { id: string; status: string }[] = [];
+
+    beforeAll(async () => {
+      const account = randomUUID();
+      await sql(
+        `insert into bank_accounts (id, user_id, bank_name, holder_name, account_number, account_fingerprint, currency, status, created_at)
+         values (?, ?, 'Page Bank', 'Carol', '•••• 0105', ?, 'EUR', 'VERIFIED', now())`,
+        [account, carol.id, `fp-${account}`],
+      );
+      const rows = Array.from({ length: 105 }, (_, n) => ({
+        id: randomUUID(),
+        status: n % 3 === 0 ? 'SUCCEEDED' : n % 3 === 1 ? 'FAILED' : 'QUEUED',
+        at: new Date(Date.UTC(2026, 0, 1) + (n % 10 === 1 ? n - 1 : n) * 60_000),
+      }));
+      for (const row of rows) {
+        await sql(
+          `insert into payments (id, user_id, bank_account_id, amount_minor, currency, payee_name, reference, status, idempotency_key, request_fingerprint, created_at, updated_at)
+           values (?, ?, ?, 100, 'EUR', 'Page test', 'ref', ?, ?, 'fp', ?, ?)`,
+          [row.id, carol.id, account, row.status, `page-${row.id}`, row.at, row.at],
+        );
+      }
+      rows.sort((a, b) => b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : -1));
+      expected.push(...rows.map(({ id, status }) => ({ id, status })));
+    });
+
+    it('reads every payment past the 100th, newest first, each once, with the total', async () => {
+      const carolToken = auth.tokenFor(carol);
+      const seen: { id: string; status: string }[] = [];
+      let after: string | null = null;
+      for (let n = 0; n < 3; n++) {
+        const result = await page(carolToken, { after });
+        expect(result.errors).toBeUndefined();
+        const connection = result.data._entities[0].paymentsConnection;
+        expect(connection.totalCount).toBe(105);
+        seen.push(...connection.edges.map((edge: { node: { id: string; status: string } }) => edge.node));
+        expect(connection.pageInfo).toMatchObject({ hasNextPage: n < 2, hasPreviousPage: false, endCursor: connection.edges.at(-1).cursor });
+        after = connection.pageInfo.endCursor;
+      }
+      expect(seen).toEqual(expected);
+    });
+
+    it('filters by status, counting only the matches', async () => {
+      const result = await page(auth.tokenFor(carol), { first: 100, filter: { statuses: ['QUEUED', 'FAILED'] } });
+      const connection = result.data._entities[0].paymentsConnection;
+      expect(connection.totalCount).toBe(70);
+      expect(connection.edges.map((edge: { node: unknown }) => edge.node)).toEqual(expected.filter((p) => p.status !== 'SUCCEEDED'));
+    });
+
+    it('refuses a forged cursor and a page size out of range with BAD_USER_INPUT, and another user with FORBIDDEN', async () => {
+      const carolToken = auth.tokenFor(carol);
+      const forged = await page(carolToken, { after: Buffer.from('["yesterday","x"]').toString('base64url') });
+      expect(forged.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'after' } });
+      const tooMany = await page(carolToken, { first: 101 });
+      expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(tooMany.errors?.[0]?.message).toContain('1 to 100 payments');
+      const bobs = await page(bobToken, {});
+      expect(bobs.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(bobs.data?._entities?.[0]?.paymentsConnection ?? null).toBeNull();
+    });
+  });
+
   it('answers the same idempotency key and request with the same payment, writing one row and one event', async () => {
     const key = `rent-${randomUUID()}`;
     const before = await counts(ada.id);

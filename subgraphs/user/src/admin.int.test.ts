@@ -157,8 +157,8 @@ describe('admin functions', () => {
     // Bob is untouched by Alice's attempts.
     expect((await call('{ me { disabled role } }', { token: bob.accessToken })).data.me).toEqual({ disabled: false, role: 'USER' });
 
-    const search = await asAdmin('{ users(query: "BOB@") { edges { node { id email } } } }');
-    expect(search.data.users.edges).toEqual([{ node: { id: bob.user.id, email: 'bob@example.com' } }]);
+    const search = await asAdmin('{ users(query: "BOB@") { totalCount edges { node { id email } } } }');
+    expect(search.data.users).toEqual({ totalCount: 1, edges: [{ node: { id: bob.user.id, email: 'bob@example.com' } }] });
     const admins = await asAdmin('{ users(role: ADMIN) { edges { node { email } } } }');
     expect(admins.data.users.edges.map((e: { node: { email: string } }) => e.node.email)).toEqual([ADMIN.email]);
     const paged = await asAdmin('{ users(first: 1) { edges { node { email } } pageInfo { hasNextPage endCursor } } }');
@@ -189,10 +189,16 @@ describe('admin functions', () => {
     const self = await asAdmin('mutation($id: ID!) { setUserDisabled(id: $id, disabled: true) { id } }', { id: (await asAdmin('{ me { id } }')).data.me.id });
     expect(self.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
 
-    const log = await asAdmin('query($f: AuditLogFilter) { auditLog(filter: $f) { edges { node { action actorId subjectId email } } } }', {
+    const log = await asAdmin('query($f: AuditLogFilter) { auditLog(filter: $f, first: 2) { totalCount edges { node { action actorId subjectId email } } } }', {
       f: { userId: bob.user.id, actions: ['USER_DISABLED', 'USER_ENABLED', 'ROLE_CHANGED', 'SESSIONS_REVOKED', 'LOGIN_REFUSED_DISABLED'] },
     });
-    expect(log.data.auditLog.edges.map((e: { node: { action: string } }) => e.node.action)).toEqual([
+    // Two on this page; the count is of every entry that matches.
+    expect(log.data.auditLog.edges.map((e: { node: { action: string } }) => e.node.action)).toEqual(['SESSIONS_REVOKED', 'ROLE_CHANGED']);
+    expect(log.data.auditLog.totalCount).toBe(6);
+    const wholeLog = await asAdmin('query($f: AuditLogFilter) { auditLog(filter: $f) { edges { node { action } } } }', {
+      f: { userId: bob.user.id, actions: ['USER_DISABLED', 'USER_ENABLED', 'ROLE_CHANGED', 'SESSIONS_REVOKED', 'LOGIN_REFUSED_DISABLED'] },
+    });
+    expect(wholeLog.data.auditLog.edges.map((e: { node: { action: string } }) => e.node.action)).toEqual([
       'SESSIONS_REVOKED',
       'ROLE_CHANGED',
       'ROLE_CHANGED',

@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, I
 import { GraphQLDateTimeISO, GraphQLSafeInt } from 'graphql-scalars';
 import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
 import { Money, MoneyInput, PageInfo } from '@analytica/subgraph';
+import { pageOf } from '@analytica/subgraph/pages';
 import { isUuid, visibleOrNotFound } from '@analytica/subgraph/access';
 import type { AccountRecord } from '../accounts/account.entity.js';
 import { Account } from '../accounts/accounts.graphql.js';
@@ -327,16 +328,7 @@ export class UserTransactionsResolver {
     const selection = selectTransactions(user.id, filter ?? {});
     const page = await pageTransactions(ctx.em, selection, order, size, after);
     const edges = page.nodes.map((node) => ({ cursor: encodeCursor(order, node), node }));
-    return {
-      edges,
-      pageInfo: {
-        hasNextPage: page.hasNextPage,
-        hasPreviousPage: false,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
-      },
-      selection,
-    };
+    return { ...pageOf(edges, page.hasNextPage), selection };
   }
 
   @Authorized()

@@ -3,6 +3,7 @@ import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { ANY_CALLER, requireUser } from '@analytica/auth';
 import { badInput, notFound } from '@analytica/errors';
 import { PageInfo } from '@analytica/subgraph';
+import { pageOf } from '@analytica/subgraph/pages';
 import type { NewsContext } from '../context.js';
 import { likeArticle, saveArticle, unlikeArticle, unsaveArticle, type Interactions } from '../interactions/interactions.js';
 import { collectArticles, decodeCursor, encodeCursor, popularityOf, type ArticleRecord } from './articles.js';
@@ -225,10 +226,7 @@ export class ArticleResolver {
       hasNextPage = ranked.length > offset + first;
     }
     for (const { node } of edges) ctx.articles.prime(node.id, node);
-    return {
-      edges,
-      pageInfo: { hasNextPage, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-    };
+    return pageOf(edges, hasNextPage);
   }
 
   @Authorized(ANY_CALLER)

@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
 import { badInput } from '@analytica/errors';
+import { pageOf } from '@analytica/subgraph/pages';
 import { decodeCursor, encodeCursor, type ArticleRecord } from '../articles/articles.js';
 import { Article, ArticleConnection } from '../articles/articles.graphql.js';
 import { feedCandidates, profileOf, rank, readPreferences, setFollow } from '../feed/feed.js';
@@ -75,10 +76,7 @@ export class SavedArticlesResolver {
     const ranked = rank(await feedCandidates(ctx.store, profile, (a) => !isBlocked(a, blocked)), 'RELEVANT', profile);
     const edges = ranked.slice(offset, offset + first).map((node, n) => ({ cursor: encodeCursor({ feed: `MYFEED#${user.id}`, sort: String(offset + n + 1) }), node }));
     for (const { node } of edges) ctx.articles.prime(node.id, node);
-    return {
-      edges,
-      pageInfo: { hasNextPage: ranked.length > offset + first, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-    };
+    return pageOf(edges, ranked.length > offset + first);
   }
 
   @Authorized()

@@ -1,8 +1,25 @@
-import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  Directive,
+  Field,
+  FieldResolver,
+  ID,
+  InputType,
+  Int,
+  Mutation,
+  ObjectType,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+  registerEnumType,
+} from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
 import { PAYMENT_STATUSES, type PaymentStatus } from '@analytica/events';
-import { Money, MoneyInput, subscribeThroughGateway } from '@analytica/subgraph';
+import { Money, MoneyInput, PageInfo, subscribeThroughGateway } from '@analytica/subgraph';
 import type { BankAccountRecord } from '../bank-accounts/bank-account.entity.js';
 import { BankAccount } from '../bank-accounts/bank-accounts.graphql.js';
 import type { PaymentContext } from '../context.js';
@@ -42,6 +59,26 @@ export class Payment {
   @Field(() => String, { nullable: true, description: 'Why the payment FAILED (a bank decline, a confirmation that went wrong).' }) failureReason!: string | null;
   @Field(() => GraphQLDateTimeISO, { description: 'When it was initiated (UTC, ISO 8601).' }) createdAt!: Date;
   @Field(() => GraphQLDateTimeISO, { description: 'When its status last changed (UTC, ISO 8601).' }) updatedAt!: Date;
+}
+
+@ObjectType('PaymentEdge', { description: 'One payment in a page, with the cursor that points at it.' })
+export class PaymentEdge {
+  @Field(() => String, { description: 'Opaque; pass as `after` (with the same filter) to read the payments that follow this one.' }) cursor!: string;
+  @Field(() => Payment, { description: 'The payment.' }) node!: PaymentRecord;
+}
+
+@ObjectType('PaymentConnection', { description: 'A page of payments, newest first.' })
+export class PaymentConnection {
+  @Field(() => [PaymentEdge], { description: 'The payments of this page, each with its cursor.' }) edges!: PaymentEdge[];
+  @Field(() => PageInfo, { description: 'Whether there is a next page, and the cursor to ask for it.' }) pageInfo!: PageInfo;
+  @Field(() => Int, { description: 'How many payments match the filter, across all pages.' }) totalCount!: number;
+}
+
+@InputType('PaymentFilter', { description: 'Which payments to list; every condition given must hold.' })
+export class PaymentFilterInput {
+  @Field(() => [PaymentStatusEnum], { nullable: true, description: 'In any of these statuses, e.g. [QUEUED, PROCESSING] for those still in flight.' }) statuses?:
+    PaymentStatus[] | null;
+  @Field(() => ID, { nullable: true, description: 'Paid from this bank account of yours.' }) bankAccountId?: string | null;
 }
 
 @InputType('InitiatePaymentInput', { description: 'A payment to send (initiatePayment).' })

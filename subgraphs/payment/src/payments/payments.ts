@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
 import type { AuthUser } from '@analytica/auth';
 import { AppError, badInput, conflict, notFound } from '@analytica/errors';
-import { recordEvent } from '@analytica/events';
+import { recordEvent, type PaymentStatus } from '@analytica/events';
 import { allowLongerStatements, type EntityManager } from '@analytica/postgres';
 import { isUuid, ownedOrNotFound, visibleOrNotFound } from '@analytica/subgraph/access';
+import { checkPageSize, decodeTimeCursor, encodeTimeCursor, olderThan, pageOf } from '@analytica/subgraph/pages';
 import { BankAccountRecord } from '../bank-accounts/bank-account.entity.js';
 import { codeHash, codeMatches, MAX_CODE_ATTEMPTS, newOneTimeCode } from '../one-time-codes.js';
 import { notePayee, payeeKey } from '../payees/payees.js';
@@ -192,6 +193,9 @@ export async function cancelPayment(em: EntityManager, userId: string, id: strin
 
 // --- Reads ---
 
+/** The largest page of payments one request reads. */
+export const MAX_PAYMENTS_PAGE = 100;
+
 /** Owners see their own payments, admins everyone's; anybody else is told it does not exist. */
 export async function findPayment(em: EntityManager, viewer: AuthUser, id: string): Promise<PaymentRecord> {
   return visibleOrNotFound(viewer, isUuid(id) ? await em.findOne(PaymentRecord, { id }) : null, 'Payment', id);
@@ -200,6 +204,37 @@ export async function findPayment(em: EntityManager, viewer: AuthUser, id: strin
 export function listPayments(em: EntityManager, userId: string, first: number): Promise<PaymentRecord[]> {
   if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput('first', 'Ask for 1 to 100 payments.');
   return em.find(PaymentRecord, { userId }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first });
+}
+
+export interface PaymentFilter {
+  statuses?: PaymentStatus[] | null;
+  bankAccountId?: string | null;
+}
+
+/** A page of the user's payments, newest first, with how many match the filter across all pages. */
+export async function pagePayments(em: EntityManager, userId: string, filter: PaymentFilter, first: number, after: string | null | undefined) {
+  checkPageSize(first, MAX_PAYMENTS_PAGE, 'payments');
+  if (filter.statuses?.length === 0) throw badInput('filter.statuses', 'Give at least one status, or leave statuses out for all of them.');
+  // Not a uuid: no account of anybody's, so no payments (rather than a database error).
+  if (filter.bankAccountId != null && !isUuid(filter.bankAccountId)) return { ...pageOf<PaymentRecord>([], false), totalCount: 0 };
+  const matching: FilterQuery<PaymentRecord> = {
+    userId,
+    ...(filter.statuses ? { status: { $in: filter.statuses } } : {}),
+    ...(filter.bankAccountId != null ? { bankAccountId: filter.bankAccountId } : {}),
+  };
+  const position = after ? decodeTimeCursor(after) : null;
+  const [rows, totalCount] = await Promise.all([
+    em.find(PaymentRecord, position ? { $and: [matching, olderThan(position)] } : matching, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: first + 1 }),
+    em.count(PaymentRecord, matching),
+  ]);
+  const payments = rows.slice(0, first);
+  return {
+    ...pageOf(
+      payments.map((node) => ({ cursor: encodeTimeCursor(node), node })),
+      rows.length > first,
+    ),
+    totalCount,
+  };
 }
 
 /** One query for the histories of a page of payments, oldest change first. */

@@ -8,8 +8,8 @@ import type { PayeeRecord } from '../payees/payee.entity.js';
 import { listPayees } from '../payees/payees.js';
 import { Payee } from '../payees/payees.graphql.js';
 import type { PaymentRecord } from '../payments/payment.entity.js';
-import { listPayments } from '../payments/payments.js';
-import { Payment } from '../payments/payments.graphql.js';
+import { listPayments, MAX_PAYMENTS_PAGE, pagePayments } from '../payments/payments.js';
+import { Payment, PaymentConnection, PaymentFilterInput } from '../payments/payments.graphql.js';
 
 /** The user service's entity: the payment subgraph only hangs the user's payment data on its key. */
 @Directive('@key(fields: "id")')
@@ -28,7 +28,11 @@ export class UserPaymentsResolver {
   }
 
   @Authorized()
-  @FieldResolver(() => [Payment], { nullable: true, description: "The user's payments, newest first." })
+  @FieldResolver(() => [Payment], {
+    nullable: true,
+    description: "The user's latest payments, newest first (at most 100).",
+    deprecationReason: 'Use paymentsConnection: it pages past the 100th payment, filters and counts. Deprecated 2026-12-06; to be removed after 2027-06-30.',
+  })
   async payments(
     @Root() user: User,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: '1 to 100.' }) first: number | null,
@@ -36,6 +40,19 @@ export class UserPaymentsResolver {
   ): Promise<PaymentRecord[]> {
     assertOwnerOrAdmin(ctx, user.id);
     return listPayments(ctx.em, user.id, first ?? 50);
+  }
+
+  @Authorized()
+  @FieldResolver(() => PaymentConnection, { nullable: true, description: "The user's payments, newest first, a page at a time." })
+  async paymentsConnection(
+    @Root() user: User,
+    @Arg('first', () => Int, { defaultValue: 20, description: `Payments per page, 1 to ${MAX_PAYMENTS_PAGE}.` }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' }) after: string | null | undefined,
+    @Arg('filter', () => PaymentFilterInput, { nullable: true, description: 'Which payments; all of them when left out.' }) filter: PaymentFilterInput | null | undefined,
+    @Ctx() ctx: PaymentContext,
+  ): Promise<PaymentConnection> {
+    assertOwnerOrAdmin(ctx, user.id);
+    return pagePayments(ctx.em, user.id, filter ?? {}, first, after);
   }
 
   @Authorized()

@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, Directive, Field, ID, InputType, Int, Mutation, O
 import { GraphQLDateTimeISO, GraphQLJSONObject } from 'graphql-scalars';
 import { requireUser, type Role } from '@analytica/auth';
 import { PageInfo } from '@analytica/subgraph';
+import { pageOf } from '@analytica/subgraph/pages';
 import { changeUserRole, findUserForAdmin, revokeUserSessions, searchUsers, setUserDisabled } from './admin.js';
 import { audit, readAuditLog } from '../audit/audit.js';
 import { AuditAction, type AuditRecord } from '../audit/audit.entity.js';
@@ -69,6 +70,7 @@ class UserEdge {
 class UserConnection {
   @Field(() => [UserEdge], { description: 'The users of this page, each with its cursor.' }) edges!: UserEdge[];
   @Field(() => PageInfo, { description: 'Whether there is a next page, and the cursor to ask for it.' }) pageInfo!: PageInfo;
+  @Field(() => Int, { description: 'How many users match the search, across all pages.' }) totalCount!: number;
 }
 
 @Directive('@tag(name: "console")')
@@ -99,6 +101,7 @@ class AuditEntryEdge {
 class AuditEntryConnection {
   @Field(() => [AuditEntryEdge], { description: 'The entries of this page, each with its cursor.' }) edges!: AuditEntryEdge[];
   @Field(() => PageInfo, { description: 'Whether there is a next page, and the cursor to ask for it.' }) pageInfo!: PageInfo;
+  @Field(() => Int, { description: 'How many entries match the filter, across all pages.' }) totalCount!: number;
 }
 
 @InputType('AuditLogFilter', { description: 'Which audit log entries to read; every condition given must hold.' })
@@ -155,13 +158,10 @@ export class AdminResolver {
     await audit(ctx.em, AuditAction.AUDIT_LOG_READ, metaOf(ctx), {
       detail: { userId: filter?.userId ?? null, email: filter?.email ?? null, actions: filter?.actions ?? null },
     });
-    const { entries, hasNextPage } = await readAuditLog(ctx.em, filter ?? {}, first ?? 50, after);
+    const { entries, hasNextPage, totalCount } = await readAuditLog(ctx.em, filter ?? {}, first ?? 50, after);
     // The id column is a bigint, which MikroORM hands over as a JS bigint: GraphQL's ID and String serialise only strings and numbers.
     const edges = entries.map((node) => ({ cursor: String(node.id), node: { ...node, id: String(node.id) } }));
-    return {
-      edges,
-      pageInfo: { hasNextPage, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-    };
+    return { ...pageOf(edges, hasNextPage), totalCount };
   }
 
   @Authorized('ADMIN')

@@ -1,9 +1,9 @@
-import { checkArgumentValue } from '@analytica/subgraph';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { Role, RevocationList } from '@analytica/auth';
 import { badInput, notFound } from '@analytica/errors';
 import type { EntityManager } from '@analytica/postgres';
 import { isUuid } from '@analytica/subgraph/access';
+import { checkPageSize, decodeTimeCursor, encodeTimeCursor, olderThan, pageOf } from '@analytica/subgraph/pages';
 import { audit, type RequestMeta } from '../audit/audit.js';
 import { AuditAction } from '../audit/audit.entity.js';
 import { revokeSessions } from '../sessions/sessions.js';
@@ -16,45 +16,32 @@ export interface UserSearch {
   disabled?: boolean | null;
 }
 
-const encodeCursor = (user: UserRecord) => Buffer.from(JSON.stringify([user.createdAt.toISOString(), user.id])).toString('base64url');
-function decodeCursor(cursor: string): [Date, string] {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
-    const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || !isUuid(id)) throw new Error('bad cursor');
-    checkArgumentValue(date, 'after');
-    return [date, id];
-  } catch {
-    throw badInput('after', 'Pass the endCursor of the previous page.');
-  }
-}
-
 /** Newest accounts first, a page at a time. */
 export async function searchUsers(em: EntityManager, search: UserSearch, first: number, after: string | null | undefined) {
-  if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput('first', 'Ask for 1 to 100 users per page.');
+  checkPageSize(first, 100, 'users');
   const query = search.query?.trim();
   if (query && query.length > 100) throw badInput('query', 'Search with at most 100 characters.');
   const pattern = query ? `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
-  const cursor = after ? decodeCursor(after) : null;
-  const where: FilterQuery<UserRecord> = {
+  const position = after ? decodeTimeCursor(after) : null;
+  const matching: FilterQuery<UserRecord> = {
     $and: [
       { decoyOf: null },
       pattern ? { $or: [{ email: { $ilike: pattern } }, { displayName: { $ilike: pattern } }] } : {},
       search.role ? { role: search.role } : {},
       search.disabled === true ? { disabledAt: { $ne: null } } : search.disabled === false ? { disabledAt: null } : {},
-      cursor ? { $or: [{ createdAt: { $lt: cursor[0] } }, { createdAt: cursor[0], id: { $lt: cursor[1] } }] } : {},
     ],
   };
-  const rows = await em.find(UserRecord, where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: first + 1 });
+  const [rows, totalCount] = await Promise.all([
+    em.find(UserRecord, position ? { $and: [matching, olderThan(position)] } : matching, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: first + 1 }),
+    em.count(UserRecord, matching),
+  ]);
   const users = rows.slice(0, first);
   return {
-    edges: users.map((node) => ({ cursor: encodeCursor(node), node })),
-    pageInfo: {
-      hasNextPage: rows.length > first,
-      hasPreviousPage: false,
-      startCursor: users[0] ? encodeCursor(users[0]) : null,
-      endCursor: users.at(-1) ? encodeCursor(users.at(-1)!) : null,
-    },
+    ...pageOf(
+      users.map((node) => ({ cursor: encodeTimeCursor(node), node })),
+      rows.length > first,
+    ),
+    totalCount,
   };
 }
 

@@ -49,13 +49,15 @@ export async function readAuditLog(em: EntityManager, filter: AuditFilter, first
   if (after != null && !/^\d{1,19}$/.test(after)) throw badInput('after', 'Pass the endCursor of the previous page.');
   if (filter.userId != null && !isUuid(filter.userId)) throw badInput('filter.userId', 'Give a user id.');
   if (filter.from && filter.to && filter.from >= filter.to) throw badInput('filter.to', 'Give a time after filter.from.');
-  const where: FilterQuery<AuditRecord> = {
+  const matching: FilterQuery<AuditRecord> = {
     ...(filter.userId ? { $or: [{ actorId: filter.userId }, { subjectId: filter.userId }] } : {}),
     ...(filter.email ? { email: filter.email.trim().toLowerCase() } : {}),
     ...(filter.actions?.length ? { action: { $in: filter.actions } } : {}),
     ...(filter.from || filter.to ? { at: { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) } } : {}),
-    ...(after != null ? { id: { $lt: after } } : {}),
   };
-  const rows = await em.find(AuditRecord, where, { orderBy: { id: 'desc' }, limit: first + 1 });
-  return { entries: rows.slice(0, first), hasNextPage: rows.length > first };
+  const [rows, totalCount] = await Promise.all([
+    em.find(AuditRecord, after != null ? { ...matching, id: { $lt: after } } : matching, { orderBy: { id: 'desc' }, limit: first + 1 }),
+    em.count(AuditRecord, matching),
+  ]);
+  return { entries: rows.slice(0, first), hasNextPage: rows.length > first, totalCount };
 }
