@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { apiSchemaPath, composeFromFiles, readSupergraphConfig, repoRoot, supergraphPath } from './composition.js';
+import { conventionBreaches } from './conventions.js';
 import { apiSchemaFile, describeCoverage, undocumented } from './descriptions.js';
 
 const outDir = await mkdtemp(path.join(os.tmpdir(), 'analytica-schema-'));
@@ -41,12 +42,17 @@ try {
           `(type-graphql \`description:\`, valuesConfig for enum values):\n${missing.map((m) => `      ${m}`).join('\n')}`,
       );
     }
+    // Lists page one way (Relay connections) and deprecations carry their dates (schema/src/conventions.ts).
+    const breaches = conventionBreaches(apiSdl);
+    if (breaches.length) problems.push(`the API schema breaks its conventions:\n${breaches.map((b) => `      ${b}`).join('\n')}`);
   }
   if (problems.length) {
     process.stderr.write(`Schema check failed:\n${problems.map((p) => `  - ${p}`).join('\n')}\nRun "npm run compose" and commit the result.\n`);
     process.exit(1);
   }
-  process.stdout.write(`Schema check passed: ${entries.length} subgraphs, the supergraph and the API schema match the code, and every element of the API schema is described.\n`);
+  process.stdout.write(
+    `Schema check passed: ${entries.length} subgraphs, the supergraph and the API schema match the code, every element of the API schema is described, and it keeps its conventions.\n`,
+  );
 } finally {
   await rm(outDir, { recursive: true, force: true });
 }

@@ -46,12 +46,14 @@ interface Holdings {
   reports: string[];
 }
 const HOLDINGS = `{ me { id accounts { id } categories { id } budgets { id } transactions(first: 50) { edges { node { id } } }
-  watchlist { symbol } savedArticles { id } bankAccounts { id } payments { id } reports { id } } }`;
+  watchlist { symbol } savedArticlesConnection(first: 100) { edges { node { id } } } bankAccounts { id }
+  paymentsConnection(first: 100) { edges { node { id } } } reports { id } } }`;
 async function holdingsOf(token: string): Promise<Holdings> {
   const response = await call(gateway, HOLDINGS, { token });
   expect(response.errors).toBeUndefined();
   const me = response.data.me;
   const ids = (list: { id: string }[] | null) => (list ?? []).map((o) => o.id);
+  const nodeIds = (page: { edges: { node: { id: string } }[] } | null) => (page?.edges ?? []).map((e) => e.node.id);
   return {
     userId: me.id,
     accounts: ids(me.accounts),
@@ -59,9 +61,9 @@ async function holdingsOf(token: string): Promise<Holdings> {
     budgets: ids(me.budgets),
     transactions: me.transactions.edges.map((e: { node: { id: string } }) => e.node.id),
     watchlist: me.watchlist.map((i: { symbol: string }) => i.symbol),
-    savedArticles: ids(me.savedArticles),
+    savedArticles: nodeIds(me.savedArticlesConnection),
     bankAccounts: ids(me.bankAccounts),
-    payments: ids(me.payments),
+    payments: nodeIds(me.paymentsConnection),
     reports: ids(me.reports),
   };
 }
@@ -277,8 +279,8 @@ const USER_FIELDS: Record<SubgraphName, string> = {
   user: 'email displayName',
   budget: 'accounts { id } categories { id } budgets { id } transactions { edges { node { id } } }',
   market: 'watchlist { symbol }',
-  news: 'savedArticles { id }',
-  payment: 'bankAccounts { id } payments { id }',
+  news: 'savedArticles { id } savedArticlesConnection { edges { node { id } } }',
+  payment: 'bankAccounts { id } payments { id } paymentsConnection { totalCount edges { node { id } } }',
   insight: 'reports { id } insights { id }',
 };
 

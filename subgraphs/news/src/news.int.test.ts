@@ -115,6 +115,48 @@ describe('news service', () => {
     expect(result.data._entities[0].savedArticles.every((x: { savedByMe: boolean }) => x.savedByMe)).toBe(true);
   });
 
+  it('pages through saved articles newest saved first, neither skipping nor repeating, and fills a page past a hidden one', async () => {
+    const carol = { id: 'ca201000-0000-4000-8000-000000000003' };
+    const asCarol = as(carol);
+    const toSave = expectedIds(() => true).slice(0, 7);
+    for (const id of toSave) expect((await asCarol('mutation($id: ID!) { saveArticle(id: $id) { id } }', { id })).errors).toBeUndefined();
+    const PAGES = `query($id: ID!, $first: Int!, $after: String) { _entities(representations: [{ __typename: "User", id: $id }]) {
+      ... on User { savedArticlesConnection(first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } } } }`;
+    const readAll = async (first: number) => {
+      const ids: string[] = [];
+      const sizes: number[] = [];
+      let after: string | null = null;
+      // Seven articles take at most seven pages; more means the cursor does not move on.
+      for (let page = 0; page < 8; page++) {
+        const result = await asCarol(PAGES, { id: carol.id, first, after });
+        expect(result.errors).toBeUndefined();
+        const { edges, pageInfo } = result.data._entities[0].savedArticlesConnection;
+        ids.push(...edges.map((e: { node: { id: string } }) => e.node.id));
+        sizes.push(edges.length);
+        if (!pageInfo.hasNextPage) return { ids, sizes };
+        after = pageInfo.endCursor;
+      }
+      return { ids, sizes, endless: true };
+    };
+    expect(await readAll(3)).toEqual({ ids: [...toSave].reverse(), sizes: [3, 3, 1] });
+
+    const admin = as({ id: 'ad000000-0000-4000-8000-000000000004', role: 'ADMIN' } as { id: string });
+    const hidden = toSave[4]!;
+    expect((await admin('mutation($id: ID!) { hideArticle(id: $id, reason: "test") { id } }', { id: hidden })).errors).toBeUndefined();
+    try {
+      const first = await asCarol(PAGES, { id: carol.id, first: 3 });
+      expect(first.data._entities[0].savedArticlesConnection.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([toSave[6], toSave[5], toSave[3]]);
+      expect((await readAll(3)).ids).toEqual([...toSave].reverse().filter((id) => id !== hidden));
+    } finally {
+      await admin('mutation($id: ID!) { restoreArticle(id: $id) { id } }', { id: hidden });
+    }
+    // A cursor of another list (the articles of every topic) is refused.
+    const foreign = await asCarol(PAGES, { id: carol.id, first: 3, after: Buffer.from(JSON.stringify({ f: 'ALL', s: 'x' })).toString('base64url') });
+    expect(foreign.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    const others = await asBob(PAGES, { id: carol.id, first: 3 });
+    expect(others.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
   it('counts a like once per user, even when the same like arrives twice at once', async () => {
     const id = expectedIds((x) => x.topics.includes('crypto'))[0];
     const LIKE = 'mutation($id: ID!) { likeArticle(id: $id) { likeCount likedByMe } }';

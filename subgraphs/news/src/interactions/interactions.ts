@@ -67,6 +67,34 @@ export async function savedArticleIds(store: ArticleStore, userId: string, first
   return (result.Items ?? []).map((item) => String(item.sk).slice('SAVED#'.length));
 }
 
+/**
+ * One page of the user's saved articles, the most recently saved first, after the `savedSort`
+ * position of a previous page's last item. `hasMore` is exact: one item more is read than handed out.
+ */
+export async function savedArticlePage(
+  store: ArticleStore,
+  userId: string,
+  first: number,
+  after: string | undefined,
+): Promise<{ items: { articleId: string; savedSort: string }[]; hasMore: boolean }> {
+  // savedSort is `<savedAt>#<articleId>` (an ISO time has no `#`), so the position gives the item's key back.
+  const articleId = after?.slice(after.indexOf('#') + 1);
+  const result = await store.dynamo.doc.send(
+    new QueryCommand({
+      TableName: store.userArticlesTable,
+      IndexName: SAVED_INDEX,
+      KeyConditionExpression: 'userId = :userId',
+      ExpressionAttributeValues: { ':userId': userId },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+      Limit: first + 1,
+      ...(after && articleId ? { ExclusiveStartKey: { userId, sk: savedKey(articleId), savedSort: after } } : {}),
+    }),
+  );
+  const items = (result.Items ?? []).map((item) => ({ articleId: String(item.sk).slice('SAVED#'.length), savedSort: String(item.savedSort) }));
+  return { items: items.slice(0, first), hasMore: items.length > first };
+}
+
 /** Records the change only if it changes something; true when it did. */
 async function putOnce(store: ArticleStore, item: Record<string, unknown>): Promise<boolean> {
   try {

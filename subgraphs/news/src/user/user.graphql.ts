@@ -1,15 +1,16 @@
 import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Int, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
 import { badInput } from '@analytica/errors';
-import { pageOf } from '@analytica/subgraph/pages';
+import { checkPageSize, pageOf } from '@analytica/subgraph/pages';
 import { decodeCursor, encodeCursor, type ArticleRecord } from '../articles/articles.js';
 import { Article, ArticleConnection } from '../articles/articles.graphql.js';
 import { feedCandidates, profileOf, rank, readPreferences, setFollow } from '../feed/feed.js';
 import { isBlocked } from '../moderation/moderation.js';
 import type { NewsContext } from '../context.js';
-import { savedArticleIds } from '../interactions/interactions.js';
+import { savedArticleIds, savedArticlePage } from '../interactions/interactions.js';
 
 const MAX_SAVED = 500;
+const MAX_SAVED_PAGE = 100;
 
 /** The market's Instrument, for the symbols of a watchlist only (handed over by @requires). */
 @Directive('@key(fields: "symbol", resolvable: false)')
@@ -37,7 +38,11 @@ export class NewsPreferences {
 @Resolver(() => User)
 export class SavedArticlesResolver {
   @Authorized()
-  @FieldResolver(() => [Article], { nullable: true, description: 'Articles the user saved, most recently saved first. Only the user sees them.' })
+  @FieldResolver(() => [Article], {
+    nullable: true,
+    description: `Articles the user saved, most recently saved first (at most ${MAX_SAVED}). Only the user sees them.`,
+    deprecationReason: `Use savedArticlesConnection: it pages past the ${MAX_SAVED}th saved article. Deprecated 2026-12-06; to be removed after 2027-06-30.`,
+  })
   async savedArticles(
     @Root() user: User,
     @Arg('first', () => Int, { defaultValue: 100, description: `At most ${MAX_SAVED}.` }) first: number,
@@ -52,6 +57,38 @@ export class SavedArticlesResolver {
       if (a instanceof Error) throw a;
       return a !== null && !a.hidden;
     });
+  }
+
+  @Authorized()
+  @FieldResolver(() => ArticleConnection, {
+    nullable: true,
+    description: 'Articles the user saved, most recently saved first, a page at a time; one withdrawn or hidden since drops out. Only the user sees them.',
+  })
+  async savedArticlesConnection(
+    @Root() user: User,
+    @Arg('first', () => Int, { defaultValue: 20, description: `Articles per page, 1 to ${MAX_SAVED_PAGE}.` }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' }) after: string | null | undefined,
+    @Ctx() ctx: NewsContext,
+  ): Promise<ArticleConnection> {
+    assertOwnerOrAdmin(ctx, user.id);
+    checkPageSize(first, MAX_SAVED_PAGE, 'saved articles');
+    const list = `SAVED#${user.id}`;
+    let position = after ? decodeCursor(after, list).sort : undefined;
+    const edges: { cursor: string; node: ArticleRecord }[] = [];
+    let hasMore = true;
+    // Hidden and withdrawn articles are skipped, so a page is filled from further on when some were.
+    while (edges.length < first && hasMore) {
+      const page = await savedArticlePage(ctx.store, user.id, first - edges.length, position);
+      hasMore = page.hasMore;
+      const articles = await ctx.articles.loadMany(page.items.map((item) => item.articleId));
+      page.items.forEach((item, n) => {
+        const article = articles[n];
+        if (article instanceof Error) throw article;
+        if (article && !article.hidden) edges.push({ cursor: encodeCursor({ feed: list, sort: item.savedSort }), node: article });
+      });
+      position = page.items.at(-1)?.savedSort ?? position;
+    }
+    return pageOf(edges, hasMore);
   }
 
   @Authorized()
