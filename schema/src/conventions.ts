@@ -17,7 +17,8 @@ export const NOT_PAGES: Readonly<Record<string, string>> = {
 
 /** Connections without `totalCount`, each with the reason it cannot be had cheaply. */
 export const UNCOUNTED_CONNECTIONS: Readonly<Record<string, string>> = {
-  ArticleConnection: 'the news lists (articles, myFeed, savedArticlesConnection) are read from DynamoDB a page at a time, hidden articles skipped; counting them would read every article',
+  ArticleConnection:
+    'the news lists (articles, myFeed, savedArticlesConnection) are read from DynamoDB a page at a time, hidden articles skipped; counting them would read every article',
 };
 
 /**
