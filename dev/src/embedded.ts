@@ -170,7 +170,7 @@ try {
         bus,
       },
     ),
-    startBudgetService(parseBudgetEnv({ ...common, PORT: port('budget') }), { bus }),
+    startBudgetService(parseBudgetEnv({ ...common, PORT: port('budget'), OBJECTS_DIR: path.join(dataDir, 'objects'), PUBLIC_API_URL: `http://127.0.0.1:${gatewayPort}` }), { bus }),
     startMarketService(parseMarketEnv({ ...common, PORT: port('market') }), { bus }),
     // Articles from news-ingest through the local event log, announced to quote subscribers.
     startNewsService(parseNewsEnv({ ...common, PORT: port('news'), NEWS_CONSUME_PUBLISHED: 'true' }), { bus }),

@@ -90,13 +90,17 @@ export interface RunningStack {
  * `analytica`); a stack with a schema prefix (tests) keeps its own registry under that prefix.
  */
 export function modelStoreEnv(schemaPrefix = ''): Record<string, string> {
+  return { ...objectStoreEnv(), MODEL_REGISTRY_PREFIX: `${schemaPrefix}models/` };
+}
+
+/** The stack's object store (models, uploaded statements): s3proxy from infra/up.sh unless S3_* say otherwise. */
+export function objectStoreEnv(): Record<string, string> {
   return {
     S3_ENDPOINT: process.env.S3_ENDPOINT ?? 'http://127.0.0.1:4569',
     S3_BUCKET: process.env.S3_BUCKET ?? 'analytica',
     S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID ?? 'analytica',
     S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? 'analytica-secret',
     S3_CREATE_BUCKET: 'true',
-    MODEL_REGISTRY_PREFIX: `${schemaPrefix}models/`,
   };
 }
 
@@ -120,7 +124,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const schemaPrefix = options.schemaPrefix ?? '';
   const perService: Record<SubgraphName, Record<string, string>> = {
     user: { JWT_PRIVATE_KEY: secrets.jwtPrivateKey, ADMIN_EMAIL: DEMO_ADMIN.email, ADMIN_PASSWORD: DEMO_ADMIN.password },
-    budget: {},
+    // Statement uploads go to the object store; their URLs point at this stack's gateway.
+    budget: { ...objectStoreEnv(), PUBLIC_API_URL: `http://127.0.0.1:${ports.gateway}` },
     market: {},
     // Articles from news-ingest (news.published.v1), announced to quote subscribers on Quote.<symbol>.
     news: { NEWS_CONSUME_PUBLISHED: 'true' },

@@ -14,7 +14,8 @@ export const ORIGIN_REFUSAL = {
 export const originRefusalBody = () => JSON.stringify({ errors: [{ message: ORIGIN_REFUSAL.message, extensions: { code: ORIGIN_REFUSAL.code } }] });
 
 /** What a listed origin may send and read. */
-const ALLOW_METHODS = 'GET, POST, OPTIONS';
+// PUT: statement files to their upload URL (uploads.ts).
+const ALLOW_METHODS = 'GET, POST, PUT, OPTIONS';
 const ALLOW_HEADERS = [
   'accept',
   'authorization',

@@ -95,7 +95,7 @@ describe('CORS', () => {
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe(APP);
     expect(response.headers.get('access-control-allow-credentials')).toBe('true');
-    expect(response.headers.get('access-control-allow-methods')).toBe('GET, POST, OPTIONS');
+    expect(response.headers.get('access-control-allow-methods')).toBe('GET, POST, PUT, OPTIONS');
     const allowed = response.headers.get('access-control-allow-headers')!.split(', ');
     for (const header of requested.split(', ')) expect(allowed).toContain(header);
     expect(response.headers.get('access-control-max-age')).toBe('600');

@@ -25,6 +25,7 @@ import { forwardTokenRequests } from './partners/token-endpoint.js';
 import { originPolicy, originRefusalBody, ORIGIN_REFUSAL } from './cors.js';
 import { ideRoutes } from './ide/index.js';
 import { consoleRoutes } from './console.js';
+import { budgetUrlOf, forwardUploads } from './uploads.js';
 import client from 'prom-client';
 
 export { gatewayEnvShape, parseGatewayEnv, type GatewayEnv } from './environment.js';
@@ -168,8 +169,10 @@ export async function startGateway(env: GatewayEnv) {
     (s) => s.close(),
   );
   let schemaLoaded = false;
+  let budgetUrl = env.SUBGRAPH_BUDGET_URL;
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     subscriptions.onSupergraph(coreSupergraphSdl);
+    budgetUrl = env.SUBGRAPH_BUDGET_URL ?? budgetUrlOf(coreSupergraphSdl);
     schemaLoaded = true;
   });
 
@@ -209,6 +212,14 @@ export async function startGateway(env: GatewayEnv) {
           }),
         );
       }
+      // Statement files to their upload URL, streamed to the budget service (startStatementUpload).
+      app.put(
+        '/uploads/statements/:id',
+        origins.middleware,
+        budget.middleware,
+        forwardUploads(() => budgetUrl, logger),
+      );
+      app.options('/uploads/statements/:id', origins.middleware);
       // Partner apps get their tokens from the one endpoint too (the user service issues them).
       app.post('/oauth/token', budget.middleware, ...forwardTokenRequests(env.OAUTH_TOKEN_URL ?? new URL('/oauth/token', env.JWKS_URL).toString(), logger));
       subscriptions.routes(app);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ADMIN, DEMO_USER, DEMO_WATCHLIST, SAMPLE_QUERY, seedDemo } from '../../dev/src/demo.js';
 import { DEFAULT_PORTS, repoRoot, SUBGRAPHS } from '../../dev/src/processes.js';
 import { startStack, type RunningStack } from '../../dev/src/stack.js';
+import { csvExport } from '@analytica/budget-subgraph/statement-samples';
 import { dropSchema, eventually, freePort, gql, isolatedRunEnv, signInAdmin, uniqueName } from '@analytica/testing';
 
 const run = uniqueName('e2e');
@@ -135,6 +136,53 @@ describe('the supergraph through the gateway', () => {
   });
 
   // Last: it stops a subgraph.
+  it('imports a statement larger than a request body through an upload URL on the gateway', async () => {
+    const opened = await gql(stack.gatewayUrl, 'mutation { openAccount(input: { name: "Imported", type: CHECKING, currency: "EUR" }) { id } }', { token });
+    const accountId = opened.data.openAccount.id;
+    const file = csvExport(30_000);
+    expect(Buffer.byteLength(file)).toBeGreaterThan(1024 * 1024); // over the gateway's body limit for /graphql
+    const started = await gql(stack.gatewayUrl, 'mutation($input: StartStatementUploadInput!) { startStatementUpload(input: $input) { uploadUrl upload { id } } }', {
+      token,
+      variables: { input: { accountId, fileName: 'statement.csv', byteSize: Buffer.byteLength(file) } },
+    });
+    expect(started.errors).toBeUndefined();
+    const { uploadUrl, upload } = started.data.startStatementUpload;
+    expect(new URL(uploadUrl).origin).toBe(new URL(stack.gatewayUrl).origin);
+    const put = await fetch(uploadUrl, { method: 'PUT', body: file, headers: { 'content-type': 'text/csv' } });
+    expect(put.status).toBe(200);
+    const importing = await gql(stack.gatewayUrl, 'mutation($input: ImportStatementInput!) { importStatement(input: $input) { status } }', {
+      token,
+      variables: { input: { uploadId: upload.id, format: 'CSV', csv: { date: 'Date', payee: 'Payee', amount: 'Amount', notes: 'Notes' } } },
+    });
+    expect(importing.data.importStatement.status).toBe('IMPORTING');
+    const done = await eventually(
+      async () => {
+        const answer = await gql(stack.gatewayUrl, 'query($id: ID!) { statementUpload(id: $id) { status result { imported } error { message } } }', {
+          token,
+          variables: { id: upload.id },
+        });
+        expect(answer.data.statementUpload.status).not.toMatch(/IMPORTING|RECEIVED/);
+        return answer.data.statementUpload;
+      },
+      60_000,
+      200,
+    );
+    expect(done).toEqual({ status: 'IMPORTED', result: { imported: 30_000 }, error: null });
+    const listed = await gql(stack.gatewayUrl, 'query($a: ID!) { me { transactions(filter: { accountId: $a }) { totalCount } } }', { token, variables: { a: accountId } });
+    expect(listed.data.me.transactions.totalCount).toBe(30_000);
+
+    // A page on an origin not on the CORS list cannot send a file, as it cannot call /graphql.
+    const other = await gql(stack.gatewayUrl, 'mutation($input: StartStatementUploadInput!) { startStatementUpload(input: $input) { uploadUrl upload { id } } }', {
+      token,
+      variables: { input: { accountId, fileName: 'x.csv', byteSize: 3 } },
+    });
+    const refused = await fetch(other.data.startStatementUpload.uploadUrl, { method: 'PUT', body: 'a,b', headers: { origin: 'https://not-listed.example' } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    const still = await gql(stack.gatewayUrl, 'query($id: ID!) { statementUpload(id: $id) { status } }', { token, variables: { id: other.data.startStatementUpload.upload.id } });
+    expect(still.data.statementUpload.status).toBe('AWAITING_FILE');
+  });
+
   it('returns the other subgraphs data and an error naming budget when budget is down', async () => {
     await stack.stopService('budget');
     const response = await gql(stack.gatewayUrl, '{ me { email accounts { name } watchlist { symbol } bankAccounts { id } } }', { token });

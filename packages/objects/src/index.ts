@@ -1,4 +1,7 @@
+import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import {
   CreateBucketCommand,
@@ -22,6 +25,11 @@ export interface ObjectStore {
   /** Names the store in logs and errors: `s3://bucket` (with its endpoint) or `folder:/path`. */
   readonly description: string;
   put(key: string, body: Buffer | string, contentType?: string): Promise<void>;
+  /**
+   * Streams `length` bytes into the key without holding them in memory (uploads of tens of MB).
+   * Fails, and leaves no object, when the stream ends early, carries more, or errors.
+   */
+  putStream(key: string, body: Readable, length: number, contentType?: string): Promise<void>;
   /** The object's bytes, or null when there is no such key. */
   get(key: string): Promise<Buffer | null>;
   /** Every key that starts with the prefix, sorted. */
@@ -65,6 +73,21 @@ async function bodyBytes(body: unknown): Promise<Buffer> {
 
 const notFound = (error: unknown) => error instanceof NoSuchKey || (error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.$metadata?.httpStatusCode === 404));
 
+/** Passes bytes through, failing the stream when they come to more or (at the end) fewer than `length`. */
+export function exactly(length: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > length) done(new Error(`the body is longer than the ${length} bytes announced`));
+      else done(null, chunk);
+    },
+    flush(done) {
+      done(seen === length ? null : new Error(`the body ended after ${seen} of the ${length} bytes announced`));
+    },
+  });
+}
+
 /** An S3 bucket, path-style (s3proxy and most S3-compatible servers need it). */
 export function s3ObjectStore(options: S3Options): ObjectStore & { ready(): Promise<void> } {
   const client = new S3Client({
@@ -97,6 +120,27 @@ export function s3ObjectStore(options: S3Options): ObjectStore & { ready(): Prom
       await client.send(
         new PutObjectCommand({ Bucket, Key: checkKey(key), Body: typeof body === 'string' ? Buffer.from(body) : body, ContentType: contentType ?? 'application/octet-stream' }),
       );
+    },
+    async putStream(key, body, length, contentType) {
+      await ready();
+      // The SDK sends ContentLength as given; when the body disagrees (or fails) the request is
+      // aborted, so S3 never completes the object.
+      const counted = exactly(length);
+      const abort = new AbortController();
+      let failure: unknown;
+      counted.once('error', (error) => {
+        failure = error;
+        abort.abort(error);
+      });
+      body.once('error', (error) => counted.destroy(error));
+      try {
+        await client.send(
+          new PutObjectCommand({ Bucket, Key: checkKey(key), Body: body.pipe(counted), ContentLength: length, ContentType: contentType ?? 'application/octet-stream' }),
+          { abortSignal: abort.signal },
+        );
+      } catch (error) {
+        throw failure ?? error;
+      }
     },
     async get(key) {
       await ready();
@@ -156,6 +200,18 @@ export function folderObjectStore(root: string): ObjectStore {
       const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${++counter}.tmp`);
       await writeFile(temp, body);
       await rename(temp, file);
+    },
+    async putStream(key, body, length) {
+      const file = at(key);
+      await mkdir(path.dirname(file), { recursive: true });
+      const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${++counter}.tmp`);
+      try {
+        await pipeline(body, exactly(length), createWriteStream(temp));
+        await rename(temp, file);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
     },
     async get(key) {
       try {

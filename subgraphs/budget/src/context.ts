@@ -1,6 +1,7 @@
 import type { EntityManager } from '@analytica/postgres';
 import type { SubgraphContext } from '@analytica/subgraph';
 import type { Loaders } from './loaders.js';
+import type { StatementUploads } from './uploads/uploads.js';
 
 /**
  * What every budget resolver receives, made per request by startBudgetService (index.ts). It has a
@@ -13,4 +14,6 @@ export interface BudgetContext extends SubgraphContext {
   loaders: Loaders;
   /** Wakes the outbox relay after a commit that wrote events, instead of waiting for its next poll. */
   eventsRecorded(): void;
+  /** Statement uploads; null when no object store is configured (S3_BUCKET or OBJECTS_DIR). */
+  uploads: StatementUploads | null;
 }

@@ -2,6 +2,7 @@ import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay
 import { verifierFromEnv } from '@analytica/auth';
 import { createLogger } from '@analytica/logger';
 import { openDatabase, connectionFromEnv } from '@analytica/postgres';
+import { objectsConfigured, objectStoreFromEnv } from '@analytica/objects';
 import { createRedis, type Redis } from '@analytica/redis';
 import { createLivePublisher } from '@analytica/redis/live';
 import { lifecycle } from '@analytica/service';
@@ -22,6 +23,8 @@ import { startSchedulePoster } from './schedules/schedules.js';
 import { startSuggestionConsumer } from './suggestions/suggestions.js';
 import { buildBudgetSchema } from './schema.js';
 import { SplitSchema, TransactionSchema } from './transactions/transaction.entity.js';
+import { uploadRoutes } from './uploads/routes.js';
+import { statementUploads } from './uploads/uploads.js';
 
 export { budgetEnvShape, parseBudgetEnv, type BudgetEnv } from './environment.js';
 export { buildBudgetSchema } from './schema.js';
@@ -96,6 +99,23 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
       (p) => p.stop(),
     );
   }
+  // Statement uploads need an object store; without one, importTransactions (the file in the request) still works.
+  const uploads = objectsConfigured(env)
+    ? await resources.open(
+        'statement uploads',
+        async () => {
+          const objects = objectStoreFromEnv(env);
+          const store = statementUploads({
+            db,
+            logger,
+            settings: { objects, publicApiUrl: env.PUBLIC_API_URL, maxBytes: env.STATEMENT_UPLOAD_MAX_BYTES, ttlMs: env.STATEMENT_UPLOAD_TTL_SECONDS * 1000 },
+            onImported: () => relay.poke(),
+          });
+          return store;
+        },
+        (u) => u.stop(),
+      )
+    : null;
   const service = createSubgraphService<BudgetContext>({
     name: 'budget',
     host: env.HOST,
@@ -110,10 +130,11 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
     readiness: { postgres: db.ping },
     context: (base) => {
       const em = db.fork();
-      return { ...base, em, loaders: createLoaders(em), eventsRecorded: () => relay.poke() };
+      return { ...base, em, loaders: createLoaders(em), eventsRecorded: () => relay.poke(), uploads };
     },
+    routes: uploads ? (app) => uploadRoutes(app, uploads, logger) : undefined,
     onStop: resources.closeAll,
   });
   const running = await resources.run('http server', () => service.start());
-  return { ...running, db };
+  return { ...running, db, uploads };
 }

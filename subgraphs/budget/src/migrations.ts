@@ -278,8 +278,49 @@ class CreateSuggestionTables extends Migration {
   }
 }
 
+/**
+ * Statement files uploaded for import (issue 15): the file goes to object storage through a
+ * short-lived upload URL, then is imported in the background with its progress kept here, so any
+ * replica answers a client that polls. The upload token is stored as its SHA-256 only.
+ */
+class CreateStatementUploads extends Migration {
+  override async up() {
+    this.addSql(`create table statement_uploads (
+      id uuid primary key,
+      user_id uuid not null,
+      account_id uuid not null,
+      file_name text not null,
+      byte_size bigint not null check (byte_size > 0),
+      token_hash text not null,
+      status text not null check (status in ('AWAITING_FILE', 'RECEIVED', 'IMPORTING', 'IMPORTED', 'FAILED')),
+      object_key text not null,
+      format text null check (format in ('CSV', 'OFX', 'QFX')),
+      request jsonb null,
+      phase text null,
+      lines_done integer not null default 0,
+      line_count integer null,
+      import_id uuid null,
+      row_count integer null,
+      imported_count integer null,
+      duplicate_count integer null,
+      error_code text null,
+      error_message text null,
+      error_row integer null,
+      created_at timestamptz not null,
+      expires_at timestamptz not null,
+      received_at timestamptz null,
+      updated_at timestamptz not null,
+      unique (user_id, id),
+      foreign key (user_id, account_id) references accounts (user_id, id)
+    )`);
+    this.addSql('create index statement_uploads_user on statement_uploads (user_id, created_at desc)');
+    this.addSql(`create index statement_uploads_importing on statement_uploads (updated_at) where status = 'IMPORTING'`);
+  }
+}
+
 export const migrations = [
   { name: '0001-create-budget-tables', class: CreateBudgetTables },
   { name: '0002-create-ledger-tables', class: CreateLedgerTables },
   { name: '0003-create-suggestion-tables', class: CreateSuggestionTables },
+  { name: '0004-create-statement-uploads', class: CreateStatementUploads },
 ];

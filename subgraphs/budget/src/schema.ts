@@ -12,6 +12,7 @@ import { AccountResolver, loadVisibleAccount, UserAccountsResolver } from './acc
 import { BudgetResolver, UserBudgetsResolver } from './budgets/budgets.graphql.js';
 import { CategoryResolver, UserCategoriesResolver } from './categories/categories.graphql.js';
 import { ImportLineResolver, ImportResolver } from './imports/imports.graphql.js';
+import { StatementUploadResolver } from './uploads/uploads.graphql.js';
 import { ExchangeRateResolver } from './exchange-rates/exchange-rates.graphql.js';
 import { RuleResolver, UserRulesResolver } from './rules/rules.graphql.js';
 import { ScheduleResolver, UserSchedulesResolver } from './schedules/schedules.graphql.js';
@@ -52,6 +53,7 @@ export function buildBudgetSchema() {
       ScheduleResolver,
       UserSchedulesResolver,
       ImportResolver,
+      StatementUploadResolver,
       ImportLineResolver,
       ExchangeRateResolver,
       BudgetLiveSubscription,

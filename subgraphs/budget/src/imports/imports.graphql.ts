@@ -11,7 +11,7 @@ import { Transaction } from '../transactions/transactions.graphql.js';
 import type { CsvMapping } from './csv-statement.js';
 import { importStatement, type ImportedLine, type ImportFormat, type ImportOutcome } from './imports.js';
 
-enum ImportFormatEnum {
+export enum ImportFormatEnum {
   CSV = 'CSV',
   OFX = 'OFX',
   QFX = 'QFX',
@@ -40,7 +40,7 @@ registerEnumType(AmountSignEnum, {
 });
 
 @InputType('CsvMappingInput', { description: 'Columns are header names, or 1-based column numbers when the file has no header.' })
-class CsvMappingInput implements CsvMapping {
+export class CsvMappingInput implements CsvMapping {
   @Field(() => String, { nullable: true, description: 'One character; "," by default.' }) delimiter?: string | null;
   @Field(() => Boolean, { nullable: true, description: 'true by default.' }) hasHeader?: boolean | null;
   @Field(() => String, { description: 'The column with the booking date.' }) date!: string;

@@ -104,21 +104,33 @@ const IMPORT_SLICE = 2_000;
 const letOthersRun = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A statement's lines from its reader (csvStatementReader, ofxStatementReader), a slice at a time. */
-async function readInSlices<T>(reader: { records: T[]; line: (record: T) => StatementLine }): Promise<StatementLine[]> {
+async function readInSlices<T>(reader: { records: T[]; line: (record: T) => StatementLine }, progress?: (done: number, total: number) => void): Promise<StatementLine[]> {
   await letOthersRun();
-  const lines = await mapInSlices(reader.records, reader.line);
+  const lines = await mapInSlices(reader.records, reader.line, progress && ((done) => progress(done, reader.records.length)));
   await letOthersRun();
   return lines;
 }
 
-/** items.map(fn), IMPORT_SLICE items at a time with letOthersRun in between. */
-async function mapInSlices<T, R>(items: readonly T[], fn: (item: T) => R, slice = IMPORT_SLICE): Promise<R[]> {
+/** items.map(fn), IMPORT_SLICE items at a time with letOthersRun in between (and progress after each slice). */
+async function mapInSlices<T, R>(items: readonly T[], fn: (item: T) => R, progress?: (done: number) => void, slice = IMPORT_SLICE): Promise<R[]> {
   const out: R[] = [];
   for (let i = 0; i < items.length; i += slice) {
     if (i > 0) await letOthersRun();
     for (const item of items.slice(i, i + slice)) out.push(fn(item));
+    progress?.(out.length);
   }
   return out;
+}
+
+/** Where a long import is: reading the file, matching it against booked transactions and rules, booking, finishing (events, budgets). */
+export type ImportPhase = 'READING' | 'MATCHING' | 'BOOKING' | 'FINISHING';
+
+/** What an import tells whoever watches it (statement uploads keep it for clients that poll). */
+export interface ImportHooks {
+  /** `done` of `total` lines through the phase; called often, so it must be cheap. */
+  progress?(phase: ImportPhase, done: number, total: number): void;
+  /** Runs in the import's transaction just before it commits: what must be written with the import or not at all. */
+  beforeCommit?(tx: EntityManager, outcome: ImportOutcome): Promise<void>;
 }
 
 const DAY_MS = 86_400_000;
@@ -169,10 +181,11 @@ const INSERT_BATCH = 5_000;
  * Inserts rows handed over as one JSON parameter per batch (the last placeholder of `sql`), bound
  * rather than written into the SQL text (executeWithBoundParameters): a batch is megabytes.
  */
-async function insertJson(tx: EntityManager, sql: string, params: unknown[], rows: readonly object[]) {
+async function insertJson(tx: EntityManager, sql: string, params: unknown[], rows: readonly object[], progress?: (done: number) => void) {
   for (let i = 0; i < rows.length; i += INSERT_BATCH) {
     if (i > 0) await letOthersRun();
     await executeWithBoundParameters(tx, sql, [...params, JSON.stringify(rows.slice(i, i + INSERT_BATCH))]);
+    progress?.(Math.min(i + INSERT_BATCH, rows.length));
   }
 }
 
@@ -182,7 +195,7 @@ async function insertJson(tx: EntityManager, sql: string, params: unknown[], row
  * transactions.recorded.v1 event, all in one database transaction (rows and events are written in
  * batches of set-based inserts). A dry run computes the same result and writes nothing.
  */
-export async function importStatement(em: EntityManager, userId: string, input: ImportRequest): Promise<ImportOutcome> {
+export async function importStatement(em: EntityManager, userId: string, input: ImportRequest, hooks: ImportHooks = {}): Promise<ImportOutcome> {
   if (!IMPORT_FORMATS.includes(input.format)) throw badInput('input.format', `Use one of ${IMPORT_FORMATS.join(', ')}.`);
   if (!isUuid(input.accountId)) throw notFound('Account', input.accountId, 'input.accountId');
   const windowDays = input.duplicateWindowDays ?? 3;
@@ -195,10 +208,12 @@ export async function importStatement(em: EntityManager, userId: string, input: 
     // outrun a request's statement_timeout; this transaction, and only it, gets longer.
     await allowLongerStatements(tx, { statementTimeoutMs: IMPORT_STATEMENT_TIMEOUT_MS });
     const account = ownedOrNotFound(userId, await tx.findOne(AccountRecord, { id: input.accountId }), 'Account', input.accountId, 'input.accountId');
+    const reading = (done: number, total: number) => hooks.progress?.('READING', done, total);
     const statement =
       input.format === 'CSV'
-        ? await readInSlices(csvStatementReader(input.content, input.csv!, account.currency))
-        : await readInSlices(ofxStatementReader(input.content, account.currency));
+        ? await readInSlices(csvStatementReader(input.content, input.csv!, account.currency), reading)
+        : await readInSlices(ofxStatementReader(input.content, account.currency), reading);
+    hooks.progress?.('MATCHING', 0, statement.length);
 
     const times = statement.map((l) => l.bookedAt.getTime());
     const earliest = new Date(times.reduce((a, b) => Math.min(a, b)) - windowDays * DAY_MS);
@@ -237,7 +252,10 @@ export async function importStatement(em: EntityManager, userId: string, input: 
       transactionId: null,
     }));
     const outcome = { dryRun, lines, imported: fresh.length, duplicates: statement.length - fresh.length };
-    if (dryRun) return { id: null, ...outcome };
+    if (dryRun) {
+      await hooks.beforeCommit?.(tx, { id: null, ...outcome });
+      return { id: null, ...outcome };
+    }
 
     const importId = randomUUID();
     await tx
@@ -272,7 +290,9 @@ export async function importStatement(em: EntityManager, userId: string, input: 
          from json_to_recordset(?::json) as x(id uuid, category_id uuid, amount bigint, booked_at timestamptz, payee text, notes text, external_id text)`,
       [userId, account.id, account.currency, importId, now, now],
       rows,
+      (done) => hooks.progress?.('BOOKING', done, rows.length),
     );
+    hooks.progress?.('FINISHING', 0, rows.length);
     // The same guard as recordTransaction: a statement that would take the balance beyond the
     // exact range is refused whole, and this transaction rolls back every row written above.
     await assertBalancesExact(tx, [account.id], 'input.content');
@@ -308,6 +328,7 @@ export async function importStatement(em: EntityManager, userId: string, input: 
       userId,
       lines.filter((l) => !l.duplicateOf && l.categoryId).map((l) => ({ categoryId: l.categoryId!, bookedAt: l.bookedAt })),
     );
+    await hooks.beforeCommit?.(tx, { id: importId, ...outcome });
     return { id: importId, ...outcome };
   });
 }

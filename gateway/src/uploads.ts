@@ -1,0 +1,53 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { RequestHandler } from 'express';
+import type { Logger } from '@analytica/logger';
+
+/** Answer headers passed back from the budget service. */
+const PASSED_BACK = ['content-type', 'cache-control', 'retry-after'];
+
+/** The budget subgraph's routing URL in a supergraph (its `join__graph` entry). */
+export function budgetUrlOf(supergraphSdl: string): string | undefined {
+  return /@join__graph\(name: "budget", url: "([^"]+)"\)/.exec(supergraphSdl)?.[1];
+}
+
+/**
+ * `PUT /uploads/statements/:id?token=…` on the gateway: statement files (up to 50 MB) go to the
+ * budget service, which owns imports and streams them to object storage. The body is streamed
+ * through, never held here; the token in the URL is the upload's credential and is checked there.
+ * Clients see one endpoint, as for /graphql and /oauth/token.
+ */
+export function forwardUploads(budgetUrl: () => string | undefined, logger: Logger): RequestHandler {
+  return (req, res) => {
+    const base = budgetUrl();
+    const unavailable = () => {
+      if (res.headersSent) return res.destroy();
+      res
+        .status(503)
+        .setHeader('connection', 'close')
+        .json({ error: { code: 'SERVICE_UNAVAILABLE', message: 'Uploads cannot be received right now; send the file again shortly.' } });
+    };
+    if (!base) return unavailable();
+    const target = new URL(req.originalUrl, base);
+    const headers: http.OutgoingHttpHeaders = { 'x-request-id': String(res.getHeader('x-request-id') ?? '') };
+    for (const name of ['content-length', 'content-type']) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
+    const forwardedFor = [req.headers['x-forwarded-for'], req.ip].filter(Boolean).join(', ');
+    if (forwardedFor) headers['x-forwarded-for'] = forwardedFor;
+    const outgoing = (target.protocol === 'https:' ? https : http).request(target, { method: 'PUT', headers }, (answer) => {
+      res.status(answer.statusCode ?? 502);
+      for (const name of PASSED_BACK) {
+        const value = answer.headers[name];
+        if (value !== undefined) res.setHeader(name, value);
+      }
+      answer.pipe(res);
+    });
+    outgoing.on('error', (err) => {
+      logger.warn({ err, target: target.origin }, 'upload not forwarded to the budget service');
+      req.unpipe(outgoing);
+      unavailable();
+    });
+    // A client that goes away mid-file: the budget service sees the body end early and keeps nothing.
+    req.on('aborted', () => outgoing.destroy(new Error('the client went away')));
+    req.pipe(outgoing);
+  };
+}
