@@ -33,7 +33,9 @@ export function forwardUploads(budgetUrl: () => string | undefined, logger: Logg
     for (const name of ['content-length', 'content-type']) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
     const forwardedFor = [req.headers['x-forwarded-for'], req.ip].filter(Boolean).join(', ');
     if (forwardedFor) headers['x-forwarded-for'] = forwardedFor;
+    let answered = false;
     const outgoing = (target.protocol === 'https:' ? https : http).request(target, { method: 'PUT', headers }, (answer) => {
+      answered = true;
       res.status(answer.statusCode ?? 502);
       for (const name of PASSED_BACK) {
         const value = answer.headers[name];
@@ -42,8 +44,11 @@ export function forwardUploads(budgetUrl: () => string | undefined, logger: Logg
       answer.pipe(res);
     });
     outgoing.on('error', (err) => {
-      logger.warn({ err, target: target.origin }, 'upload not forwarded to the budget service');
       req.unpipe(outgoing);
+      // A refusal (bad token, wrong size) is answered before the body is read, and the budget
+      // service then closes the connection: writing the rest of the file fails, the answer stands.
+      if (answered) return;
+      logger.warn({ err, target: target.origin }, 'upload not forwarded to the budget service');
       unavailable();
     });
     // A client that goes away mid-file: the budget service sees the body end early and keeps nothing.

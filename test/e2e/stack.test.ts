@@ -171,11 +171,18 @@ describe('the supergraph through the gateway', () => {
     const listed = await gql(stack.gatewayUrl, 'query($a: ID!) { me { transactions(filter: { accountId: $a }) { totalCount } } }', { token, variables: { a: accountId } });
     expect(listed.data.me.transactions.totalCount).toBe(30_000);
 
-    // A page on an origin not on the CORS list cannot send a file, as it cannot call /graphql.
     const other = await gql(stack.gatewayUrl, 'mutation($input: StartStatementUploadInput!) { startStatementUpload(input: $input) { uploadUrl upload { id } } }', {
       token,
       variables: { input: { accountId, fileName: 'x.csv', byteSize: 3 } },
     });
+    // A wrong token is refused through the gateway too, with the budget service's answer, even
+    // with a megabyte of file still on its way.
+    const forged = new URL(other.data.startStatementUpload.uploadUrl);
+    forged.searchParams.set('token', 'x'.repeat(43));
+    const wrongToken = await fetch(forged, { method: 'PUT', body: file });
+    expect(wrongToken.status).toBe(403);
+    expect(((await wrongToken.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+    // A page on an origin not on the CORS list cannot send a file, as it cannot call /graphql.
     const refused = await fetch(other.data.startStatementUpload.uploadUrl, { method: 'PUT', body: 'a,b', headers: { origin: 'https://not-listed.example' } });
     expect(refused.status).toBe(403);
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();

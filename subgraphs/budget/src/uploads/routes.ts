@@ -22,8 +22,8 @@ export function uploadRoutes(app: Express, uploads: StatementUploads, logger: Lo
         res.status(500).json({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'The file could not be stored; send it again shortly.' } });
         return;
       }
-      // The rest of a refused body is not read: the connection closes after the answer.
-      res.setHeader('connection', 'close');
+      // Node reads and drops the rest of a refused body after the answer: closing instead could
+      // reset the connection before the gateway has read the answer, and the client would see a 503.
       res.status(error.status).json({ error: { code: error.code, message: error.message } });
     }
   });

@@ -17,8 +17,8 @@ registerEnumType(UploadStatusEnum, {
     AWAITING_FILE: { description: 'Started: PUT the file to the uploadUrl before it expires.' },
     RECEIVED: { description: 'The file is stored: call importStatement.' },
     IMPORTING: { description: 'Being imported in the background: poll progress.' },
-    IMPORTED: { description: 'Done: every line booked (or, for a dry run, counted), see result.' },
-    FAILED: { description: 'Nothing was booked: error says why and on which line.' },
+    IMPORTED: { description: 'Done: every line booked (or, for a dry run, counted), see result. A booked file is deleted from storage.' },
+    FAILED: { description: 'Nothing was booked: error says why and on which line; fix the mapping and import again.' },
   },
 });
 
@@ -139,7 +139,8 @@ export class StatementUploadResolver {
 
   @Authorized()
   @Mutation(() => StatementUpload, {
-    description: 'Imports an uploaded statement in the background, all lines or none: answers at once (IMPORTING); poll statementUpload for progress and the outcome.',
+    description:
+      'Imports an uploaded statement in the background, all lines or none: answers at once (IMPORTING); poll statementUpload for progress and the outcome. After a dry run or a failure it may be called again; after a real import, CONFLICT.',
   })
   async importStatement(
     @Arg('input', () => ImportStatementInput, { description: 'The upload and how to read it.' }) input: ImportStatementInput,

@@ -124,7 +124,7 @@ describe('statement uploads', () => {
     expect(new Set(seen.map((p) => p.phase)).size).toBeGreaterThan(1);
     for (let i = 1; i < seen.length; i++) expect(seen[i]!.fraction).toBeGreaterThanOrEqual(seen[i - 1]!.fraction);
 
-    // Each file is imported once.
+    // A booked file is booked once.
     const again = await asAda(IMPORT, { input: { uploadId: created.id, format: 'CSV', csv: MAPPING } });
     expect(again.errors?.[0]?.extensions?.code).toBe('CONFLICT');
   });
@@ -143,6 +143,33 @@ describe('statement uploads', () => {
     expect(failed.error).toMatchObject({ code: 'BAD_USER_INPUT', row: 701 });
     expect(failed.error.message).toMatch(/Line 701.*Nothing was imported/);
     expect(await countTransactions(accountId)).toBe(0);
+  });
+
+  it('previews with a dry run, imports after it, then deletes the stored file; a failed mapping can be fixed and imported again', async () => {
+    const accountId = await openAccount();
+    const id = await upload(accountId, csvExport(300));
+    const run = async (input: Record<string, unknown>) => {
+      const started = await asAda(IMPORT, { input: { uploadId: id, format: 'CSV', ...input } });
+      expect(started.errors).toBeUndefined();
+      return eventually(async () => {
+        const { statementUpload } = (await asAda(STATUS, { id })).data;
+        expect(statementUpload.status).toMatch(/IMPORTED|FAILED/);
+        return statementUpload;
+      });
+    };
+    const wrongMapping = await run({ csv: { ...MAPPING, amount: 'Betrag' } });
+    expect(wrongMapping.error).toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(wrongMapping.error.message).toContain('Betrag');
+    const preview = await run({ csv: MAPPING, dryRun: true });
+    expect(preview).toMatchObject({ status: 'IMPORTED', error: null, result: { importId: null, rowCount: 300, imported: 300 } });
+    expect(await countTransactions(accountId)).toBe(0);
+    const booked = await run({ csv: MAPPING });
+    expect(booked.result).toMatchObject({ rowCount: 300, imported: 300 });
+    expect(await countTransactions(accountId)).toBe(300);
+    expect(await service.uploads!.settings.objects.get(`statements/${ada.id}/${id}`)).toBeNull();
+    const twice = await asAda(IMPORT, { input: { uploadId: id, format: 'CSV', csv: MAPPING } });
+    expect(twice.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(twice.errors?.[0]?.message).toContain(booked.result.importId);
   });
 
   it('refuses a wrong token, a wrong size, a second file and an expired URL, keeping nothing', async () => {

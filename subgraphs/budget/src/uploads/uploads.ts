@@ -161,7 +161,8 @@ export interface ImportUploadInput extends Omit<ImportRequest, 'content' | 'acco
 
 /**
  * Step 3: starts importing a received file and answers at once (IMPORTING); `run` does the work in
- * the background. Only one import per upload: a second call is a CONFLICT.
+ * the background. A file is booked once: after a dry run or a failed import (a wrong column
+ * mapping, say) it can be imported again, after a real import it is a CONFLICT.
  */
 export async function startImport(em: EntityManager, userId: string, input: ImportUploadInput): Promise<StatementUploadRow> {
   if (!IMPORT_FORMATS.includes(input.format)) throw badInput('input.format', `Use one of ${IMPORT_FORMATS.join(', ')}.`);
@@ -174,11 +175,18 @@ export async function startImport(em: EntityManager, userId: string, input: Impo
   const now = new Date();
   const started = await one(
     em,
-    `update statement_uploads set status = 'IMPORTING', format = ?, request = ?::jsonb, phase = 'READING', lines_done = 0, line_count = null, updated_at = ?
-      where id = ? and user_id = ? and status = 'RECEIVED' returning *`,
+    `update statement_uploads set status = 'IMPORTING', format = ?, request = ?::jsonb, phase = 'READING', lines_done = 0, line_count = null,
+        import_id = null, row_count = null, imported_count = null, duplicate_count = null, error_code = null, error_message = null, error_row = null, updated_at = ?
+      where id = ? and user_id = ? and (status in ('RECEIVED', 'FAILED') or (status = 'IMPORTED' and (request->>'dryRun')::boolean)) returning *`,
     [input.format, JSON.stringify(request), now, upload.id, userId],
   );
-  if (!started) throw conflict(`Upload ${upload.id} is ${upload.status}; each uploaded file is imported once (a dry run included): start a new upload to import it again.`);
+  if (!started) {
+    throw conflict(
+      upload.status === 'IMPORTING'
+        ? `Upload ${upload.id} is being imported; poll statementUpload until it is IMPORTED or FAILED.`
+        : `Upload ${upload.id} was imported already; its transactions carry importId ${upload.import_id}. A file is booked once.`,
+    );
+  }
   return started;
 }
 
@@ -249,7 +257,9 @@ export async function runImport(db: Database, objects: ObjectStore, logger: Logg
         },
       },
     );
-    logger.info({ uploadId: upload.id, userId: upload.user_id }, 'statement upload imported');
+    logger.info({ uploadId: upload.id, userId: upload.user_id, dryRun: request.dryRun === true }, 'statement upload imported');
+    // Booked: the transactions are the record now, and a bank statement is not kept longer than needed.
+    if (!request.dryRun) await objects.delete(upload.object_key).catch((err: unknown) => logger.warn({ err, uploadId: upload.id }, 'imported statement file not deleted'));
   } catch (error) {
     if (error instanceof ImportSuperseded) return;
     if (error instanceof AppError) {
