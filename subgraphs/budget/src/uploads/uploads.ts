@@ -219,11 +219,14 @@ export async function runImport(db: Database, objects: ObjectStore, logger: Logg
     if (!bytes) return await fail('NOT_FOUND', 'The uploaded file is gone from storage; upload it again.', null);
     const content = bytes.toString('utf8');
     let lastWrite = 0;
+    let lastPhase: ImportPhase | undefined;
     let writing: Promise<unknown> = Promise.resolve();
     const progress = (phase: ImportPhase, done: number, total: number) => {
       const now = Date.now();
-      if (now - lastWrite < PROGRESS_EVERY_MS && done < total) return;
+      // A new step is always shown; within a step, at most every PROGRESS_EVERY_MS and at its end.
+      if (phase === lastPhase && now - lastWrite < PROGRESS_EVERY_MS && done < total) return;
       lastWrite = now;
+      lastPhase = phase;
       // One write at a time, outside the import's transaction, so a client polling sees it.
       writing = writing.then(() =>
         db
