@@ -28,7 +28,11 @@ export function createRedis(
   options: { keyPrefix?: string; name?: string; onError?: (error: Error) => void; budget?: Partial<RedisBudget>; onCircuit?: CircuitListener } = {},
 ): Redis {
   if (url.startsWith('memory://')) {
-    return new (RedisMock as unknown as typeof Redis)({ keyPrefix: options.keyPrefix });
+    const mock = new (RedisMock as unknown as typeof Redis)({ keyPrefix: options.keyPrefix });
+    // Every client of the one in-memory Redis listens on its shared key-change emitter (for WATCH);
+    // embedded mode makes a dozen of them on purpose, which is no leak: no listener limit there.
+    (mock as unknown as { context?: { modifiedKeyEvents?: { setMaxListeners(n: number): void } } }).context?.modifiedKeyEvents?.setMaxListeners(0);
+    return mock;
   }
   const budget = options.budget ? { ...DEFAULT_REDIS_BUDGET, ...options.budget } : undefined;
   const client = new Redis(url, {
