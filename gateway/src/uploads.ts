@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { RequestHandler } from 'express';
 import type { Logger } from '@analytica/logger';
+import { forwardedHeaders } from './partners/token-endpoint.js';
 
 /** Answer headers passed back from the budget service. */
 const PASSED_BACK = ['content-type', 'cache-control', 'retry-after'];
@@ -29,10 +30,7 @@ export function forwardUploads(budgetUrl: () => string | undefined, logger: Logg
     };
     if (!base) return unavailable();
     const target = new URL(req.originalUrl, base);
-    const headers: http.OutgoingHttpHeaders = { 'x-request-id': String(res.getHeader('x-request-id') ?? '') };
-    for (const name of ['content-length', 'content-type']) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
-    const forwardedFor = [req.headers['x-forwarded-for'], req.ip].filter(Boolean).join(', ');
-    if (forwardedFor) headers['x-forwarded-for'] = forwardedFor;
+    const headers = forwardedHeaders(req, res, ['content-length', 'content-type']);
     let answered = false;
     const outgoing = (target.protocol === 'https:' ? https : http).request(target, { method: 'PUT', headers }, (answer) => {
       answered = true;

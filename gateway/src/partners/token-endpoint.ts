@@ -1,5 +1,21 @@
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '@analytica/logger';
+
+/**
+ * The headers a request forwarded to a service behind the gateway carries: the named ones of the
+ * client, the request id (so its logs join the gateway's), and the client's address appended to
+ * X-Forwarded-For.
+ */
+export function forwardedHeaders(req: Request, res: Response, names: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': String(res.getHeader('x-request-id') ?? '') };
+  for (const name of names) {
+    const value = req.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const forwardedFor = [req.headers['x-forwarded-for'], req.ip].filter(Boolean).join(', ');
+  if (forwardedFor) headers['x-forwarded-for'] = forwardedFor;
+  return headers;
+}
 
 /** Answer headers worth passing back from the token endpoint (RFC 6749 §5.1 asks for no-store). */
 const PASSED_BACK = ['content-type', 'cache-control', 'pragma', 'www-authenticate', 'retry-after'];
@@ -14,13 +30,7 @@ export function forwardTokenRequests(tokenUrl: string, logger: Logger): RequestH
   const body = express.raw({ type: () => true, limit: '16kb' });
   const forward: RequestHandler = async (req, res) => {
     try {
-      const headers: Record<string, string> = { 'x-request-id': String(res.getHeader('x-request-id') ?? '') };
-      for (const name of ['content-type', 'authorization', 'accept']) {
-        const value = req.headers[name];
-        if (typeof value === 'string') headers[name] = value;
-      }
-      const forwardedFor = [req.headers['x-forwarded-for'], req.ip].filter(Boolean).join(', ');
-      if (forwardedFor) headers['x-forwarded-for'] = forwardedFor;
+      const headers = forwardedHeaders(req, res, ['content-type', 'authorization', 'accept']);
       const answer = await fetch(tokenUrl, { method: 'POST', headers, body: Buffer.isBuffer(req.body) ? req.body : undefined, signal: AbortSignal.timeout(10_000) });
       for (const name of PASSED_BACK) {
         const value = answer.headers.get(name);

@@ -55,3 +55,24 @@ export function decodeTimeCursor(cursor: string): { createdAt: Date; id: string 
 export function olderThan(cursor: { createdAt: Date; id: string }) {
   return { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] };
 }
+
+/**
+ * A newest-first page over `(createdAt, id)` with its total: `rows` reads at most `limit` rows
+ * matching the filter and `after` (null on the first page), `count` counts every match.
+ */
+export async function newestFirstPage<T extends { createdAt: Date; id: string }>(
+  first: number,
+  after: string | null | undefined,
+  read: { rows(after: ReturnType<typeof olderThan> | null, limit: number): Promise<T[]>; count(): Promise<number> },
+): Promise<Page<T> & { totalCount: number }> {
+  const position = after ? decodeTimeCursor(after) : null;
+  const [rows, totalCount] = await Promise.all([read.rows(position && olderThan(position), first + 1), read.count()]);
+  const page = rows.slice(0, first);
+  return {
+    ...pageOf(
+      page.map((node) => ({ cursor: encodeTimeCursor(node), node })),
+      rows.length > first,
+    ),
+    totalCount,
+  };
+}

@@ -123,7 +123,8 @@ async function mapInSlices<T, R>(items: readonly T[], fn: (item: T) => R, progre
 }
 
 /** Where a long import is: reading the file, matching it against booked transactions and rules, booking, finishing (events, budgets). */
-export type ImportPhase = 'READING' | 'MATCHING' | 'BOOKING' | 'FINISHING';
+export const IMPORT_PHASES = ['READING', 'MATCHING', 'BOOKING', 'FINISHING'] as const;
+export type ImportPhase = (typeof IMPORT_PHASES)[number];
 
 /** What an import tells whoever watches it (statement uploads keep it for clients that poll). */
 export interface ImportHooks {

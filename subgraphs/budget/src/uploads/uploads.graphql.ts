@@ -6,7 +6,7 @@ import { Account } from '../accounts/accounts.graphql.js';
 import type { AccountRecord } from '../accounts/account.entity.js';
 import type { BudgetContext } from '../context.js';
 import { CsvMappingInput, ImportFormatEnum } from '../imports/imports.graphql.js';
-import type { ImportFormat, ImportPhase } from '../imports/imports.js';
+import { IMPORT_PHASES, type ImportFormat, type ImportPhase } from '../imports/imports.js';
 import { findUpload, startImport, startUpload, UPLOAD_STATUSES, type StatementUploadRow, type UploadStatus } from './uploads.js';
 
 const UploadStatusEnum = Object.fromEntries(UPLOAD_STATUSES.map((s) => [s, s])) as { [S in UploadStatus]: S };
@@ -22,8 +22,7 @@ registerEnumType(UploadStatusEnum, {
   },
 });
 
-const PHASES = ['READING', 'MATCHING', 'BOOKING', 'FINISHING'] as const satisfies readonly ImportPhase[];
-const ImportPhaseEnum = Object.fromEntries(PHASES.map((p) => [p, p])) as { [P in ImportPhase]: P };
+const ImportPhaseEnum = Object.fromEntries(IMPORT_PHASES.map((p) => [p, p])) as { [P in ImportPhase]: P };
 registerEnumType(ImportPhaseEnum, {
   name: 'ImportPhase',
   description: 'The steps of an import, in order.',

@@ -51,22 +51,6 @@ export async function readInteractions(store: ArticleStore, userId: string, arti
   return articleIds.map((id) => ({ saved: present.has(savedKey(id)), liked: present.has(likedKey(id)) }));
 }
 
-/** Ids of the user's saved articles, the most recently saved first. */
-export async function savedArticleIds(store: ArticleStore, userId: string, first: number): Promise<string[]> {
-  const result = await store.dynamo.doc.send(
-    new QueryCommand({
-      TableName: store.userArticlesTable,
-      IndexName: SAVED_INDEX,
-      KeyConditionExpression: 'userId = :userId',
-      ExpressionAttributeValues: { ':userId': userId },
-      ScanIndexForward: false,
-      ConsistentRead: true,
-      Limit: first,
-    }),
-  );
-  return (result.Items ?? []).map((item) => String(item.sk).slice('SAVED#'.length));
-}
-
 /**
  * One page of the user's saved articles, the most recently saved first, after the `savedSort`
  * position of a previous page's last item. `hasMore` is exact: one item more is read than handed out.

@@ -7,7 +7,7 @@ import { Article, ArticleConnection } from '../articles/articles.graphql.js';
 import { feedCandidates, profileOf, rank, readPreferences, setFollow } from '../feed/feed.js';
 import { isBlocked } from '../moderation/moderation.js';
 import type { NewsContext } from '../context.js';
-import { savedArticleIds, savedArticlePage } from '../interactions/interactions.js';
+import { savedArticlePage } from '../interactions/interactions.js';
 
 const MAX_SAVED = 500;
 const MAX_SAVED_PAGE = 100;
@@ -50,7 +50,7 @@ export class SavedArticlesResolver {
   ): Promise<ArticleRecord[]> {
     assertOwnerOrAdmin(ctx, user.id);
     if (first < 1 || first > MAX_SAVED) throw badInput('first', `Ask for 1 to ${MAX_SAVED} saved articles.`);
-    const ids = await savedArticleIds(ctx.store, user.id, first);
+    const ids = (await savedArticlePage(ctx.store, user.id, first, undefined)).items.map((item) => item.articleId);
     const articles = await ctx.articles.loadMany(ids);
     // An article withdrawn (or hidden by a moderator) after it was saved drops out of the list.
     return articles.filter((a): a is ArticleRecord => {

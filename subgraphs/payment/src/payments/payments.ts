@@ -6,7 +6,7 @@ import { AppError, badInput, conflict, notFound } from '@analytica/errors';
 import { recordEvent, type PaymentStatus } from '@analytica/events';
 import { allowLongerStatements, type EntityManager } from '@analytica/postgres';
 import { isUuid, ownedOrNotFound, visibleOrNotFound } from '@analytica/subgraph/access';
-import { checkPageSize, decodeTimeCursor, encodeTimeCursor, olderThan, pageOf } from '@analytica/subgraph/pages';
+import { checkPageSize, newestFirstPage, pageOf } from '@analytica/subgraph/pages';
 import { BankAccountRecord } from '../bank-accounts/bank-account.entity.js';
 import { codeHash, codeMatches, MAX_CODE_ATTEMPTS, newOneTimeCode } from '../one-time-codes.js';
 import { notePayee, payeeKey } from '../payees/payees.js';
@@ -222,19 +222,10 @@ export async function pagePayments(em: EntityManager, userId: string, filter: Pa
     ...(filter.statuses ? { status: { $in: filter.statuses } } : {}),
     ...(filter.bankAccountId != null ? { bankAccountId: filter.bankAccountId } : {}),
   };
-  const position = after ? decodeTimeCursor(after) : null;
-  const [rows, totalCount] = await Promise.all([
-    em.find(PaymentRecord, position ? { $and: [matching, olderThan(position)] } : matching, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: first + 1 }),
-    em.count(PaymentRecord, matching),
-  ]);
-  const payments = rows.slice(0, first);
-  return {
-    ...pageOf(
-      payments.map((node) => ({ cursor: encodeTimeCursor(node), node })),
-      rows.length > first,
-    ),
-    totalCount,
-  };
+  return newestFirstPage(first, after, {
+    rows: (older, limit) => em.find(PaymentRecord, older ? { $and: [matching, older] } : matching, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit }),
+    count: () => em.count(PaymentRecord, matching),
+  });
 }
 
 /** One query for the histories of a page of payments, oldest change first. */

@@ -3,7 +3,7 @@ import type { Role, RevocationList } from '@analytica/auth';
 import { badInput, notFound } from '@analytica/errors';
 import type { EntityManager } from '@analytica/postgres';
 import { isUuid } from '@analytica/subgraph/access';
-import { checkPageSize, decodeTimeCursor, encodeTimeCursor, olderThan, pageOf } from '@analytica/subgraph/pages';
+import { checkPageSize, newestFirstPage } from '@analytica/subgraph/pages';
 import { audit, type RequestMeta } from '../audit/audit.js';
 import { AuditAction } from '../audit/audit.entity.js';
 import { revokeSessions } from '../sessions/sessions.js';
@@ -22,7 +22,6 @@ export async function searchUsers(em: EntityManager, search: UserSearch, first: 
   const query = search.query?.trim();
   if (query && query.length > 100) throw badInput('query', 'Search with at most 100 characters.');
   const pattern = query ? `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
-  const position = after ? decodeTimeCursor(after) : null;
   const matching: FilterQuery<UserRecord> = {
     $and: [
       { decoyOf: null },
@@ -31,18 +30,10 @@ export async function searchUsers(em: EntityManager, search: UserSearch, first: 
       search.disabled === true ? { disabledAt: { $ne: null } } : search.disabled === false ? { disabledAt: null } : {},
     ],
   };
-  const [rows, totalCount] = await Promise.all([
-    em.find(UserRecord, position ? { $and: [matching, olderThan(position)] } : matching, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: first + 1 }),
-    em.count(UserRecord, matching),
-  ]);
-  const users = rows.slice(0, first);
-  return {
-    ...pageOf(
-      users.map((node) => ({ cursor: encodeTimeCursor(node), node })),
-      rows.length > first,
-    ),
-    totalCount,
-  };
+  return newestFirstPage(first, after, {
+    rows: (older, limit) => em.find(UserRecord, older ? { $and: [matching, older] } : matching, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit }),
+    count: () => em.count(UserRecord, matching),
+  });
 }
 
 export async function findUserForAdmin(em: EntityManager, id: string): Promise<UserRecord> {
