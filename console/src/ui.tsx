@@ -76,6 +76,24 @@ export const ShortId = ({ id }: { id?: string | null }) => (id ? <code title={id
 /** A datetime-local input's value (read as UTC) as ISO 8601, or undefined when empty. */
 export const isoOf = (local: string) => (local ? new Date(`${local}:00Z`).toISOString() : undefined);
 
+/**
+ * Under a connection's rows: how many are shown (of how many, when the list is counted), and a
+ * button that appends the next page while there is one.
+ */
+export function More({ shown, total, hasNextPage, onMore }: { shown: number; total?: number; hasNextPage: boolean; onMore: () => void }) {
+  if (shown === 0 && !hasNextPage) return null;
+  return (
+    <div className="actions">
+      {total !== undefined ? <span className="muted">{`Showing ${shown} of ${total}.`}</span> : null}
+      {hasNextPage ? (
+        <button type="button" onClick={onMore}>
+          More
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
 /** A table with one header row; the children are its body's rows. */
 export function Table({ headers, className, children }: { headers: ReactNode[]; className?: string; children: ReactNode }) {
   return (

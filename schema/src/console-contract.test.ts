@@ -58,6 +58,16 @@ describe('the console contract and the partner contracts', () => {
     ])
       expect(adminFields).toContain(expected);
     expect(adminFields).toEqual(expect.arrayContaining(['Query.paymentDeadLetters', 'Mutation.replayPaymentDeadLetter', 'Mutation.replayAllPaymentDeadLetters']));
+    // The paged admin lists (issue 15).
+    expect(adminFields).toEqual(
+      expect.arrayContaining([
+        'Query.articleFlagsConnection',
+        'Query.newsAuditLogConnection',
+        'Query.hiddenArticles',
+        'Query.blockedNewsSources',
+        'Query.paymentDeadLettersConnection',
+      ]),
+    );
   });
 
   it('keeps every admin field out of every partner contract', () => {

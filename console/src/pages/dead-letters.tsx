@@ -1,11 +1,15 @@
 import { gql } from '@apollo/client';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { useState } from 'react';
-import { Loaded, Problems, Section, Table, Time } from '../ui';
+import { Loaded, More, Problems, Section, Table, Time } from '../ui';
 
 const DEAD_LETTERS = gql(`
-  query ConsoleDeadLetters($includeReplayed: Boolean!) {
-    paymentDeadLetters(first: 200, includeReplayed: $includeReplayed) { id sourceTopic reason payload key eventId attempts deadAt replayedAt }
+  query ConsoleDeadLetters($includeReplayed: Boolean!, $after: String) {
+    paymentDeadLettersConnection(first: 50, after: $after, includeReplayed: $includeReplayed) {
+      totalCount
+      edges { node { id sourceTopic reason payload key eventId attempts deadAt replayedAt } }
+      pageInfo { hasNextPage endCursor }
+    }
   }
 `);
 const REPLAY = gql(`mutation ConsoleReplayDeadLetter($id: ID!) { replayPaymentDeadLetter(id: $id) { id replayedAt } }`);
@@ -23,9 +27,20 @@ interface DeadLetter {
   replayedAt: string | null;
 }
 
+interface DeadLettersData {
+  paymentDeadLettersConnection: { totalCount: number; edges: { node: DeadLetter }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+
+const appendDeadLetters = (previous: DeadLettersData, { fetchMoreResult }: { fetchMoreResult: DeadLettersData }): DeadLettersData => ({
+  paymentDeadLettersConnection: {
+    ...fetchMoreResult.paymentDeadLettersConnection,
+    edges: [...previous.paymentDeadLettersConnection.edges, ...fetchMoreResult.paymentDeadLettersConnection.edges],
+  },
+});
+
 export function DeadLettersPage() {
   const [includeReplayed, setIncludeReplayed] = useState(false);
-  const { data, loading, error, refetch } = useQuery<{ paymentDeadLetters: DeadLetter[] }>(DEAD_LETTERS, { variables: { includeReplayed } });
+  const { data, loading, error, refetch, fetchMore } = useQuery<DeadLettersData>(DEAD_LETTERS, { variables: { includeReplayed } });
   const [replay] = useMutation(REPLAY);
   const [replayAll, replayingAll] = useMutation<{ replayAllPaymentDeadLetters: number }>(REPLAY_ALL);
   const [opened, setOpened] = useState<string>();
@@ -76,40 +91,48 @@ export function DeadLettersPage() {
         Messages the payments worker gave up on. A replay sends one back to its topic once, with a fresh retry count; consumers that applied it already skip it.
       </p>
       <Loaded loading={loading} error={error} data={data}>
-        {({ paymentDeadLetters }) =>
-          paymentDeadLetters.length === 0 ? (
+        {({ paymentDeadLettersConnection: letters }) =>
+          letters.edges.length === 0 ? (
             <p className="muted">No dead letter waits.</p>
           ) : (
-            <Table headers={['Died', 'Topic', 'Reason', 'Key', 'Tries', 'Payload', 'Replayed']}>
-              {paymentDeadLetters.map((letter) => (
-                <tr key={letter.id} data-dead-letter-id={letter.id}>
-                  <td>
-                    <Time at={letter.deadAt} />
-                  </td>
-                  <td>{letter.sourceTopic}</td>
-                  <td>{letter.reason}</td>
-                  <td>
-                    <code>{letter.key}</code>
-                  </td>
-                  <td>{letter.attempts}</td>
-                  <td>
-                    <button type="button" className="link" onClick={() => setOpened(opened === letter.id ? undefined : letter.id)}>
-                      {opened === letter.id ? 'Hide' : 'Show'}
-                    </button>
-                    {opened === letter.id ? <pre className="payload">{letter.payload}</pre> : null}
-                  </td>
-                  <td>
-                    {letter.replayedAt ? (
-                      <Time at={letter.replayedAt} />
-                    ) : (
-                      <button type="button" onClick={() => void act(async () => (await replay({ variables: { id: letter.id } }), 'Sent back to its topic.'))}>
-                        Replay
+            <>
+              <Table headers={['Died', 'Topic', 'Reason', 'Key', 'Tries', 'Payload', 'Replayed']}>
+                {letters.edges.map(({ node: letter }) => (
+                  <tr key={letter.id} data-dead-letter-id={letter.id}>
+                    <td>
+                      <Time at={letter.deadAt} />
+                    </td>
+                    <td>{letter.sourceTopic}</td>
+                    <td>{letter.reason}</td>
+                    <td>
+                      <code>{letter.key}</code>
+                    </td>
+                    <td>{letter.attempts}</td>
+                    <td>
+                      <button type="button" className="link" onClick={() => setOpened(opened === letter.id ? undefined : letter.id)}>
+                        {opened === letter.id ? 'Hide' : 'Show'}
                       </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </Table>
+                      {opened === letter.id ? <pre className="payload">{letter.payload}</pre> : null}
+                    </td>
+                    <td>
+                      {letter.replayedAt ? (
+                        <Time at={letter.replayedAt} />
+                      ) : (
+                        <button type="button" onClick={() => void act(async () => (await replay({ variables: { id: letter.id } }), 'Sent back to its topic.'))}>
+                          Replay
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </Table>
+              <More
+                shown={letters.edges.length}
+                total={letters.totalCount}
+                hasNextPage={letters.pageInfo.hasNextPage}
+                onMore={() => void fetchMore({ variables: { after: letters.pageInfo.endCursor }, updateQuery: appendDeadLetters })}
+              />
+            </>
           )
         }
       </Loaded>

@@ -1,12 +1,36 @@
-import { gql } from '@apollo/client';
+import { gql, type DocumentNode } from '@apollo/client';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
-import { Loaded, Problems, Section, ShortId, Table, Time } from '../ui';
+import { Loaded, More, Problems, Section, ShortId, Table, Time } from '../ui';
 
-const MODERATION = gql(`
-  query ConsoleModeration {
-    articleFlags(first: 100) { articleId flaggedBy reason flaggedAt article { id title source sources publishedAt } }
-    newsAuditLog(first: 200) { id at actorId action targetType targetId reason }
+// Each list of the page is a connection of its own, paged with More.
+const FLAG_QUEUE = gql(`
+  query ConsoleFlagQueue($after: String) {
+    articleFlagsConnection(first: 50, after: $after) {
+      totalCount
+      edges { node { articleId flaggedBy reason flaggedAt article { id title source sources publishedAt } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+// What is hidden and blocked now comes from the news service's own lists, not from the moderation
+// log: an article hidden long ago (before the newest entries of the log) is hidden all the same.
+const HIDDEN_ARTICLES = gql(`
+  query ConsoleHiddenArticles($after: String) {
+    hiddenArticles(first: 50, after: $after) {
+      totalCount
+      edges { node { articleId hiddenAt hiddenBy reason article { id title source } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+const BLOCKED_SOURCES = gql(`query ConsoleBlockedSources { blockedNewsSources { name blockedAt blockedBy reason } }`);
+const MODERATION_LOG = gql(`
+  query ConsoleModerationLog($after: String) {
+    newsAuditLogConnection(first: 50, after: $after) {
+      edges { node { id at actorId action targetType targetId reason } }
+      pageInfo { hasNextPage endCursor }
+    }
   }
 `);
 const HIDE = gql(`mutation ConsoleHideArticle($id: ID!, $reason: String!) { hideArticle(id: $id, reason: $reason) { id } }`);
@@ -22,6 +46,19 @@ interface Flag {
   flaggedAt: string;
   article: { id: string; title: string; source: string; sources: string[]; publishedAt: string } | null;
 }
+interface HiddenArticle {
+  articleId: string;
+  hiddenAt: string;
+  hiddenBy: string;
+  reason: string | null;
+  article: { id: string; title: string; source: string } | null;
+}
+interface BlockedSource {
+  name: string;
+  blockedAt: string | null;
+  blockedBy: string | null;
+  reason: string | null;
+}
 interface NewsAuditEntry {
   id: string;
   at: string;
@@ -31,12 +68,28 @@ interface NewsAuditEntry {
   targetId: string;
   reason: string | null;
 }
-interface ModerationData {
-  articleFlags: Flag[];
-  newsAuditLog: NewsAuditEntry[];
+interface Page<T> {
+  edges: { node: T }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount?: number;
 }
 
-/** One row per article (the queue has one flag per reader), with every reason given. */
+/** One connection of the page: its first page, and `more` to append the next one. */
+function usePages<K extends string, T>(query: DocumentNode, field: K) {
+  const result = useQuery<Record<K, Page<T>>>(query);
+  const more = () => {
+    const page = result.data?.[field];
+    if (!page) return;
+    void result.fetchMore({
+      variables: { after: page.pageInfo.endCursor },
+      updateQuery: (previous: Record<K, Page<T>>, { fetchMoreResult }: { fetchMoreResult: Record<K, Page<T>> }) =>
+        ({ [field]: { ...fetchMoreResult[field], edges: [...previous[field].edges, ...fetchMoreResult[field].edges] } }) as Record<K, Page<T>>,
+    });
+  };
+  return { ...result, page: result.data?.[field], more };
+}
+
+/** One row per article (the queue has one flag per reader), with every reason given, over the flags read so far. */
 function flaggedArticles(flags: Flag[]) {
   const byArticle = new Map<string, { article: Flag['article']; articleId: string; reasons: string[]; latest: string }>();
   for (const flag of flags) {
@@ -48,24 +101,11 @@ function flaggedArticles(flags: Flag[]) {
   return [...byArticle.values()];
 }
 
-/**
- * What the moderation log says is hidden or blocked now: the newest action on each target (the log
- * is newest first). The API has no list of them; the log holds every change.
- */
-function currentlyIn(log: NewsAuditEntry[], on: NewsAuditEntry['action'], off: NewsAuditEntry['action']) {
-  const seen = new Set<string>();
-  const current: NewsAuditEntry[] = [];
-  for (const entry of log) {
-    if (entry.action !== on && entry.action !== off) continue;
-    if (seen.has(entry.targetId)) continue;
-    seen.add(entry.targetId);
-    if (entry.action === on) current.push(entry);
-  }
-  return current;
-}
-
 export function ModerationPage() {
-  const { data, loading, error, refetch } = useQuery<ModerationData>(MODERATION);
+  const flags = usePages<'articleFlagsConnection', Flag>(FLAG_QUEUE, 'articleFlagsConnection');
+  const hidden = usePages<'hiddenArticles', HiddenArticle>(HIDDEN_ARTICLES, 'hiddenArticles');
+  const blocked = useQuery<{ blockedNewsSources: BlockedSource[] }>(BLOCKED_SOURCES);
+  const log = usePages<'newsAuditLogConnection', NewsAuditEntry>(MODERATION_LOG, 'newsAuditLogConnection');
   const [hide] = useMutation(HIDE);
   const [restore] = useMutation(RESTORE);
   const [dismiss] = useMutation(DISMISS);
@@ -83,7 +123,8 @@ export function ModerationPage() {
     try {
       await action();
       setNotice(done);
-      await refetch();
+      // Every list from its first page again: an action changes the queue, the lists and the log.
+      await Promise.all([flags.refetch(), hidden.refetch(), blocked.refetch(), log.refetch()]);
     } catch (error) {
       setFailure(error);
     }
@@ -104,13 +145,13 @@ export function ModerationPage() {
         </p>
       ) : null}
       <Problems error={failure} />
-      <Loaded loading={loading} error={error} data={data}>
-        {({ articleFlags, newsAuditLog }) => (
-          <>
-            <Section title="Flag queue">
-              {articleFlags.length === 0 ? <p className="muted">No flagged article.</p> : null}
+      <Section title="Flag queue">
+        <Loaded loading={flags.loading} error={flags.error} data={flags.page}>
+          {(queue) => (
+            <>
+              {queue.edges.length === 0 ? <p className="muted">No flagged article.</p> : null}
               <Table headers={['Article', 'Publication', 'Reasons', 'Last flagged', 'Action']}>
-                {flaggedArticles(articleFlags).map((row) => (
+                {flaggedArticles(queue.edges.map((e) => e.node)).map((row) => (
                   <tr key={row.articleId} data-article-id={row.articleId}>
                     <td>{row.article?.title ?? <span className="muted">(hidden or gone) {row.articleId}</span>}</td>
                     <td>{row.article?.source ?? '—'}</td>
@@ -146,43 +187,89 @@ export function ModerationPage() {
                   </tr>
                 ))}
               </Table>
-            </Section>
-            <Section title="Hidden articles">
-              <HiddenList
-                entries={currentlyIn(newsAuditLog, 'HIDE_ARTICLE', 'RESTORE_ARTICLE')}
-                onRestore={(id) => void act(() => restore({ variables: { id } }), 'Article restored.')}
-              />
-            </Section>
-            <Section title="Publication blocklist">
-              <form className="filters" onSubmit={blockSource}>
-                <input name="source" placeholder='Publication, e.g. "Broken Wire"' value={source} onChange={(e) => setSource(e.target.value)} required />
-                <input name="sourceReason" placeholder="Why" value={sourceReason} onChange={(e) => setSourceReason(e.target.value)} required />
-                <button type="submit" className="danger">
-                  Block
-                </button>
-              </form>
-              {currentlyIn(newsAuditLog, 'BLOCK_SOURCE', 'UNBLOCK_SOURCE').length === 0 ? <p className="muted">No publication is blocked.</p> : null}
-              <Table headers={['Publication', 'Blocked', 'Why', '']}>
-                {currentlyIn(newsAuditLog, 'BLOCK_SOURCE', 'UNBLOCK_SOURCE').map((entry) => (
-                  <tr key={entry.targetId}>
-                    <td>{entry.targetId}</td>
+              <More shown={queue.edges.length} total={queue.totalCount} hasNextPage={queue.pageInfo.hasNextPage} onMore={flags.more} />
+            </>
+          )}
+        </Loaded>
+      </Section>
+      <Section title="Hidden articles">
+        <Loaded loading={hidden.loading} error={hidden.error} data={hidden.page}>
+          {(list) =>
+            list.edges.length === 0 ? (
+              <p className="muted">No hidden article.</p>
+            ) : (
+              <>
+                <Table headers={['Article', 'Hidden', 'Why', 'By', '']}>
+                  {list.edges.map(({ node }) => (
+                    <tr key={node.articleId} data-article-id={node.articleId}>
+                      <td>
+                        {node.article ? <div>{node.article.title}</div> : null}
+                        <code>{node.articleId}</code>
+                      </td>
+                      <td>
+                        <Time at={node.hiddenAt} />
+                      </td>
+                      <td>{node.reason ?? '—'}</td>
+                      <td>
+                        <ShortId id={node.hiddenBy} />
+                      </td>
+                      <td>
+                        <button type="button" onClick={() => void act(() => restore({ variables: { id: node.articleId } }), 'Article restored.')}>
+                          Restore
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </Table>
+                <More shown={list.edges.length} total={list.totalCount} hasNextPage={list.pageInfo.hasNextPage} onMore={hidden.more} />
+              </>
+            )
+          }
+        </Loaded>
+      </Section>
+      <Section title="Publication blocklist">
+        <form className="filters" onSubmit={blockSource}>
+          <input name="source" placeholder='Publication, e.g. "Broken Wire"' value={source} onChange={(e) => setSource(e.target.value)} required />
+          <input name="sourceReason" placeholder="Why" value={sourceReason} onChange={(e) => setSourceReason(e.target.value)} required />
+          <button type="submit" className="danger">
+            Block
+          </button>
+        </form>
+        <Loaded loading={blocked.loading} error={blocked.error} data={blocked.data}>
+          {({ blockedNewsSources }) =>
+            blockedNewsSources.length === 0 ? (
+              <p className="muted">No publication is blocked.</p>
+            ) : (
+              <Table headers={['Publication', 'Blocked', 'Why', 'By', '']}>
+                {blockedNewsSources.map((blockedSource) => (
+                  <tr key={blockedSource.name}>
+                    <td>{blockedSource.name}</td>
                     <td>
-                      <Time at={entry.at} />
+                      <Time at={blockedSource.blockedAt} />
                     </td>
-                    <td>{entry.reason ?? '—'}</td>
+                    <td>{blockedSource.reason ?? '—'}</td>
                     <td>
-                      <button type="button" onClick={() => void act(() => unblock({ variables: { name: entry.targetId } }), `Unblocked ${entry.targetId}.`)}>
+                      <ShortId id={blockedSource.blockedBy} />
+                    </td>
+                    <td>
+                      <button type="button" onClick={() => void act(() => unblock({ variables: { name: blockedSource.name } }), `Unblocked ${blockedSource.name}.`)}>
                         Unblock
                       </button>
                     </td>
                   </tr>
                 ))}
               </Table>
-            </Section>
-            <Section title="Moderation log">
-              {newsAuditLog.length === 0 ? <p className="muted">No moderation action yet.</p> : null}
+            )
+          }
+        </Loaded>
+      </Section>
+      <Section title="Moderation log">
+        <Loaded loading={log.loading} error={log.error} data={log.page}>
+          {(entries) => (
+            <>
+              {entries.edges.length === 0 ? <p className="muted">No moderation action yet.</p> : null}
               <Table headers={['When', 'Action', 'Target', 'Why', 'By']}>
-                {newsAuditLog.slice(0, 50).map((entry) => (
+                {entries.edges.map(({ node: entry }) => (
                   <tr key={entry.id}>
                     <td>
                       <Time at={entry.at} />
@@ -198,34 +285,11 @@ export function ModerationPage() {
                   </tr>
                 ))}
               </Table>
-            </Section>
-          </>
-        )}
-      </Loaded>
+              <More shown={entries.edges.length} hasNextPage={entries.pageInfo.hasNextPage} onMore={log.more} />
+            </>
+          )}
+        </Loaded>
+      </Section>
     </>
-  );
-}
-
-function HiddenList({ entries, onRestore }: { entries: NewsAuditEntry[]; onRestore: (id: string) => void }) {
-  if (entries.length === 0) return <p className="muted">No hidden article.</p>;
-  return (
-    <Table headers={['Article', 'Hidden', 'Why', '']}>
-      {entries.map((entry) => (
-        <tr key={entry.targetId} data-article-id={entry.targetId}>
-          <td>
-            <code>{entry.targetId}</code>
-          </td>
-          <td>
-            <Time at={entry.at} />
-          </td>
-          <td>{entry.reason ?? '—'}</td>
-          <td>
-            <button type="button" onClick={() => onRestore(entry.targetId)}>
-              Restore
-            </button>
-          </td>
-        </tr>
-      ))}
-    </Table>
   );
 }

@@ -8,7 +8,7 @@ import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import { articlesTable, ingestArticleBundle, readArticleBundle } from './articles/articles.js';
 import { contentRoutes } from './content/content.js';
-import { auditTable, type ModerationStore } from './moderation/moderation.js';
+import { auditTable, listArticlesHiddenEarlier, type ModerationStore } from './moderation/moderation.js';
 import { newsContext, type NewsContext } from './context.js';
 import type { NewsEnv } from './environment.js';
 import { consumePublishedArticles } from './ingest/published.js';
@@ -50,6 +50,9 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     const bundle = await readArticleBundle();
     const outcome = await ingestArticleBundle(store, bundle);
     logger.info({ version: bundle.version, outcome, articles: bundle.articles.length }, 'bundled articles ready');
+    // Once per table: articles hidden before the list of hidden articles (hiddenArticles) existed join it.
+    const listed = await listArticlesHiddenEarlier(store);
+    if (listed !== null) logger.info({ listed }, 'articles hidden earlier put on the list of hidden articles');
   });
 
   // Live notices on Quote.<symbol>: a stored article (the consumer) or a hidden or restored one (moderation) changes latestHeadline.

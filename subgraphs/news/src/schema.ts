@@ -4,12 +4,12 @@ import { ArticleResolver } from './articles/articles.graphql.js';
 import type { NewsContext } from './context.js';
 // type-graphql prints the types in the order their classes are defined: User before Quote, as ever.
 import { Instrument, NewsPreferencesResolver, SavedArticlesResolver, User } from './user/user.graphql.js';
-import { ArticleFlagResolver, ModerationResolver } from './moderation/moderation.graphql.js';
+import { ArticleFlagResolver, HiddenArticleResolver, ModerationResolver } from './moderation/moderation.graphql.js';
 import { Quote, QuoteHeadlineResolver } from './quotes/quotes.graphql.js';
 
 export function buildNewsSchema() {
   return buildFederatedSchema({
-    resolvers: [ArticleResolver, SavedArticlesResolver, NewsPreferencesResolver, QuoteHeadlineResolver, ModerationResolver, ArticleFlagResolver],
+    resolvers: [ArticleResolver, SavedArticlesResolver, NewsPreferencesResolver, QuoteHeadlineResolver, ModerationResolver, ArticleFlagResolver, HiddenArticleResolver],
     orphanedTypes: [User, Instrument, Quote],
     referenceResolvers: {
       User: {

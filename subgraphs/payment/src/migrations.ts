@@ -133,7 +133,24 @@ class BankLinksRiskAndLedger extends Migration {
   }
 }
 
+/**
+ * Dead letters are paged newest first by (dead_at, id) with millisecond cursors (issue 15):
+ * dead_at holds whole milliseconds from now on (the intake cuts now() to them, a check constraint
+ * holds every row to it), the rows written before are cut the same way, and both lists, the open
+ * ones and all of them, have an index in that order.
+ */
+class DeadLetterPages extends Migration {
+  override async up() {
+    this.addSql(`update dead_letters set dead_at = date_trunc('milliseconds', dead_at) where dead_at <> date_trunc('milliseconds', dead_at)`);
+    this.addSql(`alter table dead_letters add constraint dead_letters_dead_at_milliseconds check (dead_at = date_trunc('milliseconds', dead_at))`);
+    this.addSql('drop index dead_letters_open');
+    this.addSql('create index dead_letters_open on dead_letters (dead_at desc, id desc) where replayed_at is null');
+    this.addSql('create index dead_letters_newest on dead_letters (dead_at desc, id desc)');
+  }
+}
+
 export const migrations = [
   { name: '0001-create-payments', class: CreatePayments },
   { name: '0002-bank-links-risk-and-ledger', class: BankLinksRiskAndLedger },
+  { name: '0003-dead-letter-pages', class: DeadLetterPages },
 ];

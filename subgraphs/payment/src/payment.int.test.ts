@@ -586,6 +586,9 @@ describe('dead letters', () => {
       key: ada.id,
       replayedAt: null,
     });
+    // Recorded at the database's time cut to the millisecond, which the pages' cursors carry.
+    const [recorded] = await sql<{ whole: boolean }>(`select dead_at = date_trunc('milliseconds', dead_at) as whole from dead_letters where id = ?`, [listed.id]);
+    expect(recorded!.whole).toBe(true);
 
     const REPLAY = `mutation($id: ID!) { replayPaymentDeadLetter(id: $id) { id replayedAt } }`;
     const replayed = await gql(url, REPLAY, { token: adminToken, variables: { id: listed.id } });
@@ -599,6 +602,101 @@ describe('dead letters', () => {
     const after = await gql(url, LIST, { token: adminToken });
     expect(after.data.paymentDeadLetters.map((l: { id: string }) => l.id)).not.toContain(listed.id);
     expect((await gql(url, `mutation { replayAllPaymentDeadLetters }`, { token: adminToken })).data.replayAllPaymentDeadLetters).toBe(0);
+  });
+
+  describe('paymentDeadLettersConnection', () => {
+    const PAGE = `query($first: Int!, $after: String, $includeReplayed: Boolean!) {
+      paymentDeadLettersConnection(first: $first, after: $after, includeReplayed: $includeReplayed) {
+        totalCount edges { cursor node { id key replayedAt } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      }
+    }`;
+    const page = (token: string, variables: Record<string, unknown>) => gql(url, PAGE, { token, variables: { first: 50, includeReplayed: false, ...variables } });
+    // Seven dead letters (the second and third, and the fifth and sixth, in one millisecond each; the last replayed).
+    const at = (ms: number) => new Date(Date.UTC(2026, 2, 1, 10, 0, 0) + ms);
+    const letters = [at(40), at(30), at(30), at(20), at(10), at(10), at(5)].map((deadAt, n) => ({ id: randomUUID(), deadAt, replayed: n === 6 }));
+
+    beforeAll(async () => {
+      for (const [n, letter] of letters.entries()) {
+        await sql(
+          `insert into dead_letters (id, topic, source_topic, partition, "offset", key, value, headers, reason, event_id, dead_at, replayed_at)
+           values (?, 'payments.requested.v1.dlq', 'payments.requested.v1', 0, ?, ?, 'x', '{}'::jsonb, 'paging test', null, ?, ?)`,
+          [letter.id, `page-test-${n}-${letter.id}`, `page-test-${n}`, letter.deadAt, letter.replayed ? letter.deadAt : null],
+        );
+      }
+    });
+
+    /** Every page, `first` at a time: the ids in order, the page sizes and the totals the pages gave. */
+    async function readAll(first: number, includeReplayed: boolean) {
+      const token = auth.tokenFor(admin);
+      const ids: string[] = [];
+      const sizes: number[] = [];
+      const totals = new Set<number>();
+      let after: string | null = null;
+      for (let n = 0; n < 100; n++) {
+        const result = await page(token, { first, after, includeReplayed });
+        expect(result.errors).toBeUndefined();
+        const connection = result.data.paymentDeadLettersConnection;
+        ids.push(...connection.edges.map((edge: { node: { id: string } }) => edge.node.id));
+        sizes.push(connection.edges.length);
+        totals.add(connection.totalCount);
+        expect(connection.pageInfo).toMatchObject({ hasPreviousPage: false, endCursor: connection.edges.at(-1)?.cursor ?? null });
+        if (!connection.pageInfo.hasNextPage) return { ids, sizes, totals: [...totals] };
+        after = connection.pageInfo.endCursor;
+      }
+      throw new Error('the cursor does not move on');
+    }
+    const expected = async (includeReplayed: boolean) =>
+      (await sql<{ id: string }>(`select id from dead_letters ${includeReplayed ? '' : 'where replayed_at is null'} order by dead_at desc, id desc`)).map((row) => row.id);
+
+    it('reads every dead letter newest first, each once, a page boundary falling between two of one millisecond, with the total', async () => {
+      const open = await expected(false);
+      expect(open).toEqual(expect.arrayContaining(letters.filter((l) => !l.replayed).map((l) => l.id)));
+      for (const first of [1, 2, 3]) {
+        const { ids, sizes, totals } = await readAll(first, false);
+        expect(ids, `first ${first}`).toEqual(open);
+        expect(sizes.slice(0, -1).every((size) => size === first)).toBe(true);
+        expect(totals).toEqual([open.length]);
+      }
+      // Pages of one: the two of each millisecond are on pages of their own, and both are read.
+      const [higher, lower] = [letters[1]!.id, letters[2]!.id].sort().reverse();
+      const { ids } = await readAll(1, false);
+      expect(ids.indexOf(lower!)).toBe(ids.indexOf(higher!) + 1);
+    });
+
+    it('lists the replayed ones too with includeReplayed, counting them', async () => {
+      const all = await expected(true);
+      const { ids, totals } = await readAll(2, true);
+      expect(ids).toEqual(all);
+      expect(ids).toContain(letters[6]!.id);
+      expect(totals).toEqual([all.length]);
+      expect((await readAll(50, false)).ids).not.toContain(letters[6]!.id);
+    });
+
+    it('keeps dead_at to whole milliseconds: the database refuses a time with microseconds', async () => {
+      await expect(
+        sql(
+          `insert into dead_letters (id, topic, partition, "offset", key, value, headers, reason, dead_at)
+           values (?, 'payments.requested.v1.dlq', 0, ?, 'k', 'x', '{}'::jsonb, 'r', '2026-03-01T10:00:00.030500Z')`,
+          [randomUUID(), `micro-${randomUUID()}`],
+        ),
+      ).rejects.toThrow(/dead_letters_dead_at_milliseconds/);
+    });
+
+    it('refuses a page size out of range and a cursor it did not give out with BAD_USER_INPUT, and anyone but an admin', async () => {
+      const token = auth.tokenFor(admin);
+      for (const first of [0, 101]) {
+        const refused = await page(token, { first });
+        expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'first' } });
+        expect(refused.errors?.[0]?.message).toContain('1 to 100 dead letters');
+      }
+      for (const after of ['bm90IGEgY3Vyc29y', Buffer.from('["yesterday","x"]').toString('base64url'), Buffer.from(JSON.stringify({ f: 'FLAGS', s: 'x' })).toString('base64url')]) {
+        expect((await page(token, { after })).errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'after' } });
+      }
+      const reader = await page(adaToken, {});
+      expect(reader.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(reader.data ?? null).toBeNull();
+      expect((await gql(url, PAGE, { variables: { first: 1, includeReplayed: false } })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    });
   });
 
   it('refuses the dead-letter query and replays to anyone but an admin', async () => {

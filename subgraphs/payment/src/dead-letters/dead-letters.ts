@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
+import { LockMode, type FilterQuery } from '@mikro-orm/core';
 import { notFound } from '@analytica/errors';
 import { deadLetterTopic, HEADER, type EventBus } from '@analytica/events';
 import type { Logger } from '@analytica/logger';
 import type { Database, EntityManager } from '@analytica/postgres';
 import { isUuid } from '@analytica/subgraph/access';
+import { checkPageSize, decodeTimeCursor, encodeTimeCursor, pageOf } from '@analytica/subgraph/pages';
 import { DeadLetterRecord } from './dead-letter.entity.js';
 
 /** The topics whose dead letters the payment service keeps. */
@@ -16,7 +17,9 @@ const originalTopic = (dlq: string) => dlq.replace(/\.dlq$/, '');
 
 /**
  * Reads the payment dead-letter topics into `dead_letters`, once per message (its topic, partition
- * and offset are unique), so a redelivery adds nothing.
+ * and offset are unique), so a redelivery adds nothing. `dead_at` is the database's time cut to the
+ * millisecond (a check constraint holds every row to it): the pages' cursors carry milliseconds, and
+ * a row with microseconds between a cursor's millisecond and the next would be skipped.
  */
 export async function startDeadLetterIntake(options: { db: Database; bus: EventBus; logger: Logger }) {
   return options.bus.consume({
@@ -26,7 +29,7 @@ export async function startDeadLetterIntake(options: { db: Database; bus: EventB
       const em = options.db.fork();
       await em.getConnection().execute(
         `insert into dead_letters (id, topic, source_topic, partition, "offset", key, value, headers, reason, event_id, dead_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, now())
+         values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, date_trunc('milliseconds', now()))
          on conflict on constraint dead_letters_position do nothing`,
         [
           randomUUID(),
@@ -47,8 +50,33 @@ export async function startDeadLetterIntake(options: { db: Database; bus: EventB
   });
 }
 
+/** The newest dead letters (the deprecated paymentDeadLetters). */
 export function listDeadLetters(em: EntityManager, options: { first: number; includeReplayed: boolean }): Promise<DeadLetterRecord[]> {
   return em.find(DeadLetterRecord, options.includeReplayed ? {} : { replayedAt: null }, { orderBy: { deadAt: 'desc', id: 'desc' }, limit: options.first });
+}
+
+/** The largest page of dead letters one request reads. */
+export const MAX_DEAD_LETTERS_PAGE = 100;
+
+/**
+ * A page of dead letters, newest first, with how many match across all pages: keyset-paged over
+ * (dead_at, id) with the time cursors of every newest-first list (pages.ts), exact because dead_at
+ * holds milliseconds only (startDeadLetterIntake).
+ */
+export async function pageDeadLetters(em: EntityManager, options: { first: number; after: string | null | undefined; includeReplayed: boolean }) {
+  const { first, after, includeReplayed } = options;
+  checkPageSize(first, MAX_DEAD_LETTERS_PAGE, 'dead letters');
+  const position = after ? decodeTimeCursor(after) : null;
+  const matching: FilterQuery<DeadLetterRecord> = includeReplayed ? {} : { replayedAt: null };
+  const older: FilterQuery<DeadLetterRecord> | null = position && {
+    $or: [{ deadAt: { $lt: position.createdAt } }, { deadAt: position.createdAt, id: { $lt: position.id } }],
+  };
+  const [rows, totalCount] = await Promise.all([
+    em.find(DeadLetterRecord, older ? { $and: [matching, older] } : matching, { orderBy: [{ deadAt: 'desc' }, { id: 'desc' }], limit: first + 1 }),
+    em.count(DeadLetterRecord, matching),
+  ]);
+  const edges = rows.slice(0, first).map((node) => ({ cursor: encodeTimeCursor({ createdAt: node.deadAt, id: node.id }), node }));
+  return { ...pageOf(edges, rows.length > first), totalCount };
 }
 
 /**
