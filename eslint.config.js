@@ -14,7 +14,7 @@ const TESTS = ['**/*.test.ts', 'test/**', '**/*-harness.ts', '**/fixtures/**', '
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/', '**/dist/', '**/coverage/', '**/.data/', '.turbo/'],
+    ignores: ['**/node_modules/', '**/dist/', '**/coverage/', '**/.data/', '.turbo/', 'examples/web-app/src/gql/'],
   },
   js.configs.recommended,
   tseslint.configs.recommended,
@@ -56,6 +56,18 @@ export default tseslint.config(
     languageOptions: {
       globals: globals.browser,
       parserOptions: { project: ['./console/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
+    // The reference web app: browser code with its own tsconfig, and the same lost-error rules.
+    files: ['examples/web-app/**/*.ts', 'examples/web-app/**/*.tsx'],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: { project: ['./examples/web-app/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

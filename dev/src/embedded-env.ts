@@ -22,6 +22,18 @@ export const embeddedEnvShape = {
   EMBEDDED_DYNAMODB_PORT: port(45670),
   EMBEDDED_SMTP_PORT: port(2525),
   EMBEDDED_MAIL_PORT: port(4025),
+  /** The reference web app (examples/web-app), on an origin of its own as a frontend team's app is. */
+  EMBEDDED_WEB_APP_PORT: port(5173),
+  /**
+   * Browser origins the gateway serves (the gateway's own variable, checked by it). Unset: the web
+   * app's, http://127.0.0.1:<EMBEDDED_WEB_APP_PORT> and http://localhost:<EMBEDDED_WEB_APP_PORT>.
+   */
+  GATEWAY_CORS_ORIGINS: z.string().optional(),
+  /**
+   * How long access tokens live (the user service's variable, 60 to 3600 seconds; 900 unset). A
+   * short one shows an app renewing its session without losing what it shows.
+   */
+  ACCESS_TOKEN_TTL_SECONDS: z.string().optional(),
 };
 export type EmbeddedEnv = z.infer<z.ZodObject<typeof embeddedEnvShape>>;
 

@@ -28,7 +28,7 @@ import { parseNotificationsEnv, startNotificationsWorker } from '@analytica/noti
 import { parseInferenceEnv, seedModelRegistry, startInferenceWorker } from '@analytica/inference-worker';
 import { parseNewsSourcesEnv, startNewsSources } from '@analytica/news-sources-simulator';
 import { parseNewsIngestEnv, startNewsIngest } from '@analytica/news-ingest-worker';
-import { buildConsole } from '@analytica/console/build';
+import { ADMIN_CONSOLE, buildViteApp, serveWebApp, WEB_APP } from './web-apps.js';
 import { banner, DEMO_ADMIN, seedDemo, venueLines } from './demo.js';
 import { embeddedFeedEnv, parseEmbeddedEnv, SERVICE_PORTS, type EmbeddedEnv } from './embedded-env.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
@@ -164,6 +164,7 @@ try {
         JWT_PRIVATE_KEY: secrets.jwtPrivateKey,
         ADMIN_EMAIL: DEMO_ADMIN.email,
         ADMIN_PASSWORD: DEMO_ADMIN.password,
+        ...(config.ACCESS_TOKEN_TTL_SECONDS ? { ACCESS_TOKEN_TTL_SECONDS: config.ACCESS_TOKEN_TTL_SECONDS } : {}),
         OPERATIONS_SERVICES: operationsServices,
       }),
       {
@@ -234,8 +235,11 @@ try {
   await registryAdmin.revokeToken('gateway').catch(() => undefined); // none yet on a first start
   const gatewayRegistryToken = (await registryAdmin.createToken('gateway', ['read', 'report'])).token;
 
-  // The admin console, served by the gateway at /console/: built once per change of console/.
-  const consoleBuild = await buildConsole({ log: say });
+  // The admin console, served by the gateway at /console/, and the reference web app, served on its
+  // own origin: each built once per change of its folder.
+  const consoleBuild = await buildViteApp(ADMIN_CONSOLE, { log: say });
+  const webAppBuild = await buildViteApp(WEB_APP, { log: say });
+  const webAppPort = config.EMBEDDED_WEB_APP_PORT;
   const subgraphUrl = (service: keyof typeof SERVICE_PORTS) => `http://127.0.0.1:${portOf(service)}/graphql`;
   const gateway = await startGateway(
     parseGatewayEnv({
@@ -251,14 +255,18 @@ try {
       USAGE_REPORT_URL: `${registry.url}/api/usage`,
       REGISTRY_TOKEN: gatewayRegistryToken,
       GATEWAY_CONSOLE_DIR: consoleBuild.dir,
+      GATEWAY_CORS_ORIGINS: config.GATEWAY_CORS_ORIGINS ?? `http://127.0.0.1:${webAppPort},http://localhost:${webAppPort}`,
     }),
   );
   stops.push(() => gateway.stop());
   const gatewayUrl = `${gateway.url}/graphql`;
+  const webApp = await serveWebApp({ dir: webAppBuild.dir, port: webAppPort, apiUrl: gatewayUrl });
+  stops.push(() => webApp.stop());
 
   const seeded = await seedDemo(gatewayUrl);
   say(
     banner(gatewayUrl, 'embedded mode', [
+      `Web app:           ${webApp.url} (the reference app for frontend teams, examples/web-app; sign in as the demo user)`,
       `Started in:        ${((Date.now() - started) / 1000).toFixed(1)} s (${seeded === 'seeded' ? 'demo data seeded' : 'existing data kept'})`,
       `Data folder:       ${shownDataDir} (delete it to start afresh)`,
       ...clusterNote,

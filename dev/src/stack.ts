@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
-import { buildConsole } from '@analytica/console/build';
+import { ADMIN_CONSOLE, buildViteApp } from './web-apps.js';
 import { DEMO_ADMIN } from './demo.js';
 import { startEdge, type RunningEdge } from './edge.js';
 import { newsIngestEnv } from './news.js';
@@ -253,7 +253,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     });
     // Behind the edge, the caller's address is the one NGINX (on loopback) puts in X-Forwarded-For.
     if (options.edgePort !== undefined) gatewayEnv.TRUST_PROXY = 'loopback';
-    if (options.console) gatewayEnv.GATEWAY_CONSOLE_DIR = (await buildConsole()).dir;
+    if (options.console) gatewayEnv.GATEWAY_CONSOLE_DIR = (await buildViteApp(ADMIN_CONSOLE)).dir;
     const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir);
     services.set('gateway', gateway);
     extraGateways.push(...(options.extraGatewayPorts ?? []).map((port, n) => spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir)));

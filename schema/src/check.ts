@@ -46,12 +46,21 @@ try {
     const breaches = conventionBreaches(apiSdl);
     if (breaches.length) problems.push(`the API schema breaks its conventions:\n${breaches.map((b) => `      ${b}`).join('\n')}`);
   }
+  // The reference web app's operations are typed from schema/api.graphql: they must still fit it,
+  // and the committed types must be what codegen writes from it (examples/web-app/codegen-check.ts).
+  if (problems.length === 0) {
+    try {
+      execFileSync('npm', ['run', '-s', 'codegen:check', '-w', 'examples/web-app'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'pipe'] });
+    } catch (error) {
+      problems.push(`the reference web app: ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`);
+    }
+  }
   if (problems.length) {
     process.stderr.write(`Schema check failed:\n${problems.map((p) => `  - ${p}`).join('\n')}\nRun "npm run compose" and commit the result.\n`);
     process.exit(1);
   }
   process.stdout.write(
-    `Schema check passed: ${entries.length} subgraphs, the supergraph and the API schema match the code, every element of the API schema is described, and it keeps its conventions.\n`,
+    `Schema check passed: ${entries.length} subgraphs, the supergraph and the API schema match the code, every element of the API schema is described, it keeps its conventions, and the reference web app's operations and types fit it.\n`,
   );
 } finally {
   await rm(outDir, { recursive: true, force: true });

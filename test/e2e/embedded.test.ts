@@ -3,91 +3,21 @@
 // The data folder is made by mkdtemp, so mode 700: run as root (as CI is), this also covers the
 // embedded PostgreSQL running as the postgres user, who cannot reach it (its cluster is kept in
 // a reachable place and linked from the folder).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { lstat, mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
+import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { DEMO_USER, DEMO_WATCHLIST } from '../../dev/src/demo.js';
-import { SERVICE_PORTS } from '../../dev/src/embedded-env.js';
 import { repoRoot } from '../../dev/src/processes.js';
 import { gql } from '@analytica/testing';
+import { embeddedRun, type EmbeddedRun, type Running } from './npm-start.js';
 
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
+let embedded: EmbeddedRun;
 let dataRoot: string;
-let dataDir: string;
-let env: Record<string, string>;
 let gatewayUrl: string;
 let running: Running | undefined;
 let token: string;
-
-/**
- * A port offset under which every port of the embedded mode is free now: the services' (moved by
- * EMBEDDED_PORT_OFFSET) and, just above them, the gateway, mail, PostgreSQL and DynamoDB ports.
- */
-const OWN_PORTS = { gateway: 4000, mail: 4025, smtp: 4026, postgres: 4040, dynamodb: 4041 };
-async function freeOffset(): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    // Below the usual ephemeral range (32768 and up), where outgoing connections take their ports.
-    const offset = 10_000 + Math.floor(Math.random() * 180) * 100;
-    const checks = await Promise.all([...Object.values(SERVICE_PORTS), ...Object.values(OWN_PORTS)].map((port) => free(port + offset)));
-    if (checks.every(Boolean)) return offset;
-  }
-  throw new Error('no free range of ports for the embedded services');
-}
-
-/**
- * What `npm start` runs (its script from package.json, without npm and sh around it, which report
- * Ctrl-C as their own death by SIGINT), in its own process group as a terminal runs it: Ctrl-C
- * reaches the whole group, the embedded PostgreSQL included.
- */
-async function spawnStart(extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
-  const script = (JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const [command, ...args] = script.split(' ');
-  return spawn(command!, args, {
-    cwd: repoRoot,
-    env: { ...process.env, ...env, ...extraEnv, PATH: `${path.join(repoRoot, 'node_modules/.bin')}${path.delimiter}${process.env.PATH}` },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-async function start(): Promise<Running> {
-  const child = await spawnStart();
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 170_000;
-  while (!/Press Ctrl-C to stop/.test(output)) {
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`npm start printed no banner in time:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, output: () => output, exited };
-}
-
-async function stop(run: Running): Promise<number | null> {
-  process.kill(-run.child.pid!, 'SIGINT');
-  const timer = setTimeout(() => process.kill(-run.child.pid!, 'SIGKILL'), 60_000);
-  const code = await run.exited;
-  clearTimeout(timer);
-  return code;
-}
 
 /** The README's first query, as a user would copy it. */
 async function readmeFirstQuery(): Promise<string> {
@@ -107,37 +37,21 @@ async function login(): Promise<string> {
 }
 
 beforeAll(async () => {
-  dataRoot = await mkdtemp(path.join(os.tmpdir(), 'analytica-embedded-e2e-'));
-  dataDir = path.join(dataRoot, 'data');
-  const offset = await freeOffset();
-  const gatewayPort = OWN_PORTS.gateway + offset;
-  env = {
-    ANALYTICA_DATA_DIR: dataDir,
-    PORT: String(gatewayPort),
-    EMBEDDED_PORT_OFFSET: String(offset),
-    EMBEDDED_POSTGRES_PORT: String(OWN_PORTS.postgres + offset),
-    EMBEDDED_DYNAMODB_PORT: String(OWN_PORTS.dynamodb + offset),
-    EMBEDDED_SMTP_PORT: String(OWN_PORTS.smtp + offset),
-    EMBEDDED_MAIL_PORT: String(OWN_PORTS.mail + offset),
-    LOG_LEVEL: 'warn',
-  };
-  gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
-  running = await start();
+  embedded = await embeddedRun();
+  ({ dataRoot, gatewayUrl } = embedded);
+  running = await embedded.start();
   token = await login();
 });
 
 afterAll(async () => {
-  if (running && running.child.exitCode === null) await stop(running);
-  // As root the cluster lives outside the data folder, linked from it: it goes too.
-  const link = path.join(dataDir, 'postgres');
-  if ((await lstat(link).catch(() => undefined))?.isSymbolicLink()) await rm(path.dirname(await readlink(link)), { recursive: true, force: true });
-  await rm(dataRoot, { recursive: true, force: true });
+  if (running && running.child.exitCode === null) await embedded.stop(running);
+  await embedded.cleanUp();
 });
 
 describe('npm start (embedded mode)', () => {
   it('refuses a bad FEED_* value before it starts or writes anything, naming the variable (exit code 78)', async () => {
     const elsewhere = path.join(dataRoot, 'not-made');
-    const child = await spawnStart({ ANALYTICA_DATA_DIR: elsewhere, FEED_TICKS_PER_SYMBOL: 'fast' });
+    const child = await embedded.spawnStart({ ANALYTICA_DATA_DIR: elsewhere, FEED_TICKS_PER_SYMBOL: 'fast' });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -226,8 +140,8 @@ describe('npm start (embedded mode)', () => {
     });
     expect(recorded.errors).toBeUndefined();
 
-    expect(await stop(running!)).toBe(0);
-    running = await start();
+    expect(await embedded.stop(running!)).toBe(0);
+    running = await embedded.start();
     expect(running.output()).toContain('existing data kept');
 
     token = await login();
