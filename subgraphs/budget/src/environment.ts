@@ -28,6 +28,12 @@ export const budgetEnvShape = {
     .default(50 * 1024 * 1024),
   /** How long an upload URL takes its file. */
   STATEMENT_UPLOAD_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  /**
+   * How long a statement file that is not booked (never imported, failed, or only dry-run) is kept
+   * after its upload last changed; then the upload expires and the file is deleted. A booked file is
+   * deleted at once.
+   */
+  STATEMENT_UPLOAD_RETENTION_HOURS: z.coerce.number().int().min(1).max(720).default(24),
 };
 export type BudgetEnv = z.infer<z.ZodObject<typeof budgetEnvShape>>;
 export function parseBudgetEnv(source: Record<string, string | undefined>): BudgetEnv {

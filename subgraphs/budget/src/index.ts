@@ -108,7 +108,13 @@ export async function startBudgetService(env: BudgetEnv, deps: Dependencies = {}
           const store = statementUploads({
             db,
             logger,
-            settings: { objects, publicApiUrl: env.PUBLIC_API_URL, maxBytes: env.STATEMENT_UPLOAD_MAX_BYTES, ttlMs: env.STATEMENT_UPLOAD_TTL_SECONDS * 1000 },
+            settings: {
+              objects,
+              publicApiUrl: env.PUBLIC_API_URL,
+              maxBytes: env.STATEMENT_UPLOAD_MAX_BYTES,
+              ttlMs: env.STATEMENT_UPLOAD_TTL_SECONDS * 1000,
+              retentionMs: env.STATEMENT_UPLOAD_RETENTION_HOURS * 3_600_000,
+            },
             onImported: () => relay.poke(),
           });
           return store;

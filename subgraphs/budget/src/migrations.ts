@@ -318,9 +318,28 @@ class CreateStatementUploads extends Migration {
   }
 }
 
+/**
+ * Statement files are not kept longer than needed: an upload never booked expires (EXPIRED) after
+ * STATEMENT_UPLOAD_RETENTION_HOURS and its file is deleted; file_deleted_at records that the file is
+ * gone, so a deletion that failed (storage away) is tried again by the next sweep. Booked uploads
+ * from before had their file deleted at once.
+ */
+class StatementUploadRetention extends Migration {
+  override async up() {
+    this.addSql('alter table statement_uploads add column file_deleted_at timestamptz null');
+    this.addSql('alter table statement_uploads drop constraint statement_uploads_status_check');
+    this.addSql(
+      `alter table statement_uploads add constraint statement_uploads_status_check check (status in ('AWAITING_FILE', 'RECEIVED', 'IMPORTING', 'IMPORTED', 'FAILED', 'EXPIRED'))`,
+    );
+    this.addSql(`update statement_uploads set file_deleted_at = updated_at where status = 'IMPORTED' and not coalesce((request->>'dryRun')::boolean, false)`);
+    this.addSql('create index statement_uploads_files_kept on statement_uploads (updated_at) where file_deleted_at is null');
+  }
+}
+
 export const migrations = [
   { name: '0001-create-budget-tables', class: CreateBudgetTables },
   { name: '0002-create-ledger-tables', class: CreateLedgerTables },
   { name: '0003-create-suggestion-tables', class: CreateSuggestionTables },
   { name: '0004-create-statement-uploads', class: CreateStatementUploads },
+  { name: '0005-statement-upload-retention', class: StatementUploadRetention },
 ];

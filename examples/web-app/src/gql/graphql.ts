@@ -152,10 +152,12 @@ export type StartStatementUploadInput = {
   fileName: string;
 };
 
-/** Where an uploaded statement is: waiting for its file, received, importing, imported, or failed. */
+/** Where an uploaded statement is: waiting for its file, received, importing, imported, failed, or expired. */
 export type StatementUploadStatus =
   /** Started: PUT the file to the uploadUrl before it expires. */
   | 'AWAITING_FILE'
+  /** Not booked within the retention period (24 hours after its last change by default; never for a booked import): the file is deleted from storage. Start a new upload. */
+  | 'EXPIRED'
   /** Nothing was booked: error says why and on which line; fix the mapping and import again. */
   | 'FAILED'
   /** Done: every line booked (or, for a dry run, counted), see result. A booked file is deleted from storage. */

@@ -12,13 +12,17 @@ import { findUpload, startImport, startUpload, UPLOAD_STATUSES, type StatementUp
 const UploadStatusEnum = Object.fromEntries(UPLOAD_STATUSES.map((s) => [s, s])) as { [S in UploadStatus]: S };
 registerEnumType(UploadStatusEnum, {
   name: 'StatementUploadStatus',
-  description: 'Where an uploaded statement is: waiting for its file, received, importing, imported, or failed.',
+  description: 'Where an uploaded statement is: waiting for its file, received, importing, imported, failed, or expired.',
   valuesConfig: {
     AWAITING_FILE: { description: 'Started: PUT the file to the uploadUrl before it expires.' },
     RECEIVED: { description: 'The file is stored: call importStatement.' },
     IMPORTING: { description: 'Being imported in the background: poll progress.' },
     IMPORTED: { description: 'Done: every line booked (or, for a dry run, counted), see result. A booked file is deleted from storage.' },
     FAILED: { description: 'Nothing was booked: error says why and on which line; fix the mapping and import again.' },
+    EXPIRED: {
+      description:
+        'Not booked within the retention period (24 hours after its last change by default; never for a booked import): the file is deleted from storage. Start a new upload.',
+    },
   },
 });
 

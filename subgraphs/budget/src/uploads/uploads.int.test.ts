@@ -195,6 +195,42 @@ describe('statement uploads', () => {
     expect([expired.status, (await refusal(expired)).message]).toEqual([403, expect.stringContaining('expired')]);
   });
 
+  it('expires what is not booked within the retention period and deletes its file; a fresh upload stays, a booked file is deleted even after a failed try', async () => {
+    const accountId = await openAccount();
+    const objects = service.uploads!.settings.objects;
+    const keyOf = (id: string) => `statements/${ada.id}/${id}`;
+    const sql = (query: string, params: unknown[]) => service.db.fork().getConnection().execute(query, params, 'run');
+    const importAndWait = async (id: string, dryRun: boolean) => {
+      expect((await asAda(IMPORT, { input: { uploadId: id, format: 'CSV', csv: MAPPING, dryRun } })).errors).toBeUndefined();
+      await eventually(async () => expect((await asAda(STATUS, { id })).data.statementUpload.status).toBe('IMPORTED'));
+    };
+    const received = await upload(accountId, csvExport(20));
+    const previewed = await upload(accountId, csvExport(20));
+    await importAndWait(previewed, true);
+    const booked = await upload(accountId, csvExport(20));
+    await importAndWait(booked, false);
+    expect(await objects.get(keyOf(booked))).toBeNull();
+    // As if the deletion after booking had failed (storage away): the file is back, not recorded as deleted.
+    await objects.put(keyOf(booked), 'left behind');
+    await sql('update statement_uploads set file_deleted_at = null where id = ?', [booked]);
+    const fresh = await upload(accountId, csvExport(20));
+    const unsent = (await asAda(START, { input: { accountId, fileName: 'never.csv', byteSize: 10 } })).data.startStatementUpload.upload.id as string;
+    // A day and an hour later for three of them (the retention is 24 hours by default).
+    await sql(`update statement_uploads set updated_at = now() - interval '25 hours' where id in (?, ?)`, [received, previewed]);
+    await sql(`update statement_uploads set expires_at = now() - interval '25 hours' where id = ?`, [unsent]);
+
+    expect(await service.uploads!.expire()).toEqual({ expired: 3, filesDeleted: 4 });
+    const statusOf = async (id: string) => (await asAda(STATUS, { id })).data.statementUpload.status as string;
+    expect(await Promise.all([received, previewed, unsent, booked, fresh].map(statusOf))).toEqual(['EXPIRED', 'EXPIRED', 'EXPIRED', 'IMPORTED', 'RECEIVED']);
+    for (const id of [received, previewed, booked]) expect(await objects.get(keyOf(id))).toBeNull();
+    expect(await objects.get(keyOf(fresh))).not.toBeNull();
+    const tooLate = await asAda(IMPORT, { input: { uploadId: received, format: 'CSV', csv: MAPPING } });
+    expect(tooLate.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.uploadId' });
+    expect(tooLate.errors?.[0]?.message).toMatch(/expired.*start a new upload/);
+    // Done once: the next sweep finds nothing to do.
+    expect(await service.uploads!.expire()).toEqual({ expired: 0, filesDeleted: 0 });
+  });
+
   it("keeps uploads to their owner: another user's upload and account are NOT_FOUND", async () => {
     const accountId = await openAccount();
     const id = await upload(accountId, csvExport(5));

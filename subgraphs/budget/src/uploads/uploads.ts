@@ -18,7 +18,7 @@ import { IMPORT_FORMATS, importStatement, type ImportFormat, type ImportPhase, t
  *    progress in this table, so that whichever replica a client polls answers the same.
  */
 
-export const UPLOAD_STATUSES = ['AWAITING_FILE', 'RECEIVED', 'IMPORTING', 'IMPORTED', 'FAILED'] as const;
+export const UPLOAD_STATUSES = ['AWAITING_FILE', 'RECEIVED', 'IMPORTING', 'IMPORTED', 'FAILED', 'EXPIRED'] as const;
 export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
 
 export interface UploadSettings {
@@ -27,6 +27,8 @@ export interface UploadSettings {
   publicApiUrl: string;
   maxBytes: number;
   ttlMs: number;
+  /** How long a file not booked is kept after its upload last changed. */
+  retentionMs: number;
 }
 
 export interface StatementUploadRow {
@@ -54,6 +56,7 @@ export interface StatementUploadRow {
   expires_at: Date;
   received_at: Date | null;
   updated_at: Date;
+  file_deleted_at: Date | null;
 }
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -70,6 +73,7 @@ function uploadRow(raw: Record<string, unknown>): StatementUploadRow {
     expires_at: time(raw.expires_at)!,
     received_at: time(raw.received_at),
     updated_at: time(raw.updated_at)!,
+    file_deleted_at: time(raw.file_deleted_at),
   };
 }
 
@@ -171,6 +175,7 @@ export async function startImport(em: EntityManager, userId: string, input: Impo
   if (!Number.isInteger(windowDays) || windowDays < 0 || windowDays > 31) throw badInput('input.duplicateWindowDays', 'Give 0 to 31 days.');
   const upload = await findUpload(em, userId, input.uploadId, 'input.uploadId');
   if (upload.status === 'AWAITING_FILE') throw badInput('input.uploadId', 'The file has not arrived yet: PUT it to the uploadUrl first.');
+  if (upload.status === 'EXPIRED') throw badInput('input.uploadId', 'This upload has expired and its file is deleted; start a new upload with startStatementUpload.');
   const request = { format: input.format, csv: input.csv ?? null, dryRun: input.dryRun ?? false, duplicateWindowDays: windowDays };
   const now = new Date();
   const started = await one(
@@ -262,7 +267,8 @@ export async function runImport(db: Database, objects: ObjectStore, logger: Logg
     );
     logger.info({ uploadId: upload.id, userId: upload.user_id, dryRun: request.dryRun === true }, 'statement upload imported');
     // Booked: the transactions are the record now, and a bank statement is not kept longer than needed.
-    if (!request.dryRun) await objects.delete(upload.object_key).catch((err: unknown) => logger.warn({ err, uploadId: upload.id }, 'imported statement file not deleted'));
+    if (!request.dryRun)
+      await deleteFile(db, objects, upload).catch((err: unknown) => logger.warn({ err, uploadId: upload.id }, 'imported statement file not deleted; the sweep tries again'));
   } catch (error) {
     if (error instanceof ImportSuperseded) return;
     if (error instanceof AppError) {
@@ -295,6 +301,47 @@ export async function resumeStaleImports(db: Database, staleMs: number, run: (up
   return rows.length;
 }
 
+/** Deletes an upload's file from storage and records it, so that no sweep tries again. */
+async function deleteFile(db: Database, objects: ObjectStore, upload: Pick<StatementUploadRow, 'id' | 'object_key'>): Promise<void> {
+  await objects.delete(upload.object_key);
+  await db.fork().getConnection().execute('update statement_uploads set file_deleted_at = now() where id = ?', [upload.id], 'run');
+}
+
+/**
+ * The retention sweep: a bank statement is kept no longer than needed. An upload never booked (its
+ * file not sent, received but not imported, failed, or only dry-run) whose last change is older than
+ * `retentionMs` becomes EXPIRED; then every file of an expired or booked upload still in storage is
+ * deleted (a deletion that failed before, storage being away, is tried again here). An upload waiting
+ * for its file expires `retentionMs` after its URL did, long after any PUT under way has ended.
+ */
+export async function expireUploads(db: Database, objects: ObjectStore, retentionMs: number, now = new Date()): Promise<{ expired: number; filesDeleted: number }> {
+  const connection = db.fork().getConnection();
+  const cutoff = new Date(now.getTime() - retentionMs);
+  const expired: Record<string, unknown>[] = await connection.execute(
+    `update statement_uploads set status = 'EXPIRED', phase = null, updated_at = ?
+      where file_deleted_at is null
+        and ((status = 'AWAITING_FILE' and expires_at < ?)
+          or (status in ('RECEIVED', 'FAILED') and updated_at < ?)
+          or (status = 'IMPORTED' and coalesce((request->>'dryRun')::boolean, false) and updated_at < ?))
+      returning id`,
+    [now, cutoff, cutoff, cutoff],
+    'all',
+  );
+  const kept: { id: string; object_key: string }[] = await connection.execute(
+    `select id, object_key from statement_uploads
+      where file_deleted_at is null and (status = 'EXPIRED' or (status = 'IMPORTED' and not coalesce((request->>'dryRun')::boolean, false)))
+      order by updated_at limit 500`,
+    [],
+    'all',
+  );
+  let filesDeleted = 0;
+  for (const upload of kept) {
+    await deleteFile(db, objects, upload);
+    filesDeleted++;
+  }
+  return { expired: expired.length, filesDeleted };
+}
+
 /** Imports with no progress for this long belong to a process that died: they are run again. */
 const STALE_IMPORT_MS = 120_000;
 
@@ -307,14 +354,22 @@ export function statementUploads(options: { db: Database; logger: Logger; settin
     running.add(run);
     void run.finally(() => running.delete(run));
   };
+  const expire = async (now?: Date) => {
+    const outcome = await expireUploads(db, settings.objects, settings.retentionMs, now);
+    if (outcome.expired || outcome.filesDeleted) logger.info(outcome, 'statement uploads expired and files deleted');
+    return outcome;
+  };
   const sweep = setInterval(() => {
     resumeStaleImports(db, STALE_IMPORT_MS, importInBackground).catch((err: unknown) => logger.warn({ err }, 'stale imports not checked'));
+    expire().catch((err: unknown) => logger.warn({ err }, 'statement upload retention not applied; the next sweep tries again'));
   }, STALE_IMPORT_MS / 2);
   sweep.unref();
   return {
     settings,
     importInBackground,
     receive: (id: string, token: string, length: number | null, body: Readable) => receiveFile(db, settings.objects, id, token, length, body),
+    /** The retention sweep once (it also runs every minute); `now` for tests. */
+    expire,
     /** Imports still running are left to roll back; another replica (or this one, restarted) runs them again. */
     stop() {
       clearInterval(sweep);
