@@ -114,6 +114,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const secrets = await localSecrets(dataDir);
   const shared: Record<string, string> = {
     NODE_ENV: 'development',
+    // The AWS SDK's notice to Node 20 users about its releases after January 2027 (dev/src/embedded.ts).
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true',
     DYNAMODB_ENDPOINT: 'http://127.0.0.1:4567',
     JWKS_URL: `http://127.0.0.1:${ports.user}/.well-known/jwks.json`,
     // The subgraphs answer only the gateway's signed requests (a test passes its own key in env).
