@@ -41,8 +41,10 @@ describe("npm start's own variables", () => {
       EMBEDDED_DYNAMODB_PORT: 45670,
       EMBEDDED_SMTP_PORT: 2525,
       EMBEDDED_MAIL_PORT: 4025,
+      EMBEDDED_WEB_APP_PORT: 5173,
     });
     expect(() => parseEmbeddedEnv({ EMBEDDED_POSTGRES_PORT: '70000' })).toThrow(/EMBEDDED_POSTGRES_PORT is "70000"/);
+    expect(() => parseEmbeddedEnv({ EMBEDDED_WEB_APP_PORT: '0' })).toThrow(/EMBEDDED_WEB_APP_PORT is "0"/);
     expect(() => parseEmbeddedEnv({ EMBEDDED_PORT_OFFSET: '-1' })).toThrow(/EMBEDDED_PORT_OFFSET/);
   });
 });

@@ -13,7 +13,8 @@ const OWN_PORTS = { gateway: 4000, mail: 4025, smtp: 4026, postgres: 4040, dynam
 
 /**
  * A port offset under which every port of the embedded mode is free now: the services' (moved by
- * EMBEDDED_PORT_OFFSET) and, just above them, the launcher's own.
+ * EMBEDDED_PORT_OFFSET), just above them the launcher's own, and each service's metrics listener
+ * (its port + 5000).
  */
 async function freeOffset(): Promise<number> {
   const free = (port: number) =>
@@ -23,9 +24,11 @@ async function freeOffset(): Promise<number> {
       server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
   for (let attempt = 0; attempt < 50; attempt++) {
-    // Below the usual ephemeral range (32768 and up), where outgoing connections take their ports.
-    const offset = 10_000 + Math.floor(Math.random() * 180) * 100;
-    const checks = await Promise.all([...Object.values(SERVICE_PORTS), ...Object.values(OWN_PORTS)].map((port) => free(port + offset)));
+    // Every port, metrics listeners included, below the usual ephemeral range (32768 and up), where
+    // outgoing connections take theirs: 4050 + 5000 + 23,600 is 32,650.
+    const offset = 10_000 + Math.floor(Math.random() * 137) * 100;
+    const ports = [...Object.values(SERVICE_PORTS), ...Object.values(OWN_PORTS)].flatMap((port) => [port + offset, port + offset + 5000]);
+    const checks = await Promise.all(ports.map(free));
     if (checks.every(Boolean)) return offset;
   }
   throw new Error('no free range of ports for the embedded services');

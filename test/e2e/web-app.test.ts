@@ -11,6 +11,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type WebSocket as PageSocket } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { gql, uniqueName } from '@analytica/testing';
 import { DEMO_USER } from '../../dev/src/demo.js';
 import { distOf, serveWebApp, WEB_APP, type WebAppServer } from '../../dev/src/web-apps.js';
 import { embeddedRun, type EmbeddedRun, type Running } from './npm-start.js';
@@ -343,6 +344,39 @@ describe('the reference web app against npm start', () => {
     await control.goto(embedded.webAppUrl);
     await expect(control.evaluate(tryAll, embedded.gatewayUrl)).resolves.toEqual(['http 200', 'sse 401', 'ws open']);
     await Promise.all([strangerPage.context().close(), control.context().close()]);
+  });
+
+  it('signs out, ending the session at the API and leaving nothing of it for the next person on the tab', async () => {
+    await goTo(page, 'Accounts');
+    // The unfiltered list, as the next person's first look will ask for it.
+    await page.getByRole('combobox', { name: /^Account/ }).selectOption({ label: 'All accounts' });
+    await page.getByLabel('Search').fill('');
+    await expect.poll(() => page.getByTestId('transaction-count').innerText()).toMatch(/^Showing 25 of /);
+    // The logout that succeeded (after a renewal, if the tab's token had expired meanwhile).
+    const logout = page.waitForResponse((response) => response.status() === 200 && operationOf(response.request().postData()) === 'SignOut');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    // The API ended the session (the user service's own tests show what logout revokes).
+    await expect((await logout).json()).resolves.toEqual({ data: { logout: true } });
+    await page.getByRole('heading', { name: 'Sign in to Analytica' }).waitFor();
+    // Someone else signs in on the same tab: they see their own (empty) ledger, never the cached one.
+    const email = `${uniqueName('next')}@example.com`;
+    const registered = await gql(embedded.gatewayUrl, 'mutation($input: RegisterInput!) { register(input: $input) { user { id } } }', {
+      variables: { input: { email, password: 'a long enough password 42', displayName: 'Next Person', homeCurrency: 'EUR' } },
+    });
+    expect(registered.errors).toBeUndefined();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('a long enough password 42');
+    // Everything the page shows from the moment they sign in, not only where it settles.
+    await page.evaluate(`
+      window.shown = [];
+      new MutationObserver(() => window.shown.push(document.querySelector('main')?.innerText ?? '')).observe(document.body, { subtree: true, childList: true, characterData: true });
+    `);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('signed-in-as').innerText()).toBe('Next Person');
+    await expect.poll(() => page.getByTestId('transaction-count').innerText()).toBe('Showing 0 of 0');
+    await expect(page.getByRole('list', { name: 'Accounts' }).getByRole('listitem').count()).resolves.toBe(0);
+    const shown = (await page.evaluate('window.shown')) as string[];
+    expect(shown.filter((text) => /Everyday|Rainy day|Corner Market|Shop \d/.test(text))).toEqual([]);
   });
 
   it('logged no error and broke no Content-Security-Policy rule on any page', () => {

@@ -1,6 +1,6 @@
 import { useApolloClient } from '@apollo/client/react';
-import { useState } from 'react';
-import type { AppConfig } from './config';
+import { useEffect, useState } from 'react';
+import { graphql } from './gql';
 import { AccountsPage } from './pages/accounts';
 import { BudgetsPage } from './pages/budgets';
 import { NewsPage } from './pages/news';
@@ -8,7 +8,13 @@ import { PaymentsPage } from './pages/payments';
 import { SignInPage } from './pages/sign-in';
 import { StatementUploadPage } from './pages/statement-upload';
 import { WatchlistPage } from './pages/watchlist';
-import { currentSession, setSession, useSession } from './session';
+import { setSession, useSession } from './session';
+
+const SIGN_OUT = graphql(`
+  mutation SignOut {
+    logout
+  }
+`);
 
 const PAGES = {
   Accounts: AccountsPage,
@@ -20,23 +26,24 @@ const PAGES = {
 } as const;
 type PageName = keyof typeof PAGES;
 
-export function App({ config }: { config: AppConfig }) {
+export function App() {
   const session = useSession();
   const client = useApolloClient();
   const [pageName, setPageName] = useState<PageName>('Accounts');
+  // However the session ended (signed out here, a renewal refused, the socket closed with 4401 by a
+  // logout elsewhere), nothing of it stays in memory for whoever signs in next on this tab.
+  const signedIn = session !== null;
+  useEffect(() => {
+    if (!signedIn) void client.clearStore();
+  }, [signedIn, client]);
   if (!session) return <SignInPage />;
   const Page = PAGES[pageName];
 
   const signOut = async () => {
-    // Ends the session at the API as well; the app forgets it whatever the answer.
-    const token = currentSession()?.accessToken;
-    await fetch(config.apiUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? ''}` },
-      body: JSON.stringify({ query: 'mutation SignOut { logout }' }),
-    }).catch(() => undefined);
+    // Ends the session at the API too (through the client, so an expired token is renewed first and
+    // the session really ends); the app forgets it whatever the answer.
+    await client.mutate({ mutation: SIGN_OUT }).catch(() => undefined);
     setSession(null);
-    await client.clearStore();
   };
 
   return (

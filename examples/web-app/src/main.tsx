@@ -10,7 +10,7 @@ const config = await loadConfig();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ApolloProvider client={createApiClient(config)}>
-      <App config={config} />
+      <App />
     </ApolloProvider>
   </StrictMode>,
 );

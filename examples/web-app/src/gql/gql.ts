@@ -14,6 +14,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  mutation SignOut {\n    logout\n  }\n": typeof types.SignOutDocument,
     "\n  query Accounts {\n    me {\n      id\n      accounts {\n        id\n        name\n        type\n        balance {\n          amountMinor\n          currency\n        }\n      }\n      categories {\n        id\n        name\n      }\n    }\n  }\n": typeof types.AccountsDocument,
     "\n  query Transactions($filter: TransactionFilter, $after: String) {\n    me {\n      id\n      transactions(filter: $filter, first: 25, after: $after) {\n        totalCount\n        edges {\n          cursor\n          node {\n            id\n            bookedAt\n            payee\n            notes\n            amount {\n              amountMinor\n              currency\n            }\n            category {\n              id\n              name\n            }\n            account {\n              id\n              name\n            }\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n": typeof types.TransactionsDocument,
     "\n  query Budgets {\n    me {\n      id\n      budgets {\n        id\n        period\n        startsOn\n        endsOn\n        overspent\n        category {\n          id\n          name\n        }\n        amount {\n          amountMinor\n          currency\n        }\n        spent {\n          amountMinor\n          currency\n        }\n        remaining {\n          amountMinor\n          currency\n        }\n      }\n    }\n  }\n": typeof types.BudgetsDocument,
@@ -41,6 +42,7 @@ type Documents = {
     "\n  mutation RefreshSession($refreshToken: String!) {\n    refreshSession(refreshToken: $refreshToken) {\n      ...SessionFields\n    }\n  }\n": typeof types.RefreshSessionDocument,
 };
 const documents: Documents = {
+    "\n  mutation SignOut {\n    logout\n  }\n": types.SignOutDocument,
     "\n  query Accounts {\n    me {\n      id\n      accounts {\n        id\n        name\n        type\n        balance {\n          amountMinor\n          currency\n        }\n      }\n      categories {\n        id\n        name\n      }\n    }\n  }\n": types.AccountsDocument,
     "\n  query Transactions($filter: TransactionFilter, $after: String) {\n    me {\n      id\n      transactions(filter: $filter, first: 25, after: $after) {\n        totalCount\n        edges {\n          cursor\n          node {\n            id\n            bookedAt\n            payee\n            notes\n            amount {\n              amountMinor\n              currency\n            }\n            category {\n              id\n              name\n            }\n            account {\n              id\n              name\n            }\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n": types.TransactionsDocument,
     "\n  query Budgets {\n    me {\n      id\n      budgets {\n        id\n        period\n        startsOn\n        endsOn\n        overspent\n        category {\n          id\n          name\n        }\n        amount {\n          amountMinor\n          currency\n        }\n        spent {\n          amountMinor\n          currency\n        }\n        remaining {\n          amountMinor\n          currency\n        }\n      }\n    }\n  }\n": types.BudgetsDocument,
@@ -82,6 +84,10 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SignOut {\n    logout\n  }\n"): (typeof documents)["\n  mutation SignOut {\n    logout\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
