@@ -6,29 +6,17 @@ import { HttpLink } from '@apollo/client/link/http';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient as createWsClient } from 'graphql-ws';
-import { useSyncExternalStore } from 'react';
 import { from, mergeMap, throwError } from 'rxjs';
 import { createCache } from './cache';
 import type { AppConfig } from './config';
 import { currentSession, hasExpired, onRenewed, renewSession, setSession } from './session';
+import { createStore } from './store';
 
 /** The socket's state, for the "Live" badge. */
 export type LiveState = 'idle' | 'connecting' | 'live' | 'reconnecting';
-let liveState: LiveState = 'idle';
-const liveListeners = new Set<() => void>();
-function setLiveState(state: LiveState) {
-  liveState = state;
-  for (const listener of liveListeners) listener();
-}
-export function useLiveState(): LiveState {
-  return useSyncExternalStore(
-    (listener) => {
-      liveListeners.add(listener);
-      return () => liveListeners.delete(listener);
-    },
-    () => liveState,
-  );
-}
+const liveState = createStore<LiveState>('idle');
+const setLiveState = liveState.set;
+export const useLiveState = liveState.use;
 
 /** The API refused the token (expired, revoked): HTTP 401, or UNAUTHENTICATED in the answer. */
 function isUnauthenticated(error: unknown): boolean {

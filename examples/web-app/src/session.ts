@@ -1,8 +1,8 @@
 import { print } from 'graphql';
-import { useSyncExternalStore } from 'react';
 import type { AppConfig } from './config';
 import { graphql } from './gql';
 import type { SessionFieldsFragment } from './gql/graphql';
+import { createStore } from './store';
 
 /** Who is signed in and the tokens that prove it, as login and refreshSession answer them. */
 export type Session = SessionFieldsFragment;
@@ -31,26 +31,12 @@ const REFRESH = graphql(`
 // The tokens live in this module's memory only, never in localStorage or a cookie, so that a script
 // injected elsewhere cannot read them; a reload signs out. (An app that must survive reloads keeps
 // the refresh token in an httpOnly cookie set by its own backend.)
-let current: Session | null = null;
-const listeners = new Set<() => void>();
+const sessionStore = createStore<Session | null>(null);
 const renewedListeners = new Set<(session: Session) => void>();
 
-export const currentSession = () => current;
-
-export function setSession(session: Session | null) {
-  current = session;
-  for (const listener of listeners) listener();
-}
-
-export function useSession(): Session | null {
-  return useSyncExternalStore(
-    (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    () => current,
-  );
-}
+export const currentSession = sessionStore.get;
+export const setSession = sessionStore.set;
+export const useSession = sessionStore.use;
 
 /** Called after every renewal: the live connection hands the new token to the server over its socket. */
 export function onRenewed(listener: (session: Session) => void): () => void {
@@ -73,17 +59,17 @@ let renewal: Promise<Session | null> | null = null;
  */
 export function renewSession(config: AppConfig): Promise<Session | null> {
   renewal ??= (async () => {
-    const session = current;
-    if (!session) return null;
+    const held = currentSession();
+    if (!held) return null;
     try {
       // No Authorization header: refreshSession authenticates by its argument.
       const response = await fetch(config.apiUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ operationName: 'RefreshSession', query: print(REFRESH), variables: { refreshToken: session.refreshToken } }),
+        body: JSON.stringify({ operationName: 'RefreshSession', query: print(REFRESH), variables: { refreshToken: held.refreshToken } }),
       });
       const body = (await response.json()) as { data?: { refreshSession?: Session } | null };
-      if (current !== session) return current; // signed out, or in again, meanwhile
+      if (currentSession() !== held) return currentSession(); // signed out, or in again, meanwhile
       const renewed = body.data?.refreshSession ?? null;
       setSession(renewed);
       if (renewed) for (const listener of renewedListeners) listener(renewed);
