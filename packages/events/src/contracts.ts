@@ -221,6 +221,11 @@ export const contracts = {
     sentiment: z.number().min(-1).max(1).optional(),
     /** The version of the sentiment model that scored it. */
     sentimentModel: z.string().min(1).max(40).optional(),
+    /** The sentiment for each of `symbols` (from the sentences that name it), by the same model; absent from older events. */
+    tickerSentiments: z
+      .array(z.object({ symbol: z.string().regex(/^[A-Z0-9][A-Z0-9.-]{0,19}$/), score: z.number().min(-1).max(1) }))
+      .max(20)
+      .optional(),
   }),
   /**
    * One email to send. Without `to`, the notifications worker sends it to the user's registered

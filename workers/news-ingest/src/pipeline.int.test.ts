@@ -168,16 +168,27 @@ describe('news from feeds to the graph', () => {
       topics: [],
       sources: ['ledger'],
     });
-    type Enriched = { title: string; symbols: string[]; topics: string[]; sentiment: number | null; sentimentModel: string | null };
+    type Enriched = {
+      title: string;
+      symbols: string[];
+      topics: string[];
+      sentiment: number | null;
+      sentimentModel: string | null;
+      tickerSentiments: { symbol: string; score: number; modelVersion: string }[];
+    };
     const filtered = async (filter: string) =>
-      (await query(`{ articles(filter: ${filter}, first: 50) { edges { node { title symbols topics sentiment sentimentModel } } } }`)).data?.articles.edges.map(
-        (e: { node: Enriched }) => e.node,
-      ) as Enriched[] | undefined;
+      (
+        await query(
+          `{ articles(filter: ${filter}, first: 50) { edges { node { title symbols topics sentiment sentimentModel tickerSentiments { symbol score modelVersion } } } } }`,
+        )
+      ).data?.articles.edges.map((e: { node: Enriched }) => e.node) as Enriched[] | undefined;
     const version = createEnricher([]).modelVersion;
 
     const positive = await eventually(async () => (await filtered('{ symbols: ["XOM"] }'))?.find((a) => a.title === good.title), 10_000);
     expect(positive).toMatchObject({ symbols: ['XOM'], topics: ['markets', 'earnings', 'energy'], sentimentModel: version });
     expect(positive.sentiment).toBeGreaterThan(0.5);
+    // Only the headline names Exxon: its ticker takes the article's score, from the same model.
+    expect(positive.tickerSentiments).toEqual([{ symbol: 'XOM', score: positive.sentiment, modelVersion: version }]);
     const negative = await eventually(async () => (await filtered('{ symbols: ["CVX"] }'))?.find((a) => a.title === bad.title), 10_000);
     expect(negative).toMatchObject({ symbols: ['CVX'], topics: ['markets', 'earnings', 'energy'], sentimentModel: version });
     expect(negative.sentiment).toBeLessThan(-0.5);

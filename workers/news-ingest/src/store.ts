@@ -6,7 +6,7 @@ import type { FeedItem } from './parse.js';
 /**
  * What the worker has seen, in its own table (key `key`): `URL#<canonical URL>` and
  * `HASH#<content hash>` each point at an article id; `ARTICLE#<id>` holds the article as last
- * published with its enrichment (symbols, topics, sentiment and the model version), the sources
+ * published with its enrichment (symbols, topics, sentiment, a sentiment per symbol and the model version), the sources
  * that carry it (a string set), its revision and the revision last published.
  */
 export function storiesTable(name: string): Parameters<Dynamo['ensureTable']>[0] {
@@ -62,6 +62,8 @@ export interface StoredArticle {
   /** Absent on an article stored before enrichment. */
   sentiment?: number;
   sentimentModel?: string;
+  /** One score per symbol by the same model; absent on an article stored before per-ticker scores. */
+  tickerSentiments?: { symbol: string; score: number }[];
 }
 
 export type Outcome = 'new' | 'updated' | 'duplicate' | 'unchanged';
@@ -128,6 +130,7 @@ export async function recordItem(dynamo: Dynamo, table: string, source: string, 
         ':hash': hash,
         ':sentiment': item.sentiment,
         ':sentimentModel': item.sentimentModel,
+        ':tickerSentiments': item.tickerSentiments,
       }
     : {};
   const result = await dynamo.doc.send(
@@ -139,7 +142,7 @@ export async function recordItem(dynamo: Dynamo, table: string, source: string, 
         `publishedAt = if_not_exists(publishedAt, :publishedAt)` +
         (newer
           ? ', title = :title, summary = :summary, body = :body, topics = :topics, symbols = :symbols, updatedAt = :updatedAt, contentHash = :hash, ' +
-            'sentiment = :sentiment, sentimentModel = :sentimentModel'
+            'sentiment = :sentiment, sentimentModel = :sentimentModel, tickerSentiments = :tickerSentiments'
           : ''),
       ExpressionAttributeNames: { '#url': 'url' },
       ExpressionAttributeValues: {
@@ -171,6 +174,9 @@ export async function recordItem(dynamo: Dynamo, table: string, source: string, 
       updatedAt: String(a.updatedAt),
       contentHash: String(a.contentHash),
       ...(typeof a.sentiment === 'number' ? { sentiment: a.sentiment, sentimentModel: String(a.sentimentModel) } : {}),
+      ...(Array.isArray(a.tickerSentiments)
+        ? { tickerSentiments: (a.tickerSentiments as { symbol: string; score: number }[]).map(({ symbol, score }) => ({ symbol, score })) }
+        : {}),
     },
   };
 }

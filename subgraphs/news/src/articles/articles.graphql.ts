@@ -6,12 +6,25 @@ import { PageInfo } from '@analytica/subgraph';
 import { pageOf } from '@analytica/subgraph/pages';
 import type { NewsContext } from '../context.js';
 import { likeArticle, saveArticle, unlikeArticle, unsaveArticle, type Interactions } from '../interactions/interactions.js';
-import { collectArticles, decodeCursor, encodeCursor, popularityOf, type ArticleRecord } from './articles.js';
+import { collectArticles, decodeCursor, encodeCursor, popularityOf, sentimentFor, type ArticleRecord } from './articles.js';
 import { isBlocked } from '../moderation/moderation.js';
 import { rank, recordRead, RANK_WINDOW, type ArticleSort as Sort } from '../feed/feed.js';
 import { adjustCount } from './articles.js';
 
 const MAX_PAGE = 50;
+
+@Directive('@tag(name: "public")')
+@Directive('@tag(name: "console")')
+@ObjectType('TickerSentiment', { description: "The article's sentiment for one instrument it names, from the sentences that name it." })
+export class TickerSentiment {
+  @Field(() => String, { description: 'The instrument, as in Article.symbols.' }) symbol!: string;
+  @Field(() => Float, {
+    description:
+      "From -1 (negative) to 1 (positive): the mean score of the sentences (or, where several instruments share one, the clauses) naming it; the article's sentiment when only the headline names it.",
+  })
+  score!: number;
+  @Field(() => String, { description: 'Version of the sentiment model that scored it (as Article.sentimentModel).' }) modelVersion!: string;
+}
 
 @Directive('@key(fields: "id")')
 // Public: the same for every signed-in reader, so subscriptions that select it are shared.
@@ -47,6 +60,10 @@ export class Article {
     description: 'Version of the sentiment model that scored the article (news-ingest, README "News"); null while sentiment is null.',
   })
   sentimentModel!: string | null;
+  @Field(() => [TickerSentiment], {
+    description: 'The sentiment for each symbol in symbols, each with its model version; empty until enrichment scored the article.',
+  })
+  tickerSentiments!: TickerSentiment[];
   @Field(() => String, { description: 'The body as a static page (Cache-Control, ETag, 304): GET it from the news service, or a CDN in front of it.' })
   contentPath!: string;
 }
@@ -55,7 +72,11 @@ export class Article {
 export class ArticleFilter {
   @Field(() => [String], { nullable: true, description: 'Topic slugs, e.g. ["markets", "crypto"]; at most 10.' }) topics?: string[] | null;
   @Field(() => [String], { nullable: true, description: 'Instrument symbols, e.g. ["AAPL"]; at most 20.' }) symbols?: string[] | null;
-  @Field(() => Float, { nullable: true, description: 'Only articles whose sentiment is at least this (-1 to 1); unscored articles are left out.' })
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'Only articles whose sentiment is at least this (-1 to 1); with symbols, the sentiment for those symbols (tickerSentiments: any of them reaching it). Unscored articles are left out.',
+  })
   minSentiment?: number | null;
   @Field(() => GraphQLDateTimeISO, { nullable: true, description: 'Only articles published after this time.' }) since?: Date | null;
 }
@@ -202,7 +223,10 @@ export class ArticleResolver {
     // A cursor belongs to one question: the same lists, filter and order.
     const signature = JSON.stringify([feeds, symbols.length ? topics : [], minSentiment ?? null, since ?? null, sort]);
     const blocked = await ctx.blocked();
-    const accept = (a: ArticleRecord) => !isBlocked(a, blocked) && (minSentiment == null || (a.sentiment !== null && a.sentiment >= minSentiment));
+    // With symbols, the sentiment that counts is the article's for those symbols, not its headline's.
+    const sentimentOk = (a: ArticleRecord) =>
+      minSentiment == null || (symbols.length ? symbols.some((s) => (sentimentFor(a, s) ?? -Infinity) >= minSentiment) : a.sentiment !== null && a.sentiment >= minSentiment);
+    const accept = (a: ArticleRecord) => !isBlocked(a, blocked) && sentimentOk(a);
     const request = { feeds, topics: symbols.length && topics.length ? topics : undefined, since, accept };
 
     let edges: { cursor: string; node: ArticleRecord }[];

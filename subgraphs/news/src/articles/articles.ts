@@ -52,6 +52,25 @@ export interface ArticleRecord {
   sentiment: number | null;
   /** The version of the model that scored the sentiment; null when unscored. */
   sentimentModel: string | null;
+  /** A sentiment per symbol the article names, each with its model version; empty when unscored. */
+  tickerSentiments: TickerSentimentRecord[];
+}
+
+export interface TickerSentimentRecord {
+  symbol: string;
+  /** -1 (negative) to 1 (positive). */
+  score: number;
+  modelVersion: string;
+}
+
+/**
+ * The sentiment an article has for one of its symbols: its per-ticker score, else (an article
+ * scored before per-ticker scores) its own score; null when it is unscored or does not name it.
+ */
+export function sentimentFor(article: Pick<ArticleRecord, 'symbols' | 'sentiment' | 'tickerSentiments'>, symbol: string): number | null {
+  const own = article.tickerSentiments.find((t) => t.symbol === symbol);
+  if (own) return own.score;
+  return article.symbols.includes(symbol) ? article.sentiment : null;
 }
 
 /** Interactions weighed into one number: a like counts 3, a save 2, a reader who opened it 1. */
@@ -192,6 +211,9 @@ function toRecord(item: Record<string, unknown>): ArticleRecord {
     saveCount: Number(item.saveCount ?? 0),
     sentiment: typeof item.sentiment === 'number' ? item.sentiment : null,
     sentimentModel: typeof item.sentiment === 'number' && typeof item.sentimentModel === 'string' ? item.sentimentModel : null,
+    tickerSentiments: Array.isArray(item.tickerSentiments)
+      ? (item.tickerSentiments as Record<string, unknown>[]).map((t) => ({ symbol: String(t.symbol), score: Number(t.score), modelVersion: String(t.modelVersion) }))
+      : [],
   };
 }
 

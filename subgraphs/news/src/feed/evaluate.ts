@@ -77,6 +77,7 @@ for (let day = 0; day < 14; day++) {
       hidden: false,
       sentiment: null,
       sentimentModel: null,
+      tickerSentiments: [],
       quality: Math.exp(random() * 1.5 - 0.75),
     });
   }

@@ -7,9 +7,19 @@ import { writeFeedRows, type ArticleStore } from '../articles/articles.js';
 export type PublishedArticle = EventPayload<'news.published.v1'>;
 
 /**
+ * The per-ticker scores as stored: each with its model version. An event from before per-ticker
+ * scores gives every symbol the article's score, so a symbol filter never loses an article.
+ */
+export function tickerSentimentsOf(article: PublishedArticle): { symbol: string; score: number; modelVersion: string }[] {
+  const modelVersion = article.sentimentModel ?? 'unknown';
+  const given = new Map((article.tickerSentiments ?? []).map((t) => [t.symbol, t.score]));
+  return article.symbols.map((symbol) => ({ symbol, score: given.get(symbol) ?? article.sentiment!, modelVersion }));
+}
+
+/**
  * Stores an article from `news.published.v1` beside the bundled ones (the same `ARTICLE` item and
  * feed items, so `articles(...)` and `latestHeadline` list it), with the enrichment news-ingest
- * computed (symbols, topics, sentiment and its model version), unless a higher revision is
+ * computed (symbols, topics, sentiment, a sentiment per symbol and the model version), unless a higher revision is
  * already in: redeliveries and late events change nothing, and a like count is never reset.
  * Returns whether it changed the article.
  */
@@ -25,7 +35,7 @@ export async function storePublishedArticle(store: ArticleStore, article: Publis
         UpdateExpression:
           'SET title = :title, summary = :summary, body = :body, #source = :source, sources = :sources, #url = :url, canonicalUrl = :canonical, ' +
           'topics = :topics, symbols = :symbols, publishedAt = :publishedAt, updatedAt = :updatedAt, revision = :revision, likeCount = if_not_exists(likeCount, :zero)' +
-          (article.sentiment === undefined ? '' : ', sentiment = :sentiment, sentimentModel = :sentimentModel'),
+          (article.sentiment === undefined ? '' : ', sentiment = :sentiment, sentimentModel = :sentimentModel, tickerSentiments = :tickerSentiments'),
         ConditionExpression: 'attribute_not_exists(revision) OR revision < :revision',
         ExpressionAttributeNames: { '#source': 'source', '#url': 'url' },
         ExpressionAttributeValues: {
@@ -42,7 +52,13 @@ export async function storePublishedArticle(store: ArticleStore, article: Publis
           ':updatedAt': article.updatedAt,
           ':revision': article.revision,
           ':zero': 0,
-          ...(article.sentiment === undefined ? {} : { ':sentiment': article.sentiment, ':sentimentModel': article.sentimentModel ?? 'unknown' }),
+          ...(article.sentiment === undefined
+            ? {}
+            : {
+                ':sentiment': article.sentiment,
+                ':sentimentModel': article.sentimentModel ?? 'unknown',
+                ':tickerSentiments': tickerSentimentsOf(article),
+              }),
         },
         ReturnValues: 'ALL_NEW',
       }),

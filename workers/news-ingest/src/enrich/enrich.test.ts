@@ -1,7 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readReferenceFile, type Instrument } from '@analytica/instruments';
-import { createEnricher, createTickerMatcher, loadSentimentModel, shortName, tokens, topicsOf, type SentimentArtefact, type TickerMatcher } from './index.js';
+import {
+  clausesOf,
+  createEnricher,
+  createTickerMatcher,
+  loadSentimentModel,
+  scoreTickers,
+  sentencesOf,
+  shortName,
+  tokens,
+  topicsOf,
+  type SentimentArtefact,
+  type TickerMatcher,
+} from './index.js';
 
 let instruments: Instrument[];
 let matcher: TickerMatcher;
@@ -142,5 +154,59 @@ describe('enricher', () => {
     });
     expect(enriched).toMatchObject({ symbols: ['XOM', 'CVX'], topics: ['markets', 'earnings', 'energy'], sentimentModel: modelVersion });
     expect(enriched.sentiment).toBeGreaterThan(0.3);
+  });
+});
+
+describe('sentiment per ticker', () => {
+  it('splits sentences and contrasted clauses', () => {
+    expect(sentencesOf('Apple rose 3%. Samsung fell!\nSony was flat? "Nintendo" gained.')).toEqual(['Apple rose 3%.', 'Samsung fell!', 'Sony was flat?', '"Nintendo" gained.']);
+    expect(clausesOf('Apple shares soar after record iPhone sales, while Samsung shares tumble after weak phone sales')).toEqual([
+      'Apple shares soar after record iPhone sales',
+      'Samsung shares tumble after weak phone sales',
+    ]);
+  });
+
+  it('scores each ticker from the clauses that name it, and the article from its headline', () => {
+    const { enrich } = createEnricher(instruments);
+    const enriched = enrich({
+      title: 'Phone makers report quarterly results',
+      summary: 'Apple shares soar after record iPhone sales, while Samsung shares tumble after weak phone sales.',
+      body: 'Apple raises its full-year outlook. Analysts expect Samsung to cut its outlook and announce layoffs.',
+      tickers: [],
+      topics: [],
+    });
+    expect(enriched.symbols).toEqual(['AAPL', '005930.KS']);
+    const bySymbol = Object.fromEntries(enriched.tickerSentiments.map((t) => [t.symbol, t.score]));
+    expect(Object.keys(bySymbol)).toEqual(['AAPL', '005930.KS']);
+    expect(bySymbol.AAPL).toBeGreaterThan(0.3);
+    expect(bySymbol['005930.KS']).toBeLessThan(-0.3);
+    expect(Math.abs(enriched.sentiment)).toBeLessThan(0.3);
+  });
+
+  it("gives a ticker only the headline or the feed names the article's score", () => {
+    const { enrich } = createEnricher(instruments);
+    const enriched = enrich({
+      title: 'Tesla shares plunge after a profit warning',
+      summary: 'The carmaker cut its delivery forecast.',
+      body: 'Deliveries fell in every region.',
+      tickers: ['F'],
+      topics: [],
+    });
+    expect(enriched.symbols).toEqual(['F', 'TSLA']);
+    expect(enriched.sentiment).toBeLessThan(-0.3);
+    expect(enriched.tickerSentiments).toEqual([
+      { symbol: 'F', score: enriched.sentiment },
+      { symbol: 'TSLA', score: enriched.sentiment },
+    ]);
+  });
+
+  it('averages every sentence that names a ticker, each score rounded to 4 decimals within [-1, 1]', () => {
+    const model = loadSentimentModel();
+    const matcher = createTickerMatcher(instruments);
+    const article = { summary: 'Intel cuts its outlook and announces layoffs.', body: 'Intel raises its dividend.' };
+    const [intel] = scoreTickers(article, ['INTC'], matcher, model, 0);
+    const expected = (model.score('Intel cuts its outlook and announces layoffs.') + model.score('Intel raises its dividend.')) / 2;
+    expect(intel).toEqual({ symbol: 'INTC', score: Math.round(expected * 10_000) / 10_000 });
+    expect(scoreTickers(article, [], matcher, model, 0)).toEqual([]);
   });
 });
