@@ -228,6 +228,22 @@ export const contracts = {
       .optional(),
   }),
   /**
+   * One thing a reader did with an article through the API (news subgraph): opened it (VIEW, once per
+   * reader), liked or saved it, or took that back. Only changes are events: a second like of the same
+   * article records nothing and publishes nothing. Key: the user id, so one reader's events stay in
+   * order. Written to the news service's DynamoDB outbox right after the interaction and relayed at
+   * least once: consumers deduplicate by `eventId` (also the `event-id` header).
+   */
+  'user.interactions.v1': z.object({
+    eventId: z.uuid(),
+    userId: id,
+    articleId: z.string().min(1).max(200),
+    /** What the interaction is about; articles only so far (the DynamoDB keys carry no region). */
+    contentType: z.enum(['ARTICLE']),
+    kind: z.enum(['VIEW', 'LIKE', 'UNLIKE', 'SAVE', 'UNSAVE']),
+    occurredAt: isoTime,
+  }),
+  /**
    * One email to send. Without `to`, the notifications worker sends it to the user's registered
    * address (services other than user do not know it). `one-time-code` carries a code the user
    * types back (bank account verification, payment confirmation); it ignores preferences.

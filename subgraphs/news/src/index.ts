@@ -12,6 +12,7 @@ import { auditTable, listArticlesHiddenEarlier, type ModerationStore } from './m
 import { newsContext, type NewsContext } from './context.js';
 import type { NewsEnv } from './environment.js';
 import { consumePublishedArticles } from './ingest/published.js';
+import { interactionOutboxTable, startInteractionRelay } from './interactions/events.js';
 import { userArticlesTable } from './interactions/interactions.js';
 import { renewHeadlines } from './quotes/quotes.graphql.js';
 import { buildNewsSchema } from './schema.js';
@@ -19,7 +20,7 @@ import { buildNewsSchema } from './schema.js';
 export { newsEnvShape, parseNewsEnv, type NewsEnv } from './environment.js';
 
 export interface Dependencies {
-  /** The embedded runner's local event log instead of Kafka (for `news.published.v1`); not closed here. */
+  /** The embedded runner's local event log instead of Kafka (`news.published.v1`, `user.interactions.v1`); not closed here. */
   bus?: EventBus;
   /** A client for the live notices; not closed here. */
   redis?: Redis;
@@ -37,6 +38,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     () => dynamoFromEnv(env),
     (d) => d.close(),
   );
+  const interactionOutbox = `${env.DYNAMODB_TABLE_PREFIX}news_interaction_outbox`;
   const store: ModerationStore = {
     dynamo,
     articlesTable: `${env.DYNAMODB_TABLE_PREFIX}articles`,
@@ -47,6 +49,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     await dynamo.ensureTable(articlesTable(store.articlesTable));
     await dynamo.ensureTable(userArticlesTable(store.userArticlesTable));
     await dynamo.ensureTable(auditTable(store.auditTable));
+    await dynamo.ensureTable(interactionOutboxTable(interactionOutbox));
     const bundle = await readArticleBundle();
     const outcome = await ingestArticleBundle(store, bundle);
     logger.info({ version: bundle.version, outcome, articles: bundle.articles.length }, 'bundled articles ready');
@@ -65,14 +68,21 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     ));
   const live = createLivePublisher(redis, env.REDIS_KEY_PREFIX);
 
+  // Kafka connects on first use: a broker that is down holds up neither the start nor a mutation (events.ts).
+  const bus =
+    deps.bus ??
+    (await resources.open(
+      'kafka',
+      () => busFromEnv(env, 'news', logger),
+      (b) => b.close(),
+    ));
+  const interactionEvents = await resources.open(
+    'user.interactions.v1 relay',
+    () => startInteractionRelay({ dynamo, outboxTable: interactionOutbox, bus, logger }),
+    (r) => r.stop(),
+  );
+
   if (env.NEWS_CONSUME_PUBLISHED) {
-    const bus =
-      deps.bus ??
-      (await resources.open(
-        'kafka',
-        () => busFromEnv(env, 'news', logger),
-        (b) => b.close(),
-      ));
     await resources.open(
       'published articles consumer',
       () =>
@@ -102,7 +112,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     exposeErrorDetails: env.NODE_ENV === 'development',
     access: env,
     readiness: { dynamodb: dynamo.ping },
-    context: (base) => newsContext(base, store, live),
+    context: (base) => newsContext(base, store, interactionEvents, live),
     routes: (app) => contentRoutes(app, store, logger),
     onStop: resources.closeAll,
   });

@@ -17,7 +17,16 @@ let url: string;
 const dynamo = createDynamo({ endpoint: services.dynamoEndpoint, region: 'eu-west-1' });
 const store = { dynamo, articlesTable: `${tablePrefix}articles`, userArticlesTable: `${tablePrefix}user_articles` };
 
-const envFor = () => parseNewsEnv({ PORT: '0', LOG_LEVEL: 'silent', ...auth.env, DYNAMODB_ENDPOINT: services.dynamoEndpoint, DYNAMODB_TABLE_PREFIX: tablePrefix });
+const envFor = () =>
+  parseNewsEnv({
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...auth.env,
+    DYNAMODB_ENDPOINT: services.dynamoEndpoint,
+    DYNAMODB_TABLE_PREFIX: tablePrefix,
+    KAFKA_BROKERS: services.kafkaBrokers,
+    KAFKA_TOPIC_PREFIX: `${tablePrefix}.`,
+  });
 
 beforeAll(async () => {
   auth = await createTestAuth();

@@ -168,7 +168,10 @@ export class ArticleResolver {
   async recordArticleView(@Arg('id', () => ID, { description: 'The article you opened.' }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     const user = requireUser(ctx);
     await requireArticle(ctx, id);
-    if (await recordRead(ctx.store, user.id, id)) await adjustCount(ctx.store, id, 'viewCount', 1);
+    if (await recordRead(ctx.store, user.id, id)) {
+      await adjustCount(ctx.store, id, 'viewCount', 1);
+      await ctx.interactionEvents.record('VIEW', user.id, id);
+    }
     return reloaded(ctx, id);
   }
 
@@ -279,7 +282,7 @@ export class ArticleResolver {
   async saveArticle(@Arg('id', () => ID, { description: 'The article to save.' }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     const user = requireUser(ctx);
     await requireArticle(ctx, id);
-    await saveArticle(ctx.store, user.id, id);
+    await saveArticle(ctx.store, ctx.interactionEvents, user.id, id);
     return reloaded(ctx, id);
   }
 
@@ -288,7 +291,7 @@ export class ArticleResolver {
   async unsaveArticle(@Arg('id', () => ID, { description: 'One of your saved articles.' }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     const user = requireUser(ctx);
     await requireArticle(ctx, id);
-    await unsaveArticle(ctx.store, user.id, id);
+    await unsaveArticle(ctx.store, ctx.interactionEvents, user.id, id);
     return reloaded(ctx, id);
   }
 
@@ -297,7 +300,7 @@ export class ArticleResolver {
   async likeArticle(@Arg('id', () => ID, { description: 'The article to like.' }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     const user = requireUser(ctx);
     await requireArticle(ctx, id);
-    await likeArticle(ctx.store, user.id, id);
+    await likeArticle(ctx.store, ctx.interactionEvents, user.id, id);
     return reloaded(ctx, id);
   }
 
@@ -306,7 +309,7 @@ export class ArticleResolver {
   async unlikeArticle(@Arg('id', () => ID, { description: 'An article you like.' }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     const user = requireUser(ctx);
     await requireArticle(ctx, id);
-    await unlikeArticle(ctx.store, user.id, id);
+    await unlikeArticle(ctx.store, ctx.interactionEvents, user.id, id);
     return reloaded(ctx, id);
   }
 }

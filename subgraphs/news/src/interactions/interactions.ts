@@ -1,5 +1,6 @@
 import { batchGet, DeleteCommand, PutCommand, QueryCommand, type Dynamo } from '@analytica/dynamo';
 import { adjustCount, adjustLikeCount, type ArticleStore } from '../articles/articles.js';
+import type { InteractionEvents } from './events.js';
 
 /**
  * What one user did with articles: `SAVED#<articleId>` and `LIKED#<articleId>` under their
@@ -100,27 +101,41 @@ async function deleteOnce(store: ArticleStore, userId: string, sk: string): Prom
   }
 }
 
-/** Saving again keeps the first save's place in the list. */
-export async function saveArticle(store: ArticleStore, userId: string, articleId: string): Promise<void> {
+/**
+ * Saving again keeps the first save's place in the list. Each change (and only a change) is also a
+ * `user.interactions.v1` event, outboxed after the write (events.ts).
+ */
+export async function saveArticle(store: ArticleStore, events: InteractionEvents, userId: string, articleId: string): Promise<void> {
   const savedAt = new Date().toISOString();
-  if (await putOnce(store, { userId, sk: savedKey(articleId), articleId, savedAt, savedSort: `${savedAt}#${articleId}` })) await adjustCount(store, articleId, 'saveCount', 1);
+  if (await putOnce(store, { userId, sk: savedKey(articleId), articleId, savedAt, savedSort: `${savedAt}#${articleId}` })) {
+    await adjustCount(store, articleId, 'saveCount', 1);
+    await events.record('SAVE', userId, articleId);
+  }
 }
 
-export async function unsaveArticle(store: ArticleStore, userId: string, articleId: string): Promise<void> {
-  if (await deleteOnce(store, userId, savedKey(articleId))) await adjustCount(store, articleId, 'saveCount', -1);
+export async function unsaveArticle(store: ArticleStore, events: InteractionEvents, userId: string, articleId: string): Promise<void> {
+  if (await deleteOnce(store, userId, savedKey(articleId))) {
+    await adjustCount(store, articleId, 'saveCount', -1);
+    await events.record('UNSAVE', userId, articleId);
+  }
 }
 
 /**
  * A like counts once per user: only the request whose conditional put creates the LIKED item
- * adds to the count, however many arrive at once. Without transactions the two writes are not
- * atomic; in this order a crash between them can only under-count by one, never double-count.
+ * adds to the count (and publishes LIKE), however many arrive at once. Without transactions the
+ * writes are not atomic; in this order a crash between them can only under-count by one, never
+ * double-count.
  */
-export async function likeArticle(store: ArticleStore, userId: string, articleId: string): Promise<void> {
+export async function likeArticle(store: ArticleStore, events: InteractionEvents, userId: string, articleId: string): Promise<void> {
   if (await putOnce(store, { userId, sk: likedKey(articleId), articleId, likedAt: new Date().toISOString() })) {
     await adjustLikeCount(store, articleId, 1);
+    await events.record('LIKE', userId, articleId);
   }
 }
 
-export async function unlikeArticle(store: ArticleStore, userId: string, articleId: string): Promise<void> {
-  if (await deleteOnce(store, userId, likedKey(articleId))) await adjustLikeCount(store, articleId, -1);
+export async function unlikeArticle(store: ArticleStore, events: InteractionEvents, userId: string, articleId: string): Promise<void> {
+  if (await deleteOnce(store, userId, likedKey(articleId))) {
+    await adjustLikeCount(store, articleId, -1);
+    await events.record('UNLIKE', userId, articleId);
+  }
 }

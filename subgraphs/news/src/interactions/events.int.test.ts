@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamo, deleteTablesWithPrefix, ScanCommand } from '@analytica/dynamo';
+import { contracts, createKafkaBus, type BusMessage, type EventBus, type ReceivedMessage } from '@analytica/events';
+import { createLogger } from '@analytica/logger';
+import { createTestAuth, eventually, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
+import { readArticleBundle } from '../articles/articles.js';
+import { parseNewsEnv, startNewsService } from '../index.js';
+import { INTERACTIONS_TOPIC, interactionOutboxTable, startInteractionRelay } from './events.js';
+
+// Real Kafka and dynalite: the subgraph's own relay publishes under this run's topic prefix.
+const run = uniqueName('news_events');
+const prefix = `${run}.`;
+const logger = createLogger('test', 'silent');
+const dynamo = createDynamo({ endpoint: services.dynamoEndpoint, region: 'eu-west-1' });
+const alice = { id: 'a11ce000-0000-4000-8000-0000000000e1' };
+
+let auth: TestAuth;
+let service: Awaited<ReturnType<typeof startNewsService>>;
+let watcher: EventBus;
+const seen: ReceivedMessage[] = [];
+const stops: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  auth = await createTestAuth();
+  service = await startNewsService(
+    parseNewsEnv({
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...auth.env,
+      DYNAMODB_ENDPOINT: services.dynamoEndpoint,
+      DYNAMODB_TABLE_PREFIX: `${run}_`,
+      KAFKA_BROKERS: services.kafkaBrokers,
+      KAFKA_TOPIC_PREFIX: prefix,
+    }),
+  );
+  watcher = createKafkaBus({ brokers: [services.kafkaBrokers], clientId: 'watch', prefix, logger });
+  const consumer = await watcher.consume({ groupId: 'watch-interactions', topics: [INTERACTIONS_TOPIC], handle: async (m) => void seen.push(m) });
+  stops.push(() => consumer.stop());
+}, 60_000);
+
+afterAll(async () => {
+  for (const stop of stops.reverse()) await stop();
+  await service?.stop();
+  await watcher?.close();
+  await deleteTablesWithPrefix(dynamo, `${run}_`);
+  dynamo.close();
+  await auth?.close();
+});
+
+const LIKE = 'mutation($id: ID!) { likeArticle(id: $id) { likeCount likedByMe } }';
+const events = (userId: string, articleId: string) =>
+  seen
+    .map((m) => ({ headers: m.headers, key: m.key, payload: contracts[INTERACTIONS_TOPIC].parse(JSON.parse(m.value)) }))
+    .filter((e) => e.payload.userId === userId && e.payload.articleId === articleId);
+
+describe('user.interactions.v1', () => {
+  it('publishes a like through the subgraph exactly once, however many times it arrives, and its undoing once', async () => {
+    const article = (await readArticleBundle()).articles[0]!;
+    const url = `${service.url}/graphql`;
+    const token = auth.tokenFor(alice);
+    const before = Date.now();
+    const likes = await Promise.all(Array.from({ length: 5 }, () => gql(url, LIKE, { token, variables: { id: article.id } })));
+    for (const r of likes) expect(r.errors).toBeUndefined();
+
+    const like = await eventually(async () => events(alice.id, article.id)[0], 15_000);
+    expect(like.key).toBe(alice.id);
+    expect(like.payload).toMatchObject({ userId: alice.id, articleId: article.id, contentType: 'ARTICLE', kind: 'LIKE' });
+    expect(like.headers['event-id']).toBe(like.payload.eventId);
+    expect(like.headers['event-type']).toBe(INTERACTIONS_TOPIC);
+    expect(like.payload.occurredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(Date.parse(like.payload.occurredAt)).toBeGreaterThanOrEqual(before - 1000);
+
+    // A second like of the same article changes nothing, so publishes nothing; taking it back is one UNLIKE.
+    expect((await gql(url, LIKE, { token, variables: { id: article.id } })).errors).toBeUndefined();
+    expect((await gql(url, 'mutation($id: ID!) { unlikeArticle(id: $id) { likedByMe } }', { token, variables: { id: article.id } })).errors).toBeUndefined();
+    await eventually(async () => (events(alice.id, article.id).length >= 2 ? true : undefined), 15_000);
+    // Time for a stray duplicate to arrive, if the relay sent one.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(events(alice.id, article.id).map((e) => e.payload.kind)).toEqual(['LIKE', 'UNLIKE']);
+    expect(new Set(events(alice.id, article.id).map((e) => e.payload.eventId)).size).toBe(2);
+  });
+
+  it('keeps a view and a save in the outbox while Kafka refuses them, and sends each once when it answers again', async () => {
+    const table = `${run}_outage_outbox`;
+    await dynamo.ensureTable(interactionOutboxTable(table));
+    let down = true;
+    let refused = 0;
+    // The real broker behind a switch: while `down`, every send fails as a broker outage would.
+    const flaky: EventBus = {
+      ...watcher,
+      kind: 'kafka',
+      async publish(topic: string, messages: BusMessage[]) {
+        if (down) {
+          refused++;
+          throw new Error('KafkaJSConnectionError: Connection error: connect ECONNREFUSED');
+        }
+        await watcher.publish(topic, messages);
+      },
+    };
+    const relay = startInteractionRelay({ dynamo, outboxTable: table, bus: flaky, logger, intervalMs: 200 });
+    stops.push(() => relay.stop());
+    const reader = 'b0b00000-0000-4000-8000-0000000000e2';
+    await relay.record('VIEW', reader, 'outage-article');
+    await relay.record('SAVE', reader, 'outage-article');
+
+    await eventually(async () => (refused >= 2 ? true : undefined), 10_000);
+    const waiting = await dynamo.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+    expect(waiting.Items?.map((i) => JSON.parse(String(i.value)).kind).sort()).toEqual(['SAVE', 'VIEW']);
+    expect(events(reader, 'outage-article')).toEqual([]);
+
+    down = false;
+    await eventually(async () => (events(reader, 'outage-article').length >= 2 ? true : undefined), 40_000);
+    await eventually(async () => ((await dynamo.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items?.length === 0 ? true : undefined), 10_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(events(reader, 'outage-article').map((e) => e.payload.kind)).toEqual(['VIEW', 'SAVE']);
+  }, 60_000);
+});
