@@ -3,12 +3,12 @@
     /usr/bin/python3 ml/sentiment/train.py      (or bash ml/sentiment/train.sh)
 
 Writes (deterministic: a second run writes byte-identical files):
-- workers/news-ingest/data/sentiment-model.json   the model news-ingest scores with (no Python at run time)
-- workers/news-ingest/data/sentiment-parity.json  held-out headlines with the scores Python computed
+- subgraphs/news/data/sentiment-model.json   the model news-ingest scores with (no Python at run time)
+- subgraphs/news/data/sentiment-parity.json  held-out headlines with the scores Python computed
                                                   from that file: the TypeScript test must give the same
 - ml/sentiment/data/metrics.json                  held-out accuracy and macro-F1, baseline, data hash
 
-The features are `tokens()` below, mirrored by workers/news-ingest/src/enrich/sentiment.ts: change
+The features are `tokens()` below, mirrored by subgraphs/news/src/enrich/sentiment.ts: change
 both or neither and bump TOKENS_VERSION (the worker refuses a model built for other tokens).
 """
 import hashlib
@@ -28,8 +28,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import corpus  # noqa: E402
 
 ROOT = corpus.ROOT
-MODEL_OUT = os.path.join(ROOT, "workers", "news-ingest", "data", "sentiment-model.json")
-PARITY_OUT = os.path.join(ROOT, "workers", "news-ingest", "data", "sentiment-parity.json")
+MODEL_OUT = os.path.join(ROOT, "subgraphs", "news", "data", "sentiment-model.json")
+PARITY_OUT = os.path.join(ROOT, "subgraphs", "news", "data", "sentiment-parity.json")
 METRICS_OUT = os.path.join(ROOT, "ml", "sentiment", "data", "metrics.json")
 TOKENS_VERSION = 1
 CLASSES = ["negative", "neutral", "positive"]

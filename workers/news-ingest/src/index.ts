@@ -7,13 +7,13 @@ import { createLogger } from '@analytica/logger';
 import { createHttpService, lifecycle } from '@analytica/service';
 import type { NewsIngestEnv, SourceConfig } from './environment.js';
 import type { ParsedFeed } from './parse.js';
-import { createEnricher } from './enrich/index.js';
+import { createEnricher } from '@analytica/news-subgraph/enrich';
 import { startPoller, type PollOutcome } from './poller.js';
 import { markPublished, recordItem, storiesTable } from './store.js';
 
 export { newsIngestEnvShape, parseNewsIngestEnv, type NewsIngestEnv, type SourceConfig } from './environment.js';
 export { canonicalUrl, contentHash } from './store.js';
-export { createEnricher, TOPICS, TOPIC_SLUGS, type Enrichment } from './enrich/index.js';
+export { createEnricher, TOPICS, TOPIC_SLUGS, type Enrichment } from '@analytica/news-subgraph/enrich';
 
 export const NEWS_TOPIC = 'news.published.v1';
 /** Feed items that could not be read: one message per item, keyed and headed by the source's name. */

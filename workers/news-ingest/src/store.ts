@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { batchGet, GetCommand, PutCommand, UpdateCommand, type Dynamo } from '@analytica/dynamo';
-import type { Enrichment } from './enrich/index.js';
+import type { Enrichment } from '@analytica/news-subgraph/enrich';
 import type { FeedItem } from './parse.js';
 
 /**
