@@ -6,6 +6,7 @@ import { ErrorCode } from '@analytica/errors';
 import { SIGNATURE_HEADER, signRequest } from '@analytica/service';
 import { traceHeaders } from '@analytica/telemetry';
 import { mergeFetches, type PlannedFetch } from './merge-fetches.js';
+import { restrictBySubgraphAnswer } from './cache-hints.js';
 
 /** What the gateway passes to a subgraph fetch: the caller's token and the request id. */
 export interface ForwardedContext {
@@ -19,6 +20,8 @@ interface SubgraphAnswer {
   status: number;
   statusText: string;
   contentType: string;
+  /** The subgraph's Cache-Control (cache-hints.ts). */
+  cacheControl?: string;
   text: string;
 }
 
@@ -111,6 +114,7 @@ export function createSubgraphSource(
               status: response.statusCode ?? 0,
               statusText: response.statusMessage ?? '',
               contentType: String(response.headers['content-type'] ?? ''),
+              cacheControl: response.headers['cache-control'],
               text: Buffer.concat(chunks).toString('utf8'),
             });
           });
@@ -148,9 +152,16 @@ export function createSubgraphSource(
     return call;
   }
 
-  /** Sends one query (shared with an identical one in flight when allowed) and reads its answer. */
-  async function send(body: string, headers: Record<string, string>, shareable: boolean): Promise<SubgraphResponseBody> {
-    const response = deduplicate && shareable ? await shared(body, headers) : await post(body, headers);
+  /** Sends one query (shared with an identical one in flight when allowed) and reads its answer; `hint` gets its Cache-Control. */
+  async function send(body: string, headers: Record<string, string>, shareable: boolean, hint: CacheHintSink): Promise<SubgraphResponseBody> {
+    let response: SubgraphAnswer;
+    try {
+      response = deduplicate && shareable ? await shared(body, headers) : await post(body, headers);
+    } catch (error) {
+      hint(undefined);
+      throw error;
+    }
+    hint(response.cacheControl);
     const json = /^application\/(graphql-response\+)?json/.test(response.contentType) ? parseJson(response.text) : undefined;
     if (response.status === 401 && /^SIGNATURE_/.test(String((json as SubgraphResponseBody | undefined)?.errors?.[0]?.extensions?.reason ?? ''))) {
       // Not the caller's fault (their token is fine): the gateway's key or clock is off.
@@ -173,11 +184,11 @@ export function createSubgraphSource(
    * requests are never merged, so nothing of one caller's answer can reach another.
    */
   const waiting = new WeakMap<object, Waiting[]>();
-  function enqueue(context: object, fetch: PlannedFetch, headers: Record<string, string>): Promise<SubgraphResponseBody> {
+  function enqueue(context: object, fetch: PlannedFetch, headers: Record<string, string>, hint: CacheHintSink): Promise<SubgraphResponseBody> {
     return new Promise((resolve, reject) => {
       const batch = waiting.get(context);
-      if (batch) return void batch.push({ fetch, headers, resolve, reject });
-      waiting.set(context, [{ fetch, headers, resolve, reject }]);
+      if (batch) return void batch.push({ fetch, headers, hint, resolve, reject });
+      waiting.set(context, [{ fetch, headers, hint, resolve, reject }]);
       // setImmediate, not a microtask: the fetches of a plan's parallel branches, and the ones that
       // become ready when answers arrive in the same poll phase, all join before it runs.
       setImmediate(() => {
@@ -190,12 +201,13 @@ export function createSubgraphSource(
   async function flush(queued: Waiting[]) {
     const merged = queued.length > 1 ? mergeFetches(queued.map((q) => q.fetch)) : undefined;
     if (!merged) {
-      for (const q of queued) send(bodyOf(q.fetch), q.headers, true).then(q.resolve, q.reject);
+      for (const q of queued) send(bodyOf(q.fetch), q.headers, true, q.hint).then(q.resolve, q.reject);
       return;
     }
     options.onMerged?.(queued.length);
     try {
-      const result = await send(JSON.stringify({ query: merged.query, variables: merged.variables, operationName: merged.operationName }), queued[0]!.headers, true);
+      const hint: CacheHintSink = (cacheControl) => queued.forEach((q) => q.hint(cacheControl));
+      const result = await send(JSON.stringify({ query: merged.query, variables: merged.variables, operationName: merged.operationName }), queued[0]!.headers, true, hint);
       merged.split(result).forEach((part, i) => queued[i]!.resolve(part));
     } catch (error) {
       for (const q of queued) q.reject(error);
@@ -220,16 +232,21 @@ export function createSubgraphSource(
         extensions: request.extensions,
       };
       const query = isQuery(request.query);
+      const hint: CacheHintSink = (cacheControl) => restrictBySubgraphAnswer(options, cacheControl);
       // Only queries are merged (mutations run one after another, in order) and only fetches of one request.
-      const answer = merge && query && context && !request.extensions ? await enqueue(context, fetch, headers) : await send(bodyOf(fetch), headers, query);
+      const answer = merge && query && context && !request.extensions ? await enqueue(context, fetch, headers, hint) : await send(bodyOf(fetch), headers, query, hint);
       return answer as never;
     },
   };
 }
 
+/** Restricts the operation's cache policy by a subgraph answer's Cache-Control (cache-hints.ts). */
+type CacheHintSink = (cacheControl: string | undefined) => void;
+
 interface Waiting {
   fetch: PlannedFetch & { operationName?: string; extensions?: Record<string, unknown> };
   headers: Record<string, string>;
+  hint: CacheHintSink;
   resolve(result: SubgraphResponseBody): void;
   reject(error: unknown): void;
 }

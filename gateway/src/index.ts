@@ -17,6 +17,7 @@ import { numericLiteralLimits } from './input-limits.js';
 import { authenticationOf, createRequestBudget, retryAfterFromErrors } from './request-budget.js';
 import { supergraphFromFile } from './supergraph.js';
 import { answerNotesOf, shareIdenticalQueries, shareIdenticalRequests, type AnswerNotes } from './share-queries.js';
+import { withCacheHints } from './cache-hints.js';
 import { supergraphFromRegistry } from './registry-source.js';
 import { createUsageReporter } from './usage.js';
 import { createSubscriptions } from './subscriptions/index.js';
@@ -230,7 +231,8 @@ export async function startGateway(env: GatewayEnv) {
     graphql: {
       server: (plugins) =>
         new ApolloServer<GatewayContext>({
-          gateway: env.GATEWAY_DEDUPLICATE ? shareIdenticalQueries(gateway, { onShared: () => sharedExecutions.inc() }) : gateway,
+          // Cache-Control from the subgraphs' hints (cache-hints.ts), through the sharing of identical executions.
+          gateway: withCacheHints(gateway, (g) => (env.GATEWAY_DEDUPLICATE ? shareIdenticalQueries(g, { onShared: () => sharedExecutions.inc() }) : g)),
           introspection: !production,
           includeStacktraceInErrorResponses: false,
           stopOnTerminationSignals: false,

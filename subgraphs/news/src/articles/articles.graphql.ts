@@ -1,9 +1,28 @@
-import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, Float, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  Directive,
+  Field,
+  FieldResolver,
+  Float,
+  ID,
+  InputType,
+  Int,
+  Mutation,
+  ObjectType,
+  Query,
+  registerEnumType,
+  Resolver,
+  Root,
+  UseMiddleware,
+} from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { ANY_CALLER, requireUser } from '@analytica/auth';
 import { badInput, notFound } from '@analytica/errors';
 import { PageInfo } from '@analytica/subgraph';
 import { pageOf } from '@analytica/subgraph/pages';
+import { perCaller, publicNews } from '../content/cache-hints.js';
 import type { NewsContext } from '../context.js';
 import { likeArticle, saveArticle, unlikeArticle, unsaveArticle, type Interactions } from '../interactions/interactions.js';
 import { collectArticles, decodeCursor, encodeCursor, popularityOf, sentimentFor, type ArticleRecord } from './articles.js';
@@ -100,14 +119,20 @@ registerEnumType(ArticleSort, {
 @ObjectType('ArticleEdge', { description: 'One article in a page, with the cursor that points at it.' })
 class ArticleEdge {
   @Field(() => String, { description: 'Opaque; pass as `after` to read the articles that follow this one.' }) cursor!: string;
-  @Field(() => Article, { description: 'The article.' }) node!: ArticleRecord;
+  @UseMiddleware(publicNews)
+  @Field(() => Article, { description: 'The article.' })
+  node!: ArticleRecord;
 }
 
 @Directive('@tag(name: "public")')
 @ObjectType('ArticleConnection', { description: 'A page of articles, in the order asked (newest first by default).' })
 export class ArticleConnection {
-  @Field(() => [ArticleEdge], { description: 'The articles of this page, each with its cursor.' }) edges!: ArticleEdge[];
-  @Field(() => PageInfo, { description: 'Whether there is a next page, and the cursor to ask for it.' }) pageInfo!: PageInfo;
+  @UseMiddleware(publicNews)
+  @Field(() => [ArticleEdge], { description: 'The articles of this page, each with its cursor.' })
+  edges!: ArticleEdge[];
+  @UseMiddleware(publicNews)
+  @Field(() => PageInfo, { description: 'Whether there is a next page, and the cursor to ask for it.' })
+  pageInfo!: PageInfo;
 }
 
 /** An article the caller may see: hidden and blocked ones are NOT_FOUND, except to administrators. */
@@ -178,6 +203,7 @@ export class ArticleResolver {
   // Public like the articles themselves: any verified caller, partner apps' own tokens included.
   @Authorized(ANY_CALLER)
   @Directive('@tag(name: "public")')
+  @UseMiddleware(publicNews)
   @Query(() => ArticleConnection, {
     description: 'Articles matching the filter (topic and symbol are the older single-value form of it), newest first unless sort says otherwise.',
   })
@@ -258,6 +284,7 @@ export class ArticleResolver {
 
   @Authorized(ANY_CALLER)
   @Directive('@tag(name: "public")')
+  @UseMiddleware(publicNews)
   @Query(() => Article, { nullable: true, description: 'One article; an unknown id is NOT_FOUND.' })
   article(@Arg('id', () => ID, { description: "The article's id." }) id: string, @Ctx() ctx: NewsContext): Promise<ArticleRecord> {
     return requireArticle(ctx, id);
@@ -265,6 +292,7 @@ export class ArticleResolver {
 
   @Authorized()
   @Directive('@tag(name: "private")')
+  @UseMiddleware(perCaller)
   @FieldResolver(() => Boolean, { description: 'Whether you saved it.' })
   async savedByMe(@Root() article: ArticleRecord, @Ctx() ctx: NewsContext): Promise<boolean> {
     return (await interactionsOf(ctx, article.id)).saved;
@@ -272,6 +300,7 @@ export class ArticleResolver {
 
   @Authorized()
   @Directive('@tag(name: "private")')
+  @UseMiddleware(perCaller)
   @FieldResolver(() => Boolean, { description: 'Whether you like it.' })
   async likedByMe(@Root() article: ArticleRecord, @Ctx() ctx: NewsContext): Promise<boolean> {
     return (await interactionsOf(ctx, article.id)).liked;
