@@ -192,7 +192,11 @@ try {
   stops.push(() => marketFeed.stop());
 
   say(`Starting the news ingest worker (polls the simulated sources, port ${portOf('news-ingest')})...`);
-  const newsIngest = await startNewsIngest(parseNewsIngestEnv({ ...common, PORT: port('news-ingest'), ...(await newsIngestEnv(newsSources.url, process.env)) }), { bus });
+  // Its sentiment model from the model registry in the local folder (seeded with the inference worker's below).
+  const newsIngest = await startNewsIngest(
+    parseNewsIngestEnv({ ...common, PORT: port('news-ingest'), OBJECTS_DIR: path.join(dataDir, 'objects'), ...(await newsIngestEnv(newsSources.url, process.env)) }),
+    { bus },
+  );
   stops.push(() => newsIngest.stop());
 
   say(`Starting the payments and notifications workers (ports ${portOf('payments-worker')}, ${portOf('notifications-worker')})...`);

@@ -235,7 +235,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       'news-ingest',
       entryOf('news-ingest'),
       ports['news-ingest'],
-      { ...shared, ...(await newsIngestEnv(newsSources.url, { ...process.env, ...shared })) },
+      // The sentiment model from the model registry (seeded below), as the inference worker's.
+      { ...shared, ...modelStoreEnv(schemaPrefix), ...(await newsIngestEnv(newsSources.url, { ...process.env, ...shared })) },
       options.logDir,
     );
     services.set('news-ingest', newsIngest);

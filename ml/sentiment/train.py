@@ -3,10 +3,13 @@
     /usr/bin/python3 ml/sentiment/train.py      (or bash ml/sentiment/train.sh)
 
 Writes (deterministic: a second run writes byte-identical files):
-- subgraphs/news/data/sentiment-model.json   the model news-ingest scores with (no Python at run time)
-- subgraphs/news/data/sentiment-parity.json  held-out headlines with the scores Python computed
+- subgraphs/news/data/sentiment-model.json        the model news-ingest and the news subgraph score with when
+                                                  the model registry has none (no Python at run time)
+- subgraphs/news/data/sentiment-parity.json       held-out headlines with the scores Python computed
                                                   from that file: the TypeScript test must give the same
 - ml/sentiment/data/metrics.json                  held-out accuracy and macro-F1, baseline, data hash
+- ml/artefacts/sentiment/<version>/               the same model.json, metrics.json and parity.json for the
+                                                  model registry (npm run ml:publish); ACTIVE names it
 
 The features are `tokens()` below, mirrored by subgraphs/news/src/enrich/sentiment.ts: change
 both or neither and bump TOKENS_VERSION (the worker refuses a model built for other tokens).
@@ -31,6 +34,8 @@ ROOT = corpus.ROOT
 MODEL_OUT = os.path.join(ROOT, "subgraphs", "news", "data", "sentiment-model.json")
 PARITY_OUT = os.path.join(ROOT, "subgraphs", "news", "data", "sentiment-parity.json")
 METRICS_OUT = os.path.join(ROOT, "ml", "sentiment", "data", "metrics.json")
+# The model registry's folder, as ml/pipeline/train.py writes the others': <version>/{model,metrics,parity}.json and ACTIVE.
+ARTEFACTS = os.path.join(ROOT, "ml", "artefacts", "sentiment")
 TOKENS_VERSION = 1
 CLASSES = ["negative", "neutral", "positive"]
 C_GRID = [0.5, 1.0, 2.0, 4.0, 8.0]
@@ -158,6 +163,21 @@ def main():
     with open(METRICS_OUT, "w", encoding="utf-8") as f:
         f.write(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     print(f"news-sentiment {version}: {len(weights)} features -> {os.path.relpath(MODEL_OUT, ROOT)}")
+
+    # The same three files as a registry version (npm run ml:publish); ACTIVE only for a model that
+    # beats the majority class on the held-out predicates, else the active version stays.
+    version_dir = os.path.join(ARTEFACTS, version)
+    os.makedirs(version_dir, exist_ok=True)
+    for name, source in (("model.json", MODEL_OUT), ("metrics.json", METRICS_OUT), ("parity.json", PARITY_OUT)):
+        with open(source, "rb") as f, open(os.path.join(version_dir, name), "wb") as out:
+            out.write(f.read())
+    held_out = metrics["heldOutPredicates"]
+    if not held_out["macroF1"] > held_out["majorityBaseline"]["macroF1"]:
+        print(f"refused: news-sentiment {version} does not beat the majority class ({held_out['macroF1']} <= {held_out['majorityBaseline']['macroF1']}); ACTIVE unchanged", file=sys.stderr)
+        sys.exit(1)
+    with open(os.path.join(ARTEFACTS, "ACTIVE"), "w", encoding="utf-8") as f:
+        f.write(version + "\n")
+    print(f"news-sentiment {version} -> {os.path.relpath(version_dir, ROOT)} (ACTIVE)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-import { dynamoEnv, kafkaEnv, parseEnv, serviceEnv, z } from '@analytica/config';
+import { ConfigError, dynamoEnv, kafkaEnv, parseEnv, serviceEnv, z } from '@analytica/config';
+import { sentimentModelEnv } from '@analytica/news-subgraph/enrich';
+import { objectsEnvProblems } from '@analytica/objects';
 
 const SourceSchema = z.object({
   /** Named in metrics, logs, dead letters and the articles' sources: letters, digits, "-". */
@@ -29,6 +31,12 @@ export const newsIngestEnvShape = {
   ...serviceEnv(4027),
   ...kafkaEnv,
   ...dynamoEnv,
+  /**
+   * The sentiment model: the model registry's active `sentiment` version in the object store
+   * (S3_BUCKET or OBJECTS_DIR, under MODEL_REGISTRY_PREFIX, asked every MODEL_REFRESH_MS); with
+   * neither set, or while the registry has none active, the bundled one.
+   */
+  ...sentimentModelEnv,
   /** The sources to poll, as JSON: `[{ "name": "northgate", "format": "rss", "url": "http://…", "intervalMs": 30000 }]`. */
   NEWS_SOURCES: sources,
   /** A poll that has no answer by then counts as a failure. */
@@ -49,4 +57,9 @@ export const newsIngestEnvShape = {
     .default(5 * 1024 * 1024),
 };
 export type NewsIngestEnv = z.infer<z.ZodObject<typeof newsIngestEnvShape>>;
-export const parseNewsIngestEnv = (source: Record<string, string | undefined>) => parseEnv(newsIngestEnvShape, source);
+export function parseNewsIngestEnv(source: Record<string, string | undefined>): NewsIngestEnv {
+  const env = parseEnv(newsIngestEnvShape, source);
+  const problems = objectsEnvProblems(env);
+  if (problems.length) throw new ConfigError(problems);
+  return env;
+}

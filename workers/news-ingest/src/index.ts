@@ -7,7 +7,7 @@ import { createLogger } from '@analytica/logger';
 import { createHttpService, lifecycle } from '@analytica/service';
 import type { NewsIngestEnv, SourceConfig } from './environment.js';
 import type { ParsedFeed } from './parse.js';
-import { createEnricher } from '@analytica/news-subgraph/enrich';
+import { createEnricher, followSentimentModel } from '@analytica/news-subgraph/enrich';
 import { startPoller, type PollOutcome } from './poller.js';
 import { markPublished, recordItem, storiesTable } from './store.js';
 
@@ -66,8 +66,14 @@ export async function startNewsIngest(env: NewsIngestEnv, deps: Dependencies = {
 
   await resources.run('sources', async () => {
     await dynamo.ensureTable(storiesTable(table));
-    const enricher = createEnricher((await readReferenceFile()).instruments);
-    logger.info({ sentimentModel: enricher.modelVersion }, 'enrichment ready');
+    // The registry's active sentiment version, followed as it is activated or rolled back.
+    const sentiment = await resources.open(
+      'sentiment model',
+      () => followSentimentModel({ env, logger }),
+      (source) => source.stop(),
+    );
+    const enricher = createEnricher((await readReferenceFile()).instruments, sentiment.current);
+    logger.info({ sentimentModel: enricher.modelVersion, from: sentiment.description }, 'enrichment ready');
     // Malformed items already dead-lettered (a changed feed is read again in full); bounded.
     const deadLettered = new Set<string>();
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@analytica/logger';
+import { loadSentimentModel, type SentimentArtefact } from '@analytica/news-subgraph/enrich';
 import type { ObjectStore } from '@analytica/objects';
 import { loadAnomalyDetector } from '../models/anomaly.js';
 import { loadCategoriser } from '../models/categoriser.js';
@@ -22,7 +23,8 @@ import type { ModelStore } from '../models/store.js';
  * version's, unless forced (logged at warn and audited with the reason).
  */
 
-export const MODELS = ['categoriser', 'anomaly'] as const;
+/** The inference worker serves the first two; news-ingest and the news subgraph serve `sentiment` (ml/sentiment). */
+export const MODELS = ['categoriser', 'anomaly', 'sentiment'] as const;
 export type ModelName = (typeof MODELS)[number];
 
 /** The held-out metric each model is judged by (higher is better), and the baselines it must beat. */
@@ -36,6 +38,12 @@ export const HELD_OUT: Record<ModelName, { metric: string; read(m: Metrics): num
     metric: 'auprc',
     read: (m) => num(m.auprc),
     baselines: (m) => ({ categoryZScore: num(m.baselines?.categoryZScore?.auprc) }),
+  },
+  // Held-out predicates: phrasings the model never saw (ml/sentiment/README.md).
+  sentiment: {
+    metric: 'macroF1',
+    read: (m) => num(m.heldOutPredicates?.macroF1),
+    baselines: (m) => ({ majorityClass: num(m.heldOutPredicates?.majorityBaseline?.macroF1) }),
   },
 };
 
@@ -106,7 +114,9 @@ function checkArtefact(model: ModelName, version: string, bytes: Buffer) {
   }
   try {
     if (model === 'categoriser') loadCategoriser(version, artefact);
-    else loadAnomalyDetector(version, artefact);
+    else if (model === 'anomaly') loadAnomalyDetector(version, artefact);
+    else if (loadSentimentModel(artefact as SentimentArtefact).version !== version)
+      throw new Error(`sentiment ${version}: model.json is version ${(artefact as SentimentArtefact).version}`);
   } catch (error) {
     throw new RegistryError(error instanceof Error ? error.message : String(error));
   }
