@@ -63,7 +63,12 @@ export async function startGateway(env: GatewayEnv) {
       }),
     (r) => r.quit().catch(() => r.disconnect()),
   );
-  const verifier = verifierFromEnv(env, { redis });
+  // Its own connection for revocation notices (packages/auth revocation-cache.ts) closes with it.
+  const verifier = await resources.open(
+    'token verifier',
+    () => verifierFromEnv(env, { redis }),
+    (v) => v.close(),
+  );
   const limits = queryLimits(env);
   // One request budget for HTTP, SSE and WebSocket operations alike.
   const budget = createRequestBudget({ redis, verifier, logger, perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE });

@@ -3,10 +3,12 @@ import jwt from 'jsonwebtoken';
 import { GraphQLError } from 'graphql';
 import type { AuthChecker } from 'type-graphql';
 import { AppError, ErrorCode, forbidden, unauthenticated } from '@analytica/errors';
-import { applyRedisBudget, createRedis, redisBudgetFromEnv, type Redis } from '@analytica/redis';
-import { createRevocationList, type RevocationList } from './revocation.js';
+import { applyRedisBudget, createRedis, Redis, redisBudgetFromEnv } from '@analytica/redis';
+import { createRevocationList, revocationChannel, type RevocationList } from './revocation.js';
+import { cacheRevocations } from './revocation-cache.js';
 
-export { createRevocationList, DEFAULT_REVOCATION_TTL_SECONDS, type RevocationList } from './revocation.js';
+export { createRevocationList, DEFAULT_REVOCATION_TTL_SECONDS, revocationChannel, type RevocationList } from './revocation.js';
+export { cacheRevocations, type RevocationCache } from './revocation-cache.js';
 
 /**
  * USER and ADMIN are people; PARTNER is a partner company's app acting for itself (an OAuth2 client
@@ -207,7 +209,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   let inflight: Promise<void> | null = null;
   // A client sends the same token with every request until it expires: its signature and claims
   // are checked once (keyed by the whole token, signature included, so nothing can be forged into
-  // the cache). The revocation lookup still runs every time.
+  // the cache). The revocation lookup still runs every time (revocation-cache.ts may answer it).
   const checked = new Map<string, { user: AuthUser; exp: number; iat: number }>();
   const CHECKED_MAX = 10_000;
 
@@ -239,7 +241,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
 
   const graceMs = (options.revocationGraceSeconds ?? DEFAULT_REVOCATION_GRACE_SECONDS) * 1000;
   // The last verdict Redis gave per session (and partner token), kept only for the outage rule:
-  // while Redis answers, every request is still checked there, so a revocation takes effect at once.
+  // while Redis answers, every request is checked there (or by the revocation cache, which every
+  // published revocation empties), so a revocation takes effect at once.
   const verdicts = new Map<string, { revoked: boolean; at: number }>();
   const VERDICTS_MAX = 50_000;
 
@@ -430,6 +433,7 @@ export interface TokenEnv {
   REDIS_KEY_PREFIX: string;
   /** packages/config tokenEnv; absent: the defaults. */
   AUTH_REVOCATION_GRACE_SECONDS?: number;
+  AUTH_REVOCATION_CACHE_SECONDS?: number;
   REDIS_COMMAND_TIMEOUT_MS?: number;
   REDIS_BREAKER_FAILURES?: number;
   REDIS_BREAKER_OPEN_MS?: number;
@@ -447,16 +451,18 @@ export function verifierFromEnv(env: TokenEnv, deps: { redis?: Redis } = {}): To
   const budget = redisBudgetFromEnv(env);
   const redis = deps.redis ?? createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_KEY_PREFIX, name: 'token-revocation', budget });
   applyRedisBudget(redis, budget);
+  const revocation = revocationListFor(redis, (env.AUTH_REVOCATION_CACHE_SECONDS ?? DEFAULT_REVOCATION_CACHE_SECONDS) * 1000);
   const verifier = createTokenVerifier({
     jwksUrl: env.JWKS_URL,
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
-    revocation: createRevocationList(redis),
+    revocation,
     revocationGraceSeconds: env.AUTH_REVOCATION_GRACE_SECONDS,
   });
   return {
     verify: verifier.verify,
     async close() {
+      await revocation.close();
       if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
     },
   };
@@ -480,6 +486,23 @@ export async function authenticate(header: string | undefined, verifier: TokenVe
     return { user: null, error: refusal };
   }
 }
+
+/**
+ * The revocation list on `redis`, with "not revoked" verdicts kept `cacheMs` and dropped by every
+ * published revocation (revocation-cache.ts) over a connection of its own. Not cached with
+ * `cacheMs` 0, nor on npm start's in-process stand-in (one process, nothing to save).
+ */
+export function revocationListFor(redis: Redis, cacheMs: number, listOptions: Parameters<typeof createRevocationList>[1] = {}): RevocationList & { close(): Promise<void> } {
+  const list = createRevocationList(redis, listOptions);
+  if (cacheMs <= 0 || !(redis instanceof Redis)) return { ...list, close: async () => {} };
+  const notices = redis.duplicate({ connectionName: 'token-revocation-notices' });
+  // ioredis reconnects by itself; the cache stops while it does (revocation-cache.ts).
+  notices.on('error', () => {});
+  return cacheRevocations(list, { notices, channel: revocationChannel(redis), ttlMs: cacheMs });
+}
+
+/** AUTH_REVOCATION_CACHE_SECONDS' default: see revocation-cache.ts. */
+export const DEFAULT_REVOCATION_CACHE_SECONDS = 5;
 
 /** AUTH_REVOCATION_GRACE_SECONDS' default: see VerifierOptions.revocationGraceSeconds. */
 export const DEFAULT_REVOCATION_GRACE_SECONDS = 60;

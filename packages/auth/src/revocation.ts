@@ -43,6 +43,12 @@ export interface RevocationList {
   partnerRevokedAt(partner: { id: string; appId: string }): Promise<number | null>;
 }
 
+/**
+ * Where revocations are published on `redis`'s deployment. Pub/sub channels take no key prefix from
+ * the client: the deployment's prefix is added by hand, as every publisher does.
+ */
+export const revocationChannel = (redis: Redis) => ((redis.options as { keyPrefix?: string } | undefined)?.keyPrefix ?? '') + SESSIONS_REVOKED_CHANNEL;
+
 /** The longest access token lifetime the user service allows (ACCESS_TOKEN_TTL_SECONDS), plus clock skew. */
 export const DEFAULT_REVOCATION_TTL_SECONDS = 3600 + 60;
 
@@ -63,8 +69,7 @@ export function createRevocationList(redis: Redis, options: { ttlSeconds?: numbe
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_REVOCATION_TTL_SECONDS;
   const guard = redisGuard(redis, options.timeoutMs === undefined ? {} : { commandTimeoutMs: options.timeoutMs });
 
-  // Pub/sub channels take no key prefix from the client: the deployment's prefix is added by hand, as every publisher does.
-  const channel = ((redis.options as { keyPrefix?: string } | undefined)?.keyPrefix ?? '') + SESSIONS_REVOKED_CHANNEL;
+  const channel = revocationChannel(redis);
 
   async function exec(transaction: ReturnType<Redis['multi']>) {
     const results = await transaction.exec();

@@ -157,6 +157,12 @@ export const tokenEnv = {
    * SERVICE_UNAVAILABLE (503). 0 fails closed at once. docs/ARCHITECTURE.md, "Dependency outages".
    */
   AUTH_REVOCATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /**
+   * How long a token seen not revoked is taken as such without asking Redis again; every published
+   * revocation empties that cache at once (packages/auth revocation-cache.ts). 0 asks Redis on
+   * every request. docs/ARCHITECTURE.md, "Revocation".
+   */
+  AUTH_REVOCATION_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   ...redisEnv,
 };
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createRevocationList, createTokenIssuer, createTokenVerifier } from '@analytica/auth';
+import { createTokenIssuer, createTokenVerifier, revocationListFor } from '@analytica/auth';
 import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, startOutboxRelay, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { openDatabase, connectionFromEnv } from '@analytica/postgres';
@@ -81,7 +81,12 @@ export async function startUserService(env: UserEnv, deps: Dependencies = {}) {
         }),
       (r) => r.quit().catch(() => r.disconnect()),
     ));
-  const revocations = createRevocationList(redis, { ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS + 60 });
+  // "Not revoked" verdicts kept a few seconds, dropped by every published revocation (packages/auth revocation-cache.ts).
+  const revocations = await resources.open(
+    'revocation list',
+    () => revocationListFor(redis, env.AUTH_REVOCATION_CACHE_SECONDS * 1000, { ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS + 60 }),
+    (r) => r.close(),
+  );
   const limits = createLoginLimits(redis, {
     maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
     maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
