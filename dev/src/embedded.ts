@@ -178,7 +178,8 @@ try {
     startBudgetService(parseBudgetEnv({ ...common, PORT: port('budget'), OBJECTS_DIR: path.join(dataDir, 'objects'), PUBLIC_API_URL: `http://127.0.0.1:${gatewayPort}` }), { bus }),
     startMarketService(parseMarketEnv({ ...common, PORT: port('market') }), { bus }),
     // Articles from news-ingest through the local event log, announced to quote subscribers.
-    startNewsService(parseNewsEnv({ ...common, PORT: port('news'), NEWS_CONSUME_PUBLISHED: 'true' }), { bus }),
+    // Its sentiment model (bundled articles, re-scoring) from the model registry in the local folder.
+    startNewsService(parseNewsEnv({ ...common, PORT: port('news'), NEWS_CONSUME_PUBLISHED: 'true', OBJECTS_DIR: path.join(dataDir, 'objects') }), { bus }),
     startPaymentService(parsePaymentEnv({ ...common, PORT: port('payment'), BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: bankSimulator.url }), { bus }),
     startInsightService(parseInsightEnv({ ...common, PORT: port('insight') }), { bus }),
   ]);

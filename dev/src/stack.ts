@@ -130,7 +130,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     budget: { ...objectStoreEnv(), PUBLIC_API_URL: `http://127.0.0.1:${ports.gateway}` },
     market: {},
     // Articles from news-ingest (news.published.v1), announced to quote subscribers on Quote.<symbol>.
-    news: { NEWS_CONSUME_PUBLISHED: 'true' },
+    // The sentiment model from the model registry, for the bundled articles and re-scoring.
+    news: { NEWS_CONSUME_PUBLISHED: 'true', ...modelStoreEnv(schemaPrefix) },
     payment: { BANK_FINGERPRINT_SECRET: secrets.bankFingerprintSecret, BANK_API_URL: `http://127.0.0.1:${ports['bank-simulator']}` },
     insight: {},
   };

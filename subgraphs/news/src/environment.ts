@@ -1,4 +1,6 @@
-import { bool, dynamoEnv, kafkaEnv, parseEnv, serviceEnv, subgraphSigningEnv, tokenEnv, z } from '@analytica/config';
+import { bool, ConfigError, dynamoEnv, kafkaEnv, parseEnv, serviceEnv, subgraphSigningEnv, tokenEnv, z } from '@analytica/config';
+import { objectsEnvProblems } from '@analytica/objects';
+import { sentimentModelEnv } from './enrich/model-source.js';
 
 export const newsEnvShape = {
   ...serviceEnv(4004),
@@ -6,6 +8,12 @@ export const newsEnvShape = {
   ...subgraphSigningEnv,
   ...dynamoEnv,
   ...kafkaEnv,
+  /**
+   * The sentiment model that scores the bundled articles at seeding and re-scores every article when
+   * the registry activates another version: the model registry in S3_BUCKET or OBJECTS_DIR (under
+   * MODEL_REGISTRY_PREFIX, asked every MODEL_REFRESH_MS), else the bundled model.
+   */
+  ...sentimentModelEnv,
   /**
    * Consume `news.published.v1` (from news-ingest) into the articles and announce each on
    * `Quote.<symbol>` in Redis. Off until the launchers run news-ingest.
@@ -17,4 +25,9 @@ export const newsEnvShape = {
     .default('news'),
 };
 export type NewsEnv = z.infer<z.ZodObject<typeof newsEnvShape>>;
-export const parseNewsEnv = (source: Record<string, string | undefined>) => parseEnv(newsEnvShape, source);
+export function parseNewsEnv(source: Record<string, string | undefined>): NewsEnv {
+  const env = parseEnv(newsEnvShape, source);
+  const problems = objectsEnvProblems(env);
+  if (problems.length) throw new ConfigError(problems);
+  return env;
+}

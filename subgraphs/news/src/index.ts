@@ -1,6 +1,7 @@
 import { verifierFromEnv } from '@analytica/auth';
 import { dynamoFromEnv } from '@analytica/dynamo';
 import { busFromEnv, startConsumerWithRetries, type EventBus } from '@analytica/events';
+import { readReferenceFile } from '@analytica/instruments';
 import { createLogger } from '@analytica/logger';
 import { createRedis, type Redis } from '@analytica/redis';
 import { createLivePublisher } from '@analytica/redis/live';
@@ -8,6 +9,7 @@ import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import { articlesTable, ingestArticleBundle, readArticleBundle } from './articles/articles.js';
 import { contentRoutes } from './content/content.js';
+import { createEnricher, followSentimentModel } from './enrich/index.js';
 import { auditTable, listArticlesHiddenEarlier, type ModerationStore } from './moderation/moderation.js';
 import { newsContext, type NewsContext } from './context.js';
 import type { NewsEnv } from './environment.js';
@@ -45,14 +47,21 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     userArticlesTable: `${env.DYNAMODB_TABLE_PREFIX}user_articles`,
     auditTable: `${env.DYNAMODB_TABLE_PREFIX}news_audit`,
   };
+  // The sentiment model (the registry's active version, else the bundled one) and news-ingest's enrichment, for the bundled articles.
+  const sentiment = await resources.open(
+    'sentiment model',
+    () => followSentimentModel({ env, logger }),
+    (source) => source.stop(),
+  );
+  const enricher = createEnricher((await readReferenceFile()).instruments, sentiment.current);
   await resources.run('bundled articles', async () => {
     await dynamo.ensureTable(articlesTable(store.articlesTable));
     await dynamo.ensureTable(userArticlesTable(store.userArticlesTable));
     await dynamo.ensureTable(auditTable(store.auditTable));
     await dynamo.ensureTable(interactionOutboxTable(interactionOutbox));
     const bundle = await readArticleBundle();
-    const outcome = await ingestArticleBundle(store, bundle);
-    logger.info({ version: bundle.version, outcome, articles: bundle.articles.length }, 'bundled articles ready');
+    const outcome = await ingestArticleBundle(store, bundle, enricher);
+    logger.info({ version: bundle.version, outcome, articles: bundle.articles.length, sentimentModel: enricher.modelVersion }, 'bundled articles ready');
     // Once per table: articles hidden before the list of hidden articles (hiddenArticles) existed join it.
     const listed = await listArticlesHiddenEarlier(store);
     if (listed !== null) logger.info({ listed }, 'articles hidden earlier put on the list of hidden articles');

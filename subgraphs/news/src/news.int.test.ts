@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenIssuer } from '@analytica/auth';
 import { batchWrite, createDynamo, DeleteCommand, deleteTablesWithPrefix, ScanCommand, UpdateCommand } from '@analytica/dynamo';
 import { AUDIENCE, createTestAuth, gql, ISSUER, services, uniqueName, type TestAuth } from '@analytica/testing';
-import { ingestArticleBundle, readArticleBundle, type ArticleBundle } from './articles/articles.js';
+import { readReferenceFile } from '@analytica/instruments';
+import { enrichBundledArticle, ingestArticleBundle, readArticleBundle, type ArticleBundle } from './articles/articles.js';
+import { createEnricher } from './enrich/index.js';
 import { parseNewsEnv, startNewsService } from './index.js';
 
 const tablePrefix = `${uniqueName('news')}_`;
@@ -30,7 +32,10 @@ const envFor = () =>
 
 beforeAll(async () => {
   auth = await createTestAuth();
-  bundle = await readArticleBundle();
+  // As the service stores them: enriched at seeding (tickers and topics found in the text added).
+  const enricher = createEnricher((await readReferenceFile()).instruments);
+  const given = await readArticleBundle();
+  bundle = { ...given, articles: given.articles.map((a) => enrichBundledArticle(a, enricher)) };
   service = await startNewsService(envFor());
   url = `${service.url}/graphql`;
 });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from '@analytica/config';
 import { batchGet, batchWrite, GetCommand, PutCommand, QueryCommand, UpdateCommand, type Dynamo } from '@analytica/dynamo';
 import { badInput } from '@analytica/errors';
+import type { Enricher, SentimentScores } from '../enrich/index.js';
 
 const topic = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case slug such as personal-finance');
 const symbol = z.string().regex(/^[A-Z0-9][A-Z0-9.-]{0,19}$/, 'must be an upper-case symbol such as AAPL or SAP.DE');
@@ -130,22 +131,44 @@ export function feedsOf(article: Pick<BundledArticle, 'topics' | 'symbols'>): st
 }
 
 /**
- * Stores the bundled articles. Idempotent: skipped when the bundle's version is already in, and
- * content is written with SET so a re-ingest never resets a like count.
+ * A bundled article as it is stored: its own topics and symbols with those enrichment finds (the
+ * same code and model as news-ingest's), and the sentiment of its headline and of each symbol.
  */
-export async function ingestArticleBundle(store: ArticleStore, bundle: ArticleBundle): Promise<'loaded' | 'current'> {
+export function enrichBundledArticle(article: BundledArticle, enricher: Enricher): BundledArticle & SentimentScores {
+  const found = enricher.enrich({ title: article.title, summary: article.summary, body: article.body, tickers: article.symbols, topics: article.topics });
+  const topics = [...new Set([...article.topics, ...found.topics])];
+  const symbols = [...new Set([...article.symbols, ...found.symbols])];
+  // A symbol the reference list does not know is kept from the bundle, and scored like the rest.
+  const scores = symbols.length === found.symbols.length ? found : enricher.rescore(article, symbols);
+  return { ...article, topics, symbols, sentiment: scores.sentiment, sentimentModel: scores.sentimentModel, tickerSentiments: scores.tickerSentiments };
+}
+
+/** Per-ticker scores as the articles table keeps them: each with the version that scored it. */
+export const storedTickerSentiments = (scores: SentimentScores) => scores.tickerSentiments.map(({ symbol, score }) => ({ symbol, score, modelVersion: scores.sentimentModel }));
+
+/**
+ * Stores the bundled articles, enriched at seeding when an enricher is given (tickers, topics,
+ * sentiment and sentiment per ticker, as news-ingest enriches what it ingests). Idempotent: skipped
+ * when the bundle's version is already in (and enriched, when asked to enrich), and content is
+ * written with SET so a re-ingest never resets a like count. A later model is applied by the
+ * re-scoring (rescore.ts), not here.
+ */
+export async function ingestArticleBundle(store: ArticleStore, bundle: ArticleBundle, enricher?: Enricher): Promise<'loaded' | 'current'> {
   const { dynamo, articlesTable: table } = store;
   const marker = await dynamo.doc.send(new GetCommand({ TableName: table, Key: MARKER, ConsistentRead: true }));
-  if (marker.Item?.version === bundle.version) return 'current';
+  if (marker.Item?.version === bundle.version && (!enricher || marker.Item?.enriched === true)) return 'current';
 
-  for (const article of bundle.articles) {
+  for (const given of bundle.articles) {
+    const article = enricher ? enrichBundledArticle(given, enricher) : given;
+    const scored = 'sentimentModel' in article ? (article as BundledArticle & SentimentScores) : undefined;
     const updated = await dynamo.doc.send(
       new UpdateCommand({
         TableName: table,
         Key: { id: article.id, entry: ARTICLE },
         UpdateExpression:
           'SET title = :title, summary = :summary, body = :body, #source = :source, #url = :url, topics = :topics, ' +
-          'symbols = :symbols, publishedAt = :publishedAt, likeCount = if_not_exists(likeCount, :zero)',
+          'symbols = :symbols, publishedAt = :publishedAt, likeCount = if_not_exists(likeCount, :zero)' +
+          (scored ? ', sentiment = :sentiment, sentimentModel = :sentimentModel, tickerSentiments = :tickerSentiments' : ''),
         ExpressionAttributeNames: { '#source': 'source', '#url': 'url' },
         ExpressionAttributeValues: {
           ':title': article.title,
@@ -157,13 +180,14 @@ export async function ingestArticleBundle(store: ArticleStore, bundle: ArticleBu
           ':symbols': article.symbols,
           ':publishedAt': article.publishedAt,
           ':zero': 0,
+          ...(scored ? { ':sentiment': scored.sentiment, ':sentimentModel': scored.sentimentModel, ':tickerSentiments': storedTickerSentiments(scored) } : {}),
         },
         ReturnValues: 'ALL_NEW',
       }),
     );
     await writeFeedRows(store, article.id, article, !updated.Attributes?.hidden);
   }
-  await dynamo.doc.send(new PutCommand({ TableName: table, Item: { ...MARKER, version: bundle.version, count: bundle.articles.length } }));
+  await dynamo.doc.send(new PutCommand({ TableName: table, Item: { ...MARKER, version: bundle.version, count: bundle.articles.length, enriched: Boolean(enricher) } }));
   return 'loaded';
 }
 

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createTestAuth, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
+import { readReferenceFile } from '@analytica/instruments';
+import { enrichBundledArticle, readArticleBundle } from '../articles/articles.js';
+import { createEnricher, loadSentimentModel } from '../enrich/index.js';
 import { parseNewsEnv, startNewsService } from '../index.js';
 import { storePublishedArticle, type PublishedArticle } from './published.js';
 
@@ -94,5 +97,40 @@ describe('sentiment per ticker', () => {
     // Without symbols, the article's own score.
     expect(await idsFor('minSentiment: 0.5')).toEqual(['older-event']);
     expect(await idsFor('symbols: ["AAPL"]')).toEqual(['mixed-phones', 'older-event', 'unscored']);
+  });
+});
+
+describe('the bundled articles', () => {
+  it('are enriched at seeding with the enrichment news-ingest uses: tickers and topics found in the text, sentiment and sentiment per ticker', async () => {
+    const bundle = await readArticleBundle();
+    const enricher = createEnricher((await readReferenceFile()).instruments);
+    const version = loadSentimentModel().version;
+    const NODE = '{ id symbols topics sentiment sentimentModel tickerSentiments { symbol score modelVersion } }';
+    for (const given of bundle.articles) {
+      const expected = enrichBundledArticle(given, enricher);
+      const result = await query(`{ article(id: "${given.id}") ${NODE} }`);
+      expect(result.errors).toBeUndefined();
+      expect(result.data.article).toEqual({
+        id: given.id,
+        symbols: expected.symbols,
+        topics: expected.topics,
+        sentiment: expected.sentiment,
+        sentimentModel: version,
+        tickerSentiments: expected.symbols.map((symbol) => ({ symbol, score: expected.tickerSentiments.find((t) => t.symbol === symbol)!.score, modelVersion: version })),
+      });
+      // The bundle's own lists are kept; enrichment only adds.
+      expect(expected.symbols).toEqual(expect.arrayContaining(given.symbols));
+      expect(expected.topics).toEqual(expect.arrayContaining(given.topics));
+    }
+    // Bitcoin named in the text only: now listed under its symbol, with a score of its own.
+    const bitcoin = bundle.articles.find((a) => a.id.startsWith('bitcoin-swings'))!;
+    expect(bitcoin.symbols).not.toContain('BTC-USD');
+    const btc = await query(`{ articles(filter: { symbols: ["BTC-USD"] }, first: 50) { edges { node { id tickerSentiments { symbol score } } } } }`);
+    expect(btc.data.articles.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(bitcoin.id);
+    // Scored, so minSentiment no longer leaves every bundled article out.
+    const upbeat = await query(`{ articles(filter: { minSentiment: 0.9 }, first: 50) { edges { node { id sentiment } } } }`);
+    const ids = upbeat.data.articles.edges.map((e: { node: { id: string } }) => e.node.id);
+    expect(ids).toContain('apple-services-revenue-record');
+    for (const e of upbeat.data.articles.edges as { node: { sentiment: number } }[]) expect(e.node.sentiment).toBeGreaterThanOrEqual(0.9);
   });
 });
