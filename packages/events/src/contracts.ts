@@ -188,6 +188,23 @@ export const contracts = {
     currency,
     crossedAt: isoTime,
   }),
+  /**
+   * A budget as it now stands: created, its amount replaced (setBudget), or copied from the period
+   * before (copyBudgets). Key: the user id. Insight keeps the newest (`setAt`) per budget id, to
+   * forecast each budget's end-of-period spending against its limit.
+   */
+  'budget.set.v1': z.object({
+    userId: id,
+    budgetId: id,
+    categoryId: id,
+    /** The category's name when the budget was set, for texts that show it. */
+    categoryName: z.string().nullable(),
+    period: z.enum(['MONTHLY', 'WEEKLY']),
+    startsOn: z.iso.date(),
+    limitMinor: minorUnits,
+    currency,
+    setAt: isoTime,
+  }),
   'market.price-alert.v1': z.object({
     userId: id,
     alertId: id,

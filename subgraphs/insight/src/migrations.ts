@@ -101,8 +101,35 @@ class AddLedgerTransactions extends Migration {
   }
 }
 
+/**
+ * Budget forecasts and the remaining insight kinds (issue 13): the user's budgets as budget's
+ * `budget.set.v1` last gave them (limit, currency, period), and the figures each insight rests on.
+ */
+class AddBudgetForecasts extends Migration {
+  override async up() {
+    this.addSql(`alter table insights drop constraint insights_kind_check,
+      add constraint insights_kind_check check (kind in ('SPENDING_SPIKE', 'SAVING_SUGGESTION', 'RISK_WARNING', 'ANOMALY', 'BUDGET_FORECAST', 'INVESTMENT_SUGGESTION'))`);
+    // The figures an insight rests on (amounts in minor units with their currency, days), as JSON.
+    this.addSql('alter table insights add column figures jsonb null');
+    // set_at orders the events of one budget: the newest setting wins, a late older one changes nothing.
+    this.addSql(`create table budgets (
+      user_id text not null,
+      budget_id text not null,
+      category_id text not null,
+      period text not null check (period in ('MONTHLY', 'WEEKLY')),
+      starts_on date not null,
+      limit_minor bigint not null check (limit_minor > 0),
+      currency char(3) not null,
+      set_at timestamptz not null,
+      constraint budgets_key primary key (user_id, budget_id)
+    )`);
+    this.addSql('create index budgets_category on budgets (user_id, category_id, starts_on)');
+  }
+}
+
 export const migrations = [
   { name: '0001-create-insights', class: CreateInsights },
   { name: '0002-add-anomaly-insights', class: AddAnomalyInsights },
   { name: '0003-add-ledger-transactions', class: AddLedgerTransactions },
+  { name: '0004-add-budget-forecasts', class: AddBudgetForecasts },
 ];

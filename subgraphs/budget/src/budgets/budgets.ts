@@ -7,6 +7,7 @@ import type { EntityManager } from '@analytica/postgres';
 import { isUuid } from '@analytica/subgraph/access';
 import { addExact, sumFromSql } from '../access.js';
 import { usableCategories } from '../categories/categories.js';
+import { CategoryRecord } from '../categories/category.entity.js';
 import { DAY_MS, isoDate, parseDay } from '../days.js';
 import { loadRateTable } from '../exchange-rates/exchange-rates.js';
 import { BUDGET_PERIODS, BudgetRecord, ROLLOVERS, type BudgetPeriod, type Rollover } from './budget.entity.js';
@@ -74,9 +75,31 @@ export async function setBudget(em: EntityManager, userId: string, input: Budget
       { userId, categoryId: category.id, period: input.period, startsOn },
       { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
     );
+    announceBudgets(tx, [budget], new Map([[category.id, category.name]]));
     await settleOverspending(tx, [budget]);
     return budget;
   });
+}
+
+/**
+ * budget.set.v1 for each budget as it now stands, in the transaction that set it (outbox): the
+ * insight service forecasts each budget's end-of-period spending against its limit from these.
+ */
+function announceBudgets(tx: EntityManager, budgets: readonly BudgetRecord[], names: ReadonlyMap<string, string>) {
+  const setAt = new Date().toISOString();
+  for (const budget of budgets) {
+    recordEvent(tx, 'budget.set.v1', budget.userId, {
+      userId: budget.userId,
+      budgetId: budget.id,
+      categoryId: budget.categoryId,
+      categoryName: names.get(budget.categoryId) ?? null,
+      period: budget.period,
+      startsOn: budget.startsOn,
+      limitMinor: String(budget.amount),
+      currency: budget.currency,
+      setAt,
+    });
+  }
 }
 
 /**
@@ -105,6 +128,8 @@ export async function copyPreviousBudgets(em: EntityManager, userId: string, per
     );
     if (inserted.length) {
       const created = await tx.find(BudgetRecord, { id: { $in: inserted.map((r) => r.id) } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } });
+      const categories = await tx.find(CategoryRecord, { userId, id: { $in: created.map((b) => b.categoryId) } });
+      announceBudgets(tx, created, new Map(categories.map((c) => [c.id, c.name])));
       await settleOverspending(tx, created);
     }
     return tx.find(BudgetRecord, { userId, period, startsOn: target }, { orderBy: { id: 'asc' } });

@@ -3,8 +3,41 @@ import { formatMinorUnits } from '@analytica/money';
 import { describePeriod, formatDay, type ReportPeriod } from '../periods.js';
 
 export type CashFlow = 'INCOME' | 'SPENDING';
-/** ANOMALY comes from the inference worker's transactions.anomalous.v1, not from a report. */
-export type InsightKind = 'SPENDING_SPIKE' | 'SAVING_SUGGESTION' | 'RISK_WARNING' | 'ANOMALY';
+/**
+ * ANOMALY comes from the inference worker's transactions.anomalous.v1, BUDGET_FORECAST from the
+ * budgets and daily totals as transactions arrive (forecasts/), the others from a report.
+ */
+export type InsightKind = 'SPENDING_SPIKE' | 'SAVING_SUGGESTION' | 'RISK_WARNING' | 'ANOMALY' | 'BUDGET_FORECAST' | 'INVESTMENT_SUGGESTION';
+
+/** One amount an insight rests on: what it is (a stable name, e.g. "spent", "limit"), in minor units and currency. */
+export interface InsightAmount {
+  name: string;
+  amountMinor: number;
+  currency: string;
+}
+
+/** What a BUDGET_FORECAST rests on (money in minor units of `currency`). */
+export interface ForecastFigures {
+  budgetId: string;
+  period: ReportPeriod;
+  startsOn: string;
+  endsOn: string;
+  currency: string;
+  spentMinor: number;
+  limitMinor: number;
+  projectedMinor: number;
+  overByMinor: number;
+  dailyRateMinor: number;
+  recurringDueMinor: number;
+  crossingOn: string | null;
+  exceeded: boolean;
+}
+
+/** The figures an insight rests on, kept beside its text (insights.figures). */
+export interface InsightFigures {
+  amounts: InsightAmount[];
+  forecast?: ForecastFigures;
+}
 
 /** One aggregate of a period: money in or out, per category and currency, in positive minor units. */
 export interface FlowLine {
@@ -28,6 +61,7 @@ export interface DerivedInsight {
   categoryId: string | null;
   title: string;
   body: string;
+  figures?: InsightFigures;
 }
 
 /** A category's spending must rise by more than this share over the previous period to be a spike. */

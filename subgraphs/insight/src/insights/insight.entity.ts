@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import type { InsightKind } from './insight-rules.js';
+import type { InsightFigures, InsightKind } from './insight-rules.js';
 
 export class InsightRecord {
   id!: string;
@@ -12,6 +12,8 @@ export class InsightRecord {
   body!: string;
   createdAt!: Date;
   dismissedAt: Date | null = null;
+  /** The figures it rests on; null on insights written before they were kept. */
+  figures: InsightFigures | null = null;
 }
 export const InsightSchema = new EntitySchema<InsightRecord>({
   class: InsightRecord,
@@ -27,5 +29,6 @@ export const InsightSchema = new EntitySchema<InsightRecord>({
     body: { type: 'text' },
     createdAt: { type: 'Date', fieldName: 'created_at' },
     dismissedAt: { type: 'Date', fieldName: 'dismissed_at', nullable: true },
+    figures: { type: 'json', nullable: true },
   },
 });

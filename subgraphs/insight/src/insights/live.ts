@@ -1,6 +1,7 @@
 import type { Logger } from '@analytica/logger';
 import type { LivePublisher } from '@analytica/redis/live';
 import type { InsightRecord } from './insight.entity.js';
+import { figuresOf } from './insights.graphql.js';
 
 /**
  * `insightCreated` for each insight new to its owner, published on the owner's caller channel
@@ -27,5 +28,6 @@ function insightPayload(insight: InsightRecord) {
     reportId: insight.reportId,
     createdAt: insight.createdAt.toISOString(),
     dismissedAt: insight.dismissedAt?.toISOString() ?? null,
+    ...figuresOf(insight),
   };
 }

@@ -8,7 +8,7 @@ import { formatDay, parseDay, periodEnd, type ReportPeriod } from '../periods.js
 import type { ReportRecord } from './report.entity.js';
 import { findReport, generateReport } from './reports.js';
 
-enum ReportPeriodEnum {
+export enum ReportPeriodEnum {
   MONTHLY = 'MONTHLY',
   WEEKLY = 'WEEKLY',
 }

@@ -8,7 +8,8 @@ import { InsightRecord } from '../insights/insight.entity.js';
 import { deriveInsights } from '../insights/insight-rules.js';
 import { storeDerivedInsights } from '../insights/insights.js';
 import { formatDay, parseDay, periodEnd, periodStart, previousPeriodStart, type ReportPeriod } from '../periods.js';
-import { categoryNames, flowsBetween } from '../spending/spending.js';
+import { categoryNames } from '../category-names.js';
+import { flowsBetween } from '../spending/spending.js';
 import { ReportLineRecord, ReportRecord } from './report.entity.js';
 
 /**

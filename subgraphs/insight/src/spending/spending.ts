@@ -2,6 +2,8 @@ import { badInput } from '@analytica/errors';
 import { claimEvent, PermanentFailure, type Event } from '@analytica/events';
 import type { EntityManager } from '@analytica/postgres';
 import type { CashFlow, FlowLine } from '../insights/insight-rules.js';
+import { rememberCategoryNames, type CategoryName } from '../category-names.js';
+import { refreshForecasts } from '../forecasts/forecasts.js';
 import { formatDay } from '../periods.js';
 
 /** The consumer name under which applied event ids are recorded (for all three transaction topics: event ids are unique). */
@@ -67,45 +69,15 @@ export function contributionsOf(state: LedgerState): Contribution[] {
 }
 
 type TransactionTopic = 'transactions.recorded.v1' | 'transactions.updated.v1' | 'transactions.deleted.v1';
-interface CategoryName {
-  categoryId: string;
-  name: string;
-}
-
-/**
- * Keeps the newest name seen for each of the user's categories (by the event's time), for the
- * titles and texts of insights. A name is what the events said when they were written: a rename
- * shows from the next event that carries the new name, and an insight already written keeps its text.
- */
-async function rememberCategoryNames(tx: EntityManager, userId: string, names: CategoryName[], seenAt: string) {
-  for (const { categoryId, name } of names) {
-    await tx.getConnection().execute(
-      `insert into category_names (user_id, category_id, name, named_at) values (?, ?, ?, ?)
-       on conflict on constraint category_names_key
-       do update set name = excluded.name, named_at = excluded.named_at where category_names.named_at <= excluded.named_at`,
-      [userId, categoryId, name, seenAt],
-      'run',
-      tx.getTransactionContext(),
-    );
-  }
-}
-
-/** The names insight knows for the user's categories, by id (ids it never saw a name for are left out). */
-export async function categoryNames(em: EntityManager, userId: string, categoryIds: readonly string[]): Promise<Map<string, string>> {
-  if (!categoryIds.length) return new Map();
-  const rows: { category_id: string; name: string }[] = await em
-    .getConnection()
-    .execute(
-      `select category_id, name from category_names where user_id = ? and category_id in (${categoryIds.map(() => '?').join(', ')})`,
-      [userId, ...categoryIds],
-      'all',
-      em.getTransactionContext(),
-    );
-  return new Map(rows.map((r) => [r.category_id, r.name]));
-}
 
 /** The newest state of a transaction that an event says, or that it is gone (`deleted`). */
 type Change = { version: number; state: LedgerState } | { deleted: true };
+
+/** How budget forecasts are refreshed with the totals: the clock they are made at, and where to put the ids of insights they created. */
+export interface ForecastOptions {
+  now?: Date;
+  created?: string[];
+}
 
 /**
  * Applies one event about a transaction to the daily totals, exactly once and in version order:
@@ -117,7 +89,15 @@ type Change = { version: number; state: LedgerState } | { deleted: true };
  *   edit, or after the delete) changes nothing.
  * Answers whether the totals changed.
  */
-async function applyChange(em: EntityManager, event: Event<TransactionTopic>, userId: string, transactionId: string, change: Change, names: CategoryName[] = []): Promise<boolean> {
+async function applyChange(
+  em: EntityManager,
+  event: Event<TransactionTopic>,
+  userId: string,
+  transactionId: string,
+  change: Change,
+  names: CategoryName[],
+  options: ForecastOptions,
+): Promise<boolean> {
   return em.transactional(async (tx) => {
     if (!(await claimEvent(tx, event.id, SPENDING_CONSUMER))) return false;
     const connection = tx.getConnection();
@@ -164,30 +144,33 @@ async function applyChange(em: EntityManager, event: Event<TransactionTopic>, us
       userId,
       transactionId,
     ]);
+    // The budgets of every category the transaction counted in before or counts in now.
+    const touched = [...row.contributions, ...contributions].map((l) => l.categoryId);
+    options.created?.push(...(await refreshForecasts(tx, userId, touched, options.now ?? new Date())));
     return true;
   });
 }
 
 /** A recorded transaction (version 1) into the daily totals; see applyChange. */
-export async function applyRecordedTransaction(em: EntityManager, event: Event<'transactions.recorded.v1'>): Promise<boolean> {
+export async function applyRecordedTransaction(em: EntityManager, event: Event<'transactions.recorded.v1'>, options: ForecastOptions = {}): Promise<boolean> {
   const p = event.payload;
   const names = p.categoryId && p.categoryName ? [{ categoryId: p.categoryId, name: p.categoryName }] : [];
   // Checked before anything is claimed: an amount that can never fit goes to the dead-letter topic.
   contributionsOf(p);
-  return applyChange(em, event, p.userId, p.transactionId, { version: 1, state: p }, names);
+  return applyChange(em, event, p.userId, p.transactionId, { version: 1, state: p }, names, options);
 }
 
 /** An edited transaction: its old lines out, its new lines in; see applyChange. */
-export async function applyUpdatedTransaction(em: EntityManager, event: Event<'transactions.updated.v1'>): Promise<boolean> {
+export async function applyUpdatedTransaction(em: EntityManager, event: Event<'transactions.updated.v1'>, options: ForecastOptions = {}): Promise<boolean> {
   const p = event.payload;
   contributionsOf(p);
-  return applyChange(em, event, p.userId, p.transactionId, { version: p.version, state: p });
+  return applyChange(em, event, p.userId, p.transactionId, { version: p.version, state: p }, [], options);
 }
 
 /** A deleted transaction: what it counted for is taken back, and nothing of it counts again; see applyChange. */
-export async function applyDeletedTransaction(em: EntityManager, event: Event<'transactions.deleted.v1'>): Promise<boolean> {
+export async function applyDeletedTransaction(em: EntityManager, event: Event<'transactions.deleted.v1'>, options: ForecastOptions = {}): Promise<boolean> {
   const p = event.payload;
-  return applyChange(em, event, p.userId, p.transactionId, { deleted: true });
+  return applyChange(em, event, p.userId, p.transactionId, { deleted: true }, [], options);
 }
 
 /** The user's totals over [from, to) per direction, category and currency, from the daily aggregate. */
