@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { SubgraphContext } from '@analytica/subgraph';
 import type { LivePublisher } from '@analytica/redis/live';
 import { getArticles, type ArticleRecord } from './articles/articles.js';
+import { haveImages, type ImageStore } from './content/images.js';
 import type { InteractionEvents } from './interactions/events.js';
 import { readInteractions, type Interactions } from './interactions/interactions.js';
 import { blockedSources, type ModerationStore } from './moderation/moderation.js';
@@ -16,11 +17,13 @@ export interface NewsContext extends SubgraphContext {
   blocked: () => Promise<Set<string>>;
   /** Tells quote subscribers that a symbol's headline changed (moderation); absent in tests without Redis. */
   live?: LivePublisher;
+  /** Whether each article has an image (Article.imageUrl), one BatchGetItem per request. */
+  hasImage: DataLoader<string, boolean>;
   /** Outboxes `user.interactions.v1` for each recorded view, like, save and their undoing. */
   interactionEvents: InteractionEvents;
 }
 
-export function newsContext(base: SubgraphContext, store: ModerationStore, interactionEvents: InteractionEvents, live?: LivePublisher): NewsContext {
+export function newsContext(base: SubgraphContext, store: ModerationStore, interactionEvents: InteractionEvents, images: ImageStore, live?: LivePublisher): NewsContext {
   const user = base.user;
   let blocked: Promise<Set<string>> | undefined;
   return {
@@ -28,6 +31,7 @@ export function newsContext(base: SubgraphContext, store: ModerationStore, inter
     store,
     live,
     interactionEvents,
+    hasImage: new DataLoader((ids) => haveImages(images, ids), { maxBatchSize: 100 }),
     articles: new DataLoader((ids) => getArticles(store, ids), { maxBatchSize: 100 }),
     interactions: user ? new DataLoader((ids) => readInteractions(store, user.id, ids), { maxBatchSize: 50 }) : undefined,
     blocked: () => (blocked ??= blockedSources(store)),

@@ -9,6 +9,7 @@ import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import { articlesTable, ingestArticleBundle, readArticleBundle } from './articles/articles.js';
 import { contentRoutes } from './content/content.js';
+import { articleImagesTable, drawMissingImages, type ImageStore } from './content/images.js';
 import { createEnricher, followSentimentModel } from './enrich/index.js';
 import { auditTable, listArticlesHiddenEarlier, type ModerationStore } from './moderation/moderation.js';
 import { newsContext, type NewsContext } from './context.js';
@@ -41,6 +42,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     (d) => d.close(),
   );
   const interactionOutbox = `${env.DYNAMODB_TABLE_PREFIX}news_interaction_outbox`;
+  const images: ImageStore = { dynamo, imagesTable: `${env.DYNAMODB_TABLE_PREFIX}article_images` };
   const store: ModerationStore = {
     dynamo,
     articlesTable: `${env.DYNAMODB_TABLE_PREFIX}articles`,
@@ -59,9 +61,16 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     await dynamo.ensureTable(userArticlesTable(store.userArticlesTable));
     await dynamo.ensureTable(auditTable(store.auditTable));
     await dynamo.ensureTable(interactionOutboxTable(interactionOutbox));
+    await dynamo.ensureTable(articleImagesTable(images.imagesTable));
     const bundle = await readArticleBundle();
     const outcome = await ingestArticleBundle(store, bundle, enricher);
     logger.info({ version: bundle.version, outcome, articles: bundle.articles.length, sentimentModel: enricher.modelVersion }, 'bundled articles ready');
+    // The bundle brings no pictures: each bundled article gets a drawn one, once (content/images.ts).
+    const drawn = await drawMissingImages(
+      images,
+      bundle.articles.map((a) => a.id),
+    );
+    if (drawn) logger.info({ drawn }, 'images drawn for bundled articles');
     // Once per table: articles hidden before the list of hidden articles (hiddenArticles) existed join it.
     const listed = await listArticlesHiddenEarlier(store);
     if (listed !== null) logger.info({ listed }, 'articles hidden earlier put on the list of hidden articles');
@@ -121,8 +130,8 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     exposeErrorDetails: env.NODE_ENV === 'development',
     access: env,
     readiness: { dynamodb: dynamo.ping },
-    context: (base) => newsContext(base, store, interactionEvents, live),
-    routes: (app) => contentRoutes(app, store, logger),
+    context: (base) => newsContext(base, store, interactionEvents, images, live),
+    routes: (app) => contentRoutes(app, store, logger, images),
     onStop: resources.closeAll,
   });
   return resources.run('http server', () => service.start());

@@ -1,6 +1,7 @@
 import { requireCaller } from '@analytica/auth';
 import { buildFederatedSchema, userReference } from '@analytica/subgraph';
 import { ArticleResolver } from './articles/articles.graphql.js';
+import { ArticleImageResolver } from './content/images.graphql.js';
 import type { NewsContext } from './context.js';
 // type-graphql prints the types in the order their classes are defined: User before Quote, as ever.
 import { Instrument, NewsPreferencesResolver, SavedArticlesResolver, User } from './user/user.graphql.js';
@@ -9,7 +10,16 @@ import { Quote, QuoteHeadlineResolver } from './quotes/quotes.graphql.js';
 
 export function buildNewsSchema() {
   return buildFederatedSchema({
-    resolvers: [ArticleResolver, SavedArticlesResolver, NewsPreferencesResolver, QuoteHeadlineResolver, ModerationResolver, ArticleFlagResolver, HiddenArticleResolver],
+    resolvers: [
+      ArticleResolver,
+      ArticleImageResolver,
+      SavedArticlesResolver,
+      NewsPreferencesResolver,
+      QuoteHeadlineResolver,
+      ModerationResolver,
+      ArticleFlagResolver,
+      HiddenArticleResolver,
+    ],
     orphanedTypes: [User, Instrument, Quote],
     referenceResolvers: {
       User: {
