@@ -243,6 +243,14 @@ export const contracts = {
       .array(z.object({ symbol: z.string().regex(/^[A-Z0-9][A-Z0-9.-]{0,19}$/), score: z.number().min(-1).max(1) }))
       .max(20)
       .optional(),
+    /**
+     * The picture the source gives the story (RSS enclosure, Atom enclosure link, the JSON API's
+     * imageUrl); absent when it gives none. The news service fetches it once and serves its own copy.
+     */
+    imageUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .optional(),
   }),
   /**
    * One thing a reader did with an article through the API (news subgraph): opened it (VIEW, once per

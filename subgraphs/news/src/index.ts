@@ -9,7 +9,7 @@ import { lifecycle } from '@analytica/service';
 import { createSubgraphService } from '@analytica/subgraph';
 import { articlesTable, ingestArticleBundle, readArticleBundle } from './articles/articles.js';
 import { contentRoutes } from './content/content.js';
-import { articleImagesTable, drawMissingImages, type ImageStore } from './content/images.js';
+import { articleImagesTable, consumeArticleImages, drawMissingImages, type ImageStore } from './content/images.js';
 import { createEnricher, followSentimentModel } from './enrich/index.js';
 import { auditTable, listArticlesHiddenEarlier, type ModerationStore } from './moderation/moderation.js';
 import { newsContext, type NewsContext } from './context.js';
@@ -100,6 +100,14 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     (r) => r.stop(),
   );
 
+  if (env.NEWS_CONSUME_PUBLISHED) {
+    await resources.open(
+      'article images consumer',
+      () =>
+        startConsumerWithRetries('news.published.v1 images consumer', logger, () => consumeArticleImages({ bus, images, groupId: `${env.NEWS_CONSUMER_GROUP}.images`, logger })),
+      (c) => c.stop(),
+    );
+  }
   if (env.NEWS_CONSUME_PUBLISHED) {
     await resources.open(
       'published articles consumer',

@@ -2,9 +2,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
-import { createTestAuth, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
+import { createKafkaBus, encodeEvent, type EventPayload } from '@analytica/events';
+import { createLogger } from '@analytica/logger';
+import { createTestAuth, eventually, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
 import { parseNewsEnv, startNewsService } from '../index.js';
-import { articleImagesTable, fetchImage, generatedImage, ImageRefused, imageTypeOf, MAX_IMAGE_BYTES, readImage, storeImage } from './images.js';
+import { articleImagesTable, consumeArticleImages, fetchImage, generatedImage, ImageRefused, imageTypeOf, MAX_IMAGE_BYTES, readImage, storeImage } from './images.js';
 
 const run = uniqueName('news_images');
 const dynamo = createDynamo({ endpoint: services.dynamoEndpoint, region: 'eu-west-1' });
@@ -123,4 +125,41 @@ describe('article images', () => {
     expect(await readImage(images, 'refused-page')).toBeNull();
     expect(await readImage(images, 'too-big')).toBeNull();
   });
+
+  it('fetches the image a published article names at ingest, and leaves out one that is refused', async () => {
+    const bus = createKafkaBus({ brokers: [services.kafkaBrokers], clientId: 'test', prefix: `${run}.`, logger: createLogger('test', 'silent') });
+    const consumer = await consumeArticleImages({ bus, images, groupId: 'images', logger: createLogger('test', 'silent') });
+    try {
+      const event = (articleId: string, imageUrl: string): EventPayload<'news.published.v1'> => ({
+        articleId,
+        revision: 1,
+        canonicalUrl: `https://news.example.com/${articleId}`,
+        url: `https://news.example.com/${articleId}`,
+        title: 'A story',
+        summary: 'A story.',
+        body: 'A story. More to follow.',
+        sources: ['Northgate Markets Desk'],
+        topics: ['markets'],
+        symbols: [],
+        publishedAt: '2026-12-06T10:00:00.000Z',
+        updatedAt: '2026-12-06T10:00:00.000Z',
+        contentHash: 'a'.repeat(64),
+        imageUrl,
+      });
+      await bus.publish('news.published.v1', [
+        encodeEvent('news.published.v1', 'story-with-photo', event('story-with-photo', `${originUrl}/photo.png`)),
+        encodeEvent('news.published.v1', 'story-with-page', event('story-with-page', `${originUrl}/page.html`)),
+        encodeEvent('news.published.v1', 'story-with-huge', event('story-with-huge', `${originUrl}/huge.png`)),
+      ]);
+      const stored = await eventually(() => readImage(images, 'story-with-photo').then((i) => i ?? undefined), 15_000);
+      expect(stored.contentType).toBe('image/png');
+      expect(Buffer.from(stored.bytes).equals(Buffer.from(generatedImage('photo')))).toBe(true);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await readImage(images, 'story-with-page')).toBeNull();
+      expect(await readImage(images, 'story-with-huge')).toBeNull();
+    } finally {
+      await consumer.stop();
+      await bus.close();
+    }
+  }, 30_000);
 });

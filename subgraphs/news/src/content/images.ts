@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { batchGet, GetCommand, PutCommand, type Dynamo } from '@analytica/dynamo';
+import { runConsumer, type Consumer, type EventBus } from '@analytica/events';
+import type { Logger } from '@analytica/logger';
 
 /**
  * Article images as static content. An image is fetched once, when its article is stored (or
@@ -156,4 +158,34 @@ export async function drawMissingImages(store: ImageStore, articleIds: readonly 
   const missing = articleIds.filter((_, i) => !present[i]);
   for (const id of missing) await storeImage(store, id, generatedImage(id), 'generated');
   return missing.length;
+}
+
+/**
+ * Consumes `news.published.v1` in its own group (beside the articles' consumer, so a slow image
+ * source never holds up an article): fetches the image an event names, unless the article's image
+ * already came from that URL, and keeps it. An image that is refused (too large, not an image, a 4xx)
+ * is logged and left out; the article is shown without one. A source that fails or times out is
+ * retried through the topic's retry tiers, then dead-lettered.
+ */
+export function consumeArticleImages(deps: { bus: EventBus; images: ImageStore; groupId: string; logger: Logger; fetchTimeoutMs?: number }): Promise<Consumer> {
+  return runConsumer({
+    bus: deps.bus,
+    groupId: deps.groupId,
+    topic: 'news.published.v1',
+    logger: deps.logger,
+    async handle(event) {
+      const { articleId, imageUrl } = event.payload;
+      if (!imageUrl) return;
+      const { Item } = await deps.images.dynamo.doc.send(
+        new GetCommand({ TableName: deps.images.imagesTable, Key: { articleId }, ProjectionExpression: '#source', ExpressionAttributeNames: { '#source': 'source' } }),
+      );
+      if (Item?.source === imageUrl) return;
+      try {
+        await storeImage(deps.images, articleId, await fetchImage(imageUrl, { timeoutMs: deps.fetchTimeoutMs ?? 5000 }), imageUrl);
+      } catch (error) {
+        if (!(error instanceof ImageRefused) || /answered 5\d\d/.test(error.message)) throw error;
+        deps.logger.warn({ articleId, imageUrl, reason: error.message }, 'article image refused; the article is shown without one');
+      }
+    },
+  });
 }
