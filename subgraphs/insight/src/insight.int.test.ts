@@ -267,6 +267,51 @@ describe('reports', () => {
   });
 });
 
+describe('trends over months (monthly reports)', () => {
+  it('suggests saving and investing from six months of surplus, each with the amounts it rests on, and warns of three months of shortfall', async () => {
+    const carol = { id: randomUUID() };
+    const months = ['2025-01', '2025-02', '2025-03', '2025-04', '2025-05', '2025-06'];
+    // 4000 EUR in and 2000 out each month; from April Carol's USD account spends more than comes in.
+    const events = months.flatMap((m, i) => [
+      transaction(carol.id, 400000, `${m}-01T08:00:00Z`, 'salary'),
+      transaction(carol.id, -200000, `${m}-03T08:00:00Z`, 'rent'),
+      ...(i >= 3 ? [transaction(carol.id, 10000, `${m}-05T08:00:00Z`, 'salary', 'USD'), transaction(carol.id, -12000, `${m}-06T08:00:00Z`, 'travel', 'USD')] : []),
+    ]);
+    const [before] = await sql<{ n: string }>('select count(*) as n from processed_events');
+    for (const payload of events) await publish(payload);
+    await applied(Number(before!.n) + events.length);
+    const token = auth.tokenFor(carol);
+    expect((await gql(url, GENERATE, { token, variables: { period: 'MONTHLY', startsOn: '2025-06-01' } })).errors).toBeUndefined();
+    const read = await gql(
+      url,
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { insights { kind title figures { name amount { amountMinor currency } } } } } }`,
+      {
+        token,
+        variables: { r: [{ __typename: 'User', id: carol.id }] },
+      },
+    );
+    const insights: { kind: string; title: string; figures: { name: string; amount: { amountMinor: number; currency: string } }[] }[] = read.data._entities[0].insights;
+    const find = (kind: string, title: string) => insights.find((i) => i.kind === kind && i.title === title);
+    expect(find('INVESTMENT_SUGGESTION', '6000.00 EUR could be invested')?.figures).toEqual([
+      { name: 'kept', amount: money(1200000) },
+      { name: 'monthlySpending', amount: money(200000) },
+      { name: 'buffer', amount: money(600000) },
+      { name: 'investable', amount: money(600000) },
+    ]);
+    expect(find('SAVING_SUGGESTION', 'Set aside 2000.00 EUR a month')?.figures).toEqual([
+      { name: 'smallestSurplus', amount: money(200000) },
+      { name: 'averageSurplus', amount: money(200000) },
+    ]);
+    expect(find('RISK_WARNING', 'You have spent more than you earned in USD for 3 months running')?.figures).toEqual([
+      { name: 'income', amount: money(30000, 'USD') },
+      { name: 'spending', amount: money(36000, 'USD') },
+      { name: 'shortfall', amount: money(6000, 'USD') },
+    ]);
+    // The month's own saving suggestion states its figures too.
+    expect(find('SAVING_SUGGESTION', '2000.00 EUR left over to save')?.figures.map((f) => f.name)).toEqual(['income', 'spending', 'surplus']);
+  });
+});
+
 describe('isolation between users', () => {
   let adaReport: string;
   let adaInsight: string;

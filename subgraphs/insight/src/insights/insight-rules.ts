@@ -88,6 +88,10 @@ export function totalsByCurrency(lines: FlowLine[]): CurrencyTotals[] {
 }
 
 const money = (minor: number, currency: string) => `${formatMinorUnits(minor, currency)} ${currency}`;
+/** The figures of an insight: named amounts in one currency. */
+const amounts = (currency: string, named: Record<string, number>): InsightFigures => ({
+  amounts: Object.entries(named).map(([name, amountMinor]) => ({ name, amountMinor, currency })),
+});
 /**
  * A category as a person reads it: its name (as the budget's events last gave it), never its id;
  * one whose name insight never saw is "a category without a known name" rather than a raw id.
@@ -130,6 +134,7 @@ export function deriveInsights(period: ReportPeriod, start: Date, current: FlowL
       categoryId: line.categoryId,
       title: `${titleLabel(line.categoryId, names)} rose ${rise}%`,
       body: `You spent ${money(line.totalMinor, line.currency)} on ${label} in ${when}, ` + `up from ${money(earlier, line.currency)} in ${before} (+${rise}%).`,
+      figures: amounts(line.currency, { spending: line.totalMinor, previousSpending: earlier }),
     });
   }
 
@@ -145,6 +150,7 @@ export function deriveInsights(period: ReportPeriod, start: Date, current: FlowL
         body:
           `In ${when} you spent ${money(spendingMinor, currency)} against an income of ${money(incomeMinor, currency)}: ` +
           `${money(spendingMinor - incomeMinor, currency)} more than came in.`,
+        figures: amounts(currency, { income: incomeMinor, spending: spendingMinor, shortfall: spendingMinor - incomeMinor }),
       });
       continue;
     }
@@ -159,8 +165,103 @@ export function deriveInsights(period: ReportPeriod, start: Date, current: FlowL
           `In ${when} your income was ${money(incomeMinor, currency)} and you spent ${money(spendingMinor, currency)}, ` +
           `leaving ${money(surplus, currency)} (${percentOf(surplus, incomeMinor)}% of income). ` +
           'Moving part of it to savings now keeps it from being spent.',
+        figures: amounts(currency, { income: incomeMinor, spending: spendingMinor, surplus }),
       });
     }
   }
   return insights;
+}
+
+/** One calendar month's totals (months with no transactions at all are left out). */
+export interface MonthTotals {
+  /** YYYY-MM-01 */
+  month: string;
+  totals: CurrencyTotals[];
+}
+
+/** Months of the trend rules: a surplus or shortfall must hold this many months running. */
+const TREND_MONTHS = 3;
+/** Months of spending to keep as cash before suggesting to invest the rest. */
+export const BUFFER_MONTHS = 3;
+/** Months over which idle cash is measured. */
+export const IDLE_CASH_MONTHS = 6;
+
+/**
+ * Rules over the months up to a monthly report's month (`months`: that month first, then the ones
+ * before it, at most IDLE_CASH_MONTHS), per currency:
+ * - RISK_WARNING: spending exceeded income in each of the last 3 months (a habit, not a bad month);
+ * - SAVING_SUGGESTION: at least 10% of income was left over in each of the last 3 months: a
+ *   standing transfer of the smallest of those surpluses would have been covered every month;
+ * - INVESTMENT_SUGGESTION: over the last 6 months (at least 3 with transactions) more was kept than
+ *   a buffer of 3 months of average spending; the rest sits idle and could be invested.
+ * Insight sees flows, not account balances: the cash is what the user kept of their income in those
+ * months (transfers between their own accounts left out), which is what built any balance up.
+ */
+export function deriveTrendInsights(months: MonthTotals[]): DerivedInsight[] {
+  const [current] = months;
+  if (!current) return [];
+  const insights: DerivedInsight[] = [];
+  const currencies = new Set(current.totals.map((t) => t.currency));
+  for (const currency of [...currencies].sort()) {
+    const series = months.map((m) => ({ month: m.month, ...(m.totals.find((t) => t.currency === currency) ?? { incomeMinor: 0, spendingMinor: 0 }) }));
+    const recent = series.slice(0, TREND_MONTHS);
+    const running = recent.length === TREND_MONTHS && months.slice(0, TREND_MONTHS).every((m, i) => i === 0 || isMonthBefore(m.month, months[i - 1]!.month));
+    const since = recent.at(-1)!.month;
+    if (running && recent.every((m) => m.spendingMinor > m.incomeMinor)) {
+      const income = sum(recent.map((m) => m.incomeMinor));
+      const spending = sum(recent.map((m) => m.spendingMinor));
+      insights.push({
+        kind: 'RISK_WARNING',
+        subject: `RISK_WARNING:TREND:${current.month}:${currency}`,
+        categoryId: null,
+        title: `You have spent more than you earned in ${currency} for ${TREND_MONTHS} months running`,
+        body:
+          `In the ${TREND_MONTHS} months from ${since} you spent ${money(spending, currency)} against an income of ${money(income, currency)}: ` +
+          `${money(spending - income, currency)} more than came in, more in each month. Unless it is planned, it is drawing down your savings or adding to debt.`,
+        figures: amounts(currency, { income, spending, shortfall: spending - income }),
+      });
+    }
+    if (running && recent.every((m) => m.incomeMinor > 0 && BigInt(m.incomeMinor - m.spendingMinor) * 100n >= BigInt(m.incomeMinor) * BigInt(SURPLUS_PERCENT))) {
+      const smallest = Math.min(...recent.map((m) => m.incomeMinor - m.spendingMinor));
+      const average = Math.round(sum(recent.map((m) => m.incomeMinor - m.spendingMinor)) / TREND_MONTHS);
+      insights.push({
+        kind: 'SAVING_SUGGESTION',
+        subject: `SAVING_SUGGESTION:TREND:${current.month}:${currency}`,
+        categoryId: null,
+        title: `Set aside ${money(smallest, currency)} a month`,
+        body:
+          `In each of the ${TREND_MONTHS} months from ${since} at least ${SURPLUS_PERCENT}% of your income in ${currency} was left over ` +
+          `(${money(average, currency)} a month on average, never less than ${money(smallest, currency)}). ` +
+          `A standing transfer of ${money(smallest, currency)} to savings on payday would have been covered every month.`,
+        figures: amounts(currency, { smallestSurplus: smallest, averageSurplus: average }),
+      });
+    }
+    const active = series.filter((m) => m.incomeMinor > 0 || m.spendingMinor > 0);
+    if (active.length >= TREND_MONTHS) {
+      const kept = sum(active.map((m) => m.incomeMinor - m.spendingMinor));
+      const monthlySpending = Math.round(sum(active.map((m) => m.spendingMinor)) / active.length);
+      const buffer = monthlySpending * BUFFER_MONTHS;
+      if (kept > buffer) {
+        insights.push({
+          kind: 'INVESTMENT_SUGGESTION',
+          subject: `INVESTMENT_SUGGESTION:${current.month}:${currency}`,
+          categoryId: null,
+          title: `${money(kept - buffer, currency)} could be invested`,
+          body:
+            `Over the ${active.length} months from ${active.at(-1)!.month} you kept ${money(kept, currency)} of your income in ${currency}. ` +
+            `You spend about ${money(monthlySpending, currency)} a month, so ${BUFFER_MONTHS} months of it, ${money(buffer, currency)}, is a sound cash buffer; ` +
+            `the ${money(kept - buffer, currency)} above it is sitting idle and could be invested for the longer term.`,
+          figures: amounts(currency, { kept, monthlySpending, buffer, investable: kept - buffer }),
+        });
+      }
+    }
+  }
+  return insights;
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+/** Whether `earlier` (YYYY-MM-01) is the month right before `later`. */
+function isMonthBefore(earlier: string, later: string): boolean {
+  const d = new Date(`${later}T00:00:00Z`);
+  return formatDay(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1))) === earlier;
 }

@@ -22,14 +22,19 @@ registerEnumType(InsightKindEnum, {
   name: 'InsightKind',
   valuesConfig: {
     SPENDING_SPIKE: { description: 'Spending in a category (in one currency) rose by more than 30 % against the period before.' },
-    SAVING_SUGGESTION: { description: "At least 10 % of the period's income in a currency was left over: a chance to save it." },
-    RISK_WARNING: { description: 'Spending in a currency exceeded income in the period.' },
+    SAVING_SUGGESTION: {
+      description:
+        "At least 10 % of the period's income in a currency was left over: a chance to save it; or, on a monthly report, in each of the last 3 months: a standing transfer of the smallest surplus.",
+    },
+    RISK_WARNING: { description: 'Spending in a currency exceeded income in the period, or (on a monthly report) in each of the last 3 months.' },
     ANOMALY: { description: 'An unusual transaction (odd hour, amount or payee, or a likely duplicate), found by the inference worker.' },
     BUDGET_FORECAST: {
       description:
         "A budget heading over its limit by the end of its period, projected from this and earlier periods' spending; updated as transactions arrive, removed when the projection falls within the limit.",
     },
-    INVESTMENT_SUGGESTION: { description: 'Money in a currency sitting idle above a buffer of months of spending: a chance to invest it.' },
+    INVESTMENT_SUGGESTION: {
+      description: 'On a monthly report: more of your income in a currency was kept over the last 6 months than a buffer of 3 months of spending; the rest could be invested.',
+    },
   },
 });
 

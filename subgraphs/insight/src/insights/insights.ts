@@ -18,12 +18,23 @@ export async function storeDerivedInsights(tx: EntityManager, userId: string, re
   for (const insight of derived) {
     // xmax is 0 on a row this statement inserted, and set on one the conflict clause updated.
     const [row]: { id: string; inserted: boolean }[] = await connection.execute(
-      `insert into insights (id, user_id, report_id, kind, subject, category_id, title, body, created_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `insert into insights (id, user_id, report_id, kind, subject, category_id, title, body, created_at, figures)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
        on conflict on constraint insights_subject
-       do update set report_id = excluded.report_id, title = excluded.title, body = excluded.body
+       do update set report_id = excluded.report_id, title = excluded.title, body = excluded.body, figures = excluded.figures
        returning id, (xmax = 0) as inserted`,
-      [randomUUID(), userId, reportId, insight.kind, insight.subject, insight.categoryId, insight.title, insight.body, now],
+      [
+        randomUUID(),
+        userId,
+        reportId,
+        insight.kind,
+        insight.subject,
+        insight.categoryId,
+        insight.title,
+        insight.body,
+        now,
+        insight.figures ? JSON.stringify(insight.figures) : null,
+      ],
       'all',
       trx,
     );

@@ -5,11 +5,11 @@ import { badInput } from '@analytica/errors';
 import type { EntityManager } from '@analytica/postgres';
 import { isUuid, visibleOrNotFound } from '@analytica/subgraph/access';
 import { InsightRecord } from '../insights/insight.entity.js';
-import { deriveInsights } from '../insights/insight-rules.js';
+import { deriveInsights, deriveTrendInsights, IDLE_CASH_MONTHS } from '../insights/insight-rules.js';
 import { storeDerivedInsights } from '../insights/insights.js';
 import { formatDay, parseDay, periodEnd, periodStart, previousPeriodStart, type ReportPeriod } from '../periods.js';
 import { categoryNames } from '../category-names.js';
-import { flowsBetween } from '../spending/spending.js';
+import { flowsBetween, monthlyTotals } from '../spending/spending.js';
 import { ReportLineRecord, ReportRecord } from './report.entity.js';
 
 /**
@@ -48,7 +48,13 @@ export async function generateReport(
     const previous = await flowsBetween(tx, userId, previousPeriodStart(period, start), start);
     const categoryIds = [...new Set([...current, ...previous].flatMap((l) => (l.categoryId === null ? [] : [l.categoryId])))];
     const names = await categoryNames(tx, userId, categoryIds);
-    const created = await storeDerivedInsights(tx, userId, id, deriveInsights(period, start, current, previous, names), now);
+    const derived = deriveInsights(period, start, current, previous, names);
+    // A month also looks back over the months before it (trends, idle cash); a week is too short for that.
+    if (period === 'MONTHLY') {
+      const from = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() - (IDLE_CASH_MONTHS - 1), 1));
+      derived.push(...deriveTrendInsights(await monthlyTotals(tx, userId, from, periodEnd(period, start))));
+    }
+    const created = await storeDerivedInsights(tx, userId, id, derived, now);
     return { reportId: id, created };
   });
   const read = em.fork();

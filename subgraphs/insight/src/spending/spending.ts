@@ -1,7 +1,7 @@
 import { badInput } from '@analytica/errors';
 import { claimEvent, PermanentFailure, type Event } from '@analytica/events';
 import type { EntityManager } from '@analytica/postgres';
-import type { CashFlow, FlowLine } from '../insights/insight-rules.js';
+import { totalsByCurrency, type CashFlow, type FlowLine, type MonthTotals } from '../insights/insight-rules.js';
 import { rememberCategoryNames, type CategoryName } from '../category-names.js';
 import { refreshForecasts } from '../forecasts/forecasts.js';
 import { formatDay } from '../periods.js';
@@ -194,6 +194,33 @@ export async function flowsBetween(em: EntityManager, userId: string, from: Date
     totalMinor: toSafeNumber(row.total_minor, `The ${row.flow.toLowerCase()} of one category in ${row.currency}`),
     count: toSafeNumber(row.count, 'The number of transactions of one category'),
   }));
+}
+
+/** The user's totals per calendar month over [from, to) and currency, months with transactions only, latest first. */
+export async function monthlyTotals(em: EntityManager, userId: string, from: Date, to: Date): Promise<MonthTotals[]> {
+  const rows: { month: string; flow: CashFlow; currency: string; total_minor: string }[] = await em.getConnection().execute(
+    `select to_char(date_trunc('month', day), 'YYYY-MM-DD') as month, flow, currency, sum(total_minor)::text as total_minor
+         from spending
+        where user_id = ? and day >= ? and day < ?
+        group by 1, flow, currency
+        order by 1 desc, currency`,
+    [userId, formatDay(from), formatDay(to)],
+    'all',
+    em.getTransactionContext(),
+  );
+  const months = new Map<string, FlowLine[]>();
+  for (const row of rows) {
+    const lines = months.get(row.month) ?? [];
+    lines.push({
+      flow: row.flow,
+      categoryId: null,
+      currency: row.currency,
+      totalMinor: toSafeNumber(row.total_minor, `The ${row.flow.toLowerCase()} of one month in ${row.currency}`),
+      count: 1,
+    });
+    months.set(row.month, lines);
+  }
+  return [...months].map(([month, lines]) => ({ month, totals: totalsByCurrency(lines) }));
 }
 
 /** A total beyond the exact range cannot be reported without rounding: the caller is told so (BAD_USER_INPUT), never an internal error. */
