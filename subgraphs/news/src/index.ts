@@ -15,6 +15,7 @@ import { auditTable, listArticlesHiddenEarlier, type ModerationStore } from './m
 import { newsContext, type NewsContext } from './context.js';
 import type { NewsEnv } from './environment.js';
 import { consumePublishedArticles } from './ingest/published.js';
+import { startRescoring } from './ingest/rescore.js';
 import { interactionOutboxTable, startInteractionRelay } from './interactions/events.js';
 import { userArticlesTable } from './interactions/interactions.js';
 import { renewHeadlines } from './quotes/quotes.graphql.js';
@@ -50,12 +51,20 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     auditTable: `${env.DYNAMODB_TABLE_PREFIX}news_audit`,
   };
   // The sentiment model (the registry's active version, else the bundled one) and news-ingest's enrichment, for the bundled articles.
+  // A new active version re-scores every article (ingest/rescore.ts), in the background.
+  let onModelChange = () => {};
   const sentiment = await resources.open(
     'sentiment model',
-    () => followSentimentModel({ env, logger }),
+    () => followSentimentModel({ env, logger, onChange: () => onModelChange() }),
     (source) => source.stop(),
   );
   const enricher = createEnricher((await readReferenceFile()).instruments, sentiment.current);
+  const rescoring = await resources.open(
+    're-scoring',
+    () => startRescoring(store, enricher, logger),
+    (r) => r.stop(),
+  );
+  onModelChange = () => rescoring.trigger();
   await resources.run('bundled articles', async () => {
     await dynamo.ensureTable(articlesTable(store.articlesTable));
     await dynamo.ensureTable(userArticlesTable(store.userArticlesTable));
@@ -74,6 +83,8 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     // Once per table: articles hidden before the list of hidden articles (hiddenArticles) existed join it.
     const listed = await listArticlesHiddenEarlier(store);
     if (listed !== null) logger.info({ listed }, 'articles hidden earlier put on the list of hidden articles');
+    // Catches up with a model change while the service was down, or a run cut short (a no-op read otherwise).
+    rescoring.trigger();
   });
 
   // Live notices on Quote.<symbol>: a stored article (the consumer) or a hidden or restored one (moderation) changes latestHeadline.
@@ -119,6 +130,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
             groupId: env.NEWS_CONSUMER_GROUP,
             logger,
             live,
+            enricher,
             onStored: (symbols) => renewHeadlines(symbols, store, logger),
           }),
         ),

@@ -3,6 +3,7 @@ import { runConsumer, type Consumer, type EventBus, type EventPayload } from '@a
 import type { Logger } from '@analytica/logger';
 import type { LivePublisher } from '@analytica/redis/live';
 import { writeFeedRows, type ArticleStore } from '../articles/articles.js';
+import type { Enricher } from '../enrich/index.js';
 
 export type PublishedArticle = EventPayload<'news.published.v1'>;
 
@@ -23,8 +24,11 @@ export function tickerSentimentsOf(article: PublishedArticle): { symbol: string;
  * already in: redeliveries and late events change nothing, and a like count is never reset.
  * Returns whether it changed the article.
  */
-export async function storePublishedArticle(store: ArticleStore, article: PublishedArticle): Promise<boolean> {
+export async function storePublishedArticle(store: ArticleStore, published: PublishedArticle, enricher?: Pick<Enricher, 'modelVersion' | 'rescore'>): Promise<boolean> {
   const { dynamo, articlesTable: table } = store;
+  // Scored by another version than the one active here (news-ingest not switched yet, a replay):
+  // scored again, so that no article falls behind a model change.
+  const article = enricher && published.sentimentModel !== enricher.modelVersion ? { ...published, ...enricher.rescore(published, published.symbols) } : published;
   const id = article.articleId;
   let hidden = false;
   try {
@@ -84,6 +88,8 @@ export function consumePublishedArticles(deps: {
   groupId: string;
   logger: Logger;
   live?: LivePublisher;
+  /** Scores an event again whose sentiment is from another model version than the active one. */
+  enricher?: Pick<Enricher, 'modelVersion' | 'rescore'>;
   /** Called with the symbols of a stored article, and awaited, before subscribers are told (renews cached headlines). */
   onStored?: (symbols: readonly string[]) => Promise<void>;
 }): Promise<Consumer> {
@@ -93,7 +99,7 @@ export function consumePublishedArticles(deps: {
     topic: 'news.published.v1',
     logger: deps.logger,
     async handle(event) {
-      const changed = await storePublishedArticle(deps.store, event.payload);
+      const changed = await storePublishedArticle(deps.store, event.payload, deps.enricher);
       if (!changed) return;
       await deps.onStored?.(event.payload.symbols);
       const live = deps.live;

@@ -69,8 +69,6 @@ describe('sentiment per ticker', () => {
     );
     // An event from before per-ticker scores: its symbols take the article's score.
     await storePublishedArticle(store, published('older-event', { symbols: ['AAPL'], sentiment: 0.6, sentimentModel: 'v-test-0', publishedAt: '2030-01-02T09:00:00.000Z' }));
-    // Never scored.
-    await storePublishedArticle(store, published('unscored', { symbols: ['AAPL', '005930.KS'], publishedAt: '2030-01-02T08:00:00.000Z' }));
 
     const result = await query(`{ article(id: "mixed-phones") { sentiment sentimentModel tickerSentiments { symbol score modelVersion } } }`);
     expect(result.errors).toBeUndefined();
@@ -84,8 +82,6 @@ describe('sentiment per ticker', () => {
     });
     const older = await query(`{ article(id: "older-event") { tickerSentiments { symbol score modelVersion } } }`);
     expect(older.data.article.tickerSentiments).toEqual([{ symbol: 'AAPL', score: 0.6, modelVersion: 'v-test-0' }]);
-    const unscored = await query(`{ article(id: "unscored") { sentiment tickerSentiments { symbol } } }`);
-    expect(unscored.data.article).toEqual({ sentiment: null, tickerSentiments: [] });
 
     // The headline's score alone would keep the mixed story out of an AAPL list above 0.5 and in a Samsung list above 0.
     expect(await idsFor('symbols: ["AAPL"], minSentiment: 0.5')).toEqual(['mixed-phones', 'older-event']);
@@ -96,7 +92,7 @@ describe('sentiment per ticker', () => {
     expect(await idsFor('symbols: ["005930.KS", "AAPL"], minSentiment: 0.7')).toEqual(['mixed-phones']);
     // Without symbols, the article's own score.
     expect(await idsFor('minSentiment: 0.5')).toEqual(['older-event']);
-    expect(await idsFor('symbols: ["AAPL"]')).toEqual(['mixed-phones', 'older-event', 'unscored']);
+    expect(await idsFor('symbols: ["AAPL"]')).toEqual(['mixed-phones', 'older-event']);
   });
 });
 
