@@ -6,6 +6,28 @@ import { canonicalUrl, contentHash } from './store.js';
 const rss = (items: string) => `<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>${items}</channel></rss>`;
 
 describe('feed parsing', () => {
+  it('reads the image an item attaches in each format, and only an http(s) image', () => {
+    const item = (extra: string, n: number) => `<item><title>T${n}</title><link>https://x.example/${n}</link><pubDate>Tue, 01 Dec 2026 10:00:00 GMT</pubDate>${extra}</item>`;
+    const fromRss = parseRss(
+      rss(
+        item('<enclosure url="https://img.example/1.png" length="100" type="image/png"/>', 1) +
+          item('<media:content url="https://img.example/2.jpg" medium="image"/>', 2) +
+          item('<enclosure url="https://img.example/3.mp3" type="audio/mpeg"/>', 3) +
+          item('<enclosure url="javascript:alert(1)" type="image/png"/>', 4),
+      ),
+    );
+    expect(fromRss.items.map((i) => i.imageUrl)).toEqual(['https://img.example/1.png', 'https://img.example/2.jpg', undefined, undefined]);
+    const fromAtom = parseAtom(
+      `<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><title>T</title><link rel="alternate" href="https://x.example/a"/>` +
+        `<link rel="enclosure" type="image/webp" href="https://img.example/a.webp"/><updated>2026-12-01T10:00:00Z</updated></entry></feed>`,
+    );
+    expect(fromAtom.items[0]).toMatchObject({ link: 'https://x.example/a', imageUrl: 'https://img.example/a.webp' });
+    const fromJson = parseJsonFeed(
+      JSON.stringify({ articles: [{ title: 'T', url: 'https://x.example/j', publishedAt: '2026-12-01T10:00:00Z', imageUrl: 'https://img.example/j.gif' }] }),
+    );
+    expect(fromJson.items[0]!.imageUrl).toBe('https://img.example/j.gif');
+  });
+
   it('reads RSS items with tickers and topics, and keeps malformed ones apart with a reason', () => {
     const feed = parseRss(
       rss(

@@ -17,6 +17,8 @@ export interface FeedItem {
   updatedAt: string;
   topics: string[];
   tickers: string[];
+  /** The picture the source gives (RSS enclosure or media:content, Atom enclosure link, JSON imageUrl), if an http(s) URL. */
+  imageUrl?: string;
 }
 
 export interface MalformedItem {
@@ -83,6 +85,7 @@ interface Draft {
   updated?: string;
   topics: string[];
   tickers: string[];
+  image?: string;
 }
 
 /** Checks a draft; the reason when it cannot be applied. */
@@ -107,7 +110,14 @@ function finish(draft: Draft): FeedItem | string {
     updatedAt: updatedAt < publishedAt ? publishedAt : updatedAt,
     topics: [...new Set(draft.topics.map(topicSlug).filter((t) => /^[a-z][a-z0-9-]{0,39}$/.test(t)))].slice(0, 10),
     tickers: [...new Set(draft.tickers.map((t) => t.trim().toUpperCase()).filter((t) => TICKER.test(t)))].slice(0, 20),
+    // A missing or odd image costs the article nothing: it is shown without one.
+    ...(draft.image && draft.image.length <= 2000 && httpUrl(draft.image) ? { imageUrl: httpUrl(draft.image) } : {}),
   };
+}
+
+/** The first image a feed item attaches: an element with an image type (or media `medium="image"`) and a URL. */
+function imageOf(elements: Element[], url: 'url' | 'href'): string | undefined {
+  return elements.find((el) => /^image\//i.test(el.attribs.type ?? '') || el.attribs.medium === 'image')?.attribs[url];
 }
 
 /**
@@ -182,6 +192,10 @@ export function parseRss(body: string): ParsedFeed {
         updated: text(child(item, 'atom:updated')),
         topics: categories.filter((c) => c.attribs.domain !== 'ticker').map((c) => text(c) ?? ''),
         tickers: categories.filter((c) => c.attribs.domain === 'ticker').map((c) => text(c) ?? ''),
+        image: imageOf(
+          childElements(item).filter((c) => c.name === 'enclosure' || c.name === 'media:content'),
+          'url',
+        ),
       };
     },
     rawOf,
@@ -208,6 +222,10 @@ export function parseAtom(body: string): ParsedFeed {
         updated: text(child(entry, 'updated')),
         topics: categories.filter((c) => c.attribs.scheme !== 'ticker').map((c) => c.attribs.term ?? ''),
         tickers: categories.filter((c) => c.attribs.scheme === 'ticker').map((c) => c.attribs.term ?? ''),
+        image: imageOf(
+          links.filter((l) => l.attribs.rel === 'enclosure'),
+          'href',
+        ),
       };
     },
     rawOf,
@@ -226,6 +244,7 @@ const JsonArticle = z.object({
   updatedAt: z.string().max(100).optional(),
   topics: z.array(z.string().max(100)).max(100).optional(),
   tickers: z.array(z.string().max(100)).max(100).optional(),
+  imageUrl: z.string().max(4000).optional(),
 });
 
 export function parseJsonFeed(body: string): ParsedFeed {
@@ -257,6 +276,7 @@ export function parseJsonFeed(body: string): ParsedFeed {
         updated: a.updatedAt,
         topics: a.topics ?? [],
         tickers: a.tickers ?? [],
+        image: a.imageUrl,
       };
     },
     (entry) => cut(JSON.stringify(entry) ?? 'undefined', 4096),

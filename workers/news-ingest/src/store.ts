@@ -64,6 +64,8 @@ export interface StoredArticle {
   sentimentModel?: string;
   /** One score per symbol by the same model; absent on an article stored before per-ticker scores. */
   tickerSentiments?: { symbol: string; score: number }[];
+  /** The picture the first source that gave one names; the news service fetches and serves it. */
+  imageUrl?: string;
 }
 
 export type Outcome = 'new' | 'updated' | 'duplicate' | 'unchanged';
@@ -140,6 +142,7 @@ export async function recordItem(dynamo: Dynamo, table: string, source: string, 
       UpdateExpression:
         `ADD sources :source, revision :one SET canonicalUrl = if_not_exists(canonicalUrl, :canonical), #url = if_not_exists(#url, :url), ` +
         `publishedAt = if_not_exists(publishedAt, :publishedAt)` +
+        (item.imageUrl ? ', imageUrl = if_not_exists(imageUrl, :image)' : '') +
         (newer
           ? ', title = :title, summary = :summary, body = :body, topics = :topics, symbols = :symbols, updatedAt = :updatedAt, contentHash = :hash, ' +
             'sentiment = :sentiment, sentimentModel = :sentimentModel, tickerSentiments = :tickerSentiments'
@@ -151,6 +154,7 @@ export async function recordItem(dynamo: Dynamo, table: string, source: string, 
         ':canonical': canonical,
         ':url': item.link,
         ':publishedAt': item.publishedAt,
+        ...(item.imageUrl ? { ':image': item.imageUrl } : {}),
         ...content,
       },
       ReturnValues: 'ALL_NEW',
@@ -177,6 +181,7 @@ export async function recordItem(dynamo: Dynamo, table: string, source: string, 
       ...(Array.isArray(a.tickerSentiments)
         ? { tickerSentiments: (a.tickerSentiments as { symbol: string; score: number }[]).map(({ symbol, score }) => ({ symbol, score })) }
         : {}),
+      ...(typeof a.imageUrl === 'string' ? { imageUrl: a.imageUrl } : {}),
     },
   };
 }

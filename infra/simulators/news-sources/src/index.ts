@@ -6,7 +6,7 @@ import { createLogger } from '@analytica/logger';
 import { createHttpService } from '@analytica/service';
 import { FAILURE_MODES, SOURCE_NAMES, type FailureMode, type NewsSourcesEnv, type SourceName } from './environment.js';
 import { createNewsroom, MALFORMED_KINDS, SOURCES, type MalformedKind } from './newsroom.js';
-import { GARBAGE, render } from './render.js';
+import { GARBAGE, render, STORY_IMAGE } from './render.js';
 
 export { newsSourcesEnvShape, parseNewsSourcesEnv, SOURCE_NAMES, type NewsSourcesEnv, type SourceName } from './environment.js';
 export { createNewsroom, SOURCES, type Story } from './newsroom.js';
@@ -47,7 +47,7 @@ export async function startNewsSources(env: NewsSourcesEnv) {
     hangMs: env.NEWS_HANG_MS,
   };
   // The rendered feed per source, kept until the source changes.
-  const rendered = new Map<SourceName, { lastModified: number; body: string; contentType: string; etag: string }>();
+  const rendered = new Map<SourceName, { lastModified: number; imageBase: string; body: string; contentType: string; etag: string }>();
   const held = new Set<() => void>();
   const wait = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -60,12 +60,12 @@ export async function startNewsSources(env: NewsSourcesEnv) {
       held.add(release);
     });
 
-  function feedOf(source: SourceName) {
+  function feedOf(source: SourceName, imageBase: string) {
     const lastModified = newsroom.lastModified(source);
     let feed = rendered.get(source);
-    if (!feed || feed.lastModified !== lastModified) {
-      const { body, contentType } = render(source, newsroom.items(source), lastModified);
-      feed = { lastModified, body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+    if (!feed || feed.lastModified !== lastModified || feed.imageBase !== imageBase) {
+      const { body, contentType } = render(source, newsroom.items(source), lastModified, imageBase);
+      feed = { lastModified, imageBase, body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
       rendered.set(source, feed);
     }
     return feed;
@@ -90,7 +90,8 @@ export async function startNewsSources(env: NewsSourcesEnv) {
       res.status(503).json({ code: 'UNAVAILABLE', message: 'The source is down.' });
       return;
     }
-    const feed = feedOf(source);
+    // The stories' image URLs point back at this simulator, as the client reached it.
+    const feed = feedOf(source, `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`);
     res.setHeader('ETag', feed.etag);
     res.setHeader('Last-Modified', new Date(feed.lastModified).toUTCString());
     res.setHeader('Cache-Control', 'no-cache');
@@ -111,6 +112,11 @@ export async function startNewsSources(env: NewsSourcesEnv) {
 
   const routes = (app: express.Express) => {
     for (const source of SOURCE_NAMES) app.get(SOURCES[source].path, (req, res) => serveFeed(source, req, res));
+    app.get('/images/:file', (req, res) => {
+      if (!/^[a-z0-9-]{1,200}\.png$/.test(String(req.params.file))) return void res.status(404).end();
+      res.setHeader('Cache-Control', 'public, max-age=86400');
+      res.status(200).type('image/png').send(STORY_IMAGE);
+    });
     app.get('/sources', (_req, res) => {
       res.json({ sources: SOURCE_NAMES.map((name) => ({ name, format: SOURCES[name].format, path: SOURCES[name].path, title: SOURCES[name].title })) });
     });

@@ -32,6 +32,25 @@ describe('the news-source simulator', () => {
     expect(sources.sources.map((s) => s.format).sort()).toEqual(['atom', 'json', 'rss', 'rss', 'rss']);
   });
 
+  it('offers a picture per story in every format, at a URL on the simulator that answers a PNG', async () => {
+    const rss = await (await fetch(simulator.feedUrl('northgate'))).text();
+    const enclosure = /<enclosure url="([^"]+)" length="\d+" type="image\/png"\/>/.exec(rss)?.[1];
+    expect(enclosure).toMatch(new RegExp(`^${simulator.url}/images/[a-z0-9-]+\\.png$`));
+    const atom = await (await fetch(simulator.feedUrl('harbour'))).text();
+    expect(atom).toMatch(/<link rel="enclosure" type="image\/png" href="http:\/\/[^"]+\/images\/[a-z0-9-]+\.png"\/>/);
+    const json = (await (await fetch(simulator.feedUrl('ledger'))).json()) as { articles: { imageUrl?: string }[] };
+    expect(json.articles.every((a) => a.imageUrl?.startsWith(`${simulator.url}/images/`))).toBe(true);
+    const image = await fetch(enclosure!);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('image/png');
+    expect(
+      Buffer.from(await image.arrayBuffer())
+        .subarray(0, 4)
+        .toString('latin1'),
+    ).toBe('\x89PNG');
+    expect((await fetch(`${simulator.url}/images/..%2Fsecret`)).status).toBe(404);
+  });
+
   it('is the same news for the same seed', async () => {
     const again = await startNewsSources(parseNewsSourcesEnv({ PORT: '0', LOG_LEVEL: 'silent', NEWS_INTERVAL_MS: '0', NEWS_INITIAL_STORIES: '20', NEWS_SEED: '7' }));
     try {

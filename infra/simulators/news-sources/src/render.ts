@@ -4,8 +4,19 @@ import { SOURCES, type SourceItem } from './newsroom.js';
 const escapeXml = (text: string) => text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 const rfc822 = (iso: string) => new Date(iso).toUTCString();
 
-/** RSS 2.0: tickers as `<category domain="ticker">`, topics as plain categories. */
-export function renderRss(source: SourceName, items: readonly SourceItem[], lastModified: number): string {
+/**
+ * The picture every story offers (the same small PNG for all: the simulator is about feeds, not
+ * photography). Served at `/images/<slug>.png` on the simulator, so the URL in a feed is one the
+ * news service can fetch.
+ */
+export const STORY_IMAGE = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAGAAAAA2CAIAAAC3LQuFAAABIElEQVR4nO3TvQ3CQBiDYfagZwP2oWMEWloqpIzChBShQCLc5XLfT2yf5Ake+T2cjvfEXV63xE3Xc3UHTZ01NJlA+z9OJhCQTgIQEE0CEJxOHBBWVtFAoDRBQNA6vkC4WUUAceh4AXHQuADRHMcFiE/HEoiPxhKIVccAiDIrMyBuml4gBZ2NQPRZdQFJ6TQDSdG0Aakdpw1IVufxnOpAmjSzTh1IXKcEpJzV95aBNGl+dZaBhs5foJFVCWjolIA0aao6H6ChUwLS1FlDkwm0/+NkAgHpJAAB0SQAwenEAWFlFQ0EShMEBK3jC4SbVQQQh44XEAeNCxDNcVyA+HQsgfhoLIFYdQyAKLMyA+Km6QVS0NkIRJ9VF5CUTjOQFM28NyQ3oDEZSkNiAAAAAElFTkSuQmCC',
+  'base64',
+);
+export const imageUrlOf = (imageBase: string, slug: string) => `${imageBase}/images/${encodeURIComponent(slug)}.png`;
+
+/** RSS 2.0: tickers as `<category domain="ticker">`, topics as plain categories, the picture as an `<enclosure>`. */
+export function renderRss(source: SourceName, items: readonly SourceItem[], lastModified: number, imageBase?: string): string {
   const meta = SOURCES[source];
   const entries = items.map(({ story, guid, link, malformed }) => {
     const lines = [
@@ -18,6 +29,7 @@ export function renderRss(source: SourceName, items: readonly SourceItem[], last
       `<atom:updated>${story.updatedAt}</atom:updated>`,
       ...story.topics.map((t) => `<category>${escapeXml(t)}</category>`),
       ...story.symbols.map((s) => `<category domain="ticker">${escapeXml(s)}</category>`),
+      imageBase ? `<enclosure url="${escapeXml(imageUrlOf(imageBase, story.slug))}" length="${STORY_IMAGE.length}" type="image/png"/>` : '',
     ];
     return `<item>${lines.filter(Boolean).join('')}</item>`;
   });
@@ -29,8 +41,8 @@ export function renderRss(source: SourceName, items: readonly SourceItem[], last
   );
 }
 
-/** Atom 1.0: tickers as `<category scheme="ticker">`. */
-export function renderAtom(source: SourceName, items: readonly SourceItem[], lastModified: number): string {
+/** Atom 1.0: tickers as `<category scheme="ticker">`, the picture as `<link rel="enclosure">`. */
+export function renderAtom(source: SourceName, items: readonly SourceItem[], lastModified: number, imageBase?: string): string {
   const meta = SOURCES[source];
   const entries = items.map(({ story, guid, link, malformed }) => {
     const lines = [
@@ -43,6 +55,7 @@ export function renderAtom(source: SourceName, items: readonly SourceItem[], las
       `<content type="text">${escapeXml(story.body)}</content>`,
       ...story.topics.map((t) => `<category term="${escapeXml(t)}"/>`),
       ...story.symbols.map((s) => `<category scheme="ticker" term="${escapeXml(s)}"/>`),
+      imageBase ? `<link rel="enclosure" type="image/png" href="${escapeXml(imageUrlOf(imageBase, story.slug))}"/>` : '',
     ];
     return `<entry>${lines.filter(Boolean).join('')}</entry>`;
   });
@@ -53,8 +66,8 @@ export function renderAtom(source: SourceName, items: readonly SourceItem[], las
   );
 }
 
-/** The JSON API: `{ source, articles: [...] }`. */
-export function renderJson(source: SourceName, items: readonly SourceItem[]): string {
+/** The JSON API: `{ source, articles: [...] }`, the picture as `imageUrl`. */
+export function renderJson(source: SourceName, items: readonly SourceItem[], imageBase?: string): string {
   return JSON.stringify({
     source: SOURCES[source].title,
     articles: items.map(({ story, guid, link, malformed }) => ({
@@ -67,18 +80,20 @@ export function renderJson(source: SourceName, items: readonly SourceItem[]): st
       updatedAt: story.updatedAt,
       topics: story.topics,
       tickers: story.symbols,
+      ...(imageBase ? { imageUrl: imageUrlOf(imageBase, story.slug) } : {}),
     })),
   });
 }
 
-export function render(source: SourceName, items: readonly SourceItem[], lastModified: number): { body: string; contentType: string } {
+/** `imageBase`: the simulator's own origin as the client reached it, for the stories' image URLs. */
+export function render(source: SourceName, items: readonly SourceItem[], lastModified: number, imageBase?: string): { body: string; contentType: string } {
   switch (SOURCES[source].format) {
     case 'rss':
-      return { body: renderRss(source, items, lastModified), contentType: 'application/rss+xml; charset=utf-8' };
+      return { body: renderRss(source, items, lastModified, imageBase), contentType: 'application/rss+xml; charset=utf-8' };
     case 'atom':
-      return { body: renderAtom(source, items, lastModified), contentType: 'application/atom+xml; charset=utf-8' };
+      return { body: renderAtom(source, items, lastModified, imageBase), contentType: 'application/atom+xml; charset=utf-8' };
     case 'json':
-      return { body: renderJson(source, items), contentType: 'application/json; charset=utf-8' };
+      return { body: renderJson(source, items, imageBase), contentType: 'application/json; charset=utf-8' };
   }
 }
 
