@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -177,3 +178,25 @@ function readdirSafe(dir: string): string[] {
 }
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** CPU seconds so far of every stack process (by name, with its children), the shared servers and this process. */
+export function stackCpuSeconds(pids: Record<string, number>): Record<string, number> {
+  const own = process.cpuUsage();
+  return {
+    ...Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, treeCpuSeconds(pid)])),
+    ...sharedServerCpuSeconds(),
+    'load generator': (own.user + own.system) / 1e6,
+  };
+}
+
+/** What each process used between two readings of stackCpuSeconds over `seconds`, in % of one core, busiest first (1 % and more). */
+export function cpuShares(before: Record<string, number>, after: Record<string, number>, seconds: number): { name: string; percent: number }[] {
+  return Object.entries(after)
+    .map(([name, used]) => ({ name, percent: ((used - before[name]!) / seconds) * 100 }))
+    .filter((p) => Number.isFinite(p.percent) && p.percent >= 1)
+    .sort((a, b) => b.percent - a.percent);
+}
+
+/** "gateway 50%, market 19%, ...; whole machine 185% of 200%". */
+export const describeCpu = (shares: { name: string; percent: number }[], machinePercent: number) =>
+  `${shares.map((p) => `${p.name} ${fmt(p.percent)}%`).join(', ')}; whole machine ${fmt(machinePercent)}% of ${os.cpus().length * 100}%`;

@@ -21,7 +21,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startProfiling, summariseProfile } from '../subscriptions/profile.js';
 import { createEnvironment, provenance, removeData, removeScratch, startBenchStack } from '../subscriptions/services.js';
-import { fmt, machineBusySeconds, say, sharedServerCpuSeconds, treeCpuSeconds } from './lib.js';
+import { cpuShares, describeCpu, fmt, machineBusySeconds, say, stackCpuSeconds } from './lib.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -89,11 +89,7 @@ async function main() {
     say(`warm-up: ${WARMUP} s at ${RATE} requests/s`);
     say(`  ${describeLoad(await runLoad({ ...request, connections: CONNECTIONS, rate: RATE, seconds: WARMUP, validate }))}`);
 
-    const read = () => ({
-      ...Object.fromEntries(Object.entries(bench.pids).map(([name, pid]) => [name, treeCpuSeconds(pid)])),
-      ...sharedServerCpuSeconds(),
-      'load generator': process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
-    });
+    const read = () => stackCpuSeconds(bench.pids);
     if (PROFILE && !bench.pids[PROFILE]) throw new Error(`BENCH_PROFILE=${PROFILE}: no such process (${Object.keys(bench.pids).join(', ')})`);
     const profiler = PROFILE ? await startProfiling(bench.pids[PROFILE]!) : undefined;
     if (PROFILE) say(`DEVIATION: ${PROFILE} runs under V8's sampling profiler: its figures below include the profiler's cost`);
@@ -111,13 +107,8 @@ async function main() {
       );
       say(`  sent ${fmt(result.sent)}, answered ${fmt(result.answered)}, errors ${result.errors}${result.errors ? ` (${JSON.stringify(result.errorReasons)})` : ''}`);
       say(`  ${describeLoad(result)}`);
-      const cpu = Object.entries(cpuAfter)
-        .map(([name, seconds]) => ({ name, percent: ((seconds - (cpuBefore as Record<string, number>)[name]!) / result.seconds) * 100 }))
-        .filter((p) => Number.isFinite(p.percent) && p.percent >= 1)
-        .sort((a, b) => b.percent - a.percent);
-      say(
-        `  CPU (100% = one core): ${cpu.map((p) => `${p.name} ${fmt(p.percent)}%`).join(', ')}; whole machine ${fmt((busy / result.seconds) * 100)}% of ${os.cpus().length * 100}%`,
-      );
+      const cpu = cpuShares(cpuBefore, cpuAfter, result.seconds);
+      say(`  CPU (100% = one core): ${describeCpu(cpu, (busy / result.seconds) * 100)}`);
       const gateway = cpu.find((p) => p.name === 'gateway');
       if (gateway) say(`  gateway CPU per request: ${fmt((gateway.percent * 10) / result.achievedRate, 3)} ms`);
     }
