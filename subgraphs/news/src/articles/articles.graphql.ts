@@ -79,6 +79,8 @@ export class Article {
     description: 'Version of the sentiment model that scored the article (news-ingest, README "News"); null while sentiment is null.',
   })
   sentimentModel!: string | null;
+  // An object field: without its own hint it would make every answer that selects it no-store.
+  @UseMiddleware(publicNews)
   @Field(() => [TickerSentiment], {
     description: 'The sentiment for each symbol in symbols, each with its model version; empty until enrichment scored the article.',
   })

@@ -50,7 +50,9 @@ const PUBLIC = `max-age=${PUBLIC_NEWS_MAX_AGE_SECONDS}, public`;
 
 describe('cache hints of the news subgraph', () => {
   it('marks a page of articles and one article public for a short while', async () => {
-    const page = await ask('{ articles(first: 3) { edges { cursor node { id title sources publishedAt popularity contentPath } } pageInfo { hasNextPage endCursor } } }');
+    const page = await ask(
+      '{ articles(first: 3) { edges { cursor node { id title sources publishedAt popularity contentPath imageUrl tickerSentiments { symbol score } } } pageInfo { hasNextPage endCursor } } }',
+    );
     expect(page.errors).toBeUndefined();
     expect(page.cacheControl).toBe(PUBLIC);
     const id = (await readArticleBundle()).articles[0]!.id;
