@@ -287,6 +287,7 @@ export const contracts = {
       'password-reset',
       'email-change-verification',
       'email-changed',
+      'digest',
     ]),
     data: z.record(z.string(), z.unknown()),
   }),

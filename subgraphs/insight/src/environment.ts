@@ -6,6 +6,11 @@ export const insightEnvShape = {
   ...subgraphSigningEnv,
   ...postgresEnv('insight'),
   ...kafkaEnv,
+  /**
+   * How often finished weeks and months are looked for to send their digests (one per user and
+   * period, whichever replica finds it first); 0 turns it off.
+   */
+  DIGEST_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
 };
 export type InsightEnv = z.infer<z.ZodObject<typeof insightEnvShape>>;
 export const parseInsightEnv = (source: Record<string, string | undefined>) => parseEnv(insightEnvShape, source);

@@ -1,5 +1,5 @@
 import { verifierFromEnv } from '@analytica/auth';
-import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, runConsumer, startConsumerWithRetries, type Consumer, type EventBus } from '@analytica/events';
+import { busFromEnv, OutboxMessageSchema, ProcessedEventSchema, runConsumer, startConsumerWithRetries, startOutboxRelay, type Consumer, type EventBus } from '@analytica/events';
 import { createLogger } from '@analytica/logger';
 import { openDatabase, connectionFromEnv } from '@analytica/postgres';
 import { createRedis, type Redis } from '@analytica/redis';
@@ -15,6 +15,7 @@ import { buildInsightSchema } from './schema.js';
 import { applyDeletedTransaction, applyRecordedTransaction, applyUpdatedTransaction, DELETIONS_GROUP, SPENDING_CONSUMER, UPDATES_GROUP } from './spending/spending.js';
 import { ANOMALY_CONSUMER, recordAnomaly } from './anomalies/anomalies.js';
 import { BUDGETS_CONSUMER, recordBudget } from './forecasts/forecasts.js';
+import { startDigests } from './digests/digests.js';
 import { InsightRecord, InsightSchema } from './insights/insight.entity.js';
 
 export { insightEnvShape, parseInsightEnv, type InsightEnv } from './environment.js';
@@ -164,6 +165,18 @@ export async function startInsightService(env: InsightEnv, deps: Dependencies = 
       ),
     ),
   );
+  const relay = await resources.open(
+    'outbox relay',
+    () => startOutboxRelay({ db, bus, logger }),
+    (r) => r.stop(),
+  );
+  if (env.DIGEST_INTERVAL_MS > 0) {
+    await resources.open(
+      'digests',
+      async () => startDigests({ db, logger, intervalMs: env.DIGEST_INTERVAL_MS, clock, onSent: () => relay.poke() }),
+      (d) => d.stop(),
+    );
+  }
   const service = createSubgraphService<InsightContext>({
     name: 'insight',
     host: env.HOST,

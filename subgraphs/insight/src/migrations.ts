@@ -127,9 +127,24 @@ class AddBudgetForecasts extends Migration {
   }
 }
 
+/** Weekly and monthly digests: one row per user and period once its email was asked for (in the same transaction). */
+class AddDigests extends Migration {
+  override async up() {
+    this.addSql(`create table digests (
+      user_id text not null,
+      period text not null check (period in ('MONTHLY', 'WEEKLY')),
+      starts_on date not null,
+      report_id uuid null references reports (id) on delete set null,
+      sent_at timestamptz not null,
+      constraint digests_key primary key (user_id, period, starts_on)
+    )`);
+  }
+}
+
 export const migrations = [
   { name: '0001-create-insights', class: CreateInsights },
   { name: '0002-add-anomaly-insights', class: AddAnomalyInsights },
   { name: '0003-add-ledger-transactions', class: AddLedgerTransactions },
   { name: '0004-add-budget-forecasts', class: AddBudgetForecasts },
+  { name: '0005-add-digests', class: AddDigests },
 ];

@@ -4,7 +4,7 @@ import { createKafkaBus, deadLetterTopic, encodeEvent, HEADER, type EventBus, ty
 import { createLogger } from '@analytica/logger';
 import { parseSmtpCatcherEnv, startSmtpCatcher, type CaughtMessage } from '@analytica/smtp-catcher';
 import { dropSchema, eventually, services, uniqueName } from '@analytica/testing';
-import { parseNotificationsEnv, startNotificationsWorker } from './index.js';
+import { parseNotificationsEnv, startNotificationsWorker, unsubscribeUrl } from './index.js';
 
 const schema = uniqueName('notifications_test');
 const prefix = `${uniqueName('t')}.`;
@@ -219,6 +219,39 @@ describe('the notifications worker', () => {
     await publish('payments.status-changed.v1', user.id, settled({ userId: user.id, payeeName: 'Again' }));
     const mail = await mailTo(user.email, 4);
     expect(mail[3]!.subject).toBe('Payment of 42.00 EUR to Again sent');
+  });
+
+  it('sends the weekly digest insight asks for, once per request, and not to a user who turned insight emails off', async () => {
+    const [ada, bob] = [await register('Ada'), await register('Bob')];
+    const off = await fetch(unsubscribeUrl(worker.url, 'test-unsubscribe-secret-0123456789abcdef', bob.id, 'insights'), { method: 'POST' });
+    expect(off.status).toBe(200);
+    const digest = (userId: string): EventPayload<'notifications.email.v1'> => ({
+      userId,
+      template: 'digest',
+      data: {
+        period: 'WEEKLY',
+        startsOn: '2026-02-23',
+        endsOn: '2026-03-01',
+        totals: [{ currency: 'EUR', incomeMinor: 0, spendingMinor: 6000 }],
+        topSpending: [{ category: 'Groceries', amountMinor: 4500, currency: 'EUR' }],
+        insights: [],
+      },
+    });
+    const id = await publish('notifications.email.v1', ada.id, digest(ada.id));
+    await publish('notifications.email.v1', ada.id, digest(ada.id), id); // redelivered
+    await publish('notifications.email.v1', bob.id, digest(bob.id));
+    const [, sent] = await mailTo(ada.email, 2);
+    expect(sent!.subject).toBe('Your week from 2026-02-23 to 2026-03-01');
+    expect(sent!.text).toContain('Where the money went: Groceries 45.00 EUR.');
+    expect(sent!.headers['list-unsubscribe']).toContain('c=insights');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(catcher.messages().filter((m) => m.to.includes(ada.email.toLowerCase()))).toHaveLength(2);
+    expect(
+      catcher
+        .messages()
+        .filter((m) => m.to.includes(bob.email.toLowerCase()))
+        .map((m) => m.subject),
+    ).toEqual(['Welcome to Analytica']);
   });
 
   it('retries an email for a user whose address is not known yet, then dead-letters it with the reason', async () => {

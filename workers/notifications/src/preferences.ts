@@ -16,6 +16,8 @@ export const TEMPLATE_CATEGORY = {
   'budget-overspent': 'budget',
   'price-alert': 'market',
   anomaly: 'insights',
+  // The weekly and monthly digest (insight's schedule): turned off with the other insight emails.
+  digest: 'insights',
 } as const;
 export type Template = keyof typeof TEMPLATE_CATEGORY;
 export type Category = (typeof TEMPLATE_CATEGORY)[Template];

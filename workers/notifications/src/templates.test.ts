@@ -5,6 +5,31 @@ import { renderEmail, TemplateDataError } from './templates.js';
 const ctx = { displayName: 'Ada <Admin>', appUrl: 'https://app.example', unsubscribeUrl: 'https://n.example/unsubscribe?u=1&c=payments&s=x' };
 
 describe('email templates', () => {
+  it("renders a digest: each currency's totals, where the money went and the period's insights, with a link to the report", () => {
+    const email = renderEmail(
+      'digest',
+      {
+        period: 'MONTHLY',
+        startsOn: '2026-02-01',
+        endsOn: '2026-02-28',
+        totals: [{ currency: 'EUR', incomeMinor: 250000, spendingMinor: 86000 }],
+        topSpending: [
+          { category: 'Rent', amountMinor: 80000, currency: 'EUR' },
+          { category: 'Food & Drink', amountMinor: 4500, currency: 'EUR' },
+        ],
+        insights: ['1640.00 EUR left over to save'],
+      },
+      ctx,
+    );
+    expect(email.subject).toBe('Your month from 2026-02-01 to 2026-02-28');
+    expect(email.text).toContain('In EUR: 2500.00 EUR in, 860.00 EUR out, 1640.00 EUR net.');
+    expect(email.text).toContain('Where the money went: Rent 800.00 EUR, Food & Drink 45.00 EUR.');
+    expect(email.text).toContain('1640.00 EUR left over to save');
+    expect(email.text).toContain('https://app.example/insights');
+    expect(email.html).toContain('Food &amp; Drink');
+    expect(() => renderEmail('digest', { period: 'DAILY' }, ctx)).toThrowError(TemplateDataError);
+  });
+
   it("renders a payment result in both parts, with the amount in the currency's minor units", () => {
     const email = renderEmail(
       'payment-result',

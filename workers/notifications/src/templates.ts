@@ -106,6 +106,14 @@ const schemas = {
     triggeredAt: z.string(),
   }),
   anomaly: z.object({ title: z.string(), detail: z.string() }),
+  digest: z.object({
+    period: z.enum(['MONTHLY', 'WEEKLY']),
+    startsOn: z.string(),
+    endsOn: z.string(),
+    totals: z.array(z.object({ currency: z.string(), incomeMinor: z.number(), spendingMinor: z.number() })),
+    topSpending: z.array(z.object({ category: z.string(), amountMinor: z.number(), currency: z.string() })),
+    insights: z.array(z.string()),
+  }),
   'registration-attempt': z.object({ attemptedAt: z.string() }),
   'password-reset': z.object({ resetToken: z.string().min(16).max(100), expiresAt: z.string() }),
   'email-change-verification': z.object({ token: z.string().min(16).max(100), newEmail: z.string(), expiresAt: z.string() }),
@@ -221,6 +229,19 @@ const templates: { [T in Template]: (data: Data<T>, ctx: RenderContext) => Rende
         link: { label: 'Sign in', href: `${ctx.appUrl}/login` },
       },
     ]);
+  },
+
+  digest(data, ctx) {
+    const what = data.period === 'MONTHLY' ? 'month' : 'week';
+    const blocks: Block[] = data.totals.map((t) => ({
+      text: `In ${t.currency}: ${money(t.incomeMinor, t.currency)} in, ${money(t.spendingMinor, t.currency)} out, ${money(t.incomeMinor - t.spendingMinor, t.currency)} net.`,
+    }));
+    if (data.topSpending.length) {
+      blocks.push({ text: `Where the money went: ${data.topSpending.map((s) => `${s.category} ${money(s.amountMinor, s.currency)}`).join(', ')}.` });
+    }
+    for (const insight of data.insights) blocks.push({ text: insight });
+    blocks.push({ text: `The whole report and your insights are in Analytica.`, link: { label: 'See your report', href: `${ctx.appUrl}/insights` } });
+    return compose(`Your ${what} from ${data.startsOn} to ${data.endsOn}`, ctx, blocks);
   },
 
   anomaly(data, ctx) {
