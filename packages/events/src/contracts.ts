@@ -254,10 +254,11 @@ export const contracts = {
   }),
   /**
    * One thing a reader did with an article through the API (news subgraph): opened it (VIEW, once per
-   * reader), liked or saved it, or took that back. Only changes are events: a second like of the same
-   * article records nothing and publishes nothing. Key: the user id, so one reader's events stay in
-   * order. Written to the news service's DynamoDB outbox right after the interaction and relayed at
-   * least once: consumers deduplicate by `eventId` (also the `event-id` header).
+   * reader), liked or saved it, or took that back, or read it for a while (DWELL, with dwellMs; every
+   * session is one). Only changes are events: a second like of the same article records nothing and
+   * publishes nothing. Key: the user id, so one reader's events stay in order. Written to the news
+   * service's DynamoDB outbox right after the interaction and relayed at least once: consumers
+   * deduplicate by `eventId` (also the `event-id` header).
    */
   'user.interactions.v1': z.object({
     eventId: z.uuid(),
@@ -265,7 +266,9 @@ export const contracts = {
     articleId: z.string().min(1).max(200),
     /** What the interaction is about; articles only so far (the DynamoDB keys carry no region). */
     contentType: z.enum(['ARTICLE']),
-    kind: z.enum(['VIEW', 'LIKE', 'UNLIKE', 'SAVE', 'UNSAVE']),
+    kind: z.enum(['VIEW', 'LIKE', 'UNLIKE', 'SAVE', 'UNSAVE', 'DWELL']),
+    /** DWELL only: how long the article was on screen in one reading session (recordArticleDwell). */
+    dwellMs: z.number().int().min(1).max(3_600_000).optional(),
     occurredAt: isoTime,
   }),
   /**

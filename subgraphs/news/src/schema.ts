@@ -2,6 +2,7 @@ import { requireCaller } from '@analytica/auth';
 import { buildFederatedSchema, userReference } from '@analytica/subgraph';
 import { ArticleResolver } from './articles/articles.graphql.js';
 import { ArticleImageResolver } from './content/images.graphql.js';
+import { InteractionResolver } from './interactions/interactions.graphql.js';
 import type { NewsContext } from './context.js';
 // type-graphql prints the types in the order their classes are defined: User before Quote, as ever.
 import { Instrument, NewsPreferencesResolver, SavedArticlesResolver, User } from './user/user.graphql.js';
@@ -13,6 +14,7 @@ export function buildNewsSchema() {
     resolvers: [
       ArticleResolver,
       ArticleImageResolver,
+      InteractionResolver,
       SavedArticlesResolver,
       NewsPreferencesResolver,
       QuoteHeadlineResolver,

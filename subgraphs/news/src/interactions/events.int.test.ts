@@ -80,6 +80,25 @@ describe('user.interactions.v1', () => {
     expect(new Set(events(alice.id, article.id).map((e) => e.payload.eventId)).size).toBe(2);
   });
 
+  it('publishes each reading session recorded through recordArticleDwell as DWELL with its time, and refuses a time out of range', async () => {
+    const article = (await readArticleBundle()).articles[1]!;
+    const url = `${service.url}/graphql`;
+    const token = auth.tokenFor(alice);
+    const DWELL = 'mutation($id: ID!, $ms: Int!) { recordArticleDwell(id: $id, milliseconds: $ms) { id } }';
+    for (const ms of [0, 3_600_001]) {
+      const refused = await gql(url, DWELL, { token, variables: { id: article.id, ms } });
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'milliseconds' });
+    }
+    expect((await gql(url, DWELL, { token, variables: { id: article.id, ms: 42_000 } })).errors).toBeUndefined();
+    expect((await gql(url, DWELL, { token, variables: { id: article.id, ms: 5_000 } })).errors).toBeUndefined();
+    await eventually(async () => (events(alice.id, article.id).length >= 2 ? true : undefined), 15_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(events(alice.id, article.id).map((e) => [e.payload.kind, e.payload.dwellMs])).toEqual([
+      ['DWELL', 42_000],
+      ['DWELL', 5_000],
+    ]);
+  });
+
   it('keeps a view and a save in the outbox while Kafka refuses them, and sends each once when it answers again', async () => {
     const table = `${run}_outage_outbox`;
     await dynamo.ensureTable(interactionOutboxTable(table));

@@ -25,7 +25,7 @@ export interface InteractionEvents {
    * event to the outbox (awaited: a failure fails the mutation, which the caller sees) and asks the
    * relay to send it now. Kafka is never waited for here.
    */
-  record(kind: InteractionKind, userId: string, articleId: string): Promise<string>;
+  record(kind: InteractionKind, userId: string, articleId: string, dwellMs?: number): Promise<string>;
 }
 
 export interface InteractionRelayOptions {
@@ -67,10 +67,15 @@ export function startInteractionRelay(options: InteractionRelayOptions): Interac
     wake?.();
   };
 
-  async function record(kind: InteractionKind, userId: string, articleId: string): Promise<string> {
+  async function record(kind: InteractionKind, userId: string, articleId: string, dwellMs?: number): Promise<string> {
     const eventId = randomUUID();
     const occurredAt = new Date().toISOString();
-    const message = encodeEvent(INTERACTIONS_TOPIC, userId, { eventId, userId, articleId, contentType: 'ARTICLE', kind, occurredAt }, eventId);
+    const message = encodeEvent(
+      INTERACTIONS_TOPIC,
+      userId,
+      { eventId, userId, articleId, contentType: 'ARTICLE', kind, ...(dwellMs === undefined ? {} : { dwellMs }), occurredAt },
+      eventId,
+    );
     await dynamo.doc.send(
       new PutCommand({
         TableName: outboxTable,

@@ -1,4 +1,4 @@
-import { batchGet, DeleteCommand, PutCommand, QueryCommand, type Dynamo } from '@analytica/dynamo';
+import { batchGet, DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type Dynamo } from '@analytica/dynamo';
 import { adjustCount, adjustLikeCount, type ArticleStore } from '../articles/articles.js';
 import type { InteractionEvents } from './events.js';
 
@@ -138,4 +138,24 @@ export async function unlikeArticle(store: ArticleStore, events: InteractionEven
     await adjustLikeCount(store, articleId, -1);
     await events.record('UNLIKE', userId, articleId);
   }
+}
+
+/** The longest reading session recordArticleDwell takes: longer is a tab left open, not reading. */
+export const MAX_DWELL_MS = 3_600_000;
+
+/**
+ * Adds one reading session's time to the user's `DWELL#<articleId>` item (total `dwellMs` and
+ * `dwellCount`; the ranker's pipeline reads them from the events) and publishes DWELL with it. Every
+ * call changes something, so every call is an event.
+ */
+export async function recordDwell(store: ArticleStore, events: InteractionEvents, userId: string, articleId: string, milliseconds: number): Promise<void> {
+  await store.dynamo.doc.send(
+    new UpdateCommand({
+      TableName: store.userArticlesTable,
+      Key: { userId, sk: `DWELL#${articleId}` },
+      UpdateExpression: 'ADD dwellMs :ms, dwellCount :one SET articleId = :articleId, lastDwellAt = :now',
+      ExpressionAttributeValues: { ':ms': milliseconds, ':one': 1, ':articleId': articleId, ':now': new Date().toISOString() },
+    }),
+  );
+  await events.record('DWELL', userId, articleId, milliseconds);
 }
