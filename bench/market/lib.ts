@@ -128,10 +128,10 @@ export function machineBusySeconds(): number {
 
 /**
  * CPU seconds so far of the shared servers, each summed over its processes (PostgreSQL runs a
- * backend per connection): PostgreSQL, Redis and Zipkin, for a bench that must see every cost.
+ * backend per connection): PostgreSQL, Redis, Zipkin, Kafka and dynalite, for a bench that must see every cost.
  */
-export function sharedServerCpuSeconds(): { postgresql: number; redis: number; zipkin: number } {
-  const totals = { postgresql: 0, redis: 0, zipkin: 0 };
+export function sharedServerCpuSeconds(): { postgresql: number; redis: number; zipkin: number; kafka: number; dynalite: number } {
+  const totals = { postgresql: 0, redis: 0, zipkin: 0, kafka: 0, dynalite: 0 };
   for (const entry of readdirSafe('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -141,9 +141,11 @@ export function sharedServerCpuSeconds(): { postgresql: number; redis: number; z
           ? 'postgresql'
           : comm === 'redis-server'
             ? 'redis'
-            : comm === 'java' && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('zipkin')
-              ? 'zipkin'
-              : undefined;
+            : comm === 'java'
+              ? javaServer(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))
+              : comm.startsWith('node') && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('dynalite')
+                ? 'dynalite'
+                : undefined;
       const seconds = name ? cpuSeconds(Number(entry)) : NaN;
       if (name && Number.isFinite(seconds)) totals[name] += seconds;
     } catch {
@@ -152,6 +154,8 @@ export function sharedServerCpuSeconds(): { postgresql: number; redis: number; z
   }
   return totals;
 }
+
+const javaServer = (cmdline: string) => (cmdline.includes('zipkin') ? 'zipkin' : cmdline.includes('kafka.Kafka') ? 'kafka' : undefined);
 
 /** Pids of the shared backing services, to show their share of the CPU (read only). */
 export function backingServicePids(): Record<string, number | undefined> {
