@@ -55,6 +55,11 @@ export const newsIngestEnvShape = {
     .min(1024)
     .max(50 * 1024 * 1024)
     .default(5 * 1024 * 1024),
+  /**
+   * Stories whose last stored text this process remembers per source, so that a feed read again in
+   * full costs no DynamoDB call for what it already stored (about 200 bytes each); least recent forgotten first.
+   */
+  NEWS_MEMORY_ITEMS: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
 };
 export type NewsIngestEnv = z.infer<z.ZodObject<typeof newsIngestEnvShape>>;
 export function parseNewsIngestEnv(source: Record<string, string | undefined>): NewsIngestEnv {

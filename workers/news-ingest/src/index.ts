@@ -1,24 +1,21 @@
-import { createHash } from 'node:crypto';
 import client from 'prom-client';
 import { dynamoFromEnv } from '@analytica/dynamo';
-import { busFromEnv, encodeEvent, HEADER, type EventBus } from '@analytica/events';
+import { busFromEnv, type EventBus } from '@analytica/events';
 import { readReferenceFile } from '@analytica/instruments';
 import { createLogger } from '@analytica/logger';
 import { createHttpService, lifecycle } from '@analytica/service';
 import type { NewsIngestEnv, SourceConfig } from './environment.js';
-import type { ParsedFeed } from './parse.js';
 import { createEnricher, followSentimentModel } from '@analytica/news-subgraph/enrich';
 import { startPoller, type PollOutcome } from './poller.js';
-import { markPublished, recordItem, storiesTable } from './store.js';
+import { createFeedApplier } from './ingest.js';
+import { createStoredItems } from './memory.js';
+import { storiesTable } from './store.js';
 
 export { newsIngestEnvShape, parseNewsIngestEnv, type NewsIngestEnv, type SourceConfig } from './environment.js';
 export { canonicalUrl, contentHash } from './store.js';
 export { createEnricher, TOPICS, TOPIC_SLUGS, type Enrichment } from '@analytica/news-subgraph/enrich';
 
-export const NEWS_TOPIC = 'news.published.v1';
-/** Feed items that could not be read: one message per item, keyed and headed by the source's name. */
-export const NEWS_DLQ_TOPIC = 'news.ingest.dlq';
-export const SOURCE_HEADER = 'news-source';
+export { NEWS_DLQ_TOPIC, NEWS_TOPIC, SOURCE_HEADER } from './ingest.js';
 
 export interface Dependencies {
   /** The embedded runner's local event log instead of Kafka; not closed here. */
@@ -74,37 +71,15 @@ export async function startNewsIngest(env: NewsIngestEnv, deps: Dependencies = {
     );
     const enricher = createEnricher((await readReferenceFile()).instruments, sentiment.current);
     logger.info({ sentimentModel: enricher.modelVersion, from: sentiment.description }, 'enrichment ready');
-    // Malformed items already dead-lettered (a changed feed is read again in full); bounded.
-    const deadLettered = new Set<string>();
-
-    async function apply(source: SourceConfig, feed: ParsedFeed) {
-      const sourceTitle = source.title ?? source.name;
-      for (const bad of feed.malformed) {
-        const id = createHash('sha256').update(`${source.name}\n${bad.raw}`).digest('hex');
-        if (deadLettered.has(id)) continue;
-        await bus.publish(NEWS_DLQ_TOPIC, [
-          {
-            key: source.name,
-            value: JSON.stringify({ source: source.name, feedUrl: source.url, reason: bad.reason, item: bad.raw, seenAt: new Date().toISOString() }),
-            headers: { [HEADER.id]: id, [HEADER.reason]: bad.reason.slice(0, 1000), [SOURCE_HEADER]: source.name, [HEADER.occurredAt]: new Date().toISOString() },
-          },
-        ]);
-        if (deadLettered.size >= 10_000) deadLettered.clear();
-        deadLettered.add(id);
-        metrics.items.inc({ source: source.name, outcome: 'malformed' });
-      }
-      // Oldest first, so that an article's revisions follow the feed's order.
-      for (const item of [...feed.items].reverse()) {
-        // Enriched at ingest and stored with the article: tickers, taxonomy topics, headline sentiment.
-        const { outcome, article } = await recordItem(dynamo, table, sourceTitle, { ...item, ...enricher.enrich(item) });
-        metrics.items.inc({ source: source.name, outcome });
-        if (!article) continue;
-        const { articleId, ...rest } = article;
-        await bus.publish(NEWS_TOPIC, [encodeEvent(NEWS_TOPIC, articleId, { articleId, ...rest })]);
-        await markPublished(dynamo, table, articleId, article.revision);
-        metrics.published.inc({ source: source.name });
-      }
-    }
+    const apply = createFeedApplier({
+      dynamo,
+      table,
+      bus,
+      enricher,
+      stored: createStoredItems(env.NEWS_MEMORY_ITEMS),
+      onItem: (source, outcome) => metrics.items.inc({ source, outcome }),
+      onPublished: (source) => metrics.published.inc({ source }),
+    });
 
     for (const source of env.NEWS_SOURCES) {
       pollers.push(
