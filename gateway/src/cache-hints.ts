@@ -13,6 +13,10 @@ import type { GatewayCacheHint, GatewayCachePolicy, GatewayExecutor, GatewayGrap
  * operation that fetched nothing, a mutation (also refused here outright), a `me` field (the user
  * subgraph gives no hints), a field about the caller (savedByMe, likedByMe), an error.
  *
+ * `public` needs one more thing: every operation carries an access token, so an answer may be shared
+ * between callers only by a CDN that checks tokens itself (CDN_VERIFIES_TOKENS); without it, an answer
+ * to a request with a token is at most `private` (the caller's browser may keep it).
+ *
  * The same rules as RemoteGraphQLDataSource's `honorSubgraphCacheControlHeader`, which our own
  * data source (datasource.ts) replaces.
  */
@@ -73,7 +77,11 @@ function wrapExecutor(gateway: GatewayInterface, wrap: (execute: GatewayExecutor
  * (Whole HTTP answers shared by shareIdenticalRequests replay their `cache-control`: the same
  * body with the same Authorization and Accept, so the same policy.)
  */
-export function withCacheHints(gateway: GatewayInterface, share: (gateway: GatewayInterface) => GatewayInterface = (g) => g): GatewayInterface {
+export function withCacheHints(
+  gateway: GatewayInterface,
+  share: (gateway: GatewayInterface) => GatewayInterface = (g) => g,
+  options: { cdnVerifiesTokens?: boolean } = {},
+): GatewayInterface {
   const measured = wrapExecutor(gateway, (execute) => async (requestContext: GatewayGraphQLRequestContext) => {
     const policy = requestContext.overallCachePolicy as GatewayCachePolicy;
     if (requestContext.operation?.operation !== 'query') policy.restrict({ maxAge: 0 });
@@ -83,7 +91,11 @@ export function withCacheHints(gateway: GatewayInterface, share: (gateway: Gatew
   });
   return wrapExecutor(share(measured), (execute) => async (requestContext: GatewayGraphQLRequestContext) => {
     const result = (await execute(requestContext)) as ResultWithPolicy;
-    (requestContext.overallCachePolicy as GatewayCachePolicy).restrict(result?.[POLICY] ?? { maxAge: 0 });
+    const policy = requestContext.overallCachePolicy as GatewayCachePolicy;
+    policy.restrict(result?.[POLICY] ?? { maxAge: 0 });
+    // An answer to a caller with a token is shared between callers only by a CDN that checks
+    // tokens itself (CDN_VERIFIES_TOKENS); otherwise at most the caller's own browser keeps it.
+    if (!options.cdnVerifiesTokens && requestContext.request.http?.headers.get('authorization')) policy.restrict({ scope: 'PRIVATE' });
     return result;
   });
 }

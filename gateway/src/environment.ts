@@ -112,6 +112,15 @@ export const gatewayEnvShape = {
    */
   GATEWAY_DEDUPLICATE: bool(true),
   /**
+   * Whether the CDN in front of the gateway checks every request's access token itself (an edge
+   * function verifying it against the JWKS) before it serves anything from its cache. Only then may
+   * answers that are the same for every caller (public news) say `public`, letting the CDN share one
+   * caller's answer with another: every operation needs a token, and a CDN that does not check it
+   * would hand the answer to anyone. Off (the default), those answers say `private`: the caller's
+   * own browser may keep them for their max-age, no shared cache may. gateway/src/cache-hints.ts.
+   */
+  CDN_VERIFIES_TOKENS: bool(false),
+  /**
    * The queries one request sends a subgraph in the same turn of the event loop go as one query
    * (gateway/src/merge-fetches.ts): fewer round trips, the same answers. Off, one fetch per plan node.
    */

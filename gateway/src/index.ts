@@ -237,7 +237,9 @@ export async function startGateway(env: GatewayEnv) {
       server: (plugins) =>
         new ApolloServer<GatewayContext>({
           // Cache-Control from the subgraphs' hints (cache-hints.ts), through the sharing of identical executions.
-          gateway: withCacheHints(gateway, (g) => (env.GATEWAY_DEDUPLICATE ? shareIdenticalQueries(g, { onShared: () => sharedExecutions.inc() }) : g)),
+          gateway: withCacheHints(gateway, (g) => (env.GATEWAY_DEDUPLICATE ? shareIdenticalQueries(g, { onShared: () => sharedExecutions.inc() }) : g), {
+            cdnVerifiesTokens: env.CDN_VERIFIES_TOKENS,
+          }),
           introspection: !production,
           includeStacktraceInErrorResponses: false,
           stopOnTerminationSignals: false,

@@ -34,6 +34,8 @@ let news: Awaited<ReturnType<typeof startNewsService>>;
 let users: ApolloServer<{ user: AuthUser | null }>;
 let verifier: ReturnType<typeof createTokenVerifier>;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
+let cdnGateway: Awaited<ReturnType<typeof startGateway>>;
+let cdnGatewayUrl: string;
 let gatewayUrl: string;
 let token: string;
 
@@ -76,24 +78,30 @@ beforeAll(async () => {
   ]);
   if (!composed.ok) throw new Error(composed.errors.join('\n'));
   await writeFile(path.join(dir, 'supergraph.graphql'), composed.supergraphSdl);
-  gateway = await startGateway(
-    parseGatewayEnv({
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
-      SUPERGRAPH_WATCH: 'false',
-      REDIS_KEY_PREFIX: `${run}:`,
-      RATE_LIMIT_USER_PER_MINUTE: '1000000',
-      RATE_LIMIT_IP_PER_MINUTE: '1000000',
-      ...auth.env,
-    }),
-  );
+  const start = (extra: Record<string, string> = {}) =>
+    startGateway(
+      parseGatewayEnv({
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
+        SUPERGRAPH_WATCH: 'false',
+        REDIS_KEY_PREFIX: `${run}:`,
+        RATE_LIMIT_USER_PER_MINUTE: '1000000',
+        RATE_LIMIT_IP_PER_MINUTE: '1000000',
+        ...auth.env,
+        ...extra,
+      }),
+    );
+  // As shipped, and behind a CDN that checks every token at the edge (CDN_VERIFIES_TOKENS).
+  [gateway, cdnGateway] = await Promise.all([start(), start({ CDN_VERIFIES_TOKENS: 'true' })]);
   gatewayUrl = `${gateway.url}/graphql`;
+  cdnGatewayUrl = `${cdnGateway.url}/graphql`;
   token = auth.tokenFor(reader);
 }, 60_000);
 
 afterAll(async () => {
   await gateway?.stop();
+  await cdnGateway?.stop();
   await users?.stop();
   await news?.stop();
   await verifier?.close();
@@ -104,8 +112,8 @@ afterAll(async () => {
 });
 
 /** POSTs through the gateway as a client does (the JSON indented by `indent`); the answer with its Cache-Control. */
-async function ask(query: string, variables?: Record<string, unknown>, indent = 0) {
-  const response = await fetch(gatewayUrl, {
+async function ask(query: string, variables?: Record<string, unknown>, indent = 0, url = gatewayUrl) {
+  const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }, null, indent),
@@ -117,16 +125,23 @@ async function ask(query: string, variables?: Record<string, unknown>, indent = 
 const ARTICLES = '{ articles(first: 5) { edges { cursor node { id title sources publishedAt contentPath } } pageInfo { hasNextPage endCursor } } }';
 
 describe('Cache-Control through the gateway', () => {
-  it('lets a CDN keep a public articles query for 30 s', async () => {
-    const answer = await ask(ARTICLES);
+  it('lets a CDN that checks tokens keep a public articles query for 30 s', async () => {
+    const answer = await ask(ARTICLES, undefined, 0, cdnGatewayUrl);
     expect(answer.errors).toBeUndefined();
     expect(answer.data.articles.edges).toHaveLength(5);
     expect(answer.cacheControl).toBe('max-age=30, public');
   });
 
+  it('as shipped, lets only the caller keep it: a CDN that does not check tokens must not share it with anyone', async () => {
+    const answer = await ask(ARTICLES);
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data.articles.edges).toHaveLength(5);
+    expect(answer.cacheControl).toBe('max-age=30, private');
+  });
+
   it('gives every one of identical concurrent requests (answered by one execution) the same public header', async () => {
     // The same operation in differently written JSON: not one HTTP answer replayed, but one execution shared (share-queries.ts).
-    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => ask(ARTICLES, undefined, i)));
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => ask(ARTICLES, undefined, i, cdnGatewayUrl)));
     for (const answer of answers) {
       expect(answer.errors).toBeUndefined();
       expect(answer.cacheControl).toBe('max-age=30, public');
