@@ -59,6 +59,11 @@ export const newsIngestEnvShape = {
    * Stories whose last stored text this process remembers per source, so that a feed read again in
    * full costs no DynamoDB call for what it already stored (about 200 bytes each); least recent forgotten first.
    */
+  /**
+   * Stories of one feed stored and published at a time (each story's revisions and copies still one
+   * after another, oldest first): DynamoDB and Kafka round trips overlap instead of adding up.
+   */
+  NEWS_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   NEWS_MEMORY_ITEMS: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
 };
 export type NewsIngestEnv = z.infer<z.ZodObject<typeof newsIngestEnvShape>>;

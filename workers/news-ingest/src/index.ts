@@ -77,6 +77,7 @@ export async function startNewsIngest(env: NewsIngestEnv, deps: Dependencies = {
       bus,
       enricher,
       stored: createStoredItems(env.NEWS_MEMORY_ITEMS),
+      concurrency: env.NEWS_INGEST_CONCURRENCY,
       onItem: (source, outcome) => metrics.items.inc({ source, outcome }),
       onPublished: (source) => metrics.published.inc({ source }),
     });

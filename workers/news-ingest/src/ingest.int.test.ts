@@ -6,7 +6,7 @@ import { createKafkaBus, type BusMessage, type EventBus } from '@analytica/event
 import { createLogger } from '@analytica/logger';
 import { createEnricher } from '@analytica/news-subgraph/enrich';
 import { isolatedRunEnv, services, uniqueName } from '@analytica/testing';
-import { createFeedApplier, NEWS_TOPIC } from './ingest.js';
+import { createFeedApplier, NEWS_TOPIC, storyGroups } from './ingest.js';
 import { createStoredItems } from './memory.js';
 import type { FeedItem } from './parse.js';
 import { storiesTable, type Outcome } from './store.js';
@@ -34,14 +34,21 @@ const countedBus: EventBus = {
   },
 };
 
-function applier(memory = createStoredItems(1000)) {
+/** DynamoDB as a network gives it: each call answered after its own delay (0-15 ms more), so calls side by side may end in any order. */
+const jittered = {
+  ...dynamo,
+  doc: { send: async (command: unknown) => (await new Promise((r) => setTimeout(r, Math.random() * 15)), dynamo.doc.send(command as never)) },
+} as unknown as Dynamo;
+
+function applier(memory = createStoredItems(1000), concurrency = 1, through = countedDynamo) {
   const outcomes: Outcome[] = [];
   const apply = createFeedApplier({
-    dynamo: countedDynamo,
+    dynamo: through,
     table,
     bus: countedBus,
     enricher,
     stored: memory,
+    concurrency,
     onItem: (_, outcome) => void (outcome !== 'malformed' && outcomes.push(outcome)),
   });
   return { apply, outcomes, memory };
@@ -157,5 +164,51 @@ describe('what this process already stored', () => {
     expect(calls.length).toBeGreaterThan(0);
     expect(published).toEqual([]);
     expect(outcomes).toEqual(['unchanged', 'unchanged', 'unchanged']);
+  });
+});
+
+describe('stories side by side', () => {
+  it('groups items sharing a canonical URL or a content hash, transitively, oldest first', () => {
+    const entries = [
+      { id: 1, canonical: 'a', hash: 'x' },
+      { id: 2, canonical: 'b', hash: 'y' },
+      { id: 3, canonical: 'c', hash: 'x' },
+      { id: 4, canonical: 'b', hash: 'z' },
+      { id: 5, canonical: 'd', hash: 'w' },
+      { id: 6, canonical: 'c', hash: 'z' },
+    ];
+    expect(storyGroups(entries).map((g) => g.map((e) => e.id))).toEqual([[1, 2, 3, 4, 6], [5]]);
+  });
+
+  it('ends with the later of two revisions of each story in one feed, published in order, with 16 stories at a time', async () => {
+    reset();
+    const { apply } = applier(createStoredItems(1000), 16, jittered);
+    const revisions = Array.from({ length: 24 }, () => {
+      const first = story();
+      return [first, { ...first, title: `${first.title}, revised`, body: `${first.body} Revised.`, updatedAt: '2026-12-07T00:10:00.000Z' }] as const;
+    });
+    await apply(northgate, feed(...revisions.flat()));
+    for (const [first, revised] of revisions) {
+      const events = published.filter((e) => e.title === first.title || e.title === revised.title);
+      expect(events.map((e) => e.title)).toEqual([first.title, revised.title]);
+      expect(events.map((e) => e.revision)).toEqual([1, 2]);
+      expect(await stored(events[0]!.articleId)).toMatchObject({ title: revised.title, revision: 2, publishedRevision: 2 });
+    }
+  });
+
+  it('stores one story from two feeds applied at once once, with both sources (same URL, and a copy of the text under another URL)', async () => {
+    reset();
+    const shared = story();
+    const syndicated = story();
+    const copy = { ...syndicated, guid: `${syndicated.guid}-copy`, link: `https://wire.example/copies/${syndicated.guid}` };
+    // Two instances of the worker, each with its own memory.
+    const first = applier(createStoredItems(1000), 16, jittered);
+    const second = applier(createStoredItems(1000), 16, jittered);
+    await Promise.all([first.apply(northgate, feed(shared, syndicated)), second.apply(harbour, feed(shared, copy))]);
+    for (const title of [shared.title, syndicated.title]) {
+      const ids = new Set(published.filter((e) => e.title === title).map((e) => e.articleId));
+      expect(ids.size).toBe(1);
+      expect((await stored([...ids][0]!)).sources).toEqual(new Set(['Harbour Street Journal', 'Northgate Markets Desk']));
+    }
   });
 });

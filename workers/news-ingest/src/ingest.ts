@@ -21,6 +21,8 @@ export interface FeedApplierOptions {
   stored: StoredItems;
   onItem?: (source: string, outcome: Outcome | 'malformed') => void;
   onPublished?: (source: string) => void;
+  /** Stories of one feed stored and published at a time (NEWS_INGEST_CONCURRENCY). */
+  concurrency?: number;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface FeedApplierOptions {
  */
 export function createFeedApplier(options: FeedApplierOptions) {
   const { dynamo, table, bus, enricher, stored } = options;
+  const concurrency = options.concurrency ?? 1;
   // Malformed items already dead-lettered (a changed feed is read again in full); bounded.
   const deadLettered = new Set<string>();
 
@@ -49,26 +52,79 @@ export function createFeedApplier(options: FeedApplierOptions) {
       deadLettered.add(id);
       options.onItem?.(source.name, 'malformed');
     }
-    // Oldest first, so that an article's revisions follow the feed's order.
-    for (const item of [...feed.items].reverse()) {
+    // Oldest first, so that an article's revisions follow the feed's order; what this process
+    // stored already costs nothing (a changed feed is read again in full).
+    const pending = [...feed.items].reverse().flatMap((item) => {
       const canonical = canonicalUrl(item.canonicalUrl ?? item.link);
       const hash = contentHash(item);
-      // A changed feed is read again in full: what this process stored already costs nothing.
-      if (stored.has(source.name, canonical, hash, item.updatedAt)) {
-        options.onItem?.(source.name, 'unchanged');
-        continue;
+      if (!stored.has(source.name, canonical, hash, item.updatedAt)) return [{ item, canonical, hash }];
+      options.onItem?.(source.name, 'unchanged');
+      return [];
+    });
+    // Stories side by side, each story's items one after another (see storyGroups).
+    await inPool(storyGroups(pending), concurrency, async (group) => {
+      for (const { item, canonical, hash } of group) {
+        // Enriched at ingest and stored with the article: tickers, taxonomy topics, headline sentiment.
+        const { outcome, article } = await recordItem(dynamo, table, sourceTitle, { ...item, ...enricher.enrich(item) });
+        options.onItem?.(source.name, outcome);
+        if (article) {
+          // On Kafka only once stored; marked published only once Kafka has acknowledged it.
+          const { articleId, ...rest } = article;
+          await bus.publish(NEWS_TOPIC, [encodeEvent(NEWS_TOPIC, articleId, { articleId, ...rest })]);
+          await markPublished(dynamo, table, articleId, article.revision);
+          options.onPublished?.(source.name);
+        }
+        // Only now is it proven: stored from this source with this text (or newer), and on Kafka.
+        stored.remember(source.name, canonical, hash, item.updatedAt);
       }
-      // Enriched at ingest and stored with the article: tickers, taxonomy topics, headline sentiment.
-      const { outcome, article } = await recordItem(dynamo, table, sourceTitle, { ...item, ...enricher.enrich(item) });
-      options.onItem?.(source.name, outcome);
-      if (article) {
-        const { articleId, ...rest } = article;
-        await bus.publish(NEWS_TOPIC, [encodeEvent(NEWS_TOPIC, articleId, { articleId, ...rest })]);
-        await markPublished(dynamo, table, articleId, article.revision);
-        options.onPublished?.(source.name);
+    });
+  };
+}
+
+/**
+ * The items (oldest first) in groups that must go one after another, each group oldest first:
+ * items that share a canonical URL or a content hash (revisions of one story, copies of one text
+ * under two URLs) are one group, since recordItem reads the article and then writes it, and two
+ * revisions side by side could leave the older text. Groups are in the order of their oldest item.
+ */
+export function storyGroups<T extends { canonical: string; hash: string }>(oldestFirst: T[]): T[][] {
+  const parent = oldestFirst.map((_, i) => i);
+  const root = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+    return i;
+  };
+  const firstWith = new Map<string, number>();
+  oldestFirst.forEach((entry, i) => {
+    for (const key of [`url ${entry.canonical}`, `hash ${entry.hash}`]) {
+      const first = firstWith.get(key);
+      if (first === undefined) firstWith.set(key, i);
+      else parent[root(i)] = root(first);
+    }
+  });
+  const groups = new Map<number, T[]>();
+  oldestFirst.forEach((entry, i) => {
+    const r = root(i);
+    const group = groups.get(r);
+    if (group) group.push(entry);
+    else groups.set(r, [entry]);
+  });
+  return [...groups.values()];
+}
+
+/** Runs `work` over the tasks, at most `width` at a time, in order; after a failure none is started and the first failure is thrown once the running ones end. */
+async function inPool<T>(tasks: T[], width: number, work: (task: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < tasks.length) {
+      const task = tasks[next++]!;
+      try {
+        await work(task);
+      } catch (error) {
+        failure ??= { error };
       }
-      // Only now is it proven: stored from this source with this text (or newer), and on Kafka.
-      stored.remember(source.name, canonical, hash, item.updatedAt);
     }
   };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, tasks.length)) }, worker));
+  if (failure) throw failure.error;
 }
