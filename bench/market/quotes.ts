@@ -20,7 +20,7 @@ import { describeLoad, runLoad, type LoadResult } from '../lib/open-loop.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startProfiling, summariseProfile } from '../subscriptions/profile.js';
-import { createEnvironment, provenance, removeData, removeScratch, startBenchStack } from '../subscriptions/services.js';
+import { createEnvironment, provenance, removeData, removeScratch, startBenchStackSaying } from '../subscriptions/services.js';
 import { cpuShares, describeCpu, fmt, machineBusySeconds, say, stackCpuSeconds } from './lib.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -63,12 +63,7 @@ async function main() {
   // Everything comes from one address and one user here, far beyond the per-address and per-user
   // request budgets: both raised through their documented variables, nothing else changed.
   const settings = { FEED_ALWAYS_OPEN: 'true', RATE_LIMIT_IP_PER_MINUTE: '100000000', RATE_LIMIT_USER_PER_MINUTE: '100000000' };
-  say(
-    `starting the stack (${Object.entries(settings)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ')}; logs in ${env.logDir})`,
-  );
-  const bench = await startBenchStack(env, settings);
+  const bench = await startBenchStackSaying(env, settings);
   const results: LoadResult[] = [];
   try {
     say(`stack ready in ${fmt(bench.startSeconds, 1)} s`);

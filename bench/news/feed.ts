@@ -13,7 +13,7 @@
 import { gql } from '@analytica/testing';
 import { describeLoad, runLoad, type LoadResult } from '../lib/open-loop.js';
 import { cpuShares, describeCpu, fmt, machineBusySeconds, say, stackCpuSeconds } from '../market/lib.js';
-import { createEnvironment, provenance, removeData, removeScratch, startBenchStack } from '../subscriptions/services.js';
+import { createEnvironment, provenance, removeData, removeScratch, startBenchStackSaying } from '../subscriptions/services.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -39,12 +39,7 @@ async function main() {
   // One machine registers every user and sends everything from one address: the per-address and
   // per-user budgets and registrations per address raised through their documented variables.
   const settings = { RATE_LIMIT_IP_PER_MINUTE: '100000000', RATE_LIMIT_USER_PER_MINUTE: '100000000', REGISTRATIONS_PER_IP_PER_HOUR: '100000' };
-  say(
-    `starting the stack (${Object.entries(settings)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ')}; logs in ${env.logDir})`,
-  );
-  const bench = await startBenchStack(env, settings);
+  const bench = await startBenchStackSaying(env, settings);
   const results: LoadResult[] = [];
   try {
     say(`stack ready in ${fmt(bench.startSeconds, 1)} s`);

@@ -15,7 +15,7 @@
 import { DEMO_USER } from '@analytica/dev/demo';
 import { gql } from '@analytica/testing';
 import { cpuShares, describeCpu, fmt, machineBusySeconds, say, scrape, stackCpuSeconds } from '../market/lib.js';
-import { createEnvironment, provenance, removeData, removeScratch, startBenchStack } from '../subscriptions/services.js';
+import { createEnvironment, provenance, removeData, removeScratch, startBenchStackSaying } from '../subscriptions/services.js';
 
 const STORIES = Number(process.env.BENCH_STORIES ?? 1500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -38,12 +38,7 @@ async function main() {
   if (STORIES > FEED_SIZE * HEALTHY.length) throw new Error(`BENCH_STORIES at most ${FEED_SIZE * HEALTHY.length}: each feed lists ${FEED_SIZE} items`);
   const env = await createEnvironment(`bench_news_${Date.now().toString(36)}`);
   const settings = { NEWS_INTERVAL_MS: '0', NEWS_FEED_SIZE: String(FEED_SIZE), RATE_LIMIT_IP_PER_MINUTE: '100000000', RATE_LIMIT_USER_PER_MINUTE: '100000000' };
-  say(
-    `starting the stack (${Object.entries(settings)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ')}; logs in ${env.logDir})`,
-  );
-  const bench = await startBenchStack(env, settings);
+  const bench = await startBenchStackSaying(env, settings);
   const rates: { published: number; readable: number }[] = [];
   try {
     say(`stack ready in ${fmt(bench.startSeconds, 1)} s`);

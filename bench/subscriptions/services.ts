@@ -96,6 +96,15 @@ export interface BenchStack {
   startSeconds: number;
 }
 
+/** startBenchStack, first saying which settings every service gets and where the logs go. */
+export async function startBenchStackSaying(env: BenchEnvironment, settings: Record<string, string>): Promise<BenchStack> {
+  const given = Object.entries(settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  process.stdout.write(`starting the stack (${given}; logs in ${env.logDir})\n`);
+  return startBenchStack(env, settings);
+}
+
 /** startStack with the isolation variables and the feed's settings, then the demo seed as `npm run stack` does. */
 export async function startBenchStack(env: BenchEnvironment, feed: Record<string, string>): Promise<BenchStack> {
   const started = performance.now();
