@@ -33,6 +33,19 @@ export interface HarnessOptions {
   onQuery?: (sql: string) => void;
   /** 0 (the default here) leaves schedules to the test. */
   scheduleIntervalMs?: number;
+  /**
+   * Further subgraphs behind the same gateway, started with this run's token settings and
+   * prefixes (insight, in insight-ledger.test.ts); stopped with the harness.
+   */
+  moreSubgraphs?: (run: { authEnv: Record<string, string>; topicPrefix: string; redisPrefix: string }) => Promise<MoreSubgraph[]>;
+}
+
+export interface MoreSubgraph {
+  name: string;
+  /** Its GraphQL endpoint. */
+  url: string;
+  sdl: string;
+  stop(): Promise<void>;
 }
 
 /**
@@ -92,9 +105,11 @@ export async function startHarness(options: HarnessOptions = {}) {
     },
   });
 
+  const more = (await options.moreSubgraphs?.({ authEnv: auth.env, topicPrefix, redisPrefix })) ?? [];
   const composed = compose([
     { name: 'user', url: userUrl, sdl: USER_SDL },
     { name: 'budget', url: `${service.url}/graphql`, sdl: printSdl(await buildBudgetSchema()) },
+    ...more.map(({ name, url, sdl }) => ({ name, url, sdl })),
   ]);
   if (!composed.ok) throw new Error(composed.errors.join('\n'));
   await writeFile(path.join(dir, 'supergraph.graphql'), composed.supergraphSdl);
@@ -157,6 +172,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     rowCounts,
     async stop() {
       await gateway.stop();
+      for (const subgraph of more) await subgraph.stop();
       await users.stop();
       await service.stop();
       await verifier.close();

@@ -3,8 +3,9 @@
 // transaction changes the next report; a transfer changes neither income nor spending; a split
 // counts in each part's category; titles show category names. Real PostgreSQL and Kafka.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseInsightEnv, startInsightService } from '@analytica/insight-subgraph';
-import { dropSchema, eventually, gql, services, uniqueName } from '@analytica/testing';
+import { buildInsightSchema, parseInsightEnv, startInsightService } from '@analytica/insight-subgraph';
+import { printSdl } from '@analytica/subgraph';
+import { dropSchema, eventually, services, uniqueName } from '@analytica/testing';
 import { categoryIds, dataOf, openAccount, record, startHarness, type Harness, type Person } from './budget-harness.js';
 
 const insightSchema = uniqueName('insight_ledger_gw');
@@ -12,40 +13,44 @@ let h: Harness;
 let insight: Awaited<ReturnType<typeof startInsightService>>;
 
 beforeAll(async () => {
-  h = await startHarness();
-  insight = await startInsightService(
-    parseInsightEnv({
-      ...h.authEnv,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      DATABASE_URL: services.databaseUrl,
-      DATABASE_SCHEMA: insightSchema,
-      KAFKA_BROKERS: services.kafkaBrokers,
-      KAFKA_TOPIC_PREFIX: h.topicPrefix,
-      REDIS_KEY_PREFIX: h.redisPrefix,
-    }),
-  );
+  // Insight behind the same gateway as budget, so that its Category references resolve there.
+  h = await startHarness({
+    moreSubgraphs: async ({ authEnv, topicPrefix, redisPrefix }) => {
+      insight = await startInsightService(
+        parseInsightEnv({
+          ...authEnv,
+          PORT: '0',
+          LOG_LEVEL: 'silent',
+          DATABASE_URL: services.databaseUrl,
+          DATABASE_SCHEMA: insightSchema,
+          KAFKA_BROKERS: services.kafkaBrokers,
+          KAFKA_TOPIC_PREFIX: topicPrefix,
+          REDIS_KEY_PREFIX: redisPrefix,
+        }),
+      );
+      return [{ name: 'insight', url: `${insight.url}/graphql`, sdl: printSdl(await buildInsightSchema()), stop: () => insight.stop() }];
+    },
+  });
 });
 
 afterAll(async () => {
-  await insight?.stop();
   await h?.stop();
   await dropSchema(insightSchema);
 });
 
 const GENERATE = `mutation($startsOn: String!) {
   generateReport(period: MONTHLY, startsOn: $startsOn) {
-    lines { flow categoryId total { amountMinor } count }
+    lines { flow categoryId category { name } total { amountMinor } count }
     totals { currency income { amountMinor } spending { amountMinor } }
   }
 }`;
 interface Report {
-  lines: { flow: string; categoryId: string | null; total: { amountMinor: number }; count: number }[];
+  lines: { flow: string; categoryId: string | null; category: { name: string } | null; total: { amountMinor: number }; count: number }[];
   totals: { currency: string; income: { amountMinor: number }; spending: { amountMinor: number } }[];
 }
-/** March 2025's report as insight builds it now (insight is asked directly: it is not behind this gateway). */
+/** March 2025's report as insight builds it now, through the gateway (which asks budget for the category names). */
 async function march(who: Person): Promise<Report> {
-  return dataOf<{ generateReport: Report }>(await gql(`${insight.url}/graphql`, GENERATE, { token: who.token, variables: { startsOn: '2025-03-01' } })).generateReport;
+  return dataOf<{ generateReport: Report }>(await who.ask(GENERATE, { startsOn: '2025-03-01' })).generateReport;
 }
 /** Waits until insight has applied `count` transactions of the user (`deleted` of them deleted): then its reports are final. */
 async function caughtUp(who: Person, count: number, deleted = 0) {
@@ -90,10 +95,10 @@ describe('insight follows the ledger through budget, the outbox and Kafka', () =
     await caughtUp(ada, 7);
     const before = await march(ada);
     expect(before.lines).toEqual([
-      { flow: 'SPENDING', categoryId: c.Groceries, total: { amountMinor: 21_000 }, count: 2 },
-      { flow: 'SPENDING', categoryId: c.Shopping, total: { amountMinor: 3_000 }, count: 1 },
-      { flow: 'SPENDING', categoryId: c['Eating out'], total: { amountMinor: 2_500 }, count: 1 },
-      { flow: 'INCOME', categoryId: c.Salary, total: { amountMinor: 300_000 }, count: 1 },
+      { flow: 'SPENDING', categoryId: c.Groceries, category: { name: 'Groceries' }, total: { amountMinor: 21_000 }, count: 2 },
+      { flow: 'SPENDING', categoryId: c.Shopping, category: { name: 'Shopping' }, total: { amountMinor: 3_000 }, count: 1 },
+      { flow: 'SPENDING', categoryId: c['Eating out'], category: { name: 'Eating out' }, total: { amountMinor: 2_500 }, count: 1 },
+      { flow: 'INCOME', categoryId: c.Salary, category: { name: 'Salary' }, total: { amountMinor: 300_000 }, count: 1 },
     ]);
     expect(totalsOf(before)).toEqual([{ currency: 'EUR', income: 300_000, spending: 26_500 }]);
 
@@ -104,19 +109,23 @@ describe('insight follows the ledger through budget, the outbox and Kafka', () =
     expect(totalsOf(after)).toEqual([{ currency: 'EUR', income: 300_000, spending: 24_000 }]);
 
     // Groceries: 210.00 against 100.00 in February. The title names the category, not its id.
-    type Insights = { _entities: { insights: { kind: string; title: string; body: string; categoryId: string }[] }[] };
-    const insights = dataOf<Insights>(
-      await gql(`${insight.url}/graphql`, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { insights { kind title body categoryId } } } }`, {
-        token: ada.token,
-        variables: { r: [{ __typename: 'User', id: ada.id }] },
-      }),
-    )._entities[0]!.insights;
-    const spike = insights.find((i) => i.kind === 'SPENDING_SPIKE');
-    expect(spike).toEqual({
+    type Insights = { me: { insights: { kind: string; title: string; body: string; categoryId: string; category: { name: string } | null }[] } };
+    const spike = async () =>
+      dataOf<Insights>(await ada.ask('{ me { insights { kind title body categoryId category { name } } } }')).me.insights.find((i) => i.kind === 'SPENDING_SPIKE');
+    expect(await spike()).toEqual({
       kind: 'SPENDING_SPIKE',
       categoryId: c.Groceries,
+      category: { name: 'Groceries' },
       title: 'Groceries rose 110%',
       body: 'You spent 210.00 EUR on Groceries in the month from 2025-03-01, up from 100.00 EUR in the month before (+110%).',
     });
+
+    // Renamed in budget: reports and insights show the name as it is now (asked of budget through
+    // the gateway); the insight's text stays as it was written.
+    expect(dataOf(await ada.ask('mutation($id: ID!) { updateCategory(id: $id, input: { name: "Food" }) { name } }', { id: c.Groceries }))).toEqual({
+      updateCategory: { name: 'Food' },
+    });
+    expect((await march(ada)).lines[0]).toMatchObject({ categoryId: c.Groceries, category: { name: 'Food' } });
+    expect(await spike()).toMatchObject({ category: { name: 'Food' }, title: 'Groceries rose 110%' });
   });
 });

@@ -4,6 +4,7 @@ import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
 import { Money, subscribeThroughGateway } from '@analytica/subgraph';
 import type { ReportPeriod } from '../periods.js';
 import { ReportPeriodEnum } from '../reports/reports.graphql.js';
+import { Category, categoryRef } from '../category.graphql.js';
 import type { InsightContext } from '../context.js';
 import type { InsightKind } from './insight-rules.js';
 import type { InsightRecord } from './insight.entity.js';
@@ -105,6 +106,16 @@ export class InsightFiguresResolver {
   figures(@Root() insight: InsightRecord, @Ctx() ctx: InsightContext): InsightFigure[] {
     assertOwnerOrAdmin(ctx, insight.userId);
     return figuresOf(insight).figures;
+  }
+
+  @Authorized()
+  @FieldResolver(() => Category, {
+    nullable: true,
+    description: 'The budget category it is about, with its name as it is now; null when it is about none (and, with a NOT_FOUND error, for a category deleted since).',
+  })
+  category(@Root() insight: InsightRecord, @Ctx() ctx: InsightContext): Category | null {
+    assertOwnerOrAdmin(ctx, insight.userId);
+    return categoryRef(insight.categoryId);
   }
 
   @Authorized()

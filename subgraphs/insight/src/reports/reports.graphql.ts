@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Int, Mutatio
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { assertOwnerOrAdmin, requireUser } from '@analytica/auth';
 import { Money } from '@analytica/subgraph';
+import { Category, categoryRef } from '../category.graphql.js';
 import type { InsightContext } from '../context.js';
 import { totalsByCurrency, type CashFlow } from '../insights/insight-rules.js';
 import { formatDay, parseDay, periodEnd, type ReportPeriod } from '../periods.js';
@@ -32,6 +33,11 @@ registerEnumType(CashFlowEnum, {
 class ReportLine {
   @Field(() => CashFlowEnum, { description: 'Whether the line is money in or out.' }) flow!: CashFlow;
   @Field(() => ID, { nullable: true, description: 'The budget category; null for uncategorised transactions.' }) categoryId!: string | null;
+  @Field(() => Category, {
+    nullable: true,
+    description: 'The budget category, with its name as it is now; null for uncategorised transactions (and, with a NOT_FOUND error, for a category deleted since).',
+  })
+  category!: Category | null;
   @Field(() => Money, { description: 'Positive in both directions: money received, or money spent.' }) total!: Money;
   @Field(() => Int, { description: 'How many transactions make up the total.' }) count!: number;
 }
@@ -94,7 +100,7 @@ export class ReportResolver {
     assertOwnerOrAdmin(ctx, report.userId);
     const lines = await ctx.loaders.reportLines.load(report.id);
     return lines
-      .map((line) => ({ flow: line.flow, categoryId: line.categoryId, total: Money.of(line.totalMinor, line.currency), count: line.count }))
+      .map((line) => ({ flow: line.flow, categoryId: line.categoryId, category: categoryRef(line.categoryId), total: Money.of(line.totalMinor, line.currency), count: line.count }))
       .sort((a, b) => (a.flow === b.flow ? 0 : a.flow === 'SPENDING' ? -1 : 1));
   }
 
