@@ -254,19 +254,30 @@ export const contracts = {
   }),
   /**
    * One thing a reader did with an article through the API (news subgraph): opened it (VIEW, once per
-   * reader), liked or saved it, or took that back, or read it for a while (DWELL, with dwellMs; every
-   * session is one). Only changes are events: a second like of the same article records nothing and
-   * publishes nothing. Key: the user id, so one reader's events stay in order. Written to the news
-   * service's DynamoDB outbox right after the interaction and relayed at least once: consumers
-   * deduplicate by `eventId` (also the `event-id` header).
+   * reader), clicked through to its source (CLICK, every click), liked or saved it, or took that back,
+   * or read it for a while (DWELL, with dwellMs; every session is one). Only changes are events: a
+   * second like of the same article records nothing and publishes nothing. Key: `<region>#<userId>`
+   * (the architecture's sharding: region, then user), so one reader's events stay in order. Written to
+   * the news service's DynamoDB outbox right after the interaction and relayed at least once:
+   * consumers deduplicate by `eventId` (also the `event-id` header). The relay also keeps every event
+   * in the DynamoDB interaction log under the same `<region>#<userId>`, sorted by content type.
    */
   'user.interactions.v1': z.object({
     eventId: z.uuid(),
     userId: id,
+    /**
+     * The news service's deployment region (NEWS_REGION, e.g. EU): the first level of the sharding.
+     * Optional only because events published before it existed lack it (and were keyed by the user
+     * id alone); every event published since carries it.
+     */
+    region: z
+      .string()
+      .regex(/^[A-Z]{2,16}$/)
+      .optional(),
     articleId: z.string().min(1).max(200),
-    /** What the interaction is about; articles only so far (the DynamoDB keys carry no region). */
+    /** What the interaction is about (the log's sort key starts with it); articles only so far. */
     contentType: z.enum(['ARTICLE']),
-    kind: z.enum(['VIEW', 'LIKE', 'UNLIKE', 'SAVE', 'UNSAVE', 'DWELL']),
+    kind: z.enum(['VIEW', 'CLICK', 'LIKE', 'UNLIKE', 'SAVE', 'UNSAVE', 'DWELL']),
     /** DWELL only: how long the article was on screen in one reading session (recordArticleDwell). */
     dwellMs: z.number().int().min(1).max(3_600_000).optional(),
     occurredAt: isoTime,

@@ -19,7 +19,7 @@ export interface NewsContext extends SubgraphContext {
   live?: LivePublisher;
   /** Whether each article has an image (Article.imageUrl), one BatchGetItem per request. */
   hasImage: DataLoader<string, boolean>;
-  /** Outboxes `user.interactions.v1` for each recorded view, like, save and their undoing. */
+  /** Outboxes `user.interactions.v1` for each recorded view, click, like, save, their undoing and reading session. */
   interactionEvents: InteractionEvents;
 }
 

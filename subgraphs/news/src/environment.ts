@@ -19,6 +19,16 @@ export const newsEnvShape = {
    * `Quote.<symbol>` in Redis. Off until the launchers run news-ingest.
    */
   NEWS_CONSUME_PUBLISHED: bool(false),
+  /**
+   * The region this deployment serves (upper-case letters, e.g. EU, US, APAC): the first level of the
+   * sharding (region, then user, then content type). Interaction events carry it, their Kafka key
+   * and the interaction log's partition key are `<region>#<userId>`. Letters only, so it never holds
+   * the `#` that separates the key's parts.
+   */
+  NEWS_REGION: z
+    .string()
+    .regex(/^[A-Z]{2,16}$/, 'must be 2 to 16 upper-case letters, such as EU or US')
+    .default('EU'),
   NEWS_CONSUMER_GROUP: z
     .string()
     .regex(/^[\w.-]+$/, 'must be letters, digits, ".", "_" or "-"')

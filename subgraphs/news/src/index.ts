@@ -16,7 +16,7 @@ import { newsContext, type NewsContext } from './context.js';
 import type { NewsEnv } from './environment.js';
 import { consumePublishedArticles } from './ingest/published.js';
 import { startRescoring } from './ingest/rescore.js';
-import { interactionOutboxTable, startInteractionRelay } from './interactions/events.js';
+import { interactionLogTable, interactionOutboxTable, startInteractionRelay } from './interactions/events.js';
 import { userArticlesTable } from './interactions/interactions.js';
 import { renewHeadlines } from './quotes/quotes.graphql.js';
 import { buildNewsSchema } from './schema.js';
@@ -43,6 +43,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     (d) => d.close(),
   );
   const interactionOutbox = `${env.DYNAMODB_TABLE_PREFIX}news_interaction_outbox`;
+  const interactionLog = `${env.DYNAMODB_TABLE_PREFIX}news_interaction_log`;
   const images: ImageStore = { dynamo, imagesTable: `${env.DYNAMODB_TABLE_PREFIX}article_images` };
   const store: ModerationStore = {
     dynamo,
@@ -70,6 +71,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     await dynamo.ensureTable(userArticlesTable(store.userArticlesTable));
     await dynamo.ensureTable(auditTable(store.auditTable));
     await dynamo.ensureTable(interactionOutboxTable(interactionOutbox));
+    await dynamo.ensureTable(interactionLogTable(interactionLog));
     await dynamo.ensureTable(articleImagesTable(images.imagesTable));
     const bundle = await readArticleBundle();
     const outcome = await ingestArticleBundle(store, bundle, enricher);
@@ -107,7 +109,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     ));
   const interactionEvents = await resources.open(
     'user.interactions.v1 relay',
-    () => startInteractionRelay({ dynamo, outboxTable: interactionOutbox, bus, logger }),
+    () => startInteractionRelay({ dynamo, outboxTable: interactionOutbox, logTable: interactionLog, region: env.NEWS_REGION, bus, logger }),
     (r) => r.stop(),
   );
 

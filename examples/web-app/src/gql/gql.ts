@@ -20,6 +20,7 @@ type Documents = {
     "\n  query Budgets {\n    me {\n      id\n      budgets {\n        id\n        period\n        startsOn\n        endsOn\n        overspent\n        category {\n          id\n          name\n        }\n        amount {\n          amountMinor\n          currency\n        }\n        spent {\n          amountMinor\n          currency\n        }\n        remaining {\n          amountMinor\n          currency\n        }\n      }\n    }\n  }\n": typeof types.BudgetsDocument,
     "\n  query NewsFeed($after: String) {\n    me {\n      id\n      myFeed(first: 10, after: $after) {\n        edges {\n          cursor\n          node {\n            id\n            title\n            summary\n            source\n            url\n            symbols\n            publishedAt\n            savedByMe\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n": typeof types.NewsFeedDocument,
     "\n  mutation SaveArticle($id: ID!) {\n    saveArticle(id: $id) {\n      id\n      savedByMe\n    }\n  }\n": typeof types.SaveArticleDocument,
+    "\n  mutation RecordArticleClick($id: ID!) {\n    recordArticleClick(id: $id) {\n      id\n    }\n  }\n": typeof types.RecordArticleClickDocument,
     "\n  mutation UnsaveArticle($id: ID!) {\n    unsaveArticle(id: $id) {\n      id\n      savedByMe\n    }\n  }\n": typeof types.UnsaveArticleDocument,
     "\n  fragment PaymentFields on Payment {\n    id\n    payeeName\n    reference\n    status\n    failureReason\n    createdAt\n    amount {\n      amountMinor\n      currency\n    }\n    history {\n      status\n      reason\n      at\n    }\n  }\n": typeof types.PaymentFieldsFragmentDoc,
     "\n  query Payments {\n    me {\n      id\n      bankAccounts {\n        id\n        bankName\n        holderName\n        accountNumber\n        currency\n        status\n      }\n      paymentsConnection(first: 10) {\n        totalCount\n        edges {\n          node {\n            ...PaymentFields\n          }\n        }\n      }\n    }\n  }\n": typeof types.PaymentsDocument,
@@ -48,6 +49,7 @@ const documents: Documents = {
     "\n  query Budgets {\n    me {\n      id\n      budgets {\n        id\n        period\n        startsOn\n        endsOn\n        overspent\n        category {\n          id\n          name\n        }\n        amount {\n          amountMinor\n          currency\n        }\n        spent {\n          amountMinor\n          currency\n        }\n        remaining {\n          amountMinor\n          currency\n        }\n      }\n    }\n  }\n": types.BudgetsDocument,
     "\n  query NewsFeed($after: String) {\n    me {\n      id\n      myFeed(first: 10, after: $after) {\n        edges {\n          cursor\n          node {\n            id\n            title\n            summary\n            source\n            url\n            symbols\n            publishedAt\n            savedByMe\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n": types.NewsFeedDocument,
     "\n  mutation SaveArticle($id: ID!) {\n    saveArticle(id: $id) {\n      id\n      savedByMe\n    }\n  }\n": types.SaveArticleDocument,
+    "\n  mutation RecordArticleClick($id: ID!) {\n    recordArticleClick(id: $id) {\n      id\n    }\n  }\n": types.RecordArticleClickDocument,
     "\n  mutation UnsaveArticle($id: ID!) {\n    unsaveArticle(id: $id) {\n      id\n      savedByMe\n    }\n  }\n": types.UnsaveArticleDocument,
     "\n  fragment PaymentFields on Payment {\n    id\n    payeeName\n    reference\n    status\n    failureReason\n    createdAt\n    amount {\n      amountMinor\n      currency\n    }\n    history {\n      status\n      reason\n      at\n    }\n  }\n": types.PaymentFieldsFragmentDoc,
     "\n  query Payments {\n    me {\n      id\n      bankAccounts {\n        id\n        bankName\n        holderName\n        accountNumber\n        currency\n        status\n      }\n      paymentsConnection(first: 10) {\n        totalCount\n        edges {\n          node {\n            ...PaymentFields\n          }\n        }\n      }\n    }\n  }\n": types.PaymentsDocument,
@@ -108,6 +110,10 @@ export function graphql(source: "\n  query NewsFeed($after: String) {\n    me {\
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation SaveArticle($id: ID!) {\n    saveArticle(id: $id) {\n      id\n      savedByMe\n    }\n  }\n"): (typeof documents)["\n  mutation SaveArticle($id: ID!) {\n    saveArticle(id: $id) {\n      id\n      savedByMe\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RecordArticleClick($id: ID!) {\n    recordArticleClick(id: $id) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation RecordArticleClick($id: ID!) {\n    recordArticleClick(id: $id) {\n      id\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -1,10 +1,57 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, PutCommand, ScanCommand, UpdateCommand, type Dynamo } from '@analytica/dynamo';
-import { encodeEvent, type EventBus, type EventPayload } from '@analytica/events';
+import { batchWrite, DeleteCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type Dynamo } from '@analytica/dynamo';
+import { contracts, encodeEvent, type EventBus, type EventPayload } from '@analytica/events';
 import type { Logger } from '@analytica/logger';
 
 export const INTERACTIONS_TOPIC = 'user.interactions.v1';
 export type InteractionKind = EventPayload<typeof INTERACTIONS_TOPIC>['kind'];
+export type InteractionEvent = EventPayload<typeof INTERACTIONS_TOPIC>;
+type ContentType = InteractionEvent['contentType'];
+
+/** The partition of one reader in one region: the Kafka message key and the interaction log's partition key. */
+export const interactionKey = (region: string, userId: string) => `${region}#${userId}`;
+
+/**
+ * Every interaction event, kept for behaviour analytics (AP): partition `pk` = `<region>#<userId>`,
+ * sort `sk` = `<contentType>#<occurredAt>#<eventId>`. The architecture's sharding (region, then
+ * user, then content type) is the key itself: one reader's history of one content type, newest
+ * first, is one Query (interactionHistory). Items are never changed after they are written.
+ */
+export function interactionLogTable(name: string): Parameters<Dynamo['ensureTable']>[0] {
+  return {
+    TableName: name,
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+  };
+}
+
+/** The log item of one event; its key comes from the event alone, so writing it again changes nothing. */
+function logItem(event: InteractionEvent, defaultRegion: string): Record<string, unknown> {
+  // Events outboxed before the region existed carry none: they belong to this deployment's region.
+  const region = event.region ?? defaultRegion;
+  return { ...event, region, pk: interactionKey(region, event.userId), sk: `${event.contentType}#${event.occurredAt}#${event.eventId}` };
+}
+
+/** One reader's interactions with one content type, newest first (strongly consistent: an event logged a moment ago is there). */
+export async function interactionHistory(dynamo: Dynamo, logTable: string, region: string, userId: string, contentType: ContentType, limit = 100): Promise<InteractionEvent[]> {
+  const result = await dynamo.doc.send(
+    new QueryCommand({
+      TableName: logTable,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :type)',
+      ExpressionAttributeValues: { ':pk': interactionKey(region, userId), ':type': `${contentType}#` },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+      Limit: limit,
+    }),
+  );
+  return (result.Items ?? []).map(({ pk: _pk, sk: _sk, ...event }) => event as InteractionEvent);
+}
 
 /**
  * The interaction events not yet on the bus: one item per event, keyed by its id. An item lives from
@@ -31,6 +78,10 @@ export interface InteractionEvents {
 export interface InteractionRelayOptions {
   dynamo: Dynamo;
   outboxTable: string;
+  /** The interaction log (interactionLogTable). */
+  logTable: string;
+  /** This deployment's region (NEWS_REGION): in every event, its key and its log item's key. */
+  region: string;
   bus: EventBus;
   logger: Logger;
   /** A safety net beside the pokes: how often the outbox is scanned when nothing asked. */
@@ -53,9 +104,18 @@ export interface InteractionRelayOptions {
  * least once, as every topic here: consumers deduplicate by `eventId`). Not covered: a crash or a
  * failed outbox write right after the interaction write, which loses that one event (the mutation
  * then answers an error, and the like count has the same window).
+ *
+ * The relay also writes each event into the interaction log, before it publishes it. Here rather
+ * than beside the outbox write: the mutation keeps a single DynamoDB write (the outbox item), the
+ * log is written 25 items to a BatchWriteItem, and it cannot miss an event the outbox holds. The
+ * log item's key is made of the event alone (region, user, content type, occurredAt, eventId, all
+ * fixed when it was recorded), so a put sent again — the next try after Kafka refused, or a relay
+ * that died before deleting — overwrites the same item and never doubles it. Writing it before the
+ * send keeps the log current while Kafka is down (each retry puts the same items again); a failed
+ * log write is retried like a failed send, with the outbox item kept.
  */
 export function startInteractionRelay(options: InteractionRelayOptions): InteractionEvents & { stop(): Promise<void> } {
-  const { dynamo, outboxTable, bus, logger } = options;
+  const { dynamo, outboxTable, logTable, region, bus, logger } = options;
   const intervalMs = options.intervalMs ?? 5000;
   const claimMs = options.claimMs ?? 30_000;
   const batchSize = options.batchSize ?? 100;
@@ -72,8 +132,8 @@ export function startInteractionRelay(options: InteractionRelayOptions): Interac
     const occurredAt = new Date().toISOString();
     const message = encodeEvent(
       INTERACTIONS_TOPIC,
-      userId,
-      { eventId, userId, articleId, contentType: 'ARTICLE', kind, ...(dwellMs === undefined ? {} : { dwellMs }), occurredAt },
+      interactionKey(region, userId),
+      { eventId, userId, region, articleId, contentType: 'ARTICLE', kind, ...(dwellMs === undefined ? {} : { dwellMs }), occurredAt },
       eventId,
     );
     await dynamo.doc.send(
@@ -126,6 +186,11 @@ export function startInteractionRelay(options: InteractionRelayOptions): Interac
     }
     if (claimed.length === 0) return 0;
     try {
+      await batchWrite(
+        dynamo,
+        logTable,
+        claimed.map((item) => ({ PutRequest: { Item: logItem(contracts[INTERACTIONS_TOPIC].parse(JSON.parse(String(item.value))), region) } })),
+      );
       await bus.publish(
         INTERACTIONS_TOPIC,
         claimed.map((item) => ({ key: String(item.key), value: String(item.value), headers: item.headers as Record<string, string> })),
