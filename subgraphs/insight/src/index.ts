@@ -14,7 +14,7 @@ import { ReportLineSchema, ReportSchema } from './reports/report.entity.js';
 import { buildInsightSchema } from './schema.js';
 import { applyDeletedTransaction, applyRecordedTransaction, applyUpdatedTransaction, DELETIONS_GROUP, SPENDING_CONSUMER, UPDATES_GROUP } from './spending/spending.js';
 import { ANOMALY_CONSUMER, recordAnomaly } from './anomalies/anomalies.js';
-import { BUDGETS_CONSUMER, recordBudget } from './forecasts/forecasts.js';
+import { BUDGETS_CONSUMER, recordBudget, startForecastDays } from './forecasts/forecasts.js';
 import { startDigests } from './digests/digests.js';
 import { InsightRecord, InsightSchema } from './insights/insight.entity.js';
 
@@ -170,6 +170,13 @@ export async function startInsightService(env: InsightEnv, deps: Dependencies = 
     () => startOutboxRelay({ db, bus, logger }),
     (r) => r.stop(),
   );
+  if (env.FORECAST_DAY_CHECK_MS > 0) {
+    await resources.open(
+      'forecast days',
+      async () => startForecastDays({ db, logger, intervalMs: env.FORECAST_DAY_CHECK_MS, clock, onCreated: announceCreated }),
+      (f) => f.stop(),
+    );
+  }
   if (env.DIGEST_INTERVAL_MS > 0) {
     await resources.open(
       'digests',

@@ -5,6 +5,7 @@ import { categoryNames } from '../category-names.js';
 import { totalsByCurrency } from '../insights/insight-rules.js';
 import { InsightRecord } from '../insights/insight.entity.js';
 import { formatDay, periodEnd, periodStart, previousPeriodStart, type ReportPeriod } from '../periods.js';
+import { startPasses } from '../passes.js';
 import { generateReport } from '../reports/reports.js';
 import { ReportLineRecord } from '../reports/report.entity.js';
 
@@ -88,30 +89,18 @@ async function sendDigest(em: EntityManager, userId: string, period: ReportPerio
   });
 }
 
-/**
- * Runs sendDigests now and then every `intervalMs` (one pass at a time); a failed pass is logged and
- * the next one tries again, so a digest missed while the database was away goes out late, not never.
- */
+/** Looks for finished periods every `intervalMs` and asks for their digests (startPasses: one pass at a time, retried). */
 export function startDigests(options: { db: Database; logger: Logger; intervalMs: number; clock: () => Date; onSent: () => void }) {
-  let running: Promise<void> | undefined;
-  const pass = () => {
-    running ??= sendDigests(options.db.fork(), options.clock())
-      .then((sent) => {
-        if (sent) {
-          options.logger.info({ sent }, 'digests asked for');
-          options.onSent();
-        }
-      })
-      .catch((err: unknown) => options.logger.error({ err }, 'digest pass failed; trying again at the next one'))
-      .finally(() => (running = undefined));
-  };
-  pass();
-  const timer = setInterval(pass, options.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
+  return startPasses({
+    logger: options.logger,
+    intervalMs: options.intervalMs,
+    what: 'digest pass',
+    pass: async () => {
+      const sent = await sendDigests(options.db.fork(), options.clock());
+      if (sent) {
+        options.logger.info({ sent }, 'digests asked for');
+        options.onSent();
+      }
     },
-  };
+  });
 }

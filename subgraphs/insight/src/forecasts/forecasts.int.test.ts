@@ -86,6 +86,8 @@ beforeAll(async () => {
     DATABASE_SCHEMA: schema,
     KAFKA_BROKERS: services.kafkaBrokers,
     KAFKA_TOPIC_PREFIX: prefix,
+    // Looks often whether the (test's) day has changed, so that a test can move the clock and watch.
+    FORECAST_DAY_CHECK_MS: '200',
   });
   bus = createKafkaBus({ brokers: [services.kafkaBrokers], clientId: 'insight-forecast-test', prefix, logger: createLogger('test', 'silent') });
   service = await startInsightService(env, { clock: () => now });
@@ -164,6 +166,36 @@ describe('budget forecasts', () => {
     expect(await sql('select limit_minor::int as limit from budgets where user_id = ?', [user])).toEqual([{ limit: 400_00 }]);
   });
 
+  it('moves as days pass without transactions: the pace falls, the crossing comes later, and a budget back within reach loses its forecast', async () => {
+    const user = randomUUID();
+    const budgetId = randomUUID();
+    await applied(await publish('budget.set.v1', budget(user, budgetId, 300_00, '2026-03-01T08:00:00Z')));
+    // 250 EUR in the first ten days: 25 a day, 250 + 21 x 25 = 775 EUR.
+    await applied(await publish('transactions.recorded.v1', spend(user, 250_00, '2026-03-04T10:00:00Z')));
+    const [early] = await forecasts(user);
+    expect(early).toMatchObject({ forecast: { projected: { amountMinor: 775_00 }, crossingOn: '2026-03-13' } });
+
+    try {
+      // Ten quiet days later: 250 EUR in 20 days, 12.50 a day, 250 + 11 x 12.50 = 387.50 EUR, over the 300 from the 25th.
+      now = new Date('2026-03-20T12:00:00Z');
+      const moved = await eventually(async () => {
+        const [f] = await forecasts(user);
+        return f?.forecast.projected.amountMinor === 387_50 ? f : undefined;
+      }, 10_000);
+      expect(moved).toMatchObject({
+        id: early!.id,
+        title: 'Groceries will exceed its budget by about 88.00 EUR around the 25th',
+        forecast: { spent: { amountMinor: 250_00 }, dailyRate: { amountMinor: 12_50 }, overBy: { amountMinor: 87_50 }, crossingOn: '2026-03-25' },
+      });
+
+      // Nearly the end, still 250 EUR: 250 / 29 a day for 2 days is about 267 EUR, within the 300: no forecast.
+      now = new Date('2026-03-29T12:00:00Z');
+      await eventually(async () => ((await forecastRows(user)).length === 0 ? true : undefined), 10_000);
+    } finally {
+      now = new Date('2026-03-10T12:00:00Z');
+    }
+  });
+
   it('says a budget already exceeded is, from the day it crossed, and drops the forecast when its period is over', async () => {
     const user = randomUUID();
     await applied(await publish('budget.set.v1', budget(user, randomUUID(), 100_00, '2026-03-01T08:00:00Z')));
@@ -177,7 +209,7 @@ describe('budget forecasts', () => {
       forecast: { exceeded: true, crossingOn: '2026-03-06' },
     });
 
-    // In April, the next event of the category takes March's forecast away.
+    // In April March's forecast goes (the day's refresh or the category's next event, whichever comes first).
     now = new Date('2026-04-02T08:00:00Z');
     try {
       await applied(await publish('transactions.recorded.v1', spend(user, 5_00, '2026-04-01T10:00:00Z')));

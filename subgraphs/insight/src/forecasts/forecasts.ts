@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { claimEvent, type Event } from '@analytica/events';
 import { CURRENCY_DIGITS, formatMinorUnits } from '@analytica/money';
-import type { EntityManager } from '@analytica/postgres';
+import type { Logger } from '@analytica/logger';
+import type { Database, EntityManager } from '@analytica/postgres';
 import type { ForecastFigures, InsightFigures } from '../insights/insight-rules.js';
 import { describePeriod, formatDay, periodEnd, type ReportPeriod } from '../periods.js';
 import { categoryNames, rememberCategoryNames } from '../category-names.js';
+import { startPasses } from '../passes.js';
 import { forecastBudget, historyStart, type BudgetForecast } from './forecast.js';
 
 /**
@@ -118,6 +120,53 @@ export async function refreshForecasts(tx: EntityManager, userId: string, catego
     if (row?.inserted) created.push(row.id);
   }
   return created;
+}
+
+/**
+ * Forecasts as days pass. A projection rests on the days left in the period, so it changes each day
+ * even when no transaction arrives: a week without groceries brings "around the 24th" later, or
+ * under the limit, and a period that ended takes its forecast with it. Once per UTC day (and at
+ * start, see startForecastDays) every user's current budgets are recomputed, each user in a
+ * transaction of their own (refreshForecasts, under the same per-user lock as the events). Answers
+ * the ids of the insights it created.
+ */
+export async function refreshForecastsForDay(em: EntityManager, now: Date): Promise<string[]> {
+  const today = formatDay(now);
+  const connection = em.getConnection();
+  await connection.execute(`delete from insights where kind = 'BUDGET_FORECAST' and figures->'forecast'->>'endsOn' < ?`, [today], 'run');
+  const users: { user_id: string; category_ids: string[] }[] = await connection.execute(
+    `select user_id, array_agg(distinct category_id) as category_ids
+       from budgets
+      where starts_on <= ?::date and starts_on > ?::date - 31
+      group by user_id`,
+    [today, today],
+    'all',
+  );
+  const created: string[] = [];
+  for (const { user_id: userId, category_ids: categoryIds } of users) {
+    created.push(...(await em.fork().transactional((tx) => refreshForecasts(tx, userId, categoryIds, now))));
+  }
+  return created;
+}
+
+/**
+ * Refreshes every forecast when the UTC day has changed since the last refresh, looking every
+ * `intervalMs`; one replica or several give the same forecasts (each write is the same upsert).
+ */
+export function startForecastDays(options: { db: Database; logger: Logger; intervalMs: number; clock: () => Date; onCreated: (ids: string[]) => Promise<void> }) {
+  let refreshedOn: string | undefined;
+  return startPasses({
+    logger: options.logger,
+    intervalMs: options.intervalMs,
+    what: 'forecast refresh',
+    pass: async () => {
+      const now = options.clock();
+      if (formatDay(now) === refreshedOn) return;
+      const created = await refreshForecastsForDay(options.db.fork(), now);
+      refreshedOn = formatDay(now);
+      await options.onCreated(created);
+    },
+  });
 }
 
 const money = (minor: number, currency: string) => `${formatMinorUnits(minor, currency)} ${currency}`;
