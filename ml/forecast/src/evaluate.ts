@@ -6,6 +6,7 @@
  * Prints tables to stdout; nothing random is left unseeded, so two runs print the same.
  */
 import { forecastBudget, historyStart } from '../../../subgraphs/insight/src/forecasts/forecast.js';
+import { formatDay as dayText } from '../../../subgraphs/insight/src/periods.js';
 import { CATEGORIES, generateLedger, Rng, YEAR, type Category } from './ledger.js';
 import { errorPercentOfActual, exceedScores, meanAbsoluteError, type ScoredCase } from './scoring.js';
 
@@ -27,7 +28,6 @@ interface Case {
 }
 
 const DAY_MS = 86_400_000;
-const dayText = (date: Date) => date.toISOString().slice(0, 10);
 
 function collect() {
   const people = generateLedger(SEED, PEOPLE);

@@ -1,4 +1,5 @@
 import type { SpendingDay } from '../../../subgraphs/insight/src/forecasts/forecast.js';
+import { formatDay } from '../../../subgraphs/insight/src/periods.js';
 
 /**
  * A seeded synthetic ledger for evaluating budget forecasts: per person and category, the spending
@@ -82,7 +83,7 @@ export interface Person {
 }
 
 const money = (eur: number) => Math.max(1, Math.round(eur * 100));
-const dayText = (n: number) => new Date(n * DAY_MS).toISOString().slice(0, 10);
+const dayText = (n: number) => formatDay(new Date(n * DAY_MS));
 
 function person(rng: Rng, index: number): Person {
   const income = Math.exp(rng.normal(0, 0.35));
