@@ -6,6 +6,7 @@ import { haveImages, type ImageStore } from './content/images.js';
 import type { InteractionEvents } from './interactions/events.js';
 import { readInteractions, type Interactions } from './interactions/interactions.js';
 import { blockedSources, type ModerationStore } from './moderation/moderation.js';
+import type { SharedFeeds } from './feed/shared-feeds.js';
 
 export interface NewsContext extends SubgraphContext {
   store: ModerationStore;
@@ -13,6 +14,8 @@ export interface NewsContext extends SubgraphContext {
   articles: DataLoader<string, ArticleRecord | null>;
   /** The caller's saves and likes; absent for an anonymous request, which no resolver serves. */
   interactions?: DataLoader<string, Interactions>;
+  /** The newest articles of each list and articles' topics, shared between readers for a few seconds (myFeed). */
+  feeds: SharedFeeds;
   /** Blocked publications, read once per request. */
   blocked: () => Promise<Set<string>>;
   /** Tells quote subscribers that a symbol's headline changed (moderation); absent in tests without Redis. */
@@ -23,12 +26,20 @@ export interface NewsContext extends SubgraphContext {
   interactionEvents: InteractionEvents;
 }
 
-export function newsContext(base: SubgraphContext, store: ModerationStore, interactionEvents: InteractionEvents, images: ImageStore, live?: LivePublisher): NewsContext {
+export function newsContext(
+  base: SubgraphContext,
+  store: ModerationStore,
+  feeds: SharedFeeds,
+  interactionEvents: InteractionEvents,
+  images: ImageStore,
+  live?: LivePublisher,
+): NewsContext {
   const user = base.user;
   let blocked: Promise<Set<string>> | undefined;
   return {
     ...base,
     store,
+    feeds,
     live,
     interactionEvents,
     hasImage: new DataLoader((ids) => haveImages(images, ids), { maxBatchSize: 100 }),

@@ -29,6 +29,12 @@ export const newsEnvShape = {
     .string()
     .regex(/^[A-Z]{2,16}$/, 'must be 2 to 16 upper-case letters, such as EU or US')
     .default('EU'),
+  /**
+   * How long the newest articles of each list (and articles' topics) are shared between readers'
+   * myFeed before they are read again; 0 reads them for every request. The page shown is always
+   * read fresh, so a hidden article leaves at once whatever this is.
+   */
+  NEWS_FEED_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   NEWS_CONSUMER_GROUP: z
     .string()
     .regex(/^[\w.-]+$/, 'must be letters, digits, ".", "_" or "-"')

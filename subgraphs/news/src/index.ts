@@ -13,6 +13,7 @@ import { articleImagesTable, consumeArticleImages, drawMissingImages, type Image
 import { createEnricher, followSentimentModel } from './enrich/index.js';
 import { auditTable, listArticlesHiddenEarlier, type ModerationStore } from './moderation/moderation.js';
 import { newsContext, type NewsContext } from './context.js';
+import { createSharedFeeds } from './feed/shared-feeds.js';
 import type { NewsEnv } from './environment.js';
 import { consumePublishedArticles } from './ingest/published.js';
 import { startRescoring } from './ingest/rescore.js';
@@ -140,6 +141,7 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     );
   }
 
+  const feeds = createSharedFeeds(store, { freshMs: env.NEWS_FEED_CACHE_MS });
   const service = createSubgraphService<NewsContext>({
     name: 'news',
     host: env.HOST,
@@ -152,9 +154,14 @@ export async function startNewsService(env: NewsEnv, deps: Dependencies = {}) {
     exposeErrorDetails: env.NODE_ENV === 'development',
     access: env,
     readiness: { dynamodb: dynamo.ping },
-    context: (base) => newsContext(base, store, interactionEvents, images, live),
+    context: (base) => newsContext(base, store, feeds, interactionEvents, images, live),
     routes: (app) => contentRoutes(app, store, logger, images),
     onStop: resources.closeAll,
   });
-  return resources.run('http server', () => service.start());
+  const running = await resources.run('http server', () => service.start());
+  return {
+    ...running,
+    /** Resolves when no re-scoring run is going (the catch-up at start included): tests that store articles scored by another model wait for it. */
+    rescoringIdle: () => rescoring.idle(),
+  };
 }

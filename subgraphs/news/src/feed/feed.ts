@@ -1,5 +1,6 @@
 import { QueryCommand, PutCommand, DeleteCommand } from '@analytica/dynamo';
-import { collectArticles, getArticles, popularityOf, type ArticleRecord, type ArticleStore } from '../articles/articles.js';
+import { popularityOf, type ArticleRecord, type ArticleStore } from '../articles/articles.js';
+import type { SharedFeeds } from './shared-feeds.js';
 
 export type ArticleSort = 'RECENT' | 'POPULAR' | 'RELEVANT';
 
@@ -113,7 +114,7 @@ async function itemsWithPrefix(store: ArticleStore, userId: string, prefix: stri
 }
 
 /** The caller's profile: follows, watchlist, and affinities from up to 100 liked, saved and read articles. */
-export async function profileOf(store: ArticleStore, userId: string, watchlist: string[]): Promise<Profile> {
+export async function profileOf(store: ArticleStore, feeds: SharedFeeds, userId: string, watchlist: string[]): Promise<Profile> {
   const [preferences, liked, saved, read] = await Promise.all([
     readPreferences(store, userId),
     itemsWithPrefix(store, userId, 'LIKED#', 100),
@@ -124,12 +125,11 @@ export async function profileOf(store: ArticleStore, userId: string, watchlist: 
   for (const item of liked) weights.set(String(item.articleId), (weights.get(String(item.articleId)) ?? 0) + 3);
   for (const item of saved) weights.set(String(item.articleId), (weights.get(String(item.articleId)) ?? 0) + 2);
   for (const item of read) weights.set(String(item.articleId), (weights.get(String(item.articleId)) ?? 0) + 1);
-  const ids = [...weights.keys()];
-  const articles = ids.length ? await getArticles(store, ids) : [];
+  const facets = weights.size ? await feeds.facets([...weights.keys()]) : new Map();
   return buildProfile(
     watchlist,
     preferences,
-    articles.flatMap((article, n) => (article ? [{ article, weight: weights.get(ids[n]!)! }] : [])),
+    [...facets].map(([id, article]) => ({ article, weight: weights.get(id)! })),
     read.map((i) => String(i.articleId)),
   );
 }
@@ -163,17 +163,51 @@ export function buildProfile(
 }
 
 /**
- * The caller's candidates: the newest of the lists of their watchlist and followed symbols and
- * topics, and of all articles (so something new from elsewhere can still rank), each once.
+ * The caller's candidates: the newest 200 of the lists of their watchlist and followed symbols and
+ * topics together, and the newest 100 of all articles (so something new from elsewhere can still
+ * rank), each once. Lists are read whole and shared between readers (SharedFeeds); what the caller
+ * may not see (`accept`: blocked sources) is left out here.
  */
-export async function feedCandidates(store: ArticleStore, profile: Profile, accept: (a: ArticleRecord) => boolean): Promise<ArticleRecord[]> {
+export async function feedCandidates(feeds: SharedFeeds, profile: Profile, accept: (a: ArticleRecord) => boolean): Promise<ArticleRecord[]> {
   const symbolFeeds = [...new Set([...profile.watchlist, ...profile.followedSymbols])].slice(0, 50).map((s) => `SYMBOL#${s}`);
   const topicFeeds = [...profile.followedTopics].slice(0, 20).map((t) => `TOPIC#${t}`);
-  const [personal, everything] = await Promise.all([
-    symbolFeeds.length + topicFeeds.length ? collectArticles(store, { feeds: [...symbolFeeds, ...topicFeeds], want: 200, accept }) : { found: [] },
-    collectArticles(store, { feeds: ['ALL'], want: 100, accept }),
+  const [personalLists, everything] = await Promise.all([
+    Promise.all([...symbolFeeds, ...topicFeeds].map((feed) => feeds.newest(feed, PERSONAL_CANDIDATES))),
+    feeds.newest('ALL', 100),
   ]);
+  // The newest 200 of the lists merged are among the newest 200 of each.
+  const personal = [...new Map(personalLists.flat().map((a) => [a.id, a])).values()]
+    .sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime() || (a.id < b.id ? -1 : 1))
+    .slice(0, PERSONAL_CANDIDATES);
   const byId = new Map<string, ArticleRecord>();
-  for (const { article } of [...personal.found, ...everything.found]) byId.set(article.id, article);
+  for (const article of [...personal, ...everything]) if (accept(article)) byId.set(article.id, article);
   return [...byId.values()];
+}
+
+const PERSONAL_CANDIDATES = 200;
+
+/**
+ * One page of the ranked feed, from position `offset` (a cursor's): the articles shown are read
+ * again (`load`, strongly consistent), so one hidden or withdrawn since the lists were read is left
+ * out and the next one takes its place, and counts are current. Positions name places in `ranked`.
+ */
+export async function rankedPage(
+  ranked: ArticleRecord[],
+  offset: number,
+  first: number,
+  load: (ids: string[]) => Promise<(ArticleRecord | null | Error)[]>,
+  accept: (a: ArticleRecord) => boolean,
+): Promise<{ shown: { article: ArticleRecord; position: number }[]; hasMore: boolean }> {
+  const shown: { article: ArticleRecord; position: number }[] = [];
+  let next = offset;
+  while (shown.length < first && next < ranked.length) {
+    const batch = ranked.slice(next, next + first - shown.length);
+    const fresh = await load(batch.map((a) => a.id));
+    fresh.forEach((article, n) => {
+      if (article instanceof Error) throw article;
+      if (article && !article.hidden && accept(article)) shown.push({ article, position: next + n + 1 });
+    });
+    next += batch.length;
+  }
+  return { shown, hasMore: next < ranked.length };
 }

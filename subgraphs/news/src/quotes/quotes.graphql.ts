@@ -5,7 +5,7 @@ import { listArticles, type ArticleRecord, type ArticleStore } from '../articles
 import { Article } from '../articles/articles.graphql.js';
 import type { NewsContext } from '../context.js';
 import { blockedSources, isBlocked } from '../moderation/moderation.js';
-import { createRefreshingCache } from './refreshing-cache.js';
+import { createRefreshingCache } from '../refreshing-cache.js';
 
 /** The market's Quote, extended with the news about its instrument. */
 @Directive('@key(fields: "symbol")')

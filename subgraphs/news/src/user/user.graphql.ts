@@ -4,7 +4,7 @@ import { badInput } from '@analytica/errors';
 import { checkPageSize, pageOf } from '@analytica/subgraph/pages';
 import { decodeCursor, encodeCursor, type ArticleRecord } from '../articles/articles.js';
 import { Article, ArticleConnection } from '../articles/articles.graphql.js';
-import { feedCandidates, profileOf, rank, readPreferences, setFollow } from '../feed/feed.js';
+import { feedCandidates, profileOf, rank, rankedPage, readPreferences, setFollow } from '../feed/feed.js';
 import { isBlocked } from '../moderation/moderation.js';
 import type { NewsContext } from '../context.js';
 import { savedArticlePage } from '../interactions/interactions.js';
@@ -108,12 +108,12 @@ export class SavedArticlesResolver {
     const offset = after ? Number(decodeCursor(after, `MYFEED#${user.id}`).sort) : 0;
     if (!Number.isInteger(offset) || offset < 0) throw badInput('after', 'This cursor is not one we gave out; pass an endCursor from a previous page.');
     const watchlist = (user.watchlist ?? []).map((i) => i.symbol);
-    const profile = await profileOf(ctx.store, user.id, watchlist);
-    const blocked = await ctx.blocked();
-    const ranked = rank(await feedCandidates(ctx.store, profile, (a) => !isBlocked(a, blocked)), 'RELEVANT', profile);
-    const edges = ranked.slice(offset, offset + first).map((node, n) => ({ cursor: encodeCursor({ feed: `MYFEED#${user.id}`, sort: String(offset + n + 1) }), node }));
-    for (const { node } of edges) ctx.articles.prime(node.id, node);
-    return pageOf(edges, ranked.length > offset + first);
+    const [profile, blocked] = await Promise.all([profileOf(ctx.store, ctx.feeds, user.id, watchlist), ctx.blocked()]);
+    const visible = (a: ArticleRecord) => !isBlocked(a, blocked);
+    const ranked = rank(await feedCandidates(ctx.feeds, profile, visible), 'RELEVANT', profile);
+    const { shown, hasMore } = await rankedPage(ranked, offset, first, (ids) => ctx.articles.loadMany(ids), visible);
+    const edges = shown.map(({ article, position }) => ({ cursor: encodeCursor({ feed: `MYFEED#${user.id}`, sort: String(position) }), node: article }));
+    return pageOf(edges, hasMore);
   }
 
   @Authorized()
