@@ -94,6 +94,45 @@ describe('budget forecast', () => {
     // The naive pace would have said 950 / 28 x 30 = 1017.86 EUR.
   });
 
+  it("the month rent rises by 3 %, counts the new rent once as that month's rent, not as the old one still due plus daily spending", () => {
+    const rent = (d: string, amountMinor: number) => ({ day: d, amountMinor });
+    const days = [rent('2025-01-03', 900_00), rent('2025-02-03', 900_00), rent('2025-03-03', 900_00), rent('2025-04-03', 927_00)];
+    const forecast = forecastBudget({ period: 'MONTHLY', startsOn: day('2025-04-01'), today: day('2025-04-10'), limitMinor: 1000_00, days })!;
+    // Not 900 expected tomorrow + 927 spread over the days left (2 445 EUR): 927 paid, nothing more to come.
+    expect(forecast).toMatchObject({ spentMinor: 927_00, projectedMinor: 927_00, dailyRateMinor: 0, recurringDueMinor: 0, crossingOn: null, exceeded: false });
+    expect(forecast.recurring).toEqual([{ amountMinor: 927_00, lastOn: '2025-04-03', dueOn: null }]);
+  });
+
+  it("a bill paid within 2 days of its due day at up to 10 % more is that month's bill; a similar amount a week early is not", () => {
+    // A metered bill due on the 15th, moved to Monday the 17th when the 15th was a Saturday.
+    const bills = [
+      { day: '2025-01-15', amountMinor: 60_00 },
+      { day: '2025-02-17', amountMinor: 60_80 },
+      { day: '2025-03-17', amountMinor: 59_90 },
+    ];
+    // April's, 9 % more, on Tuesday the 15th: 2 days before a month after March's.
+    const paid = forecastBudget({
+      period: 'MONTHLY',
+      startsOn: day('2025-04-01'),
+      today: day('2025-04-20'),
+      limitMinor: 100_00,
+      days: [...bills, { day: '2025-04-15', amountMinor: 65_30 }],
+    })!;
+    expect(paid).toMatchObject({ spentMinor: 65_30, projectedMinor: 65_30, dailyRateMinor: 0, recurringDueMinor: 0 });
+    expect(paid.recurring).toEqual([{ amountMinor: 65_30, lastOn: '2025-04-15', dueOn: null }]);
+    // 61 EUR on the 9th, 8 days before the bill is due: everyday spending, and the bill still to come.
+    const early = forecastBudget({
+      period: 'MONTHLY',
+      startsOn: day('2025-04-01'),
+      today: day('2025-04-10'),
+      limitMinor: 100_00,
+      days: [...bills, { day: '2025-04-09', amountMinor: 61_00 }],
+    })!;
+    expect(early.recurring).toEqual([{ amountMinor: 59_90, lastOn: '2025-03-17', dueOn: '2025-04-17' }]);
+    expect(early.recurringDueMinor).toBe(59_90);
+    expect(early.dailyRateMinor).toBeGreaterThan(0);
+  });
+
   it('takes rent out of the daily rate of a category that also has everyday spending', () => {
     const shops = groceries('2025-01-01', '2025-04-10');
     // A 120 EUR delivery box on the first day of each month without a shop (the aggregate is per day).

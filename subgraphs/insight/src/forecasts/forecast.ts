@@ -13,6 +13,14 @@ import { formatDay, periodEnd, previousPeriodStart, type ReportPeriod } from '..
  *   days) within 2% of its amount, at least twice. They are taken out of the daily rate (rent on the
  *   1st must not be spread over every day) and counted once on the day they are next due: a month
  *   after the last one. One due in the period but not seen yet is expected the next day.
+ * - Once a payment is recurring (seen twice), a day total within 2 days of its due day and within
+ *   10% of its last amount is that month's payment: rents rise by a few percent a year and metered
+ *   bills vary from month to month, and a payer moves a payment off a weekend by at most 2 days
+ *   (Saturday to Monday, Sunday to Friday). Without it, the month rent rose the old amount was still
+ *   expected and the new one spread over the days left as everyday spending (900 rising to 927 was
+ *   projected at 2 445). The looser match only continues a known payment close to its day, where a
+ *   coincidental purchase of that size is unlikely; new ones still need 2%, or everyday purchases of
+ *   similar size a month apart would be taken for recurring payments and left out of the rate.
  * - Daily rate: this period's variable spending per day so far, and the median over the previous
  *   periods (3 months, or 6 weeks) of each one's variable spending per day, the median so that one
  *   unusual month does not set the pace. The two are blended by how much of the period has passed
@@ -73,6 +81,10 @@ const DAY_MS = 86_400_000;
 const HISTORY_PERIODS: Record<ReportPeriod, number> = { MONTHLY: 3, WEEKLY: 6 };
 /** How close two amounts must be (share of the larger) to be the same recurring payment. */
 const RECURRING_TOLERANCE = 0.02;
+/** A known recurring payment's change of amount (share of the larger) still read as that payment, on its day. */
+const RECURRING_CHANGE = 0.1;
+/** How far (days) from its due day a known recurring payment may fall and still take the looser match. */
+const RECURRING_SHIFT_DAYS = 2;
 
 const dayNumber = (date: Date) => Math.floor(date.getTime() / DAY_MS);
 const dayOf = (n: number) => formatDay(new Date(n * DAY_MS));
@@ -92,18 +104,27 @@ function aMonthAfter(n: number): number {
   return dayNumber(new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, Math.min(date.getUTCDate(), lastDay))));
 }
 
-const similar = (a: number, b: number) => Math.abs(a - b) <= RECURRING_TOLERANCE * Math.max(a, b);
+const similar = (a: number, b: number, tolerance = RECURRING_TOLERANCE) => Math.abs(a - b) <= tolerance * Math.max(a, b);
 
-/** Chains of day totals that come back a month later at (nearly) the same amount; those seen twice or more. */
+/**
+ * Chains of day totals that come back a month later at (nearly) the same amount; those seen twice or
+ * more. A chain seen twice also takes a changed amount close to its due day (see RECURRING_CHANGE).
+ */
 function recurringChains(days: readonly { n: number; amountMinor: number }[]): { n: number; amountMinor: number }[][] {
   const chains: { n: number; amountMinor: number }[][] = [];
   for (const day of days) {
     if (day.amountMinor <= 0) continue;
-    const chain = chains.find((c) => {
+    const same = (c: { n: number; amountMinor: number }[]) => {
       const last = c.at(-1)!;
       const gap = day.n - last.n;
       return gap >= 27 && gap <= 35 && similar(last.amountMinor, day.amountMinor);
-    });
+    };
+    const changed = (c: { n: number; amountMinor: number }[]) => {
+      const last = c.at(-1)!;
+      return c.length >= 2 && Math.abs(day.n - aMonthAfter(last.n)) <= RECURRING_SHIFT_DAYS && similar(last.amountMinor, day.amountMinor, RECURRING_CHANGE);
+    };
+    // The same amount first: a changed one must not take the occurrence of another payment that matches exactly.
+    const chain = chains.find(same) ?? chains.find(changed);
     if (chain) chain.push(day);
     else chains.push([day]);
   }
