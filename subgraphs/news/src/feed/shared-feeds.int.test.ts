@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { eventually, services, uniqueName } from '@analytica/testing';
 import { articlesTable } from '../articles/articles.js';
+import { publishedArticle } from '../ingest/fixtures/published-article.js';
 import { storePublishedArticle, type PublishedArticle } from '../ingest/published.js';
 import { createSharedFeeds, uncachedFeeds } from './shared-feeds.js';
 
@@ -13,23 +13,11 @@ const tablePrefix = `${uniqueName('news_shared')}_`;
 const dynamo = createDynamo({ endpoint: services.dynamoEndpoint, region: 'eu-west-1' });
 const store = { dynamo, articlesTable: `${tablePrefix}articles`, userArticlesTable: `${tablePrefix}user_articles` };
 
-const publish = (id: string, minute: number, fields: Partial<PublishedArticle> = {}) =>
-  storePublishedArticle(store, {
-    articleId: id,
-    revision: 1,
-    canonicalUrl: `https://example.com/${id}`,
-    url: `https://example.com/${id}`,
-    title: `Headline ${id}`,
-    summary: 'Summary.',
-    body: 'Body.',
-    sources: ['Test Wire'],
-    topics: ['markets'],
-    symbols: ['ZZSF'],
-    publishedAt: `2030-01-02T10:${String(minute).padStart(2, '0')}:00.000Z`,
-    updatedAt: `2030-01-02T10:${String(minute).padStart(2, '0')}:00.000Z`,
-    contentHash: createHash('sha256').update(id).digest('hex'),
-    ...fields,
-  });
+const publish = (id: string, minute: number, fields: Partial<PublishedArticle> = {}) => {
+  const at = `2030-01-02T10:${String(minute).padStart(2, '0')}:00.000Z`;
+  return storePublishedArticle(store, publishedArticle(id, { symbols: ['ZZSF'], publishedAt: at, updatedAt: at, ...fields }));
+};
+
 const ids = (articles: { id: string }[]) => articles.map((a) => a.id);
 
 beforeAll(async () => {

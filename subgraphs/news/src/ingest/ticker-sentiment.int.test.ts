@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamo, deleteTablesWithPrefix } from '@analytica/dynamo';
 import { createTestAuth, gql, services, uniqueName, type TestAuth } from '@analytica/testing';
@@ -6,7 +5,8 @@ import { readReferenceFile } from '@analytica/instruments';
 import { enrichBundledArticle, readArticleBundle } from '../articles/articles.js';
 import { createEnricher, loadSentimentModel } from '../enrich/index.js';
 import { parseNewsEnv, startNewsService } from '../index.js';
-import { storePublishedArticle, type PublishedArticle } from './published.js';
+import { publishedArticle } from './fixtures/published-article.js';
+import { storePublishedArticle } from './published.js';
 
 const tablePrefix = `${uniqueName('news_tsent')}_`;
 const dynamo = createDynamo({ endpoint: services.dynamoEndpoint, region: 'eu-west-1' });
@@ -31,22 +31,6 @@ afterAll(async () => {
 
 // Published after every bundled article, so that `since` keeps the bundle out of these lists.
 const SINCE = '2030-01-01T00:00:00.000Z';
-const published = (id: string, fields: Partial<PublishedArticle>): PublishedArticle => ({
-  articleId: id,
-  revision: 1,
-  canonicalUrl: `https://example.com/${id}`,
-  url: `https://example.com/${id}`,
-  title: `Headline ${id}`,
-  summary: 'Summary.',
-  body: 'Body.',
-  sources: ['Test Wire'],
-  topics: ['markets'],
-  symbols: [],
-  publishedAt: '2030-01-02T10:00:00.000Z',
-  updatedAt: '2030-01-02T10:00:00.000Z',
-  contentHash: createHash('sha256').update(id).digest('hex'),
-  ...fields,
-});
 
 const query = (text: string) => gql(`${service.url}/graphql`, text, { token: auth.tokenFor({ id: 'a11ce000-0000-4000-8000-000000000001' }) });
 const idsFor = async (filter: string) => {
@@ -60,7 +44,7 @@ describe('sentiment per ticker', () => {
     // A mixed story: neutral headline, good for Apple, bad for Samsung.
     await storePublishedArticle(
       store,
-      published('mixed-phones', {
+      publishedArticle('mixed-phones', {
         symbols: ['AAPL', '005930.KS'],
         sentiment: 0.05,
         sentimentModel: 'v-test-1',
@@ -71,7 +55,7 @@ describe('sentiment per ticker', () => {
       }),
     );
     // An event from before per-ticker scores: its symbols take the article's score.
-    await storePublishedArticle(store, published('older-event', { symbols: ['AAPL'], sentiment: 0.6, sentimentModel: 'v-test-0', publishedAt: '2030-01-02T09:00:00.000Z' }));
+    await storePublishedArticle(store, publishedArticle('older-event', { symbols: ['AAPL'], sentiment: 0.6, sentimentModel: 'v-test-0', publishedAt: '2030-01-02T09:00:00.000Z' }));
 
     const result = await query(`{ article(id: "mixed-phones") { sentiment sentimentModel tickerSentiments { symbol score modelVersion } } }`);
     expect(result.errors).toBeUndefined();
