@@ -5,6 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '@analytica/random';
 import { repoRoot } from './paths.js';
 import type { ConnectionStats, FromLoad, LoadPlan, ToLoad, WindowReport } from './ipc.js';
 import { listenOverflows, metric, readMetrics, startSampler, tcpRetransmits, type Metrics, type ProcessUsage } from './probe.js';
@@ -139,21 +140,9 @@ export interface Measurement {
   profile?: CpuProfile;
 }
 
-/** Small seeded PRNG (mulberry32): the same seed gives the same symbol sets run after run. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** min..max distinct symbols per client, in feed order (a client lists its watchlist once, in one order). */
 function symbolSets(count: number, symbols: number, min: number, max: number, seed: number): number[][] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return Array.from({ length: count }, () => {
     const k = min + Math.floor(next() * (max - min + 1));
     const chosen = new Set<number>();

@@ -1,3 +1,4 @@
+import { seededRandom } from '@analytica/random';
 import type { SpendingDay } from '../../../subgraphs/insight/src/forecasts/forecast.js';
 import { formatDay } from '../../../subgraphs/insight/src/periods.js';
 
@@ -14,18 +15,11 @@ import { formatDay } from '../../../subgraphs/insight/src/periods.js';
 export const YEAR = 2025;
 const DAY_MS = 86_400_000;
 
-/** mulberry32: a small 32-bit generator; the same seed gives the same ledger on every machine. */
+/** Seeded (@analytica/random): the same seed gives the same ledger on every machine. */
 export class Rng {
-  private state: number;
+  readonly random: () => number;
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  random(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    this.random = seededRandom(seed);
   }
   uniform(a: number, b: number): number {
     return a + (b - a) * this.random();

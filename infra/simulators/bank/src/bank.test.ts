@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createBank, ibanFor, KEY_RETENTION_MS, type PaymentOrder } from './bank.js';
-import { createBehaviour, seededRandom } from './behaviour.js';
+import { seededRandom } from '@analytica/random';
+import { createBehaviour } from './behaviour.js';
 
 /** ISO 13616 check: a valid IBAN leaves 1 when read as a number modulo 97. */
 function ibanIsValid(iban: string) {

@@ -1,17 +1,5 @@
 import type { FailureKind } from './environment.js';
 
-/** mulberry32: small, fast and good enough to make a simulated run repeatable from a seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** z-score of the 99th percentile of the standard normal distribution. */
 const Z_99 = 2.326_347_874;
 

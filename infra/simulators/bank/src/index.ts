@@ -4,7 +4,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createLogger, type Logger } from '@analytica/logger';
 import { createHttpService } from '@analytica/service';
 import { BankError, createBank, type Account, type AccountSpec, type Bank, type BankSnapshot, type PaymentOrder, type PaymentResult } from './bank.js';
-import { createBehaviour, seededRandom, type BehaviourSettings } from './behaviour.js';
+import { seededRandom } from '@analytica/random';
+import { createBehaviour, type BehaviourSettings } from './behaviour.js';
 import { FAILURE_KINDS, type BankEnv, type FailureKind } from './environment.js';
 
 export { bankEnvShape, parseBankEnv, type BankEnv } from './environment.js';

@@ -6,6 +6,8 @@
  */
 
 /** Annualised volatility of each regime. */
+import { seededRandom } from '@analytica/random';
+
 export const REGIMES = [
   { name: 'calm', volatility: 0.12 },
   { name: 'normal', volatility: 0.22 },
@@ -25,16 +27,9 @@ const TRADING_YEAR_SECONDS = 252 * 6.5 * 3600;
 /** A year of a market that never closes: its annual volatility is spread over every second. */
 const ROUND_THE_CLOCK_YEAR_SECONDS = 365 * 24 * 3600;
 
-/** A small seeded generator (mulberry32), so that a feed can be replayed exactly from FEED_SEED. */
+/** Seeded (@analytica/random), so that a feed can be replayed exactly from FEED_SEED. */
 export function createRandom(seed: number) {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = seededRandom(seed);
   let spare: number | undefined;
   const normal = () => {
     if (spare !== undefined) {

@@ -1,4 +1,5 @@
 import type { Instrument } from '@analytica/instruments';
+import { seededRandom } from '@analytica/random';
 import { SOURCE_NAMES, type SourceName } from './environment.js';
 
 export type FeedFormat = 'rss' | 'atom' | 'json';
@@ -34,18 +35,6 @@ export interface SourceItem {
   guid: string;
   link: string;
   malformed?: MalformedKind;
-}
-
-/** A deterministic pseudo-random generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const EVENTS = [
