@@ -9,6 +9,7 @@
 //   npx tsx bench/gateway/run.ts --seconds 5 --warmup 2 --rounds 1 --modes on
 //   npx tsx bench/gateway/run.ts --help
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -231,6 +232,8 @@ async function main() {
             // One machine sends everything from one address: the per-address budget would refuse it.
             RATE_LIMIT_IP_PER_MINUTE: '100000000',
             RATE_LIMIT_USER_PER_MINUTE: '100000000',
+            // Required: ours signs every subgraph request as it ships (the bench's subgraphs do not check).
+            SUBGRAPH_SIGNING_KEY: randomBytes(32).toString('base64'),
             ...(mode === 'off' ? Object.fromEntries(DEDUP_VARIABLES.map((name) => [name, 'false'])) : {}),
           };
           proc = spawnNode(`ours-${mode}`, tsx('gateway/src/main.ts'), env, logDir);
