@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import dynalite from 'dynalite';
 import { ConfigError } from '@analytica/config';
 import { createLocalBus } from '@analytica/events';
-import { createLogger, stopTeeingLogs, teeLogsTo } from '@analytica/logger';
+import { createLogger, logProcessWarnings, stopTeeingLogs, teeLogsTo } from '@analytica/logger';
 import { parseLogShipperEnv, startLogShipper } from '@analytica/log-shipper';
 import { startTracing } from '@analytica/telemetry';
 import { parseGatewayEnv, startGateway } from '@analytica/gateway';
@@ -59,6 +59,8 @@ const portOf = (service: keyof typeof SERVICE_PORTS) => SERVICE_PORTS[service] +
 const logLevel = config.LOG_LEVEL;
 const logDir = path.join(dataDir, 'logs');
 const log = createLogger('embedded', logLevel);
+// One process for every service: Node's warnings go in the log as the launcher's JSON lines.
+logProcessWarnings(log);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 const stops: (() => Promise<void>)[] = [];

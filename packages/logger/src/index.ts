@@ -78,3 +78,21 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? '
     ]),
   );
 }
+
+let warningsLogged = false;
+
+/**
+ * Node's own warnings (a deprecation, the AWS SDK's notice that it will soon need a newer Node)
+ * as JSON lines of `logger`, instead of Node's plain text on stderr, which the log shipper and
+ * anyone reading the logs with `jq` cannot parse. Once per process: the first caller's logger
+ * gets them (in `npm start`, where every service shares one process, the launcher's).
+ */
+export function logProcessWarnings(logger: Logger): void {
+  if (warningsLogged) return;
+  warningsLogged = true;
+  // Node's default writer is a 'warning' listener (absent under --no-warnings); this replaces it.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) =>
+    logger.warn({ source: 'node', warning: { name: warning.name, ...(warning.code ? { code: warning.code } : {}) } }, warning.message),
+  );
+}

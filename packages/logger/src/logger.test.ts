@@ -88,3 +88,32 @@ describe('createLogger', () => {
     ]);
   });
 });
+
+describe("Node's own warnings", () => {
+  it('are JSON lines of the service log, not plain text on stderr', async () => {
+    const entry = new URL('./index.ts', import.meta.url).pathname;
+    const script = [
+      `import { createLogger, logProcessWarnings } from ${JSON.stringify(entry)};`,
+      `logProcessWarnings(createLogger('warner'));`,
+      `process.emitWarning('The SDK will need node >=22 soon.', { type: 'NodeVersionSupportWarning', code: 'SDK001' });`,
+      `setTimeout(() => {}, 50);`,
+    ].join('\n');
+    const { spawnSync } = await import('node:child_process');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'info' } });
+    expect(run.status).toBe(0);
+    expect(run.stderr).not.toContain('NodeVersionSupportWarning');
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        service: 'warner',
+        source: 'node',
+        msg: 'The SDK will need node >=22 soon.',
+        warning: { name: 'NodeVersionSupportWarning', code: 'SDK001' },
+      }),
+    );
+  });
+});

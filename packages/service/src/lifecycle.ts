@@ -1,4 +1,4 @@
-import type { Logger } from '@analytica/logger';
+import { logProcessWarnings, type Logger } from '@analytica/logger';
 
 /**
  * The resources of one process (pools, clients, consumers, timers), opened in order and closed in
@@ -17,6 +17,8 @@ export interface Lifecycle {
 }
 
 export function lifecycle(logger: Logger): Lifecycle {
+  // Node's warnings in the service's JSON log, not as plain text on stderr.
+  logProcessWarnings(logger);
   const opened: { name: string; close: () => unknown }[] = [];
 
   let closing: Promise<void> | undefined;
