@@ -16,7 +16,7 @@ import { localSecrets } from '@analytica/dev/secrets';
 import { freePort, gql } from '@analytica/testing';
 import { describeLoad, runLoad, type LoadResult } from '../lib/open-loop.js';
 import { machineBusySeconds, repoRoot, treeCpuSeconds } from '../market/lib.js';
-import { createEnvironment, provenance, removeData, removeScratch, startBenchStack } from '../subscriptions/services.js';
+import { createEnvironment, isolationEnv, provenance, removeData, removeScratch, startBenchStack } from '../subscriptions/services.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const { values: args } = parseArgs({
@@ -115,8 +115,9 @@ async function main() {
         PORT: String(stockPort),
         SUPERGRAPH_PATH: supergraphPath,
         FORWARD_AUTHORIZATION: 'true',
-        // The stack's subgraphs answer only signed requests: stock Apollo signs with the stack's key too.
-        SUBGRAPH_SIGNING_KEY: (await localSecrets(env.dataDir)).subgraphSigningKey,
+        // The stack's subgraphs answer only signed requests: stock Apollo signs with the key the
+        // stack runs with (the bench's isolation variables set it; else the stack's local secret).
+        SUBGRAPH_SIGNING_KEY: isolationEnv(env).SUBGRAPH_SIGNING_KEY ?? (await localSecrets(env.dataDir)).subgraphSigningKey,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -147,7 +148,8 @@ async function main() {
     }
     const same = JSON.stringify(JSON.parse(answers.ours!)) === JSON.stringify(JSON.parse(answers.stock!));
     say(`first answers ${same ? 'identical' : 'DIFFER'}: ${answers.ours!.slice(0, 300)}`);
-    if (!same) say(`stock: ${answers.stock!.slice(0, 300)}`);
+    // Comparing CPU per request means nothing if one of them answers something else (an error).
+    if (!same) throw new Error(`the gateways answer differently; stock: ${answers.stock!.slice(0, 600)}`);
 
     const run = (url: string, seconds: number) =>
       runLoad({
