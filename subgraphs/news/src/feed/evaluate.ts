@@ -9,6 +9,7 @@
 // candidates are the articles of the three days before the session, graded 2 (liked) / 1 (opened) /
 // 0, and each ranker orders them with the profile and popularity of everything before the session.
 import { parseArgs } from 'node:util';
+import { seededRandom } from '@analytica/random';
 import type { ArticleRecord } from '../articles/articles.js';
 import { buildProfile, popularScore, relevanceScore } from './feed.js';
 
@@ -39,17 +40,7 @@ const SYMBOLS = [
   'KO',
 ];
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(Number(values.seed));
+const random = seededRandom(Number(values.seed));
 const sample = <T>(list: T[], n: number) => [...list].sort(() => random() - 0.5).slice(0, n);
 
 interface SimArticle extends ArticleRecord {
