@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPem } from '@analytica/auth';
 import { createRedis } from '@analytica/redis';
@@ -122,6 +123,37 @@ describe('query limits', () => {
       body: JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]),
     });
     expect(batch.status).toBe(400);
+  });
+
+  // Two readers see a body before Apollo (share-queries.ts, then the service's JSON parser): a body
+  // that is not JSON is one BAD_REQUEST, and compressed or chunked bodies are read like plain ones.
+  it('answer a body that is not a JSON object with 400 BAD_REQUEST, and read gzip-compressed and chunked bodies', async () => {
+    const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+      fetch(lenient, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+      } as RequestInit);
+    for (const body of ['{"query": "{ __typename }"', '"{ __typename }"', '42', '   ', '\ufeff{"query": ']) {
+      const refused = await post(body);
+      expect(refused.status, body).toBe(400);
+      expect(((await refused.json()) as { errors: { message: string; extensions: { code: string } }[] }).errors[0], body).toMatchObject({
+        message: 'The request body is not valid JSON.',
+        extensions: { code: 'BAD_REQUEST' },
+      });
+    }
+    const query = JSON.stringify({ query: '{ __typename }' });
+    for (const [name, answer] of [
+      ['plain', await post(query)],
+      ['with a byte order mark', await post(`\ufeff${query}`)],
+      ['utf-8 named', await post(query, { 'content-type': 'application/json; charset=utf-8' })],
+      ['gzip', await post(gzipSync(query), { 'content-encoding': 'gzip' })],
+      ['chunked', await post(new Blob([query]).stream())],
+    ] as const) {
+      expect(answer.status, name).toBe(200);
+      expect(await answer.json(), name).toEqual({ data: { __typename: 'Query' } });
+    }
   });
 });
 
