@@ -128,7 +128,7 @@ describe('query limits', () => {
   // Two readers see a body before Apollo (share-queries.ts, then the service's JSON parser): a body
   // that is not JSON is one BAD_REQUEST, and compressed or chunked bodies are read like plain ones.
   it('answer a body that is not a JSON object with 400 BAD_REQUEST, and read gzip-compressed and chunked bodies', async () => {
-    const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+    const post = (body: string | Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>
       fetch(lenient, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
