@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string' },
     modes: { type: 'string', default: 'on,off' },
     gateways: { type: 'string', default: 'apollo,hive,ours' },
+    processes: { type: 'string', default: '1' },
     'keep-logs': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -50,6 +51,7 @@ if (args.help) {
   --rate N          open loop at N requests/s over the connections instead of closed loop
   --modes on,off    deduplication modes to run (default both)
   --gateways list   apollo,hive,ours (default all three)
+  --processes N     our gateway's GATEWAY_PROCESSES (default 1: one process, as the others)
   --keep-logs       keep the processes' logs (the path is printed)`);
   process.exit(0);
 }
@@ -58,6 +60,7 @@ const WARMUP = Number(args.warmup);
 const ROUNDS = Number(args.rounds);
 const CONNECTIONS = Number(args.connections);
 const RATE = args.rate === undefined ? undefined : Number(args.rate);
+const PROCESSES = Number(args.processes);
 const MODES = args.modes.split(',').filter(Boolean) as ('on' | 'off')[];
 const GATEWAYS = args.gateways.split(',').filter(Boolean) as GatewayName[];
 
@@ -171,7 +174,7 @@ async function main() {
     'cores: subgraphs, gateway and load generator share the same 2 cores (published: the gateway pinned to its own cores, k6 on another; subgraphs on their own machine)',
     `durations: ${WARMUP} s warm-up and ${SECONDS} s measured per round (published: 15 s and 60 s, one run per gateway)`,
     'load generator: bench/lib/open-loop.ts (node:http, HDR histograms) instead of k6; every answer compared byte for byte (k6 checks the structure of one)',
-    'gateways: one process each (published: stock Apollo forks availableParallelism()-1 workers, i.e. 1 on 2 cores; Hive Gateway CLI with --jit, fork 1 by default in 2.15); Hive Gateway 2.15.1 (published: 2.7.x), @apollo/gateway 2.14.4 (published: 2.14.0)',
+    `gateways: ${PROCESSES === 1 ? 'one process each' : `ours ${PROCESSES} processes (GATEWAY_PROCESSES), the others one each`} (published: stock Apollo forks availableParallelism()-1 workers, i.e. 1 on 2 cores; Hive Gateway CLI with --jit, fork 1 by default in 2.15); Hive Gateway 2.15.1 (published: 2.7.x), @apollo/gateway 2.14.4 (published: 2.14.0)`,
     'the machine is shared with other engineers: see the load average and "machine busy" per round',
   ])
     say(`  - ${line}`);
@@ -235,6 +238,7 @@ async function main() {
             // Required: ours signs every subgraph request as it ships (the bench's subgraphs do not check).
             SUBGRAPH_SIGNING_KEY: randomBytes(32).toString('base64'),
             ...(mode === 'off' ? Object.fromEntries(DEDUP_VARIABLES.map((name) => [name, 'false'])) : {}),
+            GATEWAY_PROCESSES: String(PROCESSES),
           };
           proc = spawnNode(`ours-${mode}`, tsx('gateway/src/main.ts'), env, logDir);
           const dedup =
@@ -243,7 +247,7 @@ async function main() {
               : DEDUP_VARIABLES.length
                 ? DEDUP_VARIABLES.map((name) => `${name}=false`).join(', ')
                 : 'NO deduplication setting declared in gateway/src/environment.ts: runs as it is (not "off")';
-          settings = `as shipped + RATE_LIMIT_IP_PER_MINUTE/RATE_LIMIT_USER_PER_MINUTE raised; ${dedup}`;
+          settings = `as shipped + RATE_LIMIT_IP_PER_MINUTE/RATE_LIMIT_USER_PER_MINUTE raised; ${dedup}; GATEWAY_PROCESSES=${PROCESSES}`;
         }
         procs.push(proc);
         // Started one after another: each compiles and plans while the others are idle.

@@ -125,6 +125,12 @@ export const gatewayEnvShape = {
    * (gateway/src/merge-fetches.ts): fewer round trips, the same answers. Off, one fetch per plan node.
    */
   GATEWAY_MERGE_FETCHES: bool(true),
+  /**
+   * Gateway processes on the one PORT (node:cluster, packages/service cluster.ts), for a host with
+   * cores to spare. Each process plans, shares and subscribes on its own; /metrics sums them.
+   * 1 (the default): no cluster, the one process serves.
+   */
+  GATEWAY_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   /** Per-subgraph time limit for one fetch. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Where each subgraph runs, overriding the supergraph's routing URL (other ports, other hosts).

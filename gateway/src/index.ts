@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,7 +119,8 @@ export async function startGateway(env: GatewayEnv) {
           token: env.REGISTRY_TOKEN,
           pollSeconds: env.SUPERGRAPH_POLL_SECONDS,
           fallbackPath: path.resolve(repoRoot, env.SUPERGRAPH_PATH),
-          instanceId: env.GATEWAY_INSTANCE_ID ?? `${hostname()}:${env.PORT}`,
+          // Each of several processes (GATEWAY_PROCESSES) is an instance of its own: they poll apart.
+          instanceId: `${env.GATEWAY_INSTANCE_ID ?? `${hostname()}:${env.PORT}`}${cluster.isWorker ? `/${cluster.worker!.id}` : ''}`,
           logger,
         })
       : supergraphFromFile(path.resolve(repoRoot, env.SUPERGRAPH_PATH), { watch: env.SUPERGRAPH_WATCH, logger }),

@@ -11,8 +11,10 @@ import { internalErrorMessage, isRequestId, withRequestId } from '@analytica/err
 import type { Logger } from '@analytica/logger';
 import { flushTracing, tagRequestId, traceIncomingRequest } from '@analytica/telemetry/context';
 import { SIGNATURE_HEADER, SIGNATURE_MESSAGES, verifyRequest } from './signing.js';
+import { metricsReader } from './cluster.js';
 
 export { lifecycle, type Lifecycle } from './lifecycle.js';
+export { runProcesses, type ProcessesOptions } from './cluster.js';
 export { SIGNATURE_HEADER, signRequest, verifyRequest, type SignatureProblem } from './signing.js';
 
 export type ReadinessCheck = () => Promise<unknown>;
@@ -183,7 +185,9 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
   // /metrics is not on this (public) listener: see the metrics server below.
   options.routes?.(app);
 
-  // The private listener: GET /metrics only, on METRICS_HOST:METRICS_PORT (127.0.0.1 by default).
+  // The private listener: GET /metrics only, on METRICS_HOST:METRICS_PORT (127.0.0.1 by default);
+  // in a worker of several processes, the sum over all of them (cluster.ts).
+  const readMetrics = metricsReader(registry);
   const metricsServer = http.createServer((req, res) => {
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
@@ -192,7 +196,7 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Only GET /metrics is served here.' } }));
       return;
     }
-    registry.metrics().then(
+    readMetrics().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
       (error: unknown) => {
         logger.error({ err: error }, 'metrics failed');
