@@ -42,7 +42,7 @@ if (process.argv[2] === 'serve') {
         seconds: Number(args.seconds),
         headers: { 'content-type': 'application/json' },
         body,
-        validate: (text) => (text.equals(expected) ? undefined : 'not the published answer'),
+        expectedAnswer: expected,
       });
       const serverMs = ((treeCpuSeconds(server.pid!) - before.server) * 1000) / r.answered;
       const busy = ((machineBusySeconds() - before.machine) / ((performance.now() - before.at) / 1000)) * 100;

@@ -88,6 +88,27 @@ void test('errors: non-2xx, GraphQL errors and a failed validation are counted b
   }
 });
 
+void test('expectedAnswer: an answer is right only when it is those bytes (a trailing newline aside)', async () => {
+  const expected = Buffer.from('{"data":{"a":1}}');
+  let n = 0;
+  const s = await server((req, res) => {
+    req.resume();
+    const i = n++ % 4;
+    // Right, right with a newline, one byte different, one byte longer.
+    res.end(['{"data":{"a":1}}', '{"data":{"a":1}}\n', '{"data":{"a":2}}', '{"data":{"a":1}} '][i]);
+  });
+  try {
+    const r = await runLoad({ url: s.url, connections: 1, seconds: 0.4, body: '{}', expectedAnswer: expected });
+    assert.ok(r.answered >= 8, `only ${r.answered} answers`);
+    // Answers come in turn on the one connection: half right, half not.
+    assert.equal(r.errorReasons['not the expected answer'], r.answered - r.ok);
+    assert.ok(Math.abs(r.ok - r.answered / 2) <= 1, `${r.ok} of ${r.answered} right`);
+    await assert.rejects(runLoad({ url: s.url, connections: 1, seconds: 0.1, body: '{}', expectedAnswer: Buffer.from('{"errors":[]}') }), /holds GraphQL errors/);
+  } finally {
+    await s.close();
+  }
+});
+
 void test('https: requests go over TLS trusting the given CA, and fail without it', async () => {
   // A self-signed certificate for 127.0.0.1, its own CA (as the edge's local CA is for its server's).
   const dir = mkdtempSync(path.join(os.tmpdir(), 'open-loop-tls-'));

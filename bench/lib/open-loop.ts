@@ -40,6 +40,12 @@ export interface LoadOptions {
    */
   validate?: (body: Buffer, status: number, i: number) => string | undefined;
   /**
+   * Every answer must be exactly these bytes (one trailing newline aside: Apollo Server ends its
+   * body with one), checked instead of searching each body for `"errors"` (this answer has none).
+   * On an 87.6 KB answer the search was a fifth of the generator's CPU, the comparison 1.5 %.
+   */
+  expectedAnswer?: Buffer;
+  /**
    * Called with every 2xx answer without GraphQL errors: the request's number, its body, and the instant (performance.now())
    * its latency counts from: its scheduled time (open loop) or its send (closed loop).
    */
@@ -126,6 +132,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const agent = secure ? new https.Agent({ ...pool, ca: options.ca }) : new http.Agent(pool);
   const transport = secure ? https.request : http.request;
   const fixedBody = options.body === undefined ? undefined : Buffer.from(options.body);
+  const expected = options.expectedAnswer;
+  if (expected?.includes(GRAPHQL_ERRORS)) throw new Error('expectedAnswer holds GraphQL errors: an answer equal to it would count as right');
+  const isExpected = (text: Buffer) =>
+    expected !== undefined &&
+    (text.length === expected.length || (text.length === expected.length + 1 && text[text.length - 1] === 10)) &&
+    text.compare(expected, 0, expected.length, 0, expected.length) === 0;
   const requestOf = (i: number): { headers: Record<string, string>; body: Buffer | undefined } => {
     if (options.request) {
       const r = options.request(i);
@@ -182,7 +194,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
             const status = response.statusCode ?? 0;
             let reason: string | undefined;
             if (status < 200 || status > 299) reason = `HTTP ${status}`;
-            else if (text.includes(GRAPHQL_ERRORS)) reason = 'GraphQL errors';
+            else if (expected ? !isExpected(text) : text.includes(GRAPHQL_ERRORS)) reason = expected ? 'not the expected answer' : 'GraphQL errors';
             else {
               options.onAnswer?.(i, text, from);
               reason = options.validate?.(text, status, i);
