@@ -84,10 +84,11 @@ describe('log shipper', () => {
     expect(byRequest.entries.map((e) => e.service).sort()).toEqual(['gateway', 'user']);
   });
 
-  it('stores quotes, backslashes, any script and an escaped NUL as written (the NUL dropped), and goes on after them', async () => {
+  it('stores quotes, backslashes, line breaks, tabs, any script and an escaped NUL as written (the NUL dropped), and goes on after them', async () => {
     await start();
-    // JSON.stringify writes the quote, the backslash and the tab escaped, and the NUL as \u0000.
-    const message = 'q1 "quoted" \\ back\\slash, Zürich, 東京, 💶, tab\there, nul\0gone';
+    // JSON.stringify writes the quote, the backslash, the tab and the line breaks escaped, and the NUL
+    // as \u0000; the message holds them as characters, which the store's COPY must escape in turn.
+    const message = 'q1 "quoted" \\ back\\slash, Zürich, 東京, 💶, tab\there, newline\nhere, cr\rhere, literal \\N, nul\0gone';
     await appendFile(path.join(dir, 'gateway.log'), line('gateway', message, { requestId: 'req-q1' }));
     await appendFile(path.join(dir, 'gateway.log'), line('gateway', 'q1 next'));
     const lines = await eventually(async () => {
