@@ -10,8 +10,9 @@ import type { Logger } from '@analytica/logger';
  * in-flight sharing, and what must be common (request budgets, revocations, events) is in Redis.
  *
  * The primary also answers GET /metrics for all: a worker asked for /metrics asks the primary,
- * which collects every worker's registry and sums them (prom-client's AggregatorRegistry), so a
- * scrape sees the service, not whichever worker took the connection.
+ * which collects every worker's registry and aggregates them (prom-client's AggregatorRegistry:
+ * counters and histograms summed), so a scrape sees the service, not whichever worker took the
+ * connection.
  *
  * With `processes` 1 there is no primary: `start` runs in this process, as before.
  */
@@ -24,7 +25,7 @@ export interface ProcessesOptions {
 }
 
 const METRICS_REQUEST = 'analytica:cluster-metrics';
-/** A worker that dies this soon after starting, before it listened, is a start failure (bad configuration, a dependency down), not a crash to recover from. */
+/** A worker that exits before it listened failed to start (bad configuration, a missing file): not a crash to recover from by starting another. */
 const START_FAILURE = 'start failure';
 
 interface MetricsMessage {
