@@ -134,8 +134,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const fixedBody = options.body === undefined ? undefined : Buffer.from(options.body);
   const expected = options.expectedAnswer;
   if (expected?.includes(GRAPHQL_ERRORS)) throw new Error('expectedAnswer holds GraphQL errors: an answer equal to it would count as right');
-  const isExpected = (text: Buffer) =>
-    expected !== undefined &&
+  const isExpected = (text: Buffer, expected: Buffer) =>
     (text.length === expected.length || (text.length === expected.length + 1 && text[text.length - 1] === 10)) &&
     text.compare(expected, 0, expected.length, 0, expected.length) === 0;
   const requestOf = (i: number): { headers: Record<string, string>; body: Buffer | undefined } => {
@@ -194,7 +193,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
             const status = response.statusCode ?? 0;
             let reason: string | undefined;
             if (status < 200 || status > 299) reason = `HTTP ${status}`;
-            else if (expected ? !isExpected(text) : text.includes(GRAPHQL_ERRORS)) reason = expected ? 'not the expected answer' : 'GraphQL errors';
+            else if (expected && !isExpected(text, expected)) reason = 'not the expected answer';
+            else if (!expected && text.includes(GRAPHQL_ERRORS)) reason = 'GraphQL errors';
             else {
               options.onAnswer?.(i, text, from);
               reason = options.validate?.(text, status, i);

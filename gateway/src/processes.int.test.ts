@@ -3,7 +3,6 @@
 // SIGTERM, bad configuration); beyond it: both processes serve, /metrics counts for both whichever
 // one a scrape reaches, a process that dies is replaced while the other serves, and live quotes
 // reach subscribers on either process.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,8 +18,8 @@ import WebSocket from 'ws';
 import { compose } from '@analytica/schema';
 import { createRedis } from '@analytica/redis';
 import { entityChannel } from '@analytica/redis/live';
-import { createTestAuth, eventually, freePort, services, TEST_SUBGRAPH_SIGNING_KEY, uniqueName, type TestAuth } from '@analytica/testing';
-import { describeServiceProcess } from '@analytica/testing/service-process';
+import { createTestAuth, eventually, freePort, services, uniqueName, type TestAuth } from '@analytica/testing';
+import { describeServiceProcess, startProcess } from '@analytica/testing/service-process';
 
 const entry = fileURLToPath(new URL('./main.ts', import.meta.url));
 
@@ -55,22 +54,15 @@ function healthAnswers(metrics: string): number {
 
 describe('gateway as two processes that cannot start', () => {
   it('stops every process and exits 1 when one fails before it listens, as one process would', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY,
-        REDIS_URL: services.redisUrl,
-        SUPERGRAPH_PATH: path.join(os.tmpdir(), `${uniqueName('no_such_supergraph')}.graphql`),
-        SUPERGRAPH_WATCH: 'false',
-        GATEWAY_PROCESSES: '2',
-        PORT: String(await freePort()),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const run = startProcess(entry, {
+      REDIS_URL: services.redisUrl,
+      SUPERGRAPH_PATH: path.join(os.tmpdir(), `${uniqueName('no_such_supergraph')}.graphql`),
+      SUPERGRAPH_WATCH: 'false',
+      GATEWAY_PROCESSES: '2',
+      PORT: String(await freePort()),
     });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const code = await run.exited;
+    const output = run.output();
     expect(code, output).toBe(1);
     expect(output).toContain('a process exited before it listened (start failure); stopping');
     expect(output).toContain('every process stopped');
@@ -82,8 +74,8 @@ describe('gateway as two processes', () => {
   let auth: TestAuth;
   let market: ApolloServer;
   let dir: string;
-  let child: ReturnType<typeof spawn>;
-  let output = '';
+  let child: ReturnType<typeof startProcess>['child'];
+  let output: () => string;
   let url: string;
   let metricsUrl: string;
 
@@ -100,28 +92,22 @@ describe('gateway as two processes', () => {
     if (!composed.ok) throw new Error(composed.errors.join('\n'));
     dir = await mkdtemp(path.join(os.tmpdir(), 'gateway-processes-'));
     await writeFile(path.join(dir, 'supergraph.graphql'), composed.supergraphSdl);
-    child = spawn(process.execPath, ['--import', 'tsx', entry], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...auth.env,
-        REDIS_URL: services.redisUrl,
-        REDIS_KEY_PREFIX: prefix,
-        SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
-        SUPERGRAPH_WATCH: 'false',
-        GATEWAY_PROCESSES: '2',
-        PORT: String(port),
-        METRICS_PORT: String(metricsPort),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    ({ child, output } = startProcess(entry, {
+      ...auth.env,
+      REDIS_URL: services.redisUrl,
+      REDIS_KEY_PREFIX: prefix,
+      SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
+      SUPERGRAPH_WATCH: 'false',
+      GATEWAY_PROCESSES: '2',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+    }));
     await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}:\n${output}`);
+      if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}:\n${output()}`);
       return (await fetch(`${url}/ready`).catch(() => undefined))?.ok || undefined;
     }, 120_000);
     // Both listen before the primary says so.
-    await eventually(async () => output.includes('gateway: 2 processes listening') || undefined, 30_000);
+    await eventually(async () => output().includes('gateway: 2 processes listening') || undefined, 30_000);
   }, 160_000);
 
   afterAll(async () => {
@@ -200,7 +186,7 @@ describe('gateway as two processes', () => {
       250,
     );
     expect(replaced).toContain(survivor);
-    expect(output).toContain('a process exited while serving; starting another');
+    expect(output()).toContain('a process exited while serving; starting another');
     for (let i = 0; i < 4; i++) expect((await fresh(`${url}/ready`)).status).toBe(200);
   }, 90_000);
 });

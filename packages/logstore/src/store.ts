@@ -315,7 +315,7 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
 const copyText = (value: string | null) => (value === null ? '\\N' : value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!));
 
 /** The rows as one COPY text payload: tab-separated columns, one row a line. */
-export function copyRows(rows: LogRow[]): string {
+function copyRows(rows: LogRow[]): string {
   let text = '';
   for (const r of rows) {
     text += `${r.time.toISOString()}\t${copyText(r.service)}\t${copyText(r.source)}\t${r.level}\t${copyText(r.msg)}\t${copyText(r.requestId)}\t${copyText(r.traceId)}\t${copyText(r.line)}\n`;

@@ -34,7 +34,7 @@ export interface ServiceProcessSpec {
 type Child = ChildProcessByStdio<null, Readable, Readable>;
 
 // The service process itself (not a tsx wrapper), so that SIGTERM reaches it as a container runtime sends it.
-function startProcess(entry: string, env: Record<string, string>): { child: Child; output: () => string; exited: Promise<number | null> } {
+export function startProcess(entry: string, env: Record<string, string>): { child: Child; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     // The gateway-to-subgraph key every subgraph and the gateway need (issue 17); others ignore it.
     env: { PATH: process.env.PATH ?? '', SUBGRAPH_SIGNING_KEY: TEST_SUBGRAPH_SIGNING_KEY, ...env },
