@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { gatewayEnvShape } from '@analytica/gateway';
 import { createRedis } from '@analytica/redis';
 import { freePort, services } from '@analytica/testing';
+import { checkOutBaseline } from '../lib/baseline.js';
 import { describeLoad, runLoad, type LoadResult } from '../lib/open-loop.js';
 import { machineBusySeconds, repoRoot, treeCpuSeconds } from '../market/lib.js';
 import { composeScenario, PUBLISHED_PORT, SUPERGRAPH_FILE } from './compose.js';
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     modes: { type: 'string', default: 'on,off' },
     gateways: { type: 'string', default: 'apollo,hive,ours' },
     processes: { type: 'string', default: '1' },
+    baseline: { type: 'string' },
     'keep-logs': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -52,6 +54,8 @@ if (args.help) {
   --modes on,off    deduplication modes to run (default both)
   --gateways list   apollo,hive,ours (default all three)
   --processes N     our gateway's GATEWAY_PROCESSES (default 1: one process, as the others)
+  --baseline REF    also run our gateway at git REF (a worktree beside this checkout), interleaved:
+                    an A/B of a change in one run (e.g. --gateways ours --baseline HEAD)
   --keep-logs       keep the processes' logs (the path is printed)`);
   process.exit(0);
 }
@@ -62,9 +66,9 @@ const CONNECTIONS = Number(args.connections);
 const RATE = args.rate === undefined ? undefined : Number(args.rate);
 const PROCESSES = Number(args.processes);
 const MODES = args.modes.split(',').filter(Boolean) as ('on' | 'off')[];
-const GATEWAYS = args.gateways.split(',').filter(Boolean) as GatewayName[];
+const GATEWAYS = [...args.gateways.split(',').filter(Boolean), ...(args.baseline ? ['base'] : [])] as GatewayName[];
 
-type GatewayName = 'apollo' | 'hive' | 'ours';
+type GatewayName = 'apollo' | 'hive' | 'ours' | 'base';
 
 /**
  * Our gateway's deduplication switch, as its environment declares it (gateway/src/environment.ts):
@@ -73,7 +77,7 @@ type GatewayName = 'apollo' | 'hive' | 'ours';
  * ours runs as it is in both modes, and the table says so.
  */
 const DEDUP_VARIABLES = ['GATEWAY_DEDUPLICATE', 'GATEWAY_DEDUPLICATE_FETCHES'].filter((name) => name in gatewayEnvShape);
-const LABEL: Record<GatewayName, string> = { apollo: 'stock @apollo/gateway', hive: 'Hive Gateway', ours: 'ours (gateway/)' };
+const LABEL: Record<GatewayName, string> = { apollo: 'stock @apollo/gateway', hive: 'Hive Gateway', ours: 'ours (gateway/)', base: `ours at ${args.baseline}` };
 
 interface Proc {
   name: string;
@@ -82,9 +86,9 @@ interface Proc {
   stop(): Promise<void>;
 }
 
-function spawnNode(name: string, nodeArgs: string[], env: Record<string, string>, logDir: string): Proc {
+function spawnNode(name: string, nodeArgs: string[], env: Record<string, string>, logDir: string, cwd = repoRoot): Proc {
   const child = spawn(process.execPath, nodeArgs, {
-    cwd: repoRoot,
+    cwd,
     // Production mode, as published (run.sh: NODE_ENV=production) and as deployed.
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -107,7 +111,7 @@ function spawnNode(name: string, nodeArgs: string[], env: Record<string, string>
   };
 }
 
-const tsx = (entry: string) => ['--import', 'tsx', path.join(repoRoot, entry)];
+const tsx = (entry: string, root = repoRoot) => ['--import', 'tsx', path.join(root, entry)];
 const hiveBin = path.join(path.dirname(createRequire(import.meta.url).resolve('@graphql-hive/gateway/package.json')), 'dist/bin.js');
 
 /** Posts the query until a 200 answer comes, or the process exits, or time runs out; returns the last answer. */
@@ -180,6 +184,8 @@ async function main() {
     say(`  - ${line}`);
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-gateway-'));
+  const baseline = args.baseline ? await checkOutBaseline(repoRoot, args.baseline, dir) : undefined;
+  if (baseline) say(`baseline: ours at ${baseline.ref} (${baseline.commit}), checked out in ${baseline.root}, run the same way as ours`);
   const logDir = dir;
   const runId = `bench_gateway_${Date.now().toString(36)}`;
   const procs: Proc[] = [];
@@ -240,7 +246,8 @@ async function main() {
             ...(mode === 'off' ? Object.fromEntries(DEDUP_VARIABLES.map((name) => [name, 'false'])) : {}),
             GATEWAY_PROCESSES: String(PROCESSES),
           };
-          proc = spawnNode(`ours-${mode}`, tsx('gateway/src/main.ts'), env, logDir);
+          const root = name === 'base' ? baseline!.root : repoRoot;
+          proc = spawnNode(`${name}-${mode}`, tsx('gateway/src/main.ts', root), env, logDir, root);
           const dedup =
             mode === 'on'
               ? `deduplication as shipped (${DEDUP_VARIABLES.length ? `${DEDUP_VARIABLES.join(', ')} default` : 'no setting declared'})`
@@ -318,7 +325,8 @@ async function main() {
     if (keys.length) await redis.del(...keys);
     await redis.quit();
     if (args['keep-logs']) say(`logs: ${logDir}`);
-    else await rm(dir, { recursive: true, force: true });
+    baseline?.remove();
+    if (!args['keep-logs']) await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -359,6 +367,18 @@ function summary(mode: 'on' | 'off', rows: Measurement[]) {
           avg(name, (m) => m.machineBusyPercent),
           0,
         )} | ${f(Math.min(...loads), 2)}–${f(Math.max(...loads), 2)} |`,
+    );
+  }
+  if (names.includes('ours') && names.includes('base')) {
+    // Per round as well: the machine's drift shows in how much the rounds disagree.
+    const perRound = [...new Set(rows.map((r) => r.round))].map((round) => {
+      const of = (name: GatewayName) => rows.find((r) => r.gateway === name && r.round === round);
+      const [ours, base] = [of('ours'), of('base')];
+      return ours && base ? `${f(ours.load.achievedRate / base.load.achievedRate, 2)}x` : '-';
+    });
+    say(
+      `ours against ${LABEL.base}: ${ratio('ours', 'base')} the requests/s (rounds ${perRound.join(', ')}), ` +
+        `${f(avg('ours', (m) => m.gatewayCpuMsPerRequest) / avg('base', (m) => m.gatewayCpuMsPerRequest), 2)}x the gateway CPU per request`,
     );
   }
 }

@@ -102,6 +102,15 @@ describe('the gateway client of a subgraph', () => {
     });
   });
 
+  it('gives up the connection of a call that timed out, so that a hung subgraph does not hold the pool', async () => {
+    const closed = new Promise<void>((resolve) => server.once('request', (req: http.IncomingMessage) => req.socket.once('close', () => resolve())));
+    const startedAt = performance.now();
+    await expect(call('hang', { timeoutMs: 200 })).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    await closed;
+    // Closed by the gateway at its time limit, not by the server's own timeouts minutes later.
+    expect(performance.now() - startedAt).toBeLessThan(2000);
+  });
+
   it('names the service when nothing listens at its address', async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
