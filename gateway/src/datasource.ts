@@ -42,8 +42,8 @@ interface SubgraphResponseBody {
  * issue 10) that path cost the gateway 1.4-2.2 ms of CPU per call (undici, web streams, a node-fetch
  * Request per call, an AbortSignal per call), against 0.5-0.7 ms for a plain `node:http` request on
  * a keep-alive agent (issue 18: about 100 µs of client CPU per small call on a quiet machine), and
- * about 45 µs for undici's `Pool.dispatch` with a handler object, which parses the answer in
- * place without streams. The behaviour is the one RemoteGraphQLDataSource had here: the caller's token,
+ * about 45 µs for undici's `Pool.dispatch` with a handler object, which hands over the answer's
+ * chunks without streams or a promise per chunk. The behaviour is the one RemoteGraphQLDataSource had here: the caller's token,
  * request id and address go on, a refusal the subgraph sends with an HTTP error status reaches the
  * client with its code, and a subgraph that cannot be reached or does not answer in time leaves its
  * fields null with SERVICE_UNAVAILABLE naming it.
@@ -67,9 +67,9 @@ export function createSubgraphSource(
   const merge = options.merge ?? true;
   /** Queries in flight to this subgraph, by caller and body: see `shared` below. */
   const inFlight = new Map<string, Promise<SubgraphAnswer>>();
-  // Connections stay open between calls (undici's keep-alive); under load the pool grows to what
-  // is in flight. The subgraphs keep idle connections 65 s, longer than this pool does (4 s), so
-  // that the gateway, not the subgraph, closes an idle one and never sends on a closing socket.
+  // Connections stay open between calls; under load the pool grows to what is in flight. An idle
+  // one is kept as long as the subgraph's Keep-Alive header says (65 s, packages/service) less 2 s,
+  // so that the gateway, not the subgraph, closes it and never sends on a closing socket.
   const pool = new Pool(target.origin);
   const unavailable = (timedOut: boolean) =>
     new GraphQLError(
