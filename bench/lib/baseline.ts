@@ -34,13 +34,13 @@ export async function checkOutBaseline(repoRoot: string, ref: string, dir: strin
     await symlink(path.join(modules, entry), path.join(root, 'node_modules', entry));
   }
   // npm's links to the workspaces are relative: copied as they are, they point into the worktree.
+  // Packages npm installed inside a workspace (a version apart from the hoisted one) are linked too.
+  const workspaces = path.join(modules, '@analytica');
   await mkdir(path.join(root, 'node_modules', '@analytica'));
-  for (const entry of await readdir(path.join(modules, '@analytica'))) {
-    await symlink(await readlink(path.join(modules, '@analytica', entry)), path.join(root, 'node_modules', '@analytica', entry));
-  }
-  // Packages npm installed inside a workspace (a version apart from the hoisted one).
-  for (const link of await readdir(path.join(modules, '@analytica'))) {
-    const workspace = path.resolve(path.join(modules, '@analytica'), await readlink(path.join(modules, '@analytica', link)));
+  for (const entry of await readdir(workspaces)) {
+    const link = await readlink(path.join(workspaces, entry));
+    await symlink(link, path.join(root, 'node_modules', '@analytica', entry));
+    const workspace = path.resolve(workspaces, link);
     const nested = path.join(workspace, 'node_modules');
     const target = path.join(root, path.relative(repoRoot, workspace), 'node_modules');
     if (existsSync(nested) && existsSync(path.dirname(target)) && !existsSync(target)) await symlink(nested, target);
