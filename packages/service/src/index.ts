@@ -3,7 +3,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import http from 'node:http';
 import express, { type Express, type Request } from 'express';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import client from 'prom-client';
 import { Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type OperationDefinitionNode, type SelectionNode } from 'graphql';
@@ -12,6 +11,7 @@ import type { Logger } from '@analytica/logger';
 import { flushTracing, tagRequestId, traceIncomingRequest } from '@analytica/telemetry/context';
 import { SIGNATURE_HEADER, SIGNATURE_MESSAGES, verifyRequest } from './signing.js';
 import { metricsReader } from './cluster.js';
+import { graphqlHttpHandler } from './graphql-http.js';
 
 export { lifecycle, type Lifecycle } from './lifecycle.js';
 export { runProcesses, type ProcessesOptions } from './cluster.js';
@@ -248,11 +248,9 @@ export function createHttpService<Ctx extends BaseContext>(options: ServiceOptio
           },
           // The body parser's callbacks run outside the request's async context: enter it again.
           (req: Request, _res: express.Response, next: express.NextFunction) => withRequestId((req as RequestWithId).requestId, next),
-          expressMiddleware(apollo, {
-            context: async ({ req }) => {
-              const requestId = (req as RequestWithId).requestId;
-              return mount.context(req, requestId, logger.child({ requestId }));
-            },
+          graphqlHttpHandler(apollo, (req) => {
+            const requestId = (req as RequestWithId).requestId;
+            return mount.context(req, requestId, logger.child({ requestId }));
           }),
         );
         // Body parser refusals (too large, not JSON) as GraphQL errors, instead of express's HTML page.
