@@ -66,6 +66,34 @@ describe('the request budget in Redis, requests arriving together', () => {
     expect(later.map((o) => o.passed)).toEqual([true, false]);
   });
 
+  it('sends the spends that arrive while a call is in flight together in the next one, counted in arrival order', async () => {
+    const budget = createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), perUserPerMinute: 1000, perIpPerMinute: 6 });
+    const target = redis as unknown as { spendBudgetsBy: (...args: unknown[]) => Promise<number[]> };
+    const real = target.spendBudgetsBy.bind(redis);
+    // Each call's answer comes back 40 ms late, as from a busy Redis.
+    const calls = vi.spyOn(target, 'spendBudgetsBy').mockImplementation(async (...args) => {
+      const counts = await real(...args);
+      await new Promise((r) => setTimeout(r, 40));
+      return counts;
+    });
+    try {
+      const ip = `10.4.${Math.floor(Math.random() * 250)}.1`;
+      const first = send(budget.middleware, ip);
+      await new Promise((r) => setTimeout(r, 5)); // its call is in flight now
+      // Eight more, each in its own turn of the event loop, while that call is out.
+      const later: Promise<Outcome>[] = [];
+      for (let i = 0; i < 8; i++) {
+        later.push(send(budget.middleware, ip));
+        await new Promise((r) => setImmediate(r));
+      }
+      const outcomes = [await first, ...(await Promise.all(later))];
+      expect(outcomes.map((o) => o.passed)).toEqual([true, true, true, true, true, true, false, false, false]);
+      expect(calls).toHaveBeenCalledTimes(2);
+    } finally {
+      calls.mockRestore();
+    }
+  });
+
   it('splits a crowd larger than one batch and still counts exactly', async () => {
     const budget = createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), perUserPerMinute: 1000, perIpPerMinute: 500 });
     const ip = `10.3.${Math.floor(Math.random() * 250)}.1`;
