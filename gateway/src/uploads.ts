@@ -40,11 +40,23 @@ export function forwardUploads(budgetUrl: () => string | undefined, logger: Logg
         if (value !== undefined) res.setHeader(name, value);
       }
       answer.pipe(res);
+      // Answered before the whole file arrived (a refusal: a wrong token, a wrong size): the budget
+      // service wants no more of it. Stop sending it there and read the rest off the client's
+      // connection, dropping it, as Node does with a body nobody reads: left unread, it holds up
+      // the next request on that kept-alive connection.
+      answer.on('end', () => {
+        if (!req.complete) stopForwarding();
+      });
     });
-    outgoing.on('error', (err) => {
+    const stopForwarding = () => {
       req.unpipe(outgoing);
+      req.resume();
+      outgoing.destroy();
+    };
+    outgoing.on('error', (err) => {
+      stopForwarding();
       // A refusal (bad token, wrong size) is answered before the body is read, and the budget
-      // service then closes the connection: writing the rest of the file fails, the answer stands.
+      // service may then close the connection: writing the rest of the file fails, the answer stands.
       if (answered) return;
       logger.warn({ err, target: target.origin }, 'upload not forwarded to the budget service');
       unavailable();
