@@ -10,12 +10,12 @@
 //   npx tsx bench/gateway/run.ts --help
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gatewayEnvShape } from '@analytica/gateway';
 import { createRedis } from '@analytica/redis';
@@ -112,6 +112,12 @@ function spawnNode(name: string, nodeArgs: string[], env: Record<string, string>
 }
 
 const tsx = (entry: string, root = repoRoot) => ['--import', 'tsx', path.join(root, entry)];
+/** The Node flags `npm run stack` starts the gateway of the tree at `root` with (gateway/src/node-flags.ts). */
+async function gatewayNodeFlagsAt(root: string): Promise<readonly string[]> {
+  const file = path.join(root, 'gateway/src/node-flags.ts');
+  if (!existsSync(file)) return [];
+  return ((await import(pathToFileURL(file).href)) as { GATEWAY_NODE_FLAGS: readonly string[] }).GATEWAY_NODE_FLAGS;
+}
 const hiveBin = path.join(path.dirname(createRequire(import.meta.url).resolve('@graphql-hive/gateway/package.json')), 'dist/bin.js');
 
 /** Posts the query until a 200 answer comes, or the process exits, or time runs out; returns the last answer. */
@@ -247,14 +253,16 @@ async function main() {
             GATEWAY_PROCESSES: String(PROCESSES),
           };
           const root = name === 'base' ? baseline!.root : repoRoot;
-          proc = spawnNode(`${name}-${mode}`, tsx('gateway/src/main.ts', root), env, logDir, root);
+          // With the Node flags the gateway ships with at that tree (none before they existed).
+          const nodeFlags = await gatewayNodeFlagsAt(root);
+          proc = spawnNode(`${name}-${mode}`, [...nodeFlags, ...tsx('gateway/src/main.ts', root)], env, logDir, root);
           const dedup =
             mode === 'on'
               ? `deduplication as shipped (${DEDUP_VARIABLES.length ? `${DEDUP_VARIABLES.join(', ')} default` : 'no setting declared'})`
               : DEDUP_VARIABLES.length
                 ? DEDUP_VARIABLES.map((name) => `${name}=false`).join(', ')
                 : 'NO deduplication setting declared in gateway/src/environment.ts: runs as it is (not "off")';
-          settings = `as shipped + RATE_LIMIT_IP_PER_MINUTE/RATE_LIMIT_USER_PER_MINUTE raised; ${dedup}; GATEWAY_PROCESSES=${PROCESSES}`;
+          settings = `as shipped (node ${nodeFlags.join(' ') || 'with no flags'}) + RATE_LIMIT_IP_PER_MINUTE/RATE_LIMIT_USER_PER_MINUTE raised; ${dedup}; GATEWAY_PROCESSES=${PROCESSES}`;
         }
         procs.push(proc);
         // Started one after another: each compiles and plans while the others are idle.

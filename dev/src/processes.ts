@@ -84,9 +84,16 @@ export const defaultMetricsPort = (port: number) => port + 5000;
  * with a name prefix, or to `<logDir>/<name>.log`. Its /metrics listens on `env.METRICS_PORT`, or
  * on PORT + 5000 (never on a METRICS_PORT this process inherited, which every service would share).
  */
-export function spawnService(name: string, entry: string, port: number, env: Record<string, string>, logDir?: string, options: { nice?: number } = {}): ServiceProcess {
+export function spawnService(
+  name: string,
+  entry: string,
+  port: number,
+  env: Record<string, string>,
+  logDir?: string,
+  options: { nice?: number; nodeFlags?: readonly string[] } = {},
+): ServiceProcess {
   const metricsPort = env.METRICS_PORT ?? String(defaultMetricsPort(port));
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', entry], {
     cwd: repoRoot,
     env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: metricsPort },
     // The IPC channel is how the service knows this process is alive: it stops when the channel

@@ -24,6 +24,7 @@ import {
   type ServiceProcess,
   type SubgraphName,
 } from './processes.js';
+import { GATEWAY_NODE_FLAGS } from '@analytica/gateway/node-flags';
 import { dropModelRegistry, seedModelRegistry } from '@analytica/inference-worker';
 import { registryClient } from '@analytica/schema/registry';
 import { freePort } from '@analytica/testing';
@@ -152,7 +153,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   }
   // How each process was started, so that startService starts it again the same way.
   const spawnArgs = new Map<string, Parameters<typeof spawnProcess>>();
-  const spawnService = (name: string, entry: string, port: number, env: Record<string, string>, logDir?: string, spawnOptions?: { nice?: number }) => {
+  const spawnService = (name: string, entry: string, port: number, env: Record<string, string>, logDir?: string, spawnOptions?: Parameters<typeof spawnProcess>[5]) => {
     const args: Parameters<typeof spawnProcess> = [name, entry, port, { ...env, METRICS_PORT: metricsPorts.get(port)! }, logDir, spawnOptions];
     spawnArgs.set(name, args);
     return spawnProcess(...args);
@@ -258,9 +259,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     // Behind the edge, the caller's address is the one NGINX (on loopback) puts in X-Forwarded-For.
     if (options.edgePort !== undefined) gatewayEnv.TRUST_PROXY = 'loopback';
     if (options.console) gatewayEnv.GATEWAY_CONSOLE_DIR = (await buildViteApp(ADMIN_CONSOLE)).dir;
-    const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir);
+    const gateway = spawnService('gateway', entryOf('gateway'), ports.gateway, gatewayEnv, options.logDir, { nodeFlags: GATEWAY_NODE_FLAGS });
     services.set('gateway', gateway);
-    extraGateways.push(...(options.extraGatewayPorts ?? []).map((port, n) => spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir)));
+    extraGateways.push(
+      ...(options.extraGatewayPorts ?? []).map((port, n) =>
+        spawnService(`gateway-${n + 2}`, entryOf('gateway'), port, gatewayEnv, options.logDir, { nodeFlags: GATEWAY_NODE_FLAGS }),
+      ),
+    );
     await Promise.all([gateway, ...extraGateways, newsIngest, ...MARKET_PROCESSES.map((name) => services.get(name)!)].map((service) => waitUntilReady(service)));
     if (options.edgePort !== undefined) {
       edge = await startEdge({

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ADMIN, DEMO_USER, DEMO_WATCHLIST, SAMPLE_QUERY, seedDemo } from '../../dev/src/demo.js';
 import { DEFAULT_PORTS, repoRoot, SUBGRAPHS } from '../../dev/src/processes.js';
 import { startStack, type RunningStack } from '../../dev/src/stack.js';
+import { GATEWAY_NODE_FLAGS } from '@analytica/gateway/node-flags';
 import { csvExport } from '@analytica/budget-subgraph/statement-samples';
 import { dropSchema, eventually, freePort, gql, isolatedRunEnv, signInAdmin, uniqueName } from '@analytica/testing';
 
@@ -133,6 +134,11 @@ describe('the supergraph through the gateway', () => {
       );
     expect(niceOf('log-shipper')).toBe(10);
     for (const name of ['gateway', 'user', 'budget', 'market'] as const) expect(niceOf(name), name).toBe(0);
+  });
+
+  it("starts the gateway with its Node flags (gateway/src/node-flags.ts: the young generation's size)", () => {
+    const commandLine = readFileSync(`/proc/${stack.services.get('gateway')!.child.pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of GATEWAY_NODE_FLAGS) expect(commandLine).toContain(flag);
   });
 
   // Last: it stops a subgraph.
