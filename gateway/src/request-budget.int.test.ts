@@ -101,4 +101,48 @@ describe('the request budget in Redis, requests arriving together', () => {
     expect(outcomes.filter((o) => o.passed)).toHaveLength(500);
     expect(outcomes.slice(0, 500).every((o) => o.passed)).toBe(true);
   });
+
+  it("spends a busy budget's requests from leases: a handful of Redis calls for hundreds of requests", async () => {
+    const budget = createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), perUserPerMinute: 1000, perIpPerMinute: 5000 });
+    const calls = vi.spyOn(redis as unknown as { spendBudgetsBy: (...args: unknown[]) => Promise<number[]> }, 'spendBudgetsBy');
+    try {
+      const ip = `10.5.${Math.floor(Math.random() * 250)}.1`;
+      const outcomes: Outcome[] = [];
+      // One after another, each in its own turn: nothing to batch, so each would be its own call.
+      for (let i = 0; i < 300; i++) outcomes.push(await send(budget.middleware, ip));
+      expect(outcomes.every((o) => o.passed)).toBe(true);
+      // Taken ahead 0, 1, 2, 4, ... then 64 at a time (5000 / 50 caps it at 100, LEASE_MAX at 64): 11 calls.
+      expect(calls.mock.calls.length).toBeLessThanOrEqual(12);
+    } finally {
+      calls.mockRestore();
+    }
+  });
+
+  it('lets exactly the budget through when two gateways spend it, leases and all', async () => {
+    const logger = createLogger('test', 'silent');
+    const gateways = [0, 1].map(() => createRequestBudget({ redis, verifier, logger, perUserPerMinute: 1000, perIpPerMinute: 200 }));
+    const ip = `10.6.${Math.floor(Math.random() * 250)}.1`;
+    const outcomes: Outcome[] = [];
+    for (let i = 0; i < 300; i++) outcomes.push(await send(gateways[i % 2]!.middleware, ip));
+    // What one gateway leased is counted in Redis at once; whatever it holds, the other is refused beyond the budget.
+    expect(outcomes.filter((o) => o.passed)).toHaveLength(200);
+    expect(outcomes.slice(250).every((o) => !o.passed && o.status === 429)).toBe(true);
+  });
+
+  it('refuses a spent budget without asking Redis again until its window ends, then lets requests through', async () => {
+    const budget = createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), perUserPerMinute: 1000, perIpPerMinute: 10, windowMs: 600 });
+    const calls = vi.spyOn(redis as unknown as { spendBudgetsBy: (...args: unknown[]) => Promise<number[]> }, 'spendBudgetsBy');
+    try {
+      const ip = `10.7.${Math.floor(Math.random() * 250)}.1`;
+      const first = await Promise.all(Array.from({ length: 11 }, () => send(budget.middleware, ip)));
+      expect(first.map((o) => o.passed)).toEqual([...Array.from({ length: 10 }, () => true), false]);
+      const callsSoFar = calls.mock.calls.length;
+      for (let i = 0; i < 20; i++) expect(await send(budget.middleware, ip)).toEqual({ passed: false, status: 429, retryAfter: '1' });
+      expect(calls.mock.calls.length).toBe(callsSoFar);
+      await new Promise((r) => setTimeout(r, 700));
+      expect(await send(budget.middleware, ip)).toEqual({ passed: true });
+    } finally {
+      calls.mockRestore();
+    }
+  });
 });

@@ -55,6 +55,33 @@ const WINDOW_MS = 60_000;
 /** At most this many requests share one script call (bounds the script's time in Redis). */
 const MAX_BATCH = 256;
 
+/**
+ * A budget's requests taken from Redis ahead of use by this gateway (issue 18). A key that comes
+ * back to Redis within its window takes twice as many ahead as last time (none the first time),
+ * up to LEASE_MAX and a fiftieth of the budget; the next requests spend them here without a Redis
+ * call. Leased requests are counted in Redis when taken, so all gateways together never let more
+ * than the budget through; what one gateway holds unspent when its window ends (at most the cap)
+ * is lost to the caller, the price of not asking Redis for every request. Once a window is spent
+ * in Redis, this gateway refuses that budget's requests itself until the window ends: the count
+ * only grows within a window, so the answer cannot change.
+ */
+interface Lease {
+  /** Requests leased and not yet spent here. */
+  left: number;
+  /** When the window ends (ms since the epoch, from the key's time to live in Redis). */
+  until: number;
+  /** How many were taken ahead last time. */
+  size: number;
+  /** The window's count in Redis has reached the budget. */
+  spent: boolean;
+}
+const LEASE_MAX = 64;
+/** Leases kept at once; beyond it ended windows, then the least recently used, are forgotten. */
+const MAX_LEASES = 10_000;
+
+const leaseSizeFor = (lease: Lease | undefined, limit: number, now: number) =>
+  lease === undefined || lease.until <= now ? 0 : Math.min(LEASE_MAX, Math.floor(limit / 50), Math.max(1, lease.size * 2));
+
 type BudgetRedis = Redis & { spendBudgetsBy(keyCount: number, ...keysWindowMsThenIncrements: (string | number)[]): Promise<number[]> };
 
 /** One request's spend waiting for its batch. */
@@ -81,30 +108,29 @@ export function requestBudget(options: { redis: Redis; verifier: TokenVerifier; 
 }
 
 /** The request budget for every transport: one budget per user, whether operations come over HTTP, SSE or a WebSocket. */
-export function createRequestBudget(options: { redis: Redis; verifier: TokenVerifier; logger: Logger; perUserPerMinute: number; perIpPerMinute: number }): RequestBudget {
+export function createRequestBudget(options: {
+  redis: Redis;
+  verifier: TokenVerifier;
+  logger: Logger;
+  perUserPerMinute: number;
+  perIpPerMinute: number;
+  /** The length of a budget's window; one minute (the variables are per minute). Shorter only in tests. */
+  windowMs?: number;
+}): RequestBudget {
   const guard = redisGuard(options.redis);
   const redis = options.redis as BudgetRedis;
+  const windowMs = options.windowMs ?? WINDOW_MS;
   if (typeof redis.spendBudgetsBy !== 'function') redis.defineCommand('spendBudgetsBy', { lua: SPEND_BUDGETS });
   const local = {
-    user: new RateLimiterMemory({ keyPrefix: 'user', points: options.perUserPerMinute, duration: WINDOW_MS / 1000 }),
-    ip: new RateLimiterMemory({ keyPrefix: 'ip', points: options.perIpPerMinute, duration: WINDOW_MS / 1000 }),
+    user: new RateLimiterMemory({ keyPrefix: 'user', points: options.perUserPerMinute, duration: windowMs / 1000 }),
+    ip: new RateLimiterMemory({ keyPrefix: 'ip', points: options.perIpPerMinute, duration: windowMs / 1000 }),
   };
   let degraded = false;
 
   /** What a request spends: its address's budget, and its user's when it has one. */
   type Spend = { ip?: string; userId?: string };
 
-  /**
-   * Spends waiting for the next script call. One call is in flight at a time: the spends that
-   * arrive while it is (over any number of turns of the event loop) go together in the next, sent
-   * as soon as its answer is back. Under load that is one call per Redis round trip instead of
-   * one per turn, which at 1,400 requests/s had been nearly one per request (each a socket write
-   * and a read in the gateway and a script run in Redis); alone, a spend waits for nothing more.
-   */
-  const queued: PendingSpend[] = [];
-  let calling = false;
-
-  async function spendInRedis({ ip, userId }: Spend): Promise<number> {
+  const keysOf = ({ ip, userId }: Spend) => {
     const keys: string[] = [];
     const limits: number[] = [];
     if (ip !== undefined) {
@@ -115,6 +141,47 @@ export function createRequestBudget(options: { redis: Redis; verifier: TokenVeri
       keys.push(`limits:gateway:user:${userId}`);
       limits.push(options.perUserPerMinute);
     }
+    return { keys, limits };
+  };
+
+  /**
+   * Spends waiting for the next script call. One call is in flight at a time: the spends that
+   * arrive while it is (over any number of turns of the event loop) go together in the next, sent
+   * as soon as its answer is back. Under load that is one call per Redis round trip instead of
+   * one per turn, which at 1,400 requests/s had been nearly one per request (each a socket write
+   * and a read in the gateway and a script run in Redis); alone, a spend waits for nothing more.
+   */
+  const queued: PendingSpend[] = [];
+  let calling = false;
+  const leases = new Map<string, Lease>();
+
+  /**
+   * Spends the request from this gateway's leases when each budget it spends has a leased request
+   * left or is known to be spent until its window ends; undefined when Redis must be asked. The
+   * answer is 0, or the seconds to wait when one of them is spent. A refused request still spends
+   * the others (as in Redis, where every request counts for each budget it spends).
+   */
+  function spendLeased(keys: string[]): number | undefined {
+    const now = Date.now();
+    let wait = 0;
+    for (const key of keys) {
+      const lease = leases.get(key);
+      if (!lease || lease.until <= now) return undefined;
+      if (lease.left >= 1) continue;
+      if (!lease.spent) return undefined;
+      wait = Math.max(wait, Math.max(1, Math.ceil((lease.until - now) / 1000)));
+    }
+    for (const key of keys) {
+      const lease = leases.get(key)!;
+      if (lease.left >= 1) lease.left -= 1;
+    }
+    return wait;
+  }
+
+  async function spendInRedis(what: Spend): Promise<number> {
+    const { keys, limits } = keysOf(what);
+    const leased = spendLeased(keys);
+    if (leased !== undefined) return leased;
     // rejectIfRedisNotReady's equivalent: while the connection is down, fail at once instead of queueing.
     if (redis.status !== 'ready') throw new Error(`redis connection is ${redis.status}`);
     return new Promise<number>((resolve, reject) => {
@@ -140,19 +207,42 @@ export function createRequestBudget(options: { redis: Redis; verifier: TokenVeri
   }
 
   async function spendBatch(batch: PendingSpend[]) {
-    const increments = new Map<string, number>();
-    for (const spend of batch) for (const key of spend.keys) increments.set(key, (increments.get(key) ?? 0) + 1);
-    const keys = [...increments.keys()];
+    const now = Date.now();
+    // Per key: the requests of this batch that spend it, and the requests taken ahead (the lease).
+    const wanted = new Map<string, { requests: number; ahead: number; limit: number }>();
+    for (const spend of batch) {
+      spend.keys.forEach((key, i) => {
+        const entry = wanted.get(key);
+        if (entry) entry.requests += 1;
+        else wanted.set(key, { requests: 1, ahead: leaseSizeFor(leases.get(key), spend.limits[i]!, now), limit: spend.limits[i]! });
+      });
+    }
+    const keys = [...wanted.keys()];
+    const increments = keys.map((key) => wanted.get(key)!.requests + wanted.get(key)!.ahead);
     let counts: number[];
     try {
-      counts = await guard.run(() => redis.spendBudgetsBy(keys.length, ...keys, WINDOW_MS, ...keys.map((key) => increments.get(key)!)));
+      counts = await guard.run(() => redis.spendBudgetsBy(keys.length, ...keys, windowMs, ...increments));
     } catch (error) {
       for (const spend of batch) spend.reject(error);
       return;
     }
+    const answeredAt = Date.now();
     // The count each key had before this batch, plus one per request of the batch in arrival order.
     const next = new Map<string, { count: number; leftMs: number }>();
-    keys.forEach((key, i) => next.set(key, { count: counts[2 * i]! - increments.get(key)! + 1, leftMs: counts[2 * i + 1]! }));
+    keys.forEach((key, i) => {
+      const { requests, ahead, limit } = wanted.get(key)!;
+      const after = counts[2 * i]!;
+      const leftMs = counts[2 * i + 1]!;
+      const before = after - increments[i]!;
+      next.set(key, { count: before + 1, leftMs });
+      // What was taken ahead and is still within the budget becomes this gateway's lease.
+      const granted = Math.max(0, Math.min(ahead, limit - (before + requests)));
+      const lease = leases.get(key);
+      const live = lease !== undefined && lease.until > answeredAt;
+      leases.delete(key); // re-inserted last: the map stays in order of use for the sweep below
+      leases.set(key, { left: (live ? lease.left : 0) + granted, until: answeredAt + leftMs, size: ahead, spent: after >= limit });
+    });
+    forgetOldLeases(answeredAt);
     for (const spend of batch) {
       let wait = 0;
       spend.keys.forEach((key, i) => {
@@ -161,6 +251,16 @@ export function createRequestBudget(options: { redis: Redis; verifier: TokenVeri
         window.count++;
       });
       spend.resolve(wait);
+    }
+  }
+
+  /** Keeps the leases map bounded: ended windows go first, then the least recently renewed, down to nine tenths. */
+  function forgetOldLeases(now: number) {
+    if (leases.size <= MAX_LEASES) return;
+    for (const [key, lease] of leases) if (lease.until <= now) leases.delete(key);
+    for (const key of leases.keys()) {
+      if (leases.size <= MAX_LEASES * 0.9) break;
+      leases.delete(key);
     }
   }
 
