@@ -25,6 +25,11 @@ const userOf = (id: string): AuthUser => ({ id, role: 'USER', sessionId: `s-${id
 /** A token here is "<user id>.signed.x" (the shape of a JWT), or none. */
 const verifier: TokenVerifier = { verify: async (token: string) => userOf(token.split('.')[0]!), close: async () => {} };
 
+/** The budget's script, for counting its calls. */
+const scripts = redis as unknown as { spendBudgetsBy: (...args: unknown[]) => Promise<number[]> };
+const budgetWith = (limits: { perUserPerMinute: number; perIpPerMinute: number; windowMs?: number }) =>
+  createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), ...limits });
+
 type Outcome = { passed: boolean; status?: number; retryAfter?: string };
 function send(middleware: ReturnType<typeof createRequestBudget>['middleware'], ip: string, userId?: string) {
   return new Promise<Outcome>((resolve, reject) => {
@@ -40,8 +45,8 @@ function send(middleware: ReturnType<typeof createRequestBudget>['middleware'], 
 
 describe('the request budget in Redis, requests arriving together', () => {
   it('lets exactly the budget through, first come first served, in one script call', async () => {
-    const budget = createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), perUserPerMinute: 1000, perIpPerMinute: 40 });
-    const calls = vi.spyOn(redis as unknown as { spendBudgetsBy: (...args: unknown[]) => Promise<number[]> }, 'spendBudgetsBy');
+    const budget = budgetWith({ perUserPerMinute: 1000, perIpPerMinute: 40 });
+    const calls = vi.spyOn(scripts, 'spendBudgetsBy');
     const ip = `10.1.${Math.floor(Math.random() * 250)}.1`;
     const outcomes = await Promise.all(Array.from({ length: 60 }, () => send(budget.middleware, ip)));
     expect(outcomes.slice(0, 40).every((o) => o.passed)).toBe(true);
@@ -53,7 +58,7 @@ describe('the request budget in Redis, requests arriving together', () => {
   });
 
   it("counts each user's budget and each address's on its own within one batch", async () => {
-    const budget = createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), perUserPerMinute: 3, perIpPerMinute: 1000 });
+    const budget = budgetWith({ perUserPerMinute: 3, perIpPerMinute: 1000 });
     const [alice, bob] = [randomUUID(), randomUUID()];
     const ip = `10.2.${Math.floor(Math.random() * 250)}.1`;
     const who = [alice, bob, alice, alice, bob, alice, alice];
@@ -67,11 +72,10 @@ describe('the request budget in Redis, requests arriving together', () => {
   });
 
   it('sends the spends that arrive while a call is in flight together in the next one, counted in arrival order', async () => {
-    const budget = createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), perUserPerMinute: 1000, perIpPerMinute: 6 });
-    const target = redis as unknown as { spendBudgetsBy: (...args: unknown[]) => Promise<number[]> };
-    const real = target.spendBudgetsBy.bind(redis);
+    const budget = budgetWith({ perUserPerMinute: 1000, perIpPerMinute: 6 });
+    const real = scripts.spendBudgetsBy.bind(redis);
     // Each call's answer comes back 40 ms late, as from a busy Redis.
-    const calls = vi.spyOn(target, 'spendBudgetsBy').mockImplementation(async (...args) => {
+    const calls = vi.spyOn(scripts, 'spendBudgetsBy').mockImplementation(async (...args) => {
       const counts = await real(...args);
       await new Promise((r) => setTimeout(r, 40));
       return counts;
@@ -95,7 +99,7 @@ describe('the request budget in Redis, requests arriving together', () => {
   });
 
   it('splits a crowd larger than one batch and still counts exactly', async () => {
-    const budget = createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), perUserPerMinute: 1000, perIpPerMinute: 500 });
+    const budget = budgetWith({ perUserPerMinute: 1000, perIpPerMinute: 500 });
     const ip = `10.3.${Math.floor(Math.random() * 250)}.1`;
     const outcomes = await Promise.all(Array.from({ length: 700 }, () => send(budget.middleware, ip)));
     expect(outcomes.filter((o) => o.passed)).toHaveLength(500);
@@ -103,8 +107,8 @@ describe('the request budget in Redis, requests arriving together', () => {
   });
 
   it("spends a busy budget's requests from leases: a handful of Redis calls for hundreds of requests", async () => {
-    const budget = createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), perUserPerMinute: 1000, perIpPerMinute: 5000 });
-    const calls = vi.spyOn(redis as unknown as { spendBudgetsBy: (...args: unknown[]) => Promise<number[]> }, 'spendBudgetsBy');
+    const budget = budgetWith({ perUserPerMinute: 1000, perIpPerMinute: 5000 });
+    const calls = vi.spyOn(scripts, 'spendBudgetsBy');
     try {
       const ip = `10.5.${Math.floor(Math.random() * 250)}.1`;
       const outcomes: Outcome[] = [];
@@ -119,8 +123,7 @@ describe('the request budget in Redis, requests arriving together', () => {
   });
 
   it('lets exactly the budget through when two gateways spend it, leases and all', async () => {
-    const logger = createLogger('test', 'silent');
-    const gateways = [0, 1].map(() => createRequestBudget({ redis, verifier, logger, perUserPerMinute: 1000, perIpPerMinute: 200 }));
+    const gateways = [0, 1].map(() => budgetWith({ perUserPerMinute: 1000, perIpPerMinute: 200 }));
     const ip = `10.6.${Math.floor(Math.random() * 250)}.1`;
     const outcomes: Outcome[] = [];
     for (let i = 0; i < 300; i++) outcomes.push(await send(gateways[i % 2]!.middleware, ip));
@@ -130,8 +133,8 @@ describe('the request budget in Redis, requests arriving together', () => {
   });
 
   it('refuses a spent budget without asking Redis again until its window ends, then lets requests through', async () => {
-    const budget = createRequestBudget({ redis, verifier, logger: createLogger('test', 'silent'), perUserPerMinute: 1000, perIpPerMinute: 10, windowMs: 600 });
-    const calls = vi.spyOn(redis as unknown as { spendBudgetsBy: (...args: unknown[]) => Promise<number[]> }, 'spendBudgetsBy');
+    const budget = budgetWith({ perUserPerMinute: 1000, perIpPerMinute: 10, windowMs: 600 });
+    const calls = vi.spyOn(scripts, 'spendBudgetsBy');
     try {
       const ip = `10.7.${Math.floor(Math.random() * 250)}.1`;
       const first = await Promise.all(Array.from({ length: 11 }, () => send(budget.middleware, ip)));
